@@ -1,0 +1,23 @@
+/*
+ * log — one-line structured log records on stderr, shared by every daemon.
+ *
+ * Owns: the process-wide log level and component name.
+ * Calls: libc only. Thread-safe (one fprintf per record).
+ * Records look like:  2026-11-23T12:00:00.123Z INFO coordinator: scan queued id=…
+ */
+#ifndef SF_LOG_H
+#define SF_LOG_H
+
+enum sf_log_level { SF_LOG_DEBUG, SF_LOG_INFO, SF_LOG_WARN, SF_LOG_ERROR };
+
+void sf_log_init(const char *component, enum sf_log_level level);
+int sf_log_level_parse(const char *name, enum sf_log_level *out);
+void sf_log(enum sf_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define sf_debug(...) sf_log(SF_LOG_DEBUG, __VA_ARGS__)
+#define sf_info(...) sf_log(SF_LOG_INFO, __VA_ARGS__)
+#define sf_warn(...) sf_log(SF_LOG_WARN, __VA_ARGS__)
+#define sf_error(...) sf_log(SF_LOG_ERROR, __VA_ARGS__)
+
+#endif

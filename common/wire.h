@@ -1,0 +1,136 @@
+/*
+ * wire — the msgpack messages between coordinator and workers (DESIGN.md
+ * "Wire protocol"): every NNG message is one map with `v` and `type`.
+ *
+ *   job        coordinator → worker   one install to run
+ *   batch      worker → coordinator   results, seq-numbered, last one final
+ *   hello      worker → coordinator   worker id, version, capacity, sensor
+ *   heartbeat  worker → coordinator   same fields, periodically
+ *
+ * Owns: the encoders and the decoder. Decoding checks the structure of the
+ * bytes before msgpack-c sees them (declared counts must fit in the bytes
+ * that remain, depth and object count are bounded), so hostile input can
+ * neither crash us nor make us allocate more than a small multiple of its
+ * size. Every decoded string is NUL-free valid UTF-8 (bad bytes become '?'),
+ * so it can go into PostgreSQL text columns as it is.
+ * Calls: msgpack-c, util. Memory: sf_msg_free releases everything decoded.
+ */
+#ifndef SF_WIRE_H
+#define SF_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define SF_WIRE_VERSION 1
+#define SF_WIRE_MAX_MSG (8u << 20) /* bytes; sockets set NNG_OPT_RECVMAXSZ to this */
+#define SF_WIRE_MAX_DEPTH 16
+#define SF_WIRE_MAX_ITEMS 100000 /* alerts or facts in one batch */
+
+enum sf_msg_type { SF_MSG_JOB = 1, SF_MSG_BATCH, SF_MSG_HELLO, SF_MSG_HEARTBEAT };
+
+struct sf_kv {
+	char *key;
+	char *value;
+};
+
+/* An alert in Falco's shape (DESIGN.md "Alerts"). */
+struct sf_alert {
+	int64_t time_ns; /* unix time, nanoseconds */
+	char *priority;	 /* "Emergency" … "Debug" */
+	char *rule;
+	char *output;
+	char *source; /* "syscall" */
+	char *hostname;
+	char **tags;
+	uint32_t ntags;
+	struct sf_kv *fields; /* output_fields */
+	uint32_t nfields;
+};
+
+/* A fact observed during the install: kind is one of "connect", "dns",
+ * "exec", "file_written", "process", …; value is the thing itself and
+ * detail a free-form qualifier (port, sha256, cmdline). */
+struct sf_fact {
+	char *kind;
+	char *value;
+	char *detail;
+};
+
+struct sf_job {
+	int64_t job_id;
+	int32_t attempt;
+	char scan_id[SF_UUID_LEN + 1];
+	char *ecosystem; /* "npm" */
+	char sha256[SF_SHA256_HEX + 1];
+	int64_t size;
+	char *url; /* where the worker downloads the artifact */
+	char *ruleset_digest;
+	int32_t time_limit_s;
+	int32_t memory_mb;
+	int32_t pids;
+	int32_t disk_mb;
+	char *network; /* "none" */
+	int64_t lease_deadline_ms;
+};
+
+struct sf_batch {
+	int64_t job_id;
+	int32_t attempt;
+	int32_t seq;
+	char *worker_id;
+	bool final;
+	struct sf_alert *alerts;
+	uint32_t nalerts;
+	struct sf_fact *facts;
+	uint32_t nfacts;
+	uint64_t events;
+	uint64_t drops;
+	bool has_exit_status;
+	int32_t exit_status;
+	char *stdout_tail;
+	char *stderr_tail;
+	char *error; /* NULL when the job ran; the reason when it could not */
+	int64_t duration_ms;
+};
+
+struct sf_hello {
+	char *worker_id;
+	char *version;
+	int32_t capacity;
+	int32_t running;
+	char *sensor;
+};
+
+struct sf_msg {
+	enum sf_msg_type type;
+	union {
+		struct sf_job job;
+		struct sf_batch batch;
+		struct sf_hello hello;
+	} u;
+};
+
+/* Encoders append one complete message to out (which the caller owns). */
+int sf_wire_encode_job(const struct sf_job *job, struct sf_buf *out);
+int sf_wire_encode_batch(const struct sf_batch *batch, struct sf_buf *out);
+int sf_wire_encode_hello(const struct sf_hello *hello, bool heartbeat, struct sf_buf *out);
+
+/* Decodes one message. Returns 0, -EPROTO for malformed input,
+ * -EPROTONOSUPPORT for an unknown protocol version, -EMSGSIZE when larger
+ * than SF_WIRE_MAX_MSG, -ENOMEM. On failure nothing needs freeing. */
+int sf_wire_decode(const void *data, size_t len, struct sf_msg *out);
+void sf_msg_free(struct sf_msg *msg);
+void sf_alert_free(struct sf_alert *a);
+void sf_batch_free(struct sf_batch *b);
+void sf_job_free(struct sf_job *j);
+
+/* Checks msgpack structure without allocating: 0 or -EPROTO. */
+int sf_wire_precheck(const unsigned char *p, size_t len);
+
+/* Replaces NUL bytes and invalid UTF-8 sequences by '?', in place. */
+void sf_utf8_sanitize(char *s, size_t len);
+
+#endif

@@ -1,0 +1,443 @@
+/* db — see db.h. */
+#include "db.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "migrations.h"
+
+/* -------------------------------------------------------------- the pool */
+
+static PGconn *db_connect(const char *dsn)
+{
+	PGconn *c = PQconnectdb(dsn);
+	if (!c)
+		return NULL;
+	if (PQstatus(c) != CONNECTION_OK) {
+		sf_error("postgresql: connect failed: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	PGresult *r = PQexec(c, "SET client_min_messages = warning");
+	PQclear(r);
+	return c;
+}
+
+int sf_db_pool_open(struct sf_db_pool *pool, const char *dsn, int size)
+{
+	memset(pool, 0, sizeof(*pool));
+	pool->dsn = strdup(dsn);
+	pool->conns = calloc((size_t)size, sizeof(PGconn *));
+	pool->busy = calloc((size_t)size, sizeof(bool));
+	pool->size = size;
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->freed, NULL);
+	if (!pool->dsn || !pool->conns || !pool->busy) {
+		sf_db_pool_close(pool);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < size; i++) {
+		pool->conns[i] = db_connect(dsn);
+		if (!pool->conns[i]) {
+			sf_db_pool_close(pool);
+			return -ECONNREFUSED;
+		}
+	}
+	return 0;
+}
+
+void sf_db_pool_close(struct sf_db_pool *pool)
+{
+	for (int i = 0; pool->conns && i < pool->size; i++)
+		if (pool->conns[i])
+			PQfinish(pool->conns[i]);
+	free(pool->conns);
+	free(pool->busy);
+	free(pool->dsn);
+	pthread_mutex_destroy(&pool->lock);
+	pthread_cond_destroy(&pool->freed);
+	memset(pool, 0, sizeof(*pool));
+}
+
+PGconn *sf_db_get(struct sf_db_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	int idx = -1;
+	for (;;) {
+		for (int i = 0; i < pool->size; i++) {
+			if (!pool->busy[i]) {
+				idx = i;
+				break;
+			}
+		}
+		if (idx >= 0)
+			break;
+		pthread_cond_wait(&pool->freed, &pool->lock);
+	}
+	pool->busy[idx] = true;
+	pthread_mutex_unlock(&pool->lock);
+
+	PGconn *c = pool->conns[idx];
+	if (PQstatus(c) != CONNECTION_OK) {
+		/* The server restarted or the socket broke: try once to reconnect;
+		 * callers see -EIO from their statement if it is still down. */
+		PQreset(c);
+		if (PQstatus(c) == CONNECTION_OK)
+			sf_info("postgresql: reconnected");
+	}
+	return c;
+}
+
+void sf_db_put(struct sf_db_pool *pool, PGconn *conn)
+{
+	pthread_mutex_lock(&pool->lock);
+	for (int i = 0; i < pool->size; i++) {
+		if (pool->conns[i] == conn) {
+			pool->busy[i] = false;
+			break;
+		}
+	}
+	pthread_cond_signal(&pool->freed);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+/* ------------------------------------------------------------ statements */
+
+static int db_ok(PGconn *conn, PGresult *r, const char *what)
+{
+	ExecStatusType st = PQresultStatus(r);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return 0;
+	sf_error("postgresql: %s: %s", what, PQerrorMessage(conn));
+	return -EIO;
+}
+
+int sf_db_exec(PGconn *conn, const char *sql)
+{
+	PGresult *r = PQexec(conn, sql);
+	int rc = db_ok(conn, r, sql);
+	PQclear(r);
+	return rc;
+}
+
+static PGresult *db_params(PGconn *conn, const char *sql, int n, const char *const *vals)
+{
+	return PQexecParams(conn, sql, n, NULL, vals, NULL, NULL, 0);
+}
+
+/* Runs a parameterised statement whose result is not needed. */
+static int db_run(PGconn *conn, const char *sql, int n, const char *const *vals)
+{
+	PGresult *r = db_params(conn, sql, n, vals);
+	int rc = db_ok(conn, r, sql);
+	PQclear(r);
+	return rc;
+}
+
+static void db_rollback(PGconn *conn)
+{
+	PGresult *r = PQexec(conn, "ROLLBACK");
+	PQclear(r);
+}
+
+/* ------------------------------------------------------------ migrations */
+
+int sf_db_migrate(PGconn *conn)
+{
+	int rc = sf_db_exec(conn, "SELECT pg_advisory_lock(7301001)");
+	if (rc)
+		return rc;
+	rc = sf_db_exec(conn, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			      " version integer PRIMARY KEY, name text NOT NULL,"
+			      " applied_at timestamptz NOT NULL DEFAULT now())");
+	for (unsigned i = 0; rc == 0 && i < sf_migrations_count; i++) {
+		const struct sf_migration *m = &sf_migrations[i];
+		char ver[16];
+		snprintf(ver, sizeof(ver), "%d", m->version);
+		const char *p[] = {ver, m->name};
+		PGresult *r = db_params(conn, "SELECT 1 FROM schema_migrations WHERE version = $1",
+					1, p);
+		rc = db_ok(conn, r, "migrations");
+		bool applied = rc == 0 && PQntuples(r) > 0;
+		PQclear(r);
+		if (rc || applied)
+			continue;
+		sf_info("postgresql: applying migration %s", m->name);
+		if ((rc = sf_db_exec(conn, "BEGIN")))
+			break;
+		if ((rc = sf_db_exec(conn, m->sql)) ||
+		    (rc = db_run(conn, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+				 2, p)) ||
+		    (rc = sf_db_exec(conn, "COMMIT")))
+			db_rollback(conn);
+	}
+	sf_db_exec(conn, "SELECT pg_advisory_unlock(7301001)");
+	return rc;
+}
+
+/* ------------------------------------------------------------- the queue */
+
+int sf_db_submit(PGconn *conn, const struct sf_submission *s, char scan_id[SF_UUID_LEN + 1])
+{
+	int rc = sf_uuid4(scan_id);
+	if (rc)
+		return rc;
+	char size[32], prio[16], attempts[16];
+	snprintf(size, sizeof(size), "%lld", s->size);
+	snprintf(prio, sizeof(prio), "%d", s->priority);
+	snprintf(attempts, sizeof(attempts), "%d", s->max_attempts);
+	const char *art[] = {s->sha256, size};
+	const char *scan[] = {scan_id, s->sha256, s->ecosystem};
+	const char *job[] = {scan_id, prio, attempts};
+
+	if ((rc = sf_db_exec(conn, "BEGIN")))
+		return rc;
+	if ((rc = db_run(conn, "INSERT INTO artifacts (sha256, size) VALUES ($1, $2)"
+			       " ON CONFLICT (sha256) DO NOTHING", 2, art)) ||
+	    (rc = db_run(conn, "INSERT INTO scans (id, artifact_sha256, ecosystem)"
+			       " VALUES ($1, $2, $3)", 3, scan)) ||
+	    (rc = db_run(conn, "INSERT INTO jobs (scan_id, priority, max_attempts)"
+			       " VALUES ($1, $2, $3)", 3, job)) ||
+	    (rc = db_run(conn, "SELECT pg_notify('scanfarm_jobs', '')", 0, NULL)) ||
+	    (rc = sf_db_exec(conn, "COMMIT"))) {
+		db_rollback(conn);
+		return rc;
+	}
+	return 0;
+}
+
+int sf_db_claim(PGconn *conn, int lease_s, struct sf_claim *c, bool *claimed)
+{
+	char lease[16];
+	snprintf(lease, sizeof(lease), "%d", lease_s);
+	const char *p[] = {lease};
+	static const char sql[] =
+	    "WITH next AS ("
+	    "  SELECT id FROM jobs WHERE state = 'queued' AND run_after <= now()"
+	    "  ORDER BY priority DESC, id FOR UPDATE SKIP LOCKED LIMIT 1),"
+	    " claimed AS ("
+	    "  UPDATE jobs j SET state = 'running', updated_at = now(),"
+	    "    lease_until = now() + make_interval(secs => $1::int)"
+	    "  FROM next WHERE j.id = next.id"
+	    "  RETURNING j.id, j.attempt, j.scan_id, j.lease_until),"
+	    " touched AS ("
+	    "  UPDATE scans s SET status = 'running' FROM claimed WHERE s.id = claimed.scan_id"
+	    "  RETURNING s.id, s.artifact_sha256, s.ecosystem)"
+	    " SELECT c.id, c.attempt, c.scan_id, t.artifact_sha256, a.size, t.ecosystem,"
+	    "  (extract(epoch FROM c.lease_until) * 1000)::bigint"
+	    " FROM claimed c JOIN touched t ON t.id = c.scan_id"
+	    " JOIN artifacts a ON a.sha256 = t.artifact_sha256";
+	*claimed = false;
+	PGresult *r = db_params(conn, sql, 1, p);
+	int rc = db_ok(conn, r, "claim");
+	if (rc == 0 && PQntuples(r) == 1) {
+		c->job_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		c->attempt = (int32_t)strtol(PQgetvalue(r, 0, 1), NULL, 10);
+		sf_strlcpy(c->scan_id, PQgetvalue(r, 0, 2), sizeof(c->scan_id));
+		sf_strlcpy(c->sha256, PQgetvalue(r, 0, 3), sizeof(c->sha256));
+		c->size = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+		sf_strlcpy(c->ecosystem, PQgetvalue(r, 0, 5), sizeof(c->ecosystem));
+		c->lease_deadline_ms = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
+		*claimed = true;
+	}
+	PQclear(r);
+	return rc;
+}
+
+int sf_db_unclaim(PGconn *conn, int64_t job_id, int32_t attempt)
+{
+	char id[32], att[16];
+	snprintf(id, sizeof(id), "%lld", (long long)job_id);
+	snprintf(att, sizeof(att), "%d", attempt);
+	const char *p[] = {id, att};
+	return db_run(conn,
+		      "WITH j AS (UPDATE jobs SET state = 'queued', lease_until = NULL,"
+		      "  updated_at = now() WHERE id = $1 AND attempt = $2 AND state = 'running'"
+		      "  RETURNING scan_id)"
+		      " UPDATE scans SET status = 'queued' FROM j WHERE scans.id = j.scan_id",
+		      2, p);
+}
+
+int sf_db_reap(PGconn *conn, int backoff_s, int *requeued, int *dead)
+{
+	char backoff[16];
+	snprintf(backoff, sizeof(backoff), "%d", backoff_s);
+	const char *p[] = {backoff};
+	static const char sql[] =
+	    "WITH expired AS ("
+	    "  SELECT id FROM jobs WHERE state = 'running' AND lease_until < now()"
+	    "  FOR UPDATE SKIP LOCKED),"
+	    " moved AS ("
+	    "  UPDATE jobs j SET"
+	    "   state = CASE WHEN j.attempt >= j.max_attempts THEN 'dead' ELSE 'queued' END,"
+	    "   attempt = CASE WHEN j.attempt >= j.max_attempts THEN j.attempt"
+	    "             ELSE j.attempt + 1 END,"
+	    "   run_after = now() + make_interval(secs => $1::int * j.attempt),"
+	    "   lease_until = NULL, updated_at = now(),"
+	    "   last_error = format('lease expired on attempt %s (worker %s) without a final batch',"
+	    "                       j.attempt, coalesce(j.worker_id, 'unknown'))"
+	    "  FROM expired WHERE j.id = expired.id"
+	    "  RETURNING j.id, j.state, j.scan_id, j.last_error),"
+	    " scans_moved AS ("
+	    "  UPDATE scans s SET"
+	    "   status = CASE WHEN m.state = 'dead' THEN 'failed' ELSE 'queued' END,"
+	    "   reason = CASE WHEN m.state = 'dead' THEN 'dead-lettered: ' || m.last_error"
+	    "            ELSE s.reason END,"
+	    "   finished_at = CASE WHEN m.state = 'dead' THEN now() ELSE NULL END"
+	    "  FROM moved m WHERE s.id = m.scan_id RETURNING s.id)"
+	    " SELECT count(*) FILTER (WHERE state = 'queued'),"
+	    "        count(*) FILTER (WHERE state = 'dead'),"
+	    "        (SELECT count(*) FROM scans_moved) FROM moved";
+	PGresult *r = db_params(conn, sql, 1, p);
+	int rc = db_ok(conn, r, "reap");
+	if (rc == 0) {
+		*requeued = atoi(PQgetvalue(r, 0, 0));
+		*dead = atoi(PQgetvalue(r, 0, 1));
+		if (*requeued || *dead)
+			sf_db_exec(conn, "SELECT pg_notify('scanfarm_jobs', '')");
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* ------------------------------------------------------------- ingestion */
+
+static int db_insert_alert(PGconn *conn, const char *scan_id, const char *const *ids,
+			   const struct sf_alert *a)
+{
+	json_t *tags = json_array();
+	json_t *fields = json_object();
+	char *tags_s = NULL, *fields_s = NULL;
+	int rc = -ENOMEM;
+	if (!tags || !fields)
+		goto out;
+	for (uint32_t i = 0; i < a->ntags; i++)
+		json_array_append_new(tags, json_string(a->tags[i]));
+	for (uint32_t i = 0; i < a->nfields; i++)
+		json_object_set_new(fields, a->fields[i].key,
+				    a->fields[i].value ? json_string(a->fields[i].value)
+						       : json_null());
+	tags_s = json_dumps(tags, JSON_COMPACT);
+	fields_s = json_dumps(fields, JSON_COMPACT);
+	if (!tags_s || !fields_s)
+		goto out;
+	char when[32];
+	snprintf(when, sizeof(when), "%lld", (long long)a->time_ns);
+	const char *p[] = {scan_id, ids[0], ids[1], ids[2], when, a->priority, a->rule,
+			   a->output, a->source, a->hostname, tags_s, fields_s};
+	rc = db_run(conn,
+		    "INSERT INTO alerts (scan_id, job_id, attempt, seq, time_ns, priority, rule,"
+		    " output, source, hostname, tags, output_fields)"
+		    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		    12, p);
+out:
+	free(tags_s);
+	free(fields_s);
+	json_decref(tags);
+	json_decref(fields);
+	return rc;
+}
+
+int sf_db_ingest(PGconn *conn, const struct sf_batch *b, enum sf_ingest_result *result)
+{
+	char id[32], att[16], seq[16];
+	snprintf(id, sizeof(id), "%lld", (long long)b->job_id);
+	snprintf(att, sizeof(att), "%d", b->attempt);
+	snprintf(seq, sizeof(seq), "%d", b->seq);
+	const char *ids[] = {id, att, seq};
+	char scan_id[SF_UUID_LEN + 1];
+	int rc;
+
+	if ((rc = sf_db_exec(conn, "BEGIN")))
+		return rc;
+	/* Lock the job row: the reaper and this batch must agree on the attempt. */
+	PGresult *r = db_params(conn, "SELECT scan_id, state, attempt FROM jobs"
+				      " WHERE id = $1 FOR UPDATE", 1, ids);
+	if ((rc = db_ok(conn, r, "ingest: job"))) {
+		PQclear(r);
+		goto fail;
+	}
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		*result = SF_INGEST_UNKNOWN;
+		goto done;
+	}
+	sf_strlcpy(scan_id, PQgetvalue(r, 0, 0), sizeof(scan_id));
+	bool live = strcmp(PQgetvalue(r, 0, 1), "running") == 0 ||
+		    strcmp(PQgetvalue(r, 0, 1), "done") == 0;
+	bool current = atoi(PQgetvalue(r, 0, 2)) == b->attempt;
+	PQclear(r);
+	if (!live || !current) {
+		*result = SF_INGEST_STALE;
+		goto done;
+	}
+
+	const char *bp[] = {id, att, seq, b->worker_id, b->final ? "true" : "false"};
+	r = db_params(conn, "INSERT INTO batches (job_id, attempt, seq, worker_id, final)"
+			    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1",
+		      5, bp);
+	if ((rc = db_ok(conn, r, "ingest: batch"))) {
+		PQclear(r);
+		goto fail;
+	}
+	bool fresh = PQntuples(r) == 1;
+	PQclear(r);
+	if (!fresh) {
+		*result = SF_INGEST_DUPLICATE;
+		goto done;
+	}
+
+	for (uint32_t i = 0; i < b->nalerts; i++)
+		if ((rc = db_insert_alert(conn, scan_id, ids, &b->alerts[i])))
+			goto fail;
+	for (uint32_t i = 0; i < b->nfacts; i++) {
+		const struct sf_fact *f = &b->facts[i];
+		const char *fp[] = {scan_id, f->kind, f->value, f->detail ? f->detail : ""};
+		if ((rc = db_run(conn, "INSERT INTO facts (scan_id, kind, value, detail)"
+				       " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+				 4, fp)))
+			goto fail;
+	}
+
+	char events[32], drops[32];
+	snprintf(events, sizeof(events), "%llu", (unsigned long long)b->events);
+	snprintf(drops, sizeof(drops), "%llu", (unsigned long long)b->drops);
+	const char *sp[] = {scan_id, events, drops, b->worker_id, id};
+	if ((rc = db_run(conn, "UPDATE scans SET events = events + $2, drops = drops + $3"
+			       " WHERE id = $1", 3, sp)) ||
+	    (rc = db_run(conn, "UPDATE jobs SET worker_id = $1, updated_at = now() WHERE id = $2",
+			 2, sp + 3)))
+		goto fail;
+
+	if (b->final) {
+		char exit_status[16], duration[32];
+		snprintf(exit_status, sizeof(exit_status), "%d", b->exit_status);
+		snprintf(duration, sizeof(duration), "%lld", (long long)b->duration_ms);
+		const char *fp[] = {scan_id,
+				    b->error ? "failed" : "finished",
+				    b->error,
+				    b->has_exit_status ? exit_status : NULL,
+				    b->stdout_tail,
+				    b->stderr_tail,
+				    duration};
+		const char *jp[] = {id, b->error};
+		if ((rc = db_run(conn, "UPDATE jobs SET state = 'done', lease_until = NULL,"
+				       " last_error = $2, updated_at = now() WHERE id = $1",
+				 2, jp)) ||
+		    (rc = db_run(conn, "UPDATE scans SET status = $2, reason = $3,"
+				       " exit_status = $4, stdout_tail = $5, stderr_tail = $6,"
+				       " duration_ms = $7, finished_at = now() WHERE id = $1",
+				 7, fp)))
+			goto fail;
+	}
+	*result = SF_INGEST_STORED;
+done:
+	return sf_db_exec(conn, "COMMIT");
+fail:
+	db_rollback(conn);
+	return rc;
+}

@@ -1,0 +1,84 @@
+/*
+ * db — the coordinator's PostgreSQL side of the queue: connection pool,
+ * schema migrations, submissions, claiming jobs under a lease, reaping
+ * expired leases, and idempotent ingestion of result batches.
+ *
+ * PostgreSQL is the source of truth (DESIGN.md): NNG only carries what these
+ * functions decided. Claims use FOR UPDATE SKIP LOCKED so several claimers
+ * (threads or coordinators) never get the same job.
+ *
+ * Owns: the pool's connections. Calls: libpq, wire (batch types), log.
+ * All functions return 0 or a negative errno code; -EIO means PostgreSQL
+ * said no (the message is logged).
+ */
+#ifndef SF_DB_H
+#define SF_DB_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+struct sf_db_pool {
+	char *dsn;
+	PGconn **conns;
+	bool *busy;
+	int size;
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+};
+
+int sf_db_pool_open(struct sf_db_pool *pool, const char *dsn, int size);
+void sf_db_pool_close(struct sf_db_pool *pool);
+/* Borrows a connection (blocking while all are busy); a broken connection is
+ * reset first. Return it with sf_db_put. */
+PGconn *sf_db_get(struct sf_db_pool *pool);
+void sf_db_put(struct sf_db_pool *pool, PGconn *conn);
+
+/* Applies the embedded sql/ migrations not yet recorded, under an advisory
+ * lock so that coordinators starting together do not race. */
+int sf_db_migrate(PGconn *conn);
+
+struct sf_submission {
+	const char *sha256;
+	long long size;
+	const char *ecosystem;
+	int priority;
+	int max_attempts;
+};
+/* Records artifact (once), scan and job in one transaction; fills scan_id. */
+int sf_db_submit(PGconn *conn, const struct sf_submission *s, char scan_id[SF_UUID_LEN + 1]);
+
+struct sf_claim {
+	int64_t job_id;
+	int32_t attempt;
+	char scan_id[SF_UUID_LEN + 1];
+	char sha256[SF_SHA256_HEX + 1];
+	long long size;
+	char ecosystem[32];
+	int64_t lease_deadline_ms;
+};
+/* Claims the most urgent ready job and leases it for lease_s seconds.
+ * Returns 0 with *claimed = false when nothing is ready. */
+int sf_db_claim(PGconn *conn, int lease_s, struct sf_claim *c, bool *claimed);
+/* Gives a claimed job back unchanged (it could not be sent). */
+int sf_db_unclaim(PGconn *conn, int64_t job_id, int32_t attempt);
+
+/* Re-queues running jobs whose lease expired (attempt + 1, run again after
+ * backoff_s * attempt seconds) and dead-letters those at max_attempts. */
+int sf_db_reap(PGconn *conn, int backoff_s, int *requeued, int *dead);
+
+enum sf_ingest_result {
+	SF_INGEST_STORED,
+	SF_INGEST_DUPLICATE, /* (job, attempt, seq) seen before */
+	SF_INGEST_STALE,     /* superseded attempt, finished or dead job */
+	SF_INGEST_UNKNOWN,   /* no such job */
+};
+int sf_db_ingest(PGconn *conn, const struct sf_batch *b, enum sf_ingest_result *result);
+
+/* Runs one statement without parameters; logs and returns -EIO on failure. */
+int sf_db_exec(PGconn *conn, const char *sql);
+
+#endif

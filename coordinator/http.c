@@ -1,0 +1,265 @@
+/* http — see http.h. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "report.h"
+
+enum http_route { ROUTE_SUBMIT = 1 };
+
+/* Per-request state, allocated on the first call for a POST. */
+struct http_request {
+	enum http_route route;
+	struct sf_upload up;
+	bool uploading;
+	bool answered; /* an error response was queued mid-upload */
+	char ecosystem[16];
+};
+
+static enum MHD_Result http_send_json(struct MHD_Connection *c, unsigned status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!text)
+		return MHD_NO;
+	size_t len = strlen(text);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Errors are JSON with a stable code and a message (Package Hunter clients
+ * read `status`/`reason`, so those are present too). */
+static enum MHD_Result http_error(struct MHD_Connection *c, unsigned status, const char *code,
+				  const char *message)
+{
+	return http_send_json(c, status,
+			      json_pack("{s:s,s:s,s:{s:s,s:s}}", "status", "error", "reason",
+					message, "error", "code", code, "message", message));
+}
+
+static enum MHD_Result http_store_error(struct MHD_Connection *c, int rc)
+{
+	if (rc == -ENOSPC || rc == -EDQUOT)
+		return http_error(c, 507, "insufficient_storage",
+				  "the artifact store is full; nothing was stored");
+	if (rc == -EFBIG)
+		return http_error(c, 413, "too_large", "the upload exceeds the configured limit");
+	return http_error(c, 500, "store_failed", strerror(-rc));
+}
+
+static enum MHD_Result http_submit_start(struct sf_http *h, struct MHD_Connection *c,
+					 const char *ecosystem, void **con_cls)
+{
+	if (strcmp(ecosystem, "npm") != 0)
+		return http_error(c, 400, "unsupported_ecosystem",
+				  "only npm projects and packages can be scanned");
+	const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	if (len && h->cfg.max_upload > 0 && strtoll(len, NULL, 10) > h->cfg.max_upload)
+		return http_error(c, 413, "too_large", "the upload exceeds the configured limit");
+	struct http_request *req = calloc(1, sizeof(*req));
+	if (!req)
+		return MHD_NO;
+	req->route = ROUTE_SUBMIT;
+	sf_strlcpy(req->ecosystem, ecosystem, sizeof(req->ecosystem));
+	int rc = sf_upload_begin(h->store, h->cfg.max_upload, &req->up);
+	if (rc) {
+		free(req);
+		return http_store_error(c, rc);
+	}
+	req->uploading = true;
+	*con_cls = req;
+	return MHD_YES;
+}
+
+static enum MHD_Result http_submit_finish(struct sf_http *h, struct MHD_Connection *c,
+					  struct http_request *req)
+{
+	char sha[SF_SHA256_HEX + 1], scan_id[SF_UUID_LEN + 1];
+	long long size = 0;
+	req->uploading = false;
+	int rc = sf_upload_commit(&req->up, sha, &size);
+	if (rc)
+		return http_store_error(c, rc);
+	if (size == 0)
+		return http_error(c, 400, "empty_body", "the request body (a tarball) is empty");
+	struct sf_submission sub = {.sha256 = sha,
+				    .size = size,
+				    .ecosystem = req->ecosystem,
+				    .priority = 0,
+				    .max_attempts = h->cfg.max_attempts};
+	PGconn *db = sf_db_get(h->pool);
+	rc = sf_db_submit(db, &sub, scan_id);
+	sf_db_put(h->pool, db);
+	if (rc)
+		return http_error(c, 503, "database_unavailable",
+				  "the scan could not be recorded; please retry");
+	sf_info("scan %s queued: artifact %s (%lld bytes)", scan_id, sha, size);
+	return http_send_json(c, 200, json_pack("{s:s,s:s}", "status", "ok", "id", scan_id));
+}
+
+static enum MHD_Result http_get_report(struct sf_http *h, struct MHD_Connection *c,
+				       const char *id, bool package_hunter)
+{
+	if (!id || !sf_is_uuid(id))
+		return http_error(c, 404, "not_found", "no scan with that id");
+	json_t *out = NULL;
+	PGconn *db = sf_db_get(h->pool);
+	int rc = package_hunter ? sf_report_package_hunter(db, id, &out)
+				: sf_report_v1(db, id, &out);
+	sf_db_put(h->pool, db);
+	if (rc == -ENOENT)
+		return http_error(c, 404, "not_found", "no scan with that id");
+	if (rc)
+		return http_error(c, 503, "database_unavailable", "please retry");
+	return http_send_json(c, 200, out);
+}
+
+static enum MHD_Result http_get_artifact(struct sf_http *h, struct MHD_Connection *c,
+					 const char *sha)
+{
+	int fd;
+	long long size;
+	if (sf_store_open_artifact(h->store, sha, &fd, &size) != 0)
+		return http_error(c, 404, "not_found", "no artifact with that sha256");
+	struct MHD_Response *r = MHD_create_response_from_fd64((uint64_t)size, fd);
+	if (!r) {
+		close(fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "application/octet-stream");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const char *url,
+				   const char *method, const char *version,
+				   const char *upload_data, size_t *upload_data_size,
+				   void **con_cls)
+{
+	(void)version;
+	struct sf_http *h = cls;
+	struct http_request *req = *con_cls;
+
+	if (req) { /* a body chunk, or the end of a body */
+		if (*upload_data_size > 0) {
+			size_t n = *upload_data_size;
+			*upload_data_size = 0;
+			if (req->answered)
+				return MHD_YES;
+			int rc = sf_upload_write(&req->up, upload_data, n);
+			if (rc) {
+				sf_upload_abort(&req->up);
+				req->uploading = false;
+				req->answered = true;
+				sf_warn("upload refused: %s", strerror(-rc));
+				return http_store_error(c, rc);
+			}
+			return MHD_YES;
+		}
+		if (req->answered)
+			return MHD_YES;
+		return http_submit_finish(h, c, req);
+	}
+
+	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	bool post = strcmp(method, "POST") == 0;
+	if (strncmp(url, "/monitor/project/", 17) == 0) {
+		if (!post)
+			return http_error(c, 405, "method_not_allowed", "use POST");
+		return http_submit_start(h, c, url + 17, con_cls);
+	}
+	if (strcmp(url, "/") == 0) {
+		if (!get)
+			return http_error(c, 405, "method_not_allowed", "use GET");
+		return http_get_report(h, c, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "id"),
+				       true);
+	}
+	if (strncmp(url, "/v1/scans/", 10) == 0) {
+		if (!get)
+			return http_error(c, 405, "method_not_allowed", "use GET");
+		return http_get_report(h, c, url + 10, false);
+	}
+	if (strncmp(url, "/v1/artifacts/", 14) == 0) {
+		if (!get)
+			return http_error(c, 405, "method_not_allowed", "use GET");
+		return http_get_artifact(h, c, url + 14);
+	}
+	if (strcmp(url, "/healthz") == 0)
+		return http_send_json(c, 200, json_pack("{s:s}", "status", "ok"));
+	return http_error(c, 404, "not_found", "no such route");
+}
+
+static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			   enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	struct http_request *req = *con_cls;
+	if (!req)
+		return;
+	if (req->uploading) {
+		/* The client went away or timed out mid-upload: keep nothing. */
+		sf_warn("upload aborted (termination code %d); nothing stored", (int)toe);
+		sf_upload_abort(&req->up);
+	}
+	free(req);
+	*con_cls = NULL;
+}
+
+int sf_http_start(struct sf_http *h, const struct sf_http_config *cfg, struct sf_store *store,
+		  struct sf_db_pool *pool)
+{
+	memset(h, 0, sizeof(*h));
+	h->cfg = *cfg;
+	h->store = store;
+	h->pool = pool;
+
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	char host[64];
+	const char *colon = strrchr(cfg->address, ':');
+	if (!colon || (size_t)(colon - cfg->address) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, cfg->address, (size_t)(colon - cfg->address));
+	host[colon - cfg->address] = '\0';
+	long port = strtol(colon + 1, NULL, 10);
+	if (port < 0 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return -EINVAL;
+	sa.sin_port = htons((uint16_t)port);
+
+	h->daemon = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, http_handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)cfg->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)cfg->max_connections, MHD_OPTION_END);
+	if (!h->daemon)
+		return -EADDRINUSE;
+	const union MHD_DaemonInfo *info =
+	    MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info ? info->port : (unsigned short)port;
+	return 0;
+}
+
+void sf_http_stop(struct sf_http *h)
+{
+	if (h->daemon)
+		MHD_stop_daemon(h->daemon);
+	h->daemon = NULL;
+}

@@ -1,0 +1,155 @@
+/*
+ * scanfarm-coordinator — REST API, artifact store, PostgreSQL queue, NNG
+ * dispatch and result ingestion. See README.md for the options.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "dispatch.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+
+static struct sf_option opts[] = {
+    {"http-address", "127.0.0.1:3000", "address:port of the REST API", NULL},
+    {"public-url", NULL, "base URL workers use to reach this coordinator (default http://<http-address>)", NULL},
+    {"db-dsn", NULL, "PostgreSQL connection string (required)", NULL},
+    {"db-pool", "8", "PostgreSQL connections", NULL},
+    {"store-dir", "var/artifacts", "artifact store directory", NULL},
+    {"jobs-url", "tcp://127.0.0.1:7301", "NNG push address workers pull jobs from", NULL},
+    {"results-url", "tcp://127.0.0.1:7302", "NNG pull address workers push results to", NULL},
+    {"max-upload-bytes", "0", "largest accepted upload in bytes, 0 = unlimited", NULL},
+    {"idle-timeout", "60", "seconds a request may stay silent before it is dropped", NULL},
+    {"max-connections", "256", "simultaneous HTTP connections", NULL},
+    {"job-time-limit", "300", "seconds an install may run", NULL},
+    {"job-memory-mb", "2048", "memory limit of the sandbox", NULL},
+    {"job-pids", "1024", "process limit of the sandbox", NULL},
+    {"job-disk-mb", "1024", "size of the sandbox's writable /tmp", NULL},
+    {"lease-grace", "120", "seconds added to the time limit to form a job's lease", NULL},
+    {"max-attempts", "3", "attempts before a job is dead-lettered", NULL},
+    {"reap-interval", "5", "seconds between checks for expired leases", NULL},
+    {"retry-backoff", "5", "seconds (times the attempt) before a re-queued job runs again", NULL},
+    {"log-level", "info", "debug, info, warn or error", NULL},
+};
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static int geti(const char *name, long long min, long long max, int *out)
+{
+	long long v;
+	int rc = sf_config_int(opts, NOPTS, name, min, max, &v);
+	*out = (int)v;
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	int rc = sf_config_load(opts, NOPTS, argc, argv,
+				"usage: scanfarm-coordinator [--option value]...", NULL, NULL);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	enum sf_log_level level = SF_LOG_INFO;
+	if (sf_log_level_parse(sf_config_get(opts, NOPTS, "log-level"), &level) != 0) {
+		fprintf(stderr, "--log-level: expected debug, info, warn or error\n");
+		return 2;
+	}
+	sf_log_init("coordinator", level);
+
+	const char *dsn = sf_config_get(opts, NOPTS, "db-dsn");
+	if (!dsn) {
+		fprintf(stderr, "--db-dsn is required (scripts/farm.sh sets it for a local farm)\n");
+		return 2;
+	}
+	struct sf_http_config hc = {.address = sf_config_get(opts, NOPTS, "http-address")};
+	struct sf_dispatch_config dc = {
+	    .jobs_url = sf_config_get(opts, NOPTS, "jobs-url"),
+	    .results_url = sf_config_get(opts, NOPTS, "results-url"),
+	    .dsn = dsn,
+	};
+	int pool_size, idle, maxconn;
+	long long max_upload;
+	if (geti("db-pool", 2, 256, &pool_size) || geti("idle-timeout", 1, 86400, &idle) ||
+	    geti("max-connections", 1, 100000, &maxconn) ||
+	    sf_config_int(opts, NOPTS, "max-upload-bytes", 0, INT64_MAX, &max_upload) ||
+	    geti("job-time-limit", 1, 86400, &dc.time_limit_s) ||
+	    geti("job-memory-mb", 16, 1 << 20, &dc.memory_mb) ||
+	    geti("job-pids", 8, 1 << 22, &dc.pids) || geti("job-disk-mb", 1, 1 << 20, &dc.disk_mb) ||
+	    geti("lease-grace", 1, 86400, &dc.lease_grace_s) ||
+	    geti("max-attempts", 1, 100, &hc.max_attempts) ||
+	    geti("reap-interval", 1, 3600, &dc.reap_interval_s) ||
+	    geti("retry-backoff", 0, 3600, &dc.retry_backoff_s))
+		return 2;
+	hc.max_upload = max_upload;
+	hc.idle_timeout_s = idle;
+	hc.max_connections = maxconn;
+	char public_url[512];
+	const char *pu = sf_config_get(opts, NOPTS, "public-url");
+	if (pu)
+		snprintf(public_url, sizeof(public_url), "%s", pu);
+	else
+		snprintf(public_url, sizeof(public_url), "http://%s", hc.address);
+	dc.public_url = public_url;
+
+	/* Signals are taken synchronously by main; every thread inherits the mask. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int exit_code = 1;
+	struct sf_db_pool pool;
+	struct sf_store store;
+	struct sf_http http;
+	struct sf_dispatch dispatch;
+	bool have_pool = false, have_store = false, have_http = false, have_dispatch = false;
+
+	if ((rc = sf_db_pool_open(&pool, dsn, pool_size))) {
+		sf_error("cannot connect to PostgreSQL");
+		goto out;
+	}
+	have_pool = true;
+	PGconn *db = sf_db_get(&pool);
+	rc = sf_db_migrate(db);
+	sf_db_put(&pool, db);
+	if (rc) {
+		sf_error("schema migration failed");
+		goto out;
+	}
+	if ((rc = sf_store_open(&store, sf_config_get(opts, NOPTS, "store-dir")))) {
+		sf_error("cannot open artifact store %s: %s", sf_config_get(opts, NOPTS, "store-dir"),
+			 strerror(-rc));
+		goto out;
+	}
+	have_store = true;
+	if ((rc = sf_dispatch_start(&dispatch, &dc, &pool)))
+		goto out;
+	have_dispatch = true;
+	if ((rc = sf_http_start(&http, &hc, &store, &pool))) {
+		sf_error("cannot serve HTTP on %s", hc.address);
+		goto out;
+	}
+	have_http = true;
+	sf_info("ready: http=%s jobs=%s results=%s", hc.address, dc.jobs_url, dc.results_url);
+
+	int sig = 0;
+	sigwait(&sigs, &sig);
+	sf_info("signal %d: shutting down", sig);
+	exit_code = 0;
+out:
+	if (have_http)
+		sf_http_stop(&http);
+	if (have_dispatch)
+		sf_dispatch_stop(&dispatch);
+	if (have_store)
+		sf_store_close(&store);
+	if (have_pool)
+		sf_db_pool_close(&pool);
+	sf_config_free(opts, NOPTS);
+	return exit_code;
+}

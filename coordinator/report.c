@@ -1,0 +1,208 @@
+/* report — see report.h. */
+#include "report.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+const char *sf_priority_enum_name(const char *p)
+{
+	static const struct {
+		const char *in;
+		const char *out;
+	} map[] = {
+	    {"emergency", "EMERGENCY"}, {"alert", "ALERT"},	  {"critical", "CRITICAL"},
+	    {"error", "ERROR"},		{"warning", "WARNING"},	  {"warn", "WARNING"},
+	    {"notice", "NOTICE"},	{"informational", "INFORMATIONAL"},
+	    {"info", "INFORMATIONAL"},	{"debug", "DEBUG"},
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcasecmp(p, map[i].in) == 0)
+			return map[i].out;
+	return "INFORMATIONAL";
+}
+
+static json_t *report_json_text(const char *text)
+{
+	json_error_t err;
+	json_t *v = json_loads(text, JSON_DECODE_ANY, &err);
+	return v ? v : json_null();
+}
+
+static int report_query(PGconn *conn, const char *sql, const char *scan_id, PGresult **out)
+{
+	const char *p[] = {scan_id};
+	PGresult *r = PQexecParams(conn, sql, 1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		sf_error("postgresql: report: %s", PQerrorMessage(conn));
+		PQclear(r);
+		return -EIO;
+	}
+	*out = r;
+	return 0;
+}
+
+/* Alerts of a scan as Falco's gRPC `response` messages rendered to JSON, the
+ * shape Package Hunter's clients read. `falco_shape` false gives /v1's shape
+ * (RFC 3339 time, Falco rule priority names). */
+static int report_alerts(PGconn *conn, const char *scan_id, bool falco_shape, json_t **out)
+{
+	PGresult *r;
+	int rc = report_query(
+	    conn,
+	    "SELECT time_ns, priority, rule, output, coalesce(source, 'syscall'),"
+	    " coalesce(hostname, ''), tags::text, output_fields::text,"
+	    " to_char(to_timestamp(time_ns / 1e9) AT TIME ZONE 'UTC',"
+	    "  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+	    " FROM alerts WHERE scan_id = $1 ORDER BY time_ns, id",
+	    scan_id, &r);
+	if (rc)
+		return rc;
+	json_t *arr = json_array();
+	for (int i = 0; arr && i < PQntuples(r); i++) {
+		long long ns = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		json_t *a;
+		if (falco_shape) {
+			char secs[32];
+			snprintf(secs, sizeof(secs), "%lld", ns / 1000000000LL);
+			const char *src = PQgetvalue(r, i, 4);
+			a = json_pack("{s:{s:s,s:I},s:s,s:s,s:s,s:s,s:s}", "time", "seconds",
+				      secs, "nanos", (json_int_t)(ns % 1000000000LL), "priority",
+				      sf_priority_enum_name(PQgetvalue(r, i, 1)), "rule",
+				      PQgetvalue(r, i, 2), "output", PQgetvalue(r, i, 3),
+				      "source", strcasecmp(src, "syscall") == 0 ? "SYSCALL" : src,
+				      "hostname", PQgetvalue(r, i, 5));
+		} else {
+			a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "time", PQgetvalue(r, i, 8),
+				      "priority", PQgetvalue(r, i, 1), "rule", PQgetvalue(r, i, 2),
+				      "output", PQgetvalue(r, i, 3), "source", PQgetvalue(r, i, 4),
+				      "hostname", PQgetvalue(r, i, 5));
+		}
+		if (!a)
+			continue;
+		json_object_set_new(a, "tags", report_json_text(PQgetvalue(r, i, 6)));
+		json_object_set_new(a, "output_fields", report_json_text(PQgetvalue(r, i, 7)));
+		json_array_append_new(arr, a);
+	}
+	PQclear(r);
+	if (!arr)
+		return -ENOMEM;
+	*out = arr;
+	return 0;
+}
+
+static const char SCAN_SQL[] =
+    "SELECT s.id, s.status, s.reason, s.exit_status, s.stdout_tail, s.stderr_tail,"
+    " s.events, s.drops, s.duration_ms, s.ecosystem, s.artifact_sha256, a.size,"
+    " to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+    " to_char(s.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+    " j.attempt, j.state, j.worker_id"
+    " FROM scans s JOIN artifacts a ON a.sha256 = s.artifact_sha256"
+    " LEFT JOIN jobs j ON j.scan_id = s.id WHERE s.id = $1 ORDER BY j.id DESC LIMIT 1";
+
+static json_t *report_str_or_null(PGresult *r, int col)
+{
+	return PQgetisnull(r, 0, col) ? json_null() : json_string(PQgetvalue(r, 0, col));
+}
+
+int sf_report_package_hunter(PGconn *conn, const char *scan_id, json_t **out)
+{
+	PGresult *r;
+	int rc = report_query(conn, SCAN_SQL, scan_id, &r);
+	if (rc)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return -ENOENT;
+	}
+	const char *status = PQgetvalue(r, 0, 1);
+	const char *ph = strcmp(status, "finished") == 0 ? "finished"
+			 : strcmp(status, "failed") == 0 ? "error"
+							 : "pending";
+	json_t *o = json_pack("{s:s,s:s}", "id", PQgetvalue(r, 0, 0), "status", ph);
+	if (o && strcmp(ph, "error") == 0)
+		json_object_set_new(o, "reason", report_str_or_null(r, 2));
+	PQclear(r);
+	if (!o)
+		return -ENOMEM;
+	if (strcmp(ph, "pending") != 0) {
+		json_t *alerts;
+		if ((rc = report_alerts(conn, scan_id, true, &alerts))) {
+			json_decref(o);
+			return rc;
+		}
+		json_object_set_new(o, "result", alerts);
+	}
+	*out = o;
+	return 0;
+}
+
+static json_t *report_facts(PGresult *r)
+{
+	json_t *facts = json_object();
+	for (int i = 0; facts && i < PQntuples(r); i++) {
+		const char *kind = PQgetvalue(r, i, 0);
+		json_t *list = json_object_get(facts, kind);
+		if (!list) {
+			list = json_array();
+			json_object_set_new(facts, kind, list);
+		}
+		const char *detail = PQgetvalue(r, i, 2);
+		json_t *f = json_pack("{s:s}", "value", PQgetvalue(r, i, 1));
+		if (f && *detail)
+			json_object_set_new(f, "detail", json_string(detail));
+		json_array_append_new(list, f);
+	}
+	return facts;
+}
+
+int sf_report_v1(PGconn *conn, const char *scan_id, json_t **out)
+{
+	PGresult *r;
+	int rc = report_query(conn, SCAN_SQL, scan_id, &r);
+	if (rc)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return -ENOENT;
+	}
+	json_t *o = json_pack(
+	    "{s:s,s:s,s:o,s:s,s:{s:s,s:I},s:s,s:o,s:{s:o,s:o,s:o,s:o},s:{s:I,s:I},s:{s:o,s:o,s:o}}",
+	    "id", PQgetvalue(r, 0, 0), "status", PQgetvalue(r, 0, 1), "reason",
+	    report_str_or_null(r, 2), "ecosystem", PQgetvalue(r, 0, 9), "artifact", "sha256",
+	    PQgetvalue(r, 0, 10), "size", (json_int_t)strtoll(PQgetvalue(r, 0, 11), NULL, 10),
+	    "created_at", PQgetvalue(r, 0, 12), "finished_at", report_str_or_null(r, 13),
+	    "install", "exit_status",
+	    PQgetisnull(r, 0, 3) ? json_null() : json_integer(atoi(PQgetvalue(r, 0, 3))),
+	    "stdout_tail", report_str_or_null(r, 4), "stderr_tail", report_str_or_null(r, 5),
+	    "duration_ms",
+	    PQgetisnull(r, 0, 8) ? json_null()
+				 : json_integer(strtoll(PQgetvalue(r, 0, 8), NULL, 10)),
+	    "sensor", "events", (json_int_t)strtoll(PQgetvalue(r, 0, 6), NULL, 10), "drops",
+	    (json_int_t)strtoll(PQgetvalue(r, 0, 7), NULL, 10), "job", "attempt",
+	    PQgetisnull(r, 0, 14) ? json_null() : json_integer(atoi(PQgetvalue(r, 0, 14))),
+	    "state", report_str_or_null(r, 15), "worker_id", report_str_or_null(r, 16));
+	PQclear(r);
+	if (!o)
+		return -ENOMEM;
+	json_t *alerts;
+	if ((rc = report_alerts(conn, scan_id, false, &alerts)))
+		goto fail;
+	json_object_set_new(o, "alerts", alerts);
+	if ((rc = report_query(conn, "SELECT kind, value, detail FROM facts WHERE scan_id = $1"
+				     " ORDER BY kind, value, detail",
+			       scan_id, &r)))
+		goto fail;
+	json_object_set_new(o, "facts", report_facts(r));
+	PQclear(r);
+	*out = o;
+	return 0;
+fail:
+	json_decref(o);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * store — the content-addressed artifact store on local disk.
+ *
+ * Layout: <root>/objects/<first two hex>/<sha256>, <root>/tmp for uploads in
+ * flight. An upload is written to an unnamed O_TMPFILE (a named temporary on
+ * file systems without it) while its SHA-256 is computed; commit fsyncs it,
+ * links it under its hash (the same bytes are kept once) and fsyncs the
+ * directory. An aborted upload leaves nothing behind. Memory use does not
+ * depend on the size of the upload.
+ *
+ * Owns: the store directory. Calls: sha256, util, libc.
+ */
+#ifndef SF_STORE_H
+#define SF_STORE_H
+
+#include <stddef.h>
+
+#include "sha256.h"
+
+struct sf_store {
+	char *root;
+	int objects_fd; /* <root>/objects */
+	int tmp_fd;	/* <root>/tmp */
+};
+
+struct sf_upload {
+	struct sf_store *store;
+	int fd;
+	char tmpname[64]; /* set when O_TMPFILE was not available */
+	struct sf_sha256 hash;
+	long long size;
+	long long max_size; /* 0 = unlimited */
+};
+
+int sf_store_open(struct sf_store *store, const char *root);
+void sf_store_close(struct sf_store *store);
+
+int sf_upload_begin(struct sf_store *store, long long max_size, struct sf_upload *up);
+/* -ENOSPC when the disk is full, -EFBIG past max_size. */
+int sf_upload_write(struct sf_upload *up, const void *data, size_t len);
+/* Makes the bytes durable under their hash; fills sha256 and size. The
+ * upload is finished either way (no abort needed afterwards). */
+int sf_upload_commit(struct sf_upload *up, char sha256[SF_SHA256_HEX + 1], long long *size);
+void sf_upload_abort(struct sf_upload *up);
+
+/* Opens a stored artifact for reading; -ENOENT if absent or sha256 malformed. */
+int sf_store_open_artifact(struct sf_store *store, const char *sha256, int *fd,
+			   long long *size);
+
+#endif

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# scripts/setup.sh — everything the project needs on a fresh Debian 12 host (root).
+#
+#   scripts/setup.sh packages   install the Debian packages (idempotent)
+#   scripts/setup.sh host       host tweaks the sandbox and sensor need (idempotent)
+#   scripts/setup.sh rootfs     build the sandbox root filesystem once into var/rootfs
+#   scripts/setup.sh all        all three (the default)
+#
+# Nothing here relies on anything installed by hand.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+var=${SCANFARM_VAR:-$top/var}
+
+PACKAGES=(build-essential cmake pkg-config clang llvm libbpf-dev bpftool libnng-dev
+  libpq-dev libarchive-dev libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
+  protobuf-compiler libmsgpack-dev libyaml-dev libmicrohttpd-dev
+  libcurl4-openssl-dev libssl-dev libjansson-dev postgresql crun runc mmdebstrap
+  jq curl ca-certificates xz-utils git)
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then log "packages: all present"; return; fi
+  log "packages: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+host() {
+  # crun refuses a hybrid cgroup layout whose v2 hierarchy holds the hugetlb
+  # controller; mounting the v1 hugetlb hierarchy moves it back (MACHINE-NOTES).
+  if [ -d /sys/fs/cgroup/unified ] && grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
+    if ! mountpoint -q /sys/fs/cgroup/hugetlb 2>/dev/null; then
+      mkdir -p /sys/fs/cgroup/hugetlb
+      mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
+      log "host: mounted v1 hugetlb controller for crun"
+    fi
+  fi
+  # The eBPF sensor attaches to tracepoints; tracefs is not mounted by default.
+  if [ -d /sys/kernel/tracing ] && ! mountpoint -q /sys/kernel/tracing; then
+    mount -t tracefs nodev /sys/kernel/tracing || true
+  fi
+}
+
+rootfs() {
+  local dir=$var/rootfs
+  if [ -f "$dir/.scanfarm-rootfs-ok" ]; then log "rootfs: present at $dir"; return; fi
+  mkdir -p "$var"
+  rm -rf "$dir.tmp"
+  log "rootfs: building Debian bookworm minbase + nodejs + npm into $dir (about a minute)"
+  mmdebstrap --quiet --variant=minbase --include=nodejs,npm,ca-certificates \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --customize-hook='mkdir -p "$1/work" "$1/tmp" "$1/proc" "$1/dev" "$1/sys"' \
+    --customize-hook='echo "scanner:x:1000:1000:scanner:/tmp:/bin/sh" >> "$1/etc/passwd"' \
+    --customize-hook='echo "scanner:x:1000:" >> "$1/etc/group"' \
+    bookworm "$dir.tmp"
+  touch "$dir.tmp/.scanfarm-rootfs-ok"
+  rm -rf "$dir"
+  mv "$dir.tmp" "$dir"
+  log "rootfs: done ($(du -sh "$dir" | cut -f1))"
+}
+
+case "${1:-all}" in
+  packages) packages ;;
+  host) host ;;
+  rootfs) rootfs ;;
+  all) packages; host; rootfs ;;
+  *) echo "usage: $0 [packages|host|rootfs|all]" >&2; exit 2 ;;
+esac
