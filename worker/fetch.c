@@ -1,0 +1,94 @@
+/* fetch — see fetch.h. */
+#include "fetch.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sha256.h"
+
+struct fetch_sink {
+	int fd;
+	struct sf_sha256 hash;
+	long long got;
+	long long want;
+	int rc;
+};
+
+static size_t fetch_write(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct fetch_sink *s = userp;
+	size_t n = size * nmemb;
+	if (s->got + (long long)n > s->want) {
+		s->rc = -EBADMSG; /* more bytes than announced: stop now */
+		return 0;
+	}
+	if ((s->rc = sf_write_all(s->fd, data, n)) || (s->rc = sf_sha256_update(&s->hash, data, n)))
+		return 0;
+	s->got += (long long)n;
+	return n;
+}
+
+int sf_fetch(const char *url, const char *sha256, long long size, const char *path, char *err,
+	     size_t errlen)
+{
+	struct fetch_sink s = {.want = size};
+	int rc = 0;
+	s.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (s.fd < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if ((rc = sf_sha256_init(&s.hash))) {
+		close(s.fd);
+		return rc;
+	}
+	CURL *c = curl_easy_init();
+	if (!c) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	CURLcode cc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	if (s.rc) {
+		rc = s.rc;
+		snprintf(err, errlen, "artifact download: %s",
+			 rc == -EBADMSG ? "more bytes than the job announced" : strerror(-rc));
+		goto out;
+	}
+	if (cc != CURLE_OK) {
+		rc = -EIO;
+		snprintf(err, errlen, "artifact download from %s failed: %s", url,
+			 curl_easy_strerror(cc));
+		goto out;
+	}
+	char got[SF_SHA256_HEX + 1];
+	if ((rc = sf_sha256_final(&s.hash, got)))
+		goto out;
+	if (s.got != size || strcmp(got, sha256) != 0) {
+		rc = -EBADMSG;
+		snprintf(err, errlen, "artifact mismatch: got %lld bytes sha256 %s, expected %lld bytes %s",
+			 s.got, got, size, sha256);
+		goto out;
+	}
+	if (fsync(s.fd) != 0)
+		rc = -errno;
+out:
+	sf_sha256_free(&s.hash);
+	close(s.fd);
+	if (rc)
+		unlink(path);
+	return rc;
+}

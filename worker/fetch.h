@@ -1,0 +1,18 @@
+/*
+ * fetch — downloads an artifact from the coordinator and verifies it.
+ *
+ * The body is streamed to a file while its SHA-256 is computed; the file is
+ * kept only if the digest and size match what the job said.
+ *
+ * Owns: nothing after return. Calls: libcurl, sha256, util.
+ */
+#ifndef SF_FETCH_H
+#define SF_FETCH_H
+
+#include <stddef.h>
+
+/* 0, or -EIO (transfer), -EBADMSG (hash/size mismatch), with err filled. */
+int sf_fetch(const char *url, const char *sha256, long long size, const char *path,
+	     char *err, size_t errlen);
+
+#endif

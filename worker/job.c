@@ -1,0 +1,150 @@
+/* job — see job.h. */
+#include "job.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fetch.h"
+#include "log.h"
+#include "sandbox.h"
+
+#define SANDBOX_UID 1000
+#define SANDBOX_GID 1000
+
+static int job_chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return lchown(path, SANDBOX_UID, SANDBOX_GID) == 0 ? 0 : -1;
+}
+
+/* The install runs as an unprivileged user: hand it the unpacked tree. */
+static int job_chown_tree(const char *dir)
+{
+	return nftw(dir, job_chown_one, 32, FTW_PHYS | FTW_MOUNT) == 0 ? 0 : -errno;
+}
+
+static char *job_strdup(const char *s) { return s ? strdup(s) : NULL; }
+
+int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf_batch *b)
+{
+	char dir[4096], artifact[4200], src[4200], bundle[4200], state[4200], cid[64], err[512] = "";
+	int64_t start = sf_monotonic_ms();
+	int rc;
+	memset(b, 0, sizeof(*b));
+	b->job_id = job->job_id;
+	b->attempt = job->attempt;
+	b->seq = 0;
+	b->final = true;
+	b->worker_id = strdup(env->worker_id);
+	if (!b->worker_id)
+		return -ENOMEM;
+
+	snprintf(cid, sizeof(cid), "sf-%lld-%d", (long long)job->job_id, job->attempt);
+	snprintf(dir, sizeof(dir), "%s/jobs/%s", env->work_dir, cid);
+	snprintf(artifact, sizeof(artifact), "%s/artifact", dir);
+	snprintf(src, sizeof(src), "%s/src", dir);
+	snprintf(bundle, sizeof(bundle), "%s/bundle", dir);
+	snprintf(state, sizeof(state), "%s/runtime-state", env->work_dir);
+	sf_rmtree(dir); /* a previous run of the same attempt on this host */
+	if ((rc = sf_mkdirs(src, 0755)) || (rc = sf_mkdirs(bundle, 0755)) ||
+	    (rc = sf_mkdirs(state, 0700))) {
+		snprintf(err, sizeof(err), "cannot create job directory %s: %s", dir, strerror(-rc));
+		goto out;
+	}
+
+	if ((rc = sf_fetch(job->url, job->sha256, job->size, artifact, err, sizeof(err))))
+		goto out;
+	struct sf_unpack_stats us;
+	if ((rc = sf_unpack(artifact, src, &env->unpack, &us, err, sizeof(err)))) {
+		char reason[600];
+		snprintf(reason, sizeof(reason), "archive refused: %s", err);
+		snprintf(err, sizeof(err), "%s", reason);
+		goto out;
+	}
+	char root[256];
+	if ((rc = sf_unpack_find_root(src, root, sizeof(root), err, sizeof(err))))
+		goto out;
+	if ((rc = job_chown_tree(src))) {
+		snprintf(err, sizeof(err), "cannot hand the tree to the sandbox user: %s",
+			 strerror(-rc));
+		goto out;
+	}
+	sf_info("job %lld: %llu entries, %llu bytes unpacked; installing in %s",
+		(long long)job->job_id, (unsigned long long)us.entries,
+		(unsigned long long)us.bytes, cid);
+
+	char cwd[300];
+	snprintf(cwd, sizeof(cwd), "/work%s%s", root[0] ? "/" : "", root);
+	/* The sandbox has no network: npm must not wait on registry retries.
+	 * Lifecycle scripts run in the foreground so their output is kept. */
+	static const char *const argv[] = {"npm", "install", "--offline", "--no-audit",
+					   "--no-fund", "--foreground-scripts", "--loglevel=warn",
+					   NULL};
+	static const char *const envv[] = {
+	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	    "HOME=/tmp",
+	    "npm_config_cache=/tmp/.npm",
+	    "npm_config_update_notifier=false",
+	    "TERM=dumb",
+	    NULL};
+	struct sf_sandbox_spec spec = {
+	    .runtime = env->runtime,
+	    .state_root = state,
+	    .rootfs = env->rootfs,
+	    .bundle_dir = bundle,
+	    .work_dir = src,
+	    .cwd = cwd,
+	    .argv = argv,
+	    .env = envv,
+	    .container_id = cid,
+	    .hostname = "scanfarm-sandbox",
+	    .time_limit_s = job->time_limit_s > 0 ? job->time_limit_s : 300,
+	    .memory_mb = job->memory_mb > 0 ? job->memory_mb : 2048,
+	    .pids = job->pids > 0 ? job->pids : 1024,
+	    .tmp_mb = job->disk_mb > 0 ? job->disk_mb : 1024,
+	    .uid = SANDBOX_UID,
+	    .gid = SANDBOX_GID,
+	};
+	struct sf_sandbox_result res;
+	if ((rc = sf_sandbox_run(&spec, &res, err, sizeof(err))))
+		goto out;
+	b->has_exit_status = res.exited;
+	b->exit_status = res.exit_status;
+	b->stdout_tail = res.stdout_tail;
+	b->stderr_tail = res.stderr_tail;
+	res.stdout_tail = res.stderr_tail = NULL;
+	if (res.timed_out)
+		snprintf(err, sizeof(err), "install timed out after %d s and was killed",
+			 spec.time_limit_s);
+	else if (!res.exited)
+		snprintf(err, sizeof(err), "the sandbox runtime was killed (status %d)",
+			 res.exit_status);
+	else if (res.exit_status == 125 || res.exit_status == 127)
+		/* crun's own failures; the container's stderr says why. */
+		snprintf(err, sizeof(err), "sandbox failed to start (runtime exit %d)",
+			 res.exit_status);
+	sf_sandbox_result_free(&res);
+	rc = 0;
+out:
+	b->duration_ms = sf_monotonic_ms() - start;
+	if (err[0]) {
+		b->error = job_strdup(err);
+		sf_warn("job %lld: %s", (long long)job->job_id, err);
+	}
+	if (!env->keep)
+		sf_rmtree(dir);
+	(void)rc;
+	/* Untrusted output may hold NULs or bad UTF-8: make it safe to store. */
+	if (b->stdout_tail)
+		sf_utf8_sanitize(b->stdout_tail, strlen(b->stdout_tail));
+	if (b->stderr_tail)
+		sf_utf8_sanitize(b->stderr_tail, strlen(b->stderr_tail));
+	return (err[0] && !b->error) ? -ENOMEM : 0;
+}

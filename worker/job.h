@@ -1,0 +1,28 @@
+/*
+ * job — runs one scan job on this worker: fetch the artifact, unpack it
+ * safely, install it in the sandbox, and describe the outcome as a batch.
+ *
+ * Owns: the job's directory under the worker's work dir (removed at the
+ * end unless keep is set). Calls: fetch, unpack, sandbox, wire, util, log.
+ */
+#ifndef SF_JOB_H
+#define SF_JOB_H
+
+#include "unpack.h"
+#include "wire.h"
+
+struct sf_job_env {
+	const char *worker_id;
+	const char *work_dir; /* absolute */
+	const char *rootfs;   /* absolute */
+	const char *runtime;
+	struct sf_unpack_limits unpack;
+	bool keep;
+};
+
+/* Fills *batch (final, seq 0) with the outcome; an infrastructure failure
+ * (download, hostile archive, runtime missing) is reported in batch->error.
+ * Returns 0 unless memory ran out. Free the batch with sf_batch_free. */
+int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf_batch *batch);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * scanfarm-worker — pulls jobs from the coordinator over NNG, runs each in
+ * the sandbox, pushes the result batches back. See README.md for options.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pipeline0/push.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <curl/curl.h>
+
+#include "config.h"
+#include "job.h"
+#include "log.h"
+
+#define WORKER_VERSION "0.1.0"
+
+static struct sf_option opts[] = {
+    {"jobs-url", "tcp://127.0.0.1:7301", "coordinator address to pull jobs from", NULL},
+    {"results-url", "tcp://127.0.0.1:7302", "coordinator address to push results to", NULL},
+    {"worker-id", NULL, "name of this worker (default: hostname-pid)", NULL},
+    {"rootfs", "var/rootfs", "sandbox root file system (scripts/setup.sh rootfs)", NULL},
+    {"work-dir", "var/worker", "scratch space for jobs", NULL},
+    {"runtime", "crun", "OCI runtime: crun or runc", NULL},
+    {"max-entries", "100000", "most entries an archive may have", NULL},
+    {"max-unpacked-mb", "2048", "largest expanded size of an archive", NULL},
+    {"heartbeat-interval", "10", "seconds between heartbeats", NULL},
+    {"keep-jobs", "0", "1 = keep job directories for debugging", NULL},
+    {"log-level", "info", "debug, info, warn or error", NULL},
+};
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static volatile sig_atomic_t worker_stop;
+static void worker_on_signal(int sig) { worker_stop = sig; }
+
+struct worker {
+	nng_socket pull;
+	nng_socket push;
+	char id[256];
+	atomic_int running;
+	int heartbeat_s;
+};
+
+static int worker_send_hello(struct worker *w, bool heartbeat)
+{
+	struct sf_hello h = {.worker_id = w->id,
+			     .version = WORKER_VERSION,
+			     .capacity = 1,
+			     .running = atomic_load(&w->running),
+			     .sensor = "none"};
+	struct sf_buf msg = {0};
+	int rc = sf_wire_encode_hello(&h, heartbeat, &msg);
+	if (rc == 0)
+		rc = nng_send(w->push, msg.data, msg.len, 0) == 0 ? 0 : -EIO;
+	sf_buf_free(&msg);
+	return rc;
+}
+
+static void *worker_heartbeat(void *arg)
+{
+	struct worker *w = arg;
+	while (!worker_stop) {
+		for (int i = 0; i < w->heartbeat_s * 10 && !worker_stop; i++)
+			usleep(100 * 1000);
+		if (!worker_stop)
+			worker_send_hello(w, true);
+	}
+	return NULL;
+}
+
+static void worker_handle(struct worker *w, const struct sf_job_env *env, const struct sf_job *job)
+{
+	if (job->lease_deadline_ms > 0 && sf_now_ms() > job->lease_deadline_ms) {
+		/* The coordinator has already given this attempt up. */
+		sf_warn("job %lld attempt %d arrived after its lease; skipped",
+			(long long)job->job_id, job->attempt);
+		return;
+	}
+	sf_info("job %lld attempt %d: scan %s, %s artifact %s (%lld bytes)", (long long)job->job_id,
+		job->attempt, job->scan_id, job->ecosystem, job->sha256, (long long)job->size);
+	atomic_store(&w->running, 1);
+	struct sf_batch batch;
+	int rc = sf_job_run(env, job, &batch);
+	atomic_store(&w->running, 0);
+	if (rc) {
+		sf_error("job %lld: out of memory building the result", (long long)job->job_id);
+		sf_batch_free(&batch);
+		return;
+	}
+	struct sf_buf msg = {0};
+	rc = sf_wire_encode_batch(&batch, &msg);
+	if (rc == 0 && (rc = nng_send(w->push, msg.data, msg.len, 0)) != 0)
+		sf_error("job %lld: cannot send the result: %s", (long long)job->job_id,
+			 nng_strerror(rc));
+	else if (rc == 0)
+		sf_info("job %lld done in %lld ms: exit %d%s%s", (long long)job->job_id,
+			(long long)batch.duration_ms, batch.exit_status, batch.error ? ", error: " : "",
+			batch.error ? batch.error : "");
+	sf_buf_free(&msg);
+	sf_batch_free(&batch);
+}
+
+int main(int argc, char **argv)
+{
+	int rc = sf_config_load(opts, NOPTS, argc, argv, "usage: scanfarm-worker [--option value]...",
+				NULL, NULL);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	enum sf_log_level level = SF_LOG_INFO;
+	if (sf_log_level_parse(sf_config_get(opts, NOPTS, "log-level"), &level) != 0) {
+		fprintf(stderr, "--log-level: expected debug, info, warn or error\n");
+		return 2;
+	}
+	sf_log_init("worker", level);
+
+	struct worker w = {0};
+	long long entries, unpacked_mb, hb, keep;
+	if (sf_config_int(opts, NOPTS, "max-entries", 1, 100000000, &entries) ||
+	    sf_config_int(opts, NOPTS, "max-unpacked-mb", 1, 1 << 24, &unpacked_mb) ||
+	    sf_config_int(opts, NOPTS, "heartbeat-interval", 1, 3600, &hb) ||
+	    sf_config_int(opts, NOPTS, "keep-jobs", 0, 1, &keep))
+		return 2;
+	w.heartbeat_s = (int)hb;
+	const char *id = sf_config_get(opts, NOPTS, "worker-id");
+	if (id) {
+		snprintf(w.id, sizeof(w.id), "%s", id);
+	} else {
+		char host[200] = "worker";
+		gethostname(host, sizeof(host) - 1);
+		snprintf(w.id, sizeof(w.id), "%s-%d", host, (int)getpid());
+	}
+
+	char rootfs[PATH_MAX], workdir[PATH_MAX];
+	if (!realpath(sf_config_get(opts, NOPTS, "rootfs"), rootfs)) {
+		fprintf(stderr, "--rootfs %s: %s (build it with scripts/setup.sh rootfs)\n",
+			sf_config_get(opts, NOPTS, "rootfs"), strerror(errno));
+		return 2;
+	}
+	if ((rc = sf_mkdirs(sf_config_get(opts, NOPTS, "work-dir"), 0755)) ||
+	    !realpath(sf_config_get(opts, NOPTS, "work-dir"), workdir)) {
+		fprintf(stderr, "--work-dir: cannot create %s\n", sf_config_get(opts, NOPTS, "work-dir"));
+		return 2;
+	}
+	struct sf_job_env env = {.worker_id = w.id,
+				 .work_dir = workdir,
+				 .rootfs = rootfs,
+				 .runtime = sf_config_get(opts, NOPTS, "runtime"),
+				 .keep = keep != 0};
+	sf_unpack_default_limits(&env.unpack);
+	env.unpack.max_entries = (uint64_t)entries;
+	env.unpack.max_bytes = (uint64_t)unpacked_mb << 20;
+
+	struct sigaction sa = {.sa_handler = worker_on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	int exit_code = 1;
+	pthread_t hb_thread;
+	bool hb_started = false;
+	const char *jobs_url = sf_config_get(opts, NOPTS, "jobs-url");
+	const char *results_url = sf_config_get(opts, NOPTS, "results-url");
+	if ((rc = nng_pull0_open(&w.pull)) || (rc = nng_push0_open(&w.push)) ||
+	    (rc = nng_socket_set_size(w.pull, NNG_OPT_RECVMAXSZ, SF_WIRE_MAX_MSG)) ||
+	    (rc = nng_socket_set_size(w.push, NNG_OPT_RECVMAXSZ, SF_WIRE_MAX_MSG)) ||
+	    (rc = nng_socket_set_ms(w.pull, NNG_OPT_RECVTIMEO, 500)) ||
+	    (rc = nng_socket_set_ms(w.push, NNG_OPT_SENDTIMEO, 60000))) {
+		sf_error("nng: %s", nng_strerror(rc));
+		goto out;
+	}
+	/* Non-blocking dials keep retrying in the background until the
+	 * coordinator is up, so workers may start first. */
+	if ((rc = nng_dial(w.pull, jobs_url, NULL, NNG_FLAG_NONBLOCK)) ||
+	    (rc = nng_dial(w.push, results_url, NULL, NNG_FLAG_NONBLOCK))) {
+		sf_error("cannot dial the coordinator: %s", nng_strerror(rc));
+		goto out;
+	}
+	worker_send_hello(&w, false);
+	if (pthread_create(&hb_thread, NULL, worker_heartbeat, &w) == 0)
+		hb_started = true;
+	sf_info("worker %s ready: jobs=%s results=%s runtime=%s", w.id, jobs_url, results_url,
+		env.runtime);
+
+	while (!worker_stop) {
+		void *buf = NULL;
+		size_t len = 0;
+		rc = nng_recv(w.pull, &buf, &len, NNG_FLAG_ALLOC);
+		if (rc == NNG_ETIMEDOUT || rc == NNG_EINTR)
+			continue;
+		if (rc) {
+			sf_error("nng recv: %s", nng_strerror(rc));
+			break;
+		}
+		struct sf_msg msg;
+		rc = sf_wire_decode(buf, len, &msg);
+		nng_free(buf, len);
+		if (rc || msg.type != SF_MSG_JOB) {
+			sf_warn("dropped a malformed or unexpected message (%zu bytes)", len);
+			if (rc == 0)
+				sf_msg_free(&msg);
+			continue;
+		}
+		worker_handle(&w, &env, &msg.u.job);
+		sf_msg_free(&msg);
+	}
+	sf_info("stopping");
+	exit_code = 0;
+out:
+	worker_stop = 1;
+	if (hb_started)
+		pthread_join(hb_thread, NULL);
+	nng_close(w.pull);
+	nng_close(w.push);
+	curl_global_cleanup();
+	sf_config_free(opts, NOPTS);
+	return exit_code;
+}

@@ -1,0 +1,265 @@
+/* sandbox — see sandbox.h. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+struct sandbox_tail {
+	char buf[SF_SANDBOX_TAIL];
+	size_t len;
+	bool truncated;
+};
+
+static void tail_append(struct sandbox_tail *t, const char *data, size_t n)
+{
+	if (n >= sizeof(t->buf)) {
+		memcpy(t->buf, data + n - sizeof(t->buf), sizeof(t->buf));
+		t->len = sizeof(t->buf);
+		t->truncated = true;
+		return;
+	}
+	if (t->len + n > sizeof(t->buf)) {
+		size_t drop = t->len + n - sizeof(t->buf);
+		memmove(t->buf, t->buf + drop, t->len - drop);
+		t->len -= drop;
+		t->truncated = true;
+	}
+	memcpy(t->buf + t->len, data, n);
+	t->len += n;
+}
+
+static char *tail_string(const struct sandbox_tail *t)
+{
+	const char *mark = t->truncated ? "[…]\n" : "";
+	size_t ml = strlen(mark);
+	char *s = malloc(ml + t->len + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, mark, ml);
+	memcpy(s + ml, t->buf, t->len);
+	s[ml + t->len] = '\0';
+	return s;
+}
+
+static json_t *str_array(const char *const *v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
+{
+	char tmpsize[64], path[4096], cgpath[256];
+	snprintf(tmpsize, sizeof(tmpsize), "size=%dm", s->tmp_mb);
+	snprintf(cgpath, sizeof(cgpath), "/scanfarm/%s", s->container_id);
+	static const char *const masked[] = {
+	    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+	    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+	    "/sys/firmware", "/sys/fs/selinux", "/sys/kernel", NULL};
+	static const char *const ro[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+					 "/proc/sysrq-trigger", NULL};
+	json_t *caps = json_pack("{s:[],s:[],s:[],s:[],s:[]}", "bounding", "effective",
+				 "inheritable", "permitted", "ambient");
+	json_t *process = json_pack(
+	    "{s:b,s:{s:i,s:i},s:o,s:o,s:s,s:o,s:[{s:s,s:i,s:i}],s:b}", "terminal", 0, "user",
+	    "uid", (int)s->uid, "gid", (int)s->gid, "args", str_array(s->argv), "env",
+	    str_array(s->env), "cwd", s->cwd, "capabilities", caps, "rlimits", "type",
+	    "RLIMIT_NOFILE", "hard", 1024, "soft", 1024, "noNewPrivileges", 1);
+	json_t *mounts = json_pack(
+	    "[{s:s,s:s,s:s},"
+	    "{s:s,s:s,s:s,s:[s,s,s,s]},"
+	    "{s:s,s:s,s:s,s:[s,s,s,s,s]},"
+	    "{s:s,s:s,s:s,s:[s,s,s,s,s]},"
+	    "{s:s,s:s,s:s,s:[s,s,s]},"
+	    "{s:s,s:s,s:s,s:[s,s,s,s]},"
+	    "{s:s,s:s,s:s,s:[s,s,s,s]},"
+	    "{s:s,s:s,s:s,s:[s,s,s,s]}]",
+	    "destination", "/proc", "type", "proc", "source", "proc",
+	    "destination", "/dev", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
+	    "strictatime", "mode=755", "size=65536k",
+	    "destination", "/dev/pts", "type", "devpts", "source", "devpts", "options", "nosuid",
+	    "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
+	    "destination", "/dev/shm", "type", "tmpfs", "source", "shm", "options", "nosuid",
+	    "noexec", "nodev", "mode=1777", "size=65536k",
+	    "destination", "/dev/mqueue", "type", "mqueue", "source", "mqueue", "options",
+	    "nosuid", "noexec", "nodev",
+	    "destination", "/sys", "type", "sysfs", "source", "sysfs", "options", "nosuid",
+	    "noexec", "nodev", "ro",
+	    "destination", "/tmp", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
+	    "nodev", "mode=1777", tmpsize,
+	    "destination", "/work", "type", "bind", "source", s->work_dir, "options", "rbind",
+	    "rw", "nosuid", "nodev");
+	json_t *linux_ = json_pack(
+	    "{s:[{s:s},{s:s},{s:s},{s:s},{s:s},{s:s}],s:{s:{s:I},s:{s:I}},s:s,s:o,s:o}",
+	    "namespaces", "type", "pid", "type", "network", "type", "ipc", "type", "uts", "type",
+	    "mount", "type", "cgroup", "resources", "memory", "limit",
+	    (json_int_t)s->memory_mb << 20, "pids", "limit", (json_int_t)s->pids, "cgroupsPath",
+	    cgpath, "maskedPaths", str_array(masked), "readonlyPaths", str_array(ro));
+	json_t *cfg = json_pack("{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:o}", "ociVersion", "1.0.2",
+				"process", process, "root", "path", s->rootfs, "readonly", 1,
+				"hostname", s->hostname, "mounts", mounts, "linux", linux_);
+	if (!cfg)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/config.json", s->bundle_dir);
+	int rc = json_dump_file(cfg, path, JSON_INDENT(1)) == 0 ? 0 : -EIO;
+	json_decref(cfg);
+	return rc;
+}
+
+/* Runs `runtime --root=… verb [flag] id [signal]` and waits; used for kill
+ * (`kill --all ID KILL`) and delete (`delete --force ID`). */
+static int sandbox_runtime(const struct sf_sandbox_spec *s, const char *verb, const char *flag,
+			   const char *signal_name)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		char root[4200];
+		snprintf(root, sizeof(root), "--root=%s", s->state_root);
+		const char *argv[7];
+		int n = 0;
+		argv[n++] = s->runtime;
+		argv[n++] = root;
+		argv[n++] = verb;
+		argv[n++] = flag;
+		argv[n++] = s->container_id;
+		argv[n++] = signal_name;
+		argv[n] = NULL;
+		execvp(s->runtime, (char *const *)argv);
+		_exit(127);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+int sf_sandbox_run(const struct sf_sandbox_spec *s, struct sf_sandbox_result *res, char *err,
+		   size_t errlen)
+{
+	memset(res, 0, sizeof(*res));
+	int rc = sf_sandbox_write_bundle(s);
+	if (rc) {
+		snprintf(err, errlen, "cannot write the OCI bundle");
+		return rc;
+	}
+	int out[2] = {-1, -1}, errp[2] = {-1, -1};
+	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto close_pipes;
+	}
+	int64_t start = sf_monotonic_ms();
+	pid_t pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		goto close_pipes;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+		if (null >= 0)
+			dup2(null, 0);
+		dup2(out[1], 1);
+		dup2(errp[1], 2);
+		char root[4200];
+		snprintf(root, sizeof(root), "--root=%s", s->state_root);
+		execlp(s->runtime, s->runtime, root, "run", "--bundle", s->bundle_dir,
+		       s->container_id, (char *)NULL);
+		dprintf(2, "scanfarm: cannot execute %s: %s\n", s->runtime, strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	close(errp[1]);
+	out[1] = errp[1] = -1;
+
+	struct sandbox_tail *tails = calloc(2, sizeof(*tails));
+	if (!tails) {
+		kill(pid, SIGKILL);
+		rc = -ENOMEM;
+	}
+	struct pollfd p[2] = {{.fd = out[0], .events = POLLIN}, {.fd = errp[0], .events = POLLIN}};
+	int open_fds = 2;
+	int64_t deadline = start + (int64_t)s->time_limit_s * 1000;
+	bool killed = false;
+	while (tails && open_fds > 0) {
+		int64_t now = sf_monotonic_ms();
+		if (!killed && now >= deadline) {
+			/* Kill the whole container, not just the runtime process. */
+			res->timed_out = true;
+			killed = true;
+			sandbox_runtime(s, "kill", "--all", "KILL");
+			deadline = now + 10000;
+		} else if (killed && now >= deadline) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		int n = poll(p, 2, (int)(deadline - now));
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			char chunk[8192];
+			ssize_t r = read(p[i].fd, chunk, sizeof(chunk));
+			if (r > 0) {
+				tail_append(&tails[i], chunk, (size_t)r);
+			} else if (r == 0 || errno != EINTR) {
+				p[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	res->duration_ms = sf_monotonic_ms() - start;
+	if (WIFEXITED(status)) {
+		res->exited = true;
+		res->exit_status = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status)) {
+		res->exit_status = 128 + WTERMSIG(status);
+	}
+	if (tails) {
+		res->stdout_tail = tail_string(&tails[0]);
+		res->stderr_tail = tail_string(&tails[1]);
+		free(tails);
+	}
+	/* Whatever happened, no container may survive the job. */
+	sandbox_runtime(s, "delete", "--force", NULL);
+close_pipes:
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	return rc;
+}
+
+void sf_sandbox_result_free(struct sf_sandbox_result *res)
+{
+	free(res->stdout_tail);
+	free(res->stderr_tail);
+	memset(res, 0, sizeof(*res));
+}

@@ -1,0 +1,61 @@
+/*
+ * sandbox — runs one command in a fresh OCI container with crun (or runc).
+ *
+ * The bundle is a read-only root file system shared by all jobs, a tmpfs
+ * /tmp, and the job's own directory bind-mounted read-write at /work. The
+ * process runs as uid/gid 1000 with no capabilities and no_new_privs, in
+ * new pid, mount, network (loopback only), ipc, uts and cgroup namespaces,
+ * with cgroup memory and pids limits and a wall-clock timeout after which the
+ * container is killed. The container is deleted afterwards, whatever happened.
+ * A bounded tail of stdout and stderr is kept.
+ *
+ * Owns: the bundle directory it writes and the container it starts.
+ * Calls: jansson (config.json), fork/exec of the runtime, util, log.
+ */
+#ifndef SF_SANDBOX_H
+#define SF_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SF_SANDBOX_TAIL 16384 /* bytes of stdout / stderr kept */
+
+struct sf_sandbox_spec {
+	const char *runtime;	  /* "crun" */
+	const char *state_root;	  /* runtime --root */
+	const char *rootfs;	  /* absolute path, mounted read-only */
+	const char *bundle_dir;	  /* where config.json is written */
+	const char *work_dir;	  /* host dir mounted at /work (rw) */
+	const char *cwd;	  /* inside the container */
+	const char *const *argv;  /* NULL-terminated */
+	const char *const *env;	  /* NULL-terminated, KEY=VALUE */
+	const char *container_id; /* unique on this host */
+	const char *hostname;
+	int time_limit_s;
+	int memory_mb;
+	int pids;
+	int tmp_mb;
+	unsigned uid;
+	unsigned gid;
+};
+
+struct sf_sandbox_result {
+	bool exited;	 /* normal exit: exit_status is valid */
+	int exit_status; /* or 128 + signal, as a shell reports it */
+	bool timed_out;
+	int64_t duration_ms;
+	char *stdout_tail; /* malloc'd, NUL-terminated */
+	char *stderr_tail;
+};
+
+/* Returns 0 when the container ran (whatever its exit status), or a negative
+ * errno with err filled when it could not be started. */
+int sf_sandbox_run(const struct sf_sandbox_spec *spec, struct sf_sandbox_result *res, char *err,
+		   size_t errlen);
+void sf_sandbox_result_free(struct sf_sandbox_result *res);
+
+/* Writes the OCI config.json for spec into spec->bundle_dir. */
+int sf_sandbox_write_bundle(const struct sf_sandbox_spec *spec);
+
+#endif
