@@ -1,0 +1,194 @@
+/*
+ * scanfarm — the client CLI: submit tarballs, follow scans, print reports.
+ *
+ *   scanfarm submit FILE        prints the scan id
+ *   scanfarm status ID          Package Hunter's view {id, status, result}
+ *   scanfarm report ID          the full /v1 report
+ *   scanfarm scan FILE          submit, wait, print the report
+ *
+ * Exit codes (for CI): 0 finished without alerts, 1 finished with alerts,
+ * 2 the scan failed or could not be run, 64 usage.
+ * Calls: libcurl (streams the upload from disk), jansson, config.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util.h"
+
+static struct sf_option opts[] = {
+    {"server", "http://127.0.0.1:3000", "coordinator base URL", NULL},
+    {"timeout", "900", "seconds `scan` waits for a result", NULL},
+};
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static size_t cli_collect(char *data, size_t size, size_t nmemb, void *userp)
+{
+	return sf_buf_append(userp, data, size * nmemb) == 0 ? size * nmemb : 0;
+}
+
+/* Performs a request; the body (if any) is streamed from upload. */
+static int cli_request(const char *url, FILE *upload, long long upload_size, long *status,
+		       struct sf_buf *body)
+{
+	CURL *c = curl_easy_init();
+	if (!c)
+		return -ENOMEM;
+	struct curl_slist *hdr = NULL;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, cli_collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	if (upload) {
+		hdr = curl_slist_append(hdr, "Content-Type: application/octet-stream");
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_READDATA, upload);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)upload_size);
+	}
+	CURLcode rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	else
+		fprintf(stderr, "scanfarm: %s: %s\n", url, curl_easy_strerror(rc));
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	return rc == CURLE_OK ? 0 : -EIO;
+}
+
+static json_t *cli_get_json(const char *server, const char *path, long *status)
+{
+	char url[2048];
+	snprintf(url, sizeof(url), "%s%s", server, path);
+	struct sf_buf body = {0};
+	json_t *j = NULL;
+	if (cli_request(url, NULL, 0, status, &body) == 0 && body.data)
+		j = json_loads(body.data, 0, NULL);
+	sf_buf_free(&body);
+	return j;
+}
+
+static int cli_submit(const char *server, const char *file, char id[SF_UUID_LEN + 1])
+{
+	FILE *f = fopen(file, "rb");
+	struct stat st;
+	if (!f || fstat(fileno(f), &st) != 0) {
+		fprintf(stderr, "scanfarm: %s: %s\n", file, strerror(errno));
+		if (f)
+			fclose(f);
+		return 2;
+	}
+	char url[2048];
+	snprintf(url, sizeof(url), "%s/monitor/project/npm", server);
+	struct sf_buf body = {0};
+	long status = 0;
+	int rc = cli_request(url, f, st.st_size, &status, &body);
+	fclose(f);
+	json_t *j = (rc == 0 && body.data) ? json_loads(body.data, 0, NULL) : NULL;
+	const char *got = j ? json_string_value(json_object_get(j, "id")) : NULL;
+	int ret = 2;
+	if (status == 200 && got && strlen(got) == SF_UUID_LEN) {
+		memcpy(id, got, SF_UUID_LEN + 1);
+		ret = 0;
+	} else if (rc == 0) {
+		fprintf(stderr, "scanfarm: submit failed (HTTP %ld): %s\n", status,
+			body.data ? body.data : "");
+	}
+	json_decref(j);
+	sf_buf_free(&body);
+	return ret;
+}
+
+static int cli_print(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2));
+	if (s)
+		puts(s);
+	free(s);
+	return s ? 0 : 2;
+}
+
+static int cli_show(const char *server, const char *fmt, const char *id)
+{
+	char path[256];
+	snprintf(path, sizeof(path), fmt, id);
+	long status = 0;
+	json_t *j = cli_get_json(server, path, &status);
+	if (!j)
+		return 2;
+	int rc = cli_print(j);
+	json_decref(j);
+	return status == 200 ? rc : 2;
+}
+
+static int cli_scan(const char *server, const char *file, long long timeout)
+{
+	char id[SF_UUID_LEN + 1], path[128];
+	int rc = cli_submit(server, file, id);
+	if (rc)
+		return rc;
+	fprintf(stderr, "scanfarm: scan %s submitted\n", id);
+	snprintf(path, sizeof(path), "/v1/scans/%s", id);
+	int64_t deadline = sf_monotonic_ms() + timeout * 1000;
+	while (sf_monotonic_ms() < deadline) {
+		long status = 0;
+		json_t *j = cli_get_json(server, path, &status);
+		const char *st = j ? json_string_value(json_object_get(j, "status")) : NULL;
+		if (st && (strcmp(st, "finished") == 0 || strcmp(st, "failed") == 0)) {
+			cli_print(j);
+			int ret = strcmp(st, "failed") == 0 ? 2
+				  : json_array_size(json_object_get(j, "alerts")) > 0 ? 1
+										      : 0;
+			json_decref(j);
+			return ret;
+		}
+		json_decref(j);
+		usleep(500 * 1000);
+	}
+	fprintf(stderr, "scanfarm: scan %s did not finish within %lld s\n", id, timeout);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	char **rest;
+	int nrest;
+	int rc = sf_config_load(opts, NOPTS, argc, argv,
+				"usage: scanfarm [--server URL] submit FILE | status ID | report ID | scan FILE",
+				&rest, &nrest);
+	if (rc)
+		return rc > 0 ? 0 : 64;
+	long long timeout;
+	if (sf_config_int(opts, NOPTS, "timeout", 1, 86400 * 7, &timeout))
+		return 64;
+	const char *server = sf_config_get(opts, NOPTS, "server");
+	if (nrest != 2) {
+		fprintf(stderr, "usage: scanfarm [--server URL] submit FILE | status ID | report ID | scan FILE\n");
+		return 64;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	const char *cmd = rest[0], *arg = rest[1];
+	int ret = 64;
+	if (strcmp(cmd, "submit") == 0) {
+		char id[SF_UUID_LEN + 1];
+		ret = cli_submit(server, arg, id);
+		if (ret == 0)
+			puts(id);
+	} else if (strcmp(cmd, "status") == 0) {
+		ret = cli_show(server, "/?id=%s", arg);
+	} else if (strcmp(cmd, "report") == 0) {
+		ret = cli_show(server, "/v1/scans/%s", arg);
+	} else if (strcmp(cmd, "scan") == 0) {
+		ret = cli_scan(server, arg, timeout);
+	} else {
+		fprintf(stderr, "scanfarm: unknown command '%s'\n", cmd);
+	}
+	curl_global_cleanup();
+	sf_config_free(opts, NOPTS);
+	return ret;
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# scripts/farm.sh — run a local scanfarm: PostgreSQL, one coordinator, one worker.
+#
+#   scripts/farm.sh demo        set up, build, start, scan the bundled sample, print it
+#   scripts/farm.sh up          set up, build and start the farm in the background
+#   scripts/farm.sh scan FILE   submit a tarball the Package Hunter way and print the result
+#   scripts/farm.sh down        stop what `up` started
+#
+# Environment (defaults in brackets):
+#   SCANFARM_VAR [var]  state: artifacts, logs, pids, worker scratch, local PostgreSQL
+#   SCANFARM_BUILD [build]  CMake build directory holding the binaries
+#   SCANFARM_DB_DSN  external PostgreSQL; unset = a local cluster under $SCANFARM_VAR/pg
+#   SCANFARM_HTTP_PORT [3000] SCANFARM_JOBS_PORT [7301] SCANFARM_RESULTS_PORT [7302]
+#   SCANFARM_RUNTIME [crun]  SCANFARM_ROOTFS [var/rootfs]  SCANFARM_SKIP_SETUP [0]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+var=$(mkdir -p "${SCANFARM_VAR:-$top/var}" && cd "${SCANFARM_VAR:-$top/var}" && pwd)
+build=${SCANFARM_BUILD:-$top/build}
+http_port=${SCANFARM_HTTP_PORT:-3000}
+jobs_port=${SCANFARM_JOBS_PORT:-7301}
+results_port=${SCANFARM_RESULTS_PORT:-7302}
+url="http://127.0.0.1:$http_port"
+
+log() { printf '[farm] %s\n' "$*" >&2; }
+
+up() {
+  if [ "${SCANFARM_SKIP_SETUP:-0}" != 1 ]; then
+    "$top/scripts/setup.sh" all
+  fi
+  if [ ! -x "$build/coordinator/scanfarm-coordinator" ] || [ ! -x "$build/worker/scanfarm-worker" ]; then
+    log "building into $build"
+    cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$build" -j"$(nproc)" >/dev/null
+  fi
+  mkdir -p "$var/log" "$var/run"
+  local dsn=${SCANFARM_DB_DSN:-}
+  if [ -z "$dsn" ]; then
+    dsn=$("$top/scripts/pg.sh" start "$var/pg")
+    touch "$var/run/local-pg"
+  fi
+  for d in coordinator worker; do
+    if [ -f "$var/run/$d.pid" ] && kill -0 "$(cat "$var/run/$d.pid")" 2>/dev/null; then
+      log "$d already running (pid $(cat "$var/run/$d.pid"))"; continue
+    fi
+    case $d in
+      coordinator)
+        "$build/coordinator/scanfarm-coordinator" --db-dsn "$dsn" \
+          --http-address "127.0.0.1:$http_port" --store-dir "$var/artifacts" \
+          --jobs-url "tcp://127.0.0.1:$jobs_port" --results-url "tcp://127.0.0.1:$results_port" \
+          >>"$var/log/coordinator.log" 2>&1 &
+        ;;
+      worker)
+        "$build/worker/scanfarm-worker" --jobs-url "tcp://127.0.0.1:$jobs_port" \
+          --results-url "tcp://127.0.0.1:$results_port" --work-dir "$var/worker" \
+          --rootfs "${SCANFARM_ROOTFS:-$top/var/rootfs}" --runtime "${SCANFARM_RUNTIME:-crun}" \
+          >>"$var/log/worker.log" 2>&1 &
+        ;;
+    esac
+    echo $! >"$var/run/$d.pid"
+  done
+  for _ in $(seq 1 100); do
+    curl -fsS "$url/healthz" >/dev/null 2>&1 && { log "farm up at $url (logs in $var/log)"; return 0; }
+    kill -0 "$(cat "$var/run/coordinator.pid")" 2>/dev/null || break
+    sleep 0.2
+  done
+  log "the coordinator did not come up; see $var/log/coordinator.log"
+  tail -n 20 "$var/log/coordinator.log" >&2 || true
+  return 1
+}
+
+down() {
+  for d in worker coordinator; do
+    local f=$var/run/$d.pid
+    [ -f "$f" ] || continue
+    local pid; pid=$(cat "$f")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$f"
+  done
+  if [ -f "$var/run/local-pg" ]; then
+    "$top/scripts/pg.sh" stop "$var/pg"; rm -f "$var/run/local-pg"
+  fi
+  log "farm stopped"
+}
+
+# Submits exactly as Package Hunter's users do, then polls until the scan ends.
+scan() {
+  local file=$1 timeout=${SCANFARM_SCAN_TIMEOUT:-600}
+  local reply id status
+  reply=$(curl -fsS -H 'Content-Type: application/octet-stream' --data-binary @"$file" \
+    "$url/monitor/project/npm")
+  id=$(jq -r .id <<<"$reply")
+  log "submitted $file: scan $id"
+  for _ in $(seq 1 $((timeout * 2))); do
+    status=$(curl -fsS "$url/?id=$id" | jq -r .status)
+    [ "$status" != pending ] && break
+    sleep 0.5
+  done
+  curl -fsS "$url/v1/scans/$id" | jq .
+  log "Package Hunter view: $(curl -fsS "$url/?id=$id")"
+  [ "$status" = finished ]
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  scan) [ $# -eq 2 ] || { echo "usage: $0 scan FILE" >&2; exit 2; }; scan "$2" ;;
+  demo)
+    up
+    tgz=$var/scanfarm-sample-hello.tgz
+    tar -czf "$tgz" -C "$top/samples" hello-npm --transform 's,^hello-npm,package,'
+    scan "$tgz"
+    log "the farm keeps running: scripts/farm.sh scan FILE, or scripts/farm.sh down" ;;
+  *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+esac

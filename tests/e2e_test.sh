@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# e2e_test — a whole farm (real PostgreSQL, coordinator, worker, NNG, crun)
+# driven over HTTP exactly as Package Hunter's README drives it with curl.
+#   e2e_test.sh SOURCE_DIR BUILD_DIR DSN_FILE
+set -uo pipefail
+src=$1 build=$2 dsn_file=$3
+[ -d "$src/var/rootfs" ] || { echo "SKIP: no sandbox rootfs (scripts/setup.sh rootfs)"; exit 77; }
+command -v crun >/dev/null || { echo "SKIP: crun missing"; exit 77; }
+
+passed=0 failed=0
+ok() { if eval "$2"; then passed=$((passed + 1)); echo "ok   - $1"; else failed=$((failed + 1)); echo "FAIL - $1"; fi; }
+
+work=$(mktemp -d /tmp/sf-e2e-XXXXXX)
+base_dsn=$(cat "$dsn_file")
+db=sf_e2e_$$
+psql "$base_dsn" -qc "CREATE DATABASE $db" >/dev/null
+export SCANFARM_DB_DSN="${base_dsn/dbname=scanfarm/dbname=$db}"
+export SCANFARM_VAR=$work SCANFARM_BUILD=$build SCANFARM_SKIP_SETUP=1
+export SCANFARM_ROOTFS=$src/var/rootfs
+port=$((20000 + $$ % 20000))
+export SCANFARM_HTTP_PORT=$port SCANFARM_JOBS_PORT=$((port + 1)) SCANFARM_RESULTS_PORT=$((port + 2))
+url=http://localhost:$port
+cleanup() {
+  "$src/scripts/farm.sh" down >/dev/null 2>&1
+  if [ "$failed" -ne 0 ]; then
+    echo "--- coordinator log"; tail -n 40 "$work/log/coordinator.log"
+    echo "--- worker log"; tail -n 40 "$work/log/worker.log"
+  fi
+  rm -rf "$work" /tmp/scanfarm-marker-"$nonce"
+  psql "$base_dsn" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
+}
+nonce=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
+trap cleanup EXIT
+"$src/scripts/farm.sh" up || { echo "FAIL - farm did not start"; exit 1; }
+
+# The probe package, packed like `npm pack` (package/ at the top).
+mkdir -p "$work/pkg/package"
+cp "$src/tests/packages/sandbox-probe/"* "$work/pkg/package/"
+echo "$nonce" >"$work/pkg/package/nonce.txt"
+tar -czf "$work/probe.tgz" -C "$work/pkg" package
+
+wait_scan() { # id → final Package Hunter JSON on stdout
+  local body
+  for _ in $(seq 1 240); do
+    body=$(curl -s "$url/?id=$1")
+    [ "$(jq -r .status <<<"$body")" != pending ] && { echo "$body"; return 0; }
+    sleep 0.5
+  done
+  echo "$body"; return 1
+}
+
+# --- Package Hunter's README, verbatim in spirit: curl --data-binary @file
+reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/probe.tgz" \
+  "$url/monitor/project/npm")
+id=$(jq -r .id <<<"$reply")
+ok "submit answers {status: ok, id}" '[ "$(jq -r .status <<<"$reply")" = ok ] && [ ${#id} -eq 36 ]'
+ph=$(wait_scan "$id")
+ok "scan finishes" '[ "$(jq -r .status <<<"$ph")" = finished ]'
+ok "Package Hunter result is an alert list" '[ "$(jq -r ".result | type" <<<"$ph")" = array ]'
+report=$(curl -s "$url/v1/scans/$id")
+out=$(jq -r .install.stdout_tail <<<"$report")
+probe() { grep -q "^PROBE $1=$2\$" <<<"$out"; }
+ok "install exited 0" '[ "$(jq -r .install.exit_status <<<"$report")" = 0 ]'
+ok "postinstall ran (its output is in the report)" 'grep -q "^PROBE marker=written$" <<<"$out"'
+ok "ran in the sandbox's uts namespace" 'probe hostname scanfarm-sandbox'
+ok "ran as the unprivileged sandbox user" 'probe uid 1000'
+ok "ran in its own pid namespace" '[ "$(sed -n "s/^PROBE pid=//p" <<<"$out")" -lt 100 ]'
+ok "network namespace has loopback only" 'probe interfaces lo'
+ok "outbound connection impossible" 'probe connect ENETUNREACH'
+ok "root file system is read-only" 'probe etc_write EROFS'
+ok "package directory is writable" 'probe pkg_write ok'
+ok "no capabilities" 'probe capeff 0000000000000000'
+ok "the marker it wrote is not on the host" '[ ! -e /tmp/scanfarm-marker-$nonce ]'
+ok "no container left behind" '[ -z "$(ls "$work/worker/runtime-state" 2>/dev/null)" ]'
+ok "job directory removed" '[ -z "$(ls "$work/worker/jobs" 2>/dev/null)" ]'
+
+# --- the same bytes again: a second scan, one stored artifact
+reply2=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/probe.tgz" \
+  "$url/monitor/project/npm")
+id2=$(jq -r .id <<<"$reply2")
+ok "resubmission gets a new scan id" '[ "$id2" != "$id" ] && [ ${#id2} -eq 36 ]'
+ok "artifact stored once" '[ "$(find "$work/artifacts/objects" -type f | wc -l)" = 1 ]'
+sha=$(jq -r .artifact.sha256 <<<"$report")
+ok "artifact sha256 matches sha256sum" '[ "$sha" = "$(sha256sum "$work/probe.tgz" | cut -d" " -f1)" ]'
+ok "artifact download by hash" 'curl -fs "$url/v1/artifacts/$sha" | cmp -s - "$work/probe.tgz"'
+wait_scan "$id2" >/dev/null
+
+# --- the CLI: scan = submit + wait + report; exit 0 = finished without alerts
+"$build/cli/scanfarm" --server "$url" scan "$work/probe.tgz" >"$work/cli.json" 2>"$work/cli.err"
+cli_rc=$?
+ok "scanfarm scan exits 0" '[ "$cli_rc" = 0 ]'
+ok "scanfarm scan prints the finished report" '[ "$(jq -r .status "$work/cli.json")" = finished ]'
+ok "scanfarm status prints Package Hunter's view" '"$build/cli/scanfarm" --server "$url" status "$(jq -r .id "$work/cli.json")" | jq -e ".status == \"finished\"" >/dev/null'
+
+# --- a hostile tarball: refused by the worker, the scan says why
+mkdir -p "$work/evil"; echo '{}' >"$work/evil/package.json"
+tar -czf "$work/evil.tgz" -C "$work/evil" package.json --transform 's,^,../../,' -P
+reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/evil.tgz" \
+  "$url/monitor/project/npm")
+ph=$(wait_scan "$(jq -r .id <<<"$reply")")
+ok "hostile tarball: status error" '[ "$(jq -r .status <<<"$ph")" = error ]'
+ok "hostile tarball: reason given" 'jq -r .reason <<<"$ph" | grep -q "archive refused"'
+
+# --- not a tarball at all
+reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary 'hello' \
+  "$url/monitor/project/npm")
+ph=$(wait_scan "$(jq -r .id <<<"$reply")")
+ok "garbage upload: status error with a reason" '[ "$(jq -r .status <<<"$ph")" = error ] && [ -n "$(jq -r .reason <<<"$ph")" ]'
+
+# --- API errors are JSON with a status code
+code=$(curl -s -o "$work/body" -w '%{http_code}' "$url/?id=00000000-0000-4000-8000-000000000000")
+ok "unknown id: 404 JSON" '[ "$code" = 404 ] && jq -e .error.code "$work/body" >/dev/null'
+code=$(curl -s -o /dev/null -w '%{http_code}' "$url/?id=not-a-uuid")
+ok "malformed id: 404" '[ "$code" = 404 ]'
+code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$url/monitor/project/npm")
+ok "wrong method: 405" '[ "$code" = 405 ]'
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/octet-stream' --data-binary @/dev/null "$url/monitor/project/npm")
+ok "empty body: 400" '[ "$code" = 400 ]'
+code=$(curl -s -o /dev/null -w '%{http_code}' --data-binary x "$url/monitor/project/pip")
+ok "unsupported ecosystem: 400" '[ "$code" = 400 ]'
+ok "coordinator still up" 'curl -fs "$url/healthz" >/dev/null'
+
+# --- a clean shutdown, and no sanitizer report from either daemon
+"$src/scripts/farm.sh" down >/dev/null 2>&1
+ok "daemons stopped" '! pgrep -f "$work/" >/dev/null'
+ok "no sanitizer findings in the daemons' logs" '! grep -E "Sanitizer|runtime error:" "$work/log/"*.log'
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

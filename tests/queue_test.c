@@ -1,0 +1,174 @@
+/* queue_test — the PostgreSQL queue: concurrent claims, leases, reaping,
+ * dead letters and idempotent ingestion, against a real server. */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "harness.h"
+#include "log.h"
+#include "pgtest.h"
+
+#define NJOBS 60
+static char dsn[512];
+static const char *SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+struct claimer {
+	int64_t ids[NJOBS];
+	int n;
+};
+
+static void *claim_all(void *arg)
+{
+	struct claimer *cl = arg;
+	PGconn *c = PQconnectdb(dsn);
+	for (;;) {
+		struct sf_claim cj;
+		bool claimed = false;
+		if (sf_db_claim(c, 60, &cj, &claimed) != 0 || !claimed)
+			break;
+		cl->ids[cl->n++] = cj.job_id;
+	}
+	PQfinish(c);
+	return NULL;
+}
+
+static long long scalar(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	long long v = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+	PQclear(r);
+	return v;
+}
+
+static void batch_init(struct sf_batch *b, int64_t job, int attempt, int seq, bool final)
+{
+	memset(b, 0, sizeof(*b));
+	b->job_id = job;
+	b->attempt = attempt;
+	b->seq = seq;
+	b->final = final;
+	b->worker_id = "test-worker";
+	b->has_exit_status = final;
+}
+
+int main(void)
+{
+	char dbname[64];
+	sf_log_init("queue_test", SF_LOG_WARN);
+	pgtest_create("sf_queue_test", dsn, sizeof(dsn), dbname, sizeof(dbname));
+	PGconn *c = PQconnectdb(dsn);
+	CHECK(PQstatus(c) == CONNECTION_OK);
+	CHECK_EQ(sf_db_migrate(c), 0);
+	CHECK_EQ(sf_db_migrate(c), 0); /* idempotent */
+
+	/* Two claimers racing over the same queue never share a job. */
+	char scan[SF_UUID_LEN + 1];
+	struct sf_submission sub = {.sha256 = SHA, .size = 10, .ecosystem = "npm", .max_attempts = 2};
+	for (int i = 0; i < NJOBS; i++)
+		CHECK_EQ(sf_db_submit(c, &sub, scan), 0);
+	CHECK_EQ(scalar(c, "SELECT count(*) FROM artifacts"), 1); /* stored once */
+	struct claimer a = {0}, b = {0};
+	pthread_t ta, tb;
+	pthread_create(&ta, NULL, claim_all, &a);
+	pthread_create(&tb, NULL, claim_all, &b);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	CHECK_EQ(a.n + b.n, NJOBS);
+	int dup = 0;
+	for (int i = 0; i < a.n; i++)
+		for (int k = 0; k < b.n; k++)
+			if (a.ids[i] == b.ids[k])
+				dup++;
+	CHECK_EQ(dup, 0);
+	fprintf(stderr, "claimers took %d and %d jobs\n", a.n, b.n);
+	CHECK_EQ(scalar(c, "SELECT count(*) FROM jobs WHERE state = 'running'"), NJOBS);
+
+	/* Priorities: a higher-priority job is claimed first. */
+	PQclear(PQexec(c, "UPDATE jobs SET state = 'done'"));
+	sub.priority = 0;
+	CHECK_EQ(sf_db_submit(c, &sub, scan), 0);
+	sub.priority = 10;
+	char urgent[SF_UUID_LEN + 1];
+	CHECK_EQ(sf_db_submit(c, &sub, urgent), 0);
+	struct sf_claim cj;
+	bool claimed;
+	CHECK_EQ(sf_db_claim(c, 60, &cj, &claimed), 0);
+	CHECK(claimed && strcmp(cj.scan_id, urgent) == 0);
+	/* A job that could not be sent goes back unchanged. */
+	CHECK_EQ(sf_db_unclaim(c, cj.job_id, cj.attempt), 0);
+	struct sf_claim again;
+	CHECK_EQ(sf_db_claim(c, 60, &again, &claimed), 0);
+	CHECK(claimed && again.job_id == cj.job_id && again.attempt == 1);
+	PQclear(PQexec(c, "UPDATE jobs SET state = 'done'"));
+
+	/* An expired lease is re-queued with attempt + 1; the old attempt's
+	 * batches are then discarded. */
+	sub.priority = 0;
+	CHECK_EQ(sf_db_submit(c, &sub, scan), 0);
+	CHECK_EQ(sf_db_claim(c, 1, &cj, &claimed), 0);
+	CHECK(claimed);
+	int requeued = 0, dead = 0;
+	CHECK_EQ(sf_db_reap(c, 0, &requeued, &dead), 0);
+	CHECK_EQ(requeued, 0); /* not expired yet */
+	usleep(1200 * 1000);
+	CHECK_EQ(sf_db_reap(c, 0, &requeued, &dead), 0);
+	CHECK_EQ(requeued, 1);
+	CHECK_EQ(dead, 0);
+	struct sf_batch bt;
+	enum sf_ingest_result res;
+	batch_init(&bt, cj.job_id, 1, 0, true);
+	CHECK_EQ(sf_db_ingest(c, &bt, &res), 0);
+	CHECK_EQ(res, SF_INGEST_STALE);
+
+	struct sf_claim second;
+	CHECK_EQ(sf_db_claim(c, 60, &second, &claimed), 0);
+	CHECK(claimed && second.job_id == cj.job_id && second.attempt == 2);
+
+	/* Ingestion is idempotent on (job, attempt, seq). */
+	struct sf_alert al = {.time_ns = 1, .priority = "Warning", .rule = "r", .output = "o"};
+	struct sf_fact fa = {.kind = "dns", .value = "example.invalid"};
+	batch_init(&bt, cj.job_id, 2, 0, false);
+	bt.alerts = &al;
+	bt.nalerts = 1;
+	bt.facts = &fa;
+	bt.nfacts = 1;
+	bt.events = 5;
+	CHECK_EQ(sf_db_ingest(c, &bt, &res), 0);
+	CHECK_EQ(res, SF_INGEST_STORED);
+	CHECK_EQ(sf_db_ingest(c, &bt, &res), 0);
+	CHECK_EQ(res, SF_INGEST_DUPLICATE);
+	batch_init(&bt, cj.job_id, 2, 1, true);
+	bt.stdout_tail = "done";
+	CHECK_EQ(sf_db_ingest(c, &bt, &res), 0);
+	CHECK_EQ(res, SF_INGEST_STORED);
+	char sql[256];
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM alerts WHERE scan_id = '%s'", scan);
+	CHECK_EQ(scalar(c, sql), 1);
+	snprintf(sql, sizeof(sql), "SELECT events FROM scans WHERE id = '%s' AND status = 'finished'",
+		 scan);
+	CHECK_EQ(scalar(c, sql), 5);
+	batch_init(&bt, 999999, 1, 0, true);
+	CHECK_EQ(sf_db_ingest(c, &bt, &res), 0);
+	CHECK_EQ(res, SF_INGEST_UNKNOWN);
+
+	/* After max_attempts expiries the job is dead-lettered, with the reason. */
+	CHECK_EQ(sf_db_submit(c, &sub, scan), 0);
+	for (int attempt = 1; attempt <= 2; attempt++) {
+		CHECK_EQ(sf_db_claim(c, 1, &cj, &claimed), 0);
+		CHECK(claimed && cj.attempt == attempt);
+		usleep(1200 * 1000);
+		CHECK_EQ(sf_db_reap(c, 0, &requeued, &dead), 0);
+	}
+	CHECK_EQ(dead, 1);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM scans WHERE id = '%s' AND status = 'failed'"
+		 " AND reason LIKE 'dead-lettered: lease expired%%'", scan);
+	CHECK_EQ(scalar(c, sql), 1);
+	CHECK_EQ(sf_db_claim(c, 60, &cj, &claimed), 0);
+	CHECK(!claimed);
+
+	PQfinish(c);
+	TEST_DONE();
+}

@@ -1,0 +1,211 @@
+/* wire_test — msgpack codec: round trips, hostile and malformed input. */
+#include <errno.h>
+#include <msgpack.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "harness.h"
+#include "wire.h"
+
+static void test_job_roundtrip(void)
+{
+	struct sf_job j = {.job_id = 42, .attempt = 2, .ecosystem = "npm", .size = 1234,
+			   .url = "http://127.0.0.1:3000/v1/artifacts/x", .time_limit_s = 300,
+			   .memory_mb = 512, .pids = 100, .disk_mb = 64, .network = "none",
+			   .lease_deadline_ms = 1700000000000LL};
+	strcpy(j.scan_id, "0b0e4b7e-9a0c-4d43-8c6e-5f2a1f0b9d11");
+	memset(j.sha256, 'a', 64);
+	j.sha256[64] = '\0';
+	struct sf_buf buf = {0};
+	CHECK_EQ(sf_wire_encode_job(&j, &buf), 0);
+	struct sf_msg m;
+	CHECK_EQ(sf_wire_decode(buf.data, buf.len, &m), 0);
+	CHECK_EQ(m.type, SF_MSG_JOB);
+	CHECK_EQ(m.u.job.job_id, 42);
+	CHECK_EQ(m.u.job.attempt, 2);
+	CHECK(strcmp(m.u.job.scan_id, j.scan_id) == 0);
+	CHECK(strcmp(m.u.job.sha256, j.sha256) == 0);
+	CHECK(strcmp(m.u.job.url, j.url) == 0);
+	CHECK_EQ(m.u.job.memory_mb, 512);
+	CHECK_EQ(m.u.job.lease_deadline_ms, 1700000000000LL);
+	sf_msg_free(&m);
+
+	/* Every truncation of a valid message is rejected, never crashes. */
+	for (size_t n = 0; n < buf.len; n++) {
+		int rc = sf_wire_decode(buf.data, n, &m);
+		CHECK(rc != 0);
+	}
+	sf_buf_free(&buf);
+}
+
+static void test_batch_roundtrip(void)
+{
+	char *tags[] = {"network", "mitre_exfiltration"};
+	struct sf_kv fields[] = {{"proc.cmdline", "curl http://198.51.100.7"}, {"fd.name", NULL}};
+	struct sf_alert a = {.time_ns = 1700000000123456789LL, .priority = "Warning",
+			     .rule = "Outbound connection", .output = "curl connected",
+			     .source = "syscall", .hostname = "w1", .tags = tags, .ntags = 2,
+			     .fields = fields, .nfields = 2};
+	struct sf_fact f = {.kind = "connect", .value = "198.51.100.7:443", .detail = "attempted"};
+	/* NUL and invalid UTF-8 in untrusted output must come out storable. */
+	char out[] = {'o', 'k', '\xff', 'x', '\0'};
+	struct sf_batch b = {.job_id = 7, .attempt = 1, .seq = 3, .worker_id = "w1", .final = true,
+			     .alerts = &a, .nalerts = 1, .facts = &f, .nfacts = 1, .events = 99,
+			     .drops = 1, .has_exit_status = true, .exit_status = 1,
+			     .stdout_tail = out, .stderr_tail = "err", .error = NULL,
+			     .duration_ms = 1500};
+	struct sf_buf buf = {0};
+	CHECK_EQ(sf_wire_encode_batch(&b, &buf), 0);
+	struct sf_msg m;
+	CHECK_EQ(sf_wire_decode(buf.data, buf.len, &m), 0);
+	CHECK_EQ(m.type, SF_MSG_BATCH);
+	struct sf_batch *d = &m.u.batch;
+	CHECK_EQ(d->job_id, 7);
+	CHECK_EQ(d->seq, 3);
+	CHECK(d->final);
+	CHECK_EQ(d->nalerts, 1);
+	CHECK_EQ(d->alerts[0].time_ns, 1700000000123456789LL);
+	CHECK(strcmp(d->alerts[0].rule, "Outbound connection") == 0);
+	CHECK_EQ(d->alerts[0].ntags, 2);
+	CHECK(strcmp(d->alerts[0].tags[1], "mitre_exfiltration") == 0);
+	CHECK_EQ(d->alerts[0].nfields, 2);
+	CHECK(strcmp(d->alerts[0].fields[0].value, "curl http://198.51.100.7") == 0);
+	CHECK(d->alerts[0].fields[1].value == NULL);
+	CHECK_EQ(d->nfacts, 1);
+	CHECK(strcmp(d->facts[0].detail, "attempted") == 0);
+	CHECK_EQ(d->events, 99);
+	CHECK(d->has_exit_status);
+	CHECK_EQ(d->exit_status, 1);
+	CHECK(strcmp(d->stdout_tail, "ok?x") == 0);
+	CHECK(d->error == NULL);
+	sf_msg_free(&m);
+	sf_buf_free(&buf);
+}
+
+static void test_hostile(void)
+{
+	struct sf_msg m;
+	/* array32 claiming 4 billion elements in 5 bytes */
+	unsigned char huge_array[] = {0xdd, 0xff, 0xff, 0xff, 0xff};
+	CHECK_EQ(sf_wire_decode(huge_array, sizeof(huge_array), &m), -EPROTO);
+	/* map32 claiming 2^31 pairs */
+	unsigned char huge_map[] = {0xdf, 0x80, 0x00, 0x00, 0x00, 0xc0};
+	CHECK_EQ(sf_wire_decode(huge_map, sizeof(huge_map), &m), -EPROTO);
+	/* str32 longer than the message */
+	unsigned char long_str[] = {0xdb, 0x7f, 0xff, 0xff, 0xff, 'a'};
+	CHECK_EQ(sf_wire_decode(long_str, sizeof(long_str), &m), -EPROTO);
+	/* nesting deeper than allowed */
+	unsigned char deep[64];
+	memset(deep, 0x91, sizeof(deep));
+	deep[63] = 0xc0;
+	CHECK_EQ(sf_wire_decode(deep, sizeof(deep), &m), -EPROTO);
+	/* never-used byte */
+	unsigned char c1[] = {0xc1};
+	CHECK_EQ(sf_wire_decode(c1, 1, &m), -EPROTO);
+	/* not a map */
+	unsigned char one[] = {0x01};
+	CHECK_EQ(sf_wire_decode(one, 1, &m), -EPROTO);
+	/* oversized */
+	CHECK_EQ(sf_wire_decode(one, SF_WIRE_MAX_MSG + 1, &m), -EMSGSIZE);
+	/* trailing garbage after a valid message */
+	struct sf_hello h = {.worker_id = "w", .capacity = 1};
+	struct sf_buf buf = {0};
+	sf_wire_encode_hello(&h, false, &buf);
+	sf_buf_append(&buf, "\x01", 1);
+	CHECK_EQ(sf_wire_decode(buf.data, buf.len, &m), -EPROTO);
+	sf_buf_free(&buf);
+
+	/* unknown protocol version */
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	msgpack_pack_str_with_body(&pk, "v", 1);
+	msgpack_pack_int(&pk, 99);
+	msgpack_pack_str_with_body(&pk, "type", 4);
+	msgpack_pack_str_with_body(&pk, "job", 3);
+	CHECK_EQ(sf_wire_decode(sb.data, sb.size, &m), -EPROTONOSUPPORT);
+	msgpack_sbuffer_clear(&sb);
+	/* a batch whose alerts field is a string */
+	msgpack_pack_map(&pk, 9);
+	msgpack_pack_str_with_body(&pk, "v", 1);
+	msgpack_pack_int(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "type", 4);
+	msgpack_pack_str_with_body(&pk, "batch", 5);
+	msgpack_pack_str_with_body(&pk, "job_id", 6);
+	msgpack_pack_int(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "attempt", 7);
+	msgpack_pack_int(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "seq", 3);
+	msgpack_pack_int(&pk, 0);
+	msgpack_pack_str_with_body(&pk, "worker_id", 9);
+	msgpack_pack_str_with_body(&pk, "w", 1);
+	msgpack_pack_str_with_body(&pk, "final", 5);
+	msgpack_pack_true(&pk);
+	msgpack_pack_str_with_body(&pk, "alerts", 6);
+	msgpack_pack_str_with_body(&pk, "x", 1);
+	msgpack_pack_str_with_body(&pk, "facts", 5);
+	msgpack_pack_array(&pk, 0);
+	CHECK_EQ(sf_wire_decode(sb.data, sb.size, &m), -EPROTO);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* Random bytes and random mutations of valid messages: must never crash
+ * (ASan/UBSan watch) and must never be accepted as something else. */
+static void test_garbage(void)
+{
+	uint64_t x = 88172645463325252ULL;
+	unsigned char buf[512];
+	struct sf_msg m;
+	for (int i = 0; i < 20000; i++) {
+		size_t n = 1 + (i % sizeof(buf));
+		for (size_t k = 0; k < n; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[k] = (unsigned char)x;
+		}
+		if (sf_wire_decode(buf, n, &m) == 0)
+			sf_msg_free(&m);
+	}
+	struct sf_hello h = {.worker_id = "worker-1", .version = "1", .capacity = 4, .sensor = "ebpf"};
+	struct sf_buf valid = {0};
+	sf_wire_encode_hello(&h, true, &valid);
+	int accepted = 0;
+	for (int i = 0; i < 20000; i++) {
+		memcpy(buf, valid.data, valid.len);
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[x % valid.len] = (unsigned char)(x >> 32);
+		if (sf_wire_decode(buf, valid.len, &m) == 0) {
+			accepted++;
+			sf_msg_free(&m);
+		}
+	}
+	CHECK(accepted < 20000);
+	sf_buf_free(&valid);
+}
+
+static void test_utf8(void)
+{
+	char ok[] = "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80";
+	char copy[sizeof(ok)];
+	memcpy(copy, ok, sizeof(ok));
+	sf_utf8_sanitize(copy, strlen(copy));
+	CHECK(strcmp(copy, ok) == 0);
+	char bad[] = "a\xc3\x28z\xed\xa0\x80q\xc0\xaf";
+	sf_utf8_sanitize(bad, sizeof(bad) - 1);
+	CHECK(strcmp(bad, "a?(z???q??") == 0);
+}
+
+int main(void)
+{
+	test_job_roundtrip();
+	test_batch_roundtrip();
+	test_hostile();
+	test_garbage();
+	test_utf8();
+	TEST_DONE();
+}
