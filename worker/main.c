@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "job.h"
+#include "sandbox.h"
 #include "log.h"
 
 #define WORKER_VERSION "0.1.0"
@@ -156,6 +157,13 @@ int main(int argc, char **argv)
 	sf_unpack_default_limits(&env.unpack);
 	env.unpack.max_entries = (uint64_t)entries;
 	env.unpack.max_bytes = (uint64_t)unpacked_mb << 20;
+
+	/* A worker killed mid-job leaves its container and job directory. */
+	char state[PATH_MAX + 32], jobs[PATH_MAX + 32];
+	snprintf(state, sizeof(state), "%s/runtime-state", workdir);
+	snprintf(jobs, sizeof(jobs), "%s/jobs", workdir);
+	sf_sandbox_sweep(env.runtime, state);
+	sf_rmtree(jobs);
 
 	struct sigaction sa = {.sa_handler = worker_on_signal};
 	sigaction(SIGINT, &sa, NULL);

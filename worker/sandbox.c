@@ -1,6 +1,7 @@
 /* sandbox — see sandbox.h. */
 #include "sandbox.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -255,6 +256,30 @@ close_pipes:
 			close(errp[i]);
 	}
 	return rc;
+}
+
+int sf_sandbox_sweep(const char *runtime, const char *state_root)
+{
+	DIR *d = opendir(state_root);
+	if (!d)
+		return 0;
+	char names[64][256];
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < 64) {
+		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+			continue;
+		sf_strlcpy(names[n++], e->d_name, sizeof(names[0]));
+	}
+	closedir(d);
+	for (int i = 0; i < n; i++) {
+		struct sf_sandbox_spec s = {.runtime = runtime, .state_root = state_root,
+					    .container_id = names[i]};
+		sandbox_runtime(&s, "kill", "--all", "KILL");
+		sandbox_runtime(&s, "delete", "--force", NULL);
+		sf_warn("removed container %s left by an earlier run", names[i]);
+	}
+	return n;
 }
 
 void sf_sandbox_result_free(struct sf_sandbox_result *res)

@@ -55,6 +55,10 @@ int sf_sandbox_run(const struct sf_sandbox_spec *spec, struct sf_sandbox_result 
 		   size_t errlen);
 void sf_sandbox_result_free(struct sf_sandbox_result *res);
 
+/* Force-deletes every container left in state_root (a worker killed mid-job
+ * leaves its container behind); returns how many were removed. */
+int sf_sandbox_sweep(const char *runtime, const char *state_root);
+
 /* Writes the OCI config.json for spec into spec->bundle_dir. */
 int sf_sandbox_write_bundle(const struct sf_sandbox_spec *spec);
 
