@@ -148,6 +148,60 @@ static enum MHD_Result http_get_artifact(struct sf_http *h, struct MHD_Connectio
 	return ret;
 }
 
+/* Prometheus text exposition: queue depth by state from PostgreSQL (shared
+ * by all coordinators) and this coordinator's own counters. */
+static enum MHD_Result http_metrics(struct sf_http *h, struct MHD_Connection *c)
+{
+	struct sf_buf b = {0};
+	int rc = 0;
+	PGconn *db = sf_db_get(h->pool);
+	PGresult *r = PQexec(db, "SELECT s.state, count(j.id) FROM"
+				 " unnest(ARRAY['queued','running','done','dead']) AS s(state)"
+				 " LEFT JOIN jobs j ON j.state = s.state GROUP BY s.state ORDER BY 1");
+	rc |= sf_buf_appendf(&b, "# HELP scanfarm_jobs Jobs in the queue by state.\n"
+				 "# TYPE scanfarm_jobs gauge\n");
+	for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++)
+		rc |= sf_buf_appendf(&b, "scanfarm_jobs{state=\"%s\"} %s\n", PQgetvalue(r, i, 0),
+				     PQgetvalue(r, i, 1));
+	PQclear(r);
+	sf_db_put(h->pool, db);
+	const struct {
+		const char *name, *help;
+		atomic_ullong *v;
+	} counters[] = {
+	    {"scanfarm_jobs_dispatched_total", "Jobs sent to workers.", &h->stats->dispatched},
+	    {"scanfarm_batches_stored_total", "Result batches stored.", &h->stats->batches_stored},
+	    {"scanfarm_batches_duplicate_total", "Result batches seen before and ignored.",
+	     &h->stats->batches_duplicate},
+	    {"scanfarm_batches_stale_total", "Batches of superseded attempts or unknown jobs, discarded.",
+	     &h->stats->batches_stale},
+	    {"scanfarm_messages_malformed_total", "NNG messages that failed to decode, dropped.",
+	     &h->stats->messages_malformed},
+	    {"scanfarm_worker_hellos_total", "Worker hello and heartbeat messages.", &h->stats->hellos},
+	    {"scanfarm_leases_expired_total", "Jobs whose lease expired.", &h->stats->leases_expired},
+	    {"scanfarm_dead_lettered_total", "Jobs dead-lettered after their last attempt.",
+	     &h->stats->dead_lettered},
+	};
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		rc |= sf_buf_appendf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
+				     counters[i].name, counters[i].help, counters[i].name,
+				     counters[i].name, atomic_load(counters[i].v));
+	if (rc) {
+		sf_buf_free(&b);
+		return MHD_NO;
+	}
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		sf_buf_free(&b);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const char *url,
 				   const char *method, const char *version,
 				   const char *upload_data, size_t *upload_data_size,
@@ -201,6 +255,8 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
 			return http_error(c, 405, "method_not_allowed", "use GET");
 		return http_get_artifact(h, c, url + 14);
 	}
+	if (strcmp(url, "/metrics") == 0 && get)
+		return http_metrics(h, c);
 	if (strcmp(url, "/healthz") == 0)
 		return http_send_json(c, 200, json_pack("{s:s}", "status", "ok"));
 	return http_error(c, 404, "not_found", "no such route");
@@ -224,9 +280,10 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 int sf_http_start(struct sf_http *h, const struct sf_http_config *cfg, struct sf_store *store,
-		  struct sf_db_pool *pool)
+		  struct sf_db_pool *pool, struct sf_dispatch_stats *stats)
 {
 	memset(h, 0, sizeof(*h));
+	h->stats = stats;
 	h->cfg = *cfg;
 	h->store = store;
 	h->pool = pool;

@@ -6,6 +6,7 @@
  *   GET  /v1/scans/<uuid>          full report (alerts + facts + install)
  *   GET  /v1/artifacts/<sha256>    artifact bytes, for workers
  *   GET  /healthz                  liveness
+ *   GET  /metrics                  Prometheus text: queue depth, dispatch/ingest counters
  *
  * Uploads are streamed: each body chunk goes straight to the artifact store
  * (store.h) while it is hashed; the reply is sent only after the bytes are
@@ -19,6 +20,7 @@
 #define SF_HTTP_H
 
 #include "db.h"
+#include "dispatch.h"
 #include "store.h"
 
 struct sf_http_config {
@@ -34,11 +36,12 @@ struct sf_http {
 	struct sf_http_config cfg;
 	struct sf_store *store;
 	struct sf_db_pool *pool;
+	struct sf_dispatch_stats *stats; /* read-only here */
 	unsigned short port; /* the bound port (useful with port 0) */
 };
 
 int sf_http_start(struct sf_http *h, const struct sf_http_config *cfg, struct sf_store *store,
-		  struct sf_db_pool *pool);
+		  struct sf_db_pool *pool, struct sf_dispatch_stats *stats);
 void sf_http_stop(struct sf_http *h);
 
 #endif

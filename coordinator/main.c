@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 	if ((rc = sf_dispatch_start(&dispatch, &dc, &pool)))
 		goto out;
 	have_dispatch = true;
-	if ((rc = sf_http_start(&http, &hc, &store, &pool))) {
+	if ((rc = sf_http_start(&http, &hc, &store, &pool, &dispatch.stats))) {
 		sf_error("cannot serve HTTP on %s", hc.address);
 		goto out;
 	}

@@ -120,6 +120,22 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --data-binary x "$url/monitor/proj
 ok "unsupported ecosystem: 400" '[ "$code" = 400 ]'
 ok "coordinator still up" 'curl -fs "$url/healthz" >/dev/null'
 
+# --- garbage and oversized messages on the results socket: dropped, counted, harmless
+results=tcp://127.0.0.1:$SCANFARM_RESULTS_PORT
+"$build/tests/nng_send" "$results" random 1000
+"$build/tests/nng_send" "$results" zeros 64
+printf '\xdd\xff\xff\xff\xff' >"$work/hostile.bin"   # array32 claiming 4 billion items
+"$build/tests/nng_send" "$results" file "$work/hostile.bin"
+"$build/tests/nng_send" "$results" random $((9 * 1024 * 1024)) 2>/dev/null # over the 8 MiB cap
+sleep 0.5
+malformed=$(curl -s "$url/metrics" | sed -n 's/^scanfarm_messages_malformed_total //p')
+ok "malformed messages counted ($malformed)" '[ "${malformed:-0}" -ge 3 ]'
+ok "metrics show the queue" 'curl -s "$url/metrics" | grep -q "^scanfarm_jobs{state=\"done\"} [1-9]"'
+reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/probe.tgz" \
+  "$url/monitor/project/npm")
+ph=$(wait_scan "$(jq -r .id <<<"$reply")")
+ok "scans still complete after the garbage" '[ "$(jq -r .status <<<"$ph")" = finished ]'
+
 # --- a clean shutdown, and no sanitizer report from either daemon
 "$src/scripts/farm.sh" down >/dev/null 2>&1
 ok "daemons stopped" '! pgrep -f "$work/" >/dev/null'
