@@ -1,6 +1,7 @@
 /* log — see log.h. */
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,17 @@ int sf_log_level_parse(const char *name, enum sf_log_level *out)
 		}
 	}
 	return -1;
+}
+
+int sf_log_setup(const char *component, const char *level_name)
+{
+	enum sf_log_level level;
+	if (!level_name || sf_log_level_parse(level_name, &level) != 0) {
+		fprintf(stderr, "--log-level: expected debug, info, warn or error\n");
+		return -EINVAL;
+	}
+	sf_log_init(component, level);
+	return 0;
 }
 
 void sf_log(enum sf_log_level level, const char *fmt, ...)

@@ -12,6 +12,9 @@ enum sf_log_level { SF_LOG_DEBUG, SF_LOG_INFO, SF_LOG_WARN, SF_LOG_ERROR };
 
 void sf_log_init(const char *component, enum sf_log_level level);
 int sf_log_level_parse(const char *name, enum sf_log_level *out);
+/* sf_log_init from a level name given by the user; -EINVAL (with a message
+ * on stderr) when the name is not a level. */
+int sf_log_setup(const char *component, const char *level_name);
 void sf_log(enum sf_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -13,20 +13,29 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Makes room for `extra` more bytes plus the NUL terminator. */
+static int buf_reserve(struct sf_buf *b, size_t extra)
+{
+	if (extra > SIZE_MAX - b->len - 1)
+		return -EOVERFLOW;
+	if (b->len + extra + 1 <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra + 1)
+		cap *= 2;
+	char *p = realloc(b->data, cap);
+	if (!p)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
 int sf_buf_append(struct sf_buf *b, const void *data, size_t len)
 {
-	if (len > SIZE_MAX - b->len - 1)
-		return -EOVERFLOW;
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		char *p = realloc(b->data, cap);
-		if (!p)
-			return -ENOMEM;
-		b->data = p;
-		b->cap = cap;
-	}
+	int rc = buf_reserve(b, len);
+	if (rc)
+		return rc;
 	if (len)
 		memcpy(b->data + b->len, data, len);
 	b->len += len;
@@ -42,19 +51,9 @@ int sf_buf_appendf(struct sf_buf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return -EINVAL;
-	int rc = sf_buf_append(b, NULL, 0);
+	int rc = buf_reserve(b, (size_t)n);
 	if (rc)
 		return rc;
-	if ((size_t)n + 1 > b->cap - b->len) {
-		size_t cap = b->cap;
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		char *p = realloc(b->data, cap);
-		if (!p)
-			return -ENOMEM;
-		b->data = p;
-		b->cap = cap;
-	}
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);

@@ -24,23 +24,28 @@ struct http_request {
 	char ecosystem[16];
 };
 
+/* Queues a response that takes ownership of the malloc'd body. */
+static enum MHD_Result http_send(struct MHD_Connection *c, unsigned status, const char *type,
+				 char *body, size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result http_send_json(struct MHD_Connection *c, unsigned status, json_t *body)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	if (!text)
 		return MHD_NO;
-	size_t len = strlen(text);
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(text);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, "Content-Type", "application/json");
-	enum MHD_Result ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return http_send(c, status, "application/json", text, strlen(text));
 }
 
 /* Errors are JSON with a stable code and a message (Package Hunter clients
@@ -190,16 +195,7 @@ static enum MHD_Result http_metrics(struct sf_http *h, struct MHD_Connection *c)
 		sf_buf_free(&b);
 		return MHD_NO;
 	}
-	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		sf_buf_free(&b);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
-	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return http_send(c, MHD_HTTP_OK, "text/plain; version=0.0.4", b.data, b.len);
 }
 
 static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const char *url,

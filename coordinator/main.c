@@ -52,12 +52,8 @@ int main(int argc, char **argv)
 				"usage: scanfarm-coordinator [--option value]...", NULL, NULL);
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	enum sf_log_level level = SF_LOG_INFO;
-	if (sf_log_level_parse(sf_config_get(opts, NOPTS, "log-level"), &level) != 0) {
-		fprintf(stderr, "--log-level: expected debug, info, warn or error\n");
+	if (sf_log_setup("coordinator", sf_config_get(opts, NOPTS, "log-level")))
 		return 2;
-	}
-	sf_log_init("coordinator", level);
 
 	const char *dsn = sf_config_get(opts, NOPTS, "db-dsn");
 	if (!dsn) {

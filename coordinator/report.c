@@ -110,16 +110,23 @@ static json_t *report_str_or_null(PGresult *r, int col)
 	return PQgetisnull(r, 0, col) ? json_null() : json_string(PQgetvalue(r, 0, col));
 }
 
+/* The scan's row (SCAN_SQL), or -ENOENT. */
+static int report_scan_row(PGconn *conn, const char *scan_id, PGresult **out)
+{
+	int rc = report_query(conn, SCAN_SQL, scan_id, out);
+	if (rc == 0 && PQntuples(*out) == 0) {
+		PQclear(*out);
+		rc = -ENOENT;
+	}
+	return rc;
+}
+
 int sf_report_package_hunter(PGconn *conn, const char *scan_id, json_t **out)
 {
 	PGresult *r;
-	int rc = report_query(conn, SCAN_SQL, scan_id, &r);
+	int rc = report_scan_row(conn, scan_id, &r);
 	if (rc)
 		return rc;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return -ENOENT;
-	}
 	const char *status = PQgetvalue(r, 0, 1);
 	const char *ph = strcmp(status, "finished") == 0 ? "finished"
 			 : strcmp(status, "failed") == 0 ? "error"
@@ -164,13 +171,9 @@ static json_t *report_facts(PGresult *r)
 int sf_report_v1(PGconn *conn, const char *scan_id, json_t **out)
 {
 	PGresult *r;
-	int rc = report_query(conn, SCAN_SQL, scan_id, &r);
+	int rc = report_scan_row(conn, scan_id, &r);
 	if (rc)
 		return rc;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return -ENOENT;
-	}
 	json_t *o = json_pack(
 	    "{s:s,s:s,s:o,s:s,s:{s:s,s:I},s:s,s:o,s:{s:o,s:o,s:o,s:o},s:{s:I,s:I},s:{s:o,s:o,s:o}}",
 	    "id", PQgetvalue(r, 0, 0), "status", PQgetvalue(r, 0, 1), "reason",

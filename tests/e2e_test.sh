@@ -3,34 +3,10 @@
 # driven over HTTP exactly as Package Hunter's README drives it with curl.
 #   e2e_test.sh SOURCE_DIR BUILD_DIR DSN_FILE
 set -uo pipefail
-src=$1 build=$2 dsn_file=$3
-[ -d "$src/var/rootfs" ] || { echo "SKIP: no sandbox rootfs (scripts/setup.sh rootfs)"; exit 77; }
-command -v crun >/dev/null || { echo "SKIP: crun missing"; exit 77; }
-
-passed=0 failed=0
-ok() { if eval "$2"; then passed=$((passed + 1)); echo "ok   - $1"; else failed=$((failed + 1)); echo "FAIL - $1"; fi; }
-
-work=$(mktemp -d /tmp/sf-e2e-XXXXXX)
-base_dsn=$(cat "$dsn_file")
-db=sf_e2e_$$
-psql "$base_dsn" -qc "CREATE DATABASE $db" >/dev/null
-export SCANFARM_DB_DSN="${base_dsn/dbname=scanfarm/dbname=$db}"
-export SCANFARM_VAR=$work SCANFARM_BUILD=$build SCANFARM_SKIP_SETUP=1
-export SCANFARM_ROOTFS=$src/var/rootfs
-port=$((20000 + $$ % 20000))
-export SCANFARM_HTTP_PORT=$port SCANFARM_JOBS_PORT=$((port + 1)) SCANFARM_RESULTS_PORT=$((port + 2))
-url=http://localhost:$port
-cleanup() {
-  "$src/scripts/farm.sh" down >/dev/null 2>&1
-  if [ "$failed" -ne 0 ]; then
-    echo "--- coordinator log"; tail -n 40 "$work/log/coordinator.log"
-    echo "--- worker log"; tail -n 40 "$work/log/worker.log"
-  fi
-  rm -rf "$work" /tmp/scanfarm-marker-"$nonce"
-  psql "$base_dsn" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
-}
+. "$(dirname "$0")/farmlib.sh"
+farm_init e2e "$1" "$2" "$3"
 nonce=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
-trap cleanup EXIT
+trap 'farm_cleanup; rm -f /tmp/scanfarm-marker-"$nonce"' EXIT
 "$src/scripts/farm.sh" up || { echo "FAIL - farm did not start"; exit 1; }
 
 # The probe package, packed like `npm pack` (package/ at the top).
@@ -39,15 +15,6 @@ cp "$src/tests/packages/sandbox-probe/"* "$work/pkg/package/"
 echo "$nonce" >"$work/pkg/package/nonce.txt"
 tar -czf "$work/probe.tgz" -C "$work/pkg" package
 
-wait_scan() { # id → final Package Hunter JSON on stdout
-  local body
-  for _ in $(seq 1 240); do
-    body=$(curl -s "$url/?id=$1")
-    [ "$(jq -r .status <<<"$body")" != pending ] && { echo "$body"; return 0; }
-    sleep 0.5
-  done
-  echo "$body"; return 1
-}
 
 # --- Package Hunter's README, verbatim in spirit: curl --data-binary @file
 reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/probe.tgz" \
@@ -141,5 +108,4 @@ ok "scans still complete after the garbage" '[ "$(jq -r .status <<<"$ph")" = fin
 ok "daemons stopped" '! pgrep -f "$work/" >/dev/null'
 ok "no sanitizer findings in the daemons' logs" '! grep -E "Sanitizer|runtime error:" "$work/log/"*.log'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+farm_finish

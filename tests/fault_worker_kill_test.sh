@@ -4,37 +4,12 @@
 # report holds the result once (batches of attempt 1 would be discarded).
 #   fault_worker_kill_test.sh SOURCE_DIR BUILD_DIR DSN_FILE
 set -uo pipefail
-src=$1 build=$2 dsn_file=$3
-[ -d "$src/var/rootfs" ] || { echo "SKIP: no sandbox rootfs"; exit 77; }
-
-passed=0 failed=0
-ok() { if eval "$2"; then passed=$((passed + 1)); echo "ok   - $1"; else failed=$((failed + 1)); echo "FAIL - $1"; fi; }
-
-work=$(mktemp -d /tmp/sf-fault-XXXXXX)
-base_dsn=$(cat "$dsn_file")
-db=sf_fault_$$
-psql "$base_dsn" -qc "CREATE DATABASE $db" >/dev/null
-dsn="${base_dsn/dbname=scanfarm/dbname=$db}"
-export SCANFARM_DB_DSN=$dsn SCANFARM_VAR=$work SCANFARM_BUILD=$build SCANFARM_SKIP_SETUP=1
-export SCANFARM_ROOTFS=$src/var/rootfs
-port=$((20000 + ($$ + 7000) % 20000))
-export SCANFARM_HTTP_PORT=$port SCANFARM_JOBS_PORT=$((port + 1)) SCANFARM_RESULTS_PORT=$((port + 2))
+. "$(dirname "$0")/farmlib.sh"
+farm_init fault "$1" "$2" "$3"
 # Short leases so the test takes seconds: lease = 6 s time limit + 2 s grace.
 export SCANFARM_JOB_TIME_LIMIT=6 SCANFARM_LEASE_GRACE=2 SCANFARM_REAP_INTERVAL=1 SCANFARM_RETRY_BACKOFF=0
-url=http://127.0.0.1:$port
 w2=
-cleanup() {
-  [ -n "$w2" ] && kill "$w2" 2>/dev/null && wait "$w2" 2>/dev/null
-  "$src/scripts/farm.sh" down >/dev/null 2>&1
-  if [ "$failed" -ne 0 ]; then
-    echo "--- coordinator"; tail -n 30 "$work/log/coordinator.log"
-    echo "--- worker 1"; tail -n 15 "$work/log/worker.log"
-    echo "--- worker 2"; tail -n 15 "$work/w2.log"
-  fi
-  rm -rf "$work"
-  psql "$base_dsn" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
-}
-trap cleanup EXIT
+trap '[ -n "$w2" ] && kill "$w2" 2>/dev/null; farm_cleanup' EXIT
 "$src/scripts/farm.sh" up || { echo "FAIL - farm did not start"; exit 1; }
 w1=$(cat "$work/run/worker.pid")
 
@@ -83,5 +58,4 @@ kill "$w3"; wait "$w3" 2>/dev/null
 ok "restarted worker leaves no container behind" '[ -z "$(ls "$work/worker/runtime-state" 2>/dev/null)" ]'
 ok "restarted worker leaves no job directory behind" '[ -z "$(ls "$work/worker/jobs" 2>/dev/null)" ]'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+farm_finish

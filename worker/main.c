@@ -114,12 +114,8 @@ int main(int argc, char **argv)
 				NULL, NULL);
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	enum sf_log_level level = SF_LOG_INFO;
-	if (sf_log_level_parse(sf_config_get(opts, NOPTS, "log-level"), &level) != 0) {
-		fprintf(stderr, "--log-level: expected debug, info, warn or error\n");
+	if (sf_log_setup("worker", sf_config_get(opts, NOPTS, "log-level")))
 		return 2;
-	}
-	sf_log_init("worker", level);
 
 	struct worker w = {0};
 	long long entries, unpacked_mb, hb, keep;
