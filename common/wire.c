@@ -318,10 +318,9 @@ static int get_int(const msgpack_object *map, const char *key, bool required, in
 		   int64_t max, int64_t *out)
 {
 	const msgpack_object *o = map_get(map, key);
-	if (!o || o->type == MSGPACK_OBJECT_NIL) {
-		*out = 0;
+	*out = 0;
+	if (!o || o->type == MSGPACK_OBJECT_NIL)
 		return required ? -EPROTO : 0;
-	}
 	int64_t v;
 	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
 		if (o->via.u64 > (uint64_t)INT64_MAX)
@@ -355,7 +354,7 @@ static int get_uint(const msgpack_object *map, const char *key, uint64_t *out)
 
 static int get_i32(const msgpack_object *map, const char *key, bool required, int32_t *out)
 {
-	int64_t v;
+	int64_t v = 0;
 	int rc = get_int(map, key, required, I32, &v);
 	*out = (int32_t)v;
 	return rc;

@@ -24,14 +24,14 @@ struct sandbox_tail {
 
 static void tail_append(struct sandbox_tail *t, const char *data, size_t n)
 {
-	if (n >= sizeof(t->buf)) {
-		memcpy(t->buf, data + n - sizeof(t->buf), sizeof(t->buf));
-		t->len = sizeof(t->buf);
+	size_t cap = sizeof(t->buf);
+	if (n > cap) { /* only the last cap bytes can survive */
+		data += n - cap;
+		n = cap;
 		t->truncated = true;
-		return;
 	}
-	if (t->len + n > sizeof(t->buf)) {
-		size_t drop = t->len + n - sizeof(t->buf);
+	if (t->len + n > cap) {
+		size_t drop = t->len + n - cap;
 		memmove(t->buf, t->buf + drop, t->len - drop);
 		t->len -= drop;
 		t->truncated = true;
