@@ -288,10 +288,10 @@ int sf_db_reap(PGconn *conn, int backoff_s, int *requeued, int *dead)
 	    "   reason = CASE WHEN m.state = 'dead' THEN 'dead-lettered: ' || m.last_error"
 	    "            ELSE s.reason END,"
 	    "   finished_at = CASE WHEN m.state = 'dead' THEN now() ELSE NULL END"
-	    "  FROM moved m WHERE s.id = m.scan_id RETURNING s.id)"
+	    "  FROM moved m WHERE s.id = m.scan_id)"
+	    /* PostgreSQL runs a data-modifying CTE whether or not it is read. */
 	    " SELECT count(*) FILTER (WHERE state = 'queued'),"
-	    "        count(*) FILTER (WHERE state = 'dead'),"
-	    "        (SELECT count(*) FROM scans_moved) FROM moved";
+	    "        count(*) FILTER (WHERE state = 'dead') FROM moved";
 	PGresult *r = db_params(conn, sql, 1, p);
 	int rc = db_ok(conn, r, "reap");
 	if (rc == 0) {

@@ -13,11 +13,8 @@
 #include "log.h"
 #include "report.h"
 
-enum http_route { ROUTE_SUBMIT = 1 };
-
-/* Per-request state, allocated on the first call for a POST. */
+/* State of one upload, allocated on the first call for a submission. */
 struct http_request {
-	enum http_route route;
 	struct sf_upload up;
 	bool uploading;
 	bool answered; /* an error response was queued mid-upload */
@@ -80,7 +77,6 @@ static enum MHD_Result http_submit_start(struct sf_http *h, struct MHD_Connectio
 	struct http_request *req = calloc(1, sizeof(*req));
 	if (!req)
 		return MHD_NO;
-	req->route = ROUTE_SUBMIT;
 	sf_strlcpy(req->ecosystem, ecosystem, sizeof(req->ecosystem));
 	int rc = sf_upload_begin(h->store, h->cfg.max_upload, &req->up);
 	if (rc) {

@@ -32,7 +32,9 @@ int sf_store_open(struct sf_store *store, const char *root)
 		rc = -errno;
 		goto fail;
 	}
-	/* Named temporaries left by a crash (no O_TMPFILE) are garbage. */
+	/* Not swept here: several coordinators may share one store, and a
+	 * named temporary (file systems without O_TMPFILE) may be another's
+	 * upload in flight. */
 	return 0;
 fail:
 	sf_store_close(store);

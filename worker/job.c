@@ -131,7 +131,6 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 		snprintf(err, sizeof(err), "sandbox failed to start (runtime exit %d)",
 			 res.exit_status);
 	sf_sandbox_result_free(&res);
-	rc = 0;
 out:
 	b->duration_ms = sf_monotonic_ms() - start;
 	if (err[0]) {
@@ -140,7 +139,6 @@ out:
 	}
 	if (!env->keep)
 		sf_rmtree(dir);
-	(void)rc;
 	/* Untrusted output may hold NULs or bad UTF-8: make it safe to store. */
 	if (b->stdout_tail)
 		sf_utf8_sanitize(b->stdout_tail, strlen(b->stdout_tail));
