@@ -6,16 +6,19 @@
  *   scanfarm report ID          the full /v1 report
  *   scanfarm scan FILE          submit, wait, print the report
  *
- * Exit codes (for CI): 0 finished without alerts, 1 finished with alerts,
- * 2 the scan failed or could not be run, 64 usage.
+ * Exit codes (for CI): 0 finished without alerts at --fail-on priority or
+ * above (default Notice), 1 finished with such alerts, 2 the scan failed
+ * or could not be run, 64 usage.
  * Calls: libcurl (streams the upload from disk), jansson, config.
  */
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +28,7 @@
 static struct sf_option opts[] = {
     {"server", "http://127.0.0.1:3000", "coordinator base URL", NULL},
     {"timeout", "900", "seconds `scan` waits for a result", NULL},
+    {"fail-on", "notice", "lowest alert priority that makes `scan` exit 1", NULL},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -126,7 +130,36 @@ static int cli_show(const char *server, const char *fmt, const char *id)
 	return status == 200 ? rc : 2;
 }
 
-static int cli_scan(const char *server, const char *file, long long timeout)
+/* Falco's priorities, most severe first. */
+static const char *const cli_priorities[] = {"emergency", "alert",  "critical",
+					      "error",	   "warning", "notice",
+					      "informational", "debug"};
+
+static int cli_priority_rank(const char *p)
+{
+	if (p && !strcasecmp(p, "info"))
+		return 6;
+	for (int i = 0; p && i < 8; i++)
+		if (!strcasecmp(p, cli_priorities[i]))
+			return i;
+	return -1;
+}
+
+/* Whether the report holds an alert at fail_rank or more severe. */
+static bool cli_has_alerts(json_t *report, int fail_rank)
+{
+	size_t i;
+	json_t *a;
+	json_array_foreach(json_object_get(report, "alerts"), i, a)
+	{
+		int r = cli_priority_rank(json_string_value(json_object_get(a, "priority")));
+		if (r >= 0 && r <= fail_rank)
+			return true;
+	}
+	return false;
+}
+
+static int cli_scan(const char *server, const char *file, long long timeout, int fail_rank)
 {
 	char id[SF_UUID_LEN + 1], path[128];
 	int rc = cli_submit(server, file, id);
@@ -142,8 +175,8 @@ static int cli_scan(const char *server, const char *file, long long timeout)
 		if (st && (strcmp(st, "finished") == 0 || strcmp(st, "failed") == 0)) {
 			cli_print(j);
 			int ret = strcmp(st, "failed") == 0 ? 2
-				  : json_array_size(json_object_get(j, "alerts")) > 0 ? 1
-										      : 0;
+				  : cli_has_alerts(j, fail_rank) ? 1
+								 : 0;
 			json_decref(j);
 			return ret;
 		}
@@ -167,6 +200,11 @@ int main(int argc, char **argv)
 	if (sf_config_int(opts, NOPTS, "timeout", 1, 86400 * 7, &timeout))
 		return 64;
 	const char *server = sf_config_get(opts, NOPTS, "server");
+	int fail_rank = cli_priority_rank(sf_config_get(opts, NOPTS, "fail-on"));
+	if (fail_rank < 0) {
+		fprintf(stderr, "--fail-on: expected a Falco priority (emergency … debug)\n");
+		return 64;
+	}
 	if (nrest != 2) {
 		fprintf(stderr, "usage: scanfarm [--server URL] submit FILE | status ID | report ID | scan FILE\n");
 		return 64;
@@ -184,7 +222,7 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "report") == 0) {
 		ret = cli_show(server, "/v1/scans/%s", arg);
 	} else if (strcmp(cmd, "scan") == 0) {
-		ret = cli_scan(server, arg, timeout);
+		ret = cli_scan(server, arg, timeout, fail_rank);
 	} else {
 		fprintf(stderr, "scanfarm: unknown command '%s'\n", cmd);
 	}

@@ -33,6 +33,7 @@ up() {
     cmake --build "$build" -j"$(nproc)" >/dev/null
   fi
   mkdir -p "$var/log" "$var/run"
+  local wlog_from; wlog_from=$(( $(stat -c %s "$var/log/worker.log" 2>/dev/null || echo 0) + 1 ))
   local dsn=${SCANFARM_DB_DSN:-}
   if [ -z "$dsn" ]; then
     dsn=$("$top/scripts/pg.sh" start "$var/pg")
@@ -40,7 +41,9 @@ up() {
   fi
   for d in coordinator worker; do
     if [ -f "$var/run/$d.pid" ] && kill -0 "$(cat "$var/run/$d.pid")" 2>/dev/null; then
-      log "$d already running (pid $(cat "$var/run/$d.pid"))"; continue
+      log "$d already running (pid $(cat "$var/run/$d.pid"))"
+      [ "$d" = worker ] && wlog_from=1
+      continue
     fi
     case $d in
       coordinator)
@@ -53,18 +56,27 @@ up() {
         "$build/worker/scanfarm-worker" --jobs-url "tcp://127.0.0.1:$jobs_port" \
           --results-url "tcp://127.0.0.1:$results_port" --work-dir "$var/worker" \
           --rootfs "${SCANFARM_ROOTFS:-$top/var/rootfs}" --runtime "${SCANFARM_RUNTIME:-crun}" \
+          --rules "${SCANFARM_RULES:-$top/rules}" \
           >>"$var/log/worker.log" 2>&1 &
         ;;
     esac
     echo $! >"$var/run/$d.pid"
   done
   for _ in $(seq 1 100); do
-    curl -fsS "$url/healthz" >/dev/null 2>&1 && { log "farm up at $url (logs in $var/log)"; return 0; }
+    if ! kill -0 "$(cat "$var/run/worker.pid")" 2>/dev/null; then
+      log "the worker did not start; see $var/log/worker.log"
+      tail -n 20 "$var/log/worker.log" >&2 || true
+      return 1
+    fi
+    if curl -fsS "$url/healthz" >/dev/null 2>&1 &&
+      tail -c +"$wlog_from" "$var/log/worker.log" 2>/dev/null | grep -q ' ready: '; then
+      log "farm up at $url (logs in $var/log)"; return 0
+    fi
     kill -0 "$(cat "$var/run/coordinator.pid")" 2>/dev/null || break
     sleep 0.2
   done
-  log "the coordinator did not come up; see $var/log/coordinator.log"
-  tail -n 20 "$var/log/coordinator.log" >&2 || true
+  log "the farm did not come up; see $var/log/coordinator.log and worker.log"
+  tail -n 20 "$var/log/coordinator.log" "$var/log/worker.log" >&2 || true
   return 1
 }
 

@@ -52,10 +52,13 @@ ok "artifact sha256 matches sha256sum" '[ "$sha" = "$(sha256sum "$work/probe.tgz
 ok "artifact download by hash" 'curl -fs "$url/v1/artifacts/$sha" | cmp -s - "$work/probe.tgz"'
 wait_scan "$id2" >/dev/null
 
-# --- the CLI: scan = submit + wait + report; exit 0 = finished without alerts
+# --- the CLI: scan = submit + wait + report; exit 0 = clean, 1 = alerts. The probe
+# tries to reach 198.51.100.7, which the sensor reports.
 "$build/cli/scanfarm" --server "$url" scan "$work/probe.tgz" >"$work/cli.json" 2>"$work/cli.err"
 cli_rc=$?
-ok "scanfarm scan exits 0" '[ "$cli_rc" = 0 ]'
+ok "scanfarm scan exits 1: the probe's connection attempt raised an alert" '[ "$cli_rc" = 1 ]'
+ok "the alert is the outbound connection attempt" 'jq -e "[.alerts[].rule] | index(\"Outbound connection attempt\")" "$work/cli.json" >/dev/null'
+ok "the attempt is a fact" 'jq -e ".facts.connect[] | select(.value == \"198.51.100.7:80/tcp\")" "$work/cli.json" >/dev/null'
 ok "scanfarm scan prints the finished report" '[ "$(jq -r .status "$work/cli.json")" = finished ]'
 ok "scanfarm status prints Package Hunter's view" '"$build/cli/scanfarm" --server "$url" status "$(jq -r .id "$work/cli.json")" | jq -e ".status == \"finished\"" >/dev/null'
 

@@ -30,7 +30,7 @@ ok "scan not finished by the dead worker" '[ "$(curl -s "$url/v1/scans/$id" | jq
 
 # A second worker joins; once the lease expires it gets attempt 2.
 "$build/worker/scanfarm-worker" --worker-id second-worker --work-dir "$work/w2" \
-  --rootfs "$src/var/rootfs" --jobs-url "tcp://127.0.0.1:$((port + 1))" \
+  --rootfs "$src/var/rootfs" --rules "$src/rules" --jobs-url "tcp://127.0.0.1:$((port + 1))" \
   --results-url "tcp://127.0.0.1:$((port + 2))" >"$work/w2.log" 2>&1 &
 w2=$!
 status=
@@ -50,7 +50,7 @@ ok "one batch stored, from attempt 2 ($batches)" '[ "$batches" = "2:0:true" ]'
 
 # The killed worker's orphaned container is swept when a worker starts on its directory.
 "$build/worker/scanfarm-worker" --worker-id restarted --work-dir "$work/worker" \
-  --rootfs "$src/var/rootfs" --jobs-url "tcp://127.0.0.1:$((port + 1))" \
+  --rootfs "$src/var/rootfs" --rules "$src/rules" --jobs-url "tcp://127.0.0.1:$((port + 1))" \
   --results-url "tcp://127.0.0.1:$((port + 2))" >"$work/w3.log" 2>&1 &
 w3=$!
 sleep 1.5

@@ -11,6 +11,7 @@
 
 #include "fetch.h"
 #include "log.h"
+#include "observe.h"
 #include "sandbox.h"
 
 #define SANDBOX_UID 1000
@@ -34,7 +35,9 @@ static char *job_strdup(const char *s) { return s ? strdup(s) : NULL; }
 
 int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf_batch *b)
 {
-	char dir[4096], artifact[4200], src[4200], bundle[4200], state[4200], cid[64], err[512] = "";
+	char dir[4096], artifact[4200], src[4200], bundle[4200], state[4200], resolv[4200], cid[64],
+	    err[512] = "";
+	struct sf_observe *obs = NULL;
 	int64_t start = sf_monotonic_ms();
 	int rc;
 	memset(b, 0, sizeof(*b));
@@ -52,6 +55,7 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	snprintf(src, sizeof(src), "%s/src", dir);
 	snprintf(bundle, sizeof(bundle), "%s/bundle", dir);
 	snprintf(state, sizeof(state), "%s/runtime-state", env->work_dir);
+	snprintf(resolv, sizeof(resolv), "%s/resolv.conf", dir);
 	sf_rmtree(dir); /* a previous run of the same attempt on this host */
 	if ((rc = sf_mkdirs(src, 0755)) || (rc = sf_mkdirs(bundle, 0755)) ||
 	    (rc = sf_mkdirs(state, 0700))) {
@@ -105,6 +109,7 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	    .env = envv,
 	    .container_id = cid,
 	    .hostname = "scanfarm-sandbox",
+	    .resolv_conf = resolv,
 	    .time_limit_s = job->time_limit_s > 0 ? job->time_limit_s : 300,
 	    .memory_mb = job->memory_mb > 0 ? job->memory_mb : 2048,
 	    .pids = job->pids > 0 ? job->pids : 1024,
@@ -112,9 +117,41 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	    .uid = SANDBOX_UID,
 	    .gid = SANDBOX_GID,
 	};
-	struct sf_sandbox_result res;
-	if ((rc = sf_sandbox_run(&spec, &res, err, sizeof(err))))
+	/* DNS questions go to loopback, where nothing answers: the sensor
+	 * records the names a package asks for, and nothing leaves. */
+	static const char resolv_text[] = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
+	if ((rc = sf_write_file(resolv, resolv_text, sizeof(resolv_text) - 1))) {
+		snprintf(err, sizeof(err), "cannot write %s: %s", resolv, strerror(-rc));
 		goto out;
+	}
+	if (env->sensor) {
+		struct sf_observe_opts oo = {.rules = env->rules,
+					     .container_id = cid,
+					     .image = "scanfarm-sandbox",
+					     .hostname = env->hostname,
+					     .work_host_dir = src,
+					     .rootfs = env->rootfs};
+		if ((rc = sf_observe_start(&obs, env->sensor, cid, &oo))) {
+			snprintf(err, sizeof(err), "cannot watch the sandbox: %s", strerror(-rc));
+			goto out;
+		}
+	}
+	struct sf_sandbox_result res;
+	rc = sf_sandbox_run(&spec, &res, err, sizeof(err));
+	if (obs) {
+		/* after the run: every record of the container is in the ring */
+		int orc = sf_observe_finish(obs, b);
+		sf_observe_free(obs);
+		obs = NULL;
+		if (orc && !rc) {
+			snprintf(err, sizeof(err), "out of memory collecting the sensor's findings");
+			rc = orc;
+		}
+	}
+	if (rc) {
+		sf_sandbox_result_free(&res);
+		goto out;
+	}
 	b->has_exit_status = res.exited;
 	b->exit_status = res.exit_status;
 	b->stdout_tail = res.stdout_tail;
@@ -132,6 +169,7 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 			 res.exit_status);
 	sf_sandbox_result_free(&res);
 out:
+	sf_observe_free(obs);
 	b->duration_ms = sf_monotonic_ms() - start;
 	if (err[0]) {
 		b->error = job_strdup(err);

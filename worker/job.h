@@ -2,14 +2,21 @@
  * job — runs one scan job on this worker: fetch the artifact, unpack it
  * safely, install it in the sandbox, and describe the outcome as a batch.
  *
+ * While the install runs, the sensor watches the container's cgroup and
+ * observe turns what it sees into alerts and facts for the batch.
+ *
  * Owns: the job's directory under the worker's work dir (removed at the
- * end unless keep is set). Calls: fetch, unpack, sandbox, wire, util, log.
+ * end unless keep is set). Calls: fetch, unpack, sandbox, observe, wire,
+ * util, log.
  */
 #ifndef SF_JOB_H
 #define SF_JOB_H
 
 #include "unpack.h"
 #include "wire.h"
+
+struct sf_sensor;
+struct sf_ruleset;
 
 struct sf_job_env {
 	const char *worker_id;
@@ -18,6 +25,9 @@ struct sf_job_env {
 	const char *runtime;
 	struct sf_unpack_limits unpack;
 	bool keep;
+	struct sf_sensor *sensor;	 /* NULL: no runtime detection */
+	const struct sf_ruleset *rules; /* evaluated on the sensor's events */
+	const char *hostname;		 /* the worker's, put in alerts */
 };
 
 /* Fills *batch (final, seq 0) with the outcome; an infrastructure failure

@@ -20,6 +20,8 @@
 #include "job.h"
 #include "sandbox.h"
 #include "log.h"
+#include "rules.h"
+#include "sensor.h"
 
 #define WORKER_VERSION "0.1.0"
 
@@ -34,6 +36,8 @@ static struct sf_option opts[] = {
     {"max-unpacked-mb", "2048", "largest expanded size of an archive", NULL},
     {"heartbeat-interval", "10", "seconds between heartbeats", NULL},
     {"keep-jobs", "0", "1 = keep job directories for debugging", NULL},
+    {"sensor", "ebpf", "runtime sensor: ebpf (embedded CO-RE sensor) or none", NULL},
+    {"rules", "rules", "Falco-format rule files or directories, comma-separated", NULL},
     {"log-level", "info", "debug, info, warn or error", NULL},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -47,6 +51,7 @@ struct worker {
 	char id[256];
 	atomic_int running;
 	int heartbeat_s;
+	char sensor[16]; /* "ebpf" or "none" */
 };
 
 static int worker_send_hello(struct worker *w, bool heartbeat)
@@ -55,7 +60,7 @@ static int worker_send_hello(struct worker *w, bool heartbeat)
 			     .version = WORKER_VERSION,
 			     .capacity = 1,
 			     .running = atomic_load(&w->running),
-			     .sensor = "none"};
+			     .sensor = w->sensor};
 	struct sf_buf msg = {0};
 	int rc = sf_wire_encode_hello(&h, heartbeat, &msg);
 	if (rc == 0)
@@ -154,6 +159,48 @@ int main(int argc, char **argv)
 	env.unpack.max_entries = (uint64_t)entries;
 	env.unpack.max_bytes = (uint64_t)unpacked_mb << 20;
 
+	/* Rules first: a worker must not scan without them. A broken file is
+	 * reported with its file and line, and the worker refuses to start. */
+	char rules_err[1024] = "", hostname[256] = "worker";
+	struct sf_ruleset *rules = NULL;
+	struct sf_sensor *sensor = NULL;
+	gethostname(hostname, sizeof(hostname) - 1);
+	const char *sensor_kind = sf_config_get(opts, NOPTS, "sensor");
+	if (strcmp(sensor_kind, "ebpf") && strcmp(sensor_kind, "none")) {
+		fprintf(stderr, "--sensor: expected ebpf or none, got %s\n", sensor_kind);
+		return 2;
+	}
+	sf_strlcpy(w.sensor, sensor_kind, sizeof(w.sensor));
+	if (!strcmp(sensor_kind, "ebpf")) {
+		char *list = strdup(sf_config_get(opts, NOPTS, "rules"));
+		const char *paths[64];
+		size_t npaths = 0;
+		char *save = NULL;
+		for (char *t = list ? strtok_r(list, ",", &save) : NULL; t && npaths < 64;
+		     t = strtok_r(NULL, ",", &save))
+			paths[npaths++] = t;
+		rc = list ? sf_rules_load(&rules, paths, npaths, rules_err, sizeof(rules_err)) : -ENOMEM;
+		free(list);
+		if (rc) {
+			fprintf(stderr, "rules: %s\n", rules_err[0] ? rules_err : strerror(-rc));
+			sf_error("cannot load rules: %s", rules_err[0] ? rules_err : strerror(-rc));
+			return 2;
+		}
+		sf_info("rules: %zu enabled, digest %s", sf_rules_count(rules), sf_rules_digest(rules));
+		char serr[512] = "";
+		if ((rc = sf_sensor_open(&sensor, SF_SANDBOX_CGROUP_PARENT, serr, sizeof(serr)))) {
+			fprintf(stderr, "sensor: %s (run as root on a kernel with BTF, or pass"
+					" --sensor none to scan without runtime detection)\n", serr);
+			sf_rules_free(rules);
+			return 2;
+		}
+		env.sensor = sensor;
+		env.rules = rules;
+	} else {
+		sf_warn("--sensor none: installs run without runtime detection");
+	}
+	env.hostname = hostname;
+
 	/* A worker killed mid-job leaves its container and job directory. */
 	char state[PATH_MAX + 32], jobs[PATH_MAX + 32];
 	snprintf(state, sizeof(state), "%s/runtime-state", workdir);
@@ -190,8 +237,8 @@ int main(int argc, char **argv)
 	worker_send_hello(&w, false);
 	if (pthread_create(&hb_thread, NULL, worker_heartbeat, &w) == 0)
 		hb_started = true;
-	sf_info("worker %s ready: jobs=%s results=%s runtime=%s", w.id, jobs_url, results_url,
-		env.runtime);
+	sf_info("worker %s ready: jobs=%s results=%s runtime=%s sensor=%s", w.id, jobs_url,
+		results_url, env.runtime, w.sensor);
 
 	while (!worker_stop) {
 		void *buf = NULL;
@@ -223,6 +270,8 @@ out:
 		pthread_join(hb_thread, NULL);
 	nng_close(w.pull);
 	nng_close(w.push);
+	sf_sensor_close(sensor);
+	sf_rules_free(rules);
 	curl_global_cleanup();
 	sf_config_free(opts, NOPTS);
 	return exit_code;

@@ -65,7 +65,7 @@ int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
 {
 	char tmpsize[64], path[4096], cgpath[256];
 	snprintf(tmpsize, sizeof(tmpsize), "size=%dm", s->tmp_mb);
-	snprintf(cgpath, sizeof(cgpath), "/scanfarm/%s", s->container_id);
+	snprintf(cgpath, sizeof(cgpath), "/%s/%s", SF_SANDBOX_CGROUP_PARENT, s->container_id);
 	static const char *const masked[] = {
 	    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
 	    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
@@ -103,6 +103,11 @@ int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
 	    "nodev", "mode=1777", tmpsize,
 	    "destination", "/work", "type", "bind", "source", s->work_dir, "options", "rbind",
 	    "rw", "nosuid", "nodev");
+	if (mounts && s->resolv_conf)
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s]}", "destination",
+							"/etc/resolv.conf", "type", "bind", "source",
+							s->resolv_conf, "options", "bind", "ro",
+							"nosuid"));
 	json_t *linux_ = json_pack(
 	    "{s:[{s:s},{s:s},{s:s},{s:s},{s:s},{s:s}],s:{s:{s:I},s:{s:I}},s:s,s:o,s:o}",
 	    "namespaces", "type", "pid", "type", "network", "type", "ipc", "type", "uts", "type",

@@ -20,6 +20,9 @@
 #include <stdint.h>
 
 #define SF_SANDBOX_TAIL 16384 /* bytes of stdout / stderr kept */
+/* Containers live in cgroup /<parent>/<container id> of the v2 hierarchy;
+ * the sensor watches that cgroup. */
+#define SF_SANDBOX_CGROUP_PARENT "scanfarm"
 
 struct sf_sandbox_spec {
 	const char *runtime;	  /* "crun" */
@@ -32,6 +35,7 @@ struct sf_sandbox_spec {
 	const char *const *env;	  /* NULL-terminated, KEY=VALUE */
 	const char *container_id; /* unique on this host */
 	const char *hostname;
+	const char *resolv_conf;  /* host file bind-mounted at /etc/resolv.conf, or NULL */
 	int time_limit_s;
 	int memory_mb;
 	int pids;

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# detect_test — the detection content end to end: a whole farm (PostgreSQL,
+# coordinator, worker with the eBPF sensor and the rule engine loading
+# rules/) scans every test package under tests/packages/attack-* and
+# benign-*, packed as `npm pack` packs them, and checks each report:
+#   attack-*  every rule named in the package's `expect` file (one per line)
+#             fired: each package simulates a real npm supply-chain attack,
+#             harmlessly (see its scripts);
+#   benign-*  no alert at Notice or above (their `expect` files are empty);
+#   all       the install exited 0, the sensor saw events and dropped none.
+# Failures print what did fire, which is what tuning rules/ needs.
+#   detect_test.sh SOURCE_DIR BUILD_DIR DSN_FILE
+set -uo pipefail
+. "$(dirname "$0")/farmlib.sh"
+[ -x "$2/worker/scanfarm-rules" ] || { echo "SKIP: rule engine not built ($2/worker/scanfarm-rules)"; exit 77; }
+farm_init detect "$1" "$2" "$3"
+trap farm_cleanup EXIT
+export SCANFARM_RULES=$src/rules
+# ok, and tell whether it passed (farmlib's ok always returns 0).
+check() { local before=$failed; ok "$@"; [ "$failed" = "$before" ]; }
+
+ok "rules/ passes scanfarm-rules check" '"$build/worker/scanfarm-rules" check "$src/rules" >"$work/check.out" 2>&1 || { cat "$work/check.out"; false; }'
+"$src/scripts/farm.sh" up || { echo "FAIL - farm did not start"; exit 1; }
+
+pkgs=()
+for d in "$src"/tests/packages/attack-* "$src"/tests/packages/benign-*; do
+  [ -f "$d/package.json" ] && [ -f "$d/expect" ] && pkgs+=("$(basename "$d")")
+done
+ok "attack and benign packages found (${#pkgs[@]})" '[ ${#pkgs[@]} -ge 2 ]'
+
+# Submit everything first: the worker installs them one after another while
+# we wait, so the whole run costs about one install per package.
+declare -A ids
+for p in "${pkgs[@]}"; do
+  mkdir -p "$work/pkg/$p"
+  cp -R "$src/tests/packages/$p" "$work/pkg/$p/package"
+  rm -f "$work/pkg/$p/package/expect"
+  tar -czf "$work/$p.tgz" -C "$work/pkg/$p" package
+  reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/$p.tgz" \
+    "$url/monitor/project/npm")
+  ids[$p]=$(jq -r '.id // empty' <<<"$reply")
+  ok "$p: submitted" '[ ${#ids[$p]} -eq 36 ]'
+done
+
+# Priorities at which a benign package must raise nothing.
+loud='["emergency","alert","critical","error","warning","warn","notice"]'
+show_alerts() { # report [jq filter on .alerts[]]
+  jq -r "[.alerts[]? | ${2:-.}] | .[] | \"    \\(.priority) \\(.rule): \\(.output)\"" <<<"$1"
+}
+
+for p in "${pkgs[@]}"; do
+  id=${ids[$p]}
+  [ -n "$id" ] || continue
+  ph=$(wait_scan "$id")
+  ok "$p: scan finished" '[ "$(jq -r .status <<<"$ph")" = finished ]'
+  report=$(curl -s "$url/v1/scans/$id")
+  check "$p: install exited 0" '[ "$(jq -r .install.exit_status <<<"$report")" = 0 ]' ||
+    jq -r '"    stdout: \(.install.stdout_tail)\n    stderr: \(.install.stderr_tail)"' <<<"$report"
+  ok "$p: sensor saw events" '[ "$(jq -r ".sensor.events // 0" <<<"$report")" -gt 0 ]'
+  ok "$p: sensor dropped nothing" '[ "$(jq -r ".sensor.drops // -1" <<<"$report")" = 0 ]'
+  case $p in
+    attack-*)
+      missed=0
+      while IFS= read -r rule || [ -n "$rule" ]; do
+        [ -n "$rule" ] || continue
+        check "$p: \"$rule\" fired" \
+          'jq -e --arg r "$rule" "any(.alerts[]?; .rule == \$r)" <<<"$report" >/dev/null' || missed=1
+      done <"$src/tests/packages/$p/expect"
+      if [ "$missed" = 1 ]; then
+        echo "    alerts $p raised:"
+        show_alerts "$report"
+        jq -r '"    stdout: \(.install.stdout_tail)"' <<<"$report"
+      fi
+      ;;
+    benign-*)
+      filter="select(.priority | ascii_downcase | IN($loud[]))"
+      n=$(jq "[.alerts[]? | $filter] | length" <<<"$report")
+      check "$p: no alert at Notice or above" '[ "$n" = 0 ]' || show_alerts "$report" "$filter"
+      ;;
+  esac
+done
+
+farm_finish

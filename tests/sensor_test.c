@@ -1,0 +1,286 @@
+/*
+ * sensor_test — the eBPF sensor and its decoder (sensor.c, observe.c) on
+ * the real kernel: a child process moves itself into a dedicated cgroup,
+ * re-executes this binary and performs every kind of syscall the sensor
+ * reports; the test checks the decoded events and facts, and that a
+ * process outside the cgroup is not seen. Needs root and BTF.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "log.h"
+#include "observe.h"
+#include "sensor.h"
+#include "util.h"
+
+/* --- the child: runs inside the cgroup after its first exec ------------- */
+
+static int child_main(const char *dir)
+{
+	char path[600];
+	char buf[64];
+	/* a new network namespace: connects can never leave the host */
+	if (unshare(CLONE_NEWNET) != 0)
+		return 10;
+	int fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf)) < 0)
+			return 11;
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/written", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, "x", 1) != 1)
+		return 12;
+	close(fd);
+	if (chdir(dir) != 0)
+		return 13;
+	fd = open("rel", O_WRONLY | O_CREAT | O_TRUNC, 0644); /* relative to the cwd */
+	close(fd);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	fd = openat(dfd, "viafd", O_WRONLY | O_CREAT, 0600); /* relative to a dirfd */
+	close(fd);
+	close(dfd);
+	char renamed[600];
+	snprintf(renamed, sizeof(renamed), "%s/renamed", dir);
+	if (rename(path, renamed) != 0 || unlink(renamed) != 0)
+		return 14;
+	if (chmod("rel", 04755) != 0)
+		return 15;
+	open("/nonexistent/sensor-test", O_RDONLY); /* a failed open is an event too */
+
+	/* an outbound attempt to TEST-NET: ENETUNREACH in the empty netns */
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(443)};
+	inet_pton(AF_INET, "192.0.2.10", &sa.sin_addr);
+	connect(s, (struct sockaddr *)&sa, sizeof(sa));
+	close(s);
+
+	/* a DNS question to port 53 (never delivered: lo is down) */
+	static const unsigned char q[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+					  11, 's', 'e', 'n', 's', 'o', 'r', '-', 't', 'e', 's', 't',
+					  7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1};
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in dns = {.sin_family = AF_INET, .sin_port = htons(53)};
+	inet_pton(AF_INET, "127.0.0.1", &dns.sin_addr);
+	sendto(s, q, sizeof(q), 0, (struct sockaddr *)&dns, sizeof(dns));
+	close(s);
+
+	/* a listening socket */
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in any = {.sin_family = AF_INET, .sin_port = htons(31337)};
+	bind(s, (struct sockaddr *)&any, sizeof(any));
+	listen(s, 1);
+	close(s);
+
+	int m = memfd_create("sf-memfd", MFD_CLOEXEC);
+	close(m);
+	ptrace(PTRACE_PEEKDATA, 999999, NULL, NULL);   /* ESRCH: nobody is touched */
+	struct iovec l = {buf, 1}, r = {buf, 1};
+	process_vm_readv(999999, &l, 1, &r, 1, 0);
+	if (setuid(getuid()) != 0)
+		return 16;
+
+	pid_t c = fork();
+	if (c == 0) {
+		execl("/bin/true", "true", "from-child", (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	waitpid(c, &st, 0);
+	return 0;
+}
+
+/* --- the test ----------------------------------------------------------- */
+
+#define MAX_SEEN 4096
+static char *seen[MAX_SEEN];
+static int nseen;
+
+/* Each event as one line: "type res=.. fd=.. proc=.. exepath=.. arg.k=v…". */
+static void on_event(void *arg, const struct sf_event *ev)
+{
+	(void)arg;
+	char line[2048];
+	int o = snprintf(line, sizeof(line), "%s res=%lld fd=%s proc=%s exepath=%s dns=%s",
+			 ev->type, (long long)ev->res, ev->fd_name ? ev->fd_name : "-",
+			 ev->proc->name, ev->proc->exepath ? ev->proc->exepath : "-",
+			 ev->dns_name ? ev->dns_name : "-");
+	for (uint32_t i = 0; i < ev->nargs && o < (int)sizeof(line); i++)
+		o += snprintf(line + o, sizeof(line) - o, " %s=%s", ev->args[i].name,
+			      ev->args[i].value);
+	if (ev->proc->parent && o < (int)sizeof(line))
+		snprintf(line + o, sizeof(line) - o, " parent=%s", ev->proc->parent->name);
+	if (nseen < MAX_SEEN)
+		seen[nseen++] = strdup(line);
+}
+
+/* True when some event line contains every one of the given parts. */
+static int saw(const char *a, const char *b, const char *c)
+{
+	for (int i = 0; i < nseen; i++)
+		if (seen[i] && strstr(seen[i], a) && (!b || strstr(seen[i], b)) &&
+		    (!c || strstr(seen[i], c)))
+			return 1;
+	fprintf(stderr, "no event with [%s] [%s] [%s]\n", a, b ? b : "", c ? c : "");
+	return 0;
+}
+
+static int fact(const struct sf_batch *b, const char *kind, const char *value, const char *detail)
+{
+	for (uint32_t i = 0; i < b->nfacts; i++)
+		if (!strcmp(b->facts[i].kind, kind) && strstr(b->facts[i].value, value) &&
+		    (!detail || strstr(b->facts[i].detail, detail)))
+			return 1;
+	fprintf(stderr, "no fact %s %s %s\n", kind, value, detail ? detail : "");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--child"))
+		return child_main(argv[2]);
+	if (geteuid() != 0)
+		SKIP("needs root to load BPF programs");
+	sf_log_setup("sensor_test", getenv("SF_TEST_DEBUG") ? "debug" : "warn");
+
+	char err[512] = "";
+	struct sf_sensor *sensor;
+	int rc = sf_sensor_open(&sensor, "scanfarm-test", err, sizeof(err));
+	if (rc == -ENOTSUP)
+		SKIP(err);
+	CHECK_EQ(rc, 0);
+	if (rc) {
+		fprintf(stderr, "sensor: %s\n", err);
+		TEST_DONE();
+	}
+
+	char dir[] = "/tmp/sf-sensor-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char name[64], cgpath[512], procs[600], outside[600];
+	snprintf(name, sizeof(name), "sensor-test-%d", getpid());
+	struct sf_observe_opts opts = {.container_id = name, .on_event = on_event};
+	struct sf_observe *obs;
+	CHECK_EQ(sf_observe_start(&obs, sensor, name, &opts), 0);
+	CHECK_EQ(sf_sensor_cgroup_path(sensor, name, cgpath, sizeof(cgpath)), 0);
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgpath);
+
+	pid_t pid = fork();
+	if (pid == 0) {
+		char me[32];
+		snprintf(me, sizeof(me), "%d", getpid());
+		if (sf_write_file(procs, me, strlen(me)) != 0)
+			_exit(20);
+		/* exec the binary by its real path so its comm is "sensor_test" */
+		char self[512];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0)
+			_exit(22);
+		self[n] = 0;
+		execl(self, "sensor_test", "--child", dir, (char *)NULL);
+		_exit(21);
+	}
+	/* the parent, outside the cgroup, does something the child also does */
+	snprintf(outside, sizeof(outside), "%s/outside", dir);
+	int fd = open(outside, O_WRONLY | O_CREAT, 0644);
+	close(fd);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		fprintf(stderr, "child status %d\n", WEXITSTATUS(st));
+
+	struct sf_batch b = {0};
+	CHECK_EQ(sf_observe_finish(obs, &b), 0);
+	sf_observe_free(obs);
+	if (getenv("SF_TEST_DEBUG"))
+		for (int i = 0; i < nseen; i++)
+			fprintf(stderr, "EVENT %s\n", seen[i]);
+
+	char p[700];
+	CHECK(b.events > 0);
+	CHECK_EQ(b.drops, 0);
+	/* exec: resolved path, argv, cwd */
+	CHECK(saw("execve res=0", "exe=sensor_test", "args=--child"));
+	CHECK(saw("execve res=0", "exepath=/usr/bin/true", "args=from-child"));
+	CHECK(saw("execve res=0", "proc=true", "parent=sensor_test"));
+	CHECK(saw("clone", "proc=sensor_test", NULL) || saw("fork", "proc=sensor_test", NULL));
+	CHECK(saw("procexit", "proc=true", NULL));
+	/* files */
+	CHECK(saw("openat res=", "fd=/etc/hostname", "flags=O_RDONLY|O_CLOEXEC"));
+	snprintf(p, sizeof(p), "fd=%s/written", dir);
+	CHECK(saw("openat", p, "O_WRONLY|O_CREAT|O_TRUNC"));
+	snprintf(p, sizeof(p), "fd=%s/rel ", dir);
+	CHECK(saw("openat", p, NULL)); /* relative to the cwd */
+	snprintf(p, sizeof(p), "fd=%s/viafd ", dir);
+	CHECK(saw("openat", p, NULL)); /* relative to a dirfd */
+	snprintf(p, sizeof(p), "newpath=%s/renamed", dir);
+	CHECK(saw("rename", p, NULL));
+	snprintf(p, sizeof(p), "fd=%s/renamed", dir);
+	CHECK(saw("unlink", p, NULL));
+	CHECK(saw("chmod res=0", "S_ISUID", NULL));
+	CHECK(saw("openat res=-2", "fd=/nonexistent/sensor-test", NULL));
+	/* network */
+	CHECK(saw("connect res=-101", "->192.0.2.10:443", NULL)); /* ENETUNREACH */
+	CHECK(saw("sendto", "dns=sensor-test.example", NULL));
+	CHECK(saw("bind res=0", "fd=0.0.0.0:31337", NULL));
+	CHECK(saw("listen res=0", "fd=0.0.0.0:31337", NULL));
+	/* processes and memory */
+	CHECK(saw("memfd_create", "name=sf-memfd", NULL));
+	CHECK(saw("ptrace res=-3", "request=PTRACE_PEEKDATA", "pid=999999"));
+	CHECK(saw("process_vm_readv res=-3", "pid=999999", NULL));
+	CHECK(saw("setuid res=0", "uid=0", NULL));
+	/* the parent's open outside the cgroup was not seen */
+	for (int i = 0; i < nseen; i++)
+		CHECK(!strstr(seen[i], "/outside"));
+	/* facts */
+	CHECK(fact(&b, "connect", "192.0.2.10:443/tcp", "ENETUNREACH"));
+	CHECK(fact(&b, "dns", "sensor-test.example", NULL));
+	CHECK(fact(&b, "listen", "0.0.0.0:31337/tcp", "succeeded"));
+	CHECK(fact(&b, "exec", "/usr/bin/true", NULL));
+	CHECK(fact(&b, "process", "", "from-child"));
+	snprintf(p, sizeof(p), "%s/rel", dir);
+	CHECK(fact(&b, "file_written", p, NULL));
+	/* the SHA-256 of /usr/bin/true matches */
+	char hex[SF_SHA256_HEX + 1] = "";
+	for (uint32_t i = 0; i < b.nfacts; i++)
+		if (!strcmp(b.facts[i].kind, "exec") && !strcmp(b.facts[i].value, "/usr/bin/true"))
+			sf_strlcpy(hex, b.facts[i].detail, sizeof(hex));
+	char cmd[200], want[100] = "";
+	snprintf(cmd, sizeof(cmd), "sha256sum /usr/bin/true");
+	FILE *f = popen(cmd, "r");
+	if (f) {
+		if (fscanf(f, "%64s", want) != 1)
+			want[0] = 0;
+		pclose(f);
+	}
+	CHECK(want[0] && !strcmp(hex, want));
+
+	/* a DNS decoder that refuses what is not a question */
+	char dn[64];
+	static const unsigned char resp[] = {0, 0, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 1, 'a', 0, 0, 1, 0, 1};
+	CHECK(sf_observe_dns_name(resp, sizeof(resp), dn, sizeof(dn)) != 0);
+	static const unsigned char trunc[] = {0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 9, 'a'};
+	CHECK(sf_observe_dns_name(trunc, sizeof(trunc), dn, sizeof(dn)) != 0);
+
+	sf_batch_free(&b);
+	sf_sensor_close(sensor);
+	sf_rmtree(dir);
+	for (int i = 0; i < nseen; i++)
+		free(seen[i]);
+	TEST_DONE();
+}

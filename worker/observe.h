@@ -1,0 +1,59 @@
+/*
+ * observe — watches one job through the sensor: turns raw sensor records
+ * into struct sf_event, keeps the job's process tree, evaluates the rules
+ * on every event and collects what the scan report needs: alerts (capped
+ * per rule) and facts (contacted addresses, DNS questions, executed
+ * binaries with their SHA-256, files written outside the package tree,
+ * processes with their command lines).
+ *
+ * Records of the container runtime's own setup (before the container's
+ * first exec) are counted but not evaluated: they are crun's doing, not
+ * the package's.
+ *
+ * Owns: the process table, the alerts and facts until sf_observe_finish
+ * moves them into a batch. Runs on the sensor thread (records) and the
+ * job thread (new/finish/free), never both at once: sf_sensor_unwatch
+ * separates them. Calls: sensor (cgroup watch), rules, sha256, wire, log.
+ */
+#ifndef SF_OBSERVE_H
+#define SF_OBSERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "sensor.h"
+#include "wire.h"
+
+struct sf_ruleset;
+struct sf_observe;
+
+struct sf_observe_opts {
+	const struct sf_ruleset *rules; /* NULL: collect facts only */
+	const char *container_id;	/* the job's container name */
+	const char *image;		/* container.image.repository */
+	const char *hostname;		/* the worker's, for alerts */
+	/* Host directory bind-mounted at /work, to hash binaries that
+	 * exited before they could be read through /proc. */
+	const char *work_host_dir;
+	const char *rootfs;		/* host path of the read-only rootfs */
+	/* Optional: every decoded event, after rule evaluation (tests, bench). */
+	void (*on_event)(void *arg, const struct sf_event *ev);
+	void *on_event_arg;
+};
+
+/* Starts watching cgroup `name` (under the sensor's parent) for a job. */
+int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const char *name,
+		     const struct sf_observe_opts *opts);
+
+/* Stops watching (every record already produced is delivered first) and
+ * moves alerts, facts and sensor stats into *b. Call once. */
+int sf_observe_finish(struct sf_observe *o, struct sf_batch *b);
+
+void sf_observe_free(struct sf_observe *o);
+
+/* Decodes a DNS question: writes the lower-case name of the first
+ * question into name. Returns 0 or -EPROTO. Exposed for tests. */
+int sf_observe_dns_name(const unsigned char *msg, size_t len, char *name, size_t namelen);
+
+#endif
