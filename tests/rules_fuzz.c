@@ -36,14 +36,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sf_rules_load_buffer(&rs, "fuzz.yaml", data, size, err, sizeof(err)) != 0)
 		return 0;
 	struct sf_proc parent = {.pid = 1, .name = "sh", .exe = "/bin/sh", .args = "-c x"};
-	struct sf_proc proc = {.pid = 2, .ppid = 1, .name = "node", .exe = "node", .exepath = "/usr/bin/node",
-			       .args = "install.js", .cwd = "/work/", .parent = &parent};
+	struct sf_proc proc = {.pid = 2,
+			       .ppid = 1,
+			       .name = "node",
+			       .exe = "node",
+			       .exepath = "/usr/bin/node",
+			       .args = "install.js",
+			       .cwd = "/work/",
+			       .parent = &parent};
 	const char *types[] = {"openat", "execve", "connect"};
 	static struct sf_rules_ctx ctx;
 	sf_rules_ctx_init(&ctx);
 	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
-		struct sf_event ev = {.type = types[t], .time_ns = 1, .res = -2, .proc = &proc,
-				      .fd_type = SF_FD_FILE, .fd_name = "/etc/passwd", .nargs = 1,
+		struct sf_event ev = {.type = types[t],
+				      .time_ns = 1,
+				      .res = -2,
+				      .proc = &proc,
+				      .fd_type = SF_FD_FILE,
+				      .fd_name = "/etc/passwd",
+				      .nargs = 1,
 				      .args = {{"flags", "O_RDONLY"}}};
 		sf_rules_eval(rs, &ctx, &ev, rules_fuzz_match, rs);
 	}

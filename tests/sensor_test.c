@@ -89,6 +89,22 @@ static int child_main(const char *dir)
 
 	int m = memfd_create("sf-memfd", MFD_CLOEXEC);
 	close(m);
+	/* a program run from a memfd (fileless execution) */
+	pid_t mc = fork();
+	if (mc == 0) {
+		int src = open("/bin/true", O_RDONLY | O_CLOEXEC);
+		int mem = memfd_create("sf-exec", 0);
+		char chunk[65536];
+		ssize_t got;
+		while ((got = read(src, chunk, sizeof(chunk))) > 0)
+			if (write(mem, chunk, (size_t)got) != got)
+				_exit(30);
+		char *const av[] = {"memexec", NULL}, *const envp[] = {NULL};
+		fexecve(mem, av, envp);
+		_exit(31);
+	}
+	int mst;
+	waitpid(mc, &mst, 0);
 	ptrace(PTRACE_PEEKDATA, 999999, NULL, NULL);   /* ESRCH: nobody is touched */
 	struct iovec l = {buf, 1}, r = {buf, 1};
 	process_vm_readv(999999, &l, 1, &r, 1, 0);
@@ -173,7 +189,9 @@ int main(int argc, char **argv)
 	CHECK(mkdtemp(dir) != NULL);
 	char name[64], cgpath[512], procs[600], outside[600];
 	snprintf(name, sizeof(name), "sensor-test-%d", getpid());
-	struct sf_observe_opts opts = {.container_id = name, .on_event = on_event};
+	/* rootfs "": the child runs on the host's root, where exited
+	 * programs are hashed from */
+	struct sf_observe_opts opts = {.container_id = name, .rootfs = "", .on_event = on_event};
 	struct sf_observe *obs;
 	CHECK_EQ(sf_observe_start(&obs, sensor, name, &opts), 0);
 	CHECK_EQ(sf_sensor_cgroup_path(sensor, name, cgpath, sizeof(cgpath)), 0);
@@ -241,6 +259,7 @@ int main(int argc, char **argv)
 	CHECK(saw("listen res=0", "fd=0.0.0.0:31337", NULL));
 	/* processes and memory */
 	CHECK(saw("memfd_create", "name=sf-memfd", NULL));
+	CHECK(saw("execve", "exepath=/memfd:sf-exec", "exe=memexec")); /* or execveat */
 	CHECK(saw("ptrace res=-3", "request=PTRACE_PEEKDATA", "pid=999999"));
 	CHECK(saw("process_vm_readv res=-3", "pid=999999", NULL));
 	CHECK(saw("setuid res=0", "uid=0", NULL));

@@ -17,9 +17,9 @@
 #include "rules_fields.h"
 #include "sha256.h"
 
-#define RULES_SCALAR_BUDGET 4000000u /* YAML scalars read per load (aliases count again) */
-#define RULES_LIST_MAX 100000u	     /* items in one expanded list */
-#define RULES_COND_MAX (4u << 20)    /* bytes of one condition, exceptions included */
+#define RULES_SCALAR_BUDGET 4000000u   /* YAML scalars read per load (aliases count again) */
+#define RULES_LIST_MAX      100000u    /* items in one expanded list */
+#define RULES_COND_MAX      (4u << 20) /* bytes of one condition, exceptions included */
 
 /* ---- types ------------------------------------------------------------ */
 
@@ -143,6 +143,7 @@ struct sf_ruleset {
 	bool failed;
 	uint64_t budget;
 	unsigned macro_depth, list_depth;
+	uint32_t nmemo; /* macro result slots handed out */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -157,7 +158,8 @@ static uint64_t rules_hash(const char *s, size_t len)
 	return h;
 }
 
-static struct rl_slot *rules_map_slot(const struct rl_map *m, const char *key, size_t len, uint64_t h)
+static struct rl_slot *rules_map_slot(const struct rl_map *m, const char *key, size_t len,
+				      uint64_t h)
 {
 	if (!m->cap)
 		return NULL;
@@ -228,8 +230,9 @@ static int rules_grow(struct sf_ruleset *rs, void **arr, uint32_t *cap, uint32_t
 
 #define RULES_PUSH(rs, arr, n, cap) rules_grow((rs), (void **)&(arr), &(cap), (n), sizeof(*(arr)))
 
-__attribute__((format(printf, 4, 5))) static int rules_fail(struct sf_ruleset *rs, struct rl_loc loc,
-							      int rc, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int rules_fail(struct sf_ruleset *rs,
+							    struct rl_loc loc, int rc,
+							    const char *fmt, ...)
 {
 	if (rs->failed)
 		return rc;
@@ -254,7 +257,8 @@ static int rules_nomem(struct sf_ruleset *rs)
 	return rules_fail(rs, none, -ENOMEM, "out of memory loading rules");
 }
 
-__attribute__((format(printf, 2, 3))) static void rules_warn(struct sf_ruleset *rs, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void rules_warn(struct sf_ruleset *rs, const char *fmt,
+							     ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -280,7 +284,7 @@ static char *rules_concat(struct sf_ruleset *rs, const char *a, const char *b)
 
 /* ---- priorities ------------------------------------------------------- */
 
-static const char *const rules_prio_names[] = {"Emergency", "Alert",  "Critical",	"Error",
+static const char *const rules_prio_names[] = {"Emergency", "Alert",  "Critical",      "Error",
 					       "Warning",   "Notice", "Informational", "Debug"};
 
 const char *sf_priority_name(enum sf_priority p)
@@ -327,14 +331,16 @@ static bool rules_is_null(const yaml_node_t *n)
 {
 	if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return false;
-	return n->data.scalar.length == 0 || rules_scalar_is(n, "~") || rules_scalar_is(n, "null") ||
-	       rules_scalar_is(n, "Null") || rules_scalar_is(n, "NULL");
+	return n->data.scalar.length == 0 || rules_scalar_is(n, "~") ||
+	       rules_scalar_is(n, "null") || rules_scalar_is(n, "Null") ||
+	       rules_scalar_is(n, "NULL");
 }
 
 /* The value of key in a mapping (the first one, like yaml-cpp), or NULL. */
 static yaml_node_t *rules_get(const struct rl_yctx *y, const yaml_node_t *map, const char *key)
 {
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
 		if (rules_scalar_is(k, key))
 			return yaml_document_get_node(y->doc, p->value);
@@ -346,7 +352,8 @@ static yaml_node_t *rules_get(const struct rl_yctx *y, const yaml_node_t *map, c
 static int rules_check_keys(const struct rl_yctx *y, const yaml_node_t *map, const char *what,
 			    const char *name, const char *const *allowed)
 {
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
 		bool ok = false;
 		for (size_t i = 0; allowed[i] && !ok; i++)
@@ -354,11 +361,12 @@ static int rules_check_keys(const struct rl_yctx *y, const yaml_node_t *map, con
 		if (ok)
 			continue;
 		if (k && k->type == YAML_SCALAR_NODE)
-			return rules_fail(y->rs, rules_loc(y, k), -EINVAL, "%s '%s': unknown key '%.*s'", what,
-					  name, (int)(k->data.scalar.length > 64 ? 64 : k->data.scalar.length),
-					  (const char *)k->data.scalar.value);
-		return rules_fail(y->rs, rules_loc(y, k ? k : map), -EINVAL, "%s '%s': keys must be strings",
-				  what, name);
+			return rules_fail(
+			    y->rs, rules_loc(y, k), -EINVAL, "%s '%s': unknown key '%.*s'", what,
+			    name, (int)(k->data.scalar.length > 64 ? 64 : k->data.scalar.length),
+			    (const char *)k->data.scalar.value);
+		return rules_fail(y->rs, rules_loc(y, k ? k : map), -EINVAL,
+				  "%s '%s': keys must be strings", what, name);
 	}
 	return 0;
 }
@@ -366,7 +374,8 @@ static int rules_check_keys(const struct rl_yctx *y, const yaml_node_t *map, con
 static int rules_spend(const struct rl_yctx *y, const yaml_node_t *n)
 {
 	if (y->rs->budget == 0)
-		return rules_fail(y->rs, rules_loc(y, n), -E2BIG, "rules file too large or too repetitive");
+		return rules_fail(y->rs, rules_loc(y, n), -E2BIG,
+				  "rules file too large or too repetitive");
 	y->rs->budget--;
 	return 0;
 }
@@ -385,15 +394,18 @@ static int rules_str(const struct rl_yctx *y, const yaml_node_t *n, const char *
 	if (memchr(v, '\0', len))
 		return rules_fail(y->rs, rules_loc(y, n), -EINVAL, "%s: NUL byte in string", what);
 	if (nonempty && len == 0)
-		return rules_fail(y->rs, rules_loc(y, n), -EINVAL, "%s: value must not be empty", what);
+		return rules_fail(y->rs, rules_loc(y, n), -EINVAL, "%s: value must not be empty",
+				  what);
 	*out = sf_arena_strndup(&y->rs->arena, v, len);
 	return *out ? 0 : rules_nomem(y->rs);
 }
 
 static int rules_bool(const struct rl_yctx *y, const yaml_node_t *n, const char *what, bool *out)
 {
-	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", NULL};
-	static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", NULL};
+	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes",
+					  "YES",  "on",   "On",   "ON",  NULL};
+	static const char *const no[] = {"false", "False", "FALSE", "no",  "No",
+					 "NO",    "off",   "Off",   "OFF", NULL};
 	for (size_t i = 0; yes[i]; i++) {
 		if (rules_scalar_is(n, yes[i])) {
 			*out = true;
@@ -408,18 +420,19 @@ static int rules_bool(const struct rl_yctx *y, const yaml_node_t *n, const char 
 }
 
 /* A sequence of scalars appended to *items (arena array). */
-static int rules_strseq(const struct rl_yctx *y, const yaml_node_t *n, const char *what, char ***items,
-			uint32_t *cnt, uint32_t *cap)
+static int rules_strseq(const struct rl_yctx *y, const yaml_node_t *n, const char *what,
+			char ***items, uint32_t *cnt, uint32_t *cap)
 {
 	if (rules_is_null(n))
 		return 0;
 	if (n->type != YAML_SEQUENCE_NODE)
 		return rules_fail(y->rs, rules_loc(y, n), -EINVAL, "%s: expected a sequence", what);
-	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++) {
 		yaml_node_t *v = yaml_document_get_node(y->doc, *it);
 		if (!v || v->type != YAML_SCALAR_NODE)
-			return rules_fail(y->rs, rules_loc(y, v ? v : n), -EINVAL, "%s: items must be strings",
-					  what);
+			return rules_fail(y->rs, rules_loc(y, v ? v : n), -EINVAL,
+					  "%s: items must be strings", what);
 		char *s;
 		int rc = rules_str(y, v, what, false, &s);
 		if (rc)
@@ -433,22 +446,23 @@ static int rules_strseq(const struct rl_yctx *y, const yaml_node_t *n, const cha
 
 /* ---- exceptions ------------------------------------------------------- */
 
-static int rules_exval(const struct rl_yctx *y, const yaml_node_t *n, const char *what, unsigned depth,
-		       struct rl_exval *out)
+static int rules_exval(const struct rl_yctx *y, const yaml_node_t *n, const char *what,
+		       unsigned depth, struct rl_exval *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->valid = true;
 	if (n->type == YAML_SCALAR_NODE)
 		return rules_str(y, n, what, true, &out->item);
 	if (n->type != YAML_SEQUENCE_NODE || depth >= 3)
-		return rules_fail(y->rs, rules_loc(y, n), -EINVAL, "%s: expected a string or a sequence of strings",
-				  what);
+		return rules_fail(y->rs, rules_loc(y, n), -EINVAL,
+				  "%s: expected a string or a sequence of strings", what);
 	out->is_list = true;
 	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 	out->items = sf_arena_calloc(&y->rs->arena, cnt ? cnt : 1, sizeof(*out->items));
 	if (!out->items)
 		return rules_nomem(y->rs);
-	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++) {
 		yaml_node_t *v = yaml_document_get_node(y->doc, *it);
 		if (!v)
 			return rules_fail(y->rs, rules_loc(y, n), -EINVAL, "%s: bad node", what);
@@ -470,16 +484,18 @@ static int rules_read_exceptions(const struct rl_yctx *y, const yaml_node_t *n, 
 	if (rules_is_null(n))
 		return 0;
 	if (n->type != YAML_SEQUENCE_NODE)
-		return rules_fail(y->rs, rules_loc(y, n), -EINVAL, "rule '%s': exceptions must be a sequence", rule);
-	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		return rules_fail(y->rs, rules_loc(y, n), -EINVAL,
+				  "rule '%s': exceptions must be a sequence", rule);
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++) {
 		yaml_node_t *e = yaml_document_get_node(y->doc, *it);
 		if (!e || e->type != YAML_MAPPING_NODE)
 			return rules_fail(y->rs, rules_loc(y, e ? e : n), -EINVAL,
 					  "rule '%s': each exception must be a mapping", rule);
 		yaml_node_t *name = rules_get(y, e, "name");
 		if (!name)
-			return rules_fail(y->rs, rules_loc(y, e), -EINVAL, "rule '%s': exception without a name",
-					  rule);
+			return rules_fail(y->rs, rules_loc(y, e), -EINVAL,
+					  "rule '%s': exception without a name", rule);
 		if (RULES_PUSH(y->rs, *out, *cnt, *cap))
 			return rules_nomem(y->rs);
 		struct rl_exception *x = &(*out)[*cnt];
@@ -498,13 +514,15 @@ static int rules_read_exceptions(const struct rl_yctx *y, const yaml_node_t *n, 
 		if (!rc && vals && !rules_is_null(vals)) {
 			if (vals->type != YAML_SEQUENCE_NODE)
 				return rules_fail(y->rs, rules_loc(y, vals), -EINVAL,
-						  "rule '%s': exception values must be a sequence", rule);
+						  "rule '%s': exception values must be a sequence",
+						  rule);
 			for (yaml_node_item_t *vi = vals->data.sequence.items.start;
 			     !rc && vi < vals->data.sequence.items.top; vi++) {
 				yaml_node_t *v = yaml_document_get_node(y->doc, *vi);
 				if (RULES_PUSH(y->rs, x->values, x->nvalues, x->capvalues))
 					return rules_nomem(y->rs);
-				rc = rules_exval(y, v ? v : vals, "exception values", 1, &x->values[x->nvalues]);
+				rc = rules_exval(y, v ? v : vals, "exception values", 1,
+						 &x->values[x->nvalues]);
 				if (!rc)
 					x->nvalues++;
 			}
@@ -529,12 +547,14 @@ static void rules_trim(char *s)
 
 /* Checks an exception as Falco does when it is defined, filling in the
  * default comparison operators. */
-static int rules_validate_exception(struct sf_ruleset *rs, const struct sf_rule *r, struct rl_exception *x)
+static int rules_validate_exception(struct sf_ruleset *rs, const struct sf_rule *r,
+				    struct rl_exception *x)
 {
 	char msg[256];
 	struct sf_field f;
 	if (!x->fields.valid)
-		return rules_fail(rs, x->loc, -EINVAL, "rule '%s': exception '%s' has no fields", r->name, x->name);
+		return rules_fail(rs, x->loc, -EINVAL, "rule '%s': exception '%s' has no fields",
+				  r->name, x->name);
 	if (x->fields.is_list) {
 		if (!x->comps.valid) {
 			x->comps.valid = x->comps.is_list = true;
@@ -552,21 +572,25 @@ static int rules_validate_exception(struct sf_ruleset *rs, const struct sf_rule 
 		}
 		if (!x->comps.is_list || x->comps.n != x->fields.n)
 			return rules_fail(rs, x->loc, -EINVAL,
-					  "rule '%s': exception '%s': fields and comps lists must have equal length",
+					  "rule '%s': exception '%s': fields and comps lists must "
+					  "have equal length",
 					  r->name, x->name);
 		for (uint32_t i = 0; i < x->fields.n; i++) {
 			struct rl_exval *fv = &x->fields.items[i], *cv = &x->comps.items[i];
 			if (fv->is_list || cv->is_list)
-				return rules_fail(rs, x->loc, -EINVAL,
-						  "rule '%s': exception '%s': fields and comps must be strings", r->name,
-						  x->name);
+				return rules_fail(
+				    rs, x->loc, -EINVAL,
+				    "rule '%s': exception '%s': fields and comps must be strings",
+				    r->name, x->name);
 			rules_trim(cv->item);
 			if (sf_cond_check_op(cv->item, msg, sizeof(msg)))
-				return rules_fail(rs, x->loc, -EINVAL, "rule '%s': exception '%s': %s", r->name,
-						  x->name, msg);
+				return rules_fail(rs, x->loc, -EINVAL,
+						  "rule '%s': exception '%s': %s", r->name, x->name,
+						  msg);
 			if (r->ours && sf_field_parse(fv->item, strlen(fv->item), &f))
 				return rules_fail(rs, x->loc, -EINVAL,
-						  "rule '%s': exception '%s': '%s' is not a supported filter field",
+						  "rule '%s': exception '%s': '%s' is not a "
+						  "supported filter field",
 						  r->name, x->name, fv->item);
 		}
 		return 0;
@@ -578,23 +602,28 @@ static int rules_validate_exception(struct sf_ruleset *rs, const struct sf_rule 
 			return rules_nomem(rs);
 	}
 	if (x->comps.is_list)
-		return rules_fail(rs, x->loc, -EINVAL, "rule '%s': exception '%s': fields and comps must both be strings",
-				  r->name, x->name);
+		return rules_fail(
+		    rs, x->loc, -EINVAL,
+		    "rule '%s': exception '%s': fields and comps must both be strings", r->name,
+		    x->name);
 	rules_trim(x->comps.item);
 	if (!sf_cond_op_is_list(x->comps.item))
 		return rules_fail(rs, x->loc, -EINVAL,
-				  "rule '%s': exception '%s': with a single field, comps must be one of in, pmatch, "
+				  "rule '%s': exception '%s': with a single field, comps must be "
+				  "one of in, pmatch, "
 				  "intersects",
 				  r->name, x->name);
 	if (r->ours && sf_field_parse(x->fields.item, strlen(x->fields.item), &f))
-		return rules_fail(rs, x->loc, -EINVAL, "rule '%s': exception '%s': '%s' is not a supported filter field",
+		return rules_fail(rs, x->loc, -EINVAL,
+				  "rule '%s': exception '%s': '%s' is not a supported filter field",
 				  r->name, x->name, x->fields.item);
 	return 0;
 }
 
 /* Adds exceptions of an append/override to rule r: values of a known name
  * are appended to it, a new name is a new exception. */
-static int rules_append_exceptions(struct sf_ruleset *rs, struct sf_rule *r, struct rl_exception *xs, uint32_t n)
+static int rules_append_exceptions(struct sf_ruleset *rs, struct sf_rule *r,
+				   struct rl_exception *xs, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		struct rl_exception *x = &xs[i], *prev = NULL;
@@ -603,7 +632,8 @@ static int rules_append_exceptions(struct sf_ruleset *rs, struct sf_rule *r, str
 				prev = &r->exc[k];
 		if (!prev) {
 			if (!x->values)
-				return rules_fail(rs, x->loc, -EINVAL, "rule '%s': new exception '%s' has no values",
+				return rules_fail(rs, x->loc, -EINVAL,
+						  "rule '%s': new exception '%s' has no values",
 						  r->name, x->name);
 			int rc = rules_validate_exception(rs, r, x);
 			if (rc)
@@ -614,9 +644,10 @@ static int rules_append_exceptions(struct sf_ruleset *rs, struct sf_rule *r, str
 			continue;
 		}
 		if (x->fields.valid || x->comps.valid)
-			return rules_fail(rs, x->loc, -EINVAL,
-					  "rule '%s': exception '%s' exists: only its values can be appended", r->name,
-					  x->name);
+			return rules_fail(
+			    rs, x->loc, -EINVAL,
+			    "rule '%s': exception '%s' exists: only its values can be appended",
+			    r->name, x->name);
 		for (uint32_t k = 0; k < x->nvalues; k++) {
 			if (RULES_PUSH(rs, prev->values, prev->nvalues, prev->capvalues))
 				return rules_nomem(rs);
@@ -665,25 +696,29 @@ static int rules_item_engine_version(const struct rl_yctx *y, const yaml_node_t 
 		return rules_fail(y->rs, rules_loc(y, v), -EINVAL,
 				  "required_engine_version: '%s' is not a version (N or x.y.z)", s);
 	rules_semver(SF_RULES_ENGINE_VERSION, have);
-	bool newer = need[0] != have[0] || need[1] > have[1] || (need[1] == have[1] && need[2] > have[2]);
+	bool newer =
+	    need[0] != have[0] || need[1] > have[1] || (need[1] == have[1] && need[2] > have[2]);
 	if (newer)
-		return rules_fail(y->rs, rules_loc(y, v), -EPROTONOSUPPORT,
-				  "rules require engine version %lu.%lu.%lu, but engine version is %s", need[0],
-				  need[1], need[2], SF_RULES_ENGINE_VERSION);
+		return rules_fail(
+		    y->rs, rules_loc(y, v), -EPROTONOSUPPORT,
+		    "rules require engine version %lu.%lu.%lu, but engine version is %s", need[0],
+		    need[1], need[2], SF_RULES_ENGINE_VERSION);
 	return 0;
 }
 
 /* override: {key: append or replace}; bit i of app and rep is keys[i]. */
-static int rules_overrides(const struct rl_yctx *y, const yaml_node_t *ov, const char *what, const char *name,
-			   const char *const *keys, unsigned appendable, unsigned replaceable, unsigned *app,
-			   unsigned *rep)
+static int rules_overrides(const struct rl_yctx *y, const yaml_node_t *ov, const char *what,
+			   const char *name, const char *const *keys, unsigned appendable,
+			   unsigned replaceable, unsigned *app, unsigned *rep)
 {
 	*app = *rep = 0;
 	if (!ov)
 		return 0;
 	if (ov->type != YAML_MAPPING_NODE)
-		return rules_fail(y->rs, rules_loc(y, ov), -EINVAL, "%s '%s': override must be a mapping", what, name);
-	for (yaml_node_pair_t *p = ov->data.mapping.pairs.start; p < ov->data.mapping.pairs.top; p++) {
+		return rules_fail(y->rs, rules_loc(y, ov), -EINVAL,
+				  "%s '%s': override must be a mapping", what, name);
+	for (yaml_node_pair_t *p = ov->data.mapping.pairs.start; p < ov->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
 		int idx = -1;
@@ -691,25 +726,32 @@ static int rules_overrides(const struct rl_yctx *y, const yaml_node_t *ov, const
 			if (rules_scalar_is(k, keys[i]))
 				idx = i;
 		if (idx < 0 || !(((appendable | replaceable) >> idx) & 1u))
-			return rules_fail(y->rs, rules_loc(y, k ? k : ov), -EINVAL, "%s '%s': key '%.*s' cannot be overridden",
-					  what, name,
-					  k && k->type == YAML_SCALAR_NODE ? (int)(k->data.scalar.length > 64 ? 64 : k->data.scalar.length) : 1,
-					  k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?");
+			return rules_fail(
+			    y->rs, rules_loc(y, k ? k : ov), -EINVAL,
+			    "%s '%s': key '%.*s' cannot be overridden", what, name,
+			    k && k->type == YAML_SCALAR_NODE
+				? (int)(k->data.scalar.length > 64 ? 64 : k->data.scalar.length)
+				: 1,
+			    k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value
+							     : "?");
 		if (rules_scalar_is(v, "append")) {
 			if (!((appendable >> idx) & 1u))
 				return rules_fail(y->rs, rules_loc(y, v), -EINVAL,
-						  "%s '%s': key '%s' cannot be appended to, use 'replace' instead", what,
-						  name, keys[idx]);
+						  "%s '%s': key '%s' cannot be appended to, use "
+						  "'replace' instead",
+						  what, name, keys[idx]);
 			*app |= 1u << idx;
 		} else if (rules_scalar_is(v, "replace")) {
 			if (!((replaceable >> idx) & 1u))
-				return rules_fail(y->rs, rules_loc(y, v), -EINVAL, "%s '%s': key '%s' cannot be replaced",
-						  what, name, keys[idx]);
+				return rules_fail(y->rs, rules_loc(y, v), -EINVAL,
+						  "%s '%s': key '%s' cannot be replaced", what,
+						  name, keys[idx]);
 			*rep |= 1u << idx;
 		} else {
-			return rules_fail(y->rs, rules_loc(y, v ? v : ov), -EINVAL,
-					  "%s '%s': invalid override operation for key '%s' (append or replace)", what,
-					  name, keys[idx]);
+			return rules_fail(
+			    y->rs, rules_loc(y, v ? v : ov), -EINVAL,
+			    "%s '%s': invalid override operation for key '%s' (append or replace)",
+			    what, name, keys[idx]);
 		}
 	}
 	return 0;
@@ -729,19 +771,22 @@ static int rules_item_list(const struct rl_yctx *y, const yaml_node_t *item)
 		return rc;
 	yaml_node_t *items = rules_get(y, item, "items");
 	if (!items)
-		return rules_fail(rs, rules_loc(y, item), -EINVAL, "list '%s': missing 'items'", name);
+		return rules_fail(rs, rules_loc(y, item), -EINVAL, "list '%s': missing 'items'",
+				  name);
 	bool append = false;
 	yaml_node_t *ap = rules_get(y, item, "append");
 	rc = ap ? rules_bool(y, ap, "append", &append) : 0;
 	if (rc)
 		return rc;
 	unsigned oa, orp;
-	rc = rules_overrides(y, rules_get(y, item, "override"), "list", name, okeys, 1, 1, &oa, &orp);
+	rc = rules_overrides(y, rules_get(y, item, "override"), "list", name, okeys, 1, 1, &oa,
+			     &orp);
 	if (rc)
 		return rc;
 	if (append && (oa | orp))
 		return rules_fail(rs, rules_loc(y, item), -EINVAL,
-				  "list '%s': 'append' and 'override' cannot be used together", name);
+				  "list '%s': 'append' and 'override' cannot be used together",
+				  name);
 	append = append || oa;
 	struct rl_list *l = rules_map_get(&rs->list_map, name, strlen(name));
 	if (append) {
@@ -779,7 +824,8 @@ static int rules_item_macro(const struct rl_yctx *y, const yaml_node_t *item)
 		return rc;
 	yaml_node_t *cn = rules_get(y, item, "condition");
 	if (!cn)
-		return rules_fail(rs, rules_loc(y, item), -EINVAL, "macro '%s': missing 'condition'", name);
+		return rules_fail(rs, rules_loc(y, item), -EINVAL,
+				  "macro '%s': missing 'condition'", name);
 	rc = rules_str(y, cn, "condition", true, &cond);
 	if (rc)
 		return rc;
@@ -789,18 +835,21 @@ static int rules_item_macro(const struct rl_yctx *y, const yaml_node_t *item)
 	if (rc)
 		return rc;
 	unsigned oa, orp;
-	rc = rules_overrides(y, rules_get(y, item, "override"), "macro", name, okeys, 1, 1, &oa, &orp);
+	rc = rules_overrides(y, rules_get(y, item, "override"), "macro", name, okeys, 1, 1, &oa,
+			     &orp);
 	if (rc)
 		return rc;
 	if (append && (oa | orp))
 		return rules_fail(rs, rules_loc(y, item), -EINVAL,
-				  "macro '%s': 'append' and 'override' cannot be used together", name);
+				  "macro '%s': 'append' and 'override' cannot be used together",
+				  name);
 	append = append || oa;
 	struct rl_macro *m = rules_map_get(&rs->macro_map, name, strlen(name));
 	if (append) {
 		if (!m)
 			return rules_fail(rs, rules_loc(y, item), -EINVAL,
-					  "macro '%s': append to a macro that is not defined", name);
+					  "macro '%s': append to a macro that is not defined",
+					  name);
 		m->cond = rules_concat(rs, m->cond, cond);
 		return m->cond ? 0 : rules_nomem(rs);
 	}
@@ -834,31 +883,44 @@ enum {
 	RK_CAPTURE_DURATION,
 };
 
-static const char *const rules_rule_okeys[] = {"condition",	"output",	  "desc",	   "priority",
-					       "tags",		"exceptions",	  "enabled",	   "warn_evttypes",
-					       "skip-if-unknown-filter", "capture", "capture_duration", NULL};
+static const char *const rules_rule_okeys[] = {"condition",
+					       "output",
+					       "desc",
+					       "priority",
+					       "tags",
+					       "exceptions",
+					       "enabled",
+					       "warn_evttypes",
+					       "skip-if-unknown-filter",
+					       "capture",
+					       "capture_duration",
+					       NULL};
 
 #define RK(k) (1u << (k))
-#define RK_APPENDABLE (RK(RK_CONDITION) | RK(RK_OUTPUT) | RK(RK_DESC) | RK(RK_TAGS) | RK(RK_EXCEPTIONS))
+#define RK_APPENDABLE                                                                              \
+	(RK(RK_CONDITION) | RK(RK_OUTPUT) | RK(RK_DESC) | RK(RK_TAGS) | RK(RK_EXCEPTIONS))
 #define RK_REPLACEABLE 0x7ffu
 
-static int rules_priority(const struct rl_yctx *y, const yaml_node_t *n, const char *rule, enum sf_priority *out)
+static int rules_priority(const struct rl_yctx *y, const yaml_node_t *n, const char *rule,
+			  enum sf_priority *out)
 {
 	char *s;
 	int rc = rules_str(y, n, "priority", true, &s);
 	if (rc)
 		return rc;
 	if (sf_priority_parse(s, out))
-		return rules_fail(y->rs, rules_loc(y, n), -EINVAL,
-				  "rule '%s': unknown priority '%s' (emergency, alert, critical, error, warning, "
-				  "notice, informational, debug)",
-				  rule, s);
+		return rules_fail(
+		    y->rs, rules_loc(y, n), -EINVAL,
+		    "rule '%s': unknown priority '%s' (emergency, alert, critical, error, warning, "
+		    "notice, informational, debug)",
+		    rule, s);
 	return 0;
 }
 
 /* Applies the keys selected by mask from item to rule r, appending (app)
  * or replacing. */
-static int rules_apply(const struct rl_yctx *y, const yaml_node_t *item, struct sf_rule *r, unsigned mask, bool app)
+static int rules_apply(const struct rl_yctx *y, const yaml_node_t *item, struct sf_rule *r,
+		       unsigned mask, bool app)
 {
 	struct sf_ruleset *rs = y->rs;
 	int rc = 0;
@@ -874,7 +936,9 @@ static int rules_apply(const struct rl_yctx *y, const yaml_node_t *item, struct 
 			rc = rules_str(y, v, rules_rule_okeys[k], !app, &s);
 			if (rc)
 				return rc;
-			char **field = k == RK_CONDITION ? &r->cond : k == RK_OUTPUT ? &r->output : &r->desc;
+			char **field = k == RK_CONDITION ? &r->cond
+				       : k == RK_OUTPUT  ? &r->output
+							 : &r->desc;
 			if (k == RK_OUTPUT)
 				rules_trim(s);
 			if (app && !s[0])
@@ -951,10 +1015,22 @@ static int rules_apply(const struct rl_yctx *y, const yaml_node_t *item, struct 
 
 static int rules_item_rule(const struct rl_yctx *y, const yaml_node_t *item)
 {
-	static const char *const keys[] = {"rule",     "condition", "output",	 "desc",
-					   "priority", "source",    "enabled",	 "capture",
-					   "capture_duration", "warn_evttypes", "skip-if-unknown-filter", "tags",
-					   "exceptions", "override", "append",	 NULL};
+	static const char *const keys[] = {"rule",
+					   "condition",
+					   "output",
+					   "desc",
+					   "priority",
+					   "source",
+					   "enabled",
+					   "capture",
+					   "capture_duration",
+					   "warn_evttypes",
+					   "skip-if-unknown-filter",
+					   "tags",
+					   "exceptions",
+					   "override",
+					   "append",
+					   NULL};
 	struct sf_ruleset *rs = y->rs;
 	struct rl_loc loc = rules_loc(y, item);
 	char *name, *source = NULL;
@@ -976,16 +1052,18 @@ static int rules_item_rule(const struct rl_yctx *y, const yaml_node_t *item)
 	if (rc)
 		return rc;
 	unsigned oa, orp;
-	rc = rules_overrides(y, rules_get(y, item, "override"), "rule", name, rules_rule_okeys, RK_APPENDABLE,
-			     RK_REPLACEABLE, &oa, &orp);
+	rc = rules_overrides(y, rules_get(y, item, "override"), "rule", name, rules_rule_okeys,
+			     RK_APPENDABLE, RK_REPLACEABLE, &oa, &orp);
 	if (rc)
 		return rc;
 	if (append && (oa | orp))
-		return rules_fail(rs, loc, -EINVAL, "rule '%s': 'append' and 'override' cannot be used together",
+		return rules_fail(rs, loc, -EINVAL,
+				  "rule '%s': 'append' and 'override' cannot be used together",
 				  name);
 	struct sf_rule *prev = rules_map_get(&rs->rule_map, name, strlen(name));
 	if (prev && source && prev->source && strcmp(prev->source, source) != 0)
-		return rules_fail(rs, loc, -EINVAL, "rule '%s' has been re-defined with a different source", name);
+		return rules_fail(rs, loc, -EINVAL,
+				  "rule '%s' has been re-defined with a different source", name);
 
 	if (oa | orp) {
 		unsigned present = 0;
@@ -995,29 +1073,36 @@ static int rules_item_rule(const struct rl_yctx *y, const yaml_node_t *item)
 		for (unsigned k = 0; rules_rule_okeys[k]; k++) {
 			unsigned bit = 1u << k;
 			if ((present & bit) && !((oa | orp) & bit))
-				return rules_fail(rs, rules_loc(y, rules_get(y, item, rules_rule_okeys[k])), -EINVAL,
-						  "rule '%s': key '%s' has no entry under 'override'", name,
-						  rules_rule_okeys[k]);
+				return rules_fail(
+				    rs, rules_loc(y, rules_get(y, item, rules_rule_okeys[k])),
+				    -EINVAL, "rule '%s': key '%s' has no entry under 'override'",
+				    name, rules_rule_okeys[k]);
 			if (!(present & bit) && ((oa | orp) & bit))
-				return rules_fail(rs, loc, -EINVAL,
-						  "rule '%s': an override for '%s' was given but '%s' is not", name,
-						  rules_rule_okeys[k], rules_rule_okeys[k]);
+				return rules_fail(
+				    rs, loc, -EINVAL,
+				    "rule '%s': an override for '%s' was given but '%s' is not",
+				    name, rules_rule_okeys[k], rules_rule_okeys[k]);
 		}
 		if (!prev)
-			return rules_fail(rs, loc, -EINVAL, "rule '%s': override of a rule that is not defined", name);
+			return rules_fail(rs, loc, -EINVAL,
+					  "rule '%s': override of a rule that is not defined",
+					  name);
 		rc = rules_apply(y, item, prev, oa, true);
 		if (!rc)
 			rc = rules_apply(y, item, prev, orp, false);
 		return rc;
 	}
 	if (append) {
-		static const char *const extra[] = {"output", "desc", "priority", "tags", "enabled", NULL};
+		static const char *const extra[] = {"output", "desc",    "priority",
+						    "tags",   "enabled", NULL};
 		if (!prev)
-			return rules_fail(rs, loc, -EINVAL, "rule '%s': append to a rule that is not defined", name);
+			return rules_fail(rs, loc, -EINVAL,
+					  "rule '%s': append to a rule that is not defined", name);
 		for (size_t k = 0; extra[k]; k++)
 			if (rules_get(y, item, extra[k]))
 				return rules_fail(rs, loc, -EINVAL,
-						  "rule '%s': with 'append: true' only condition and exceptions are "
+						  "rule '%s': with 'append: true' only condition "
+						  "and exceptions are "
 						  "appended ('%s' is not); use 'override'",
 						  name, extra[k]);
 		unsigned mask = 0;
@@ -1026,25 +1111,28 @@ static int rules_item_rule(const struct rl_yctx *y, const yaml_node_t *item)
 		if (rules_get(y, item, "exceptions"))
 			mask |= RK(RK_EXCEPTIONS);
 		if (!mask)
-			return rules_fail(rs, loc, -EINVAL, "rule '%s': appended rule must have a condition or exceptions",
-					  name);
+			return rules_fail(
+			    rs, loc, -EINVAL,
+			    "rule '%s': appended rule must have a condition or exceptions", name);
 		return rules_apply(y, item, prev, mask, true);
 	}
-	bool full = rules_get(y, item, "condition") || rules_get(y, item, "output") || rules_get(y, item, "desc") ||
-		    rules_get(y, item, "priority");
+	bool full = rules_get(y, item, "condition") || rules_get(y, item, "output") ||
+		    rules_get(y, item, "desc") || rules_get(y, item, "priority");
 	if (!full) {
 		yaml_node_t *en = rules_get(y, item, "enabled");
 		if (!en)
 			return rules_fail(rs, loc, -EINVAL, "rule '%s': missing 'condition'", name);
 		if (!prev)
-			return rules_fail(rs, loc, -EINVAL, "rule '%s': 'enabled' given but no rule by that name exists",
-					  name);
+			return rules_fail(
+			    rs, loc, -EINVAL,
+			    "rule '%s': 'enabled' given but no rule by that name exists", name);
 		return rules_bool(y, en, "enabled", &prev->enabled);
 	}
 	static const char *const required[] = {"condition", "output", "desc", "priority", NULL};
 	for (size_t k = 0; required[k]; k++)
 		if (!rules_get(y, item, required[k]))
-			return rules_fail(rs, loc, -EINVAL, "rule '%s': missing '%s'", name, required[k]);
+			return rules_fail(rs, loc, -EINVAL, "rule '%s': missing '%s'", name,
+					  required[k]);
 	struct sf_rule *r = prev;
 	if (!r) {
 		r = sf_arena_alloc(&rs->arena, sizeof(*r));
@@ -1072,7 +1160,8 @@ static int rules_item(const struct rl_yctx *y, const yaml_node_t *item)
 {
 	if (item->type != YAML_MAPPING_NODE)
 		return rules_fail(y->rs, rules_loc(y, item), -EINVAL,
-				  "unexpected element type: each item must be a mapping (rule, macro, list, ...)");
+				  "unexpected element type: each item must be a mapping (rule, "
+				  "macro, list, ...)");
 	if (rules_get(y, item, "required_engine_version"))
 		return rules_item_engine_version(y, item);
 	if (rules_get(y, item, "required_plugin_versions"))
@@ -1084,7 +1173,8 @@ static int rules_item(const struct rl_yctx *y, const yaml_node_t *item)
 	if (rules_get(y, item, "rule"))
 		return rules_item_rule(y, item);
 	yaml_node_pair_t *p = item->data.mapping.pairs.start;
-	yaml_node_t *k = p < item->data.mapping.pairs.top ? yaml_document_get_node(y->doc, p->key) : NULL;
+	yaml_node_t *k =
+	    p < item->data.mapping.pairs.top ? yaml_document_get_node(y->doc, p->key) : NULL;
 	if (k && k->type == YAML_SCALAR_NODE)
 		return rules_fail(y->rs, rules_loc(y, item), -EINVAL,
 				  "unknown top-level item '%.*s' (expected rule, macro, list, "
@@ -1103,7 +1193,8 @@ static int rules_doc(struct sf_ruleset *rs, yaml_document_t *doc, uint32_t file)
 	if (root->type != YAML_SEQUENCE_NODE)
 		return rules_fail(rs, rules_loc(&y, root), -EINVAL,
 				  "rules content must be a YAML sequence of items (- rule: ...)");
-	for (yaml_node_item_t *it = root->data.sequence.items.start; it < root->data.sequence.items.top; it++) {
+	for (yaml_node_item_t *it = root->data.sequence.items.start;
+	     it < root->data.sequence.items.top; it++) {
 		yaml_node_t *item = yaml_document_get_node(doc, *it);
 		if (!item || rules_is_null(item))
 			continue;
@@ -1144,7 +1235,8 @@ static int rules_load_data(struct sf_ruleset *rs, const char *name, const char *
 	const char *base = rules_basename(name);
 	char lenbuf[32];
 	snprintf(lenbuf, sizeof(lenbuf), "%zu", len);
-	if (sf_sha256_update(&rs->sha, base, strlen(base) + 1) || sf_sha256_update(&rs->sha, lenbuf, strlen(lenbuf) + 1) ||
+	if (sf_sha256_update(&rs->sha, base, strlen(base) + 1) ||
+	    sf_sha256_update(&rs->sha, lenbuf, strlen(lenbuf) + 1) ||
 	    sf_sha256_update(&rs->sha, data, len))
 		return rules_nomem(rs);
 
@@ -1164,8 +1256,10 @@ static int rules_load_data(struct sf_ruleset *rs, const char *name, const char *
 				at.line = rules_offset_line(data, len, parser.problem_offset);
 			else
 				at.line = (uint32_t)parser.problem_mark.line + 1;
-			rc = rules_fail(rs, at, -EINVAL, "YAML error: %s%s%s", parser.problem ? parser.problem : "unknown",
-					parser.context ? " " : "", parser.context ? parser.context : "");
+			rc = rules_fail(rs, at, -EINVAL, "YAML error: %s%s%s",
+					parser.problem ? parser.problem : "unknown",
+					parser.context ? " " : "",
+					parser.context ? parser.context : "");
 			break;
 		}
 		bool end = yaml_document_get_root_node(&doc) == NULL;
@@ -1256,7 +1350,8 @@ out:
 	return rc;
 }
 
-static int rules_env_list(void *arg, const char *name, size_t len, const struct sf_str **items, size_t *n)
+static int rules_env_list(void *arg, const char *name, size_t len, const struct sf_str **items,
+			  size_t *n)
 {
 	struct sf_ruleset *rs = arg;
 	struct rl_list *l = rules_map_get(&rs->list_map, name, len);
@@ -1280,8 +1375,10 @@ static int rules_env_macro(void *arg, const char *name, size_t len, const struct
 	if (m->state == RL_MACRO_BUSY || rs->macro_depth >= SF_COND_MAX_DEPTH) {
 		err->kind = SF_CERR_MACRO;
 		err->located = true;
-		snprintf(err->msg, sizeof(err->msg), "%s:%u: macro '%s' %s", rs->files[m->loc.file], m->loc.line,
-			 m->name, m->state == RL_MACRO_BUSY ? "refers to itself" : "nests macros too deeply");
+		snprintf(err->msg, sizeof(err->msg), "%s:%u: macro '%s' %s", rs->files[m->loc.file],
+			 m->loc.line, m->name,
+			 m->state == RL_MACRO_BUSY ? "refers to itself"
+						   : "nests macros too deeply");
 		return -EINVAL;
 	}
 	if (m->state == RL_MACRO_NEW)
@@ -1317,6 +1414,11 @@ static int rules_macro_compile(struct sf_ruleset *rs, struct rl_macro *m)
 	rs->macro_depth--;
 	if (!rc) {
 		m->state = RL_MACRO_OK;
+		/* A macro is evaluated once per event however many rules use it
+		 * (its root may be another macro's: then they share a slot). */
+		struct sf_cnode *root = (struct sf_cnode *)m->node;
+		if (!root->memo && rs->nmemo + 1 < SF_RULES_MEMO)
+			root->memo = (uint16_t)++rs->nmemo;
 		return 0;
 	}
 	m->state = RL_MACRO_FAILED;
@@ -1360,23 +1462,28 @@ static int rules_build_cond(struct sf_ruleset *rs, struct sf_rule *r)
 			if (!x->fields.is_list) {
 				if (val->is_list) {
 					rc = rules_fail(rs, x->loc, -EINVAL,
-							"rule '%s': exception '%s': with a single field, values must be "
+							"rule '%s': exception '%s': with a single "
+							"field, values must be "
 							"a list of strings",
 							r->name, x->name);
 					break;
 				}
 				rc = v ? sf_buf_append(&b, ", ", 2)
-				       : sf_buf_appendf(&b, "%s %s (", x->fields.item, x->comps.item);
+				       : sf_buf_appendf(&b, "%s %s (", x->fields.item,
+							x->comps.item);
 				if (!rc)
 					rc = rules_quote_item(&b, val->item);
 				if (!rc && b.len > RULES_COND_MAX)
-					rc = rules_fail(rs, r->loc, -E2BIG,
-							"rule '%s': condition with exceptions too long", r->name);
+					rc = rules_fail(
+					    rs, r->loc, -E2BIG,
+					    "rule '%s': condition with exceptions too long",
+					    r->name);
 				continue;
 			}
 			if (!val->is_list || val->n != x->fields.n) {
 				rc = rules_fail(rs, x->loc, -EINVAL,
-						"rule '%s': exception '%s': each value must be a list as long as fields (%u)",
+						"rule '%s': exception '%s': each value must be a "
+						"list as long as fields (%u)",
 						r->name, x->name, x->fields.n);
 				break;
 			}
@@ -1384,22 +1491,26 @@ static int rules_build_cond(struct sf_ruleset *rs, struct sf_rule *r)
 			for (uint32_t k = 0; !rc && k < x->fields.n; k++) {
 				const struct rl_exval *it = &val->items[k];
 				const char *op = x->comps.items[k].item;
-				rc = sf_buf_appendf(&b, "%s%s %s ", k ? " and " : "", x->fields.items[k].item, op);
+				rc = sf_buf_appendf(&b, "%s%s %s ", k ? " and " : "",
+						    x->fields.items[k].item, op);
 				if (rc)
 					break;
 				if (it->is_list) {
 					rc = sf_buf_append(&b, "(", 1);
 					for (uint32_t j = 0; !rc && j < it->n; j++) {
 						if (it->items[j].is_list) {
-							rc = rules_fail(rs, x->loc, -EINVAL,
-									"rule '%s': exception '%s': values nested too deeply",
-									r->name, x->name);
+							rc =
+							    rules_fail(rs, x->loc, -EINVAL,
+								       "rule '%s': exception '%s': "
+								       "values nested too deeply",
+								       r->name, x->name);
 							break;
 						}
 						if (j)
 							rc = sf_buf_append(&b, ", ", 2);
 						if (!rc)
-							rc = rules_quote_item(&b, it->items[j].item);
+							rc =
+							    rules_quote_item(&b, it->items[j].item);
 					}
 					if (!rc)
 						rc = sf_buf_append(&b, ")", 1);
@@ -1412,7 +1523,8 @@ static int rules_build_cond(struct sf_ruleset *rs, struct sf_rule *r)
 			if (!rc)
 				rc = sf_buf_append(&b, ")", 1);
 			if (!rc && b.len > RULES_COND_MAX)
-				rc = rules_fail(rs, r->loc, -E2BIG, "rule '%s': condition with exceptions too long",
+				rc = rules_fail(rs, r->loc, -E2BIG,
+						"rule '%s': condition with exceptions too long",
 						r->name);
 		}
 		if (!rc && !x->fields.is_list)
@@ -1420,7 +1532,8 @@ static int rules_build_cond(struct sf_ruleset *rs, struct sf_rule *r)
 		if (!rc)
 			rc = sf_buf_append(&b, ")", 1);
 		if (!rc && b.len > RULES_COND_MAX)
-			rc = rules_fail(rs, r->loc, -E2BIG, "rule '%s': condition with exceptions too long", r->name);
+			rc = rules_fail(rs, r->loc, -E2BIG,
+					"rule '%s': condition with exceptions too long", r->name);
 	}
 	if (rc) {
 		if (rc == -ENOMEM || rc == -EOVERFLOW)
@@ -1491,7 +1604,8 @@ static int rules_compile_output(struct sf_ruleset *rs, struct sf_rule *r, char *
 		if (s[i] == '(') {
 			const char *close = strchr(s + i, ')');
 			start = i + 1;
-			if (close && sf_field_parse(s + start, (size_t)(close - s) - start, &f) == 0) {
+			if (close &&
+			    sf_field_parse(s + start, (size_t)(close - s) - start, &f) == 0) {
 				flen = (size_t)(close - s) - start;
 				i = (size_t)(close - s) + 1;
 			}
@@ -1500,7 +1614,8 @@ static int rules_compile_output(struct sf_ruleset *rs, struct sf_rule *r, char *
 			i += flen;
 		}
 		if (!flen) {
-			snprintf(why, whylen, "unknown field after '%%' at column %zu near '%.20s'", at + 1, s + at);
+			snprintf(why, whylen, "unknown field after '%%' at column %zu near '%.20s'",
+				 at + 1, s + at);
 			return -ENOENT;
 		}
 		if (RULES_PUSH(rs, toks, n, cap))
@@ -1543,14 +1658,16 @@ static int rules_compile_rule(struct sf_ruleset *rs, struct sf_rule *r)
 	if (rc) {
 		if (err.kind == SF_CERR_FIELD && r->skip_unknown) {
 			r->skipped = true;
-			rules_warn(rs, "rule '%s' skipped (skip-if-unknown-filter): %s", r->name, err.msg);
+			rules_warn(rs, "rule '%s' skipped (skip-if-unknown-filter): %s", r->name,
+				   err.msg);
 			return 0;
 		}
 		if (rc == -ENOMEM || err.kind == SF_CERR_NOMEM)
 			return rules_nomem(rs);
 		struct rl_loc none = {UINT32_MAX, 0};
 		if (err.located)
-			return rules_fail(rs, none, -EINVAL, "%s (used by rule '%s')", err.msg, r->name);
+			return rules_fail(rs, none, -EINVAL, "%s (used by rule '%s')", err.msg,
+					  r->name);
 		struct rl_loc at = r->cond_loc;
 		at.line = rules_cond_line(r->cond_loc, r->cond_style, &err);
 		return rules_fail(rs, at, -EINVAL, "rule '%s': condition: %s", r->name, err.msg);
@@ -1559,11 +1676,13 @@ static int rules_compile_rule(struct sf_ruleset *rs, struct sf_rule *r)
 	rc = rules_compile_output(rs, r, why, sizeof(why));
 	if (rc == -ENOENT && r->skip_unknown) {
 		r->skipped = true;
-		rules_warn(rs, "rule '%s' skipped (skip-if-unknown-filter): output: %s", r->name, why);
+		rules_warn(rs, "rule '%s' skipped (skip-if-unknown-filter): output: %s", r->name,
+			   why);
 		return 0;
 	}
 	if (rc == -ENOENT)
-		return rules_fail(rs, r->output_loc, -EINVAL, "rule '%s': output: %s", r->name, why);
+		return rules_fail(rs, r->output_loc, -EINVAL, "rule '%s': output: %s", r->name,
+				  why);
 	return rc ? rules_nomem(rs) : 0;
 }
 
@@ -1599,7 +1718,8 @@ static int rules_index(struct sf_ruleset *rs)
 	for (uint32_t i = 0; i < rs->nours; i++) {
 		struct sf_rule *r = rs->ours[i];
 		r->types = sf_arena_calloc(&rs->arena, words, sizeof(*r->types));
-		if (!r->types || sf_cond_evttypes(r->node, rs->ntypes, rules_type_index, rs, r->types)) {
+		if (!r->types ||
+		    sf_cond_evttypes(r->node, rs->ntypes, rules_type_index, rs, r->types)) {
 			rc = rules_nomem(rs);
 			goto out;
 		}
@@ -1612,18 +1732,24 @@ static int rules_index(struct sf_ruleset *rs)
 		}
 		r->all_types = all;
 		if (all && r->warn_evttypes)
-			rules_warn(rs, "rule '%s' has no evt.type restriction: it runs for every event", r->name);
+			rules_warn(rs,
+				   "rule '%s' has no evt.type restriction: it runs for every event",
+				   r->name);
 		bool none = !((r->types[other / 64] >> (other % 64)) & 1u);
 		for (uint32_t t = 0; t < other && none; t++)
 			none = !((r->types[t / 64] >> (t % 64)) & 1u);
 		if (none)
-			rules_warn(rs, "rule '%s' can never match (its evt.type checks exclude every type)", r->name);
+			rules_warn(
+			    rs,
+			    "rule '%s' can never match (its evt.type checks exclude every type)",
+			    r->name);
 	}
 	rs->bucket_start = sf_arena_calloc(&rs->arena, rs->ntypes + 1u, sizeof(*rs->bucket_start));
 	size_t total = 0;
 	for (uint32_t t = 0; t < rs->ntypes; t++)
 		total += count[t];
-	rs->bucket_rules = sf_arena_calloc(&rs->arena, total ? total : 1, sizeof(*rs->bucket_rules));
+	rs->bucket_rules =
+	    sf_arena_calloc(&rs->arena, total ? total : 1, sizeof(*rs->bucket_rules));
 	if (!rs->bucket_start || !rs->bucket_rules) {
 		rc = rules_nomem(rs);
 		goto out;
@@ -1656,7 +1782,8 @@ static int rules_finish(struct sf_ruleset *rs)
 		if (m->state == RL_MACRO_NEW)
 			rules_macro_compile(rs, m);
 		if (m->state == RL_MACRO_FAILED &&
-		    (m->errkind == SF_CERR_SYNTAX || m->errkind == SF_CERR_MACRO || m->errkind == SF_CERR_NOMEM)) {
+		    (m->errkind == SF_CERR_SYNTAX || m->errkind == SF_CERR_MACRO ||
+		     m->errkind == SF_CERR_NOMEM)) {
 			struct rl_loc none = {UINT32_MAX, 0};
 			if (m->errkind == SF_CERR_NOMEM || !m->errmsg)
 				return rules_nomem(rs);
@@ -1669,7 +1796,8 @@ static int rules_finish(struct sf_ruleset *rs)
 	for (uint32_t i = 0; i < rs->nrules; i++) {
 		struct sf_rule *r = rs->rules[i];
 		if (!r->ours) {
-			rules_warn(rs, "rule '%s' skipped: source '%s' is not syscall", r->name, r->source);
+			rules_warn(rs, "rule '%s' skipped: source '%s' is not syscall", r->name,
+				   r->source);
 			continue;
 		}
 		rc = rules_compile_rule(rs, r);
@@ -1686,7 +1814,8 @@ static int rules_finish(struct sf_ruleset *rs)
 		return rc;
 	if (sf_sha256_final(&rs->sha, rs->digest))
 		return rules_nomem(rs);
-	rs->warnings = sf_arena_strndup(&rs->arena, rs->warn.data ? rs->warn.data : "", rs->warn.len);
+	rs->warnings =
+	    sf_arena_strndup(&rs->arena, rs->warn.data ? rs->warn.data : "", rs->warn.len);
 	if (!rs->warnings)
 		return rules_nomem(rs);
 	sf_buf_free(&rs->warn);
@@ -1724,7 +1853,8 @@ static int rules_load_path(struct sf_ruleset *rs, const char *path)
 	struct rl_loc none = {UINT32_MAX, 0};
 	int rc = sf_read_file(path, SF_RULES_MAX_FILE, &data, &len);
 	if (rc == -EFBIG)
-		return rules_fail(rs, none, rc, "%s: larger than %u bytes", path, SF_RULES_MAX_FILE);
+		return rules_fail(rs, none, rc, "%s: larger than %u bytes", path,
+				  SF_RULES_MAX_FILE);
 	if (rc)
 		return rules_fail(rs, none, rc, "%s: %s", path, strerror(-rc));
 	rc = rules_load_data(rs, path, data, len);
@@ -1780,7 +1910,8 @@ static int rules_load_dir(struct sf_ruleset *rs, const char *dir)
 	for (size_t i = 0; i < n && !rc; i++) {
 		char path[4096];
 		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= (int)sizeof(path)) {
-			rc = rules_fail(rs, none, -ENAMETOOLONG, "%s/%s: path too long", dir, names[i]);
+			rc = rules_fail(rs, none, -ENAMETOOLONG, "%s/%s: path too long", dir,
+					names[i]);
 			break;
 		}
 		struct stat st;
@@ -1812,7 +1943,8 @@ static int rules_done(struct sf_ruleset *rs, int rc, struct sf_ruleset **out)
 	return 0;
 }
 
-int sf_rules_load(struct sf_ruleset **out, const char *const *paths, size_t npaths, char *err, size_t errlen)
+int sf_rules_load(struct sf_ruleset **out, const char *const *paths, size_t npaths, char *err,
+		  size_t errlen)
 {
 	struct sf_ruleset *rs;
 	*out = NULL;
@@ -1832,8 +1964,8 @@ int sf_rules_load(struct sf_ruleset **out, const char *const *paths, size_t npat
 	return rules_done(rs, rc, out);
 }
 
-int sf_rules_load_buffer(struct sf_ruleset **out, const char *name, const void *data, size_t len, char *err,
-			 size_t errlen)
+int sf_rules_load_buffer(struct sf_ruleset **out, const char *name, const void *data, size_t len,
+			 char *err, size_t errlen)
 {
 	struct sf_ruleset *rs;
 	*out = NULL;
@@ -1842,7 +1974,8 @@ int sf_rules_load_buffer(struct sf_ruleset **out, const char *name, const void *
 		return rc;
 	struct rl_loc none = {UINT32_MAX, 0};
 	if (len > SF_RULES_MAX_FILE)
-		rc = rules_fail(rs, none, -EFBIG, "%s: larger than %u bytes", name, SF_RULES_MAX_FILE);
+		rc = rules_fail(rs, none, -EFBIG, "%s: larger than %u bytes", name,
+				SF_RULES_MAX_FILE);
 	else
 		rc = rules_load_data(rs, name, data, len);
 	return rules_done(rs, rc, out);
@@ -1956,6 +2089,8 @@ bool sf_rule_all_types(const struct sf_rule *r)
 void sf_rules_ctx_init(struct sf_rules_ctx *ctx)
 {
 	ctx->events = ctx->checks = ctx->matches = 0;
+	ctx->gen = 0;
+	memset(ctx->memo_stamp, 0, sizeof(ctx->memo_stamp));
 	ctx->scratch[0] = '\0';
 }
 
@@ -1982,10 +2117,16 @@ int sf_rules_eval(const struct sf_ruleset *rs, struct sf_rules_ctx *ctx, const s
 	uint32_t from = rs->bucket_start[t], to = rs->bucket_start[t + 1];
 	int matches = 0;
 	ctx->events++;
+	if (++ctx->gen == 0) { /* wrapped: forget every stamp */
+		memset(ctx->memo_stamp, 0, sizeof(ctx->memo_stamp));
+		ctx->gen = 1;
+	}
+	struct sf_cond_run run = {ctx->gen,      SF_RULES_MEMO, ctx->memo_stamp,
+				  ctx->memo_val, ctx->scratch,  sizeof(ctx->scratch)};
 	for (uint32_t k = from; k < to; k++) {
 		const struct sf_rule *r = rs->bucket_rules[k];
 		ctx->checks++;
-		if (!sf_cond_eval(r->node, ev, ctx->scratch, sizeof(ctx->scratch)))
+		if (!sf_cond_eval(r->node, ev, &run))
 			continue;
 		matches++;
 		if (on_match)
@@ -2002,8 +2143,8 @@ static char *rules_xstrdup(const char *s)
 	return strdup(s ? s : "");
 }
 
-int sf_rules_alert(const struct sf_ruleset *rs, const struct sf_rule *rule, const struct sf_event *ev,
-		   const char *hostname, struct sf_alert *out)
+int sf_rules_alert(const struct sf_ruleset *rs, const struct sf_rule *rule,
+		   const struct sf_event *ev, const char *hostname, struct sf_alert *out)
 {
 	(void)rs;
 	int rc = -ENOMEM;

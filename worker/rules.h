@@ -36,8 +36,9 @@
 /* The Falco engine version whose rule language we implement; rules files
  * that require a newer one (required_engine_version) are refused. */
 #define SF_RULES_ENGINE_VERSION "0.43.0"
-#define SF_RULES_MAX_FILE (16u << 20) /* bytes in one rules file */
-#define SF_RULES_SCRATCH 8192	      /* longest field value built per event */
+#define SF_RULES_MAX_FILE       (16u << 20) /* bytes in one rules file */
+#define SF_RULES_SCRATCH        8192        /* longest field value built per event */
+#define SF_RULES_MEMO           1024        /* macros whose results are shared within an event */
 
 /* Falco's priorities, most severe first. */
 enum sf_priority {
@@ -54,11 +55,15 @@ enum sf_priority {
 struct sf_ruleset;
 struct sf_rule;
 
-/* Per-thread evaluation state; no setup beyond sf_rules_ctx_init. */
+/* Per-thread evaluation state (about 13 KiB: embed it or allocate it
+ * once); no setup beyond sf_rules_ctx_init. */
 struct sf_rules_ctx {
 	uint64_t events;  /* events evaluated */
 	uint64_t checks;  /* rule conditions evaluated */
 	uint64_t matches; /* rules matched */
+	uint32_t gen;     /* current event, for memo_stamp */
+	uint32_t memo_stamp[SF_RULES_MEMO];
+	uint8_t memo_val[SF_RULES_MEMO];
 	char scratch[SF_RULES_SCRATCH];
 };
 
@@ -94,8 +99,8 @@ const char *sf_rules_warnings(const struct sf_ruleset *rs);
 
 const char *sf_rule_name(const struct sf_rule *r);
 const char *sf_rule_desc(const struct sf_rule *r);
-const char *sf_rule_source(const struct sf_rule *r); /* "syscall" */
-const char *sf_rule_output(const struct sf_rule *r); /* the format, unexpanded */
+const char *sf_rule_source(const struct sf_rule *r);    /* "syscall" */
+const char *sf_rule_output(const struct sf_rule *r);    /* the format, unexpanded */
 const char *sf_rule_condition(const struct sf_rule *r); /* with exceptions added */
 enum sf_priority sf_rule_priority(const struct sf_rule *r);
 const char *sf_rule_priority_name(const struct sf_rule *r); /* "Warning" */
@@ -126,8 +131,8 @@ int sf_rules_eval(const struct sf_ruleset *rs, struct sf_rules_ctx *ctx, const s
  * (each field the output names, with its value). Returns 0 or -ENOMEM (out
  * is then empty). Release with sf_alert_free.
  */
-int sf_rules_alert(const struct sf_ruleset *rs, const struct sf_rule *rule, const struct sf_event *ev,
-		   const char *hostname, struct sf_alert *out);
+int sf_rules_alert(const struct sf_ruleset *rs, const struct sf_rule *rule,
+		   const struct sf_event *ev, const char *hostname, struct sf_alert *out);
 
 /*
  * Renders one field ("proc.aname[1]", "fd.sip", "evt.arg.flags") of ev as

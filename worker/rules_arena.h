@@ -17,13 +17,13 @@
 #include <stddef.h>
 
 #define SF_ARENA_CHUNK (64u << 10)
-#define SF_ARENA_MAX (512u << 20)
+#define SF_ARENA_MAX   (512u << 20)
 
 struct sf_arena_chunk;
 
 struct sf_arena {
 	struct sf_arena_chunk *head; /* chunk being carved, newest first */
-	size_t total;		     /* bytes obtained from malloc so far */
+	size_t total;                /* bytes obtained from malloc so far */
 };
 
 /* n zeroed bytes, or NULL when out of memory or over SF_ARENA_MAX. */

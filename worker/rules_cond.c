@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COND_LINEAR_MAX 8 /* sets up to this size are scanned, larger ones searched */
+#define COND_LINEAR_MAX  8   /* sets up to this size are scanned, larger ones searched */
+#define COND_PARSE_DEPTH 600 /* parser recursion: about 200 nested parentheses */
 
 /* ---- operators -------------------------------------------------------- */
 
@@ -19,25 +20,25 @@ struct cond_opname {
 
 /* Word operators; the symbolic ones are matched by hand. */
 static const struct cond_opname cond_word_ops[] = {
-	{"glob", SF_OP_GLOB},
-	{"iglob", SF_OP_IGLOB},
-	{"contains", SF_OP_CONTAINS},
-	{"icontains", SF_OP_ICONTAINS},
-	{"bcontains", SF_OP_BCONTAINS},
-	{"startswith", SF_OP_STARTSWITH},
-	{"bstartswith", SF_OP_BSTARTSWITH},
-	{"endswith", SF_OP_ENDSWITH},
-	{"regex", SF_OP_REGEX},
+    {"glob", SF_OP_GLOB},
+    {"iglob", SF_OP_IGLOB},
+    {"contains", SF_OP_CONTAINS},
+    {"icontains", SF_OP_ICONTAINS},
+    {"bcontains", SF_OP_BCONTAINS},
+    {"startswith", SF_OP_STARTSWITH},
+    {"bstartswith", SF_OP_BSTARTSWITH},
+    {"endswith", SF_OP_ENDSWITH},
+    {"regex", SF_OP_REGEX},
 };
 
 static const struct cond_opname cond_list_ops[] = {
-	{"intersects", SF_OP_INTERSECTS},
-	{"in", SF_OP_IN},
-	{"pmatch", SF_OP_PMATCH},
+    {"intersects", SF_OP_INTERSECTS},
+    {"in", SF_OP_IN},
+    {"pmatch", SF_OP_PMATCH},
 };
 
-static const char *const cond_transformers[] = {"tolower", "toupper", "b64",  "basename",
-						"len",	   "join",    "concat", "getopt", "val"};
+static const char *const cond_transformers[] = {"tolower", "toupper", "b64",    "basename", "len",
+						"join",    "concat",  "getopt", "val"};
 
 static const char *cond_opstr(int op)
 {
@@ -71,9 +72,9 @@ static const char *cond_opstr(int op)
 /* Operator name to enum, 0 when unknown. */
 static int cond_op_lookup(const char *s)
 {
-	static const struct cond_opname sym[] = {{"=", SF_OP_EQ},  {"==", SF_OP_EQ}, {"!=", SF_OP_NE},
-						 {"<", SF_OP_LT},  {"<=", SF_OP_LE}, {">", SF_OP_GT},
-						 {">=", SF_OP_GE}, {"exists", SF_OP_EXISTS}};
+	static const struct cond_opname sym[] = {
+	    {"=", SF_OP_EQ},  {"==", SF_OP_EQ}, {"!=", SF_OP_NE}, {"<", SF_OP_LT},
+	    {"<=", SF_OP_LE}, {">", SF_OP_GT},  {">=", SF_OP_GE}, {"exists", SF_OP_EXISTS}};
 	for (size_t i = 0; i < sizeof(sym) / sizeof(sym[0]); i++)
 		if (strcmp(sym[i].name, s) == 0)
 			return sym[i].op;
@@ -241,7 +242,8 @@ static bool cond_word(const struct cond_p *p, const char *w)
 	return cond_starts(p, w) && !cond_is_ident(cond_at(p, strlen(w)));
 }
 
-__attribute__((format(printf, 3, 4))) static int cond_fail(struct cond_p *p, int kind, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int cond_fail(struct cond_p *p, int kind,
+							   const char *fmt, ...)
 {
 	struct sf_cond_err *e = p->err;
 	if (e->kind)
@@ -265,7 +267,8 @@ __attribute__((format(printf, 3, 4))) static int cond_fail(struct cond_p *p, int
 		for (k = 0; k < n && p->s[p->i + k] != '\n'; k++)
 			near[k] = p->s[p->i + k];
 		near[k] = '\0';
-		snprintf(e->msg + used, sizeof(e->msg) - used, " at column %u near '%s'", p->col, near);
+		snprintf(e->msg + used, sizeof(e->msg) - used, " at column %u near '%s'", p->col,
+			 near);
 	} else {
 		snprintf(e->msg + used, sizeof(e->msg) - used, " at the end of the condition");
 	}
@@ -407,7 +410,8 @@ static bool cond_transformer_follows(const struct cond_p *p)
 	if (!n || cond_at(p, n) != '(')
 		return false;
 	for (size_t k = 0; k < sizeof(cond_transformers) / sizeof(cond_transformers[0]); k++)
-		if (strlen(cond_transformers[k]) == n && memcmp(p->s + p->i, cond_transformers[k], n) == 0)
+		if (strlen(cond_transformers[k]) == n &&
+		    memcmp(p->s + p->i, cond_transformers[k], n) == 0)
 			return true;
 	return false;
 }
@@ -450,7 +454,8 @@ static int cond_value(struct cond_p *p, struct sf_str *v, bool *quoted)
 static int cond_number(struct cond_p *p, struct sf_str *v)
 {
 	size_t j = 0;
-	if (cond_at(p, 0) == '0' && (cond_at(p, 1) == 'x' || cond_at(p, 1) == 'X') && isxdigit(cond_at(p, 2))) {
+	if (cond_at(p, 0) == '0' && (cond_at(p, 1) == 'x' || cond_at(p, 1) == 'X') &&
+	    isxdigit(cond_at(p, 2))) {
 		j = 2;
 		while (isxdigit(cond_at(p, j)))
 			j++;
@@ -467,7 +472,8 @@ static int cond_number(struct cond_p *p, struct sf_str *v)
 				j++;
 		}
 		if ((cond_at(p, j) == 'e' || cond_at(p, j) == 'E') &&
-		    (cond_at(p, j + 1) == '+' || cond_at(p, j + 1) == '-') && isdigit(cond_at(p, j + 2))) {
+		    (cond_at(p, j + 1) == '+' || cond_at(p, j + 1) == '-') &&
+		    isdigit(cond_at(p, j + 2))) {
 			j += 2;
 			while (isdigit(cond_at(p, j)))
 				j++;
@@ -491,7 +497,8 @@ static int cond_list_value(struct cond_p *p, struct cond_vals *vs)
 		size_t nitems;
 		int rc = p->env->list(p->env->arg, p->s + p->i, n, &items, &nitems);
 		if (rc == -ENOENT)
-			return cond_fail(p, SF_CERR_SEMANTIC, "undefined list '%.*s'", (int)n, p->s + p->i);
+			return cond_fail(p, SF_CERR_SEMANTIC, "undefined list '%.*s'", (int)n,
+					 p->s + p->i);
 		if (rc)
 			return cond_nomem(p);
 		for (size_t k = 0; k < nitems; k++)
@@ -632,7 +639,8 @@ static int cond_rhs(struct cond_p *p, struct sf_cnode *n, struct cond_vals *vs)
 			for (size_t k = 0; k < cnt; k++) {
 				s[k] = vs->v[k];
 				/* pmatch: "/etc/" and "/etc" are the same prefix */
-				while (n->op == SF_OP_PMATCH && s[k].len > 1 && s[k].s[s[k].len - 1] == '/')
+				while (n->op == SF_OP_PMATCH && s[k].len > 1 &&
+				       s[k].s[s[k].len - 1] == '/')
 					s[k].len--;
 			}
 			qsort(s, cnt, sizeof(*s), cond_strcmp_q);
@@ -675,10 +683,11 @@ static int cond_rhs(struct cond_p *p, struct sf_cnode *n, struct cond_vals *vs)
 				ok = cond_parse_int(v, &nums[k]);
 			}
 			if (!ok)
-				return cond_fail(p, SF_CERR_SEMANTIC, "'%.*s' is not a valid %s value for %s",
-						 (int)(v->len > 64 ? 64 : v->len), v->s,
-						 n->ftype == SF_FT_BOOL ? "boolean (true/false)" : "numeric",
-						 sf_field_name(&n->field));
+				return cond_fail(
+				    p, SF_CERR_SEMANTIC, "'%.*s' is not a valid %s value for %s",
+				    (int)(v->len > 64 ? 64 : v->len), v->s,
+				    n->ftype == SF_FT_BOOL ? "boolean (true/false)" : "numeric",
+				    sf_field_name(&n->field));
 		}
 		if (n->op == SF_OP_IN || n->op == SF_OP_INTERSECTS) {
 			qsort(nums, cnt, sizeof(*nums), cond_numcmp_q);
@@ -698,10 +707,11 @@ static int cond_rhs(struct cond_p *p, struct sf_cnode *n, struct cond_vals *vs)
 		for (size_t k = 0; k < cnt; k++) {
 			const struct sf_str *v = &vs->v[k];
 			if (sf_ip_parse(v->s, v->len, n->ftype == SF_FT_NET, &ips[k]))
-				return cond_fail(p, SF_CERR_SEMANTIC, "'%.*s' is not a valid %s for %s",
-						 (int)(v->len > 64 ? 64 : v->len), v->s,
-						 n->ftype == SF_FT_NET ? "network (a.b.c.d/n)" : "IP address",
-						 sf_field_name(&n->field));
+				return cond_fail(
+				    p, SF_CERR_SEMANTIC, "'%.*s' is not a valid %s for %s",
+				    (int)(v->len > 64 ? 64 : v->len), v->s,
+				    n->ftype == SF_FT_NET ? "network (a.b.c.d/n)" : "IP address",
+				    sf_field_name(&n->field));
 		}
 		n->u.ips = ips;
 		return 0;
@@ -727,7 +737,8 @@ static int cond_field_check(struct cond_p *p, size_t namelen, const struct sf_cn
 			}
 			j += q;
 		} else {
-			while (cond_at(p, j) && !strchr("[]\"'", cond_at(p, j)) && !isspace(cond_at(p, j)))
+			while (cond_at(p, j) && !strchr("[]\"'", cond_at(p, j)) &&
+			       !isspace(cond_at(p, j)))
 				j++;
 		}
 		if (cond_at(p, j) != ']') {
@@ -745,7 +756,8 @@ static int cond_field_check(struct cond_p *p, size_t namelen, const struct sf_cn
 		size_t save = p->i;
 		p->i = start;
 		rc = cond_fail(p, rc == -ENOENT ? SF_CERR_FIELD : SF_CERR_SEMANTIC,
-			       rc == -ENOENT ? "unknown field '%.*s'" : "bad argument in field '%.*s'",
+			       rc == -ENOENT ? "unknown field '%.*s'"
+					     : "bad argument in field '%.*s'",
 			       (int)(flen > 80 ? 80 : flen), p->s + start);
 		p->i = save;
 		goto out;
@@ -783,7 +795,8 @@ static int cond_field_check(struct cond_p *p, size_t namelen, const struct sf_cn
 		cond_adv(p, 1);
 		rhs = 2;
 	} else {
-		for (size_t k = 0; !op && k < sizeof(cond_word_ops) / sizeof(cond_word_ops[0]); k++) {
+		for (size_t k = 0; !op && k < sizeof(cond_word_ops) / sizeof(cond_word_ops[0]);
+		     k++) {
 			size_t wl = strlen(cond_word_ops[k].name);
 			if (cond_starts(p, cond_word_ops[k].name) && (isspace(cond_at(p, wl)))) {
 				op = cond_word_ops[k].op;
@@ -791,7 +804,8 @@ static int cond_field_check(struct cond_p *p, size_t namelen, const struct sf_cn
 				rhs = 2;
 			}
 		}
-		for (size_t k = 0; !op && k < sizeof(cond_list_ops) / sizeof(cond_list_ops[0]); k++) {
+		for (size_t k = 0; !op && k < sizeof(cond_list_ops) / sizeof(cond_list_ops[0]);
+		     k++) {
 			if (cond_word(p, cond_list_ops[k].name)) {
 				op = cond_list_ops[k].op;
 				cond_adv(p, strlen(cond_list_ops[k].name));
@@ -800,10 +814,11 @@ static int cond_field_check(struct cond_p *p, size_t namelen, const struct sf_cn
 		}
 	}
 	if (!op) {
-		rc = cond_fail(p, SF_CERR_SYNTAX,
-			       "expected an operator after '%.*s' (=, !=, <, <=, >, >=, contains, icontains, "
-			       "startswith, endswith, glob, iglob, in, intersects, pmatch, exists)",
-			       (int)(flen > 80 ? 80 : flen), p->s + start);
+		rc = cond_fail(
+		    p, SF_CERR_SYNTAX,
+		    "expected an operator after '%.*s' (=, !=, <, <=, >, >=, contains, icontains, "
+		    "startswith, endswith, glob, iglob, in, intersects, pmatch, exists)",
+		    (int)(flen > 80 ? 80 : flen), p->s + start);
 		goto out;
 	}
 	cond_blank(p);
@@ -830,7 +845,9 @@ static int cond_field_check(struct cond_p *p, size_t namelen, const struct sf_cn
 			p->line = sl;
 			p->col = sc;
 			if (mod) {
-				rc = cond_fail(p, SF_CERR_SYNTAX, "operator modifiers (oneof/anyof/allof) are not supported");
+				rc = cond_fail(
+				    p, SF_CERR_SYNTAX,
+				    "operator modifiers (oneof/anyof/allof) are not supported");
 				goto out;
 			}
 		}
@@ -861,9 +878,11 @@ static int cond_field_check(struct cond_p *p, size_t namelen, const struct sf_cn
 		size_t save = p->i;
 		p->i = opstart;
 		if (op == SF_OP_REGEX)
-			rc = cond_fail(p, SF_CERR_SEMANTIC, "operator 'regex' is not supported by this engine");
+			rc = cond_fail(p, SF_CERR_SEMANTIC,
+				       "operator 'regex' is not supported by this engine");
 		else
-			rc = cond_fail(p, SF_CERR_SEMANTIC, "operator '%s' is not supported for %s field '%s'",
+			rc = cond_fail(p, SF_CERR_SEMANTIC,
+				       "operator '%s' is not supported for %s field '%s'",
 				       cond_opstr(op), cond_ftype_name(ftype), sf_field_name(&f));
 		p->i = save;
 		p->line = l;
@@ -891,7 +910,7 @@ out:
 
 static int cond_check(struct cond_p *p, const struct sf_cnode **out)
 {
-	if (++p->depth > SF_COND_MAX_DEPTH)
+	if (++p->depth > COND_PARSE_DEPTH)
 		return cond_fail(p, SF_CERR_SYNTAX, "condition nested too deeply");
 	int rc;
 	cond_blank(p);
@@ -915,7 +934,8 @@ static int cond_check(struct cond_p *p, const struct sf_cnode **out)
 		memset(&merr, 0, sizeof(merr));
 		rc = p->env->macro(p->env->arg, p->s + p->i, n, out, &merr);
 		if (rc == -ENOENT) {
-			rc = cond_fail(p, SF_CERR_MACRO, "undefined macro '%.*s'", (int)n, p->s + p->i);
+			rc = cond_fail(p, SF_CERR_MACRO, "undefined macro '%.*s'", (int)n,
+				       p->s + p->i);
 		} else if (rc) {
 			if (!p->err->kind)
 				*p->err = merr;
@@ -952,7 +972,7 @@ static int cond_not_expr(struct cond_p *p, const struct sf_cnode **out)
 	if (cond_starts(p, "not(")) {
 		neg = !neg;
 		cond_adv(p, 4);
-		if (++p->depth > SF_COND_MAX_DEPTH)
+		if (++p->depth > COND_PARSE_DEPTH)
 			return cond_fail(p, SF_CERR_SYNTAX, "condition nested too deeply");
 		rc = cond_embedded(p, out);
 		p->depth--;
@@ -972,7 +992,7 @@ static int cond_list(struct cond_p *p, int kind, const struct sf_cnode **out)
 	const struct sf_cnode **kids = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	if (++p->depth > SF_COND_MAX_DEPTH) {
+	if (++p->depth > COND_PARSE_DEPTH) {
 		rc = cond_fail(p, SF_CERR_SYNTAX, "condition nested too deeply");
 		goto out;
 	}
@@ -984,7 +1004,8 @@ static int cond_list(struct cond_p *p, int kind, const struct sf_cnode **out)
 			cond_adv(p, 1);
 			rc = cond_embedded(p, &kid);
 		} else {
-			rc = kind == SF_CN_AND ? cond_not_expr(p, &kid) : cond_list(p, SF_CN_AND, &kid);
+			rc = kind == SF_CN_AND ? cond_not_expr(p, &kid)
+					       : cond_list(p, SF_CN_AND, &kid);
 		}
 		if (rc)
 			goto out;
@@ -1027,7 +1048,8 @@ static int cond_or(struct cond_p *p, const struct sf_cnode **out)
 int sf_cond_compile(const char *text, const struct sf_cond_env *env, const struct sf_cnode **out,
 		    struct sf_cond_err *err)
 {
-	struct cond_p p = {.s = text, .len = strlen(text), .line = 1, .col = 1, .env = env, .err = err};
+	struct cond_p p = {
+	    .s = text, .len = strlen(text), .line = 1, .col = 1, .env = env, .err = err};
 	memset(err, 0, sizeof(*err));
 	cond_blank(&p);
 	if (p.i == p.len)
@@ -1037,7 +1059,8 @@ int sf_cond_compile(const char *text, const struct sf_cond_env *env, const struc
 		return rc;
 	cond_blank(&p);
 	if (p.i != p.len)
-		return cond_fail(&p, SF_CERR_SYNTAX, "unexpected token, expecting 'and', 'or' or the end");
+		return cond_fail(&p, SF_CERR_SYNTAX,
+				 "unexpected token, expecting 'and', 'or' or the end");
 	return 0;
 }
 
@@ -1118,9 +1141,10 @@ static bool cond_class_match(const char *name, size_t len, int c)
 	static const struct {
 		const char *name;
 		int (*fn)(int);
-	} classes[] = {{"alpha", isalpha}, {"digit", isdigit}, {"alnum", isalnum}, {"upper", isupper},
-		       {"lower", islower}, {"space", isspace}, {"punct", ispunct}, {"xdigit", isxdigit},
-		       {"blank", isblank}, {"cntrl", iscntrl}, {"graph", isgraph}, {"print", isprint}};
+	} classes[] = {{"alpha", isalpha}, {"digit", isdigit},   {"alnum", isalnum},
+		       {"upper", isupper}, {"lower", islower},   {"space", isspace},
+		       {"punct", ispunct}, {"xdigit", isxdigit}, {"blank", isblank},
+		       {"cntrl", iscntrl}, {"graph", isgraph},   {"print", isprint}};
 	for (size_t k = 0; k < sizeof(classes) / sizeof(classes[0]); k++)
 		if (strlen(classes[k].name) == len && memcmp(classes[k].name, name, len) == 0)
 			return classes[k].fn(c) != 0;
@@ -1167,8 +1191,8 @@ static int cond_glob_class(const char *pat, size_t plen, size_t pi, int c, bool 
 			hi = (unsigned char)pat[j];
 			j++;
 		}
-		if ((c >= lo && c <= hi) ||
-		    (fold && ((fc >= tolower(lo) && fc <= tolower(hi)) || (toupper(c) >= lo && toupper(c) <= hi))))
+		if ((c >= lo && c <= hi) || (fold && ((fc >= tolower(lo) && fc <= tolower(hi)) ||
+						      (toupper(c) >= lo && toupper(c) <= hi))))
 			match = true;
 	}
 	if (j >= plen)
@@ -1216,7 +1240,7 @@ static bool cond_glob(const char *pat, size_t plen, const char *s, size_t slen, 
 				continue;
 			}
 		}
-backtrack:
+	backtrack:
 		if (star == SIZE_MAX)
 			return false;
 		pi = star;
@@ -1241,7 +1265,10 @@ static bool cond_cmp_str(const struct sf_cnode *n, const struct sf_fval *v)
 	case SF_OP_GE: {
 		struct sf_str a = {v->s, v->len};
 		int c = cond_strcmp(&a, r);
-		return n->op == SF_OP_LT ? c < 0 : n->op == SF_OP_LE ? c <= 0 : n->op == SF_OP_GT ? c > 0 : c >= 0;
+		return n->op == SF_OP_LT   ? c < 0
+		       : n->op == SF_OP_LE ? c <= 0
+		       : n->op == SF_OP_GT ? c > 0
+					   : c >= 0;
 	}
 	case SF_OP_CONTAINS:
 		return r->len == 0 || memmem(v->s, v->len, r->s, r->len) != NULL;
@@ -1297,23 +1324,28 @@ static bool cond_cmp_ip(const struct sf_cnode *n, const struct sf_fval *v)
 	case SF_OP_IN:
 	case SF_OP_INTERSECTS:
 		for (uint32_t k = 0; k < n->n; k++)
-			if (net ? sf_ip_in_net(&v->ip, &n->u.ips[k]) : sf_ip_equal(&v->ip, &n->u.ips[k]))
+			if (net ? sf_ip_in_net(&v->ip, &n->u.ips[k])
+				: sf_ip_equal(&v->ip, &n->u.ips[k]))
 				return true;
 		return false;
 	case SF_OP_NE:
-		return net ? !sf_ip_in_net(&v->ip, &n->u.ips[0]) : !sf_ip_equal(&v->ip, &n->u.ips[0]);
+		return net ? !sf_ip_in_net(&v->ip, &n->u.ips[0])
+			   : !sf_ip_equal(&v->ip, &n->u.ips[0]);
 	default:
 		return false;
 	}
 }
 
-static bool cond_cmp(const struct sf_cnode *n, const struct sf_event *ev, char *scratch, size_t slen)
+static bool cond_cmp(const struct sf_cnode *n, const struct sf_event *ev, char *scratch,
+		     size_t slen)
 {
 	struct sf_fval v;
 	if (n->op == SF_OP_EXISTS)
 		return sf_field_get(&n->field, ev, 0, &v, scratch, slen);
 	bool all = n->multi == SF_FM_EITHER && n->op == SF_OP_NE;
-	unsigned limit = n->multi == SF_FM_ONE ? 1 : n->multi == SF_FM_EITHER ? 2 : SF_FIELD_MAX_ANCESTORS;
+	unsigned limit = n->multi == SF_FM_ONE      ? 1
+			 : n->multi == SF_FM_EITHER ? 2
+						    : SF_FIELD_MAX_ANCESTORS;
 	bool seen = false;
 	for (unsigned i = 0; i < limit; i++) {
 		if (!sf_field_get(&n->field, ev, i, &v, scratch, slen))
@@ -1340,26 +1372,39 @@ static bool cond_cmp(const struct sf_cnode *n, const struct sf_event *ev, char *
 	return all && seen;
 }
 
-bool sf_cond_eval(const struct sf_cnode *n, const struct sf_event *ev, char *scratch, size_t slen)
+static bool cond_eval(const struct sf_cnode *n, const struct sf_event *ev, struct sf_cond_run *run)
 {
 	switch (n->kind) {
 	case SF_CN_AND:
 		for (uint32_t k = 0; k < n->n; k++)
-			if (!sf_cond_eval(n->u.kids[k], ev, scratch, slen))
+			if (!sf_cond_eval(n->u.kids[k], ev, run))
 				return false;
 		return true;
 	case SF_CN_OR:
 		for (uint32_t k = 0; k < n->n; k++)
-			if (sf_cond_eval(n->u.kids[k], ev, scratch, slen))
+			if (sf_cond_eval(n->u.kids[k], ev, run))
 				return true;
 		return false;
 	case SF_CN_NOT:
-		return !sf_cond_eval(n->u.kids[0], ev, scratch, slen);
+		return !sf_cond_eval(n->u.kids[0], ev, run);
 	case SF_CN_CMP:
-		return cond_cmp(n, ev, scratch, slen);
+		return cond_cmp(n, ev, run->scratch, run->slen);
 	default:
 		return false;
 	}
+}
+
+bool sf_cond_eval(const struct sf_cnode *n, const struct sf_event *ev, struct sf_cond_run *run)
+{
+	uint32_t m = n->memo;
+	if (!m || m >= run->nmemo)
+		return cond_eval(n, ev, run);
+	if (run->stamp[m] == run->gen)
+		return run->val[m];
+	bool r = cond_eval(n, ev, run);
+	run->val[m] = r;
+	run->stamp[m] = run->gen;
+	return r;
 }
 
 /* ---- event types ------------------------------------------------------ */
@@ -1367,10 +1412,12 @@ bool sf_cond_eval(const struct sf_cnode *n, const struct sf_event *ev, char *scr
 static bool cond_is_typecheck(const struct sf_cnode *n)
 {
 	return n->kind == SF_CN_CMP && sf_field_is_evt_type(&n->field) &&
-	       (n->op == SF_OP_EQ || n->op == SF_OP_NE || n->op == SF_OP_IN || n->op == SF_OP_INTERSECTS);
+	       (n->op == SF_OP_EQ || n->op == SF_OP_NE || n->op == SF_OP_IN ||
+		n->op == SF_OP_INTERSECTS);
 }
 
-int sf_cond_evttype_names(const struct sf_cnode *n, int (*cb)(void *arg, const struct sf_str *s), void *arg)
+int sf_cond_evttype_names(const struct sf_cnode *n, int (*cb)(void *arg, const struct sf_str *s),
+			  void *arg)
 {
 	if (n->kind != SF_CN_CMP) {
 		for (uint32_t k = 0; k < n->n; k++) {
@@ -1484,10 +1531,11 @@ out:
 	return rc;
 }
 
-int sf_cond_evttypes(const struct sf_cnode *n, size_t ntypes, int (*index)(void *arg, const struct sf_str *s),
-		     void *arg, uint64_t *out)
+int sf_cond_evttypes(const struct sf_cnode *n, size_t ntypes,
+		     int (*index)(void *arg, const struct sf_str *s), void *arg, uint64_t *out)
 {
-	struct cond_tctx t = {.ntypes = ntypes, .words = (ntypes + 63) / 64, .index = index, .arg = arg};
+	struct cond_tctx t = {
+	    .ntypes = ntypes, .words = (ntypes + 63) / 64, .index = index, .arg = arg};
 	uint64_t *f = malloc(t.words * sizeof(*f));
 	if (!f)
 		return -ENOMEM;

@@ -64,19 +64,20 @@ struct sf_str {
 enum sf_cnode_kind { SF_CN_AND = 1, SF_CN_OR, SF_CN_NOT, SF_CN_CMP };
 
 struct sf_cnode {
-	uint8_t kind;	/* enum sf_cnode_kind */
-	uint8_t op;	/* SF_CN_CMP: enum sf_cop */
-	uint8_t ftype;	/* SF_CN_CMP: enum sf_ftype */
-	uint8_t multi;	/* SF_CN_CMP: enum sf_fmulti */
+	uint8_t kind;   /* enum sf_cnode_kind */
+	uint8_t op;     /* SF_CN_CMP: enum sf_cop */
+	uint8_t ftype;  /* SF_CN_CMP: enum sf_ftype */
+	uint8_t multi;  /* SF_CN_CMP: enum sf_fmulti */
 	uint16_t depth; /* 1 for a check */
-	uint32_t n;	/* children, or right-hand values */
+	uint16_t memo;  /* the root of a macro: its slot in struct sf_cond_run (0 = none) */
+	uint32_t n;     /* children, or right-hand values */
 	struct sf_field field;
 	union {
 		struct sf_cnode **kids; /* AND/OR: n; NOT: 1 */
-		struct sf_str str;	/* one string operand */
-		struct sf_str *strs;	/* in/intersects/pmatch on text: sorted, unique */
-		int64_t *nums;		/* numbers and booleans (sorted for in) */
-		struct sf_ip *ips;	/* addresses or networks */
+		struct sf_str str;      /* one string operand */
+		struct sf_str *strs;    /* in/intersects/pmatch on text: sorted, unique */
+		int64_t *nums;          /* numbers and booleans (sorted for in) */
+		struct sf_ip *ips;      /* addresses or networks */
 	} u;
 };
 
@@ -84,17 +85,17 @@ struct sf_cnode {
  * unknown field is only an error if a rule uses it). */
 enum sf_cond_errkind {
 	SF_CERR_SYNTAX = 1,
-	SF_CERR_MACRO, /* undefined macro, or a macro loop */
-	SF_CERR_FIELD, /* unknown field */
+	SF_CERR_MACRO,    /* undefined macro, or a macro loop */
+	SF_CERR_FIELD,    /* unknown field */
 	SF_CERR_SEMANTIC, /* operator or value wrong for the field, undefined list */
 	SF_CERR_NOMEM,
 };
 
 struct sf_cond_err {
-	int kind;	  /* enum sf_cond_errkind */
-	unsigned line;	  /* position in the condition text, 1-based (0 = none) */
+	int kind;      /* enum sf_cond_errkind */
+	unsigned line; /* position in the condition text, 1-based (0 = none) */
 	unsigned col;
-	bool located;	  /* msg already says FILE:LINE (came from a macro) */
+	bool located; /* msg already says FILE:LINE (came from a macro) */
 	char msg[512];
 };
 
@@ -105,7 +106,8 @@ struct sf_cond_env {
 	struct sf_arena *arena;
 	void *arg;
 	/* The fully expanded items of list `name`. */
-	int (*list)(void *arg, const char *name, size_t len, const struct sf_str **items, size_t *n);
+	int (*list)(void *arg, const char *name, size_t len, const struct sf_str **items,
+		    size_t *n);
 	/* The compiled tree of macro `name`. */
 	int (*macro)(void *arg, const char *name, size_t len, const struct sf_cnode **out,
 		     struct sf_cond_err *err);
@@ -126,9 +128,24 @@ bool sf_cond_op_is_list(const char *op);
  * (\" \' \\ \/ \b \f \n \r \t \xHH) into the arena. 0, -EINVAL, -ENOMEM. */
 int sf_cond_unquote(struct sf_arena *a, const char *s, size_t len, struct sf_str *out);
 
-/* Evaluates n for ev. scratch holds field values built on the fly
- * (proc.cmdline, ...); it must be at least 256 bytes. Never allocates. */
-bool sf_cond_eval(const struct sf_cnode *n, const struct sf_event *ev, char *scratch, size_t slen);
+/*
+ * Per-event evaluation state, owned by the caller. A macro used by many
+ * rules is evaluated once per event: slot k of stamp/val holds the result
+ * of the macro whose root has memo == k, valid while stamp[k] == gen (the
+ * caller bumps gen for every event). scratch holds field values built on
+ * the fly (proc.cmdline, ...); at least 256 bytes.
+ */
+struct sf_cond_run {
+	uint32_t gen;
+	uint32_t nmemo; /* slots in stamp and val */
+	uint32_t *stamp;
+	uint8_t *val;
+	char *scratch;
+	size_t slen;
+};
+
+/* Evaluates n for ev. Never allocates. */
+bool sf_cond_eval(const struct sf_cnode *n, const struct sf_event *ev, struct sf_cond_run *run);
 
 /* Calls cb for every string an evt.type check in n compares with (=, !=,
  * in, intersects). Stops at and returns the first non-zero cb result. */

@@ -85,9 +85,9 @@ enum fields_id {
 	FLD_COUNT
 };
 
-#define FX_INDEX 1u  /* takes an optional [N] */
-#define FX_ARG 2u    /* evt.arg: needs .NAME, [N] or [NAME] */
-#define FX_ANC 4u    /* without [N]: one value per ancestor */
+#define FX_INDEX  1u /* takes an optional [N] */
+#define FX_ARG    2u /* evt.arg: needs .NAME, [N] or [NAME] */
+#define FX_ANC    4u /* without [N]: one value per ancestor */
 #define FX_EITHER 8u /* client end and server end */
 
 struct fields_info {
@@ -97,77 +97,77 @@ struct fields_info {
 };
 
 static const struct fields_info fields_table[FLD_COUNT] = {
-	[FLD_EVT_TYPE] = {"evt.type", SF_FT_STR, 0},
-	[FLD_EVT_DIR] = {"evt.dir", SF_FT_STR, 0},
-	[FLD_EVT_RES] = {"evt.res", SF_FT_STR, 0},
-	[FLD_EVT_RAWRES] = {"evt.rawres", SF_FT_NUM, 0},
-	[FLD_EVT_FAILED] = {"evt.failed", SF_FT_BOOL, 0},
-	[FLD_EVT_TIME] = {"evt.time", SF_FT_NUM, 0},
-	[FLD_EVT_TIME_S] = {"evt.time.s", SF_FT_STR, 0},
-	[FLD_EVT_TIME_ISO8601] = {"evt.time.iso8601", SF_FT_STR, 0},
-	[FLD_EVT_DATETIME] = {"evt.datetime", SF_FT_STR, 0},
-	[FLD_EVT_RAWTIME] = {"evt.rawtime", SF_FT_NUM, 0},
-	[FLD_EVT_RAWTIME_S] = {"evt.rawtime.s", SF_FT_NUM, 0},
-	[FLD_EVT_RAWTIME_NS] = {"evt.rawtime.ns", SF_FT_NUM, 0},
-	[FLD_EVT_IS_OPEN_READ] = {"evt.is_open_read", SF_FT_BOOL, 0},
-	[FLD_EVT_IS_OPEN_WRITE] = {"evt.is_open_write", SF_FT_BOOL, 0},
-	[FLD_EVT_IS_OPEN_EXEC] = {"evt.is_open_exec", SF_FT_BOOL, 0},
-	[FLD_EVT_IS_OPEN_CREATE] = {"evt.is_open_create", SF_FT_BOOL, 0},
-	[FLD_EVT_ARG] = {"evt.arg", SF_FT_STR, FX_ARG},
-	[FLD_EVT_ARGS] = {"evt.args", SF_FT_STR, 0},
-	[FLD_EVT_SOURCE] = {"evt.source", SF_FT_STR, 0},
-	[FLD_PROC_NAME] = {"proc.name", SF_FT_STR, 0},
-	[FLD_PROC_EXE] = {"proc.exe", SF_FT_STR, 0},
-	[FLD_PROC_EXEPATH] = {"proc.exepath", SF_FT_STR, 0},
-	[FLD_PROC_CMDLINE] = {"proc.cmdline", SF_FT_STR, 0},
-	[FLD_PROC_ARGS] = {"proc.args", SF_FT_STR, 0},
-	[FLD_PROC_PID] = {"proc.pid", SF_FT_NUM, 0},
-	[FLD_PROC_PPID] = {"proc.ppid", SF_FT_NUM, 0},
-	[FLD_PROC_VPID] = {"proc.vpid", SF_FT_NUM, 0},
-	[FLD_PROC_PNAME] = {"proc.pname", SF_FT_STR, 0},
-	[FLD_PROC_PEXE] = {"proc.pexe", SF_FT_STR, 0},
-	[FLD_PROC_PEXEPATH] = {"proc.pexepath", SF_FT_STR, 0},
-	[FLD_PROC_PCMDLINE] = {"proc.pcmdline", SF_FT_STR, 0},
-	[FLD_PROC_ANAME] = {"proc.aname", SF_FT_STR, FX_INDEX | FX_ANC},
-	[FLD_PROC_APID] = {"proc.apid", SF_FT_NUM, FX_INDEX | FX_ANC},
-	[FLD_PROC_AEXE] = {"proc.aexe", SF_FT_STR, FX_INDEX | FX_ANC},
-	[FLD_PROC_AEXEPATH] = {"proc.aexepath", SF_FT_STR, FX_INDEX | FX_ANC},
-	[FLD_PROC_CWD] = {"proc.cwd", SF_FT_STR, 0},
-	[FLD_PROC_IS_EXE_UPPER_LAYER] = {"proc.is_exe_upper_layer", SF_FT_BOOL, 0},
-	[FLD_PROC_IS_EXE_WRITABLE] = {"proc.is_exe_writable", SF_FT_BOOL, 0},
-	[FLD_USER_UID] = {"user.uid", SF_FT_NUM, 0},
-	[FLD_USER_NAME] = {"user.name", SF_FT_STR, 0},
-	[FLD_USER_LOGINUID] = {"user.loginuid", SF_FT_NUM, 0},
-	[FLD_GROUP_GID] = {"group.gid", SF_FT_NUM, 0},
-	[FLD_GROUP_NAME] = {"group.name", SF_FT_STR, 0},
-	[FLD_FD_NAME] = {"fd.name", SF_FT_STR, 0},
-	[FLD_FD_DIRECTORY] = {"fd.directory", SF_FT_STR, 0},
-	[FLD_FD_FILENAME] = {"fd.filename", SF_FT_STR, 0},
-	[FLD_FD_TYPECHAR] = {"fd.typechar", SF_FT_STR, 0},
-	[FLD_FD_TYPE] = {"fd.type", SF_FT_STR, 0},
-	[FLD_FD_SIP] = {"fd.sip", SF_FT_IP, 0},
-	[FLD_FD_CIP] = {"fd.cip", SF_FT_IP, 0},
-	[FLD_FD_RIP] = {"fd.rip", SF_FT_IP, 0},
-	[FLD_FD_LIP] = {"fd.lip", SF_FT_IP, 0},
-	[FLD_FD_IP] = {"fd.ip", SF_FT_IP, FX_EITHER},
-	[FLD_FD_SPORT] = {"fd.sport", SF_FT_NUM, 0},
-	[FLD_FD_CPORT] = {"fd.cport", SF_FT_NUM, 0},
-	[FLD_FD_RPORT] = {"fd.rport", SF_FT_NUM, 0},
-	[FLD_FD_LPORT] = {"fd.lport", SF_FT_NUM, 0},
-	[FLD_FD_PORT] = {"fd.port", SF_FT_NUM, FX_EITHER},
-	[FLD_FD_L4PROTO] = {"fd.l4proto", SF_FT_STR, 0},
-	[FLD_FD_IS_SERVER] = {"fd.is_server", SF_FT_BOOL, 0},
-	[FLD_FD_SOCKFAMILY] = {"fd.sockfamily", SF_FT_STR, 0},
-	[FLD_FD_NET] = {"fd.net", SF_FT_NET, FX_EITHER},
-	[FLD_FD_CNET] = {"fd.cnet", SF_FT_NET, 0},
-	[FLD_FD_SNET] = {"fd.snet", SF_FT_NET, 0},
-	[FLD_FD_RNET] = {"fd.rnet", SF_FT_NET, 0},
-	[FLD_FD_LNET] = {"fd.lnet", SF_FT_NET, 0},
-	[FLD_CONTAINER_ID] = {"container.id", SF_FT_STR, 0},
-	[FLD_CONTAINER_NAME] = {"container.name", SF_FT_STR, 0},
-	[FLD_CONTAINER_IMAGE] = {"container.image", SF_FT_STR, 0},
-	[FLD_CONTAINER_IMAGE_REPOSITORY] = {"container.image.repository", SF_FT_STR, 0},
-	[FLD_SF_DNS_NAME] = {"sf.dns.name", SF_FT_STR, 0},
+    [FLD_EVT_TYPE] = {"evt.type", SF_FT_STR, 0},
+    [FLD_EVT_DIR] = {"evt.dir", SF_FT_STR, 0},
+    [FLD_EVT_RES] = {"evt.res", SF_FT_STR, 0},
+    [FLD_EVT_RAWRES] = {"evt.rawres", SF_FT_NUM, 0},
+    [FLD_EVT_FAILED] = {"evt.failed", SF_FT_BOOL, 0},
+    [FLD_EVT_TIME] = {"evt.time", SF_FT_NUM, 0},
+    [FLD_EVT_TIME_S] = {"evt.time.s", SF_FT_STR, 0},
+    [FLD_EVT_TIME_ISO8601] = {"evt.time.iso8601", SF_FT_STR, 0},
+    [FLD_EVT_DATETIME] = {"evt.datetime", SF_FT_STR, 0},
+    [FLD_EVT_RAWTIME] = {"evt.rawtime", SF_FT_NUM, 0},
+    [FLD_EVT_RAWTIME_S] = {"evt.rawtime.s", SF_FT_NUM, 0},
+    [FLD_EVT_RAWTIME_NS] = {"evt.rawtime.ns", SF_FT_NUM, 0},
+    [FLD_EVT_IS_OPEN_READ] = {"evt.is_open_read", SF_FT_BOOL, 0},
+    [FLD_EVT_IS_OPEN_WRITE] = {"evt.is_open_write", SF_FT_BOOL, 0},
+    [FLD_EVT_IS_OPEN_EXEC] = {"evt.is_open_exec", SF_FT_BOOL, 0},
+    [FLD_EVT_IS_OPEN_CREATE] = {"evt.is_open_create", SF_FT_BOOL, 0},
+    [FLD_EVT_ARG] = {"evt.arg", SF_FT_STR, FX_ARG},
+    [FLD_EVT_ARGS] = {"evt.args", SF_FT_STR, 0},
+    [FLD_EVT_SOURCE] = {"evt.source", SF_FT_STR, 0},
+    [FLD_PROC_NAME] = {"proc.name", SF_FT_STR, 0},
+    [FLD_PROC_EXE] = {"proc.exe", SF_FT_STR, 0},
+    [FLD_PROC_EXEPATH] = {"proc.exepath", SF_FT_STR, 0},
+    [FLD_PROC_CMDLINE] = {"proc.cmdline", SF_FT_STR, 0},
+    [FLD_PROC_ARGS] = {"proc.args", SF_FT_STR, 0},
+    [FLD_PROC_PID] = {"proc.pid", SF_FT_NUM, 0},
+    [FLD_PROC_PPID] = {"proc.ppid", SF_FT_NUM, 0},
+    [FLD_PROC_VPID] = {"proc.vpid", SF_FT_NUM, 0},
+    [FLD_PROC_PNAME] = {"proc.pname", SF_FT_STR, 0},
+    [FLD_PROC_PEXE] = {"proc.pexe", SF_FT_STR, 0},
+    [FLD_PROC_PEXEPATH] = {"proc.pexepath", SF_FT_STR, 0},
+    [FLD_PROC_PCMDLINE] = {"proc.pcmdline", SF_FT_STR, 0},
+    [FLD_PROC_ANAME] = {"proc.aname", SF_FT_STR, FX_INDEX | FX_ANC},
+    [FLD_PROC_APID] = {"proc.apid", SF_FT_NUM, FX_INDEX | FX_ANC},
+    [FLD_PROC_AEXE] = {"proc.aexe", SF_FT_STR, FX_INDEX | FX_ANC},
+    [FLD_PROC_AEXEPATH] = {"proc.aexepath", SF_FT_STR, FX_INDEX | FX_ANC},
+    [FLD_PROC_CWD] = {"proc.cwd", SF_FT_STR, 0},
+    [FLD_PROC_IS_EXE_UPPER_LAYER] = {"proc.is_exe_upper_layer", SF_FT_BOOL, 0},
+    [FLD_PROC_IS_EXE_WRITABLE] = {"proc.is_exe_writable", SF_FT_BOOL, 0},
+    [FLD_USER_UID] = {"user.uid", SF_FT_NUM, 0},
+    [FLD_USER_NAME] = {"user.name", SF_FT_STR, 0},
+    [FLD_USER_LOGINUID] = {"user.loginuid", SF_FT_NUM, 0},
+    [FLD_GROUP_GID] = {"group.gid", SF_FT_NUM, 0},
+    [FLD_GROUP_NAME] = {"group.name", SF_FT_STR, 0},
+    [FLD_FD_NAME] = {"fd.name", SF_FT_STR, 0},
+    [FLD_FD_DIRECTORY] = {"fd.directory", SF_FT_STR, 0},
+    [FLD_FD_FILENAME] = {"fd.filename", SF_FT_STR, 0},
+    [FLD_FD_TYPECHAR] = {"fd.typechar", SF_FT_STR, 0},
+    [FLD_FD_TYPE] = {"fd.type", SF_FT_STR, 0},
+    [FLD_FD_SIP] = {"fd.sip", SF_FT_IP, 0},
+    [FLD_FD_CIP] = {"fd.cip", SF_FT_IP, 0},
+    [FLD_FD_RIP] = {"fd.rip", SF_FT_IP, 0},
+    [FLD_FD_LIP] = {"fd.lip", SF_FT_IP, 0},
+    [FLD_FD_IP] = {"fd.ip", SF_FT_IP, FX_EITHER},
+    [FLD_FD_SPORT] = {"fd.sport", SF_FT_NUM, 0},
+    [FLD_FD_CPORT] = {"fd.cport", SF_FT_NUM, 0},
+    [FLD_FD_RPORT] = {"fd.rport", SF_FT_NUM, 0},
+    [FLD_FD_LPORT] = {"fd.lport", SF_FT_NUM, 0},
+    [FLD_FD_PORT] = {"fd.port", SF_FT_NUM, FX_EITHER},
+    [FLD_FD_L4PROTO] = {"fd.l4proto", SF_FT_STR, 0},
+    [FLD_FD_IS_SERVER] = {"fd.is_server", SF_FT_BOOL, 0},
+    [FLD_FD_SOCKFAMILY] = {"fd.sockfamily", SF_FT_STR, 0},
+    [FLD_FD_NET] = {"fd.net", SF_FT_NET, FX_EITHER},
+    [FLD_FD_CNET] = {"fd.cnet", SF_FT_NET, 0},
+    [FLD_FD_SNET] = {"fd.snet", SF_FT_NET, 0},
+    [FLD_FD_RNET] = {"fd.rnet", SF_FT_NET, 0},
+    [FLD_FD_LNET] = {"fd.lnet", SF_FT_NET, 0},
+    [FLD_CONTAINER_ID] = {"container.id", SF_FT_STR, 0},
+    [FLD_CONTAINER_NAME] = {"container.name", SF_FT_STR, 0},
+    [FLD_CONTAINER_IMAGE] = {"container.image", SF_FT_STR, 0},
+    [FLD_CONTAINER_IMAGE_REPOSITORY] = {"container.image.repository", SF_FT_STR, 0},
+    [FLD_SF_DNS_NAME] = {"sf.dns.name", SF_FT_STR, 0},
 };
 
 /* ---- field names ------------------------------------------------------ */
@@ -175,7 +175,8 @@ static const struct fields_info fields_table[FLD_COUNT] = {
 static int fields_lookup(const char *name, size_t len)
 {
 	for (int i = 0; i < FLD_COUNT; i++)
-		if (strlen(fields_table[i].name) == len && memcmp(fields_table[i].name, name, len) == 0)
+		if (strlen(fields_table[i].name) == len &&
+		    memcmp(fields_table[i].name, name, len) == 0)
 			return i;
 	return -1;
 }
@@ -218,7 +219,8 @@ int sf_field_parse(const char *text, size_t len, struct sf_field *f)
 	}
 	int id = fields_lookup(text, base);
 	static const char evtarg[] = "evt.arg.";
-	if (id < 0 && !br && base > sizeof(evtarg) - 1 && memcmp(text, evtarg, sizeof(evtarg) - 1) == 0) {
+	if (id < 0 && !br && base > sizeof(evtarg) - 1 &&
+	    memcmp(text, evtarg, sizeof(evtarg) - 1) == 0) {
 		id = FLD_EVT_ARG;
 		arg = text + sizeof(evtarg) - 1;
 		arglen = base - (sizeof(evtarg) - 1);
@@ -392,7 +394,7 @@ static bool fields_num(struct sf_fval *v, int64_t n)
 
 /* Formats into scratch and points v at it. */
 __attribute__((format(printf, 4, 5))) static bool fields_fmt(struct sf_fval *v, char *scratch,
-							       size_t slen, const char *fmt, ...)
+							     size_t slen, const char *fmt, ...)
 {
 	if (!scratch || slen == 0) {
 		v->s = "";
@@ -482,15 +484,16 @@ static bool fields_time(struct sf_fval *v, int64_t ns, int form, char *scratch, 
 		return fields_fmt(v, scratch, slen, "%02d:%02d:%02d.%09lld", tm.tm_hour, tm.tm_min,
 				  tm.tm_sec, (long long)frac);
 	case 1: /* evt.time.s */
-		return fields_fmt(v, scratch, slen, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+		return fields_fmt(v, scratch, slen, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min,
+				  tm.tm_sec);
 	case 2: /* evt.time.iso8601 */
 		return fields_fmt(v, scratch, slen, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ",
-				  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-				  tm.tm_sec, (long long)frac);
+				  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+				  tm.tm_min, tm.tm_sec, (long long)frac);
 	default: /* evt.datetime */
 		return fields_fmt(v, scratch, slen, "%04d-%02d-%02d %02d:%02d:%02d.%09lld",
-				  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-				  tm.tm_sec, (long long)frac);
+				  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+				  tm.tm_min, tm.tm_sec, (long long)frac);
 	}
 }
 
@@ -544,7 +547,8 @@ static bool fields_is_socket(const struct sf_event *ev)
 	return ev->fd_type == SF_FD_IPV4 || ev->fd_type == SF_FD_IPV6 || ev->fd_type == SF_FD_UNIX;
 }
 
-static bool fields_directory(const struct sf_event *ev, struct sf_fval *v, char *scratch, size_t slen)
+static bool fields_directory(const struct sf_event *ev, struct sf_fval *v, char *scratch,
+			     size_t slen)
 {
 	const char *name = ev->fd_name;
 	if (!name)
@@ -605,8 +609,8 @@ static bool fields_ip(const struct sf_endpoint *e, struct sf_fval *v)
 	return e && fields_endpoint_ip(e, &v->ip);
 }
 
-bool sf_field_get(const struct sf_field *f, const struct sf_event *ev, unsigned i, struct sf_fval *v,
-		  char *scratch, size_t slen)
+bool sf_field_get(const struct sf_field *f, const struct sf_event *ev, unsigned i,
+		  struct sf_fval *v, char *scratch, size_t slen)
 {
 	const struct sf_proc *p = ev->proc;
 	if (i > 0 && sf_field_multi(f) == SF_FM_ONE)
@@ -681,10 +685,10 @@ bool sf_field_get(const struct sf_field *f, const struct sf_event *ev, unsigned 
 		 * value i is ancestor i + 1: every ancestor, parent first. */
 		unsigned k = f->index >= 0 ? (unsigned)f->index : i + 1;
 		const struct sf_proc *a = fields_ancestor(p, k);
-		enum fields_procval what = f->id == FLD_PROC_ANAME   ? FPV_NAME
-					   : f->id == FLD_PROC_APID  ? FPV_PID
-					   : f->id == FLD_PROC_AEXE  ? FPV_EXE
-								     : FPV_EXEPATH;
+		enum fields_procval what = f->id == FLD_PROC_ANAME  ? FPV_NAME
+					   : f->id == FLD_PROC_APID ? FPV_PID
+					   : f->id == FLD_PROC_AEXE ? FPV_EXE
+								    : FPV_EXEPATH;
 		return fields_proc(a, what, v, scratch, slen);
 	}
 	case FLD_PROC_CWD:
@@ -711,7 +715,8 @@ bool sf_field_get(const struct sf_field *f, const struct sf_event *ev, unsigned 
 	case FLD_FD_TYPECHAR:
 	case FLD_FD_TYPE: {
 		static const char *const chars[] = {NULL, "f", "d", "4", "6", "u", "m"};
-		static const char *const names[] = {NULL, "file", "directory", "ipv4", "ipv6", "unix", "memfd"};
+		static const char *const names[] = {NULL,   "file", "directory", "ipv4",
+						    "ipv6", "unix", "memfd"};
 		unsigned t = (unsigned)ev->fd_type;
 		if (t >= sizeof(chars) / sizeof(chars[0]))
 			return false;
@@ -770,13 +775,14 @@ bool sf_field_get(const struct sf_field *f, const struct sf_event *ev, unsigned 
 /* ---- rendering -------------------------------------------------------- */
 
 /* Renders one value of f (already extracted) into out[0..len). */
-static void fields_render_val(const struct sf_field *f, const struct sf_fval *v, char *out, size_t len)
+static void fields_render_val(const struct sf_field *f, const struct sf_fval *v, char *out,
+			      size_t len)
 {
 	switch (sf_field_type(f)) {
 	case SF_FT_STR:
 		if (v->s != out)
-			snprintf(out, len, "%.*s", (int)(v->len < (size_t)INT32_MAX ? v->len : INT32_MAX),
-				 v->s);
+			snprintf(out, len, "%.*s",
+				 (int)(v->len < (size_t)INT32_MAX ? v->len : INT32_MAX), v->s);
 		break;
 	case SF_FT_NUM:
 		snprintf(out, len, "%lld", (long long)v->n);
@@ -787,7 +793,8 @@ static void fields_render_val(const struct sf_field *f, const struct sf_fval *v,
 	case SF_FT_IP:
 	case SF_FT_NET: {
 		char tmp[INET6_ADDRSTRLEN];
-		if (!inet_ntop(v->ip.family == 4 ? AF_INET : AF_INET6, v->ip.addr, tmp, sizeof(tmp)))
+		if (!inet_ntop(v->ip.family == 4 ? AF_INET : AF_INET6, v->ip.addr, tmp,
+			       sizeof(tmp)))
 			tmp[0] = '\0';
 		snprintf(out, len, "%s", tmp);
 		break;

@@ -29,7 +29,7 @@
 
 #include "event.h"
 
-#define SF_FIELD_NA "<NA>"
+#define SF_FIELD_NA            "<NA>"
 #define SF_FIELD_MAX_ANCESTORS 64 /* walks stop here, also on a parent loop */
 
 enum sf_ftype {
@@ -42,9 +42,9 @@ enum sf_ftype {
 
 /* How many values a field has per event. */
 enum sf_fmulti {
-	SF_FM_ONE = 0,	 /* at most one */
+	SF_FM_ONE = 0,   /* at most one */
 	SF_FM_ANCESTORS, /* one per ancestor: a check is true if true for any */
-	SF_FM_EITHER,	 /* client and server end: true if true for either,
+	SF_FM_EITHER,    /* client and server end: true if true for either,
 			    except != which must hold for both (like Falco) */
 };
 
@@ -52,14 +52,14 @@ enum sf_fmulti {
  * IPv6 addresses are stored as IPv4. */
 struct sf_ip {
 	uint8_t family; /* 4 or 6; 0 = none */
-	uint8_t bits;	/* prefix length */
+	uint8_t bits;   /* prefix length */
 	uint8_t addr[16];
 };
 
 /* A resolved field reference. */
 struct sf_field {
 	uint16_t id;
-	int16_t index;	 /* [N] argument, -1 when there is none */
+	int16_t index;   /* [N] argument, -1 when there is none */
 	uint16_t arglen; /* evt.arg.NAME / evt.arg[NAME] */
 	const char *arg; /* not NUL-terminated; owned by whoever parsed */
 };
@@ -68,7 +68,7 @@ struct sf_field {
 struct sf_fval {
 	const char *s; /* SF_FT_STR: NUL-terminated text, len bytes */
 	size_t len;
-	int64_t n;	 /* SF_FT_NUM and SF_FT_BOOL (0/1) */
+	int64_t n;       /* SF_FT_NUM and SF_FT_BOOL (0/1) */
 	struct sf_ip ip; /* SF_FT_IP and SF_FT_NET */
 };
 
@@ -91,8 +91,8 @@ bool sf_field_is_evt_type(const struct sf_field *f);
  * (proc.cmdline, fd.directory, evt.args, numbers as text) are built in
  * scratch, truncated to slen - 1 bytes.
  */
-bool sf_field_get(const struct sf_field *f, const struct sf_event *ev, unsigned i, struct sf_fval *v,
-		  char *scratch, size_t slen);
+bool sf_field_get(const struct sf_field *f, const struct sf_event *ev, unsigned i,
+		  struct sf_fval *v, char *scratch, size_t slen);
 
 /*
  * Renders f for ev as Falco prints it in outputs: numbers in decimal,

@@ -40,7 +40,8 @@ int main(int argc, char **argv)
 		return rules_main_usage();
 	char err[1024];
 	struct sf_ruleset *rs;
-	int rc = sf_rules_load(&rs, (const char *const *)(argv + 2), (size_t)(argc - 2), err, sizeof(err));
+	int rc = sf_rules_load(&rs, (const char *const *)(argv + 2), (size_t)(argc - 2), err,
+			       sizeof(err));
 	if (rc) {
 		fprintf(stderr, "%s\n", err);
 		return 1;

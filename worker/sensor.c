@@ -112,7 +112,7 @@ static void *sensor_thread(void *arg)
 	struct sf_sensor *s = arg;
 	struct pollfd pfd = {.fd = ring_buffer__epoll_fd(s->rb), .events = POLLIN};
 	while (!atomic_load(&s->stop)) {
-		int n = poll(&pfd, 1, 100);
+		int n = poll(&pfd, 1, SF_BPF_POLL_MS);
 		if (n < 0 && errno != EINTR) {
 			sf_error("sensor: poll: %s", strerror(errno));
 			break;

@@ -165,7 +165,16 @@ static __always_inline void event_send(struct sf_bpf_event *e)
 	__u64 size = __builtin_offsetof(struct sf_bpf_event, data) + end;
 	if (size > sizeof(*e))
 		size = sizeof(*e);
-	if (bpf_ringbuf_output(&events, e, size, 0))
+	/* Waking the reader for every record costs more than the record:
+	 * wake it only once a batch has piled up; it also polls on a timer. */
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > SF_BPF_WAKEUP_BYTES
+			  ? BPF_RB_FORCE_WAKEUP
+			  : BPF_RB_NO_WAKEUP;
+	/* …except for an exec: the reader hashes the new executable through
+	 * /proc/<pid>/exe, which only works while the process lives. */
+	if (e->kind == SF_BPF_EXEC)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&events, e, size, flags))
 		count(SF_BPF_CNT_DROPS);
 	else
 		count(SF_BPF_CNT_EVENTS);
@@ -231,9 +240,9 @@ static __noinline void slot_walk(struct sf_bpf_event *e, int i, struct dentry *d
 			vfsmnt = &parent->mnt;
 			continue;
 		}
+		/* A pseudo file (memfd, pipe) is its own parent: its name,
+		 * "memfd:x", is the whole path. */
 		struct dentry *up = BPF_CORE_READ(dentry, d_parent);
-		if (up == dentry)
-			break;
 		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
 		if (off >= SF_BPF_SLOT - 1)
 			break;
@@ -245,6 +254,8 @@ static __noinline void slot_walk(struct sf_bpf_event *e, int i, struct dentry *d
 		if (n <= 0)
 			break;
 		off = o + n;
+		if (up == dentry)
+			break;
 		dentry = up;
 	}
 	if (off > SF_BPF_SLOT)
