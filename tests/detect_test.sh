@@ -30,7 +30,7 @@ ok "attack and benign packages found (${#pkgs[@]})" '[ ${#pkgs[@]} -ge 2 ]'
 
 # Submit everything first: the worker installs them one after another while
 # we wait, so the whole run costs about one install per package.
-declare -A ids
+declare -A ids reports
 for p in "${pkgs[@]}"; do
   mkdir -p "$work/pkg/$p"
   cp -R "$src/tests/packages/$p" "$work/pkg/$p/package"
@@ -58,6 +58,7 @@ for p in "${pkgs[@]}"; do
     jq -r '"    stdout: \(.install.stdout_tail)\n    stderr: \(.install.stderr_tail)"' <<<"$report"
   ok "$p: sensor saw events" '[ "$(jq -r ".sensor.events // 0" <<<"$report")" -gt 0 ]'
   ok "$p: sensor dropped nothing" '[ "$(jq -r ".sensor.drops // -1" <<<"$report")" = 0 ]'
+  reports[$p]=$report
   case $p in
     attack-*)
       missed=0
@@ -79,5 +80,36 @@ for p in "${pkgs[@]}"; do
       ;;
   esac
 done
+
+# A broken rules file: the worker names file and line and refuses to start.
+printf -- '- rule: broken\n  desc: x\n  condition: evt.type = open and (proc.name = x\n  output: x\n  priority: WARNING\n' >"$work/broken.yaml"
+timeout 20 "$build/worker/scanfarm-worker" --rules "$work/broken.yaml" --work-dir "$work/wb" \
+  --rootfs "$src/var/rootfs" --jobs-url tcp://127.0.0.1:1 --results-url tcp://127.0.0.1:1 \
+  >"$work/broken.out" 2>&1
+brc=$?
+ok "worker refuses to start on a broken rule file (exit $brc)" '[ "$brc" = 2 ]'
+ok "the error names the file and line" 'grep -q "broken.yaml:3" "$work/broken.out" || { cat "$work/broken.out"; false; }'
+
+# Facts: what the reports say the packages did, beyond the alerts.
+fact() { # package jq-condition-on-.facts
+  jq -e "$2" <<<"${reports[$1]:-{\}}" >/dev/null
+}
+true_sha=$(sha256sum "$src/var/rootfs/usr/bin/true" | cut -d' ' -f1)
+ok "dropper: the dropped binary's SHA-256 is reported (a copy of /usr/bin/true)" \
+  'fact attack-dropper ".facts.exec[] | select(.value == \"/tmp/jsextension\" and .detail == \"$true_sha\")"'
+ok "dropper: files written outside the package are listed" \
+  'fact attack-dropper ".facts.file_written[] | select(.value == \"/tmp/jsextension\")"'
+ok "npmrc stealer: the failed connection attempt is a fact" \
+  'fact attack-npmrc-stealer ".facts.connect[] | select((.value | startswith(\"198.51.100.23:\")) and .detail == \"ENETUNREACH\")"'
+ok "reverse shell: the attempt to 203.0.113.5:4444 is a fact" \
+  'fact attack-reverse-shell ".facts.connect[] | select(.value == \"203.0.113.5:4444/tcp\")"'
+ok "dns beacon: the question is a fact" \
+  'fact attack-dns-beacon ".facts.dns[] | select(.value | endswith(\"exfil-test.example\"))"'
+ok "listener: the listening socket is a fact" \
+  'fact attack-listener ".facts.listen | length > 0"'
+ok "process tree: npm and the lifecycle script's shell, with command lines" \
+  'fact benign-banner "[.facts.process[].detail] | (any(test(\"npm install\")) and any(test(\"^ppid=1 sh -c\")))"'
+ok "Package Hunter view carries the alerts in Falco's shape" \
+  'curl -s "$url/?id=${ids[attack-dropper]}" | jq -e ".result | length > 0 and all(.[]; .rule and .output and .priority and .time.seconds and .source == \"SYSCALL\")" >/dev/null'
 
 farm_finish

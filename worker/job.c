@@ -1,11 +1,13 @@
 /* job — see job.h. */
 #include "job.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,8 +37,9 @@ static char *job_strdup(const char *s) { return s ? strdup(s) : NULL; }
 
 int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf_batch *b)
 {
-	char dir[4096], artifact[4200], src[4200], bundle[4200], state[4200], resolv[4200], cid[64],
-	    err[512] = "";
+	char dir[4096], artifact[4200], src[4200], bundle[4200], state[4200], resolv[4200],
+	    tmp[4200], cid[64], err[512] = "";
+	bool tmp_mounted = false;
 	struct sf_observe *obs = NULL;
 	int64_t start = sf_monotonic_ms();
 	int rc;
@@ -56,6 +59,7 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	snprintf(bundle, sizeof(bundle), "%s/bundle", dir);
 	snprintf(state, sizeof(state), "%s/runtime-state", env->work_dir);
 	snprintf(resolv, sizeof(resolv), "%s/resolv.conf", dir);
+	snprintf(tmp, sizeof(tmp), "%s/tmp", dir);
 	sf_rmtree(dir); /* a previous run of the same attempt on this host */
 	if ((rc = sf_mkdirs(src, 0755)) || (rc = sf_mkdirs(bundle, 0755)) ||
 	    (rc = sf_mkdirs(state, 0700))) {
@@ -114,6 +118,7 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	    .memory_mb = job->memory_mb > 0 ? job->memory_mb : 2048,
 	    .pids = job->pids > 0 ? job->pids : 1024,
 	    .tmp_mb = job->disk_mb > 0 ? job->disk_mb : 1024,
+	    .tmp_dir = tmp,
 	    .uid = SANDBOX_UID,
 	    .gid = SANDBOX_GID,
 	};
@@ -124,12 +129,23 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 		snprintf(err, sizeof(err), "cannot write %s: %s", resolv, strerror(-rc));
 		goto out;
 	}
+	/* The container's /tmp is a tmpfs the worker mounts itself, so what
+	 * the install dropped there can still be hashed after it exited. */
+	char tmpopts[64];
+	snprintf(tmpopts, sizeof(tmpopts), "size=%dm,mode=1777", spec.tmp_mb);
+	if ((rc = sf_mkdirs(tmp, 0755)) ||
+	    (rc = mount("scanfarm-tmp", tmp, "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) ? -errno : 0)) {
+		snprintf(err, sizeof(err), "cannot mount a tmpfs at %s: %s", tmp, strerror(-rc));
+		goto out;
+	}
+	tmp_mounted = true;
 	if (env->sensor) {
 		struct sf_observe_opts oo = {.rules = env->rules,
 					     .container_id = cid,
 					     .image = "scanfarm-sandbox",
 					     .hostname = env->hostname,
 					     .work_host_dir = src,
+					     .tmp_host_dir = tmp,
 					     .rootfs = env->rootfs};
 		if ((rc = sf_observe_start(&obs, env->sensor, cid, &oo))) {
 			snprintf(err, sizeof(err), "cannot watch the sandbox: %s", strerror(-rc));
@@ -170,6 +186,8 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	sf_sandbox_result_free(&res);
 out:
 	sf_observe_free(obs);
+	if (tmp_mounted && umount2(tmp, MNT_DETACH) != 0)
+		sf_warn("job %lld: cannot unmount %s: %s", (long long)job->job_id, tmp, strerror(errno));
 	b->duration_ms = sf_monotonic_ms() - start;
 	if (err[0]) {
 		b->error = job_strdup(err);
@@ -183,4 +201,22 @@ out:
 	if (b->stderr_tail)
 		sf_utf8_sanitize(b->stderr_tail, strlen(b->stderr_tail));
 	return (err[0] && !b->error) ? -ENOMEM : 0;
+}
+
+void sf_job_sweep(const char *jobs_dir)
+{
+	DIR *d = opendir(jobs_dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			char tmp[4200];
+			snprintf(tmp, sizeof(tmp), "%s/%s/tmp", jobs_dir, e->d_name);
+			if (umount2(tmp, MNT_DETACH) == 0)
+				sf_info("swept the /tmp of an interrupted job: %s", tmp);
+		}
+		closedir(d);
+	}
+	sf_rmtree(jobs_dir);
 }

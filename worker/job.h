@@ -35,4 +35,8 @@ struct sf_job_env {
  * Returns 0 unless memory ran out. Free the batch with sf_batch_free. */
 int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf_batch *batch);
 
+/* Removes the job directories a killed worker left under jobs_dir,
+ * unmounting their /tmp filesystems first. */
+void sf_job_sweep(const char *jobs_dir);
+
 #endif

@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 	snprintf(state, sizeof(state), "%s/runtime-state", workdir);
 	snprintf(jobs, sizeof(jobs), "%s/jobs", workdir);
 	sf_sandbox_sweep(env.runtime, state);
-	sf_rmtree(jobs);
+	sf_job_sweep(jobs);
 
 	struct sigaction sa = {.sa_handler = worker_on_signal};
 	sigaction(SIGINT, &sa, NULL);

@@ -338,6 +338,8 @@ static int obs_exe_sha256(struct sf_observe *o, int32_t pid, const char *exepath
 	if (fd < 0 && exepath[0] == '/') {
 		if (!strncmp(exepath, "/work/", 6) && o->opts.work_host_dir)
 			snprintf(path, sizeof(path), "%s/%s", o->opts.work_host_dir, exepath + 6);
+		else if (!strncmp(exepath, "/tmp/", 5) && o->opts.tmp_host_dir)
+			snprintf(path, sizeof(path), "%s/%s", o->opts.tmp_host_dir, exepath + 5);
 		else if (strncmp(exepath, "/tmp/", 5) && strncmp(exepath, "/proc/", 6) &&
 			 strncmp(exepath, "/dev/", 5) && o->opts.rootfs)
 			snprintf(path, sizeof(path), "%s%s", o->opts.rootfs, exepath);

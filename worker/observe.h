@@ -36,6 +36,7 @@ struct sf_observe_opts {
 	/* Host directory bind-mounted at /work, to hash binaries that
 	 * exited before they could be read through /proc. */
 	const char *work_host_dir;
+	const char *tmp_host_dir;	/* host directory mounted at /tmp, or NULL */
 	const char *rootfs;		/* host path of the read-only rootfs */
 	/* Optional: every decoded event, after rule evaluation (tests, bench). */
 	void (*on_event)(void *arg, const struct sf_event *ev);

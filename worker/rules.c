@@ -2121,8 +2121,12 @@ int sf_rules_eval(const struct sf_ruleset *rs, struct sf_rules_ctx *ctx, const s
 		memset(ctx->memo_stamp, 0, sizeof(ctx->memo_stamp));
 		ctx->gen = 1;
 	}
-	struct sf_cond_run run = {ctx->gen,      SF_RULES_MEMO, ctx->memo_stamp,
-				  ctx->memo_val, ctx->scratch,  sizeof(ctx->scratch)};
+	struct sf_cond_run run = {.gen = ctx->gen,
+				  .nmemo = SF_RULES_MEMO,
+				  .stamp = ctx->memo_stamp,
+				  .val = ctx->memo_val,
+				  .scratch = ctx->scratch,
+				  .slen = sizeof(ctx->scratch)};
 	for (uint32_t k = from; k < to; k++) {
 		const struct sf_rule *r = rs->bucket_rules[k];
 		ctx->checks++;

@@ -103,6 +103,14 @@ int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
 	    "nodev", "mode=1777", tmpsize,
 	    "destination", "/work", "type", "bind", "source", s->work_dir, "options", "rbind",
 	    "rw", "nosuid", "nodev");
+	if (mounts && s->tmp_dir) {
+		/* the caller's own tmpfs replaces the container's /tmp (the last
+		 * mount of a path wins) */
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination",
+							"/tmp", "type", "bind", "source",
+							s->tmp_dir, "options", "rbind", "rw",
+							"nosuid", "nodev"));
+	}
 	if (mounts && s->resolv_conf)
 		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s]}", "destination",
 							"/etc/resolv.conf", "type", "bind", "source",

@@ -39,7 +39,8 @@ struct sf_sandbox_spec {
 	int time_limit_s;
 	int memory_mb;
 	int pids;
-	int tmp_mb;
+	int tmp_mb;		  /* size of the tmpfs at /tmp (when tmp_dir is NULL) */
+	const char *tmp_dir;	  /* host dir bind-mounted at /tmp instead, or NULL */
 	unsigned uid;
 	unsigned gid;
 };
