@@ -112,4 +112,9 @@ ok "process tree: npm and the lifecycle script's shell, with command lines" \
 ok "Package Hunter view carries the alerts in Falco's shape" \
   'curl -s "$url/?id=${ids[attack-dropper]}" | jq -e ".result | length > 0 and all(.[]; .rule and .output and .priority and .time.seconds and .source == \"SYSCALL\")" >/dev/null'
 
+# The worker ran the sensor, observe and the rule engine on every event above:
+# under the sanitizer build, its log must be clean.
+"$src/scripts/farm.sh" down >/dev/null 2>&1
+ok "no sanitizer findings in the daemons' logs" '! grep -E "Sanitizer|runtime error:" "$work/log/"*.log'
+
 farm_finish
