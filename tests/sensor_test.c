@@ -61,6 +61,8 @@ static int child_main(const char *dir)
 		return 14;
 	if (chmod("rel", 04755) != 0)
 		return 15;
+	if (chown("rel", 1234, 1234) != 0)
+		return 17;
 	open("/nonexistent/sensor-test", O_RDONLY); /* a failed open is an event too */
 
 	/* an outbound attempt to TEST-NET: ENETUNREACH in the empty netns */
@@ -251,6 +253,8 @@ int main(int argc, char **argv)
 	snprintf(p, sizeof(p), "fd=%s/renamed", dir);
 	CHECK(saw("unlink", p, NULL));
 	CHECK(saw("chmod res=0", "S_ISUID", NULL));
+	snprintf(p, sizeof(p), "fd=%s/rel ", dir);
+	CHECK(saw("chown res=0", p, "uid=1234 gid=1234"));
 	CHECK(saw("openat res=-2", "fd=/nonexistent/sensor-test", NULL));
 	/* network */
 	CHECK(saw("connect res=-101", "->192.0.2.10:443", NULL)); /* ENETUNREACH */

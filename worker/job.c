@@ -52,7 +52,9 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	if (!b->worker_id)
 		return -ENOMEM;
 
-	snprintf(cid, sizeof(cid), "sf-%lld-%d", (long long)job->job_id, job->attempt);
+	/* unique per host: several workers may share one (and one cgroup tree) */
+	snprintf(cid, sizeof(cid), "sf-%d-%lld-%d", (int)getpid(), (long long)job->job_id,
+		 job->attempt);
 	snprintf(dir, sizeof(dir), "%s/jobs/%s", env->work_dir, cid);
 	snprintf(artifact, sizeof(artifact), "%s/artifact", dir);
 	snprintf(src, sizeof(src), "%s/src", dir);

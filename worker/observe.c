@@ -57,7 +57,8 @@ struct sf_observe {
 	struct sf_alert *alerts;
 	uint32_t nalerts, alerts_cap;
 	struct obs_rule_count *rule_counts;
-	uint64_t alerts_suppressed;
+	uint64_t alerts_suppressed; /* over the caps */
+	uint64_t alerts_repeated;   /* identical to one already kept */
 	uint64_t records, evaluated;
 	uint64_t drops_at_start;
 	bool oom; /* an allocation failed: the report says so */
@@ -445,6 +446,10 @@ static const char *obs_syscall_name(uint32_t nr)
 	case 87: return "unlink";
 	case 90: return "chmod";
 	case 91: return "fchmod";
+	case 92: return "chown";
+	case 93: return "fchown";
+	case 94: return "lchown";
+	case 260: return "fchownat";
 	case 101: return "ptrace";
 	case 105: return "setuid";
 	case 106: return "setgid";
@@ -533,7 +538,7 @@ static void obs_on_match(void *arg, const struct sf_rule *rule, const struct sf_
 		c->next = o->rule_counts;
 		o->rule_counts = c;
 	}
-	if (++c->fired > OBS_MAX_ALERTS_PER_RULE || o->nalerts >= OBS_MAX_ALERTS) {
+	if (c->fired >= OBS_MAX_ALERTS_PER_RULE || o->nalerts >= OBS_MAX_ALERTS) {
 		o->alerts_suppressed++;
 		return;
 	}
@@ -554,6 +559,15 @@ static void obs_on_match(void *arg, const struct sf_rule *rule, const struct sf_
 		o->oom = true;
 		return;
 	}
+	/* The same rule saying the same thing again (a resent DNS question,
+	 * a file read twice) is one alert. */
+	for (uint32_t i = 0; i < o->nalerts; i++)
+		if (!strcmp(o->alerts[i].rule, a->rule) && !strcmp(o->alerts[i].output, a->output)) {
+			sf_alert_free(a);
+			o->alerts_repeated++;
+			return;
+		}
+	c->fired++;
 	o->nalerts++;
 }
 
@@ -771,6 +785,21 @@ static void obs_record(void *arg, const struct sf_bpf_event *r, size_t len)
 		obs_arg(&ev, "mode", sc.mode);
 		break;
 	}
+	case SF_BPF_CHOWN: {
+		const char *path = obs_slot(r, len, 0, sc.s[0], sizeof(sc.s[0]));
+		const char *dir = obs_slot(r, len, 1, sc.s[1], sizeof(sc.s[1]));
+		if (!path)
+			return;
+		obs_join(sc.path, sizeof(sc.path), dir ? dir : base, path);
+		ev.fd_type = SF_FD_FILE;
+		ev.fd_name = sc.path;
+		snprintf(sc.num[0], sizeof(sc.num[0]), "%d", (int32_t)r->u.file.uid);
+		snprintf(sc.num[1], sizeof(sc.num[1]), "%d", (int32_t)r->u.file.gid);
+		obs_arg(&ev, "path", sc.path);
+		obs_arg(&ev, "uid", sc.num[0]);
+		obs_arg(&ev, "gid", sc.num[1]);
+		break;
+	}
 	case SF_BPF_CONNECT:
 	case SF_BPF_BIND:
 	case SF_BPF_LISTEN:
@@ -928,6 +957,11 @@ int sf_observe_finish(struct sf_observe *o, struct sf_batch *b)
 		char n[32];
 		snprintf(n, sizeof(n), "%llu", (unsigned long long)o->alerts_suppressed);
 		obs_fact(o, "sensor", "alerts_suppressed", n);
+	}
+	if (o->alerts_repeated) {
+		char n[32];
+		snprintf(n, sizeof(n), "%llu", (unsigned long long)o->alerts_repeated);
+		obs_fact(o, "sensor", "alerts_repeated", n);
 	}
 	if (o->facts_truncated)
 		obs_fact(o, "sensor", "facts_truncated", "yes"); /* may itself not fit */

@@ -72,6 +72,10 @@ struct {
 #define NR_unlink 87
 #define NR_chmod 90
 #define NR_fchmod 91
+#define NR_chown 92
+#define NR_fchown 93
+#define NR_lchown 94
+#define NR_fchownat 260
 #define NR_ptrace 101
 #define NR_setuid 105
 #define NR_setgid 106
@@ -487,6 +491,31 @@ static __noinline int on_file(__u64 cgid, __u32 nr, long ret, struct pt_regs *re
 			slot_base(e, 1, e->u.file.dirfd, 0);
 		}
 		break;
+	case NR_chown:
+	case NR_fchown:
+	case NR_lchown:
+	case NR_fchownat:
+		e = event_start(SF_BPF_CHOWN, cgid, nr, ret);
+		if (!e)
+			return 0;
+		if (nr == NR_fchown) {
+			e->u.file.dirfd = (int)a0;
+			slot_walk_fd(e, 0, (int)a0);
+			e->u.file.uid = a1;
+			e->u.file.gid = a2;
+		} else if (nr == NR_fchownat) {
+			e->u.file.dirfd = (int)a0;
+			slot_user_str(e, 0, (const void *)a1);
+			slot_base(e, 1, (int)a0, 0);
+			e->u.file.uid = a2;
+			e->u.file.gid = a3;
+		} else {
+			e->u.file.dirfd = AT_FDCWD;
+			slot_user_str(e, 0, (const void *)a0);
+			e->u.file.uid = a1;
+			e->u.file.gid = a2;
+		}
+		break;
 	case NR_chdir:
 	case NR_fchdir: {
 		if (ret < 0)
@@ -634,6 +663,10 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 	case NR_fchmod:
 	case NR_fchmodat:
 	case NR_fchmodat2:
+	case NR_chown:
+	case NR_fchown:
+	case NR_lchown:
+	case NR_fchownat:
 	case NR_chdir:
 	case NR_fchdir:
 	case NR_memfd_create:

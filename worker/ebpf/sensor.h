@@ -50,6 +50,7 @@ enum sf_bpf_kind {
 	SF_BPF_MEMFD,	   /* memfd_create: name */
 	SF_BPF_SETID,	   /* setuid family */
 	SF_BPF_MOUNT,	   /* mount: dev, dir, type */
+	SF_BPF_CHOWN,	   /* chown/fchown/lchown/fchownat: path (or walked fd), dirfd base */
 };
 
 #define SF_BPF_SLOT_WALKED 1 /* slot holds reversed path components */
@@ -85,6 +86,8 @@ struct sf_bpf_event {
 			__u32 flags;
 			__u32 mode;
 			__s32 dirfd2; /* renameat: new dirfd */
+			__u32 uid;    /* chown: new owner */
+			__u32 gid;
 		} file;
 		struct sf_bpf_sock sock;
 		struct {
