@@ -1,5 +1,8 @@
 # Turns sql/NNN_name.sql files into a C array of {version, name, text}.
-# Invoked as: cmake -DOUT=file.c -DFILES=a.sql;b.sql -P embed_sql.cmake
+# Invoked as: cmake -DOUT=file.c -DSQL_DIR=dir -P embed_sql.cmake (a directory,
+# not a list: a ';'-separated list would be split by the shell of the build).
+file(GLOB FILES ${SQL_DIR}/*.sql)
+list(SORT FILES)
 set(body "/* generated from sql/ by cmake/embed_sql.cmake — do not edit */\n")
 string(APPEND body "#include \"migrations.h\"\n")
 set(entries "")

@@ -76,7 +76,7 @@ int sf_wire_encode_batch(const struct sf_batch *b, struct sf_buf *out)
 {
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, out, wire_write);
-	if (pack_header(&pk, 13, "batch") || KINT(&pk, "job_id", b->job_id) ||
+	if (pack_header(&pk, 15, "batch") || KINT(&pk, "job_id", b->job_id) ||
 	    KINT(&pk, "attempt", b->attempt) || KINT(&pk, "seq", b->seq) ||
 	    KSTR(&pk, "worker_id", b->worker_id) || pack_key(&pk, "final") ||
 	    (b->final ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk)) ||
@@ -100,7 +100,9 @@ int sf_wire_encode_batch(const struct sf_batch *b, struct sf_buf *out)
 				: msgpack_pack_nil(&pk)) ||
 	    KSTR(&pk, "stdout_tail", b->stdout_tail) ||
 	    KSTR(&pk, "stderr_tail", b->stderr_tail) || KSTR(&pk, "error", b->error) ||
-	    KINT(&pk, "duration_ms", b->duration_ms))
+	    KINT(&pk, "duration_ms", b->duration_ms) ||
+	    KSTR(&pk, "ruleset_digest", b->ruleset_digest) ||
+	    KSTR(&pk, "image_digest", b->image_digest))
 		return -ENOMEM;
 	return 0;
 }
@@ -109,10 +111,12 @@ int sf_wire_encode_hello(const struct sf_hello *h, bool heartbeat, struct sf_buf
 {
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, out, wire_write);
-	int bad = pack_header(&pk, 5, heartbeat ? "heartbeat" : "hello") ||
+	int bad = pack_header(&pk, 7, heartbeat ? "heartbeat" : "hello") ||
 		  KSTR(&pk, "worker_id", h->worker_id) || KSTR(&pk, "version", h->version) ||
 		  KINT(&pk, "capacity", h->capacity) || KINT(&pk, "running", h->running) ||
-		  KSTR(&pk, "sensor", h->sensor);
+		  KSTR(&pk, "sensor", h->sensor) ||
+		  KSTR(&pk, "ruleset_digest", h->ruleset_digest) ||
+		  KSTR(&pk, "image_digest", h->image_digest);
 	return bad ? -ENOMEM : 0;
 }
 
@@ -483,6 +487,8 @@ void sf_batch_free(struct sf_batch *b)
 	free(b->stdout_tail);
 	free(b->stderr_tail);
 	free(b->error);
+	free(b->ruleset_digest);
+	free(b->image_digest);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -500,7 +506,9 @@ static int decode_batch(const msgpack_object *m, struct sf_batch *b)
 	    (rc = get_str(m, "stdout_tail", false, &b->stdout_tail)) ||
 	    (rc = get_str(m, "stderr_tail", false, &b->stderr_tail)) ||
 	    (rc = get_str(m, "error", false, &b->error)) ||
-	    (rc = get_int(m, "duration_ms", false, 0, INT64_MAX, &b->duration_ms)))
+	    (rc = get_int(m, "duration_ms", false, 0, INT64_MAX, &b->duration_ms)) ||
+	    (rc = get_str(m, "ruleset_digest", false, &b->ruleset_digest)) ||
+	    (rc = get_str(m, "image_digest", false, &b->image_digest)))
 		goto fail;
 	if (b->seq < 0 || b->attempt < 1) {
 		rc = -EPROTO;
@@ -576,6 +584,8 @@ static void hello_free(struct sf_hello *h)
 	free(h->worker_id);
 	free(h->version);
 	free(h->sensor);
+	free(h->ruleset_digest);
+	free(h->image_digest);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -586,7 +596,9 @@ static int decode_hello(const msgpack_object *m, struct sf_hello *h)
 	    (rc = get_str(m, "version", false, &h->version)) ||
 	    (rc = get_i32(m, "capacity", false, &h->capacity)) ||
 	    (rc = get_i32(m, "running", false, &h->running)) ||
-	    (rc = get_str(m, "sensor", false, &h->sensor)))
+	    (rc = get_str(m, "sensor", false, &h->sensor)) ||
+	    (rc = get_str(m, "ruleset_digest", false, &h->ruleset_digest)) ||
+	    (rc = get_str(m, "image_digest", false, &h->image_digest)))
 		hello_free(h);
 	return rc;
 }

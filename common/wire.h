@@ -94,6 +94,10 @@ struct sf_batch {
 	char *stderr_tail;
 	char *error; /* NULL when the job ran; the reason when it could not */
 	int64_t duration_ms;
+	/* What produced the verdict (the verdict cache's key, with the
+	 * artifact): the worker's rules and sandbox image. NULL if unknown. */
+	char *ruleset_digest;
+	char *image_digest;
 };
 
 struct sf_hello {
@@ -102,6 +106,8 @@ struct sf_hello {
 	int32_t capacity;
 	int32_t running;
 	char *sensor;
+	char *ruleset_digest; /* the rules the worker evaluates */
+	char *image_digest;   /* the sandbox root file system it installs in */
 };
 
 struct sf_msg {

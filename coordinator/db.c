@@ -407,8 +407,11 @@ int sf_db_ingest(PGconn *conn, const struct sf_batch *b, enum sf_ingest_result *
 	snprintf(events, sizeof(events), "%llu", (unsigned long long)b->events);
 	snprintf(drops, sizeof(drops), "%llu", (unsigned long long)b->drops);
 	const char *sp[] = {scan_id, events, drops, b->worker_id, id};
+	const char *dp[] = {scan_id, b->ruleset_digest, b->image_digest};
 	if ((rc = db_run(conn, "UPDATE scans SET events = events + $2, drops = drops + $3"
 			       " WHERE id = $1", 3, sp)) ||
+	    (rc = db_run(conn, "UPDATE scans SET ruleset_digest = $2, image_digest = $3"
+			       " WHERE id = $1", 3, dp)) ||
 	    (rc = db_run(conn, "UPDATE jobs SET worker_id = $1, updated_at = now() WHERE id = $2",
 			 2, sp + 3)))
 		goto fail;
@@ -439,5 +442,70 @@ done:
 	return sf_db_exec(conn, "COMMIT");
 fail:
 	db_rollback(conn);
+	return rc;
+}
+
+int sf_db_worker_seen(PGconn *conn, const struct sf_hello *h)
+{
+	char cap[16], running[16];
+	snprintf(cap, sizeof(cap), "%d", h->capacity);
+	snprintf(running, sizeof(running), "%d", h->running);
+	const char *p[] = {h->worker_id, h->version, cap, running, h->sensor, h->ruleset_digest,
+			   h->image_digest};
+	return db_run(conn,
+		      "INSERT INTO workers (id, version, capacity, running, sensor, ruleset_digest,"
+		      " image_digest) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+		      " ON CONFLICT (id) DO UPDATE SET version = $2, capacity = $3, running = $4,"
+		      " sensor = $5, ruleset_digest = $6, image_digest = $7, last_seen = now()",
+		      7, p);
+}
+
+int sf_db_cached_verdict(PGconn *conn, const char *sha256, int live_s,
+			 char scan_id[SF_UUID_LEN + 1], bool *found)
+{
+	char live[16];
+	snprintf(live, sizeof(live), "%d", live_s);
+	const char *p[] = {sha256, live};
+	/* A finished scan of these bytes whose rules and image are what a
+	 * live worker runs now: its verdict is the one a rescan would give. */
+	PGresult *r = db_params(conn,
+				"SELECT s.id FROM scans s JOIN workers w"
+				" ON w.ruleset_digest = s.ruleset_digest"
+				" AND w.image_digest = s.image_digest"
+				" WHERE s.artifact_sha256 = $1 AND s.status = 'finished'"
+				" AND w.last_seen > now() - make_interval(secs => $2::int)"
+				" ORDER BY s.finished_at DESC LIMIT 1",
+				2, p);
+	int rc = db_ok(conn, r, "verdict cache");
+	*found = false;
+	if (rc == 0 && PQntuples(r) == 1) {
+		sf_strlcpy(scan_id, PQgetvalue(r, 0, 0), SF_UUID_LEN + 1);
+		*found = true;
+	}
+	PQclear(r);
+	return rc;
+}
+
+int sf_db_cancel(PGconn *conn, const char *scan_id)
+{
+	const char *p[] = {scan_id};
+	/* The job is dead-lettered, so a batch its worker may still send is
+	 * discarded as stale; the scan ends as failed with the reason. */
+	PGresult *r = db_params(
+	    conn,
+	    "WITH s AS (UPDATE scans SET status = 'failed', reason = 'cancelled by request',"
+	    "   finished_at = now() WHERE id = $1 AND status IN ('queued', 'running')"
+	    "   RETURNING id),"
+	    " j AS (UPDATE jobs SET state = 'dead', last_error = 'cancelled by request',"
+	    "   lease_until = NULL, updated_at = now()"
+	    "   WHERE scan_id IN (SELECT id FROM s) AND state IN ('queued', 'running'))"
+	    " SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM scans WHERE id = $1)",
+	    1, p);
+	int rc = db_ok(conn, r, "cancel");
+	if (rc == 0)
+		rc = atoi(PQgetvalue(r, 0, 0)) == 1	 ? 0
+		     : atoi(PQgetvalue(r, 0, 1)) == 1 ? -EALREADY
+						      : -ENOENT;
+	PQclear(r);
 	return rc;
 }

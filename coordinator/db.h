@@ -78,6 +78,18 @@ enum sf_ingest_result {
 };
 int sf_db_ingest(PGconn *conn, const struct sf_batch *b, enum sf_ingest_result *result);
 
+/* Records a worker's hello or heartbeat in the workers table. */
+int sf_db_worker_seen(PGconn *conn, const struct sf_hello *h);
+
+/* The verdict cache: a finished scan of artifact sha256 produced by the
+ * rules and sandbox image that a worker seen in the last live_s seconds
+ * runs. *found says whether there is one. */
+int sf_db_cached_verdict(PGconn *conn, const char *sha256, int live_s,
+			 char scan_id[SF_UUID_LEN + 1], bool *found);
+
+/* Cancels a queued or running scan: 0, -EALREADY if it has ended, -ENOENT. */
+int sf_db_cancel(PGconn *conn, const char *scan_id);
+
 /* Runs one statement without parameters; logs and returns -EIO on failure. */
 int sf_db_exec(PGconn *conn, const char *sql);
 

@@ -189,6 +189,12 @@ static void *ingest_loop(void *arg)
 			dispatch_ingest(d, &msg.u.batch);
 		} else if (msg.type == SF_MSG_HELLO || msg.type == SF_MSG_HEARTBEAT) {
 			atomic_fetch_add(&d->stats.hellos, 1);
+			PGconn *db = sf_db_get(d->pool);
+			if (db) {
+				/* best effort: the next heartbeat refreshes it */
+				sf_db_worker_seen(db, &msg.u.hello);
+				sf_db_put(d->pool, db);
+			}
 			if (msg.type == SF_MSG_HELLO)
 				sf_info("worker %s joined (version %s, capacity %d, sensor %s)",
 					msg.u.hello.worker_id,

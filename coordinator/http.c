@@ -17,6 +17,7 @@
 struct http_request {
 	struct sf_upload up;
 	bool uploading;
+	bool rescan; /* ?rescan=1: bypass the verdict cache */
 	bool answered; /* an error response was queued mid-upload */
 	char ecosystem[16];
 };
@@ -78,6 +79,8 @@ static enum MHD_Result http_submit_start(struct sf_http *h, struct MHD_Connectio
 	if (!req)
 		return MHD_NO;
 	sf_strlcpy(req->ecosystem, ecosystem, sizeof(req->ecosystem));
+	const char *rescan = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "rescan");
+	req->rescan = rescan && (!strcmp(rescan, "1") || !strcmp(rescan, "true"));
 	int rc = sf_upload_begin(h->store, h->cfg.max_upload, &req->up);
 	if (rc) {
 		free(req);
@@ -105,11 +108,24 @@ static enum MHD_Result http_submit_finish(struct sf_http *h, struct MHD_Connecti
 				    .priority = 0,
 				    .max_attempts = h->cfg.max_attempts};
 	PGconn *db = sf_db_get(h->pool);
-	rc = sf_db_submit(db, &sub, scan_id);
+	bool cached = false;
+	/* The verdict cache: the same bytes, scanned to the end by the rules
+	 * and sandbox image a live worker runs now, are answered at once. A
+	 * lookup failure only costs a rescan. */
+	if (!req->rescan &&
+	    sf_db_cached_verdict(db, sha, h->cfg.worker_live_s, scan_id, &cached) != 0)
+		cached = false;
+	rc = cached ? 0 : sf_db_submit(db, &sub, scan_id);
 	sf_db_put(h->pool, db);
 	if (rc)
 		return http_error(c, 503, "database_unavailable",
 				  "the scan could not be recorded; please retry");
+	if (cached) {
+		atomic_fetch_add(&h->verdict_cache_hits, 1);
+		sf_info("artifact %s answered from the verdict cache: scan %s", sha, scan_id);
+		return http_send_json(c, 200, json_pack("{s:s,s:s,s:b}", "status", "ok", "id",
+							scan_id, "cached", 1));
+	}
 	sf_info("scan %s queued: artifact %s (%lld bytes)", scan_id, sha, size);
 	return http_send_json(c, 200, json_pack("{s:s,s:s}", "status", "ok", "id", scan_id));
 }
@@ -187,11 +203,87 @@ static enum MHD_Result http_metrics(struct sf_http *h, struct MHD_Connection *c)
 		rc |= sf_buf_appendf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
 				     counters[i].name, counters[i].help, counters[i].name,
 				     counters[i].name, atomic_load(counters[i].v));
+	rc |= sf_buf_appendf(&b,
+			     "# HELP scanfarm_verdict_cache_hits_total Submissions answered from the"
+			     " verdict cache.\n# TYPE scanfarm_verdict_cache_hits_total counter\n"
+			     "scanfarm_verdict_cache_hits_total %llu\n",
+			     atomic_load(&h->verdict_cache_hits));
 	if (rc) {
 		sf_buf_free(&b);
 		return MHD_NO;
 	}
 	return http_send(c, MHD_HTTP_OK, "text/plain; version=0.0.4", b.data, b.len);
+}
+
+/* POST /v1/scans/<id>/cancel */
+static enum MHD_Result http_cancel(struct sf_http *h, struct MHD_Connection *c, const char *url_id)
+{
+	char id[SF_UUID_LEN + 1];
+	sf_strlcpy(id, url_id, sizeof(id));
+	if (!sf_is_uuid(id))
+		return http_error(c, 404, "not_found", "no scan with that id");
+	PGconn *db = sf_db_get(h->pool);
+	int rc = sf_db_cancel(db, id);
+	sf_db_put(h->pool, db);
+	if (rc == -ENOENT)
+		return http_error(c, 404, "not_found", "no scan with that id");
+	if (rc == -EALREADY)
+		return http_error(c, 409, "already_ended", "the scan has already ended");
+	if (rc)
+		return http_error(c, 503, "database_unavailable", "please retry");
+	sf_info("scan %s cancelled", id);
+	return http_send_json(c, 200, json_pack("{s:s,s:s}", "status", "cancelled", "id", id));
+}
+
+/* GET /v1/workers: the pool as the workers' heartbeats describe it. */
+static enum MHD_Result http_workers(struct sf_http *h, struct MHD_Connection *c)
+{
+	char live[16];
+	snprintf(live, sizeof(live), "%d", h->cfg.worker_live_s);
+	const char *p[] = {live};
+	PGconn *db = sf_db_get(h->pool);
+	PGresult *r = PQexecParams(
+	    db,
+	    "SELECT id, coalesce(version, ''), capacity, running, coalesce(sensor, ''),"
+	    " coalesce(ruleset_digest, ''), coalesce(image_digest, ''),"
+	    " to_char(first_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	    " to_char(last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	    " last_seen > now() - make_interval(secs => $1::int)"
+	    " FROM workers ORDER BY id",
+	    1, NULL, p, NULL, NULL, 0);
+	json_t *list = json_array();
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && list;
+	for (int i = 0; ok && i < PQntuples(r); i++)
+		json_array_append_new(
+		    list, json_pack("{s:s,s:s,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "id",
+				    PQgetvalue(r, i, 0), "version", PQgetvalue(r, i, 1), "capacity",
+				    atoi(PQgetvalue(r, i, 2)), "running", atoi(PQgetvalue(r, i, 3)),
+				    "sensor", PQgetvalue(r, i, 4), "ruleset_digest",
+				    PQgetvalue(r, i, 5), "image_digest", PQgetvalue(r, i, 6),
+				    "first_seen", PQgetvalue(r, i, 7), "last_seen",
+				    PQgetvalue(r, i, 8), "state",
+				    PQgetvalue(r, i, 9)[0] == 't' ? "live" : "gone"));
+	PQclear(r);
+	sf_db_put(h->pool, db);
+	if (!ok) {
+		json_decref(list);
+		return http_error(c, 503, "database_unavailable", "please retry");
+	}
+	return http_send_json(c, 200, json_pack("{s:o}", "workers", list));
+}
+
+/* GET /readyz: ready to take submissions — the database answers and the
+ * artifact store is writable. /healthz only says the process is up. */
+static enum MHD_Result http_readyz(struct sf_http *h, struct MHD_Connection *c)
+{
+	PGconn *db = sf_db_get(h->pool);
+	int rc = sf_db_exec(db, "SELECT 1");
+	sf_db_put(h->pool, db);
+	if (rc)
+		return http_error(c, 503, "database_unavailable", "PostgreSQL does not answer");
+	if (sf_store_writable(h->store) != 0)
+		return http_error(c, 503, "store_unavailable", "the artifact store is not writable");
+	return http_send_json(c, 200, json_pack("{s:s}", "status", "ready"));
 }
 
 static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -237,6 +329,12 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
 		return http_get_report(h, c, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "id"),
 				       true);
 	}
+	if (strncmp(url, "/v1/scans/", 10) == 0 && strlen(url) == 10 + SF_UUID_LEN + 7 &&
+	    strcmp(url + 10 + SF_UUID_LEN, "/cancel") == 0) {
+		if (!post)
+			return http_error(c, 405, "method_not_allowed", "use POST");
+		return http_cancel(h, c, url + 10);
+	}
 	if (strncmp(url, "/v1/scans/", 10) == 0) {
 		if (!get)
 			return http_error(c, 405, "method_not_allowed", "use GET");
@@ -249,6 +347,10 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
 	}
 	if (strcmp(url, "/metrics") == 0 && get)
 		return http_metrics(h, c);
+	if (strcmp(url, "/v1/workers") == 0 && get)
+		return http_workers(h, c);
+	if (strcmp(url, "/readyz") == 0 && get)
+		return http_readyz(h, c);
 	if (strcmp(url, "/healthz") == 0)
 		return http_send_json(c, 200, json_pack("{s:s}", "status", "ok"));
 	return http_error(c, 404, "not_found", "no such route");

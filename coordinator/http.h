@@ -29,6 +29,7 @@ struct sf_http_config {
 	int idle_timeout_s;
 	int max_connections;
 	int max_attempts;
+	int worker_live_s; /* a worker silent for longer is gone (verdict cache, /v1/workers) */
 };
 
 struct sf_http {
@@ -38,6 +39,7 @@ struct sf_http {
 	struct sf_db_pool *pool;
 	struct sf_dispatch_stats *stats; /* read-only here */
 	unsigned short port; /* the bound port (useful with port 0) */
+	atomic_ullong verdict_cache_hits;
 };
 
 int sf_http_start(struct sf_http *h, const struct sf_http_config *cfg, struct sf_store *store,

@@ -32,6 +32,7 @@ static struct sf_option opts[] = {
     {"job-disk-mb", "1024", "size of the sandbox's writable /tmp", NULL},
     {"lease-grace", "120", "seconds added to the time limit to form a job's lease", NULL},
     {"max-attempts", "3", "attempts before a job is dead-lettered", NULL},
+    {"worker-live", "60", "seconds after its last heartbeat a worker counts as gone", NULL},
     {"reap-interval", "5", "seconds between checks for expired leases", NULL},
     {"retry-backoff", "5", "seconds (times the attempt) before a re-queued job runs again", NULL},
     {"log-level", "info", "debug, info, warn or error", NULL},
@@ -76,6 +77,7 @@ int main(int argc, char **argv)
 	    geti("job-pids", 8, 1 << 22, &dc.pids) || geti("job-disk-mb", 1, 1 << 20, &dc.disk_mb) ||
 	    geti("lease-grace", 1, 86400, &dc.lease_grace_s) ||
 	    geti("max-attempts", 1, 100, &hc.max_attempts) ||
+	    geti("worker-live", 1, 86400, &hc.worker_live_s) ||
 	    geti("reap-interval", 1, 3600, &dc.reap_interval_s) ||
 	    geti("retry-backoff", 0, 3600, &dc.retry_backoff_s))
 		return 2;

@@ -41,6 +41,14 @@ fail:
 	return rc;
 }
 
+int sf_store_writable(struct sf_store *store)
+{
+	if (faccessat(store->tmp_fd, ".", W_OK, AT_EACCESS) != 0 ||
+	    faccessat(store->objects_fd, ".", W_OK, AT_EACCESS) != 0)
+		return -errno;
+	return 0;
+}
+
 void sf_store_close(struct sf_store *store)
 {
 	if (store->objects_fd >= 0)

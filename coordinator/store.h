@@ -35,6 +35,9 @@ struct sf_upload {
 int sf_store_open(struct sf_store *store, const char *root);
 void sf_store_close(struct sf_store *store);
 
+/* 0 when the store's directories accept writes (checked with faccessat). */
+int sf_store_writable(struct sf_store *store);
+
 int sf_upload_begin(struct sf_store *store, long long max_size, struct sf_upload *up);
 /* -ENOSPC when the disk is full, -EFBIG past max_size. */
 int sf_upload_write(struct sf_upload *up, const void *data, size_t len);

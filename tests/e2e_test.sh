@@ -41,12 +41,26 @@ ok "the marker it wrote is not on the host" '[ ! -e /tmp/scanfarm-marker-$nonce 
 ok "no container left behind" '[ -z "$(ls "$work/worker/runtime-state" 2>/dev/null)" ]'
 ok "job directory removed" '[ -z "$(ls "$work/worker/jobs" 2>/dev/null)" ]'
 
-# --- the same bytes again: a second scan, one stored artifact
-reply2=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/probe.tgz" \
+# --- the same bytes again: answered from the verdict cache (same rules, same
+# sandbox image, a live worker), unless a rescan is asked for
+jobs_before=$(psql "$dsn" -tAc "SELECT count(*) FROM jobs")
+reply_cached=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/probe.tgz" \
   "$url/monitor/project/npm")
+ok "resubmission answered from the verdict cache" \
+  '[ "$(jq -r .id <<<"$reply_cached")" = "$id" ] && [ "$(jq -r .cached <<<"$reply_cached")" = true ]'
+ok "a cached answer queues no job" '[ "$(psql "$dsn" -tAc "SELECT count(*) FROM jobs")" = "$jobs_before" ]'
+ok "cache hits are counted" 'curl -s "$url/metrics" | grep -q "^scanfarm_verdict_cache_hits_total 1$"'
+digest=$("$build/worker/scanfarm-rules" check "$src/rules" | sed -n 's/.*digest //p')
+ok "the scan records the rules' digest" '[ "$(psql "$dsn" -tAc "SELECT ruleset_digest FROM scans WHERE id = '"'"'$id'"'"'")" = "$digest" ]'
+reply2=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/probe.tgz" \
+  "$url/monitor/project/npm?rescan=1")
 id2=$(jq -r .id <<<"$reply2")
-ok "resubmission gets a new scan id" '[ "$id2" != "$id" ] && [ ${#id2} -eq 36 ]'
+ok "rescan=1 gets a new scan id" '[ "$id2" != "$id" ] && [ ${#id2} -eq 36 ] && [ "$(jq -r .cached <<<"$reply2")" = null ]'
 ok "artifact stored once" '[ "$(find "$work/artifacts/objects" -type f | wc -l)" = 1 ]'
+workers=$(curl -s "$url/v1/workers")
+ok "GET /v1/workers lists the live worker with its digests" \
+  'jq -e --arg d "$digest" ".workers | length == 1 and .[0].state == \"live\" and .[0].ruleset_digest == \$d and (.[0].image_digest | length) == 64 and .[0].sensor == \"ebpf\"" <<<"$workers" >/dev/null'
+ok "GET /readyz: ready" '[ "$(curl -s "$url/readyz" | jq -r .status)" = ready ]'
 sha=$(jq -r .artifact.sha256 <<<"$report")
 ok "artifact sha256 matches sha256sum" '[ "$sha" = "$(sha256sum "$work/probe.tgz" | cut -d" " -f1)" ]'
 ok "artifact download by hash" 'curl -fs "$url/v1/artifacts/$sha" | cmp -s - "$work/probe.tgz"'
@@ -61,6 +75,32 @@ ok "the alert is the outbound connection attempt" 'jq -e "[.alerts[].rule] | ind
 ok "the attempt is a fact" 'jq -e ".facts.connect[] | select(.value == \"198.51.100.7:80/tcp\")" "$work/cli.json" >/dev/null'
 ok "scanfarm scan prints the finished report" '[ "$(jq -r .status "$work/cli.json")" = finished ]'
 ok "scanfarm status prints Package Hunter's view" '"$build/cli/scanfarm" --server "$url" status "$(jq -r .id "$work/cli.json")" | jq -e ".status == \"finished\"" >/dev/null'
+
+# --- cancel: a running scan ends as failed with the reason; the worker's late
+# result is discarded as stale
+mkdir -p "$work/slow/package"; cp "$src/tests/packages/slow-install/"* "$work/slow/package/"
+tar -czf "$work/slow.tgz" -C "$work/slow" package
+sid=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/slow.tgz" \
+  "$url/monitor/project/npm" | jq -r .id)
+for _ in $(seq 1 100); do
+  [ "$(curl -s "$url/v1/scans/$sid" | jq -r .status)" = running ] && break; sleep 0.1
+done
+stale_before=$(curl -s "$url/metrics" | sed -n 's/^scanfarm_batches_stale_total //p')
+cancel=$(curl -s -X POST "$url/v1/scans/$sid/cancel")
+ok "cancel a running scan" '[ "$(jq -r .status <<<"$cancel")" = cancelled ]'
+st=$(curl -s "$url/v1/scans/$sid" | jq -r '"\(.status) \(.reason)"')
+ok "cancelled scan is failed with the reason ($st)" '[ "$st" = "failed cancelled by request" ]'
+ok "Package Hunter view: error" '[ "$(curl -s "$url/?id=$sid" | jq -r .status)" = error ]'
+ok "cancelling again: 409" '[ "$(curl -s -o /dev/null -w "%{http_code}" -X POST "$url/v1/scans/$sid/cancel")" = 409 ]'
+ok "cancel with GET: 405" '[ "$(curl -s -o /dev/null -w "%{http_code}" "$url/v1/scans/$sid/cancel")" = 405 ]'
+ok "cancel of an unknown scan: 404" \
+  '[ "$(curl -s -o /dev/null -w "%{http_code}" -X POST "$url/v1/scans/00000000-0000-4000-8000-000000000000/cancel")" = 404 ]'
+for _ in $(seq 1 100); do
+  stale=$(curl -s "$url/metrics" | sed -n 's/^scanfarm_batches_stale_total //p')
+  [ "$stale" -gt "$stale_before" ] && break; sleep 0.2
+done
+ok "the worker's late result was discarded ($stale_before -> $stale)" '[ "$stale" -gt "$stale_before" ]'
+ok "the cancelled scan stays failed" '[ "$(curl -s "$url/v1/scans/$sid" | jq -r .status)" = failed ]'
 
 # --- a hostile tarball: refused by the worker, the scan says why
 mkdir -p "$work/evil"; echo '{}' >"$work/evil/package.json"

@@ -53,7 +53,7 @@ static void test_batch_roundtrip(void)
 			     .alerts = &a, .nalerts = 1, .facts = &f, .nfacts = 1, .events = 99,
 			     .drops = 1, .has_exit_status = true, .exit_status = 1,
 			     .stdout_tail = out, .stderr_tail = "err", .error = NULL,
-			     .duration_ms = 1500};
+			     .duration_ms = 1500, .ruleset_digest = "r1", .image_digest = NULL};
 	struct sf_buf buf = {0};
 	CHECK_EQ(sf_wire_encode_batch(&b, &buf), 0);
 	struct sf_msg m;
@@ -78,6 +78,19 @@ static void test_batch_roundtrip(void)
 	CHECK_EQ(d->exit_status, 1);
 	CHECK(strcmp(d->stdout_tail, "ok?x") == 0);
 	CHECK(d->error == NULL);
+	CHECK(d->ruleset_digest && strcmp(d->ruleset_digest, "r1") == 0);
+	CHECK(d->image_digest == NULL);
+	sf_msg_free(&m);
+	sf_buf_free(&buf);
+
+	/* hello: the digests that key the verdict cache come through */
+	struct sf_hello h = {.worker_id = "w1", .version = "1", .capacity = 2, .running = 1,
+			     .sensor = "ebpf", .ruleset_digest = "rd", .image_digest = "id"};
+	CHECK_EQ(sf_wire_encode_hello(&h, false, &buf), 0);
+	CHECK_EQ(sf_wire_decode(buf.data, buf.len, &m), 0);
+	CHECK_EQ(m.type, SF_MSG_HELLO);
+	CHECK(strcmp(m.u.hello.ruleset_digest, "rd") == 0 && strcmp(m.u.hello.image_digest, "id") == 0);
+	CHECK_EQ(m.u.hello.running, 1);
 	sf_msg_free(&m);
 	sf_buf_free(&buf);
 }

@@ -49,7 +49,10 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	b->seq = 0;
 	b->final = true;
 	b->worker_id = strdup(env->worker_id);
-	if (!b->worker_id)
+	b->ruleset_digest = job_strdup(env->ruleset_digest);
+	b->image_digest = job_strdup(env->image_digest);
+	if (!b->worker_id || (env->ruleset_digest && !b->ruleset_digest) ||
+	    (env->image_digest && !b->image_digest))
 		return -ENOMEM;
 
 	/* unique per host: several workers may share one (and one cgroup tree) */

@@ -28,6 +28,8 @@ struct sf_job_env {
 	struct sf_sensor *sensor;	 /* NULL: no runtime detection */
 	const struct sf_ruleset *rules; /* evaluated on the sensor's events */
 	const char *hostname;		 /* the worker's, put in alerts */
+	const char *ruleset_digest;	 /* reported with every result (verdict cache key) */
+	const char *image_digest;	 /* the sandbox rootfs's, likewise */
 };
 
 /* Fills *batch (final, seq 0) with the outcome; an infrastructure failure

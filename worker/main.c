@@ -22,6 +22,7 @@
 #include "log.h"
 #include "rules.h"
 #include "sensor.h"
+#include "sha256.h"
 
 #define WORKER_VERSION "0.1.0"
 
@@ -52,6 +53,8 @@ struct worker {
 	atomic_int running;
 	int heartbeat_s;
 	char sensor[16]; /* "ebpf" or "none" */
+	const char *ruleset_digest;
+	const char *image_digest;
 };
 
 static int worker_send_hello(struct worker *w, bool heartbeat)
@@ -60,12 +63,42 @@ static int worker_send_hello(struct worker *w, bool heartbeat)
 			     .version = WORKER_VERSION,
 			     .capacity = 1,
 			     .running = atomic_load(&w->running),
-			     .sensor = w->sensor};
+			     .sensor = w->sensor,
+			     .ruleset_digest = (char *)w->ruleset_digest,
+			     .image_digest = (char *)w->image_digest};
 	struct sf_buf msg = {0};
 	int rc = sf_wire_encode_hello(&h, heartbeat, &msg);
 	if (rc == 0)
 		rc = nng_send(w->push, msg.data, msg.len, 0) == 0 ? 0 : -EIO;
 	sf_buf_free(&msg);
+	return rc;
+}
+
+/*
+ * The sandbox image's digest: what was installed in the rootfs (dpkg's
+ * status file lists every package and version) plus the version of the
+ * sandbox recipe. Together with the rules' digest it says whether a
+ * verdict from another run still holds.
+ */
+#define WORKER_SANDBOX_RECIPE "scanfarm-sandbox-1"
+static int worker_image_digest(const char *rootfs, char hex[SF_SHA256_HEX + 1])
+{
+	char path[PATH_MAX + 64];
+	struct sf_sha256 h;
+	char *status = NULL;
+	size_t len = 0;
+	snprintf(path, sizeof(path), "%s/var/lib/dpkg/status", rootfs);
+	int rc = sf_read_file(path, 64 << 20, &status, &len);
+	if (rc)
+		return rc;
+	if ((rc = sf_sha256_init(&h)) == 0) {
+		if ((rc = sf_sha256_update(&h, WORKER_SANDBOX_RECIPE "\n",
+					   sizeof(WORKER_SANDBOX_RECIPE))) == 0 &&
+		    (rc = sf_sha256_update(&h, status, len)) == 0)
+			rc = sf_sha256_final(&h, hex);
+		sf_sha256_free(&h);
+	}
+	free(status);
 	return rc;
 }
 
@@ -200,6 +233,18 @@ int main(int argc, char **argv)
 		sf_warn("--sensor none: installs run without runtime detection");
 	}
 	env.hostname = hostname;
+	static char image_digest[SF_SHA256_HEX + 1];
+	if ((rc = worker_image_digest(rootfs, image_digest)) == 0) {
+		env.image_digest = image_digest;
+		w.image_digest = image_digest;
+	} else {
+		sf_warn("cannot digest the sandbox image (%s/var/lib/dpkg/status: %s): results"
+			" will not be cached", rootfs, strerror(-rc));
+	}
+	if (rules) {
+		env.ruleset_digest = sf_rules_digest(rules);
+		w.ruleset_digest = env.ruleset_digest;
+	}
 
 	/* A worker killed mid-job leaves its container and job directory. */
 	char state[PATH_MAX + 32], jobs[PATH_MAX + 32];
