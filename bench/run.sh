@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
 # bench/run.sh — runs the benchmarks (root; builds first). Each prints its
 # figures as ratios against a baseline measured in the same run.
-#   bench/run.sh [detect]
+#   bench/run.sh [detect|ingest|all]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SCANFARM_BUILD:-$top/build}
 cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" --target detect_bench >/dev/null
-case "${1:-detect}" in
-  detect)
-    echo "== detect_bench: eBPF sensor + rule engine (rules/)"
-    "$build/bench/detect_bench" "$top/rules" "${SCANFARM_BENCH_STEP_S:-1}"
-    ;;
-  *) echo "usage: $0 [detect]" >&2; exit 64 ;;
+cmake --build "$build" -j"$(nproc)" --target detect_bench ingest_bench >/dev/null
+
+detect() {
+  echo "== detect_bench: eBPF sensor + rule engine (rules/)"
+  "$build/bench/detect_bench" "$top/rules" "${SCANFARM_BENCH_STEP_S:-1}"
+}
+
+ingest() {
+  echo "== ingest_bench: alerts stored per second (throwaway PostgreSQL, fsync on)"
+  local pgdir; pgdir=$(mktemp -d /tmp/sf-bench-pg-XXXXXX)
+  local dsn; dsn=$("$top/scripts/pg.sh" start "$pgdir")
+  "$build/bench/ingest_bench" "$dsn" "${SCANFARM_BENCH_BATCHES:-100}" 1000 || true
+  "$top/scripts/pg.sh" stop "$pgdir" >/dev/null
+  rm -rf "$pgdir"
+}
+
+case "${1:-all}" in
+  detect) detect ;;
+  ingest) ingest ;;
+  all) detect; ingest ;;
+  *) echo "usage: $0 [detect|ingest|all]" >&2; exit 64 ;;
 esac

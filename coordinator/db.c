@@ -306,12 +306,36 @@ int sf_db_reap(PGconn *conn, int backoff_s, int *requeued, int *dead)
 
 /* ------------------------------------------------------------- ingestion */
 
-static int db_insert_alert(PGconn *conn, const char *scan_id, const char *const *ids,
-			   const struct sf_alert *a)
+/* Appends s to a COPY text-format row, escaping what COPY would read as
+ * structure; NULL becomes \N. */
+static int db_copy_field(struct sf_buf *row, const char *s, bool last)
+{
+	int rc = 0;
+	if (!s) {
+		rc = sf_buf_append(row, "\\N", 2);
+	} else {
+		for (const char *p = s; *p && !rc;) {
+			size_t plain = strcspn(p, "\\\t\n\r");
+			if (plain) {
+				rc = sf_buf_append(row, p, plain);
+				p += plain;
+				continue;
+			}
+			char esc[2] = {'\\', *p == '\t' ? 't' : *p == '\n' ? 'n' : *p == '\r' ? 'r' : '\\'};
+			rc = sf_buf_append(row, esc, 2);
+			p++;
+		}
+	}
+	return rc ? rc : sf_buf_append(row, last ? "\n" : "\t", 1);
+}
+
+/* One alert as a COPY row of the alerts table's columns. */
+static int db_alert_row(struct sf_buf *row, const char *scan_id, const char *const *ids,
+			const struct sf_alert *a)
 {
 	json_t *tags = json_array();
 	json_t *fields = json_object();
-	char *tags_s = NULL, *fields_s = NULL;
+	char *tags_s = NULL, *fields_s = NULL, when[32];
 	int rc = -ENOMEM;
 	if (!tags || !fields)
 		goto out;
@@ -325,21 +349,78 @@ static int db_insert_alert(PGconn *conn, const char *scan_id, const char *const 
 	fields_s = json_dumps(fields, JSON_COMPACT);
 	if (!tags_s || !fields_s)
 		goto out;
-	char when[32];
 	snprintf(when, sizeof(when), "%lld", (long long)a->time_ns);
-	const char *p[] = {scan_id, ids[0], ids[1], ids[2], when, a->priority, a->rule,
-			   a->output, a->source, a->hostname, tags_s, fields_s};
-	rc = db_run(conn,
-		    "INSERT INTO alerts (scan_id, job_id, attempt, seq, time_ns, priority, rule,"
-		    " output, source, hostname, tags, output_fields)"
-		    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-		    12, p);
+	const char *cols[] = {scan_id, ids[0], ids[1], ids[2], when, a->priority, a->rule,
+			      a->output, a->source, a->hostname, tags_s, fields_s};
+	rc = 0;
+	for (size_t i = 0; i < 12 && !rc; i++)
+		rc = db_copy_field(row, cols[i], i == 11);
 out:
 	free(tags_s);
 	free(fields_s);
 	json_decref(tags);
 	json_decref(fields);
 	return rc;
+}
+
+/* Streams rows into `COPY <target> FROM STDIN` in chunks of about 1 MiB;
+ * fill(i, buf) appends row i. */
+static int db_copy(PGconn *conn, const char *copy_sql, uint32_t n,
+		   int (*fill)(void *ctx, uint32_t i, struct sf_buf *buf), void *ctx)
+{
+	PGresult *r = PQexec(conn, copy_sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		sf_error("postgresql: %s: %s", copy_sql, PQerrorMessage(conn));
+		PQclear(r);
+		return -EIO;
+	}
+	PQclear(r);
+	struct sf_buf buf = {0};
+	int rc = 0;
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		rc = fill(ctx, i, &buf);
+		if (!rc && (buf.len >= (1u << 20) || i + 1 == n)) {
+			if (PQputCopyData(conn, buf.data, (int)buf.len) != 1)
+				rc = -EIO;
+			buf.len = 0;
+		}
+	}
+	sf_buf_free(&buf);
+	if (PQputCopyEnd(conn, rc ? "scanfarm: row encoding failed" : NULL) != 1)
+		rc = rc ? rc : -EIO;
+	while ((r = PQgetResult(conn)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			if (!rc)
+				sf_error("postgresql: %s: %s", copy_sql, PQerrorMessage(conn));
+			rc = rc ? rc : -EIO;
+		}
+		PQclear(r);
+	}
+	return rc;
+}
+
+struct db_ingest_ctx {
+	const struct sf_batch *b;
+	const char *scan_id;
+	const char *const *ids;
+};
+
+static int db_fill_alert(void *ctx, uint32_t i, struct sf_buf *buf)
+{
+	struct db_ingest_ctx *c = ctx;
+	return db_alert_row(buf, c->scan_id, c->ids, &c->b->alerts[i]);
+}
+
+static int db_fill_fact(void *ctx, uint32_t i, struct sf_buf *buf)
+{
+	struct db_ingest_ctx *c = ctx;
+	const struct sf_fact *f = &c->b->facts[i];
+	int rc;
+	if ((rc = db_copy_field(buf, c->scan_id, false)) ||
+	    (rc = db_copy_field(buf, f->kind, false)) ||
+	    (rc = db_copy_field(buf, f->value, false)))
+		return rc;
+	return db_copy_field(buf, f->detail ? f->detail : "", true);
 }
 
 int sf_db_ingest(PGconn *conn, const struct sf_batch *b, enum sf_ingest_result *result)
@@ -391,17 +472,26 @@ int sf_db_ingest(PGconn *conn, const struct sf_batch *b, enum sf_ingest_result *
 		goto done;
 	}
 
-	for (uint32_t i = 0; i < b->nalerts; i++)
-		if ((rc = db_insert_alert(conn, scan_id, ids, &b->alerts[i])))
-			goto fail;
-	for (uint32_t i = 0; i < b->nfacts; i++) {
-		const struct sf_fact *f = &b->facts[i];
-		const char *fp[] = {scan_id, f->kind, f->value, f->detail ? f->detail : ""};
-		if ((rc = db_run(conn, "INSERT INTO facts (scan_id, kind, value, detail)"
-				       " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-				 4, fp)))
-			goto fail;
-	}
+	/* Bulk rows go through COPY: the batch row inserted above makes the
+	 * whole transaction idempotent, so alerts need no conflict check; facts
+	 * are deduplicated across batches through a staging table. */
+	struct db_ingest_ctx ictx = {.b = b, .scan_id = scan_id, .ids = ids};
+	if (b->nalerts &&
+	    (rc = db_copy(conn,
+			  "COPY alerts (scan_id, job_id, attempt, seq, time_ns, priority, rule,"
+			  " output, source, hostname, tags, output_fields) FROM STDIN",
+			  b->nalerts, db_fill_alert, &ictx)))
+		goto fail;
+	if (b->nfacts &&
+	    ((rc = sf_db_exec(conn, "CREATE TEMP TABLE IF NOT EXISTS facts_stage"
+				    " (scan_id uuid, kind text, value text, detail text)"
+				    " ON COMMIT DELETE ROWS")) ||
+	     (rc = db_copy(conn, "COPY facts_stage (scan_id, kind, value, detail) FROM STDIN",
+			   b->nfacts, db_fill_fact, &ictx)) ||
+	     (rc = sf_db_exec(conn, "INSERT INTO facts (scan_id, kind, value, detail)"
+				    " SELECT DISTINCT scan_id, kind, value, detail FROM facts_stage"
+				    " ON CONFLICT DO NOTHING"))))
+		goto fail;
 
 	char events[32], drops[32];
 	snprintf(events, sizeof(events), "%llu", (unsigned long long)b->events);

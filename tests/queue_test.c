@@ -126,14 +126,21 @@ int main(void)
 	CHECK_EQ(sf_db_claim(c, 60, &second, &claimed), 0);
 	CHECK(claimed && second.job_id == cj.job_id && second.attempt == 2);
 
-	/* Ingestion is idempotent on (job, attempt, seq). */
-	struct sf_alert al = {.time_ns = 1, .priority = "Warning", .rule = "r", .output = "o"};
-	struct sf_fact fa = {.kind = "dns", .value = "example.invalid"};
+	/* Ingestion is idempotent on (job, attempt, seq). Text that COPY would
+	 * read as structure (tabs, newlines, backslashes, "\N") survives. */
+	char *tags[] = {"a\tb"};
+	struct sf_kv kv[] = {{"proc.cmdline", "sh -c 'x\\y'"}, {"fd.name", NULL}};
+	struct sf_alert al = {.time_ns = 1, .priority = "Warning", .rule = "r",
+			      .output = "o\tx\ny\\z \\N\r", .tags = tags, .ntags = 1,
+			      .fields = kv, .nfields = 2};
+	struct sf_fact fa[] = {{.kind = "dns", .value = "example.invalid"},
+			       {.kind = "file_written", .value = "/tmp/a\tb", .detail = "\\N"},
+			       {.kind = "dns", .value = "example.invalid"}};
 	batch_init(&bt, cj.job_id, 2, 0, false);
 	bt.alerts = &al;
 	bt.nalerts = 1;
-	bt.facts = &fa;
-	bt.nfacts = 1;
+	bt.facts = fa;
+	bt.nfacts = 3;
 	bt.events = 5;
 	CHECK_EQ(sf_db_ingest(c, &bt, &res), 0);
 	CHECK_EQ(res, SF_INGEST_STORED);
@@ -145,6 +152,17 @@ int main(void)
 	CHECK_EQ(res, SF_INGEST_STORED);
 	char sql[256];
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM alerts WHERE scan_id = '%s'", scan);
+	CHECK_EQ(scalar(c, sql), 1);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM alerts WHERE scan_id = '%s' AND output = E'o\\tx\\ny\\\\z \\\\N\\r'"
+		 " AND tags = '[\"a\\tb\"]' AND output_fields->>'proc.cmdline' = E'sh -c \\'x\\\\y\\''"
+		 " AND output_fields->'fd.name' = 'null'::jsonb", scan);
+	CHECK_EQ(scalar(c, sql), 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM facts WHERE scan_id = '%s'", scan);
+	CHECK_EQ(scalar(c, sql), 2); /* the repeated fact is kept once */
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM facts WHERE scan_id = '%s' AND value = E'/tmp/a\\tb'"
+		 " AND detail = E'\\\\N'", scan);
 	CHECK_EQ(scalar(c, sql), 1);
 	snprintf(sql, sizeof(sql), "SELECT events FROM scans WHERE id = '%s' AND status = 'finished'",
 		 scan);
