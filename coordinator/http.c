@@ -215,6 +215,37 @@ static enum MHD_Result http_metrics(struct sf_http *h, struct MHD_Connection *c)
 	return http_send(c, MHD_HTTP_OK, "text/plain; version=0.0.4", b.data, b.len);
 }
 
+/* GET /v1/scans?status=&artifact=&limit=&cursor= */
+static enum MHD_Result http_list(struct sf_http *h, struct MHD_Connection *c)
+{
+	const char *status = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status");
+	const char *artifact = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "artifact");
+	const char *limit_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+	const char *cursor = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
+	static const char *const statuses[] = {"queued", "running", "finished", "failed"};
+	bool known = !status;
+	for (size_t i = 0; status && i < 4; i++)
+		known |= strcmp(status, statuses[i]) == 0;
+	if (!known)
+		return http_error(c, 400, "bad_request",
+				  "status must be queued, running, finished or failed");
+	if (artifact && (strlen(artifact) != SF_SHA256_HEX || !sf_is_hex(artifact, SF_SHA256_HEX)))
+		return http_error(c, 400, "bad_request", "artifact must be a sha256 in hex");
+	char *end = NULL;
+	long limit = limit_s ? strtol(limit_s, &end, 10) : 50;
+	if (limit_s && (*end || limit < 1 || limit > 500))
+		return http_error(c, 400, "bad_request", "limit must be 1 to 500");
+	json_t *out = NULL;
+	PGconn *db = sf_db_get(h->pool);
+	int rc = sf_report_list(db, status, artifact, (int)limit, cursor, &out);
+	sf_db_put(h->pool, db);
+	if (rc == -EINVAL)
+		return http_error(c, 400, "bad_request", "malformed cursor");
+	if (rc)
+		return http_error(c, 503, "database_unavailable", "please retry");
+	return http_send_json(c, 200, out);
+}
+
 /* POST /v1/scans/<id>/cancel */
 static enum MHD_Result http_cancel(struct sf_http *h, struct MHD_Connection *c, const char *url_id)
 {
@@ -328,6 +359,11 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
 			return http_error(c, 405, "method_not_allowed", "use GET");
 		return http_get_report(h, c, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "id"),
 				       true);
+	}
+	if (strcmp(url, "/v1/scans") == 0 || strcmp(url, "/v1/scans/") == 0) {
+		if (!get)
+			return http_error(c, 405, "method_not_allowed", "use GET");
+		return http_list(h, c);
 	}
 	if (strncmp(url, "/v1/scans/", 10) == 0 && strlen(url) == 10 + SF_UUID_LEN + 7 &&
 	    strcmp(url + 10 + SF_UUID_LEN, "/cancel") == 0) {

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "util.h"
 
 const char *sf_priority_enum_name(const char *p)
 {
@@ -208,4 +209,66 @@ int sf_report_v1(PGconn *conn, const char *scan_id, json_t **out)
 fail:
 	json_decref(o);
 	return rc;
+}
+
+int sf_report_list(PGconn *conn, const char *status, const char *artifact, int limit,
+		   const char *cursor, json_t **out)
+{
+	/* cursor = "<created_at in µs since the epoch>_<scan id>" of the last
+	 * scan of the previous page: integers compare exactly. */
+	char us[24] = "", id[SF_UUID_LEN + 1] = "", lim[16];
+	if (cursor) {
+		const char *sep = strchr(cursor, '_');
+		size_t n = sep ? (size_t)(sep - cursor) : 0;
+		if (!sep || n == 0 || n >= sizeof(us) || strspn(cursor, "0123456789") != n ||
+		    !sf_is_uuid(sep + 1))
+			return -EINVAL;
+		memcpy(us, cursor, n);
+		us[n] = 0;
+		sf_strlcpy(id, sep + 1, sizeof(id));
+	}
+	snprintf(lim, sizeof(lim), "%d", limit + 1);
+	const char *p[] = {status, artifact, cursor ? us : NULL, cursor ? id : NULL, lim};
+	PGresult *r = PQexecParams(
+	    conn,
+	    "SELECT s.id, s.status, s.reason, s.ecosystem, s.artifact_sha256, a.size,"
+	    " to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+	    " to_char(s.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+	    " (SELECT count(*) FROM alerts WHERE scan_id = s.id),"
+	    " ((extract(epoch FROM s.created_at) * 1000000)::numeric)::bigint"
+	    " FROM scans s JOIN artifacts a ON a.sha256 = s.artifact_sha256"
+	    " WHERE ($1::text IS NULL OR s.status = $1)"
+	    " AND ($2::text IS NULL OR s.artifact_sha256 = $2)"
+	    " AND ($3::bigint IS NULL OR (s.created_at, s.id) <"
+	    "  (timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid))"
+	    " ORDER BY s.created_at DESC, s.id DESC LIMIT $5::int",
+	    5, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		sf_error("postgresql: list scans: %s", PQerrorMessage(conn));
+		PQclear(r);
+		return -EIO;
+	}
+	json_t *list = json_array();
+	int n = PQntuples(r), shown = n > limit ? limit : n;
+	for (int i = 0; list && i < shown; i++) {
+		json_t *o = json_pack(
+		    "{s:s,s:s,s:o,s:s,s:{s:s,s:I},s:s,s:o,s:I}", "id", PQgetvalue(r, i, 0), "status",
+		    PQgetvalue(r, i, 1), "reason",
+		    PQgetisnull(r, i, 2) ? json_null() : json_string(PQgetvalue(r, i, 2)),
+		    "ecosystem", PQgetvalue(r, i, 3), "artifact", "sha256", PQgetvalue(r, i, 4),
+		    "size", (json_int_t)strtoll(PQgetvalue(r, i, 5), NULL, 10), "created_at",
+		    PQgetvalue(r, i, 6), "finished_at",
+		    PQgetisnull(r, i, 7) ? json_null() : json_string(PQgetvalue(r, i, 7)),
+		    "alerts", (json_int_t)strtoll(PQgetvalue(r, i, 8), NULL, 10));
+		json_array_append_new(list, o);
+	}
+	json_t *next = json_null();
+	if (n > limit && shown > 0) {
+		char c[96];
+		snprintf(c, sizeof(c), "%s_%s", PQgetvalue(r, shown - 1, 9), PQgetvalue(r, shown - 1, 0));
+		next = json_string(c);
+	}
+	PQclear(r);
+	*out = list ? json_pack("{s:o,s:o}", "scans", list, "next_cursor", next) : NULL;
+	return *out ? 0 : -ENOMEM;
 }

@@ -19,6 +19,12 @@
 int sf_report_package_hunter(PGconn *conn, const char *scan_id, json_t **out);
 int sf_report_v1(PGconn *conn, const char *scan_id, json_t **out);
 
+/* GET /v1/scans: newest first, optionally only one status and/or artifact,
+ * at most limit scans after cursor (NULL = from the newest). *out is
+ * {"scans": […], "next_cursor": "…" | null}. -EINVAL for a bad cursor. */
+int sf_report_list(PGconn *conn, const char *status, const char *artifact, int limit,
+		   const char *cursor, json_t **out);
+
 /* Falco priority name ("Notice", "WARNING", "info") → gRPC enum name ("NOTICE"). */
 const char *sf_priority_enum_name(const char *priority);
 

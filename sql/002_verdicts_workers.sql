@@ -21,3 +21,6 @@ CREATE TABLE workers (
     first_seen      timestamptz NOT NULL DEFAULT now(),
     last_seen       timestamptz NOT NULL DEFAULT now()
 );
+
+-- GET /v1/scans lists newest first with a (created_at, id) cursor.
+CREATE INDEX scans_created ON scans (created_at DESC, id DESC);

@@ -146,6 +146,27 @@ reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$wor
 ph=$(wait_scan "$(jq -r .id <<<"$reply")")
 ok "scans still complete after the garbage" '[ "$(jq -r .status <<<"$ph")" = finished ]'
 
+# --- listing scans: newest first, filters, cursor paging that neither skips nor repeats
+total=$(psql "$dsn" -tAc "SELECT count(*) FROM scans")
+seen="" cursor="" pages=0
+while :; do
+  page=$(curl -s "$url/v1/scans?limit=2${cursor:+&cursor=$cursor}")
+  seen+=$(jq -r '.scans[].id' <<<"$page")$'\n'
+  cursor=$(jq -r '.next_cursor // empty' <<<"$page")
+  pages=$((pages + 1))
+  [ -n "$cursor" ] && [ "$pages" -lt 50 ] || break
+done
+listed=$(grep -c . <<<"$seen")
+ok "paging through GET /v1/scans lists every scan once ($listed of $total in $pages pages)" \
+  '[ "$listed" = "$total" ] && [ "$(grep . <<<"$seen" | sort -u | wc -l)" = "$total" ] && [ "$pages" -gt 1 ]'
+first=$(curl -s "$url/v1/scans?limit=1" | jq -r '.scans[0].id')
+ok "newest first" '[ "$first" = "$(psql "$dsn" -tAc "SELECT id FROM scans ORDER BY created_at DESC, id DESC LIMIT 1")" ]'
+ok "status filter" 'curl -s "$url/v1/scans?status=failed" | jq -e "(.scans | length) > 0 and all(.scans[]; .status == \"failed\")" >/dev/null'
+ok "artifact filter" 'curl -s "$url/v1/scans?artifact=$sha" | jq -e "(.scans | length) >= 2 and all(.scans[]; .artifact.sha256 == \"$sha\")" >/dev/null'
+ok "bad limit: 400" '[ "$(curl -s -o /dev/null -w "%{http_code}" "$url/v1/scans?limit=0")" = 400 ]'
+ok "bad cursor: 400" '[ "$(curl -s -o /dev/null -w "%{http_code}" "$url/v1/scans?cursor=x_y")" = 400 ]'
+ok "bad status: 400" '[ "$(curl -s -o /dev/null -w "%{http_code}" "$url/v1/scans?status=nope")" = 400 ]'
+
 # --- a clean shutdown, and no sanitizer report from either daemon
 "$src/scripts/farm.sh" down >/dev/null 2>&1
 ok "daemons stopped" '! pgrep -f "$work/" >/dev/null'
