@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh — runs the benchmarks (root; builds first). Each prints its
 # figures as ratios against a baseline measured in the same run.
-#   bench/run.sh [detect|ingest|all]
+#   bench/run.sh [detect|ingest|upload|all]    (upload: SCANFARM_BENCH_UPLOAD_MB, default 2048)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SCANFARM_BUILD:-$top/build}
@@ -22,9 +22,16 @@ ingest() {
   rm -rf "$pgdir"
 }
 
+upload() {
+  cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator >/dev/null
+  echo "== upload_bench: streaming upload vs sha256sum, coordinator memory"
+  "$top/bench/upload_bench.sh" "$build" "${SCANFARM_BENCH_UPLOAD_MB:-2048}"
+}
+
 case "${1:-all}" in
   detect) detect ;;
   ingest) ingest ;;
-  all) detect; ingest ;;
-  *) echo "usage: $0 [detect|ingest|all]" >&2; exit 64 ;;
+  upload) upload ;;
+  all) detect; ingest; upload ;;
+  *) echo "usage: $0 [detect|ingest|upload|all]" >&2; exit 64 ;;
 esac
