@@ -29,6 +29,7 @@ static struct sf_option opts[] = {
     {"server", "http://127.0.0.1:3000", "coordinator base URL", NULL},
     {"timeout", "900", "seconds `scan` waits for a result", NULL},
     {"fail-on", "notice", "lowest alert priority that makes `scan` exit 1", NULL},
+    {"token", NULL, "API token (when the coordinator runs with --auth on)", NULL},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -45,16 +46,23 @@ static int cli_request(const char *url, FILE *upload, long long upload_size, lon
 	if (!c)
 		return -ENOMEM;
 	struct curl_slist *hdr = NULL;
+	const char *token = sf_config_get(opts, NOPTS, "token");
+	if (token) {
+		char auth[600];
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		hdr = curl_slist_append(hdr, auth);
+	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, cli_collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
 	if (upload) {
 		hdr = curl_slist_append(hdr, "Content-Type: application/octet-stream");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_READDATA, upload);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)upload_size);
 	}
+	if (hdr)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	CURLcode rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);

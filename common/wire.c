@@ -76,7 +76,7 @@ int sf_wire_encode_batch(const struct sf_batch *b, struct sf_buf *out)
 {
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, out, wire_write);
-	if (pack_header(&pk, 15, "batch") || KINT(&pk, "job_id", b->job_id) ||
+	if (pack_header(&pk, 16, "batch") || KINT(&pk, "job_id", b->job_id) ||
 	    KINT(&pk, "attempt", b->attempt) || KINT(&pk, "seq", b->seq) ||
 	    KSTR(&pk, "worker_id", b->worker_id) || pack_key(&pk, "final") ||
 	    (b->final ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk)) ||
@@ -102,7 +102,7 @@ int sf_wire_encode_batch(const struct sf_batch *b, struct sf_buf *out)
 	    KSTR(&pk, "stderr_tail", b->stderr_tail) || KSTR(&pk, "error", b->error) ||
 	    KINT(&pk, "duration_ms", b->duration_ms) ||
 	    KSTR(&pk, "ruleset_digest", b->ruleset_digest) ||
-	    KSTR(&pk, "image_digest", b->image_digest))
+	    KSTR(&pk, "image_digest", b->image_digest) || KSTR(&pk, "auth", b->auth))
 		return -ENOMEM;
 	return 0;
 }
@@ -111,12 +111,12 @@ int sf_wire_encode_hello(const struct sf_hello *h, bool heartbeat, struct sf_buf
 {
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, out, wire_write);
-	int bad = pack_header(&pk, 7, heartbeat ? "heartbeat" : "hello") ||
+	int bad = pack_header(&pk, 8, heartbeat ? "heartbeat" : "hello") ||
 		  KSTR(&pk, "worker_id", h->worker_id) || KSTR(&pk, "version", h->version) ||
 		  KINT(&pk, "capacity", h->capacity) || KINT(&pk, "running", h->running) ||
 		  KSTR(&pk, "sensor", h->sensor) ||
 		  KSTR(&pk, "ruleset_digest", h->ruleset_digest) ||
-		  KSTR(&pk, "image_digest", h->image_digest);
+		  KSTR(&pk, "image_digest", h->image_digest) || KSTR(&pk, "auth", h->auth);
 	return bad ? -ENOMEM : 0;
 }
 
@@ -489,6 +489,7 @@ void sf_batch_free(struct sf_batch *b)
 	free(b->error);
 	free(b->ruleset_digest);
 	free(b->image_digest);
+	free(b->auth);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -508,7 +509,8 @@ static int decode_batch(const msgpack_object *m, struct sf_batch *b)
 	    (rc = get_str(m, "error", false, &b->error)) ||
 	    (rc = get_int(m, "duration_ms", false, 0, INT64_MAX, &b->duration_ms)) ||
 	    (rc = get_str(m, "ruleset_digest", false, &b->ruleset_digest)) ||
-	    (rc = get_str(m, "image_digest", false, &b->image_digest)))
+	    (rc = get_str(m, "image_digest", false, &b->image_digest)) ||
+	    (rc = get_str(m, "auth", false, &b->auth)))
 		goto fail;
 	if (b->seq < 0 || b->attempt < 1) {
 		rc = -EPROTO;
@@ -586,6 +588,7 @@ static void hello_free(struct sf_hello *h)
 	free(h->sensor);
 	free(h->ruleset_digest);
 	free(h->image_digest);
+	free(h->auth);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -598,7 +601,8 @@ static int decode_hello(const msgpack_object *m, struct sf_hello *h)
 	    (rc = get_i32(m, "running", false, &h->running)) ||
 	    (rc = get_str(m, "sensor", false, &h->sensor)) ||
 	    (rc = get_str(m, "ruleset_digest", false, &h->ruleset_digest)) ||
-	    (rc = get_str(m, "image_digest", false, &h->image_digest)))
+	    (rc = get_str(m, "image_digest", false, &h->image_digest)) ||
+	    (rc = get_str(m, "auth", false, &h->auth)))
 		hello_free(h);
 	return rc;
 }

@@ -98,6 +98,7 @@ struct sf_batch {
 	 * artifact): the worker's rules and sandbox image. NULL if unknown. */
 	char *ruleset_digest;
 	char *image_digest;
+	char *auth; /* the worker secret, when the coordinator requires one */
 };
 
 struct sf_hello {
@@ -108,6 +109,7 @@ struct sf_hello {
 	char *sensor;
 	char *ruleset_digest; /* the rules the worker evaluates */
 	char *image_digest;   /* the sandbox root file system it installs in */
+	char *auth;	      /* the worker secret, when the coordinator requires one */
 };
 
 struct sf_msg {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,13 @@
 #include "migrations.h"
 
 /* -------------------------------------------------------------- the pool */
+
+/* Session settings every pooled connection has; run again after a reset. */
+static void db_session_setup(PGconn *c)
+{
+	PGresult *r = PQexec(c, "SET client_min_messages = warning");
+	PQclear(r);
+}
 
 static PGconn *db_connect(const char *dsn)
 {
@@ -22,9 +30,24 @@ static PGconn *db_connect(const char *dsn)
 		PQfinish(c);
 		return NULL;
 	}
-	PGresult *r = PQexec(c, "SET client_min_messages = warning");
-	PQclear(r);
+	db_session_setup(c);
 	return c;
+}
+
+/* Whether an idle pooled connection can take a statement. libpq updates
+ * PQstatus only when it next reads, so a connection whose server restarted
+ * (or whose backend was terminated) still says CONNECTION_OK and would fail
+ * its next statement even though the server is back. An idle connection
+ * has nothing to read: a readable socket means the server sent its FATAL
+ * goodbye and closed it. */
+static bool db_conn_usable(PGconn *c)
+{
+	if (PQstatus(c) != CONNECTION_OK)
+		return false;
+	struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
+	if (p.fd < 0)
+		return false;
+	return poll(&p, 1, 0) <= 0; /* 0: nothing pending; -1: let the statement tell */
 }
 
 int sf_db_pool_open(struct sf_db_pool *pool, const char *dsn, int size)
@@ -82,12 +105,14 @@ PGconn *sf_db_get(struct sf_db_pool *pool)
 	pthread_mutex_unlock(&pool->lock);
 
 	PGconn *c = pool->conns[idx];
-	if (PQstatus(c) != CONNECTION_OK) {
+	if (!db_conn_usable(c)) {
 		/* The server restarted or the socket broke: try once to reconnect;
 		 * callers see -EIO from their statement if it is still down. */
 		PQreset(c);
-		if (PQstatus(c) == CONNECTION_OK)
+		if (PQstatus(c) == CONNECTION_OK) {
+			db_session_setup(c);
 			sf_info("postgresql: reconnected");
+		}
 	}
 	return c;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "log.h"
 
 /* ------------------------------------------------------------ wake-ups */
@@ -185,7 +186,15 @@ static void *ingest_loop(void *arg)
 				strerror(-rc), n);
 			continue;
 		}
-		if (msg.type == SF_MSG_BATCH) {
+		const char *presented = msg.type == SF_MSG_BATCH ? msg.u.batch.auth
+					: (msg.type == SF_MSG_HELLO || msg.type == SF_MSG_HEARTBEAT)
+					    ? msg.u.hello.auth
+					    : NULL;
+		if (d->cfg.worker_secret && !sf_auth_secret_equal(presented, d->cfg.worker_secret)) {
+			/* Not one of our workers: its results and hellos count for nothing. */
+			unsigned long long n = atomic_fetch_add(&d->stats.messages_unauthenticated, 1) + 1;
+			sf_warn("dropped a message without the worker secret [%llu so far]", n);
+		} else if (msg.type == SF_MSG_BATCH) {
 			dispatch_ingest(d, &msg.u.batch);
 		} else if (msg.type == SF_MSG_HELLO || msg.type == SF_MSG_HEARTBEAT) {
 			atomic_fetch_add(&d->stats.hellos, 1);

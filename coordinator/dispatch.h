@@ -34,6 +34,7 @@ struct sf_dispatch_config {
 	int lease_grace_s; /* lease = time limit + grace */
 	int reap_interval_s;
 	int retry_backoff_s;
+	const char *worker_secret; /* messages without it are dropped (NULL: open) */
 };
 
 struct sf_dispatch_stats {
@@ -45,6 +46,7 @@ struct sf_dispatch_stats {
 	atomic_ullong hellos;
 	atomic_ullong leases_expired;
 	atomic_ullong dead_lettered;
+	atomic_ullong messages_unauthenticated;
 };
 
 struct sf_dispatch {

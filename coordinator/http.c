@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "log.h"
 #include "report.h"
 
@@ -198,6 +199,8 @@ static enum MHD_Result http_metrics(struct sf_http *h, struct MHD_Connection *c)
 	    {"scanfarm_leases_expired_total", "Jobs whose lease expired.", &h->stats->leases_expired},
 	    {"scanfarm_dead_lettered_total", "Jobs dead-lettered after their last attempt.",
 	     &h->stats->dead_lettered},
+	    {"scanfarm_messages_unauthenticated_total",
+	     "NNG messages without the worker secret, dropped.", &h->stats->messages_unauthenticated},
 	};
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 		rc |= sf_buf_appendf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
@@ -317,6 +320,43 @@ static enum MHD_Result http_readyz(struct sf_http *h, struct MHD_Connection *c)
 	return http_send_json(c, 200, json_pack("{s:s}", "status", "ready"));
 }
 
+/*
+ * Whether the request may go on. A route that needs an API token gets 401
+ * without a live one (the reply is queued in *reply and false returned);
+ * /healthz, /readyz and /metrics never need one.
+ */
+static bool http_allowed(struct sf_http *h, struct MHD_Connection *c, const char *url,
+			 enum MHD_Result *reply)
+{
+	const char *header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	if (strncmp(url, "/v1/artifacts/", 14) == 0) {
+		/* workers only: the shared worker secret */
+		if (!h->cfg.worker_secret ||
+		    sf_auth_secret_equal(sf_auth_bearer(header), h->cfg.worker_secret))
+			return true;
+		*reply = http_error(c, 401, "unauthorized", "artifact downloads need the worker secret");
+		return false;
+	}
+	bool v1 = strncmp(url, "/v1/", 4) == 0;
+	bool ph = strcmp(url, "/") == 0 || strncmp(url, "/monitor/", 9) == 0;
+	if (!((v1 && h->cfg.auth) || (ph && h->cfg.auth_package_hunter)))
+		return true;
+	bool ok = false;
+	PGconn *db = sf_db_get(h->pool);
+	int rc = sf_auth_check_bearer(db, header, &ok);
+	sf_db_put(h->pool, db);
+	if (rc) {
+		*reply = http_error(c, 503, "database_unavailable", "cannot check the token; retry");
+		return false;
+	}
+	if (!ok) {
+		*reply = http_error(c, 401, "unauthorized",
+				    "an API token is required: Authorization: Bearer <token>");
+		return false;
+	}
+	return true;
+}
+
 static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const char *url,
 				   const char *method, const char *version,
 				   const char *upload_data, size_t *upload_data_size,
@@ -349,6 +389,9 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
 
 	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	bool post = strcmp(method, "POST") == 0;
+	enum MHD_Result denied;
+	if (!http_allowed(h, c, url, &denied))
+		return denied;
 	if (strncmp(url, "/monitor/project/", 17) == 0) {
 		if (!post)
 			return http_error(c, 405, "method_not_allowed", "use POST");

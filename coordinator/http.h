@@ -30,6 +30,9 @@ struct sf_http_config {
 	int max_connections;
 	int max_attempts;
 	int worker_live_s; /* a worker silent for longer is gone (verdict cache, /v1/workers) */
+	bool auth;		   /* /v1 routes need an API token */
+	bool auth_package_hunter;  /* …and so do Package Hunter's routes */
+	const char *worker_secret; /* artifact downloads need it (NULL: open) */
 };
 
 struct sf_http {

@@ -3,11 +3,13 @@
  * dispatch and result ingestion. See README.md for the options.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "dispatch.h"
@@ -33,6 +35,9 @@ static struct sf_option opts[] = {
     {"lease-grace", "120", "seconds added to the time limit to form a job's lease", NULL},
     {"max-attempts", "3", "attempts before a job is dead-lettered", NULL},
     {"worker-live", "60", "seconds after its last heartbeat a worker counts as gone", NULL},
+    {"auth", "off", "on = /v1 routes need an API token (see the token command)", NULL},
+    {"auth-package-hunter", "0", "1 = Package Hunter's routes need a token too", NULL},
+    {"worker-secret", NULL, "shared secret workers must present (artifacts, NNG messages)", NULL},
     {"reap-interval", "5", "seconds between checks for expired leases", NULL},
     {"retry-backoff", "5", "seconds (times the attempt) before a re-queued job runs again", NULL},
     {"log-level", "info", "debug, info, warn or error", NULL},
@@ -47,10 +52,58 @@ static int geti(const char *name, long long min, long long max, int *out)
 	return rc;
 }
 
+#define COORD_USAGE                                                                        \
+	"usage: scanfarm-coordinator [--option value]...\n"                                 \
+	"       scanfarm-coordinator --db-dsn DSN token create NAME | token revoke ID | token list"
+
+/* The token command: API tokens are managed next to the database. */
+static int coord_token(const char *dsn, char **args, int nargs)
+{
+	PGconn *c = PQconnectdb(dsn);
+	int rc = 2;
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "cannot connect to PostgreSQL: %s", PQerrorMessage(c));
+		goto out;
+	}
+	if (sf_db_migrate(c)) {
+		fprintf(stderr, "schema migration failed\n");
+		goto out;
+	}
+	if (nargs == 3 && strcmp(args[1], "create") == 0) {
+		char token[SF_TOKEN_LEN + 1];
+		long long id;
+		if (sf_auth_token_create(c, args[2], token, &id) == 0) {
+			printf("%s\n", token);
+			fprintf(stderr, "token %lld (%s) created; it is shown only now\n", id, args[2]);
+			rc = 0;
+		}
+	} else if (nargs == 3 && strcmp(args[1], "revoke") == 0) {
+		long long id;
+		if (sf_parse_ll(args[2], 1, INT64_MAX, &id) != 0) {
+			fprintf(stderr, "token revoke: expected a token id\n");
+			rc = 64;
+		} else if ((rc = sf_auth_token_revoke(c, id)) == -ENOENT) {
+			fprintf(stderr, "no live token %lld\n", id);
+			rc = 1;
+		} else {
+			rc = rc ? 2 : 0;
+		}
+	} else if (nargs == 2 && strcmp(args[1], "list") == 0) {
+		rc = sf_auth_token_list(c) ? 2 : 0;
+	} else {
+		fprintf(stderr, "%s\n", COORD_USAGE);
+		rc = 64;
+	}
+out:
+	PQfinish(c);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
-	int rc = sf_config_load(opts, NOPTS, argc, argv,
-				"usage: scanfarm-coordinator [--option value]...", NULL, NULL);
+	char **rest = NULL;
+	int nrest = 0;
+	int rc = sf_config_load(opts, NOPTS, argc, argv, COORD_USAGE, &rest, &nrest);
 	if (rc)
 		return rc > 0 ? 0 : 2;
 	if (sf_log_setup("coordinator", sf_config_get(opts, NOPTS, "log-level")))
@@ -61,11 +114,32 @@ int main(int argc, char **argv)
 		fprintf(stderr, "--db-dsn is required (scripts/farm.sh sets it for a local farm)\n");
 		return 2;
 	}
-	struct sf_http_config hc = {.address = sf_config_get(opts, NOPTS, "http-address")};
+	if (nrest > 0) {
+		if (strcmp(rest[0], "token") != 0) {
+			fprintf(stderr, "%s\n", COORD_USAGE);
+			return 64;
+		}
+		rc = coord_token(dsn, rest, nrest);
+		sf_config_free(opts, NOPTS);
+		return rc;
+	}
+	const char *auth = sf_config_get(opts, NOPTS, "auth");
+	if (strcmp(auth, "on") != 0 && strcmp(auth, "off") != 0) {
+		fprintf(stderr, "--auth: expected on or off\n");
+		return 2;
+	}
+	struct sf_http_config hc = {.address = sf_config_get(opts, NOPTS, "http-address"),
+				    .auth = strcmp(auth, "on") == 0,
+				    .worker_secret = sf_config_get(opts, NOPTS, "worker-secret")};
+	int auth_ph = 0;
+	if (geti("auth-package-hunter", 0, 1, &auth_ph))
+		return 2;
+	hc.auth_package_hunter = auth_ph != 0;
 	struct sf_dispatch_config dc = {
 	    .jobs_url = sf_config_get(opts, NOPTS, "jobs-url"),
 	    .results_url = sf_config_get(opts, NOPTS, "results-url"),
 	    .dsn = dsn,
+	    .worker_secret = hc.worker_secret,
 	};
 	int pool_size, idle, maxconn;
 	long long max_upload;

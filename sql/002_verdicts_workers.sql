@@ -24,3 +24,13 @@ CREATE TABLE workers (
 
 -- GET /v1/scans lists newest first with a (created_at, id) cursor.
 CREATE INDEX scans_created ON scans (created_at DESC, id DESC);
+
+-- API tokens (coordinator's `token create|revoke|list`): only the SHA-256
+-- of a token is stored; the token itself is shown once, at creation.
+CREATE TABLE api_tokens (
+    id            bigserial PRIMARY KEY,
+    name          text NOT NULL,
+    token_sha256  text NOT NULL UNIQUE,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    revoked_at    timestamptz
+);

@@ -32,9 +32,10 @@ static size_t fetch_write(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
-int sf_fetch(const char *url, const char *sha256, long long size, const char *path, char *err,
-	     size_t errlen)
+int sf_fetch(const char *url, const char *sha256, long long size, const char *path,
+	     const char *secret, char *err, size_t errlen)
 {
+	struct curl_slist *headers = NULL;
 	struct fetch_sink s = {.want = size};
 	int rc = 0;
 	s.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -60,8 +61,19 @@ int sf_fetch(const char *url, const char *sha256, long long size, const char *pa
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (secret) {
+		char auth[600];
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", secret);
+		if (!(headers = curl_slist_append(NULL, auth))) {
+			curl_easy_cleanup(c);
+			rc = -ENOMEM;
+			goto out;
+		}
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	}
 	CURLcode cc = curl_easy_perform(c);
 	curl_easy_cleanup(c);
+	curl_slist_free_all(headers);
 	if (s.rc) {
 		rc = s.rc;
 		snprintf(err, errlen, "artifact download: %s",

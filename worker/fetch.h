@@ -12,7 +12,8 @@
 #include <stddef.h>
 
 /* 0, or -EIO (transfer), -EBADMSG (hash/size mismatch), with err filled. */
+/* secret, when not NULL, is sent as "Authorization: Bearer <secret>". */
 int sf_fetch(const char *url, const char *sha256, long long size, const char *path,
-	     char *err, size_t errlen);
+	     const char *secret, char *err, size_t errlen);
 
 #endif

@@ -72,7 +72,8 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 		goto out;
 	}
 
-	if ((rc = sf_fetch(job->url, job->sha256, job->size, artifact, err, sizeof(err))))
+	if ((rc = sf_fetch(job->url, job->sha256, job->size, artifact, env->worker_secret, err,
+			   sizeof(err))))
 		goto out;
 	struct sf_unpack_stats us;
 	if ((rc = sf_unpack(artifact, src, &env->unpack, &us, err, sizeof(err)))) {

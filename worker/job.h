@@ -30,6 +30,7 @@ struct sf_job_env {
 	const char *hostname;		 /* the worker's, put in alerts */
 	const char *ruleset_digest;	 /* reported with every result (verdict cache key) */
 	const char *image_digest;	 /* the sandbox rootfs's, likewise */
+	const char *worker_secret;	 /* presented to the coordinator, or NULL */
 };
 
 /* Fills *batch (final, seq 0) with the outcome; an infrastructure failure

@@ -39,6 +39,7 @@ static struct sf_option opts[] = {
     {"keep-jobs", "0", "1 = keep job directories for debugging", NULL},
     {"sensor", "ebpf", "runtime sensor: ebpf (embedded CO-RE sensor) or none", NULL},
     {"rules", "rules", "Falco-format rule files or directories, comma-separated", NULL},
+    {"worker-secret", NULL, "shared secret the coordinator requires (if it does)", NULL},
     {"log-level", "info", "debug, info, warn or error", NULL},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -55,6 +56,7 @@ struct worker {
 	char sensor[16]; /* "ebpf" or "none" */
 	const char *ruleset_digest;
 	const char *image_digest;
+	const char *secret;
 };
 
 static int worker_send_hello(struct worker *w, bool heartbeat)
@@ -65,7 +67,8 @@ static int worker_send_hello(struct worker *w, bool heartbeat)
 			     .running = atomic_load(&w->running),
 			     .sensor = w->sensor,
 			     .ruleset_digest = (char *)w->ruleset_digest,
-			     .image_digest = (char *)w->image_digest};
+			     .image_digest = (char *)w->image_digest,
+			     .auth = (char *)w->secret};
 	struct sf_buf msg = {0};
 	int rc = sf_wire_encode_hello(&h, heartbeat, &msg);
 	if (rc == 0)
@@ -134,7 +137,10 @@ static void worker_handle(struct worker *w, const struct sf_job_env *env, const 
 		return;
 	}
 	struct sf_buf msg = {0};
-	rc = sf_wire_encode_batch(&batch, &msg);
+	if (w->secret && !(batch.auth = strdup(w->secret)))
+		rc = -ENOMEM;
+	else
+		rc = sf_wire_encode_batch(&batch, &msg);
 	if (rc == 0 && (rc = nng_send(w->push, msg.data, msg.len, 0)) != 0)
 		sf_error("job %lld: cannot send the result: %s", (long long)job->job_id,
 			 nng_strerror(rc));
@@ -233,6 +239,7 @@ int main(int argc, char **argv)
 		sf_warn("--sensor none: installs run without runtime detection");
 	}
 	env.hostname = hostname;
+	w.secret = env.worker_secret = sf_config_get(opts, NOPTS, "worker-secret");
 	static char image_digest[SF_SHA256_HEX + 1];
 	if ((rc = worker_image_digest(rootfs, image_digest)) == 0) {
 		env.image_digest = image_digest;
