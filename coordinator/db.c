@@ -450,6 +450,12 @@ static int db_fill_fact(void *ctx, uint32_t i, struct sf_buf *buf)
 
 int sf_db_ingest(PGconn *conn, const struct sf_batch *b, enum sf_ingest_result *result)
 {
+	return sf_db_ingest_scan(conn, b, result, NULL);
+}
+
+int sf_db_ingest_scan(PGconn *conn, const struct sf_batch *b, enum sf_ingest_result *result,
+		      char scan_id_out[SF_UUID_LEN + 1])
+{
 	char id[32], att[16], seq[16];
 	snprintf(id, sizeof(id), "%lld", (long long)b->job_id);
 	snprintf(att, sizeof(att), "%d", b->attempt);
@@ -553,6 +559,8 @@ int sf_db_ingest(PGconn *conn, const struct sf_batch *b, enum sf_ingest_result *
 			goto fail;
 	}
 	*result = SF_INGEST_STORED;
+	if (scan_id_out)
+		memcpy(scan_id_out, scan_id, SF_UUID_LEN + 1);
 done:
 	return sf_db_exec(conn, "COMMIT");
 fail:

@@ -77,6 +77,9 @@ enum sf_ingest_result {
 	SF_INGEST_UNKNOWN,   /* no such job */
 };
 int sf_db_ingest(PGconn *conn, const struct sf_batch *b, enum sf_ingest_result *result);
+/* The same, also telling which scan a stored batch belongs to. */
+int sf_db_ingest_scan(PGconn *conn, const struct sf_batch *b, enum sf_ingest_result *result,
+		      char scan_id_out[SF_UUID_LEN + 1]);
 
 /* Records a worker's hello or heartbeat in the workers table. */
 int sf_db_worker_seen(PGconn *conn, const struct sf_hello *h);

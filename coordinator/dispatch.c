@@ -11,6 +11,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "webhook.h"
 
 /* ------------------------------------------------------------ wake-ups */
 
@@ -126,13 +127,14 @@ static void *dispatch_loop(void *arg)
 static void dispatch_ingest(struct sf_dispatch *d, const struct sf_batch *b)
 {
 	enum sf_ingest_result res = SF_INGEST_STORED;
+	char scan_id[SF_UUID_LEN + 1] = "";
 	int rc = -EIO;
 	/* A batch exists only in this message: retry while PostgreSQL is away
 	 * (restart, failover) rather than drop it. If we still fail, the lease
 	 * expires and the job runs again, so nothing is lost either way. */
 	for (int tries = 0; tries < 30 && !atomic_load(&d->stop); tries++) {
 		PGconn *db = sf_db_get(d->pool);
-		rc = sf_db_ingest(db, b, &res);
+		rc = sf_db_ingest_scan(db, b, &res, scan_id);
 		sf_db_put(d->pool, db);
 		if (rc != -EIO)
 			break;
@@ -146,6 +148,8 @@ static void dispatch_ingest(struct sf_dispatch *d, const struct sf_batch *b)
 	switch (res) {
 	case SF_INGEST_STORED:
 		atomic_fetch_add(&d->stats.batches_stored, 1);
+		if (d->cfg.webhook && b->nalerts)
+			sf_webhook_post(d->cfg.webhook, scan_id, b->alerts, b->nalerts);
 		sf_info("batch job=%lld attempt=%d seq=%d%s stored: %u alert(s), %u fact(s)%s%s",
 			(long long)b->job_id, b->attempt, b->seq, b->final ? " (final)" : "",
 			b->nalerts, b->nfacts, b->error ? ", error: " : "",

@@ -35,6 +35,7 @@ struct sf_dispatch_config {
 	int reap_interval_s;
 	int retry_backoff_s;
 	const char *worker_secret; /* messages without it are dropped (NULL: open) */
+	struct sf_webhook *webhook; /* stored alerts are posted there, or NULL */
 };
 
 struct sf_dispatch_stats {

@@ -211,6 +211,16 @@ static enum MHD_Result http_metrics(struct sf_http *h, struct MHD_Connection *c)
 			     " verdict cache.\n# TYPE scanfarm_verdict_cache_hits_total counter\n"
 			     "scanfarm_verdict_cache_hits_total %llu\n",
 			     atomic_load(&h->verdict_cache_hits));
+	if (h->cfg.webhook_stats)
+		rc |= sf_buf_appendf(
+		    &b,
+		    "# HELP scanfarm_webhook_alerts_total Alerts posted to the webhook, by outcome.\n"
+		    "# TYPE scanfarm_webhook_alerts_total counter\n"
+		    "scanfarm_webhook_alerts_total{outcome=\"sent\"} %llu\n"
+		    "scanfarm_webhook_alerts_total{outcome=\"failed\"} %llu\n"
+		    "scanfarm_webhook_alerts_total{outcome=\"dropped\"} %llu\n",
+		    atomic_load(&h->cfg.webhook_stats->sent), atomic_load(&h->cfg.webhook_stats->failed),
+		    atomic_load(&h->cfg.webhook_stats->dropped));
 	if (rc) {
 		sf_buf_free(&b);
 		return MHD_NO;

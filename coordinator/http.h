@@ -22,6 +22,7 @@
 #include "db.h"
 #include "dispatch.h"
 #include "store.h"
+#include "webhook.h"
 
 struct sf_http_config {
 	const char *address; /* "127.0.0.1:3000" */
@@ -33,6 +34,7 @@ struct sf_http_config {
 	bool auth;		   /* /v1 routes need an API token */
 	bool auth_package_hunter;  /* …and so do Package Hunter's routes */
 	const char *worker_secret; /* artifact downloads need it (NULL: open) */
+	struct sf_webhook_stats *webhook_stats; /* for /metrics, or NULL */
 };
 
 struct sf_http {

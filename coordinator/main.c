@@ -16,6 +16,7 @@
 #include "http.h"
 #include "log.h"
 #include "store.h"
+#include "webhook.h"
 
 static struct sf_option opts[] = {
     {"http-address", "127.0.0.1:3000", "address:port of the REST API", NULL},
@@ -38,6 +39,8 @@ static struct sf_option opts[] = {
     {"auth", "off", "on = /v1 routes need an API token (see the token command)", NULL},
     {"auth-package-hunter", "0", "1 = Package Hunter's routes need a token too", NULL},
     {"worker-secret", NULL, "shared secret workers must present (artifacts, NNG messages)", NULL},
+    {"webhook-url", NULL, "POST every alert there as Falco JSON (e.g. Falcosidekick)", NULL},
+    {"webhook-queue", "10000", "alerts waiting for the webhook before new ones are dropped", NULL},
     {"reap-interval", "5", "seconds between checks for expired leases", NULL},
     {"retry-backoff", "5", "seconds (times the attempt) before a re-queued job runs again", NULL},
     {"log-level", "info", "debug, info, warn or error", NULL},
@@ -180,6 +183,7 @@ int main(int argc, char **argv)
 	struct sf_http http;
 	struct sf_dispatch dispatch;
 	bool have_pool = false, have_store = false, have_http = false, have_dispatch = false;
+	struct sf_webhook *webhook = NULL;
 
 	if ((rc = sf_db_pool_open(&pool, dsn, pool_size))) {
 		sf_error("cannot connect to PostgreSQL");
@@ -199,9 +203,22 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	have_store = true;
+	const char *webhook_url = sf_config_get(opts, NOPTS, "webhook-url");
+	int webhook_queue;
+	if (geti("webhook-queue", 1, 10000000, &webhook_queue))
+		goto out;
+	if (webhook_url) {
+		if ((rc = sf_webhook_start(&webhook, webhook_url, (unsigned)webhook_queue))) {
+			sf_error("cannot start the webhook: %s", strerror(-rc));
+			goto out;
+		}
+		dc.webhook = webhook;
+		sf_info("alerts are posted to %s", webhook_url);
+	}
 	if ((rc = sf_dispatch_start(&dispatch, &dc, &pool)))
 		goto out;
 	have_dispatch = true;
+	hc.webhook_stats = webhook ? sf_webhook_stats(webhook) : NULL;
 	if ((rc = sf_http_start(&http, &hc, &store, &pool, &dispatch.stats))) {
 		sf_error("cannot serve HTTP on %s", hc.address);
 		goto out;
@@ -218,6 +235,7 @@ out:
 		sf_http_stop(&http);
 	if (have_dispatch)
 		sf_dispatch_stop(&dispatch);
+	sf_webhook_stop(webhook); /* after ingestion stopped: nothing new is queued */
 	if (have_store)
 		sf_store_close(&store);
 	if (have_pool)

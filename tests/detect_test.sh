@@ -14,8 +14,15 @@ set -uo pipefail
 . "$(dirname "$0")/farmlib.sh"
 [ -x "$2/worker/scanfarm-rules" ] || { echo "SKIP: rule engine not built ($2/worker/scanfarm-rules)"; exit 77; }
 farm_init detect "$1" "$2" "$3"
-trap farm_cleanup EXIT
+sink=
+trap '[ -n "$sink" ] && kill "$sink" 2>/dev/null; farm_cleanup' EXIT
 export SCANFARM_RULES=$src/rules
+# Alert fan-out: the coordinator posts every alert as Falco JSON to a local
+# sink, which refuses the first two deliveries (the webhook retries).
+sink_port=$((port + 3))
+"$build/tests/webhook_sink" "$sink_port" "$work/webhook.jsonl" 2 &
+sink=$!
+export SCANFARM_WEBHOOK_URL=http://127.0.0.1:$sink_port/falco
 # ok, and tell whether it passed (farmlib's ok always returns 0).
 check() { local before=$failed; ok "$@"; [ "$failed" = "$before" ]; }
 
@@ -111,6 +118,20 @@ ok "process tree: npm and the lifecycle script's shell, with command lines" \
   'fact benign-banner "[.facts.process[].detail] | (any(test(\"npm install\")) and any(test(\"^ppid=1 sh -c\")))"'
 ok "Package Hunter view carries the alerts in Falco's shape" \
   'curl -s "$url/?id=${ids[attack-dropper]}" | jq -e ".result | length > 0 and all(.[]; .rule and .output and .priority and .time.seconds and .source == \"SYSCALL\")" >/dev/null'
+
+# Every stored alert reached the webhook once, as Falco JSON with the scan id.
+stored=$(psql "$dsn" -tAc "SELECT count(*) FROM alerts")
+for _ in $(seq 1 50); do
+  [ "$(wc -l <"$work/webhook.jsonl")" -ge "$stored" ] && break; sleep 0.2
+done
+ok "webhook: every alert delivered once ($(wc -l <"$work/webhook.jsonl") of $stored)" \
+  '[ "$(wc -l <"$work/webhook.jsonl")" = "$stored" ] && [ "$stored" -gt 0 ]'
+ok "webhook: Falco's http_output shape" \
+  'jq -e -s "all(.[]; (.time | test(\"^[0-9-]+T[0-9:.]+Z$\")) and .rule and .priority and .output and .source == \"syscall\" and (.tags | type) == \"array\" and (.output_fields | type) == \"object\")" "$work/webhook.jsonl" >/dev/null'
+ok "webhook: alerts carry their scan id" \
+  'jq -e -s --arg id "${ids[attack-npmrc-stealer]}" "any(.[]; .rule == \"Read npm credentials file\" and .output_fields[\"scanfarm.scan_id\"] == \$id)" "$work/webhook.jsonl" >/dev/null'
+ok "webhook: deliveries counted, none lost" \
+  'curl -s "$url/metrics" | grep -q "^scanfarm_webhook_alerts_total{outcome=\"sent\"} $stored$" && curl -s "$url/metrics" | grep -q "^scanfarm_webhook_alerts_total{outcome=\"failed\"} 0$"'
 
 # The worker ran the sensor, observe and the rule engine on every event above:
 # under the sanitizer build, its log must be clean.
