@@ -597,6 +597,21 @@ struct obs_scratch {
 	char flags[256], mode[256], num[4][32], fdname[160], dns[256];
 };
 
+/* The file an event is about: slot 0's path made absolute with slot 1's
+ * directory (walked from a dirfd) or the process's cwd; sets fd.name. */
+static bool obs_event_path(const struct sf_bpf_event *r, size_t len, struct obs_scratch *sc,
+			   const char *cwd, struct sf_event *ev)
+{
+	const char *path = obs_slot(r, len, 0, sc->s[0], sizeof(sc->s[0]));
+	const char *dir = obs_slot(r, len, 1, sc->s[1], sizeof(sc->s[1]));
+	if (!path)
+		return false;
+	obs_join(sc->path, sizeof(sc->path), dir ? dir : cwd, path);
+	ev->fd_type = SF_FD_FILE;
+	ev->fd_name = sc->path;
+	return true;
+}
+
 static void obs_file_written(struct sf_observe *o, const char *path)
 {
 	if (path[0] == '/' && strncmp(path, "/work/", 6) && strcmp(path, "/work"))
@@ -720,15 +735,12 @@ static void obs_record(void *arg, const struct sf_bpf_event *r, size_t len)
 		break;
 	}
 	case SF_BPF_OPEN: {
-		const char *path = obs_slot(r, len, 0, sc.s[0], sizeof(sc.s[0]));
-		const char *dir = obs_slot(r, len, 1, sc.s[1], sizeof(sc.s[1]));
-		if (!path)
+		if (!obs_event_path(r, len, &sc, base, &ev))
 			return;
-		obs_join(sc.path, sizeof(sc.path), dir ? dir : base, path);
 		uint32_t f = r->u.file.flags;
 		uint32_t acc = f & O_ACCMODE;
-		ev.fd_type = (f & O_DIRECTORY) ? SF_FD_DIRECTORY : SF_FD_FILE;
-		ev.fd_name = sc.path;
+		if (f & O_DIRECTORY)
+			ev.fd_type = SF_FD_DIRECTORY;
 		ev.open_flags = f;
 		ev.is_open_read = !(f & O_PATH) && (acc == O_RDONLY || acc == O_RDWR);
 		ev.is_open_write = acc == O_WRONLY || acc == O_RDWR;
@@ -743,13 +755,8 @@ static void obs_record(void *arg, const struct sf_bpf_event *r, size_t len)
 		break;
 	}
 	case SF_BPF_UNLINK: {
-		const char *path = obs_slot(r, len, 0, sc.s[0], sizeof(sc.s[0]));
-		const char *dir = obs_slot(r, len, 1, sc.s[1], sizeof(sc.s[1]));
-		if (!path)
+		if (!obs_event_path(r, len, &sc, base, &ev))
 			return;
-		obs_join(sc.path, sizeof(sc.path), dir ? dir : base, path);
-		ev.fd_type = SF_FD_FILE;
-		ev.fd_name = sc.path;
 		obs_arg(&ev, "name", sc.path);
 		obs_arg(&ev, "path", sc.path);
 		break;
@@ -772,27 +779,17 @@ static void obs_record(void *arg, const struct sf_bpf_event *r, size_t len)
 		break;
 	}
 	case SF_BPF_CHMOD: {
-		const char *path = obs_slot(r, len, 0, sc.s[0], sizeof(sc.s[0]));
-		const char *dir = obs_slot(r, len, 1, sc.s[1], sizeof(sc.s[1]));
-		if (!path)
+		if (!obs_event_path(r, len, &sc, base, &ev))
 			return;
-		obs_join(sc.path, sizeof(sc.path), dir ? dir : base, path);
 		obs_mode(sc.mode, sizeof(sc.mode), r->u.file.mode);
-		ev.fd_type = SF_FD_FILE;
-		ev.fd_name = sc.path;
 		ev.is_open_exec = (r->u.file.mode & 0111) != 0;
 		obs_arg(&ev, "filename", sc.path);
 		obs_arg(&ev, "mode", sc.mode);
 		break;
 	}
 	case SF_BPF_CHOWN: {
-		const char *path = obs_slot(r, len, 0, sc.s[0], sizeof(sc.s[0]));
-		const char *dir = obs_slot(r, len, 1, sc.s[1], sizeof(sc.s[1]));
-		if (!path)
+		if (!obs_event_path(r, len, &sc, base, &ev))
 			return;
-		obs_join(sc.path, sizeof(sc.path), dir ? dir : base, path);
-		ev.fd_type = SF_FD_FILE;
-		ev.fd_name = sc.path;
 		snprintf(sc.num[0], sizeof(sc.num[0]), "%d", (int32_t)r->u.file.uid);
 		snprintf(sc.num[1], sizeof(sc.num[1]), "%d", (int32_t)r->u.file.gid);
 		obs_arg(&ev, "path", sc.path);

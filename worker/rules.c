@@ -757,6 +757,29 @@ static int rules_overrides(const struct rl_yctx *y, const yaml_node_t *ov, const
 	return 0;
 }
 
+/* A list's or macro's old-style `append: true` or new-style `override:`
+ * (only one of the two); *append says whether the item extends an earlier
+ * one rather than replacing it. */
+static int rules_append_mode(const struct rl_yctx *y, const yaml_node_t *item, const char *kind,
+			     const char *name, const char *const *okeys, bool *append)
+{
+	*append = false;
+	yaml_node_t *ap = rules_get(y, item, "append");
+	int rc = ap ? rules_bool(y, ap, "append", append) : 0;
+	if (rc)
+		return rc;
+	unsigned oa, orp;
+	rc = rules_overrides(y, rules_get(y, item, "override"), kind, name, okeys, 1, 1, &oa, &orp);
+	if (rc)
+		return rc;
+	if (*append && (oa | orp))
+		return rules_fail(y->rs, rules_loc(y, item), -EINVAL,
+				  "%s '%s': 'append' and 'override' cannot be used together", kind,
+				  name);
+	*append = *append || oa;
+	return 0;
+}
+
 static int rules_item_list(const struct rl_yctx *y, const yaml_node_t *item)
 {
 	static const char *const keys[] = {"list", "items", "append", "override", NULL};
@@ -773,21 +796,10 @@ static int rules_item_list(const struct rl_yctx *y, const yaml_node_t *item)
 	if (!items)
 		return rules_fail(rs, rules_loc(y, item), -EINVAL, "list '%s': missing 'items'",
 				  name);
-	bool append = false;
-	yaml_node_t *ap = rules_get(y, item, "append");
-	rc = ap ? rules_bool(y, ap, "append", &append) : 0;
+	bool append;
+	rc = rules_append_mode(y, item, "list", name, okeys, &append);
 	if (rc)
 		return rc;
-	unsigned oa, orp;
-	rc = rules_overrides(y, rules_get(y, item, "override"), "list", name, okeys, 1, 1, &oa,
-			     &orp);
-	if (rc)
-		return rc;
-	if (append && (oa | orp))
-		return rules_fail(rs, rules_loc(y, item), -EINVAL,
-				  "list '%s': 'append' and 'override' cannot be used together",
-				  name);
-	append = append || oa;
 	struct rl_list *l = rules_map_get(&rs->list_map, name, strlen(name));
 	if (append) {
 		if (!l)
@@ -829,21 +841,10 @@ static int rules_item_macro(const struct rl_yctx *y, const yaml_node_t *item)
 	rc = rules_str(y, cn, "condition", true, &cond);
 	if (rc)
 		return rc;
-	bool append = false;
-	yaml_node_t *ap = rules_get(y, item, "append");
-	rc = ap ? rules_bool(y, ap, "append", &append) : 0;
+	bool append;
+	rc = rules_append_mode(y, item, "macro", name, okeys, &append);
 	if (rc)
 		return rc;
-	unsigned oa, orp;
-	rc = rules_overrides(y, rules_get(y, item, "override"), "macro", name, okeys, 1, 1, &oa,
-			     &orp);
-	if (rc)
-		return rc;
-	if (append && (oa | orp))
-		return rules_fail(rs, rules_loc(y, item), -EINVAL,
-				  "macro '%s': 'append' and 'override' cannot be used together",
-				  name);
-	append = append || oa;
 	struct rl_macro *m = rules_map_get(&rs->macro_map, name, strlen(name));
 	if (append) {
 		if (!m)

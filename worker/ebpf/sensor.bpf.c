@@ -554,41 +554,17 @@ static __noinline int on_net(__u64 cgid, __u32 nr, long ret, struct pt_regs *reg
 {
 	int fd = (int)BPF_CORE_READ(regs, di);
 	const void *uaddr = (const void *)BPF_CORE_READ(regs, si);
-	struct sf_bpf_event *e;
-	switch (nr) {
-	case NR_connect:
-		e = event_start(SF_BPF_CONNECT, cgid, nr, ret);
-		if (!e)
-			return 0;
-		sock_from_fd(&e->u.sock, fd);
-		sock_remote_from_user(&e->u.sock, uaddr, 0);
-		break;
-	case NR_bind:
-		e = event_start(SF_BPF_BIND, cgid, nr, ret);
-		if (!e)
-			return 0;
-		sock_from_fd(&e->u.sock, fd);
-		sock_remote_from_user(&e->u.sock, uaddr, 1);
-		break;
-	case NR_listen:
-		e = event_start(SF_BPF_LISTEN, cgid, nr, ret);
-		if (!e)
-			return 0;
-		sock_from_fd(&e->u.sock, fd);
-		break;
-	case NR_accept:
-	case NR_accept4:
-		e = event_start(SF_BPF_ACCEPT, cgid, nr, ret);
-		if (!e)
-			return 0;
-		if (ret >= 0)
-			sock_from_fd(&e->u.sock, (int)ret);
-		else
-			sock_from_fd(&e->u.sock, fd);
-		break;
-	default:
+	__u16 kind = nr == NR_connect ? SF_BPF_CONNECT
+		     : nr == NR_bind  ? SF_BPF_BIND
+		     : nr == NR_listen ? SF_BPF_LISTEN
+				       : SF_BPF_ACCEPT;
+	struct sf_bpf_event *e = event_start(kind, cgid, nr, ret);
+	if (!e)
 		return 0;
-	}
+	/* an accepted connection is described by its new socket */
+	sock_from_fd(&e->u.sock, kind == SF_BPF_ACCEPT && ret >= 0 ? (int)ret : fd);
+	if (kind == SF_BPF_CONNECT || kind == SF_BPF_BIND)
+		sock_remote_from_user(&e->u.sock, uaddr, kind == SF_BPF_BIND);
 	event_send(e);
 	return 0;
 }
