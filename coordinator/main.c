@@ -2,6 +2,7 @@
  * scanfarm-coordinator — REST API, artifact store, PostgreSQL queue, NNG
  * dispatch and result ingestion. See README.md for the options.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdint.h>
 #include <signal.h>
@@ -208,6 +209,8 @@ int main(int argc, char **argv)
 	if (geti("webhook-queue", 1, 10000000, &webhook_queue))
 		goto out;
 	if (webhook_url) {
+		/* before any thread: curl's global state is not thread-safe */
+		curl_global_init(CURL_GLOBAL_DEFAULT);
 		if ((rc = sf_webhook_start(&webhook, webhook_url, (unsigned)webhook_queue))) {
 			sf_error("cannot start the webhook: %s", strerror(-rc));
 			goto out;
