@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/run.sh — runs the benchmarks (root; builds first). Each prints its
 # figures as ratios against a baseline measured in the same run.
-#   bench/run.sh [detect|ingest|upload|all]    (upload: SCANFARM_BENCH_UPLOAD_MB, default 2048)
+#   bench/run.sh [detect|ingest|upload|dispatch|all]
+#     upload: SCANFARM_BENCH_UPLOAD_MB (2048); dispatch: SCANFARM_BENCH_JOBS (5000),
+#     SCANFARM_BENCH_WORKERS (4)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SCANFARM_BUILD:-$top/build}
@@ -28,10 +30,17 @@ upload() {
   "$top/bench/upload_bench.sh" "$build" "${SCANFARM_BENCH_UPLOAD_MB:-2048}"
 }
 
+dispatch() {
+  cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator scanfarm-worker >/dev/null
+  echo "== dispatch_bench: jobs dispatched and acknowledged per second (no-op workers)"
+  "$top/bench/dispatch_bench.sh" "$build" "${SCANFARM_BENCH_JOBS:-5000}" "${SCANFARM_BENCH_WORKERS:-4}"
+}
+
 case "${1:-all}" in
   detect) detect ;;
   ingest) ingest ;;
   upload) upload ;;
-  all) detect; ingest; upload ;;
-  *) echo "usage: $0 [detect|ingest|upload|all]" >&2; exit 64 ;;
+  dispatch) dispatch ;;
+  all) detect; ingest; upload; dispatch ;;
+  *) echo "usage: $0 [detect|ingest|upload|dispatch|all]" >&2; exit 64 ;;
 esac

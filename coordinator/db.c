@@ -16,7 +16,12 @@
 /* Session settings every pooled connection has; run again after a reset. */
 static void db_session_setup(PGconn *c)
 {
-	PGresult *r = PQexec(c, "SET client_min_messages = warning");
+	/* Commits do not wait for the WAL flush by default: what the queue
+	 * writes on its own (claims, leases, ingested batches, heartbeats) is
+	 * never acknowledged to anyone, so a commit lost in a crash only means
+	 * the lease expires and the job runs again. Statements that answer a
+	 * client (sf_db_submit, sf_db_cancel) turn it back on for themselves. */
+	PGresult *r = PQexec(c, "SET client_min_messages = warning; SET synchronous_commit = off");
 	PQclear(r);
 }
 
@@ -219,8 +224,11 @@ int sf_db_submit(PGconn *conn, const struct sf_submission *s, char scan_id[SF_UU
 	const char *scan[] = {scan_id, s->sha256, s->ecosystem};
 	const char *job[] = {scan_id, prio, attempts};
 
-	if ((rc = sf_db_exec(conn, "BEGIN")))
+	if ((rc = sf_db_exec(conn, "BEGIN")) ||
+	    (rc = sf_db_exec(conn, "SET LOCAL synchronous_commit = on"))) {
+		db_rollback(conn);
 		return rc;
+	}
 	if ((rc = db_run(conn, "INSERT INTO artifacts (sha256, size) VALUES ($1, $2)"
 			       " ON CONFLICT (sha256) DO NOTHING", 2, art)) ||
 	    (rc = db_run(conn, "INSERT INTO scans (id, artifact_sha256, ecosystem)"
@@ -614,6 +622,9 @@ int sf_db_cancel(PGconn *conn, const char *scan_id)
 	const char *p[] = {scan_id};
 	/* The job is dead-lettered, so a batch its worker may still send is
 	 * discarded as stale; the scan ends as failed with the reason. */
+	/* answered to a client: durable before the reply (session default is async) */
+	if (sf_db_exec(conn, "SET synchronous_commit = on"))
+		return -EIO;
 	PGresult *r = db_params(
 	    conn,
 	    "WITH s AS (UPDATE scans SET status = 'failed', reason = 'cancelled by request',"
@@ -630,5 +641,6 @@ int sf_db_cancel(PGconn *conn, const char *scan_id)
 		     : atoi(PQgetvalue(r, 0, 1)) == 1 ? -EALREADY
 						      : -ENOENT;
 	PQclear(r);
+	sf_db_exec(conn, "SET synchronous_commit = off");
 	return rc;
 }
