@@ -243,41 +243,54 @@ int sf_db_submit(PGconn *conn, const struct sf_submission *s, char scan_id[SF_UU
 	return 0;
 }
 
-int sf_db_claim(PGconn *conn, int lease_s, struct sf_claim *c, bool *claimed)
+int sf_db_claim_many(PGconn *conn, int lease_s, int max, struct sf_claim *claims, int *n)
 {
-	char lease[16];
+	char lease[16], limit[16];
 	snprintf(lease, sizeof(lease), "%d", lease_s);
-	const char *p[] = {lease};
+	snprintf(limit, sizeof(limit), "%d", max);
+	const char *p[] = {lease, limit};
+	/* One statement claims a whole batch: a queue's claim cost is mostly
+	 * the statement (planning, walking the ready index), not the rows. */
 	static const char sql[] =
 	    "WITH next AS ("
 	    "  SELECT id FROM jobs WHERE state = 'queued' AND run_after <= now()"
-	    "  ORDER BY priority DESC, id FOR UPDATE SKIP LOCKED LIMIT 1),"
+	    "  ORDER BY priority DESC, id FOR UPDATE SKIP LOCKED LIMIT $2::int),"
 	    " claimed AS ("
 	    "  UPDATE jobs j SET state = 'running', updated_at = now(),"
 	    "    lease_until = now() + make_interval(secs => $1::int)"
 	    "  FROM next WHERE j.id = next.id"
-	    "  RETURNING j.id, j.attempt, j.scan_id, j.lease_until),"
+	    "  RETURNING j.id, j.attempt, j.scan_id, j.lease_until, j.priority),"
 	    " touched AS ("
 	    "  UPDATE scans s SET status = 'running' FROM claimed WHERE s.id = claimed.scan_id"
 	    "  RETURNING s.id, s.artifact_sha256, s.ecosystem)"
 	    " SELECT c.id, c.attempt, c.scan_id, t.artifact_sha256, a.size, t.ecosystem,"
 	    "  (extract(epoch FROM c.lease_until) * 1000)::bigint"
 	    " FROM claimed c JOIN touched t ON t.id = c.scan_id"
-	    " JOIN artifacts a ON a.sha256 = t.artifact_sha256";
-	*claimed = false;
-	PGresult *r = db_params(conn, sql, 1, p);
+	    " JOIN artifacts a ON a.sha256 = t.artifact_sha256"
+	    " ORDER BY c.priority DESC, c.id";
+	*n = 0;
+	PGresult *r = db_params(conn, sql, 2, p);
 	int rc = db_ok(conn, r, "claim");
-	if (rc == 0 && PQntuples(r) == 1) {
-		c->job_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		c->attempt = (int32_t)strtol(PQgetvalue(r, 0, 1), NULL, 10);
-		sf_strlcpy(c->scan_id, PQgetvalue(r, 0, 2), sizeof(c->scan_id));
-		sf_strlcpy(c->sha256, PQgetvalue(r, 0, 3), sizeof(c->sha256));
-		c->size = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
-		sf_strlcpy(c->ecosystem, PQgetvalue(r, 0, 5), sizeof(c->ecosystem));
-		c->lease_deadline_ms = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
-		*claimed = true;
+	for (int i = 0; rc == 0 && i < PQntuples(r) && i < max; i++) {
+		struct sf_claim *c = &claims[i];
+		c->job_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		c->attempt = (int32_t)strtol(PQgetvalue(r, i, 1), NULL, 10);
+		sf_strlcpy(c->scan_id, PQgetvalue(r, i, 2), sizeof(c->scan_id));
+		sf_strlcpy(c->sha256, PQgetvalue(r, i, 3), sizeof(c->sha256));
+		c->size = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+		sf_strlcpy(c->ecosystem, PQgetvalue(r, i, 5), sizeof(c->ecosystem));
+		c->lease_deadline_ms = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+		(*n)++;
 	}
 	PQclear(r);
+	return rc;
+}
+
+int sf_db_claim(PGconn *conn, int lease_s, struct sf_claim *c, bool *claimed)
+{
+	int n = 0;
+	int rc = sf_db_claim_many(conn, lease_s, 1, c, &n);
+	*claimed = n == 1;
 	return rc;
 }
 

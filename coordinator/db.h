@@ -63,6 +63,8 @@ struct sf_claim {
 /* Claims the most urgent ready job and leases it for lease_s seconds.
  * Returns 0 with *claimed = false when nothing is ready. */
 int sf_db_claim(PGconn *conn, int lease_s, struct sf_claim *c, bool *claimed);
+/* Claims up to max ready jobs at once, most urgent first; *n says how many. */
+int sf_db_claim_many(PGconn *conn, int lease_s, int max, struct sf_claim *claims, int *n);
 /* Gives a claimed job back unchanged (it could not be sent). */
 int sf_db_unclaim(PGconn *conn, int64_t job_id, int32_t attempt);
 

@@ -68,17 +68,23 @@ static int dispatch_send(struct sf_dispatch *d, const struct sf_claim *c)
 	struct sf_buf msg = {0};
 	int rc = sf_wire_encode_job(&job, &msg);
 	if (rc == 0) {
-		int nrc = nng_send(d->push, msg.data, msg.len, NNG_FLAG_NONBLOCK);
-		rc = nrc == 0 ? 0 : nrc == NNG_EAGAIN ? -EAGAIN : -EIO;
+		/* Waits up to the socket's send timeout for a worker pipe to be
+		 * ready: cheaper than giving the claim back and taking it again. */
+		int nrc = nng_send(d->push, msg.data, msg.len, 0);
+		rc = nrc == 0 ? 0 : (nrc == NNG_EAGAIN || nrc == NNG_ETIMEDOUT) ? -EAGAIN : -EIO;
 	}
 	sf_buf_free(&msg);
 	return rc;
 }
 
+/* Jobs claimed per statement. */
+#define DISPATCH_BATCH 32
+
 static void *dispatch_loop(void *arg)
 {
 	struct sf_dispatch *d = arg;
 	int64_t next_reap = 0;
+	bool workers_busy = false;
 	while (!atomic_load(&d->stop)) {
 		int64_t now = sf_monotonic_ms();
 		if (now >= next_reap) {
@@ -95,24 +101,27 @@ static void *dispatch_loop(void *arg)
 			next_reap = now + d->cfg.reap_interval_s * 1000LL;
 		}
 
-		struct sf_claim c;
-		bool claimed = false;
+		/* A batch of claims per statement; what cannot be sent now is
+		 * given back untouched, in order. */
+		struct sf_claim cs[DISPATCH_BATCH];
+		int n = 0, sent = 0;
 		PGconn *db = sf_db_get(d->pool);
-		int rc = sf_db_claim(db, d->cfg.time_limit_s + d->cfg.lease_grace_s, &c, &claimed);
-		if (rc == 0 && claimed) {
-			rc = dispatch_send(d, &c);
-			if (rc) {
-				/* No worker can take it now: give it back untouched. */
-				sf_db_unclaim(db, c.job_id, c.attempt);
-			} else {
-				atomic_fetch_add(&d->stats.dispatched, 1);
-				sf_info("job %lld (scan %s, attempt %d) dispatched",
-					(long long)c.job_id, c.scan_id, c.attempt);
-			}
+		/* after workers were busy, probe with one claim, not a batch */
+		int rc = sf_db_claim_many(db, d->cfg.time_limit_s + d->cfg.lease_grace_s,
+					  workers_busy ? 1 : DISPATCH_BATCH, cs, &n);
+		for (; rc == 0 && sent < n; sent++) {
+			if ((rc = dispatch_send(d, &cs[sent])))
+				break;
+			atomic_fetch_add(&d->stats.dispatched, 1);
+			sf_debug("job %lld (scan %s, attempt %d) dispatched",
+				 (long long)cs[sent].job_id, cs[sent].scan_id, cs[sent].attempt);
 		}
+		for (int i = sent; i < n; i++)
+			sf_db_unclaim(db, cs[i].job_id, cs[i].attempt); /* no worker can take it now */
 		sf_db_put(d->pool, db);
-		if (rc == 0 && claimed)
-			continue; /* maybe more are ready */
+		workers_busy = rc == -EAGAIN;
+		if (rc == 0 && n > 0)
+			continue; /* all sent: maybe more are ready */
 		int64_t until_reap = next_reap - sf_monotonic_ms();
 		int wait = rc == -EAGAIN ? 100 : 1000;
 		if (until_reap < wait)
@@ -236,7 +245,8 @@ int sf_dispatch_start(struct sf_dispatch *d, const struct sf_dispatch_config *cf
 		goto fail;
 	if ((rc = nng_socket_set_size(d->push, NNG_OPT_RECVMAXSZ, SF_WIRE_MAX_MSG)) ||
 	    (rc = nng_socket_set_size(d->pull, NNG_OPT_RECVMAXSZ, SF_WIRE_MAX_MSG)) ||
-	    (rc = nng_socket_set_ms(d->pull, NNG_OPT_RECVTIMEO, 500)))
+	    (rc = nng_socket_set_ms(d->pull, NNG_OPT_RECVTIMEO, 500)) ||
+	    (rc = nng_socket_set_ms(d->push, NNG_OPT_SENDTIMEO, 200)))
 		goto fail;
 	if ((rc = nng_listen(d->push, cfg->jobs_url, NULL, 0))) {
 		sf_error("cannot listen on %s: %s", cfg->jobs_url, nng_strerror(rc));
@@ -248,10 +258,15 @@ int sf_dispatch_start(struct sf_dispatch *d, const struct sf_dispatch_config *cf
 	}
 	if (pthread_create(&d->dispatcher, NULL, dispatch_loop, d) != 0)
 		goto fail;
-	if (pthread_create(&d->ingester, NULL, ingest_loop, d) != 0) {
-		atomic_store(&d->stop, true);
-		pthread_join(d->dispatcher, NULL);
-		goto fail;
+	for (int i = 0; i < SF_DISPATCH_INGESTERS; i++) {
+		if (pthread_create(&d->ingesters[i], NULL, ingest_loop, d) != 0) {
+			atomic_store(&d->stop, true);
+			pthread_join(d->dispatcher, NULL);
+			for (int j = 0; j < d->ningesters; j++)
+				pthread_join(d->ingesters[j], NULL);
+			goto fail;
+		}
+		d->ningesters++;
 	}
 	d->threads_started = true;
 	return 0;
@@ -266,7 +281,8 @@ void sf_dispatch_stop(struct sf_dispatch *d)
 	atomic_store(&d->stop, true);
 	if (d->threads_started) {
 		pthread_join(d->dispatcher, NULL);
-		pthread_join(d->ingester, NULL);
+		for (int i = 0; i < d->ningesters; i++)
+			pthread_join(d->ingesters[i], NULL);
 	}
 	nng_close(d->push);
 	nng_close(d->pull);

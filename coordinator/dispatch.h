@@ -22,6 +22,11 @@
 
 #include "db.h"
 
+/* Ingest threads reading the results socket: ingestion is round-trip
+ * bound, so a few in parallel keep PostgreSQL busy (a job's batches are
+ * serialised by its row lock). */
+#define SF_DISPATCH_INGESTERS 4
+
 struct sf_dispatch_config {
 	const char *jobs_url;	 /* "tcp://127.0.0.1:7301" */
 	const char *results_url; /* "tcp://127.0.0.1:7302" */
@@ -57,7 +62,8 @@ struct sf_dispatch {
 	nng_socket pull;
 	PGconn *listen;
 	pthread_t dispatcher;
-	pthread_t ingester;
+	pthread_t ingesters[SF_DISPATCH_INGESTERS];
+	int ningesters;
 	bool threads_started;
 	atomic_bool stop;
 	struct sf_dispatch_stats stats;
