@@ -113,8 +113,8 @@ static void *dispatch_loop(void *arg)
 			if ((rc = dispatch_send(d, &cs[sent])))
 				break;
 			atomic_fetch_add(&d->stats.dispatched, 1);
-			sf_debug("job %lld (scan %s, attempt %d) dispatched",
-				 (long long)cs[sent].job_id, cs[sent].scan_id, cs[sent].attempt);
+			sf_info("job %lld (scan %s, attempt %d) dispatched",
+				(long long)cs[sent].job_id, cs[sent].scan_id, cs[sent].attempt);
 		}
 		for (int i = sent; i < n; i++)
 			sf_db_unclaim(db, cs[i].job_id, cs[i].attempt); /* no worker can take it now */
