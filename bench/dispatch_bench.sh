@@ -9,6 +9,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$1 jobs=${2:-5000} workers=${3:-4}
 work=$(mktemp -d /tmp/sf-dispatch-bench-XXXXXX)
+chmod 755 "$work" # the postgres user must reach its cluster under it
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

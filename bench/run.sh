@@ -18,6 +18,7 @@ detect() {
 ingest() {
   echo "== ingest_bench: alerts stored per second (throwaway PostgreSQL, fsync on)"
   local pgdir; pgdir=$(mktemp -d /tmp/sf-bench-pg-XXXXXX)
+  chmod 755 "$pgdir" # the postgres user must reach it (else pg.sh falls back to /var/tmp)
   local dsn; dsn=$("$top/scripts/pg.sh" start "$pgdir")
   "$build/bench/ingest_bench" "$dsn" "${SCANFARM_BENCH_BATCHES:-100}" 1000 || true
   "$top/scripts/pg.sh" stop "$pgdir" >/dev/null

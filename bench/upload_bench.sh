@@ -8,6 +8,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$1 size_mb=${2:-2048}
 work=$(mktemp -d /var/tmp/sf-upload-bench-XXXXXX)
+chmod 755 "$work" # the postgres user must reach its cluster under it
 coord=
 cleanup() {
   [ -n "$coord" ] && kill "$coord" 2>/dev/null && wait "$coord" 2>/dev/null
