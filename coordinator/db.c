@@ -221,7 +221,8 @@ int sf_db_submit(PGconn *conn, const struct sf_submission *s, char scan_id[SF_UU
 	snprintf(prio, sizeof(prio), "%d", s->priority);
 	snprintf(attempts, sizeof(attempts), "%d", s->max_attempts);
 	const char *art[] = {s->sha256, size};
-	const char *scan[] = {scan_id, s->sha256, s->ecosystem};
+	const char *scan[] = {scan_id, s->sha256, s->ecosystem, s->name, s->version,
+			      s->labels ? s->labels : ""};
 	const char *job[] = {scan_id, prio, attempts};
 
 	if ((rc = sf_db_exec(conn, "BEGIN")) ||
@@ -231,8 +232,10 @@ int sf_db_submit(PGconn *conn, const struct sf_submission *s, char scan_id[SF_UU
 	}
 	if ((rc = db_run(conn, "INSERT INTO artifacts (sha256, size) VALUES ($1, $2)"
 			       " ON CONFLICT (sha256) DO NOTHING", 2, art)) ||
-	    (rc = db_run(conn, "INSERT INTO scans (id, artifact_sha256, ecosystem)"
-			       " VALUES ($1, $2, $3)", 3, scan)) ||
+	    (rc = db_run(conn, "INSERT INTO scans (id, artifact_sha256, ecosystem, name, version,"
+			       " labels) VALUES ($1, $2, $3, $4, $5,"
+			       " array_remove(string_to_array($6, ','), ''))",
+			 6, scan)) ||
 	    (rc = db_run(conn, "INSERT INTO jobs (scan_id, priority, max_attempts)"
 			       " VALUES ($1, $2, $3)", 3, job)) ||
 	    (rc = db_run(conn, "SELECT pg_notify('scanfarm_jobs', '')", 0, NULL)) ||

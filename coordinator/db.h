@@ -47,6 +47,9 @@ struct sf_submission {
 	const char *ecosystem;
 	int priority;
 	int max_attempts;
+	const char *name;    /* optional: package name, NULL if not given */
+	const char *version; /* optional */
+	const char *labels;  /* optional: comma-separated */
 };
 /* Records artifact (once), scan and job in one transaction; fills scan_id. */
 int sf_db_submit(PGconn *conn, const struct sf_submission *s, char scan_id[SF_UUID_LEN + 1]);

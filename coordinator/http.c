@@ -20,7 +20,10 @@ struct http_request {
 	bool uploading;
 	bool rescan; /* ?rescan=1: bypass the verdict cache */
 	bool answered; /* an error response was queued mid-upload */
+	bool v1;       /* POST /v1/scans: answer in the /v1 shape */
 	char ecosystem[16];
+	int priority;
+	char name[256], version[128], labels[512];
 };
 
 /* Queues a response that takes ownership of the malloc'd body. */
@@ -67,12 +70,44 @@ static enum MHD_Result http_store_error(struct MHD_Connection *c, int rc)
 	return http_error(c, 500, "store_failed", strerror(-rc));
 }
 
-static enum MHD_Result http_submit_start(struct sf_http *h, struct MHD_Connection *c,
-					 const char *ecosystem, void **con_cls)
+/* Copies an optional query argument, refusing one that does not fit or
+ * holds control characters. */
+static bool http_arg(struct MHD_Connection *c, const char *key, char *out, size_t len)
 {
-	if (strcmp(ecosystem, "npm") != 0)
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+	out[0] = 0;
+	if (!v)
+		return true;
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	return sf_strlcpy(out, v, len) == 0 && strlen(v) < len;
+}
+
+static enum MHD_Result http_submit_start(struct sf_http *h, struct MHD_Connection *c,
+					 const char *ecosystem, bool v1, void **con_cls)
+{
+	if (!ecosystem || strcmp(ecosystem, "npm") != 0)
 		return http_error(c, 400, "unsupported_ecosystem",
 				  "only npm projects and packages can be scanned");
+	/* /v1 submissions may say what they are and how urgent they are
+	 * (CI before nightly bulk): priority -1000 … 1000, higher first. */
+	int priority = 0;
+	const char *prio = v1 ? MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "priority")
+			      : NULL;
+	if (prio) {
+		char *end = NULL;
+		long p = strtol(prio, &end, 10);
+		if (!*prio || *end || p < -1000 || p > 1000)
+			return http_error(c, 400, "bad_request", "priority must be -1000 to 1000");
+		priority = (int)p;
+	}
+	char name[256], version[128], labels[512];
+	if (!http_arg(c, "name", name, sizeof(name)) ||
+	    !http_arg(c, "version", version, sizeof(version)) ||
+	    !http_arg(c, "labels", labels, sizeof(labels)))
+		return http_error(c, 400, "bad_request",
+				  "name, version or labels too long or not printable");
 	const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	if (len && h->cfg.max_upload > 0 && strtoll(len, NULL, 10) > h->cfg.max_upload)
 		return http_error(c, 413, "too_large", "the upload exceeds the configured limit");
@@ -80,6 +115,11 @@ static enum MHD_Result http_submit_start(struct sf_http *h, struct MHD_Connectio
 	if (!req)
 		return MHD_NO;
 	sf_strlcpy(req->ecosystem, ecosystem, sizeof(req->ecosystem));
+	req->v1 = v1;
+	req->priority = priority;
+	memcpy(req->name, name, sizeof(name));
+	memcpy(req->version, version, sizeof(version));
+	memcpy(req->labels, labels, sizeof(labels));
 	const char *rescan = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "rescan");
 	req->rescan = rescan && (!strcmp(rescan, "1") || !strcmp(rescan, "true"));
 	int rc = sf_upload_begin(h->store, h->cfg.max_upload, &req->up);
@@ -106,8 +146,11 @@ static enum MHD_Result http_submit_finish(struct sf_http *h, struct MHD_Connecti
 	struct sf_submission sub = {.sha256 = sha,
 				    .size = size,
 				    .ecosystem = req->ecosystem,
-				    .priority = 0,
-				    .max_attempts = h->cfg.max_attempts};
+				    .priority = req->priority,
+				    .max_attempts = h->cfg.max_attempts,
+				    .name = req->name[0] ? req->name : NULL,
+				    .version = req->version[0] ? req->version : NULL,
+				    .labels = req->labels};
 	PGconn *db = sf_db_get(h->pool);
 	bool cached = false;
 	/* The verdict cache: the same bytes, scanned to the end by the rules
@@ -124,10 +167,15 @@ static enum MHD_Result http_submit_finish(struct sf_http *h, struct MHD_Connecti
 	if (cached) {
 		atomic_fetch_add(&h->verdict_cache_hits, 1);
 		sf_info("artifact %s answered from the verdict cache: scan %s", sha, scan_id);
-		return http_send_json(c, 200, json_pack("{s:s,s:s,s:b}", "status", "ok", "id",
-							scan_id, "cached", 1));
+		return http_send_json(c, 200, json_pack("{s:s,s:s,s:b}", "status",
+							req->v1 ? "finished" : "ok", "id", scan_id,
+							"cached", 1));
 	}
-	sf_info("scan %s queued: artifact %s (%lld bytes)", scan_id, sha, size);
+	sf_info("scan %s queued: artifact %s (%lld bytes, priority %d)", scan_id, sha, size,
+		req->priority);
+	if (req->v1)
+		return http_send_json(c, 201, json_pack("{s:s,s:s,s:b,s:s}", "status", "queued", "id",
+							scan_id, "cached", 0, "artifact", sha));
 	return http_send_json(c, 200, json_pack("{s:s,s:s}", "status", "ok", "id", scan_id));
 }
 
@@ -405,7 +453,7 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
 	if (strncmp(url, "/monitor/project/", 17) == 0) {
 		if (!post)
 			return http_error(c, 405, "method_not_allowed", "use POST");
-		return http_submit_start(h, c, url + 17, con_cls);
+		return http_submit_start(h, c, url + 17, false, con_cls);
 	}
 	if (strcmp(url, "/") == 0) {
 		if (!get)
@@ -414,8 +462,13 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
 				       true);
 	}
 	if (strcmp(url, "/v1/scans") == 0 || strcmp(url, "/v1/scans/") == 0) {
+		if (post) {
+			const char *eco =
+			    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ecosystem");
+			return http_submit_start(h, c, eco ? eco : "npm", true, con_cls);
+		}
 		if (!get)
-			return http_error(c, 405, "method_not_allowed", "use GET");
+			return http_error(c, 405, "method_not_allowed", "use GET or POST");
 		return http_list(h, c);
 	}
 	if (strncmp(url, "/v1/scans/", 10) == 0 && strlen(url) == 10 + SF_UUID_LEN + 7 &&

@@ -102,7 +102,7 @@ static const char SCAN_SQL[] =
     " s.events, s.drops, s.duration_ms, s.ecosystem, s.artifact_sha256, a.size,"
     " to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " to_char(s.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-    " j.attempt, j.state, j.worker_id"
+    " j.attempt, j.state, j.worker_id, s.name, s.version, array_to_json(s.labels)"
     " FROM scans s JOIN artifacts a ON a.sha256 = s.artifact_sha256"
     " LEFT JOIN jobs j ON j.scan_id = s.id WHERE s.id = $1 ORDER BY j.id DESC LIMIT 1";
 
@@ -191,6 +191,12 @@ int sf_report_v1(PGconn *conn, const char *scan_id, json_t **out)
 	    (json_int_t)strtoll(PQgetvalue(r, 0, 7), NULL, 10), "job", "attempt",
 	    PQgetisnull(r, 0, 14) ? json_null() : json_integer(atoi(PQgetvalue(r, 0, 14))),
 	    "state", report_str_or_null(r, 15), "worker_id", report_str_or_null(r, 16));
+	if (o) {
+		/* what the submitter said the artifact is (/v1 submissions) */
+		json_object_set_new(o, "name", report_str_or_null(r, 17));
+		json_object_set_new(o, "version", report_str_or_null(r, 18));
+		json_object_set_new(o, "labels", report_json_text(PQgetvalue(r, 0, 19)));
+	}
 	PQclear(r);
 	if (!o)
 		return -ENOMEM;

@@ -34,3 +34,9 @@ CREATE TABLE api_tokens (
     created_at    timestamptz NOT NULL DEFAULT now(),
     revoked_at    timestamptz
 );
+
+-- What a /v1 submission says the artifact is (optional; for listing and
+-- for nightly runs that scan every dependency of every lockfile).
+ALTER TABLE scans ADD COLUMN name text;
+ALTER TABLE scans ADD COLUMN version text;
+ALTER TABLE scans ADD COLUMN labels text[] NOT NULL DEFAULT '{}';

@@ -146,6 +146,25 @@ reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$wor
 ph=$(wait_scan "$(jq -r .id <<<"$reply")")
 ok "scans still complete after the garbage" '[ "$(jq -r .status <<<"$ph")" = finished ]'
 
+# --- the /v1 submit: what the artifact is, how urgent, 201 with the id
+mkdir -p "$work/v1pkg/package"; cp -R "$src/samples/hello-npm/"* "$work/v1pkg/package/"
+echo '// v1' >>"$work/v1pkg/package/postinstall.js"
+tar -czf "$work/v1.tgz" -C "$work/v1pkg" package
+v1reply=$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/octet-stream' \
+  --data-binary @"$work/v1.tgz" "$url/v1/scans?name=hello-npm&version=1.0.0&labels=nightly,team-a&priority=-5")
+v1code=$(tail -n1 <<<"$v1reply"); v1body=$(head -n1 <<<"$v1reply"); v1id=$(jq -r .id <<<"$v1body")
+ok "POST /v1/scans: 201 queued with the id ($v1code)" '[ "$v1code" = 201 ] && [ "$(jq -r .status <<<"$v1body")" = queued ] && [ ${#v1id} -eq 36 ]'
+wait_scan "$v1id" >/dev/null
+v1rep=$(curl -s "$url/v1/scans/$v1id")
+ok "the report carries name, version and labels" \
+  '[ "$(jq -c "[.name, .version, .labels]" <<<"$v1rep")" = "[\"hello-npm\",\"1.0.0\",[\"nightly\",\"team-a\"]]" ]'
+ok "the job has the asked priority" '[ "$(psql "$dsn" -tAc "SELECT priority FROM jobs j JOIN scans s ON s.id = j.scan_id WHERE s.id = '"'"'$v1id'"'"'")" = -5 ]'
+ok "a Package Hunter submission has no labels" '[ "$(jq -c .labels <<<"$report")" = "[]" ]'
+ok "bad priority: 400" '[ "$(curl -s -o /dev/null -w "%{http_code}" --data-binary @"$work/v1.tgz" "$url/v1/scans?priority=9999")" = 400 ]'
+ok "unsupported ecosystem on /v1: 400" '[ "$(curl -s -o /dev/null -w "%{http_code}" --data-binary @"$work/v1.tgz" "$url/v1/scans?ecosystem=pip")" = 400 ]'
+v1again=$(curl -s --data-binary @"$work/v1.tgz" "$url/v1/scans" | jq -r '"\(.id) \(.cached)"')
+ok "resubmitting on /v1 is answered from the verdict cache ($v1again)" '[ "$v1again" = "$v1id true" ]'
+
 # --- listing scans: newest first, filters, cursor paging that neither skips nor repeats
 total=$(psql "$dsn" -tAc "SELECT count(*) FROM scans")
 seen="" cursor="" pages=0
