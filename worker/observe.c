@@ -673,9 +673,7 @@ static void obs_record(void *arg, const struct sf_bpf_event *r, size_t len)
 		obs_arg(&ev, "exe", p->p.exe);
 		obs_arg(&ev, "args", p->p.args);
 		obs_arg(&ev, "cwd", p->p.cwd);
-		if (!o->started) {
-			o->started = true; /* the container's entry point */
-		}
+		o->started = true; /* the container's entry point, or later */
 		char hex[SF_SHA256_HEX + 1];
 		int rc = obs_exe_sha256(o, p->p.pid, p->p.exepath, hex);
 		if (rc)

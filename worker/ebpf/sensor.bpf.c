@@ -406,6 +406,32 @@ static __noinline int on_send(__u64 cgid, __u32 nr, long ret, struct pt_regs *re
 	return 0;
 }
 
+/* How a syscall names its file: a path relative to the cwd (open, chmod),
+ * a descriptor (fchmod), or a directory fd and a path (openat, fchmodat). */
+enum file_by { BY_PATH, BY_FD, BY_AT };
+
+/* Records the file into slot 0 (and the directory fd's path into slot 1
+ * when the path is relative to it); returns how many of the arguments
+ * a0, a1 it used, so callers know where the rest begin. */
+static __always_inline int file_target(struct sf_bpf_event *e, enum file_by by, __u64 a0,
+				       __u64 a1)
+{
+	if (by == BY_FD) {
+		e->u.file.dirfd = (int)a0;
+		slot_walk_fd(e, 0, (int)a0);
+		return 1;
+	}
+	if (by == BY_AT) {
+		e->u.file.dirfd = (int)a0;
+		slot_user_str(e, 0, (const void *)a1);
+		slot_base(e, 1, (int)a0, 0);
+		return 2;
+	}
+	e->u.file.dirfd = AT_FDCWD;
+	slot_user_str(e, 0, (const void *)a0);
+	return 1;
+}
+
 static __noinline int on_file(__u64 cgid, __u32 nr, long ret, struct pt_regs *regs)
 {
 	__u64 a0 = BPF_CORE_READ(regs, di), a1 = BPF_CORE_READ(regs, si),
@@ -419,36 +445,26 @@ static __noinline int on_file(__u64 cgid, __u32 nr, long ret, struct pt_regs *re
 		e = event_start(SF_BPF_OPEN, cgid, nr, ret);
 		if (!e)
 			return 0;
-		if (nr == NR_open || nr == NR_creat) {
-			e->u.file.dirfd = AT_FDCWD;
-			slot_user_str(e, 0, (const void *)a0);
+		if (file_target(e, nr == NR_open || nr == NR_creat ? BY_PATH : BY_AT, a0, a1) == 1) {
 			e->u.file.flags = nr == NR_creat ? 0x241 /* O_CREAT|O_WRONLY|O_TRUNC */ : a1;
 			e->u.file.mode = nr == NR_creat ? a1 : a2;
+		} else if (nr == NR_openat2) {
+			struct open_how how = {};
+			bpf_probe_read_user(&how, sizeof(how), (const void *)a2);
+			e->u.file.flags = how.flags;
+			e->u.file.mode = how.mode;
 		} else {
-			e->u.file.dirfd = (int)a0;
-			slot_user_str(e, 0, (const void *)a1);
-			if (nr == NR_openat2) {
-				struct open_how how = {};
-				bpf_probe_read_user(&how, sizeof(how), (const void *)a2);
-				e->u.file.flags = how.flags;
-				e->u.file.mode = how.mode;
-			} else {
-				e->u.file.flags = a2;
-				e->u.file.mode = a3;
-			}
+			e->u.file.flags = a2;
+			e->u.file.mode = a3;
 		}
-		slot_base(e, 1, e->u.file.dirfd, 0);
 		break;
 	case NR_unlink:
 	case NR_unlinkat:
 		e = event_start(SF_BPF_UNLINK, cgid, nr, ret);
 		if (!e)
 			return 0;
-		e->u.file.dirfd = nr == NR_unlink ? AT_FDCWD : (int)a0;
-		slot_user_str(e, 0, (const void *)(nr == NR_unlink ? a0 : a1));
-		if (nr == NR_unlinkat)
+		if (file_target(e, nr == NR_unlink ? BY_PATH : BY_AT, a0, a1) == 2)
 			e->u.file.flags = a2;
-		slot_base(e, 1, e->u.file.dirfd, 0);
 		break;
 	case NR_rename:
 	case NR_renameat:
@@ -476,20 +492,8 @@ static __noinline int on_file(__u64 cgid, __u32 nr, long ret, struct pt_regs *re
 		e = event_start(SF_BPF_CHMOD, cgid, nr, ret);
 		if (!e)
 			return 0;
-		if (nr == NR_chmod) {
-			e->u.file.dirfd = AT_FDCWD;
-			slot_user_str(e, 0, (const void *)a0);
-			e->u.file.mode = a1;
-		} else if (nr == NR_fchmod) {
-			e->u.file.dirfd = (int)a0;
-			slot_walk_fd(e, 0, (int)a0);
-			e->u.file.mode = a1;
-		} else {
-			e->u.file.dirfd = (int)a0;
-			slot_user_str(e, 0, (const void *)a1);
-			e->u.file.mode = a2;
-			slot_base(e, 1, e->u.file.dirfd, 0);
-		}
+		e->u.file.mode = file_target(e, nr == NR_chmod ? BY_PATH : nr == NR_fchmod ? BY_FD : BY_AT,
+					     a0, a1) == 1 ? a1 : a2;
 		break;
 	case NR_chown:
 	case NR_fchown:
@@ -498,22 +502,13 @@ static __noinline int on_file(__u64 cgid, __u32 nr, long ret, struct pt_regs *re
 		e = event_start(SF_BPF_CHOWN, cgid, nr, ret);
 		if (!e)
 			return 0;
-		if (nr == NR_fchown) {
-			e->u.file.dirfd = (int)a0;
-			slot_walk_fd(e, 0, (int)a0);
+		if (file_target(e, nr == NR_fchown ? BY_FD : nr == NR_fchownat ? BY_AT : BY_PATH, a0,
+				a1) == 1) {
 			e->u.file.uid = a1;
 			e->u.file.gid = a2;
-		} else if (nr == NR_fchownat) {
-			e->u.file.dirfd = (int)a0;
-			slot_user_str(e, 0, (const void *)a1);
-			slot_base(e, 1, (int)a0, 0);
+		} else {
 			e->u.file.uid = a2;
 			e->u.file.gid = a3;
-		} else {
-			e->u.file.dirfd = AT_FDCWD;
-			slot_user_str(e, 0, (const void *)a0);
-			e->u.file.uid = a1;
-			e->u.file.gid = a2;
 		}
 		break;
 	case NR_chdir:
