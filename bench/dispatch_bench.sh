@@ -3,11 +3,12 @@
 # coordinator and W no-op workers (`scanfarm-worker --noop 1`, which answer
 # every job at once) drain N queued jobs. Baseline, same run and database:
 # the same N jobs claimed and completed by a PL/pgSQL loop inside
-# PostgreSQL (the queue's own ceiling, no network, no NNG).
-#   bench/dispatch_bench.sh BUILD_DIR [JOBS] [WORKERS]     (default 5000, 4)
+# PostgreSQL (the queue's own ceiling, no network, no NNG). CAPACITY is each
+# worker's slots: how many jobs it asks for (and gets in one reply) at once.
+#   bench/dispatch_bench.sh BUILD_DIR [JOBS] [WORKERS] [CAPACITY]   (default 5000, 4, 1)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=$1 jobs=${2:-5000} workers=${3:-4}
+build=$1 jobs=${2:-5000} workers=${3:-4} capacity=${4:-1}
 work=$(mktemp -d /tmp/sf-dispatch-bench-XXXXXX)
 chmod 755 "$work" # the postgres user must reach its cluster under it
 pids=()
@@ -61,7 +62,7 @@ SQL
 t_sql=$(elapsed "$t0")
 
 for i in $(seq 1 "$workers"); do
-  "$build/worker/scanfarm-worker" --noop 1 --sensor none --worker-id "noop-$i" \
+  "$build/worker/scanfarm-worker" --noop 1 --capacity "$capacity" --sensor none --worker-id "noop-$i" \
     --rootfs "$top/var/rootfs" --work-dir "$work/w$i" --log-level warn \
     --jobs-url "tcp://127.0.0.1:$((port + 1))" --results-url "tcp://127.0.0.1:$((port + 2))" \
     >"$work/w$i.log" 2>&1 &
@@ -80,8 +81,8 @@ t_farm=$(elapsed "$t0")
 done_n=$(psql "$dsn" -tAc "SELECT count(*) FROM scans WHERE status = 'finished'")
 twice=$(psql "$dsn" -tAc "SELECT count(*) FROM batches GROUP BY job_id HAVING count(*) > 1" | wc -l)
 
-awk -v n="$jobs" -v w="$workers" -v ts="$t_sql" -v tf="$t_farm" -v d="$done_n" -v tw="$twice" 'BEGIN {
-  printf "dispatch of %d jobs to %d no-op workers (%d finished, %d acknowledged twice)\n", n, w, d, tw
+awk -v n="$jobs" -v w="$workers" -v c="$capacity" -v ts="$t_sql" -v tf="$t_farm" -v d="$done_n" -v tw="$twice" 'BEGIN {
+  printf "dispatch of %d jobs to %d no-op workers of capacity %d (%d finished, %d acknowledged twice)\n", n, w, c, d, tw
   printf "  PL/pgSQL claim loop (baseline): %.2f s, %.0f jobs/s\n", ts, n / ts
   printf "  coordinator -> NNG -> workers -> batch stored: %.2f s, %.0f jobs/s\n", tf, d / tf
   printf "  ratio farm/baseline: %.2f\n", (d / tf) / (n / ts)

@@ -34,7 +34,10 @@ upload() {
 dispatch() {
   cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator scanfarm-worker >/dev/null
   echo "== dispatch_bench: jobs dispatched and acknowledged per second (no-op workers)"
-  "$top/bench/dispatch_bench.sh" "$build" "${SCANFARM_BENCH_JOBS:-5000}" "${SCANFARM_BENCH_WORKERS:-4}"
+  for capacity in ${SCANFARM_BENCH_CAPACITY:-1 16}; do
+    "$top/bench/dispatch_bench.sh" "$build" "${SCANFARM_BENCH_JOBS:-5000}" \
+      "${SCANFARM_BENCH_WORKERS:-4}" "$capacity"
+  done
 }
 
 case "${1:-all}" in

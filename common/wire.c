@@ -35,21 +35,45 @@ static int pack_header(msgpack_packer *pk, size_t nfields, const char *type)
 	       KSTR(pk, "type", type);
 }
 
-int sf_wire_encode_job(const struct sf_job *j, struct sf_buf *out)
+static int pack_job(msgpack_packer *pk, const struct sf_job *j)
+{
+	return msgpack_pack_map(pk, 10) || KINT(pk, "job_id", j->job_id) ||
+	       KINT(pk, "attempt", j->attempt) || KSTR(pk, "scan_id", j->scan_id) ||
+	       KSTR(pk, "ecosystem", j->ecosystem) || pack_key(pk, "artifact") ||
+	       msgpack_pack_map(pk, 3) || KSTR(pk, "sha256", j->sha256) ||
+	       KINT(pk, "size", j->size) || KSTR(pk, "url", j->url) ||
+	       KSTR(pk, "install", j->ecosystem) ||
+	       KSTR(pk, "ruleset_digest", j->ruleset_digest) || pack_key(pk, "limits") ||
+	       msgpack_pack_map(pk, 4) || KINT(pk, "time_s", j->time_limit_s) ||
+	       KINT(pk, "memory_mb", j->memory_mb) || KINT(pk, "pids", j->pids) ||
+	       KINT(pk, "disk_mb", j->disk_mb) || KSTR(pk, "network", j->network) ||
+	       KINT(pk, "lease_deadline_ms", j->lease_deadline_ms);
+}
+
+int sf_wire_encode_jobs(const struct sf_job *jobs, uint32_t njobs, struct sf_buf *out)
+{
+	if (njobs > SF_WIRE_MAX_JOBS)
+		return -EINVAL;
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, out, wire_write);
+	if (pack_header(&pk, 1, "jobs") || pack_key(&pk, "jobs") || msgpack_pack_array(&pk, njobs))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < njobs; i++)
+		if (pack_job(&pk, &jobs[i]))
+			return -ENOMEM;
+	return 0;
+}
+
+int sf_wire_encode_want(const struct sf_want *w, struct sf_buf *out)
 {
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, out, wire_write);
-	int bad = pack_header(&pk, 10, "job") || KINT(&pk, "job_id", j->job_id) ||
-		  KINT(&pk, "attempt", j->attempt) || KSTR(&pk, "scan_id", j->scan_id) ||
-		  KSTR(&pk, "ecosystem", j->ecosystem) || pack_key(&pk, "artifact") ||
-		  msgpack_pack_map(&pk, 3) || KSTR(&pk, "sha256", j->sha256) ||
-		  KINT(&pk, "size", j->size) || KSTR(&pk, "url", j->url) ||
-		  KSTR(&pk, "install", j->ecosystem) ||
-		  KSTR(&pk, "ruleset_digest", j->ruleset_digest) || pack_key(&pk, "limits") ||
-		  msgpack_pack_map(&pk, 4) || KINT(&pk, "time_s", j->time_limit_s) ||
-		  KINT(&pk, "memory_mb", j->memory_mb) || KINT(&pk, "pids", j->pids) ||
-		  KINT(&pk, "disk_mb", j->disk_mb) || KSTR(&pk, "network", j->network) ||
-		  KINT(&pk, "lease_deadline_ms", j->lease_deadline_ms);
+	int bad = pack_header(&pk, 7, "want") || KSTR(&pk, "worker_id", w->worker_id) ||
+		  KINT(&pk, "slots", w->slots) || KINT(&pk, "wait_ms", w->wait_ms) ||
+		  KINT(&pk, "token", w->token) || KINT(&pk, "lost_token", w->lost_token) ||
+		  pack_key(&pk, "fresh") ||
+		  (w->fresh ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk)) ||
+		  KSTR(&pk, "auth", w->auth);
 	return bad ? -ENOMEM : 0;
 }
 
@@ -375,6 +399,8 @@ void sf_job_free(struct sf_job *j)
 
 static int decode_job(const msgpack_object *m, struct sf_job *j)
 {
+	if (m->type != MSGPACK_OBJECT_MAP)
+		return -EPROTO;
 	const msgpack_object *art = map_get(m, "artifact");
 	const msgpack_object *lim = map_get(m, "limits");
 	int rc;
@@ -402,6 +428,68 @@ static int decode_job(const msgpack_object *m, struct sf_job *j)
 	return 0;
 fail:
 	sf_job_free(j);
+	return rc;
+}
+
+void sf_jobs_free(struct sf_jobs *js)
+{
+	for (uint32_t i = 0; i < js->njobs; i++)
+		sf_job_free(&js->jobs[i]);
+	free(js->jobs);
+	memset(js, 0, sizeof(*js));
+}
+
+static int decode_jobs(const msgpack_object *m, struct sf_jobs *js)
+{
+	const msgpack_object *arr = map_get(m, "jobs");
+	if (!arr || arr->type != MSGPACK_OBJECT_ARRAY || arr->via.array.size > SF_WIRE_MAX_JOBS)
+		return -EPROTO;
+	if (arr->via.array.size == 0)
+		return 0;
+	if (!(js->jobs = calloc(arr->via.array.size, sizeof(*js->jobs))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < arr->via.array.size; i++) {
+		int rc = decode_job(&arr->via.array.ptr[i], &js->jobs[i]);
+		if (rc) {
+			sf_jobs_free(js);
+			return rc;
+		}
+		js->njobs++;
+	}
+	return 0;
+}
+
+void sf_want_free(struct sf_want *w)
+{
+	free(w->worker_id);
+	free(w->auth);
+	memset(w, 0, sizeof(*w));
+}
+
+static int decode_want(const msgpack_object *m, struct sf_want *w)
+{
+	int64_t slots, wait_ms;
+	int rc;
+	const msgpack_object *fresh = map_get(m, "fresh");
+	if (fresh && fresh->type != MSGPACK_OBJECT_BOOLEAN && fresh->type != MSGPACK_OBJECT_NIL)
+		return -EPROTO;
+	w->fresh = fresh && fresh->type == MSGPACK_OBJECT_BOOLEAN && fresh->via.boolean;
+	if ((rc = get_str(m, "worker_id", true, &w->worker_id)) ||
+	    (rc = get_int(m, "slots", true, 1, SF_WIRE_MAX_JOBS, &slots)) ||
+	    (rc = get_int(m, "wait_ms", false, 0, SF_WIRE_MAX_WAIT_MS, &wait_ms)) ||
+	    (rc = get_int(m, "token", true, I64, &w->token)) ||
+	    (rc = get_int(m, "lost_token", false, I64, &w->lost_token)) ||
+	    (rc = get_str(m, "auth", false, &w->auth)))
+		goto fail;
+	if (w->token == 0) {
+		rc = -EPROTO;
+		goto fail;
+	}
+	w->slots = (int32_t)slots;
+	w->wait_ms = (int32_t)wait_ms;
+	return 0;
+fail:
+	sf_want_free(w);
 	return rc;
 }
 
@@ -635,9 +723,12 @@ int sf_wire_decode(const void *data, size_t len, struct sf_msg *out)
 	if (!t || t->type != MSGPACK_OBJECT_STR)
 		goto out;
 #define IS(name) (t->via.str.size == strlen(name) && memcmp(t->via.str.ptr, name, t->via.str.size) == 0)
-	if (IS("job")) {
-		out->type = SF_MSG_JOB;
-		rc = decode_job(m, &out->u.job);
+	if (IS("jobs")) {
+		out->type = SF_MSG_JOBS;
+		rc = decode_jobs(m, &out->u.jobs);
+	} else if (IS("want")) {
+		out->type = SF_MSG_WANT;
+		rc = decode_want(m, &out->u.want);
 	} else if (IS("batch")) {
 		out->type = SF_MSG_BATCH;
 		rc = decode_batch(m, &out->u.batch);
@@ -656,8 +747,11 @@ out:
 void sf_msg_free(struct sf_msg *msg)
 {
 	switch (msg->type) {
-	case SF_MSG_JOB:
-		sf_job_free(&msg->u.job);
+	case SF_MSG_JOBS:
+		sf_jobs_free(&msg->u.jobs);
+		break;
+	case SF_MSG_WANT:
+		sf_want_free(&msg->u.want);
 		break;
 	case SF_MSG_BATCH:
 		sf_batch_free(&msg->u.batch);

@@ -2,7 +2,9 @@
  * wire — the msgpack messages between coordinator and workers (DESIGN.md
  * "Wire protocol"): every NNG message is one map with `v` and `type`.
  *
- *   job        coordinator → worker   one install to run
+ *   want       worker → coordinator   request on the jobs channel: free slots,
+ *                                     jobs running now
+ *   jobs       coordinator → worker   the reply: up to `slots` installs to run
  *   batch      worker → coordinator   results, seq-numbered, last one final
  *   hello      worker → coordinator   worker id, version, capacity, sensor
  *   heartbeat  worker → coordinator   same fields, periodically
@@ -24,12 +26,15 @@
 
 #include "util.h"
 
-#define SF_WIRE_VERSION 1
+#define SF_WIRE_VERSION 2 /* 2: the jobs channel became want/jobs request/reply */
 #define SF_WIRE_MAX_MSG (8u << 20) /* bytes; sockets set NNG_OPT_RECVMAXSZ to this */
 #define SF_WIRE_MAX_DEPTH 16
 #define SF_WIRE_MAX_ITEMS 100000 /* alerts or facts in one batch */
 
-enum sf_msg_type { SF_MSG_JOB = 1, SF_MSG_BATCH, SF_MSG_HELLO, SF_MSG_HEARTBEAT };
+enum sf_msg_type { SF_MSG_JOBS = 1, SF_MSG_BATCH, SF_MSG_HELLO, SF_MSG_HEARTBEAT, SF_MSG_WANT };
+
+#define SF_WIRE_MAX_JOBS 64	 /* jobs in one reply, and slots one request may ask for */
+#define SF_WIRE_MAX_WAIT_MS 60000
 
 struct sf_kv {
 	char *key;
@@ -101,6 +106,32 @@ struct sf_batch {
 	char *auth; /* the worker secret, when the coordinator requires one */
 };
 
+/*
+ * A worker asking for work. The jobs channel is request/reply, so a job is
+ * only ever sent to a worker that asked for it and has a free slot. Each
+ * request carries a fresh random token that the coordinator stores with the
+ * jobs it leases in reply. A reply can be lost (the worker gave up waiting,
+ * the connection broke): the worker's next request names that token in
+ * `lost`, and those jobs are re-queued at once instead of at lease expiry.
+ * `fresh` marks a worker's first request since it started: every job still
+ * leased to its id belongs to an earlier run of it and is re-queued too.
+ */
+struct sf_want {
+	char *worker_id;
+	int32_t slots;	    /* 1 … SF_WIRE_MAX_JOBS */
+	int32_t wait_ms;    /* how long the coordinator may hold the request open */
+	int64_t token;	    /* this request's, non-zero */
+	int64_t lost_token; /* an earlier request whose reply never came, or 0 */
+	bool fresh;
+	char *auth; /* the worker secret, when the coordinator requires one */
+};
+
+/* The reply to a want: zero jobs when none became ready within wait_ms. */
+struct sf_jobs {
+	struct sf_job *jobs;
+	uint32_t njobs;
+};
+
 struct sf_hello {
 	char *worker_id;
 	char *version;
@@ -115,14 +146,16 @@ struct sf_hello {
 struct sf_msg {
 	enum sf_msg_type type;
 	union {
-		struct sf_job job;
+		struct sf_jobs jobs;
 		struct sf_batch batch;
 		struct sf_hello hello;
+		struct sf_want want;
 	} u;
 };
 
 /* Encoders append one complete message to out (which the caller owns). */
-int sf_wire_encode_job(const struct sf_job *job, struct sf_buf *out);
+int sf_wire_encode_jobs(const struct sf_job *jobs, uint32_t njobs, struct sf_buf *out);
+int sf_wire_encode_want(const struct sf_want *want, struct sf_buf *out);
 int sf_wire_encode_batch(const struct sf_batch *batch, struct sf_buf *out);
 int sf_wire_encode_hello(const struct sf_hello *hello, bool heartbeat, struct sf_buf *out);
 
@@ -134,6 +167,8 @@ void sf_msg_free(struct sf_msg *msg);
 void sf_alert_free(struct sf_alert *a);
 void sf_batch_free(struct sf_batch *b);
 void sf_job_free(struct sf_job *j);
+void sf_jobs_free(struct sf_jobs *js);
+void sf_want_free(struct sf_want *w);
 
 /* Checks msgpack structure without allocating: 0 or -EPROTO. */
 int sf_wire_precheck(const unsigned char *p, size_t len);

@@ -159,6 +159,31 @@ static PGresult *db_params(PGconn *conn, const char *sql, int n, const char *con
 	return PQexecParams(conn, sql, n, NULL, vals, NULL, NULL, 0);
 }
 
+/*
+ * Runs one of the hot statements (claims, ingestion) prepared under `name`:
+ * planning these CTE statements costs more than running them. A statement
+ * is prepared on a connection's first use (and again after a reset, which
+ * drops it) — but only outside a transaction, where a failed attempt to run
+ * an unknown statement (SQLSTATE 26000) aborts nothing; inside one, the
+ * statement is simply planned as usual.
+ */
+static PGresult *db_prepared(PGconn *conn, const char *name, const char *sql, int n,
+			     const char *const *vals)
+{
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+		return db_params(conn, sql, n, vals);
+	PGresult *r = PQexecPrepared(conn, name, n, vals, NULL, NULL, 0);
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	if (PQresultStatus(r) != PGRES_FATAL_ERROR || !state || strcmp(state, "26000") != 0)
+		return r;
+	PQclear(r);
+	r = PQprepare(conn, name, sql, n, NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return r;
+	PQclear(r);
+	return PQexecPrepared(conn, name, n, vals, NULL, NULL, 0);
+}
+
 /* Runs a parameterised statement whose result is not needed. */
 static int db_run(PGconn *conn, const char *sql, int n, const char *const *vals)
 {
@@ -246,12 +271,14 @@ int sf_db_submit(PGconn *conn, const struct sf_submission *s, char scan_id[SF_UU
 	return 0;
 }
 
-int sf_db_claim_many(PGconn *conn, int lease_s, int max, struct sf_claim *claims, int *n)
+int sf_db_claim_many(PGconn *conn, int lease_s, int max, const char *worker_id, int64_t token,
+		     struct sf_claim *claims, int *n)
 {
-	char lease[16], limit[16];
+	char lease[16], limit[16], tok[32];
 	snprintf(lease, sizeof(lease), "%d", lease_s);
 	snprintf(limit, sizeof(limit), "%d", max);
-	const char *p[] = {lease, limit};
+	snprintf(tok, sizeof(tok), "%lld", (long long)token);
+	const char *p[] = {lease, limit, worker_id, token ? tok : NULL};
 	/* One statement claims a whole batch: a queue's claim cost is mostly
 	 * the statement (planning, walking the ready index), not the rows. */
 	static const char sql[] =
@@ -260,7 +287,8 @@ int sf_db_claim_many(PGconn *conn, int lease_s, int max, struct sf_claim *claims
 	    "  ORDER BY priority DESC, id FOR UPDATE SKIP LOCKED LIMIT $2::int),"
 	    " claimed AS ("
 	    "  UPDATE jobs j SET state = 'running', updated_at = now(),"
-	    "    lease_until = now() + make_interval(secs => $1::int)"
+	    "    lease_until = now() + make_interval(secs => $1::int),"
+	    "    worker_id = coalesce($3::text, j.worker_id), lease_token = $4::bigint"
 	    "  FROM next WHERE j.id = next.id"
 	    "  RETURNING j.id, j.attempt, j.scan_id, j.lease_until, j.priority),"
 	    " touched AS ("
@@ -272,7 +300,7 @@ int sf_db_claim_many(PGconn *conn, int lease_s, int max, struct sf_claim *claims
 	    " JOIN artifacts a ON a.sha256 = t.artifact_sha256"
 	    " ORDER BY c.priority DESC, c.id";
 	*n = 0;
-	PGresult *r = db_params(conn, sql, 2, p);
+	PGresult *r = db_prepared(conn, "sf_claim", sql, 4, p);
 	int rc = db_ok(conn, r, "claim");
 	for (int i = 0; rc == 0 && i < PQntuples(r) && i < max; i++) {
 		struct sf_claim *c = &claims[i];
@@ -292,7 +320,7 @@ int sf_db_claim_many(PGconn *conn, int lease_s, int max, struct sf_claim *claims
 int sf_db_claim(PGconn *conn, int lease_s, struct sf_claim *c, bool *claimed)
 {
 	int n = 0;
-	int rc = sf_db_claim_many(conn, lease_s, 1, c, &n);
+	int rc = sf_db_claim_many(conn, lease_s, 1, NULL, 0, c, &n);
 	*claimed = n == 1;
 	return rc;
 }
@@ -311,25 +339,28 @@ int sf_db_unclaim(PGconn *conn, int64_t job_id, int32_t attempt)
 		      2, p);
 }
 
-int sf_db_reap(PGconn *conn, int backoff_s, int *requeued, int *dead)
+/*
+ * Moves the running jobs that `victims` selects (job ids, locked FOR UPDATE
+ * SKIP LOCKED) back to the queue with attempt + 1, to run after $1 *
+ * attempt seconds, or dead-letters those on their last attempt. `why` is an
+ * SQL expression over the job row j giving the reason that is kept (and
+ * shown by the API when the job is dead-lettered).
+ */
+static int db_requeue(PGconn *conn, const char *victims, const char *why, int nparams,
+		      const char *const *params, int *requeued, int *dead)
 {
-	char backoff[16];
-	snprintf(backoff, sizeof(backoff), "%d", backoff_s);
-	const char *p[] = {backoff};
-	static const char sql[] =
-	    "WITH expired AS ("
-	    "  SELECT id FROM jobs WHERE state = 'running' AND lease_until < now()"
-	    "  FOR UPDATE SKIP LOCKED),"
+	char sql[4096];
+	int len = snprintf(
+	    sql, sizeof(sql),
+	    "WITH victims AS (%s),"
 	    " moved AS ("
 	    "  UPDATE jobs j SET"
 	    "   state = CASE WHEN j.attempt >= j.max_attempts THEN 'dead' ELSE 'queued' END,"
 	    "   attempt = CASE WHEN j.attempt >= j.max_attempts THEN j.attempt"
 	    "             ELSE j.attempt + 1 END,"
 	    "   run_after = now() + make_interval(secs => $1::int * j.attempt),"
-	    "   lease_until = NULL, updated_at = now(),"
-	    "   last_error = format('lease expired on attempt %s (worker %s) without a final batch',"
-	    "                       j.attempt, coalesce(j.worker_id, 'unknown'))"
-	    "  FROM expired WHERE j.id = expired.id"
+	    "   lease_until = NULL, updated_at = now(), last_error = %s"
+	    "  FROM victims WHERE j.id = victims.id"
 	    "  RETURNING j.id, j.state, j.scan_id, j.last_error),"
 	    " scans_moved AS ("
 	    "  UPDATE scans s SET"
@@ -340,9 +371,12 @@ int sf_db_reap(PGconn *conn, int backoff_s, int *requeued, int *dead)
 	    "  FROM moved m WHERE s.id = m.scan_id)"
 	    /* PostgreSQL runs a data-modifying CTE whether or not it is read. */
 	    " SELECT count(*) FILTER (WHERE state = 'queued'),"
-	    "        count(*) FILTER (WHERE state = 'dead') FROM moved";
-	PGresult *r = db_params(conn, sql, 1, p);
-	int rc = db_ok(conn, r, "reap");
+	    "        count(*) FILTER (WHERE state = 'dead') FROM moved",
+	    victims, why);
+	if (len < 0 || (size_t)len >= sizeof(sql))
+		return -EOVERFLOW;
+	PGresult *r = db_params(conn, sql, nparams, params);
+	int rc = db_ok(conn, r, "re-queue");
 	if (rc == 0) {
 		*requeued = atoi(PQgetvalue(r, 0, 0));
 		*dead = atoi(PQgetvalue(r, 0, 1));
@@ -351,6 +385,44 @@ int sf_db_reap(PGconn *conn, int backoff_s, int *requeued, int *dead)
 	}
 	PQclear(r);
 	return rc;
+}
+
+int sf_db_reap(PGconn *conn, int backoff_s, int worker_live_s, int *requeued, int *dead)
+{
+	char backoff[16], live[16];
+	snprintf(backoff, sizeof(backoff), "%d", backoff_s);
+	snprintf(live, sizeof(live), "%d", worker_live_s);
+	const char *p[] = {backoff, live};
+	/* A worker that stopped sending heartbeats is gone: its jobs need not
+	 * wait for their leases (the time limit plus grace) to run again. */
+	return db_requeue(
+	    conn,
+	    "SELECT id FROM jobs WHERE state = 'running' AND (lease_until < now() OR"
+	    "  ($2::int > 0 AND worker_id IN (SELECT id FROM workers"
+	    "   WHERE last_seen < now() - make_interval(secs => $2::int))))"
+	    "  FOR UPDATE SKIP LOCKED",
+	    "CASE WHEN j.lease_until < now()"
+	    " THEN format('lease expired on attempt %s (worker %s) without a final batch',"
+	    "             j.attempt, coalesce(j.worker_id, 'unknown'))"
+	    " ELSE format('worker %s went silent during attempt %s', j.worker_id, j.attempt) END",
+	    2, p, requeued, dead);
+}
+
+int sf_db_requeue_lost(PGconn *conn, const char *worker_id, int64_t token, int *requeued,
+		       int *dead)
+{
+	char tok[32];
+	snprintf(tok, sizeof(tok), "%lld", (long long)token);
+	const char *p[] = {"0", worker_id, token ? tok : NULL};
+	return db_requeue(conn,
+			  "SELECT id FROM jobs WHERE state = 'running' AND worker_id = $2"
+			  "  AND ($3::bigint IS NULL OR lease_token = $3::bigint)"
+			  "  FOR UPDATE SKIP LOCKED",
+			  "CASE WHEN $3::bigint IS NULL"
+			  " THEN format('worker %s restarted during attempt %s', j.worker_id, j.attempt)"
+			  " ELSE format('attempt %s was leased to worker %s but never reached it',"
+			  "             j.attempt, j.worker_id) END",
+			  3, p, requeued, dead);
 }
 
 /* ------------------------------------------------------------- ingestion */
@@ -477,23 +549,75 @@ int sf_db_ingest(PGconn *conn, const struct sf_batch *b, enum sf_ingest_result *
 	return sf_db_ingest_scan(conn, b, result, NULL);
 }
 
+/*
+ * A batch in one statement: lock the job row (the reaper and this batch must
+ * agree on the attempt), record the batch if its attempt is the job's
+ * current one (a batch row that was there already makes it a duplicate),
+ * and only then update the job and the scan: who ran it, the sensor's
+ * counts, the digests that key the verdict cache and, for the final batch,
+ * the outcome. Returns the scan, whether the attempt is current, and
+ * whether the batch is new.
+ */
+static const char INGEST_SQL[] =
+    "WITH j AS (SELECT scan_id, state, attempt FROM jobs WHERE id = $1 FOR UPDATE),"
+    " ins AS (INSERT INTO batches (job_id, attempt, seq, worker_id, final)"
+    "  SELECT $1, $2, $3, $4, $5 FROM j"
+    "  WHERE j.state IN ('running', 'done') AND j.attempt = $2"
+    "  ON CONFLICT DO NOTHING RETURNING job_id),"
+    " uj AS (UPDATE jobs SET worker_id = $4, updated_at = now(),"
+    "  state = CASE WHEN $5::bool THEN 'done' ELSE state END,"
+    "  lease_until = CASE WHEN $5::bool THEN NULL ELSE lease_until END,"
+    "  last_error = CASE WHEN $5::bool THEN coalesce($6, last_error) ELSE last_error END"
+    "  FROM ins WHERE jobs.id = ins.job_id RETURNING jobs.scan_id),"
+    " us AS (UPDATE scans SET events = events + $7, drops = drops + $8,"
+    "  ruleset_digest = $9, image_digest = $10,"
+    "  status = CASE WHEN $5::bool THEN $11 ELSE status END,"
+    "  reason = CASE WHEN $5::bool THEN $6 ELSE reason END,"
+    "  exit_status = CASE WHEN $5::bool THEN $12::int ELSE exit_status END,"
+    "  stdout_tail = CASE WHEN $5::bool THEN $13 ELSE stdout_tail END,"
+    "  stderr_tail = CASE WHEN $5::bool THEN $14 ELSE stderr_tail END,"
+    "  duration_ms = CASE WHEN $5::bool THEN $15::bigint ELSE duration_ms END,"
+    "  finished_at = CASE WHEN $5::bool THEN now() ELSE finished_at END"
+    "  FROM uj WHERE scans.id = uj.scan_id RETURNING 1)"
+    " SELECT scan_id, state IN ('running', 'done') AND attempt = $2,"
+    "  (SELECT count(*) FROM ins), (SELECT count(*) FROM us) FROM j";
+
 int sf_db_ingest_scan(PGconn *conn, const struct sf_batch *b, enum sf_ingest_result *result,
 		      char scan_id_out[SF_UUID_LEN + 1])
 {
-	char id[32], att[16], seq[16];
+	char id[32], att[16], seq[16], events[32], drops[32], exit_status[16], duration[32];
 	snprintf(id, sizeof(id), "%lld", (long long)b->job_id);
 	snprintf(att, sizeof(att), "%d", b->attempt);
 	snprintf(seq, sizeof(seq), "%d", b->seq);
+	snprintf(events, sizeof(events), "%llu", (unsigned long long)b->events);
+	snprintf(drops, sizeof(drops), "%llu", (unsigned long long)b->drops);
+	snprintf(exit_status, sizeof(exit_status), "%d", b->exit_status);
+	snprintf(duration, sizeof(duration), "%lld", (long long)b->duration_ms);
 	const char *ids[] = {id, att, seq};
+	const char *p[] = {id,
+			   att,
+			   seq,
+			   b->worker_id,
+			   b->final ? "true" : "false",
+			   b->error,
+			   events,
+			   drops,
+			   b->ruleset_digest,
+			   b->image_digest,
+			   b->error ? "failed" : "finished",
+			   b->has_exit_status ? exit_status : NULL,
+			   b->stdout_tail,
+			   b->stderr_tail,
+			   duration};
 	char scan_id[SF_UUID_LEN + 1];
 	int rc;
-
-	if ((rc = sf_db_exec(conn, "BEGIN")))
+	/* A batch without alerts or facts is that one statement, atomic on its
+	 * own; bulk rows follow it in the same transaction. */
+	bool bulk = b->nalerts || b->nfacts;
+	if (bulk && (rc = sf_db_exec(conn, "BEGIN")))
 		return rc;
-	/* Lock the job row: the reaper and this batch must agree on the attempt. */
-	PGresult *r = db_params(conn, "SELECT scan_id, state, attempt FROM jobs"
-				      " WHERE id = $1 FOR UPDATE", 1, ids);
-	if ((rc = db_ok(conn, r, "ingest: job"))) {
+	PGresult *r = db_prepared(conn, "sf_ingest", INGEST_SQL, 15, p);
+	if ((rc = db_ok(conn, r, "ingest: batch"))) {
 		PQclear(r);
 		goto fail;
 	}
@@ -503,28 +627,22 @@ int sf_db_ingest_scan(PGconn *conn, const struct sf_batch *b, enum sf_ingest_res
 		goto done;
 	}
 	sf_strlcpy(scan_id, PQgetvalue(r, 0, 0), sizeof(scan_id));
-	bool live = strcmp(PQgetvalue(r, 0, 1), "running") == 0 ||
-		    strcmp(PQgetvalue(r, 0, 1), "done") == 0;
-	bool current = atoi(PQgetvalue(r, 0, 2)) == b->attempt;
+	bool current = PQgetvalue(r, 0, 1)[0] == 't';
+	bool fresh = atoi(PQgetvalue(r, 0, 2)) == 1;
+	bool scan_updated = atoi(PQgetvalue(r, 0, 3)) == 1;
 	PQclear(r);
-	if (!live || !current) {
+	if (!current) {
 		*result = SF_INGEST_STALE;
 		goto done;
 	}
-
-	const char *bp[] = {id, att, seq, b->worker_id, b->final ? "true" : "false"};
-	r = db_params(conn, "INSERT INTO batches (job_id, attempt, seq, worker_id, final)"
-			    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1",
-		      5, bp);
-	if ((rc = db_ok(conn, r, "ingest: batch"))) {
-		PQclear(r);
-		goto fail;
-	}
-	bool fresh = PQntuples(r) == 1;
-	PQclear(r);
 	if (!fresh) {
 		*result = SF_INGEST_DUPLICATE;
 		goto done;
+	}
+	if (!scan_updated) {
+		sf_error("ingest: job %s has no scan %s", id, scan_id);
+		rc = -EIO;
+		goto fail;
 	}
 
 	/* Bulk rows go through COPY: the batch row inserted above makes the
@@ -547,48 +665,14 @@ int sf_db_ingest_scan(PGconn *conn, const struct sf_batch *b, enum sf_ingest_res
 				    " SELECT DISTINCT scan_id, kind, value, detail FROM facts_stage"
 				    " ON CONFLICT DO NOTHING"))))
 		goto fail;
-
-	char events[32], drops[32];
-	snprintf(events, sizeof(events), "%llu", (unsigned long long)b->events);
-	snprintf(drops, sizeof(drops), "%llu", (unsigned long long)b->drops);
-	const char *sp[] = {scan_id, events, drops, b->worker_id, id};
-	const char *dp[] = {scan_id, b->ruleset_digest, b->image_digest};
-	if ((rc = db_run(conn, "UPDATE scans SET events = events + $2, drops = drops + $3"
-			       " WHERE id = $1", 3, sp)) ||
-	    (rc = db_run(conn, "UPDATE scans SET ruleset_digest = $2, image_digest = $3"
-			       " WHERE id = $1", 3, dp)) ||
-	    (rc = db_run(conn, "UPDATE jobs SET worker_id = $1, updated_at = now() WHERE id = $2",
-			 2, sp + 3)))
-		goto fail;
-
-	if (b->final) {
-		char exit_status[16], duration[32];
-		snprintf(exit_status, sizeof(exit_status), "%d", b->exit_status);
-		snprintf(duration, sizeof(duration), "%lld", (long long)b->duration_ms);
-		const char *fp[] = {scan_id,
-				    b->error ? "failed" : "finished",
-				    b->error,
-				    b->has_exit_status ? exit_status : NULL,
-				    b->stdout_tail,
-				    b->stderr_tail,
-				    duration};
-		const char *jp[] = {id, b->error};
-		if ((rc = db_run(conn, "UPDATE jobs SET state = 'done', lease_until = NULL,"
-				       " last_error = $2, updated_at = now() WHERE id = $1",
-				 2, jp)) ||
-		    (rc = db_run(conn, "UPDATE scans SET status = $2, reason = $3,"
-				       " exit_status = $4, stdout_tail = $5, stderr_tail = $6,"
-				       " duration_ms = $7, finished_at = now() WHERE id = $1",
-				 7, fp)))
-			goto fail;
-	}
 	*result = SF_INGEST_STORED;
 	if (scan_id_out)
 		memcpy(scan_id_out, scan_id, SF_UUID_LEN + 1);
 done:
-	return sf_db_exec(conn, "COMMIT");
+	return bulk ? sf_db_exec(conn, "COMMIT") : 0;
 fail:
-	db_rollback(conn);
+	if (bulk)
+		db_rollback(conn);
 	return rc;
 }
 

@@ -66,14 +66,26 @@ struct sf_claim {
 /* Claims the most urgent ready job and leases it for lease_s seconds.
  * Returns 0 with *claimed = false when nothing is ready. */
 int sf_db_claim(PGconn *conn, int lease_s, struct sf_claim *c, bool *claimed);
-/* Claims up to max ready jobs at once, most urgent first; *n says how many. */
-int sf_db_claim_many(PGconn *conn, int lease_s, int max, struct sf_claim *claims, int *n);
+/* Claims up to max ready jobs at once, most urgent first, leased to
+ * worker_id in reply to its request `token` (NULL/0: not recorded); *n
+ * says how many. */
+int sf_db_claim_many(PGconn *conn, int lease_s, int max, const char *worker_id, int64_t token,
+		     struct sf_claim *claims, int *n);
 /* Gives a claimed job back unchanged (it could not be sent). */
 int sf_db_unclaim(PGconn *conn, int64_t job_id, int32_t attempt);
 
-/* Re-queues running jobs whose lease expired (attempt + 1, run again after
- * backoff_s * attempt seconds) and dead-letters those at max_attempts. */
-int sf_db_reap(PGconn *conn, int backoff_s, int *requeued, int *dead);
+/* Re-queues running jobs whose lease expired, or whose worker has sent
+ * nothing for worker_live_s seconds (0: leases only), with attempt + 1 to
+ * run again after backoff_s * attempt seconds; dead-letters those at
+ * max_attempts. */
+int sf_db_reap(PGconn *conn, int backoff_s, int worker_live_s, int *requeued, int *dead);
+/* Jobs leased to worker_id that never reached it: those sent in reply to
+ * its request `token`, whose reply it says it never got, or (token 0) all of
+ * them, when the worker has just started and so runs none. They are
+ * re-queued now (attempt + 1, no back-off) or dead-lettered on their last
+ * attempt. */
+int sf_db_requeue_lost(PGconn *conn, const char *worker_id, int64_t token, int *requeued,
+		       int *dead);
 
 enum sf_ingest_result {
 	SF_INGEST_STORED,

@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <nng/protocol/pipeline0/pull.h>
-#include <nng/protocol/pipeline0/push.h>
+#include <nng/protocol/reqrep0/rep.h>
 #include <poll.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,16 +30,162 @@ static void dispatch_listen_connect(struct sf_dispatch *d)
 	}
 }
 
-/* Sleeps until a NOTIFY arrives or timeout_ms passes. */
+/* ------------------------------------------------------- the jobs channel */
+
+/*
+ * One receive slot on the jobs socket (an NNG rep context). A worker's
+ * `want` parks here until jobs are claimed for it or its wait_ms passes
+ * (then it gets an empty reply and asks again): long polling, so a job is
+ * only ever sent to a worker that asked for it, with a free slot.
+ */
+struct dispatch_req {
+	struct sf_dispatch *d;
+	nng_ctx ctx;
+	nng_aio *aio;
+	bool sending;	     /* the aio carries our reply */
+	bool checked;	     /* its worker's lost jobs were looked for */
+	struct sf_want want; /* the parked request */
+	int64_t deadline_ms; /* reply (possibly empty) by then */
+	struct dispatch_req *next; /* in d->waiting */
+};
+
+static void dispatch_wake(struct sf_dispatch *d)
+{
+	uint64_t one = 1;
+	if (write(d->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		sf_warn("dispatcher wake-up: %s", strerror(errno));
+}
+
+static void dispatch_recv_next(struct dispatch_req *r)
+{
+	sf_want_free(&r->want);
+	r->sending = false;
+	r->checked = false;
+	nng_ctx_recv(r->ctx, r->aio);
+}
+
+/* Runs on an NNG thread: must not block. Parks a valid request for the
+ * dispatcher thread; anything else is counted and forgotten (a rep context
+ * that receives again abandons the request, so nothing is answered). */
+static void dispatch_req_done(void *arg)
+{
+	struct dispatch_req *r = arg;
+	struct sf_dispatch *d = r->d;
+	int rv = nng_aio_result(r->aio);
+	if (r->sending) {
+		if (rv != 0) {
+			/* The jobs in it are leased to this worker: its next want
+			 * re-queues them, or its silence, or the lease. */
+			nng_msg_free(nng_aio_get_msg(r->aio));
+			sf_warn("reply to worker %s not sent: %s", r->want.worker_id,
+				nng_strerror(rv));
+		}
+		if (rv == NNG_ECLOSED || atomic_load(&d->stop))
+			return;
+		dispatch_recv_next(r);
+		return;
+	}
+	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+		return;
+	if (rv != 0) {
+		dispatch_recv_next(r);
+		return;
+	}
+	nng_msg *m = nng_aio_get_msg(r->aio);
+	size_t len = nng_msg_len(m);
+	struct sf_msg msg;
+	int drc = sf_wire_decode(nng_msg_body(m), len, &msg);
+	nng_msg_free(m);
+	if (drc || msg.type != SF_MSG_WANT) {
+		unsigned long long n = atomic_fetch_add(&d->stats.messages_malformed, 1) + 1;
+		sf_warn("jobs channel: dropped a malformed or unexpected message (%zu bytes): %s"
+			" [%llu so far]", len, drc ? strerror(-drc) : "not a want", n);
+		if (drc == 0)
+			sf_msg_free(&msg);
+		dispatch_recv_next(r);
+		return;
+	}
+	if (d->cfg.worker_secret && !sf_auth_secret_equal(msg.u.want.auth, d->cfg.worker_secret)) {
+		/* Not one of our workers: it gets no jobs, not even an answer. */
+		unsigned long long n = atomic_fetch_add(&d->stats.messages_unauthenticated, 1) + 1;
+		sf_warn("jobs channel: dropped a request without the worker secret [%llu so far]", n);
+		sf_msg_free(&msg);
+		dispatch_recv_next(r);
+		return;
+	}
+	r->want = msg.u.want; /* moved: msg is not freed */
+	r->deadline_ms = sf_monotonic_ms() + r->want.wait_ms;
+	atomic_fetch_add(&d->stats.wants, 1);
+	pthread_mutex_lock(&d->lock);
+	r->next = NULL;
+	*d->waiting_tail = r;
+	d->waiting_tail = &r->next;
+	pthread_mutex_unlock(&d->lock);
+	atomic_fetch_add(&d->stats.waiting, 1);
+	dispatch_wake(d);
+}
+
+/* Answers a parked request with the jobs claimed for it (maybe none). */
+static void dispatch_reply(struct sf_dispatch *d, struct dispatch_req *r, PGconn *db,
+			   const struct sf_claim *cs, int n)
+{
+	char urls[SF_WIRE_MAX_JOBS][1024];
+	struct sf_job jobs[SF_WIRE_MAX_JOBS];
+	for (int i = 0; i < n; i++) {
+		const struct sf_claim *c = &cs[i];
+		snprintf(urls[i], sizeof(urls[i]), "%s/v1/artifacts/%s", d->cfg.public_url, c->sha256);
+		jobs[i] = (struct sf_job){.job_id = c->job_id,
+					  .attempt = c->attempt,
+					  .ecosystem = (char *)c->ecosystem,
+					  .size = c->size,
+					  .url = urls[i],
+					  .time_limit_s = d->cfg.time_limit_s,
+					  .memory_mb = d->cfg.memory_mb,
+					  .pids = d->cfg.pids,
+					  .disk_mb = d->cfg.disk_mb,
+					  .network = "none",
+					  .lease_deadline_ms = c->lease_deadline_ms};
+		memcpy(jobs[i].scan_id, c->scan_id, sizeof(jobs[i].scan_id));
+		memcpy(jobs[i].sha256, c->sha256, sizeof(jobs[i].sha256));
+	}
+	struct sf_buf body = {0};
+	nng_msg *m = NULL;
+	int rc = sf_wire_encode_jobs(jobs, (uint32_t)n, &body);
+	if (rc == 0 && (nng_msg_alloc(&m, 0) || nng_msg_append(m, body.data, body.len)))
+		rc = -ENOMEM;
+	sf_buf_free(&body);
+	atomic_fetch_sub(&d->stats.waiting, 1);
+	if (rc) {
+		if (m)
+			nng_msg_free(m);
+		for (int i = 0; i < n; i++)
+			sf_db_unclaim(db, cs[i].job_id, cs[i].attempt);
+		sf_error("cannot build a reply for worker %s: %s", r->want.worker_id, strerror(-rc));
+		dispatch_recv_next(r);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		atomic_fetch_add(&d->stats.dispatched, 1);
+		sf_info("job %lld (scan %s, attempt %d) dispatched to %s", (long long)cs[i].job_id,
+			cs[i].scan_id, cs[i].attempt, r->want.worker_id);
+	}
+	r->sending = true;
+	nng_aio_set_msg(r->aio, m);
+	nng_ctx_send(r->ctx, r->aio);
+}
+
+/* Sleeps until a NOTIFY, a new request or timeout_ms. */
 static void dispatch_wait(struct sf_dispatch *d, int timeout_ms)
 {
 	dispatch_listen_connect(d);
-	if (!d->listen) {
-		usleep((useconds_t)timeout_ms * 1000);
+	struct pollfd p[2] = {{.fd = d->wake_fd, .events = POLLIN},
+			      {.fd = d->listen ? PQsocket(d->listen) : -1, .events = POLLIN}};
+	if (poll(p, 2, timeout_ms) <= 0)
 		return;
-	}
-	struct pollfd p = {.fd = PQsocket(d->listen), .events = POLLIN};
-	if (poll(&p, 1, timeout_ms) > 0) {
+	uint64_t count;
+	if (p[0].revents & POLLIN)
+		(void)!read(d->wake_fd, &count, sizeof(count));
+	if (d->listen && (p[1].revents & POLLIN)) {
 		PQconsumeInput(d->listen);
 		PGnotify *n;
 		while ((n = PQnotifies(d->listen)))
@@ -45,89 +193,114 @@ static void dispatch_wait(struct sf_dispatch *d, int timeout_ms)
 	}
 }
 
-/* ------------------------------------------------------------ dispatcher */
-
-static int dispatch_send(struct sf_dispatch *d, const struct sf_claim *c)
+static void dispatch_reap(struct sf_dispatch *d)
 {
-	char url[1024];
-	snprintf(url, sizeof(url), "%s/v1/artifacts/%s", d->cfg.public_url, c->sha256);
-	struct sf_job job = {.job_id = c->job_id,
-			     .attempt = c->attempt,
-			     .ecosystem = (char *)c->ecosystem,
-			     .size = c->size,
-			     .url = url,
-			     .ruleset_digest = NULL,
-			     .time_limit_s = d->cfg.time_limit_s,
-			     .memory_mb = d->cfg.memory_mb,
-			     .pids = d->cfg.pids,
-			     .disk_mb = d->cfg.disk_mb,
-			     .network = "none",
-			     .lease_deadline_ms = c->lease_deadline_ms};
-	memcpy(job.scan_id, c->scan_id, sizeof(job.scan_id));
-	memcpy(job.sha256, c->sha256, sizeof(job.sha256));
-	struct sf_buf msg = {0};
-	int rc = sf_wire_encode_job(&job, &msg);
-	if (rc == 0) {
-		/* Waits up to the socket's send timeout for a worker pipe to be
-		 * ready: cheaper than giving the claim back and taking it again. */
-		int nrc = nng_send(d->push, msg.data, msg.len, 0);
-		rc = nrc == 0 ? 0 : (nrc == NNG_EAGAIN || nrc == NNG_ETIMEDOUT) ? -EAGAIN : -EIO;
+	int requeued = 0, dead = 0;
+	PGconn *db = sf_db_get(d->pool);
+	if (sf_db_reap(db, d->cfg.retry_backoff_s, d->cfg.worker_live_s, &requeued, &dead) == 0 &&
+	    (requeued || dead)) {
+		sf_warn("expired leases and silent workers: %d job(s) re-queued, %d dead-lettered",
+			requeued, dead);
+		atomic_fetch_add(&d->stats.leases_expired, (unsigned)(requeued + dead));
+		atomic_fetch_add(&d->stats.dead_lettered, (unsigned)dead);
 	}
-	sf_buf_free(&msg);
-	return rc;
+	sf_db_put(d->pool, db);
 }
 
-/* Jobs claimed per statement. */
-#define DISPATCH_BATCH 32
+/*
+ * Serves the parked requests in arrival order: each gets up to its free
+ * slots of jobs, claimed in one statement and leased to that worker. Those
+ * the queue has nothing for stay parked until their deadline. (Requests
+ * that arrive meanwhile have written the eventfd: the next wait returns
+ * at once.)
+ */
+static void dispatch_serve(struct sf_dispatch *d, int64_t *next_deadline)
+{
+	pthread_mutex_lock(&d->lock);
+	struct dispatch_req *list = d->waiting;
+	d->waiting = NULL;
+	d->waiting_tail = &d->waiting;
+	pthread_mutex_unlock(&d->lock);
+	if (!list)
+		return;
+
+	struct dispatch_req *keep = NULL, **keep_tail = &keep, *next;
+	bool queue_empty = false;
+	int64_t now = sf_monotonic_ms();
+	PGconn *db = sf_db_get(d->pool);
+	for (struct dispatch_req *r = list; r; r = next) {
+		next = r->next;
+		r->next = NULL;
+		if (!r->checked && (r->want.fresh || r->want.lost_token)) {
+			int requeued = 0, dead = 0;
+			/* jobs of an earlier run of this worker, or of a reply it
+			 * never got: nobody runs them */
+			if (sf_db_requeue_lost(db, r->want.worker_id,
+					       r->want.fresh ? 0 : r->want.lost_token, &requeued,
+					       &dead) == 0) {
+				r->checked = true;
+				if (requeued || dead) {
+					sf_warn("worker %s never got %d job(s)%s: re-queued %d,"
+						" dead-lettered %d", r->want.worker_id,
+						requeued + dead,
+						r->want.fresh ? " before it restarted" : "",
+						requeued, dead);
+					atomic_fetch_add(&d->stats.lost_requeued,
+							 (unsigned)(requeued + dead));
+				}
+			}
+		} else {
+			r->checked = true;
+		}
+		struct sf_claim cs[SF_WIRE_MAX_JOBS];
+		int n = 0;
+		if (!queue_empty && !atomic_load(&d->stop) && !atomic_load(&d->hold)) {
+			int want = r->want.slots < SF_WIRE_MAX_JOBS ? r->want.slots : SF_WIRE_MAX_JOBS;
+			if (sf_db_claim_many(db, d->cfg.time_limit_s + d->cfg.lease_grace_s, want,
+					     r->want.worker_id, r->want.token, cs, &n) ||
+			    n < want)
+				queue_empty = true;
+		}
+		if (n > 0 || now >= r->deadline_ms || atomic_load(&d->stop)) {
+			dispatch_reply(d, r, db, cs, n);
+		} else {
+			*keep_tail = r;
+			keep_tail = &r->next;
+			if (r->deadline_ms < *next_deadline)
+				*next_deadline = r->deadline_ms;
+		}
+	}
+	sf_db_put(d->pool, db);
+	/* still-waiting requests go back ahead of those that came meanwhile */
+	pthread_mutex_lock(&d->lock);
+	if (keep) {
+		*keep_tail = d->waiting;
+		if (!d->waiting)
+			d->waiting_tail = keep_tail;
+		d->waiting = keep;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
 
 static void *dispatch_loop(void *arg)
 {
 	struct sf_dispatch *d = arg;
 	int64_t next_reap = 0;
-	bool workers_busy = false;
 	while (!atomic_load(&d->stop)) {
 		int64_t now = sf_monotonic_ms();
 		if (now >= next_reap) {
-			int requeued = 0, dead = 0;
-			PGconn *db = sf_db_get(d->pool);
-			if (sf_db_reap(db, d->cfg.retry_backoff_s, &requeued, &dead) == 0 &&
-			    (requeued || dead)) {
-				sf_warn("leases expired: %d job(s) re-queued, %d dead-lettered",
-					requeued, dead);
-				atomic_fetch_add(&d->stats.leases_expired, (unsigned)(requeued + dead));
-				atomic_fetch_add(&d->stats.dead_lettered, (unsigned)dead);
-			}
-			sf_db_put(d->pool, db);
+			dispatch_reap(d);
 			next_reap = now + d->cfg.reap_interval_s * 1000LL;
 		}
-
-		/* A batch of claims per statement; what cannot be sent now is
-		 * given back untouched, in order. */
-		struct sf_claim cs[DISPATCH_BATCH];
-		int n = 0, sent = 0;
-		PGconn *db = sf_db_get(d->pool);
-		/* after workers were busy, probe with one claim, not a batch */
-		int rc = sf_db_claim_many(db, d->cfg.time_limit_s + d->cfg.lease_grace_s,
-					  workers_busy ? 1 : DISPATCH_BATCH, cs, &n);
-		for (; rc == 0 && sent < n; sent++) {
-			if ((rc = dispatch_send(d, &cs[sent])))
-				break;
-			atomic_fetch_add(&d->stats.dispatched, 1);
-			sf_info("job %lld (scan %s, attempt %d) dispatched",
-				(long long)cs[sent].job_id, cs[sent].scan_id, cs[sent].attempt);
-		}
-		for (int i = sent; i < n; i++)
-			sf_db_unclaim(db, cs[i].job_id, cs[i].attempt); /* no worker can take it now */
-		sf_db_put(d->pool, db);
-		workers_busy = rc == -EAGAIN;
-		if (rc == 0 && n > 0)
-			continue; /* all sent: maybe more are ready */
-		int64_t until_reap = next_reap - sf_monotonic_ms();
-		int wait = rc == -EAGAIN ? 100 : 1000;
-		if (until_reap < wait)
-			wait = until_reap > 0 ? (int)until_reap : 0;
-		dispatch_wait(d, wait);
+		int64_t wake_at = now + 1000; /* jobs whose back-off ends send no NOTIFY */
+		dispatch_serve(d, &wake_at);
+		if (next_reap < wake_at)
+			wake_at = next_reap;
+		int64_t wait = wake_at - sf_monotonic_ms();
+		dispatch_wait(d, wait > 0 ? (int)wait : 0);
 	}
+	/* Whoever is still waiting gets an empty answer, not a dropped request. */
+	dispatch_serve(d, &(int64_t){0});
 	return NULL;
 }
 
@@ -234,21 +407,61 @@ static void *ingest_loop(void *arg)
 
 /* ----------------------------------------------------------------- setup */
 
+static void dispatch_close(struct sf_dispatch *d)
+{
+	/* Closing the sockets completes every pending operation with
+	 * NNG_ECLOSED; aio_stop waits for those callbacks to finish. */
+	nng_close(d->rep);
+	nng_close(d->pull);
+	for (int i = 0; i < d->nreqs; i++) {
+		nng_aio_stop(d->reqs[i].aio);
+		nng_aio_free(d->reqs[i].aio);
+		sf_want_free(&d->reqs[i].want);
+	}
+	free(d->reqs);
+	d->reqs = NULL;
+	d->nreqs = 0;
+	if (d->wake_fd >= 0)
+		close(d->wake_fd);
+	d->wake_fd = -1;
+	if (d->listen)
+		PQfinish(d->listen);
+	d->listen = NULL;
+}
+
 int sf_dispatch_start(struct sf_dispatch *d, const struct sf_dispatch_config *cfg,
 		      struct sf_db_pool *pool)
 {
 	memset(d, 0, sizeof(*d));
 	d->cfg = *cfg;
 	d->pool = pool;
+	d->waiting_tail = &d->waiting;
+	d->wake_fd = -1;
+	pthread_mutex_init(&d->lock, NULL);
 	int rc;
-	if ((rc = nng_push0_open(&d->push)) || (rc = nng_pull0_open(&d->pull)))
+	if ((rc = nng_rep0_open(&d->rep)) || (rc = nng_pull0_open(&d->pull)))
 		goto fail;
-	if ((rc = nng_socket_set_size(d->push, NNG_OPT_RECVMAXSZ, SF_WIRE_MAX_MSG)) ||
+	if ((rc = nng_socket_set_size(d->rep, NNG_OPT_RECVMAXSZ, SF_WIRE_MAX_MSG)) ||
 	    (rc = nng_socket_set_size(d->pull, NNG_OPT_RECVMAXSZ, SF_WIRE_MAX_MSG)) ||
 	    (rc = nng_socket_set_ms(d->pull, NNG_OPT_RECVTIMEO, 500)) ||
-	    (rc = nng_socket_set_ms(d->push, NNG_OPT_SENDTIMEO, 200)))
+	    /* results queue here rather than in each worker's pipe, so every
+	     * ingest thread has work while a worker sends a reply's batches */
+	    (rc = nng_socket_set_int(d->pull, NNG_OPT_RECVBUF, 256)))
 		goto fail;
-	if ((rc = nng_listen(d->push, cfg->jobs_url, NULL, 0))) {
+	if ((d->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    !(d->reqs = calloc(SF_DISPATCH_REQUESTS, sizeof(*d->reqs))))
+		goto fail;
+	for (; d->nreqs < SF_DISPATCH_REQUESTS; d->nreqs++) {
+		struct dispatch_req *r = &d->reqs[d->nreqs];
+		r->d = d;
+		if ((rc = nng_aio_alloc(&r->aio, dispatch_req_done, r)))
+			goto fail;
+		if ((rc = nng_ctx_open(&r->ctx, d->rep))) {
+			nng_aio_free(r->aio);
+			goto fail;
+		}
+	}
+	if ((rc = nng_listen(d->rep, cfg->jobs_url, NULL, 0))) {
 		sf_error("cannot listen on %s: %s", cfg->jobs_url, nng_strerror(rc));
 		goto fail;
 	}
@@ -256,6 +469,8 @@ int sf_dispatch_start(struct sf_dispatch *d, const struct sf_dispatch_config *cf
 		sf_error("cannot listen on %s: %s", cfg->results_url, nng_strerror(rc));
 		goto fail;
 	}
+	for (int i = 0; i < d->nreqs; i++)
+		nng_ctx_recv(d->reqs[i].ctx, d->reqs[i].aio);
 	if (pthread_create(&d->dispatcher, NULL, dispatch_loop, d) != 0)
 		goto fail;
 	for (int i = 0; i < SF_DISPATCH_INGESTERS; i++) {
@@ -271,8 +486,8 @@ int sf_dispatch_start(struct sf_dispatch *d, const struct sf_dispatch_config *cf
 	d->threads_started = true;
 	return 0;
 fail:
-	nng_close(d->push);
-	nng_close(d->pull);
+	dispatch_close(d);
+	pthread_mutex_destroy(&d->lock);
 	return -EADDRINUSE;
 }
 
@@ -280,13 +495,16 @@ void sf_dispatch_stop(struct sf_dispatch *d)
 {
 	atomic_store(&d->stop, true);
 	if (d->threads_started) {
+		dispatch_wake(d);
 		pthread_join(d->dispatcher, NULL);
 		for (int i = 0; i < d->ningesters; i++)
 			pthread_join(d->ingesters[i], NULL);
 	}
-	nng_close(d->push);
-	nng_close(d->pull);
-	if (d->listen)
-		PQfinish(d->listen);
-	d->listen = NULL;
+	dispatch_close(d);
+	pthread_mutex_destroy(&d->lock);
+}
+
+void sf_dispatch_hold(struct sf_dispatch *d)
+{
+	atomic_store(&d->hold, true);
 }

@@ -2,15 +2,19 @@
  * dispatch — moves jobs from PostgreSQL to workers and results back.
  *
  * Two NNG sockets, both listening on the coordinator:
- *   push (jobs-url)     claimed jobs go out to whichever worker pulls;
+ *   rep (jobs-url)      workers ask for work (`want`: free slots, running
+ *                       jobs) and get the reply `jobs`. A request is held
+ *                       open until jobs are claimed for it or its wait_ms
+ *                       passes, so jobs go only to workers that asked, with
+ *                       free slots, and each job is leased to its worker.
  *   pull (results-url)  workers' hello/heartbeat and result batches come in.
- * NNG push/pull has no acknowledgements, so a job is sent only after it was
- * claimed under a lease in PostgreSQL; if no worker can take it right now
- * the claim is given back. The dispatcher thread also reaps expired leases.
- * It sleeps on LISTEN scanfarm_jobs (a wake-up hint only; the table is
- * re-checked) rather than polling quickly.
+ * NNG has no acknowledgements, so a job is sent only after it was claimed
+ * under a lease in PostgreSQL. The dispatcher thread serves the waiting
+ * requests and reaps: expired leases, jobs of workers gone silent, jobs a
+ * worker never received. It sleeps on LISTEN scanfarm_jobs (a wake-up hint
+ * only; the table is re-checked) and on new requests, never polling fast.
  *
- * Owns: the two sockets, a LISTEN connection and two threads.
+ * Owns: the two sockets, a LISTEN connection, an eventfd, the threads.
  * Calls: db, wire, NNG, libpq, log.
  */
 #ifndef SF_DISPATCH_H
@@ -26,6 +30,9 @@
  * bound, so a few in parallel keep PostgreSQL busy (a job's batches are
  * serialised by its row lock). */
 #define SF_DISPATCH_INGESTERS 4
+/* Requests the jobs socket holds open at once (one per idle worker);
+ * more workers than this queue inside NNG until a slot frees up. */
+#define SF_DISPATCH_REQUESTS 256
 
 struct sf_dispatch_config {
 	const char *jobs_url;	 /* "tcp://127.0.0.1:7301" */
@@ -39,6 +46,7 @@ struct sf_dispatch_config {
 	int lease_grace_s; /* lease = time limit + grace */
 	int reap_interval_s;
 	int retry_backoff_s;
+	int worker_live_s; /* a worker silent this long loses its jobs */
 	const char *worker_secret; /* messages without it are dropped (NULL: open) */
 	struct sf_webhook *webhook; /* stored alerts are posted there, or NULL */
 };
@@ -53,24 +61,39 @@ struct sf_dispatch_stats {
 	atomic_ullong leases_expired;
 	atomic_ullong dead_lettered;
 	atomic_ullong messages_unauthenticated;
+	atomic_ullong wants;	     /* requests for work received */
+	atomic_ullong lost_requeued; /* jobs re-queued because their reply was lost */
+	atomic_int waiting;	     /* requests parked now */
 };
+
+struct dispatch_req;
 
 struct sf_dispatch {
 	struct sf_dispatch_config cfg;
 	struct sf_db_pool *pool;
-	nng_socket push;
+	nng_socket rep;
 	nng_socket pull;
 	PGconn *listen;
+	int wake_fd; /* eventfd: a request was parked, or stop */
+	struct dispatch_req *reqs;
+	int nreqs;
+	pthread_mutex_t lock; /* guards the waiting list */
+	struct dispatch_req *waiting, **waiting_tail;
 	pthread_t dispatcher;
 	pthread_t ingesters[SF_DISPATCH_INGESTERS];
 	int ningesters;
 	bool threads_started;
 	atomic_bool stop;
+	atomic_bool hold; /* sf_dispatch_hold: no new claims */
 	struct sf_dispatch_stats stats;
 };
 
 int sf_dispatch_start(struct sf_dispatch *d, const struct sf_dispatch_config *cfg,
 		      struct sf_db_pool *pool);
 void sf_dispatch_stop(struct sf_dispatch *d);
+/* Hands out no more jobs (requests get empty replies at their deadline)
+ * while results are still ingested: for a graceful shutdown, during which
+ * this coordinator's artifact URL stops answering new connections. */
+void sf_dispatch_hold(struct sf_dispatch *d);
 
 #endif

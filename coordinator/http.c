@@ -8,9 +8,11 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "auth.h"
+#include "bulk.h"
 #include "log.h"
 #include "report.h"
 
@@ -21,6 +23,11 @@ struct http_request {
 	bool rescan; /* ?rescan=1: bypass the verdict cache */
 	bool answered; /* an error response was queued mid-upload */
 	bool v1;       /* POST /v1/scans: answer in the /v1 shape */
+	bool artifact; /* POST|PUT /v1/artifacts: store the bytes, no scan */
+	bool bulk;     /* POST /v1/batches: a JSON body, kept in memory (bounded) */
+	struct sf_buf body; /* the JSON body so far */
+	bool overflow;	    /* …went past max_batch_bytes: answered 413 at the end */
+	long long dropped;  /* bytes received after that */
 	char ecosystem[16];
 	int priority;
 	char name[256], version[128], labels[512];
@@ -129,6 +136,7 @@ static enum MHD_Result http_submit_start(struct sf_http *h, struct MHD_Connectio
 	}
 	req->uploading = true;
 	*con_cls = req;
+	atomic_fetch_add(&h->uploads, 1); /* until http_completed */
 	return MHD_YES;
 }
 
@@ -249,16 +257,50 @@ static enum MHD_Result http_metrics(struct sf_http *h, struct MHD_Connection *c)
 	     &h->stats->dead_lettered},
 	    {"scanfarm_messages_unauthenticated_total",
 	     "NNG messages without the worker secret, dropped.", &h->stats->messages_unauthenticated},
+	    {"scanfarm_job_requests_total", "Workers' requests for jobs.", &h->stats->wants},
+	    {"scanfarm_jobs_lost_requeued_total",
+	     "Jobs re-queued because their worker never got them or restarted.",
+	     &h->stats->lost_requeued},
 	};
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 		rc |= sf_buf_appendf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
 				     counters[i].name, counters[i].help, counters[i].name,
 				     counters[i].name, atomic_load(counters[i].v));
 	rc |= sf_buf_appendf(&b,
+			     "# HELP scanfarm_workers_waiting Workers waiting for a job now.\n"
+			     "# TYPE scanfarm_workers_waiting gauge\nscanfarm_workers_waiting %d\n",
+			     atomic_load(&h->stats->waiting));
+	rc |= sf_buf_appendf(&b,
 			     "# HELP scanfarm_verdict_cache_hits_total Submissions answered from the"
 			     " verdict cache.\n# TYPE scanfarm_verdict_cache_hits_total counter\n"
 			     "scanfarm_verdict_cache_hits_total %llu\n",
 			     atomic_load(&h->verdict_cache_hits));
+	if (h->cfg.sweep_stats)
+		rc |= sf_buf_appendf(
+		    &b,
+		    "# HELP scanfarm_sweep_deleted_total Files the store sweep deleted: objects"
+		    " without an artifacts row, temporaries of crashed uploads.\n"
+		    "# TYPE scanfarm_sweep_deleted_total counter\n"
+		    "scanfarm_sweep_deleted_total{kind=\"orphan_object\"} %llu\n"
+		    "scanfarm_sweep_deleted_total{kind=\"stale_temporary\"} %llu\n"
+		    "# HELP scanfarm_sweep_runs_total Store sweep passes.\n"
+		    "# TYPE scanfarm_sweep_runs_total counter\n"
+		    "scanfarm_sweep_runs_total %llu\n",
+		    atomic_load(&h->cfg.sweep_stats->objects_deleted),
+		    atomic_load(&h->cfg.sweep_stats->tmp_deleted),
+		    atomic_load(&h->cfg.sweep_stats->runs));
+	struct sf_resolve_stats *rs = h->cfg.resolve ? sf_resolve_stats(h->cfg.resolve) : NULL;
+	if (rs)
+		rc |= sf_buf_appendf(
+		    &b,
+		    "# HELP scanfarm_resolve_total Package references handled, by outcome.\n"
+		    "# TYPE scanfarm_resolve_total counter\n"
+		    "scanfarm_resolve_total{outcome=\"fetched\"} %llu\n"
+		    "scanfarm_resolve_total{outcome=\"known\"} %llu\n"
+		    "scanfarm_resolve_total{outcome=\"failed\"} %llu\n"
+		    "scanfarm_resolve_total{outcome=\"retried\"} %llu\n",
+		    atomic_load(&rs->resolved), atomic_load(&rs->cached), atomic_load(&rs->failed),
+		    atomic_load(&rs->retried));
 	if (h->cfg.webhook_stats)
 		rc |= sf_buf_appendf(
 		    &b,
@@ -378,6 +420,194 @@ static enum MHD_Result http_readyz(struct sf_http *h, struct MHD_Connection *c)
 	return http_send_json(c, 200, json_pack("{s:s}", "status", "ready"));
 }
 
+/* POST|PUT /v1/artifacts: the bytes go to the store exactly as a scan
+ * submission's do (streamed, hashed, fsynced), but no scan is created;
+ * the answer names them by sha256 for a later POST /v1/batches. */
+static enum MHD_Result http_artifact_start(struct sf_http *h, struct MHD_Connection *c,
+					   void **con_cls)
+{
+	const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	if (len && h->cfg.max_upload > 0 && strtoll(len, NULL, 10) > h->cfg.max_upload)
+		return http_error(c, 413, "too_large", "the upload exceeds the configured limit");
+	struct http_request *req = calloc(1, sizeof(*req));
+	if (!req)
+		return MHD_NO;
+	req->artifact = true;
+	int rc = sf_upload_begin(h->store, h->cfg.max_upload, &req->up);
+	if (rc) {
+		free(req);
+		return http_store_error(c, rc);
+	}
+	req->uploading = true;
+	*con_cls = req;
+	atomic_fetch_add(&h->uploads, 1); /* until http_completed */
+	return MHD_YES;
+}
+
+static enum MHD_Result http_artifact_finish(struct sf_http *h, struct MHD_Connection *c,
+					    struct http_request *req)
+{
+	char sha[SF_SHA256_HEX + 1];
+	long long size = 0;
+	req->uploading = false;
+	int rc = sf_upload_commit(&req->up, sha, &size);
+	if (rc)
+		return http_store_error(c, rc);
+	if (size == 0)
+		return http_error(c, 400, "empty_body", "the request body (a tarball) is empty");
+	bool created = false;
+	PGconn *db = sf_db_get(h->pool);
+	rc = sf_bulk_artifact_record(db, sha, size, &created);
+	sf_db_put(h->pool, db);
+	if (rc)
+		return http_error(c, 503, "database_unavailable",
+				  "the artifact could not be recorded; please retry");
+	sf_info("artifact %s stored (%lld bytes%s)", sha, size, created ? "" : ", known");
+	return http_send_json(c, created ? 201 : 200,
+			      json_pack("{s:s,s:s,s:I,s:b}", "status", "stored", "sha256", sha, "size",
+					(json_int_t)size, "created", created));
+}
+
+/* POST /v1/batches: the body is a JSON document of bounded size. */
+static enum MHD_Result http_bulk_start(struct sf_http *h, struct MHD_Connection *c,
+				       void **con_cls)
+{
+	const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	if (len && strtoll(len, NULL, 10) > h->cfg.max_batch_bytes)
+		return http_error(c, 413, "too_large", "the batch exceeds --max-batch-bytes");
+	struct http_request *req = calloc(1, sizeof(*req));
+	if (!req)
+		return MHD_NO;
+	req->bulk = true;
+	*con_cls = req;
+	atomic_fetch_add(&h->uploads, 1); /* until http_completed */
+	return MHD_YES;
+}
+
+static enum MHD_Result http_bulk_finish(struct sf_http *h, struct MHD_Connection *c,
+					struct http_request *req)
+{
+	if (req->overflow)
+		return http_error(c, 413, "too_large", "the batch exceeds --max-batch-bytes");
+	if (req->body.len == 0)
+		return http_error(c, 400, "empty_body", "the request body (a JSON batch) is empty");
+	struct sf_bulk_config bc = {.max_items = h->cfg.max_batch_items,
+				    .max_attempts = h->cfg.max_attempts,
+				    .worker_live_s = h->cfg.worker_live_s,
+				    .store = h->store,
+				    .resolve = h->cfg.resolve};
+	json_t *out = NULL;
+	unsigned hits = 0;
+	char msg[256] = "";
+	PGconn *db = sf_db_get(h->pool);
+	int rc = sf_bulk_submit(db, &bc, req->body.data, req->body.len, &out, &hits, msg,
+				sizeof(msg));
+	sf_db_put(h->pool, db);
+	sf_buf_free(&req->body);
+	if (rc == -EINVAL)
+		return http_error(c, 400, "bad_request", msg);
+	if (rc == -E2BIG)
+		return http_error(c, 413, "too_many_items", msg);
+	if (rc == -ENOMEM)
+		return MHD_NO;
+	if (rc)
+		return http_error(c, 503, "database_unavailable",
+				  "the batch could not be recorded; please retry");
+	atomic_fetch_add(&h->verdict_cache_hits, hits);
+	char location[64];
+	snprintf(location, sizeof(location), "/v1/batches/%s",
+		 json_string_value(json_object_get(out, "id")));
+	char *text = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	if (!text)
+		return MHD_NO;
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Location", location);
+	enum MHD_Result ret = MHD_queue_response(c, 202, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Reads limit (1…max, default def) and cursor; false with an error queued. */
+static bool http_paging(struct MHD_Connection *c, int def, int max, int *limit,
+			const char **cursor, enum MHD_Result *reply)
+{
+	const char *limit_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+	*cursor = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
+	char *end = NULL;
+	long l = limit_s ? strtol(limit_s, &end, 10) : def;
+	if (limit_s && (!*limit_s || *end || l < 1 || l > max)) {
+		char m[64];
+		snprintf(m, sizeof(m), "limit must be 1 to %d", max);
+		*reply = http_error(c, 400, "bad_request", m);
+		return false;
+	}
+	*limit = (int)l;
+	return true;
+}
+
+/* GET /v1/batches/<id>?limit=&cursor= */
+static enum MHD_Result http_bulk_view(struct sf_http *h, struct MHD_Connection *c, const char *id)
+{
+	if (!sf_is_uuid(id))
+		return http_error(c, 404, "not_found", "no batch with that id");
+	int limit;
+	const char *cursor;
+	enum MHD_Result reply;
+	if (!http_paging(c, 100, 1000, &limit, &cursor, &reply))
+		return reply;
+	json_t *out = NULL;
+	PGconn *db = sf_db_get(h->pool);
+	int rc = sf_bulk_view(db, id, limit, cursor, &out);
+	sf_db_put(h->pool, db);
+	if (rc == -ENOENT)
+		return http_error(c, 404, "not_found", "no batch with that id");
+	if (rc == -EINVAL)
+		return http_error(c, 400, "bad_request", "malformed cursor");
+	if (rc)
+		return http_error(c, 503, "database_unavailable", "please retry");
+	return http_send_json(c, 200, out);
+}
+
+/* GET /v1/scans/<id>/alerts?limit=&cursor=&priority=&rule= */
+static enum MHD_Result http_alerts(struct sf_http *h, struct MHD_Connection *c, const char *url_id)
+{
+	char id[SF_UUID_LEN + 1];
+	sf_strlcpy(id, url_id, sizeof(id));
+	if (!sf_is_uuid(id))
+		return http_error(c, 404, "not_found", "no scan with that id");
+	int limit, rank = -1;
+	const char *cursor;
+	enum MHD_Result reply;
+	if (!http_paging(c, 100, 1000, &limit, &cursor, &reply))
+		return reply;
+	const char *prio = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "priority");
+	if (prio && (rank = sf_priority_rank(prio)) < 0)
+		return http_error(c, 400, "bad_request",
+				  "priority must be a Falco priority: emergency, alert, critical,"
+				  " error, warning, notice, informational or debug");
+	char rule[512];
+	if (!http_arg(c, "rule", rule, sizeof(rule)))
+		return http_error(c, 400, "bad_request", "rule too long or not printable");
+	json_t *out = NULL;
+	PGconn *db = sf_db_get(h->pool);
+	int rc = sf_report_alerts_page(db, id, rank, rule[0] ? rule : NULL, limit, cursor, &out);
+	sf_db_put(h->pool, db);
+	if (rc == -ENOENT)
+		return http_error(c, 404, "not_found", "no scan with that id");
+	if (rc == -EINVAL)
+		return http_error(c, 400, "bad_request", "malformed cursor");
+	if (rc)
+		return http_error(c, 503, "database_unavailable", "please retry");
+	return http_send_json(c, 200, out);
+}
+
 /*
  * Whether the request may go on. A route that needs an API token gets 401
  * without a live one (the reply is queued in *reply and false returned);
@@ -415,6 +645,30 @@ static bool http_allowed(struct sf_http *h, struct MHD_Connection *c, const char
 	return true;
 }
 
+/* A new request while the coordinator drains for shutdown (it came on a
+ * connection kept alive from before): 503, and the connection is closed. */
+static enum MHD_Result http_shutting_down(struct MHD_Connection *c)
+{
+	json_t *body = json_pack("{s:s,s:s,s:{s:s,s:s}}", "status", "error", "reason",
+				 "the coordinator is shutting down; retry", "error", "code",
+				 "shutting_down", "message", "the coordinator is shutting down; retry");
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!text)
+		return MHD_NO;
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const char *url,
 				   const char *method, const char *version,
 				   const char *upload_data, size_t *upload_data_size,
@@ -430,6 +684,18 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
 			*upload_data_size = 0;
 			if (req->answered)
 				return MHD_YES;
+			if (req->bulk) { /* JSON: kept in memory up to the bound */
+				if (req->overflow || (long long)(req->body.len + n) > h->cfg.max_batch_bytes) {
+					/* MHD queues an answer only once the request is read:
+					 * drop the rest and answer 413 then, or cut off a body
+					 * that goes on past twice the bound. */
+					sf_buf_free(&req->body);
+					req->overflow = true;
+					req->dropped += (long long)n;
+					return req->dropped > h->cfg.max_batch_bytes ? MHD_NO : MHD_YES;
+				}
+				return sf_buf_append(&req->body, upload_data, n) == 0 ? MHD_YES : MHD_NO;
+			}
 			int rc = sf_upload_write(&req->up, upload_data, n);
 			if (rc) {
 				sf_upload_abort(&req->up);
@@ -442,9 +708,15 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
 		}
 		if (req->answered)
 			return MHD_YES;
+		if (req->bulk)
+			return http_bulk_finish(h, c, req);
+		if (req->artifact)
+			return http_artifact_finish(h, c, req);
 		return http_submit_finish(h, c, req);
 	}
 
+	if (atomic_load(&h->draining))
+		return http_shutting_down(c);
 	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	bool post = strcmp(method, "POST") == 0;
 	enum MHD_Result denied;
@@ -477,10 +749,31 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
 			return http_error(c, 405, "method_not_allowed", "use POST");
 		return http_cancel(h, c, url + 10);
 	}
+	if (strncmp(url, "/v1/scans/", 10) == 0 && strlen(url) == 10 + SF_UUID_LEN + 7 &&
+	    strcmp(url + 10 + SF_UUID_LEN, "/alerts") == 0) {
+		if (!get)
+			return http_error(c, 405, "method_not_allowed", "use GET");
+		return http_alerts(h, c, url + 10);
+	}
 	if (strncmp(url, "/v1/scans/", 10) == 0) {
 		if (!get)
 			return http_error(c, 405, "method_not_allowed", "use GET");
 		return http_get_report(h, c, url + 10, false);
+	}
+	if (strcmp(url, "/v1/batches") == 0 || strcmp(url, "/v1/batches/") == 0) {
+		if (!post)
+			return http_error(c, 405, "method_not_allowed", "use POST");
+		return http_bulk_start(h, c, con_cls);
+	}
+	if (strncmp(url, "/v1/batches/", 12) == 0) {
+		if (!get)
+			return http_error(c, 405, "method_not_allowed", "use GET");
+		return http_bulk_view(h, c, url + 12);
+	}
+	if (strcmp(url, "/v1/artifacts") == 0) {
+		if (!post && strcmp(method, "PUT") != 0)
+			return http_error(c, 405, "method_not_allowed", "use POST or PUT");
+		return http_artifact_start(h, c, con_cls);
 	}
 	if (strncmp(url, "/v1/artifacts/", 14) == 0) {
 		if (!get)
@@ -501,7 +794,7 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
 static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			   enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
+	struct sf_http *h = cls;
 	(void)c;
 	struct http_request *req = *con_cls;
 	if (!req)
@@ -511,8 +804,10 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		sf_warn("upload aborted (termination code %d); nothing stored", (int)toe);
 		sf_upload_abort(&req->up);
 	}
+	sf_buf_free(&req->body);
 	free(req);
 	*con_cls = NULL;
+	atomic_fetch_sub(&h->uploads, 1);
 }
 
 int sf_http_start(struct sf_http *h, const struct sf_http_config *cfg, struct sf_store *store,
@@ -523,6 +818,7 @@ int sf_http_start(struct sf_http *h, const struct sf_http_config *cfg, struct sf
 	h->cfg = *cfg;
 	h->store = store;
 	h->pool = pool;
+	h->listen_fd = -1;
 
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	char host[64];
@@ -537,7 +833,8 @@ int sf_http_start(struct sf_http *h, const struct sf_http_config *cfg, struct sf
 	sa.sin_port = htons((uint16_t)port);
 
 	h->daemon = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG |
+		MHD_USE_ITC, /* for MHD_quiesce_daemon */
 	    0, NULL, NULL, http_handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)cfg->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
@@ -550,9 +847,39 @@ int sf_http_start(struct sf_http *h, const struct sf_http_config *cfg, struct sf
 	return 0;
 }
 
+int sf_http_quiesce(struct sf_http *h)
+{
+	if (!h->daemon)
+		return -EINVAL;
+	atomic_store(&h->draining, true);
+	MHD_socket fd = MHD_quiesce_daemon(h->daemon);
+	if (fd == MHD_INVALID_SOCKET)
+		return -EINVAL;
+	h->listen_fd = fd;
+	/* MHD no longer accepts; shutting the listening socket down makes the
+	 * kernel refuse new connections (and reset any in its backlog) instead
+	 * of queueing them unanswered. It is closed after MHD_stop_daemon: the
+	 * daemon's thread may still hold the descriptor until then. */
+	if (shutdown(fd, SHUT_RDWR) != 0)
+		sf_warn("http: shutdown of the listening socket: %s", strerror(errno));
+	return 0;
+}
+
+unsigned sf_http_uploads(struct sf_http *h)
+{
+	return atomic_load(&h->uploads);
+}
+
 void sf_http_stop(struct sf_http *h)
 {
-	if (h->daemon)
+	if (h->daemon) {
+		atomic_store(&h->draining, true);
+		/* Closes open connections; their uploads end in http_completed,
+		 * which discards them. */
 		MHD_stop_daemon(h->daemon);
+	}
 	h->daemon = NULL;
+	if (h->listen_fd >= 0)
+		close(h->listen_fd);
+	h->listen_fd = -1;
 }

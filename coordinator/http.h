@@ -4,7 +4,11 @@
  *   POST /monitor/project/npm      Package Hunter submit (body = tarball)
  *   GET  /?id=<uuid>               Package Hunter status + alerts
  *   GET  /v1/scans/<uuid>          full report (alerts + facts + install)
+ *   GET  /v1/scans/<uuid>/alerts   its alerts, paged (limit, cursor, priority, rule)
  *   GET  /v1/artifacts/<sha256>    artifact bytes, for workers
+ *   POST /v1/artifacts             store bytes without a scan (for batches)
+ *   POST /v1/batches               batch submission (JSON, bulk.h)
+ *   GET  /v1/batches/<uuid>        a batch: counts and its items, paged
  *   GET  /healthz                  liveness
  *   GET  /metrics                  Prometheus text: queue depth, dispatch/ingest counters
  *
@@ -13,15 +17,27 @@
  * fsynced and the scan row committed. A connection that drops mid-upload
  * leaves nothing behind.
  *
+ * Graceful shutdown: sf_http_quiesce stops accepting connections (new ones
+ * are refused; a new request on a kept-alive connection gets 503) while
+ * uploads in progress go on and are answered as usual; the caller waits
+ * while sf_http_uploads says some are left, up to its deadline, then
+ * sf_http_stop closes what is still open and those uploads are discarded.
+ *
+ * A batch's JSON body is the one body kept in memory, up to max_batch_bytes.
+ *
  * Owns: the MHD daemon and per-request state. Calls: store, db, report,
- * jansson, log.
+ * bulk, resolve (stats), auth, jansson, log.
  */
 #ifndef SF_HTTP_H
 #define SF_HTTP_H
 
+#include <stdatomic.h>
+
 #include "db.h"
 #include "dispatch.h"
+#include "resolve.h"
 #include "store.h"
+#include "sweep.h"
 #include "webhook.h"
 
 struct sf_http_config {
@@ -35,6 +51,10 @@ struct sf_http_config {
 	bool auth_package_hunter;  /* …and so do Package Hunter's routes */
 	const char *worker_secret; /* artifact downloads need it (NULL: open) */
 	struct sf_webhook_stats *webhook_stats; /* for /metrics, or NULL */
+	struct sf_resolve *resolve; /* package references of batches, or NULL */
+	int max_batch_items;	    /* items of one POST /v1/batches */
+	long long max_batch_bytes;  /* its JSON body */
+	struct sf_sweep_stats *sweep_stats;	/* for /metrics, or NULL */
 };
 
 struct sf_http {
@@ -45,10 +65,20 @@ struct sf_http {
 	struct sf_dispatch_stats *stats; /* read-only here */
 	unsigned short port; /* the bound port (useful with port 0) */
 	atomic_ullong verdict_cache_hits;
+	atomic_uint uploads;  /* in progress: first byte until answered or aborted */
+	atomic_bool draining; /* quiesced: refuse new requests */
+	int listen_fd;	      /* ours to close once quiesced, else -1 */
 };
 
 int sf_http_start(struct sf_http *h, const struct sf_http_config *cfg, struct sf_store *store,
 		  struct sf_db_pool *pool, struct sf_dispatch_stats *stats);
+/* Stops accepting connections, keeps serving those open. 0, or -EINVAL
+ * if the daemon cannot (the caller then just stops it). */
+int sf_http_quiesce(struct sf_http *h);
+/* Uploads in progress: from the first body byte until the answer is sent. */
+unsigned sf_http_uploads(struct sf_http *h);
+/* Closes every connection (uploads still in progress are discarded:
+ * nothing stored, no row) and frees the daemon. */
 void sf_http_stop(struct sf_http *h);
 
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,9 @@
 #include "dispatch.h"
 #include "http.h"
 #include "log.h"
+#include "resolve.h"
 #include "store.h"
+#include "sweep.h"
 #include "webhook.h"
 
 static struct sf_option opts[] = {
@@ -25,7 +28,7 @@ static struct sf_option opts[] = {
     {"db-dsn", NULL, "PostgreSQL connection string (required)", NULL},
     {"db-pool", "8", "PostgreSQL connections", NULL},
     {"store-dir", "var/artifacts", "artifact store directory", NULL},
-    {"jobs-url", "tcp://127.0.0.1:7301", "NNG push address workers pull jobs from", NULL},
+    {"jobs-url", "tcp://127.0.0.1:7301", "NNG rep address workers ask for jobs at", NULL},
     {"results-url", "tcp://127.0.0.1:7302", "NNG pull address workers push results to", NULL},
     {"max-upload-bytes", "0", "largest accepted upload in bytes, 0 = unlimited", NULL},
     {"idle-timeout", "60", "seconds a request may stay silent before it is dropped", NULL},
@@ -42,8 +45,15 @@ static struct sf_option opts[] = {
     {"worker-secret", NULL, "shared secret workers must present (artifacts, NNG messages)", NULL},
     {"webhook-url", NULL, "POST every alert there as Falco JSON (e.g. Falcosidekick)", NULL},
     {"webhook-queue", "10000", "alerts waiting for the webhook before new ones are dropped", NULL},
+    {"npm-registry", "https://registry.npmjs.org", "npm registry batches' package references are fetched from", NULL},
+    {"resolve-concurrency", "4", "package references fetched at once", NULL},
+    {"max-batch-items", "10000", "items of one POST /v1/batches", NULL},
+    {"max-batch-bytes", "16777216", "size of one POST /v1/batches body", NULL},
     {"reap-interval", "5", "seconds between checks for expired leases", NULL},
     {"retry-backoff", "5", "seconds (times the attempt) before a re-queued job runs again", NULL},
+    {"drain-timeout", "30", "on SIGTERM, seconds uploads in progress may take to finish", NULL},
+    {"sweep-interval", "3600", "seconds between sweeps of orphan objects and stale temporaries", NULL},
+    {"orphan-grace", "3600", "seconds a stored object may lack its row before the sweep deletes it", NULL},
     {"log-level", "info", "debug, info, warn or error", NULL},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -54,6 +64,39 @@ static int geti(const char *name, long long min, long long max, int *out)
 	int rc = sf_config_int(opts, NOPTS, name, min, max, &v);
 	*out = (int)v;
 	return rc;
+}
+
+/*
+ * Graceful shutdown of the REST API: no new connections, and uploads in
+ * progress get up to drain_s seconds to finish and be answered as usual (a
+ * finished one gets its 201 and its scan is committed). A second signal
+ * ends the wait. sf_http_stop then discards whatever is left.
+ */
+static void coord_drain(struct sf_http *http, const sigset_t *sigs, int drain_s)
+{
+	if (sf_http_quiesce(http) != 0) {
+		sf_warn("cannot stop accepting connections; stopping at once");
+		return;
+	}
+	unsigned n = sf_http_uploads(http);
+	if (n == 0)
+		return;
+	sf_info("draining: %u upload(s) in progress, waiting up to %d s", n, drain_s);
+	int64_t deadline = sf_monotonic_ms() + drain_s * 1000LL;
+	while ((n = sf_http_uploads(http)) > 0) {
+		int64_t left = deadline - sf_monotonic_ms();
+		if (left <= 0) {
+			sf_warn("drain timeout: %u upload(s) unfinished, discarded", n);
+			return;
+		}
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = (left < 100 ? left : 100) * 1000000L};
+		int sig = sigtimedwait(sigs, NULL, &ts);
+		if (sig > 0) {
+			sf_warn("signal %d while draining: %u upload(s) discarded", sig, n);
+			return;
+		}
+	}
+	sf_info("drained: every upload in progress was answered");
 }
 
 #define COORD_USAGE                                                                        \
@@ -145,7 +188,8 @@ int main(int argc, char **argv)
 	    .dsn = dsn,
 	    .worker_secret = hc.worker_secret,
 	};
-	int pool_size, idle, maxconn;
+	int pool_size, idle, maxconn, drain_s;
+	struct sf_sweep_config sc;
 	long long max_upload;
 	if (geti("db-pool", 2, 256, &pool_size) || geti("idle-timeout", 1, 86400, &idle) ||
 	    geti("max-connections", 1, 100000, &maxconn) ||
@@ -157,8 +201,23 @@ int main(int argc, char **argv)
 	    geti("max-attempts", 1, 100, &hc.max_attempts) ||
 	    geti("worker-live", 1, 86400, &hc.worker_live_s) ||
 	    geti("reap-interval", 1, 3600, &dc.reap_interval_s) ||
-	    geti("retry-backoff", 0, 3600, &dc.retry_backoff_s))
+	    geti("retry-backoff", 0, 3600, &dc.retry_backoff_s) ||
+	    geti("drain-timeout", 0, 3600, &drain_s) ||
+	    geti("sweep-interval", 1, 7 * 86400, &sc.interval_s) ||
+	    geti("orphan-grace", 1, 30 * 86400, &sc.grace_s))
 		return 2;
+	if (sc.grace_s < 600)
+		sf_warn("--orphan-grace %d s: below 10 minutes a slow submission's object may be"
+			" swept before its row is committed (see coordinator/sweep.h); for tests only",
+			sc.grace_s);
+	dc.worker_live_s = hc.worker_live_s;
+	int resolve_threads;
+	long long max_batch_bytes;
+	if (geti("max-batch-items", 1, 1000000, &hc.max_batch_items) ||
+	    geti("resolve-concurrency", 1, 64, &resolve_threads) ||
+	    sf_config_int(opts, NOPTS, "max-batch-bytes", 1024, 1LL << 32, &max_batch_bytes))
+		return 2;
+	hc.max_batch_bytes = max_batch_bytes;
 	hc.max_upload = max_upload;
 	hc.idle_timeout_s = idle;
 	hc.max_connections = maxconn;
@@ -183,8 +242,11 @@ int main(int argc, char **argv)
 	struct sf_store store;
 	struct sf_http http;
 	struct sf_dispatch dispatch;
+	struct sf_sweep sweep;
 	bool have_pool = false, have_store = false, have_http = false, have_dispatch = false;
+	bool have_sweep = false;
 	struct sf_webhook *webhook = NULL;
+	struct sf_resolve *resolve = NULL;
 
 	if ((rc = sf_db_pool_open(&pool, dsn, pool_size))) {
 		sf_error("cannot connect to PostgreSQL");
@@ -204,13 +266,20 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	have_store = true;
+	if ((rc = sf_sweep_start(&sweep, &sc, &store, &pool))) {
+		sf_error("cannot start the store sweep: %s", strerror(-rc));
+		goto out;
+	}
+	have_sweep = true;
+	hc.sweep_stats = &sweep.stats;
 	const char *webhook_url = sf_config_get(opts, NOPTS, "webhook-url");
 	int webhook_queue;
 	if (geti("webhook-queue", 1, 10000000, &webhook_queue))
 		goto out;
+	/* before any thread: curl's global state is not thread-safe (the
+	 * webhook and the package resolver use curl) */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (webhook_url) {
-		/* before any thread: curl's global state is not thread-safe */
-		curl_global_init(CURL_GLOBAL_DEFAULT);
 		if ((rc = sf_webhook_start(&webhook, webhook_url, (unsigned)webhook_queue))) {
 			sf_error("cannot start the webhook: %s", strerror(-rc));
 			goto out;
@@ -222,6 +291,15 @@ int main(int argc, char **argv)
 		goto out;
 	have_dispatch = true;
 	hc.webhook_stats = webhook ? sf_webhook_stats(webhook) : NULL;
+	struct sf_resolve_config rc_cfg = {.npm_registry = sf_config_get(opts, NOPTS, "npm-registry"),
+					   .concurrency = resolve_threads,
+					   .max_bytes = max_upload};
+	if ((rc = sf_resolve_start(&resolve, &rc_cfg, &pool, &store))) {
+		sf_error("cannot start the package resolver (--npm-registry %s): %s",
+			 rc_cfg.npm_registry, strerror(-rc));
+		goto out;
+	}
+	hc.resolve = resolve;
 	if ((rc = sf_http_start(&http, &hc, &store, &pool, &dispatch.stats))) {
 		sf_error("cannot serve HTTP on %s", hc.address);
 		goto out;
@@ -232,10 +310,17 @@ int main(int argc, char **argv)
 	int sig = 0;
 	sigwait(&sigs, &sig);
 	sf_info("signal %d: shutting down", sig);
+	/* No new jobs from here: workers could not fetch their artifacts once
+	 * the API stops accepting connections. Results are still ingested. */
+	sf_dispatch_hold(&dispatch);
+	coord_drain(&http, &sigs, drain_s);
 	exit_code = 0;
 out:
 	if (have_http)
 		sf_http_stop(&http);
+	if (have_sweep)
+		sf_sweep_stop(&sweep);
+	sf_resolve_stop(resolve); /* after HTTP: nothing new is queued */
 	if (have_dispatch)
 		sf_dispatch_stop(&dispatch);
 	sf_webhook_stop(webhook); /* after ingestion stopped: nothing new is queued */

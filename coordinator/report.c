@@ -48,47 +48,57 @@ static int report_query(PGconn *conn, const char *sql, const char *scan_id, PGre
 	return 0;
 }
 
-/* Alerts of a scan as Falco's gRPC `response` messages rendered to JSON, the
- * shape Package Hunter's clients read. `falco_shape` false gives /v1's shape
- * (RFC 3339 time, Falco rule priority names). */
+/* The columns of an alert row every alert view selects, in this order. */
+#define REPORT_ALERT_COLS                                                                   \
+	"time_ns, priority, rule, output, coalesce(source, 'syscall'), coalesce(hostname, ''),"   \
+	" tags::text, output_fields::text,"                                                       \
+	" to_char(to_timestamp(time_ns / 1e9) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+/* Row i (REPORT_ALERT_COLS) as Falco's gRPC `response` message rendered to
+ * JSON, the shape Package Hunter's clients read; `falco_shape` false gives
+ * /v1's shape (RFC 3339 time, Falco rule priority names). NULL: no memory. */
+static json_t *report_alert_json(PGresult *r, int i, bool falco_shape)
+{
+	long long ns = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+	json_t *a;
+	if (falco_shape) {
+		char secs[32];
+		snprintf(secs, sizeof(secs), "%lld", ns / 1000000000LL);
+		const char *src = PQgetvalue(r, i, 4);
+		a = json_pack("{s:{s:s,s:I},s:s,s:s,s:s,s:s,s:s}", "time", "seconds", secs, "nanos",
+			      (json_int_t)(ns % 1000000000LL), "priority",
+			      sf_priority_enum_name(PQgetvalue(r, i, 1)), "rule", PQgetvalue(r, i, 2),
+			      "output", PQgetvalue(r, i, 3), "source",
+			      strcasecmp(src, "syscall") == 0 ? "SYSCALL" : src, "hostname",
+			      PQgetvalue(r, i, 5));
+	} else {
+		a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "time", PQgetvalue(r, i, 8), "priority",
+			      PQgetvalue(r, i, 1), "rule", PQgetvalue(r, i, 2), "output",
+			      PQgetvalue(r, i, 3), "source", PQgetvalue(r, i, 4), "hostname",
+			      PQgetvalue(r, i, 5));
+	}
+	if (!a)
+		return NULL;
+	json_object_set_new(a, "tags", report_json_text(PQgetvalue(r, i, 6)));
+	json_object_set_new(a, "output_fields", report_json_text(PQgetvalue(r, i, 7)));
+	return a;
+}
+
+/* All alerts of a scan, in time order. */
 static int report_alerts(PGconn *conn, const char *scan_id, bool falco_shape, json_t **out)
 {
 	PGresult *r;
-	int rc = report_query(
-	    conn,
-	    "SELECT time_ns, priority, rule, output, coalesce(source, 'syscall'),"
-	    " coalesce(hostname, ''), tags::text, output_fields::text,"
-	    " to_char(to_timestamp(time_ns / 1e9) AT TIME ZONE 'UTC',"
-	    "  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-	    " FROM alerts WHERE scan_id = $1 ORDER BY time_ns, id",
-	    scan_id, &r);
+	int rc = report_query(conn,
+			      "SELECT " REPORT_ALERT_COLS
+			      " FROM alerts WHERE scan_id = $1 ORDER BY time_ns, id",
+			      scan_id, &r);
 	if (rc)
 		return rc;
 	json_t *arr = json_array();
 	for (int i = 0; arr && i < PQntuples(r); i++) {
-		long long ns = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-		json_t *a;
-		if (falco_shape) {
-			char secs[32];
-			snprintf(secs, sizeof(secs), "%lld", ns / 1000000000LL);
-			const char *src = PQgetvalue(r, i, 4);
-			a = json_pack("{s:{s:s,s:I},s:s,s:s,s:s,s:s,s:s}", "time", "seconds",
-				      secs, "nanos", (json_int_t)(ns % 1000000000LL), "priority",
-				      sf_priority_enum_name(PQgetvalue(r, i, 1)), "rule",
-				      PQgetvalue(r, i, 2), "output", PQgetvalue(r, i, 3),
-				      "source", strcasecmp(src, "syscall") == 0 ? "SYSCALL" : src,
-				      "hostname", PQgetvalue(r, i, 5));
-		} else {
-			a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "time", PQgetvalue(r, i, 8),
-				      "priority", PQgetvalue(r, i, 1), "rule", PQgetvalue(r, i, 2),
-				      "output", PQgetvalue(r, i, 3), "source", PQgetvalue(r, i, 4),
-				      "hostname", PQgetvalue(r, i, 5));
-		}
-		if (!a)
-			continue;
-		json_object_set_new(a, "tags", report_json_text(PQgetvalue(r, i, 6)));
-		json_object_set_new(a, "output_fields", report_json_text(PQgetvalue(r, i, 7)));
-		json_array_append_new(arr, a);
+		json_t *a = report_alert_json(r, i, falco_shape);
+		if (a)
+			json_array_append_new(arr, a);
 	}
 	PQclear(r);
 	if (!arr)
@@ -102,13 +112,33 @@ static const char SCAN_SQL[] =
     " s.events, s.drops, s.duration_ms, s.ecosystem, s.artifact_sha256, a.size,"
     " to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " to_char(s.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-    " j.attempt, j.state, j.worker_id, s.name, s.version, array_to_json(s.labels)"
-    " FROM scans s JOIN artifacts a ON a.sha256 = s.artifact_sha256"
+    " j.attempt, j.state, j.worker_id, s.name, s.version, array_to_json(s.labels),"
+    " j.last_error"
+    " FROM scans s LEFT JOIN artifacts a ON a.sha256 = s.artifact_sha256"
     " LEFT JOIN jobs j ON j.scan_id = s.id WHERE s.id = $1 ORDER BY j.id DESC LIMIT 1";
 
 static json_t *report_str_or_null(PGresult *r, int col)
 {
 	return PQgetisnull(r, 0, col) ? json_null() : json_string(PQgetvalue(r, 0, col));
+}
+
+/* {"sha256", "size"} from row i, or null for a scan whose package reference
+ * has not been resolved (sql/004_batches.sql). */
+static json_t *report_artifact(PGresult *r, int i, int sha_col, int size_col)
+{
+	if (PQgetisnull(r, i, sha_col))
+		return json_null();
+	return json_pack("{s:s,s:I}", "sha256", PQgetvalue(r, i, sha_col), "size",
+			 (json_int_t)strtoll(PQgetvalue(r, i, size_col), NULL, 10));
+}
+
+/* "resolving" while the coordinator fetches the scan's package reference,
+ * else null. */
+static json_t *report_phase(PGresult *r, int i, int status_col, int sha_col)
+{
+	return strcmp(PQgetvalue(r, i, status_col), "queued") == 0 && PQgetisnull(r, i, sha_col)
+		   ? json_string("resolving")
+		   : json_null();
 }
 
 /* The scan's row (SCAN_SQL), or -ENOENT. */
@@ -176,11 +206,11 @@ int sf_report_v1(PGconn *conn, const char *scan_id, json_t **out)
 	if (rc)
 		return rc;
 	json_t *o = json_pack(
-	    "{s:s,s:s,s:o,s:s,s:{s:s,s:I},s:s,s:o,s:{s:o,s:o,s:o,s:o},s:{s:I,s:I},s:{s:o,s:o,s:o}}",
-	    "id", PQgetvalue(r, 0, 0), "status", PQgetvalue(r, 0, 1), "reason",
-	    report_str_or_null(r, 2), "ecosystem", PQgetvalue(r, 0, 9), "artifact", "sha256",
-	    PQgetvalue(r, 0, 10), "size", (json_int_t)strtoll(PQgetvalue(r, 0, 11), NULL, 10),
-	    "created_at", PQgetvalue(r, 0, 12), "finished_at", report_str_or_null(r, 13),
+	    "{s:s,s:s,s:o,s:o,s:s,s:o,s:s,s:o,s:{s:o,s:o,s:o,s:o},s:{s:I,s:I},s:{s:o,s:o,s:o}}",
+	    "id", PQgetvalue(r, 0, 0), "status", PQgetvalue(r, 0, 1), "phase",
+	    report_phase(r, 0, 1, 10), "reason", report_str_or_null(r, 2), "ecosystem",
+	    PQgetvalue(r, 0, 9), "artifact", report_artifact(r, 0, 10, 11), "created_at",
+	    PQgetvalue(r, 0, 12), "finished_at", report_str_or_null(r, 13),
 	    "install", "exit_status",
 	    PQgetisnull(r, 0, 3) ? json_null() : json_integer(atoi(PQgetvalue(r, 0, 3))),
 	    "stdout_tail", report_str_or_null(r, 4), "stderr_tail", report_str_or_null(r, 5),
@@ -196,6 +226,11 @@ int sf_report_v1(PGconn *conn, const char *scan_id, json_t **out)
 		json_object_set_new(o, "name", report_str_or_null(r, 17));
 		json_object_set_new(o, "version", report_str_or_null(r, 18));
 		json_object_set_new(o, "labels", report_json_text(PQgetvalue(r, 0, 19)));
+		/* why the job was last re-queued or failed (kept when a later
+		 * attempt succeeds, so a re-run explains itself) */
+		json_t *job = json_object_get(o, "job");
+		if (job)
+			json_object_set_new(job, "last_error", report_str_or_null(r, 20));
 	}
 	PQclear(r);
 	if (!o)
@@ -242,7 +277,7 @@ int sf_report_list(PGconn *conn, const char *status, const char *artifact, int l
 	    " to_char(s.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
 	    " (SELECT count(*) FROM alerts WHERE scan_id = s.id),"
 	    " ((extract(epoch FROM s.created_at) * 1000000)::numeric)::bigint"
-	    " FROM scans s JOIN artifacts a ON a.sha256 = s.artifact_sha256"
+	    " FROM scans s LEFT JOIN artifacts a ON a.sha256 = s.artifact_sha256"
 	    " WHERE ($1::text IS NULL OR s.status = $1)"
 	    " AND ($2::text IS NULL OR s.artifact_sha256 = $2)"
 	    " AND ($3::bigint IS NULL OR (s.created_at, s.id) <"
@@ -258,11 +293,11 @@ int sf_report_list(PGconn *conn, const char *status, const char *artifact, int l
 	int n = PQntuples(r), shown = n > limit ? limit : n;
 	for (int i = 0; list && i < shown; i++) {
 		json_t *o = json_pack(
-		    "{s:s,s:s,s:o,s:s,s:{s:s,s:I},s:s,s:o,s:I}", "id", PQgetvalue(r, i, 0), "status",
-		    PQgetvalue(r, i, 1), "reason",
+		    "{s:s,s:s,s:o,s:o,s:s,s:o,s:s,s:o,s:I}", "id", PQgetvalue(r, i, 0), "status",
+		    PQgetvalue(r, i, 1), "phase", report_phase(r, i, 1, 4), "reason",
 		    PQgetisnull(r, i, 2) ? json_null() : json_string(PQgetvalue(r, i, 2)),
-		    "ecosystem", PQgetvalue(r, i, 3), "artifact", "sha256", PQgetvalue(r, i, 4),
-		    "size", (json_int_t)strtoll(PQgetvalue(r, i, 5), NULL, 10), "created_at",
+		    "ecosystem", PQgetvalue(r, i, 3), "artifact", report_artifact(r, i, 4, 5),
+		    "created_at",
 		    PQgetvalue(r, i, 6), "finished_at",
 		    PQgetisnull(r, i, 7) ? json_null() : json_string(PQgetvalue(r, i, 7)),
 		    "alerts", (json_int_t)strtoll(PQgetvalue(r, i, 8), NULL, 10));
@@ -276,5 +311,76 @@ int sf_report_list(PGconn *conn, const char *status, const char *artifact, int l
 	}
 	PQclear(r);
 	*out = list ? json_pack("{s:o,s:o}", "scans", list, "next_cursor", next) : NULL;
+	return *out ? 0 : -ENOMEM;
+}
+
+int sf_priority_rank(const char *p)
+{
+	static const struct {
+		const char *name;
+		int rank;
+	} ranks[] = {
+	    {"emergency", 0}, {"alert", 1},	    {"critical", 2},	  {"error", 3},
+	    {"warning", 4},   {"warn", 4},	    {"notice", 5},	  {"informational", 6},
+	    {"info", 6},      {"debug", 7},
+	};
+	for (size_t i = 0; p && i < sizeof(ranks) / sizeof(ranks[0]); i++)
+		if (strcasecmp(p, ranks[i].name) == 0)
+			return ranks[i].rank;
+	return -1;
+}
+
+int sf_report_alerts_page(PGconn *conn, const char *scan_id, int min_rank, const char *rule,
+			  int limit, const char *cursor, json_t **out)
+{
+	/* cursor = the id of the last alert of the previous page: alert ids
+	 * only grow, so pages neither skip nor repeat while alerts arrive. */
+	char after[24] = "0", rank[16], lim[16];
+	if (cursor) {
+		size_t len = strlen(cursor);
+		if (len == 0 || len > 18 || strspn(cursor, "0123456789") != len)
+			return -EINVAL;
+		sf_strlcpy(after, cursor, sizeof(after));
+	}
+	snprintf(rank, sizeof(rank), "%d", min_rank);
+	snprintf(lim, sizeof(lim), "%d", limit + 1);
+	PGresult *r;
+	int rc = report_query(conn, "SELECT 1 FROM scans WHERE id = $1", scan_id, &r);
+	if (rc)
+		return rc;
+	bool known = PQntuples(r) == 1;
+	PQclear(r);
+	if (!known)
+		return -ENOENT;
+	const char *p[] = {scan_id, after, min_rank >= 0 ? rank : NULL, rule, lim};
+	r = PQexecParams(
+	    conn,
+	    "SELECT " REPORT_ALERT_COLS ", id FROM alerts WHERE scan_id = $1 AND id > $2::bigint"
+	    " AND ($3::int IS NULL OR CASE lower(priority) WHEN 'emergency' THEN 0"
+	    "  WHEN 'alert' THEN 1 WHEN 'critical' THEN 2 WHEN 'error' THEN 3 WHEN 'warning' THEN 4"
+	    "  WHEN 'warn' THEN 4 WHEN 'notice' THEN 5 WHEN 'informational' THEN 6"
+	    "  WHEN 'info' THEN 6 ELSE 7 END <= $3::int)"
+	    " AND ($4::text IS NULL OR rule = $4)"
+	    " ORDER BY id LIMIT $5::int",
+	    5, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		sf_error("postgresql: alerts page: %s", PQerrorMessage(conn));
+		PQclear(r);
+		return -EIO;
+	}
+	json_t *list = json_array();
+	int n = PQntuples(r), shown = n > limit ? limit : n;
+	for (int i = 0; list && i < shown; i++) {
+		json_t *a = report_alert_json(r, i, false);
+		if (!a || json_array_append_new(list, a)) {
+			json_decref(list);
+			list = NULL;
+		}
+	}
+	json_t *next = n > limit && shown > 0 ? json_string(PQgetvalue(r, shown - 1, 9)) : json_null();
+	PQclear(r);
+	*out = list ? json_pack("{s:o,s:o}", "alerts", list, "next_cursor", next) : NULL;
+	if (!list)
+		json_decref(next);
 	return *out ? 0 : -ENOMEM;
 }

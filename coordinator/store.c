@@ -1,8 +1,10 @@
 /* store — see store.h. */
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,8 @@ int sf_store_open(struct sf_store *store, const char *root)
 	}
 	/* Not swept here: several coordinators may share one store, and a
 	 * named temporary (file systems without O_TMPFILE) may be another's
-	 * upload in flight. */
+	 * upload in flight. The periodic sweep (sweep.h) removes only what is
+	 * older than its grace period. */
 	return 0;
 fail:
 	sf_store_close(store);
@@ -134,8 +137,18 @@ int sf_upload_commit(struct sf_upload *up, char sha256[SF_SHA256_HEX + 1], long 
 	struct stat st;
 	if (fstatat(up->store->objects_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st.st_mode) && st.st_size == up->size) {
-		rc = 0; /* same bytes already stored */
-		goto out;
+		/* Same bytes already stored, perhaps long ago by an upload whose
+		 * scan was never committed: refresh the mtime, or the orphan sweep
+		 * could take the object before this upload's row is committed. If
+		 * the sweep took it already (ENOENT), store ours. */
+		if (utimensat(up->store->objects_fd, name, NULL, AT_SYMLINK_NOFOLLOW) == 0) {
+			rc = 0;
+			goto out;
+		}
+		if (errno != ENOENT) {
+			rc = -errno;
+			goto out;
+		}
 	}
 	if (up->tmpname[0]) {
 		if (renameat(up->store->tmp_fd, up->tmpname, up->store->objects_fd, name) != 0) {
@@ -182,5 +195,127 @@ int sf_store_open_artifact(struct sf_store *store, const char *sha256, int *fd, 
 	}
 	*fd = f;
 	*size = st.st_size;
+	return 0;
+}
+
+/* Whether name is <sha256> (64 lower-case hex digits) under directory dir. */
+static bool store_object_name(const char *dir, const char *name)
+{
+	return strlen(name) == SF_SHA256_HEX && sf_is_hex(name, SF_SHA256_HEX) &&
+	       name[0] == dir[0] && name[1] == dir[1];
+}
+
+int sf_store_each_old_object(struct sf_store *store, time_t before, sf_store_object_fn fn,
+			     void *ctx)
+{
+	int top = openat(store->objects_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (top < 0)
+		return -errno;
+	DIR *d = fdopendir(top);
+	if (!d) {
+		int rc = -errno;
+		close(top);
+		return rc;
+	}
+	int rc = 0;
+	struct dirent *e;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (strlen(e->d_name) != 2 || !sf_is_hex(e->d_name, 2))
+			continue;
+		int sub = openat(store->objects_fd, e->d_name,
+				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		DIR *sd = fdopendir(sub);
+		if (!sd) {
+			close(sub);
+			continue;
+		}
+		struct dirent *o;
+		while (rc == 0 && (o = readdir(sd)) != NULL) {
+			struct stat st;
+			if (!store_object_name(e->d_name, o->d_name) ||
+			    fstatat(sub, o->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+			    !S_ISREG(st.st_mode) || st.st_mtime >= before)
+				continue;
+			rc = fn(ctx, o->d_name);
+		}
+		closedir(sd);
+	}
+	closedir(d);
+	return rc;
+}
+
+int sf_store_remove_object(struct sf_store *store, const char *sha256, time_t before)
+{
+	if (strlen(sha256) != SF_SHA256_HEX || !sf_is_hex(sha256, SF_SHA256_HEX))
+		return -ENOENT;
+	char name[3 + SF_SHA256_HEX + 1], q[8 + SF_SHA256_HEX];
+	snprintf(name, sizeof(name), "%.2s/%s", sha256, sha256);
+	snprintf(q, sizeof(q), "sweep-%s", sha256);
+	/* Out of the way first: from here an upload of these bytes finds no
+	 * object (sf_upload_commit stores its own copy), and one that
+	 * refreshed the mtime before the rename shows in the mtime below. */
+	if (renameat(store->objects_fd, name, store->tmp_fd, q) != 0)
+		return -errno;
+	struct stat st;
+	if (fstatat(store->tmp_fd, q, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -errno; /* another sweeper put it back meanwhile */
+	if (st.st_mtime < before) {
+		if (unlinkat(store->tmp_fd, q, 0) != 0)
+			return -errno;
+		return 0;
+	}
+	/* Refreshed: put it back, unless the uploader already stored its own. */
+	if (linkat(store->tmp_fd, q, store->objects_fd, name, 0) != 0 && errno != EEXIST) {
+		int rc = -errno;
+		sf_warn("store: cannot put back %s (%s); it stays as tmp/%s", sha256,
+			strerror(-rc), q);
+		return rc;
+	}
+	unlinkat(store->tmp_fd, q, 0);
+	return -EBUSY;
+}
+
+int sf_store_sweep_tmp(struct sf_store *store, time_t before, unsigned *removed)
+{
+	*removed = 0;
+	int fd = openat(store->tmp_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		if (fstatat(store->tmp_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		const char *sha = e->d_name + 6;
+		if (strncmp(e->d_name, "sweep-", 6) == 0 && strlen(sha) == SF_SHA256_HEX &&
+		    sf_is_hex(sha, SF_SHA256_HEX)) {
+			/* A sweep stopped between its rename and its decision: put the
+			 * object back (the next sweep decides again). */
+			char dir[3], name[3 + SF_SHA256_HEX + 1];
+			snprintf(dir, sizeof(dir), "%.2s", sha);
+			snprintf(name, sizeof(name), "%.2s/%s", sha, sha);
+			mkdirat(store->objects_fd, dir, 0755);
+			if (linkat(store->tmp_fd, e->d_name, store->objects_fd, name, 0) == 0 ||
+			    errno == EEXIST)
+				unlinkat(store->tmp_fd, e->d_name, 0);
+			continue;
+		}
+		/* Only upload temporaries ("up-<uuid>", sf_upload_begin); an
+		 * upload in flight writes its file at least every idle-timeout. */
+		if (strncmp(e->d_name, "up-", 3) != 0 || st.st_mtime >= before)
+			continue;
+		if (unlinkat(store->tmp_fd, e->d_name, 0) == 0)
+			(*removed)++;
+	}
+	closedir(d);
 	return 0;
 }

@@ -3,6 +3,8 @@
 #
 #   scripts/pg.sh start [DIR]   initialise (once) and start; prints the DSN
 #   scripts/pg.sh stop [DIR]
+#   scripts/pg.sh crash [DIR]   stop as a crash would (-m immediate: no checkpoint,
+#                               WAL not yet written is lost); `start` recovers
 #   scripts/pg.sh dsn [DIR]
 #
 # DIR defaults to var/pg. PostgreSQL refuses to run as root, so the cluster
@@ -44,6 +46,8 @@ case "$cmd" in
     if [ -f "$data/PG_VERSION" ]; then
       as_pg "'$bindir/pg_ctl' -D '$data' -w -m fast stop" >/dev/null 2>&1 || true
     fi ;;
+  crash)
+    as_pg "'$bindir/pg_ctl' -D '$data' -w -m immediate stop" >/dev/null ;;
   dsn) echo "$dsn" ;;
-  *) echo "usage: $0 start|stop|dsn [DIR]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|crash|dsn [DIR]" >&2; exit 2 ;;
 esac

@@ -40,21 +40,30 @@ ok "the CLI passes --token" '"$build/cli/scanfarm" --server "$url" --token "$tok
 cli_rc=$?
 ok "the CLI without a token fails (exit $cli_rc)" '[ "$cli_rc" -ne 0 ]'
 
-# A worker without the secret: its hellos are dropped and counted, it never
-# appears in the pool.
+# A worker without the secret: its hellos and its requests for jobs are
+# dropped and counted, it never appears in the pool and gets no job, even
+# when it is the only worker and a scan is waiting.
+echo waiting >"$work/pkg/package/nonce.txt" && tar -czf "$work/waiting.tgz" -C "$work/pkg" package
+kill -TERM "$(cat "$work/run/worker.pid")"
+for _ in $(seq 1 100); do kill -0 "$(cat "$work/run/worker.pid")" 2>/dev/null || break; sleep 0.1; done
 before=$(curl -s "$url/metrics" | sed -n 's/^scanfarm_messages_unauthenticated_total //p')
+wait_id=$(curl -s "${auth[@]}" -H 'Content-Type: application/octet-stream' \
+  --data-binary @"$work/waiting.tgz" "$url/v1/scans" | jq -r .id)
 env -u SCANFARM_WORKER_SECRET "$build/worker/scanfarm-worker" --worker-id rogue \
   --work-dir "$work/rogue" --rootfs "$src/var/rootfs" --rules "$src/rules" \
   --jobs-url "tcp://127.0.0.1:$((port + 1))" --results-url "tcp://127.0.0.1:$((port + 2))" \
   >"$work/rogue.log" 2>&1 &
 rogue=$!
-for _ in $(seq 1 50); do
-  n=$(curl -s "$url/metrics" | sed -n 's/^scanfarm_messages_unauthenticated_total //p')
-  [ "${n:-0}" -gt "${before:-0}" ] && break; sleep 0.2
-done
+sleep 4
+n=$(curl -s "$url/metrics" | sed -n 's/^scanfarm_messages_unauthenticated_total //p')
 kill "$rogue"; wait "$rogue" 2>/dev/null; rogue=
-ok "the rogue worker's hello was dropped and counted ($before -> $n)" '[ "${n:-0}" -gt "${before:-0}" ]'
+ok "the rogue worker's hello and requests were dropped and counted ($before -> $n)" '[ "${n:-0}" -ge $((${before:-0} + 2)) ]'
+ok "the rogue worker got no job: the scan still waits" \
+  '[ "$(curl -s "${auth[@]}" "$url/v1/scans/$wait_id" | jq -r .status)" = queued ] && ! grep -q " attempt " "$work/rogue.log"'
 ok "the pool lists only the real worker" 'curl -s "${auth[@]}" "$url/v1/workers" | jq -e "[.workers[].id] | index(\"rogue\") == null and length == 1" >/dev/null'
+"$src/scripts/farm.sh" up >/dev/null 2>&1
+ph=$(wait_scan "$wait_id")
+ok "the real worker, back, runs the waiting scan" '[ "$(jq -r .status <<<"$ph")" = finished ]'
 
 # Revoking the token closes /v1 to it again.
 tid=$(psql "$dsn" -tAc "SELECT id FROM api_tokens WHERE name = 'ci'")

@@ -132,14 +132,22 @@ ok "coordinator still up" 'curl -fs "$url/healthz" >/dev/null'
 
 # --- garbage and oversized messages on the results socket: dropped, counted, harmless
 results=tcp://127.0.0.1:$SCANFARM_RESULTS_PORT
-"$build/tests/nng_send" "$results" random 1000
-"$build/tests/nng_send" "$results" zeros 64
+timeout 20 "$build/tests/nng_send" "$results" random 1000
+timeout 20 "$build/tests/nng_send" "$results" zeros 64
 printf '\xdd\xff\xff\xff\xff' >"$work/hostile.bin"   # array32 claiming 4 billion items
-"$build/tests/nng_send" "$results" file "$work/hostile.bin"
-"$build/tests/nng_send" "$results" random $((9 * 1024 * 1024)) 2>/dev/null # over the 8 MiB cap
+timeout 20 "$build/tests/nng_send" "$results" file "$work/hostile.bin"
+timeout 20 "$build/tests/nng_send" "$results" random $((9 * 1024 * 1024)) 2>/dev/null # over the 8 MiB cap
 sleep 0.5
 malformed=$(curl -s "$url/metrics" | sed -n 's/^scanfarm_messages_malformed_total //p')
 ok "malformed messages counted ($malformed)" '[ "${malformed:-0}" -ge 3 ]'
+# ... and as requests on the jobs socket
+jobs=req+tcp://127.0.0.1:$SCANFARM_JOBS_PORT
+timeout 20 "$build/tests/nng_send" "$jobs" random 1000
+timeout 20 "$build/tests/nng_send" "$jobs" file "$work/hostile.bin"
+timeout 20 "$build/tests/nng_send" "$jobs" random $((9 * 1024 * 1024)) 2>/dev/null
+sleep 0.5
+malformed_jobs=$(curl -s "$url/metrics" | sed -n 's/^scanfarm_messages_malformed_total //p')
+ok "malformed job requests counted ($malformed -> $malformed_jobs)" '[ "${malformed_jobs:-0}" -ge $((malformed + 2)) ]'
 ok "metrics show the queue" 'curl -s "$url/metrics" | grep -q "^scanfarm_jobs{state=\"done\"} [1-9]"'
 reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/probe.tgz" \
   "$url/monitor/project/npm")

@@ -86,7 +86,7 @@ if [ "$tmpfile_kind" = unnamed ]; then
   ok "no leftover in the store's tmp dir" '[ -z "$(find "$store/tmp" -mindepth 1)" ]'
 else
   # Without O_TMPFILE the store documents that a crash leaves the named temp
-  # file (it is not swept: coordinators may share a store); it must be the only one.
+  # file (swept only after --orphan-grace: coordinators may share a store); it must be the only one.
   ok "only the interrupted upload's named temp file is left" \
     '[ "$(find "$store/tmp" -mindepth 1 | wc -l)" -le 1 ]'
 fi

@@ -1,9 +1,13 @@
 /*
- * nng_send — test tool: pushes raw bytes at an NNG pull socket, the way a
- * broken or hostile peer would.   nng_send URL random N | zeros N | file PATH
+ * nng_send — test tool: sends raw bytes at a coordinator socket, the way a
+ * broken or hostile peer would: pushed at the results (pull) socket, or as a
+ * request at the jobs (rep) socket when the URL is prefixed with "req+".
+ *   nng_send [req+]URL random N | zeros N | file PATH
  */
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/push.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +43,9 @@ int main(int argc, char **argv)
 	}
 	nng_socket s;
 	int rc;
-	if ((rc = nng_push0_open(&s)) || (rc = nng_dial(s, argv[1], NULL, 0)) ||
+	bool req = strncmp(argv[1], "req+", 4) == 0;
+	const char *url = req ? argv[1] + 4 : argv[1];
+	if ((rc = req ? nng_req0_open(&s) : nng_push0_open(&s)) || (rc = nng_dial(s, url, NULL, 0)) ||
 	    (rc = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 5000)) ||
 	    (rc = nng_send(s, data, len, 0))) {
 		fprintf(stderr, "nng_send: %s\n", nng_strerror(rc));

@@ -110,10 +110,10 @@ int main(void)
 	CHECK_EQ(sf_db_claim(c, 1, &cj, &claimed), 0);
 	CHECK(claimed);
 	int requeued = 0, dead = 0;
-	CHECK_EQ(sf_db_reap(c, 0, &requeued, &dead), 0);
+	CHECK_EQ(sf_db_reap(c, 0, 0, &requeued, &dead), 0);
 	CHECK_EQ(requeued, 0); /* not expired yet */
 	usleep(1200 * 1000);
-	CHECK_EQ(sf_db_reap(c, 0, &requeued, &dead), 0);
+	CHECK_EQ(sf_db_reap(c, 0, 0, &requeued, &dead), 0);
 	CHECK_EQ(requeued, 1);
 	CHECK_EQ(dead, 0);
 	struct sf_batch bt;
@@ -177,7 +177,7 @@ int main(void)
 		CHECK_EQ(sf_db_claim(c, 1, &cj, &claimed), 0);
 		CHECK(claimed && cj.attempt == attempt);
 		usleep(1200 * 1000);
-		CHECK_EQ(sf_db_reap(c, 0, &requeued, &dead), 0);
+		CHECK_EQ(sf_db_reap(c, 0, 0, &requeued, &dead), 0);
 	}
 	CHECK_EQ(dead, 1);
 	snprintf(sql, sizeof(sql),
@@ -186,6 +186,51 @@ int main(void)
 	CHECK_EQ(scalar(c, sql), 1);
 	CHECK_EQ(sf_db_claim(c, 60, &cj, &claimed), 0);
 	CHECK(!claimed);
+
+	/* Jobs sent in reply to a request whose reply the worker never got
+	 * are re-queued at once; those of its other requests are kept. */
+	struct sf_claim three[3];
+	int n = 0;
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(sf_db_submit(c, &sub, scan), 0);
+	CHECK_EQ(sf_db_claim_many(c, 600, 3, "w-lost", 111, three, &n), 0);
+	CHECK_EQ(n, 3);
+	CHECK_EQ(sf_db_claim_many(c, 600, 3, "w-lost", 222, three, &n), 0);
+	CHECK_EQ(n, 1);
+	CHECK_EQ(scalar(c, "SELECT count(*) FROM jobs WHERE worker_id = 'w-lost' AND state = 'running'"
+			   " AND lease_token = 111"), 3);
+	CHECK_EQ(sf_db_requeue_lost(c, "w-lost", 111, &requeued, &dead), 0);
+	CHECK_EQ(requeued, 3);
+	CHECK_EQ(dead, 0);
+	CHECK_EQ(scalar(c, "SELECT count(*) FROM jobs WHERE state = 'running' AND lease_token = 222"), 1);
+	CHECK_EQ(scalar(c, "SELECT count(*) FROM jobs WHERE state = 'queued' AND attempt = 2"
+			   " AND last_error LIKE 'attempt 1 was leased to worker w-lost but never reached it'"),
+		 3);
+	CHECK_EQ(sf_db_requeue_lost(c, "w-other", 0, &requeued, &dead), 0);
+	CHECK_EQ(requeued, 0); /* other workers' jobs are not touched */
+	/* a worker that starts again runs nothing: all its jobs go back */
+	CHECK_EQ(sf_db_requeue_lost(c, "w-lost", 0, &requeued, &dead), 0);
+	CHECK_EQ(requeued, 1);
+	CHECK_EQ(scalar(c, "SELECT count(*) FROM jobs WHERE state = 'queued'"
+			   " AND last_error = 'worker w-lost restarted during attempt 1'"), 1);
+
+	/* A worker silent for longer than worker_live_s loses its jobs before
+	 * their leases expire; a live one keeps them. */
+	PQclear(PQexec(c, "INSERT INTO workers (id, last_seen) VALUES"
+			  " ('w-lost', now() - interval '10 minutes'), ('w-live', now())"));
+	CHECK_EQ(sf_db_claim_many(c, 600, 1, "w-lost", 333, three, &n), 0);
+	CHECK_EQ(n, 1);
+	CHECK_EQ(sf_db_claim_many(c, 600, 1, "w-live", 444, three, &n), 0);
+	CHECK_EQ(n, 1);
+	CHECK_EQ(sf_db_reap(c, 0, 0, &requeued, &dead), 0);
+	CHECK_EQ(requeued, 0); /* leases only */
+	CHECK_EQ(sf_db_reap(c, 0, 60, &requeued, &dead), 0);
+	CHECK_EQ(requeued + dead, 1); /* on its second attempt of two: dead-lettered */
+	CHECK_EQ(scalar(c, "SELECT count(*) FROM jobs WHERE state IN ('queued', 'dead')"
+			   " AND lease_token = 333"
+			   " AND last_error LIKE 'worker w-lost went silent during attempt _'"), 1);
+	CHECK_EQ(scalar(c, "SELECT count(*) FROM jobs WHERE state = 'running' AND worker_id = 'w-live'"),
+		 1);
 
 	PQfinish(c);
 	TEST_DONE();

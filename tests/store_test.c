@@ -5,11 +5,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "sha256.h"
 #include "store.h"
+
+static int count_old(void *ctx, const char *sha256)
+{
+	(void)sha256;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void age(const char *path)
+{
+	struct timespec t[2] = {{.tv_sec = time(NULL) - 7200}, {.tv_sec = time(NULL) - 7200}};
+	CHECK_EQ(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+static void put(const char *path, const char *text)
+{
+	CHECK_EQ(sf_write_file(path, text, strlen(text)), 0);
+}
 
 static int count_entries(const char *dir)
 {
@@ -90,6 +109,51 @@ int main(void)
 	CHECK_EQ(sf_store_open_artifact(&st, "../../etc/passwd", &fd, &stored), -ENOENT);
 	CHECK(sf_store_open_artifact(&st, "0000000000000000000000000000000000000000000000000000000000000000",
 				     &fd, &stored) != 0);
+
+	/* The sweep's operations (sweep.h). An old object uploaded again gets
+	 * a fresh mtime: the sweep must not take it before the row comes. */
+	char objpath[4300], path[4300];
+	snprintf(objpath, sizeof(objpath), "%s/objects/%.2s/%s", root, want, want);
+	time_t cutoff = time(NULL) - 3600;
+	struct stat sst;
+	int nold = 0;
+	age(objpath);
+	CHECK_EQ(sf_store_each_old_object(&st, cutoff, count_old, &nold), 0);
+	CHECK_EQ(nold, 1);
+	CHECK_EQ(sf_upload_begin(&st, 0, &up), 0);
+	CHECK_EQ(sf_upload_write(&up, data, total), 0);
+	CHECK_EQ(sf_upload_commit(&up, got, &size), 0);
+	CHECK(stat(objpath, &sst) == 0 && sst.st_mtime >= cutoff);
+	nold = 0;
+	CHECK_EQ(sf_store_each_old_object(&st, cutoff, count_old, &nold), 0);
+	CHECK_EQ(nold, 0);
+	/* A fresh object is put back, not deleted; an old one goes. */
+	CHECK_EQ(sf_store_remove_object(&st, want, cutoff), -EBUSY);
+	CHECK(stat(objpath, &sst) == 0);
+	CHECK_EQ(count_entries(tmpdir), 0);
+	age(objpath);
+	CHECK_EQ(sf_store_remove_object(&st, want, cutoff), 0);
+	CHECK(stat(objpath, &sst) != 0);
+	CHECK_EQ(count_entries(tmpdir), 0);
+	CHECK_EQ(sf_store_remove_object(&st, want, cutoff), -ENOENT);
+	CHECK_EQ(sf_store_remove_object(&st, "../../etc/passwd", cutoff), -ENOENT);
+	/* tmp/: old upload temporaries go; fresh ones and other files stay; a
+	 * crashed sweep's quarantined object is put back. */
+	unsigned removed = 99;
+	snprintf(path, sizeof(path), "%s/up-old", tmpdir);
+	put(path, "x");
+	age(path);
+	snprintf(path, sizeof(path), "%s/up-fresh", tmpdir);
+	put(path, "x");
+	snprintf(path, sizeof(path), "%s/notes", tmpdir);
+	put(path, "x");
+	age(path);
+	snprintf(path, sizeof(path), "%s/sweep-%s", tmpdir, want);
+	put(path, "quarantined");
+	CHECK_EQ(sf_store_sweep_tmp(&st, cutoff, &removed), 0);
+	CHECK_EQ(removed, 1);
+	CHECK_EQ(count_entries(tmpdir), 2); /* up-fresh, notes */
+	CHECK(stat(objpath, &sst) == 0 && sst.st_size == 11);
 
 	sf_store_close(&st);
 	free(data);

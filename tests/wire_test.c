@@ -7,27 +7,34 @@
 #include "harness.h"
 #include "wire.h"
 
-static void test_job_roundtrip(void)
+static void test_jobs_roundtrip(void)
 {
-	struct sf_job j = {.job_id = 42, .attempt = 2, .ecosystem = "npm", .size = 1234,
-			   .url = "http://127.0.0.1:3000/v1/artifacts/x", .time_limit_s = 300,
-			   .memory_mb = 512, .pids = 100, .disk_mb = 64, .network = "none",
-			   .lease_deadline_ms = 1700000000000LL};
-	strcpy(j.scan_id, "0b0e4b7e-9a0c-4d43-8c6e-5f2a1f0b9d11");
-	memset(j.sha256, 'a', 64);
-	j.sha256[64] = '\0';
+	struct sf_job j[2] = {{.job_id = 42, .attempt = 2, .ecosystem = "npm", .size = 1234,
+			       .url = "http://127.0.0.1:3000/v1/artifacts/x", .time_limit_s = 300,
+			       .memory_mb = 512, .pids = 100, .disk_mb = 64, .network = "none",
+			       .lease_deadline_ms = 1700000000000LL},
+			      {.job_id = 43, .attempt = 1, .ecosystem = "pypi", .size = 0,
+			       .url = "http://h/y"}};
+	strcpy(j[0].scan_id, "0b0e4b7e-9a0c-4d43-8c6e-5f2a1f0b9d11");
+	strcpy(j[1].scan_id, "1b0e4b7e-9a0c-4d43-8c6e-5f2a1f0b9d11");
+	memset(j[0].sha256, 'a', 64);
+	memset(j[1].sha256, 'b', 64);
 	struct sf_buf buf = {0};
-	CHECK_EQ(sf_wire_encode_job(&j, &buf), 0);
+	CHECK_EQ(sf_wire_encode_jobs(j, 2, &buf), 0);
 	struct sf_msg m;
 	CHECK_EQ(sf_wire_decode(buf.data, buf.len, &m), 0);
-	CHECK_EQ(m.type, SF_MSG_JOB);
-	CHECK_EQ(m.u.job.job_id, 42);
-	CHECK_EQ(m.u.job.attempt, 2);
-	CHECK(strcmp(m.u.job.scan_id, j.scan_id) == 0);
-	CHECK(strcmp(m.u.job.sha256, j.sha256) == 0);
-	CHECK(strcmp(m.u.job.url, j.url) == 0);
-	CHECK_EQ(m.u.job.memory_mb, 512);
-	CHECK_EQ(m.u.job.lease_deadline_ms, 1700000000000LL);
+	CHECK_EQ(m.type, SF_MSG_JOBS);
+	CHECK_EQ(m.u.jobs.njobs, 2);
+	struct sf_job *d = m.u.jobs.jobs;
+	CHECK_EQ(d[0].job_id, 42);
+	CHECK_EQ(d[0].attempt, 2);
+	CHECK(strcmp(d[0].scan_id, j[0].scan_id) == 0);
+	CHECK(strcmp(d[0].sha256, j[0].sha256) == 0);
+	CHECK(strcmp(d[0].url, j[0].url) == 0);
+	CHECK_EQ(d[0].memory_mb, 512);
+	CHECK_EQ(d[0].lease_deadline_ms, 1700000000000LL);
+	CHECK_EQ(d[1].job_id, 43);
+	CHECK(strcmp(d[1].ecosystem, "pypi") == 0 && strcmp(d[1].sha256, j[1].sha256) == 0);
 	sf_msg_free(&m);
 
 	/* Every truncation of a valid message is rejected, never crashes. */
@@ -36,6 +43,73 @@ static void test_job_roundtrip(void)
 		CHECK(rc != 0);
 	}
 	sf_buf_free(&buf);
+
+	/* The empty reply (nothing became ready) is valid; too many jobs is not. */
+	CHECK_EQ(sf_wire_encode_jobs(NULL, 0, &buf), 0);
+	CHECK_EQ(sf_wire_decode(buf.data, buf.len, &m), 0);
+	CHECK(m.type == SF_MSG_JOBS && m.u.jobs.njobs == 0);
+	sf_msg_free(&m);
+	sf_buf_free(&buf);
+	CHECK_EQ(sf_wire_encode_jobs(j, SF_WIRE_MAX_JOBS + 1, &buf), -EINVAL);
+	sf_buf_free(&buf);
+}
+
+/* Packs a want by hand, so the decoder sees what an encoder would refuse. */
+static void pack_want(msgpack_sbuffer *sb, int64_t slots, int64_t token)
+{
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 5);
+	msgpack_pack_str_with_body(&pk, "v", 1);
+	msgpack_pack_int(&pk, SF_WIRE_VERSION);
+	msgpack_pack_str_with_body(&pk, "type", 4);
+	msgpack_pack_str_with_body(&pk, "want", 4);
+	msgpack_pack_str_with_body(&pk, "worker_id", 9);
+	msgpack_pack_str_with_body(&pk, "w", 1);
+	msgpack_pack_str_with_body(&pk, "slots", 5);
+	msgpack_pack_int64(&pk, slots);
+	msgpack_pack_str_with_body(&pk, "token", 5);
+	msgpack_pack_int64(&pk, token);
+}
+
+static void test_want_roundtrip(void)
+{
+	struct sf_want w = {.worker_id = "w1", .slots = 4, .wait_ms = 2000,
+			    .token = -9000000000LL, .lost_token = 77, .fresh = true,
+			    .auth = "s3cret"};
+	struct sf_buf buf = {0};
+	CHECK_EQ(sf_wire_encode_want(&w, &buf), 0);
+	struct sf_msg m;
+	CHECK_EQ(sf_wire_decode(buf.data, buf.len, &m), 0);
+	CHECK_EQ(m.type, SF_MSG_WANT);
+	CHECK(strcmp(m.u.want.worker_id, "w1") == 0 && strcmp(m.u.want.auth, "s3cret") == 0);
+	CHECK_EQ(m.u.want.slots, 4);
+	CHECK_EQ(m.u.want.wait_ms, 2000);
+	CHECK_EQ(m.u.want.token, -9000000000LL);
+	CHECK_EQ(m.u.want.lost_token, 77);
+	CHECK(m.u.want.fresh);
+	sf_msg_free(&m);
+	for (size_t n = 0; n < buf.len; n++)
+		CHECK(sf_wire_decode(buf.data, n, &m) != 0);
+	sf_buf_free(&buf);
+
+	/* slots out of range, a zero token: rejected */
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	pack_want(&sb, 2, 5);
+	CHECK_EQ(sf_wire_decode(sb.data, sb.size, &m), 0);
+	CHECK(!m.u.want.fresh && m.u.want.lost_token == 0 && m.u.want.wait_ms == 0);
+	sf_msg_free(&m);
+	msgpack_sbuffer_clear(&sb);
+	pack_want(&sb, 0, 5);
+	CHECK_EQ(sf_wire_decode(sb.data, sb.size, &m), -EPROTO);
+	msgpack_sbuffer_clear(&sb);
+	pack_want(&sb, SF_WIRE_MAX_JOBS + 1, 5);
+	CHECK_EQ(sf_wire_decode(sb.data, sb.size, &m), -EPROTO);
+	msgpack_sbuffer_clear(&sb);
+	pack_want(&sb, 1, 0);
+	CHECK_EQ(sf_wire_decode(sb.data, sb.size, &m), -EPROTO);
+	msgpack_sbuffer_destroy(&sb);
 }
 
 static void test_batch_roundtrip(void)
@@ -143,7 +217,7 @@ static void test_hostile(void)
 	/* a batch whose alerts field is a string */
 	msgpack_pack_map(&pk, 9);
 	msgpack_pack_str_with_body(&pk, "v", 1);
-	msgpack_pack_int(&pk, 1);
+	msgpack_pack_int(&pk, SF_WIRE_VERSION);
 	msgpack_pack_str_with_body(&pk, "type", 4);
 	msgpack_pack_str_with_body(&pk, "batch", 5);
 	msgpack_pack_str_with_body(&pk, "job_id", 6);
@@ -215,7 +289,8 @@ static void test_utf8(void)
 
 int main(void)
 {
-	test_job_roundtrip();
+	test_jobs_roundtrip();
+	test_want_roundtrip();
 	test_batch_roundtrip();
 	test_hostile();
 	test_garbage();

@@ -1,18 +1,20 @@
 /*
- * scanfarm-worker — pulls jobs from the coordinator over NNG, runs each in
- * the sandbox, pushes the result batches back. See README.md for options.
+ * scanfarm-worker — asks the coordinator for jobs over NNG (req/rep: only
+ * when it has a free slot), runs each in the sandbox, pushes the result
+ * batches back. See README.md for options.
  */
 #include <errno.h>
 #include <limits.h>
 #include <nng/nng.h>
-#include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pipeline0/push.h>
+#include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 #include <curl/curl.h>
 
@@ -27,7 +29,7 @@
 #define WORKER_VERSION "0.1.0"
 
 static struct sf_option opts[] = {
-    {"jobs-url", "tcp://127.0.0.1:7301", "coordinator address to pull jobs from", NULL},
+    {"jobs-url", "tcp://127.0.0.1:7301", "coordinator address to ask for jobs at", NULL},
     {"results-url", "tcp://127.0.0.1:7302", "coordinator address to push results to", NULL},
     {"worker-id", NULL, "name of this worker (default: hostname-pid)", NULL},
     {"rootfs", "var/rootfs", "sandbox root file system (scripts/setup.sh rootfs)", NULL},
@@ -41,6 +43,8 @@ static struct sf_option opts[] = {
     {"rules", "rules", "Falco-format rule files or directories, comma-separated", NULL},
     {"worker-secret", NULL, "shared secret the coordinator requires (if it does)", NULL},
     {"noop", "0", "1 = answer every job at once without running it (dispatch benchmarks)", NULL},
+    {"capacity", "1", "jobs asked for at once; above 1 only with --noop 1 (for parallel"
+		      " installs run one worker process per slot)", NULL},
     {"log-level", "info", "debug, info, warn or error", NULL},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -48,9 +52,14 @@ static struct sf_option opts[] = {
 static volatile sig_atomic_t worker_stop;
 static void worker_on_signal(int sig) { worker_stop = sig; }
 
+/* How long the coordinator may hold a request for work open. A worker
+ * answers signals within about this long. */
+#define WORKER_WAIT_MS 2000
+
 struct worker {
-	nng_socket pull;
+	nng_socket req;
 	nng_socket push;
+	int capacity;
 	char id[256];
 	atomic_int running;
 	int heartbeat_s;
@@ -65,7 +74,7 @@ static int worker_send_hello(struct worker *w, bool heartbeat)
 {
 	struct sf_hello h = {.worker_id = w->id,
 			     .version = WORKER_VERSION,
-			     .capacity = 1,
+			     .capacity = w->capacity,
 			     .running = atomic_load(&w->running),
 			     .sensor = w->sensor,
 			     .ruleset_digest = (char *)w->ruleset_digest,
@@ -166,6 +175,55 @@ static void worker_handle(struct worker *w, const struct sf_job_env *env, const 
 	sf_batch_free(&batch);
 }
 
+/* A request's token: random, so a restarted worker's never match. */
+static int64_t worker_token(void)
+{
+	int64_t t = 0;
+	while (t == 0)
+		if (getrandom(&t, sizeof(t), 0) != sizeof(t))
+			t = (int64_t)sf_now_ms() ^ ((int64_t)getpid() << 40);
+	return t;
+}
+
+/*
+ * One request for work and its reply: 0 with the jobs (maybe none, when
+ * nothing became ready in time), -EAGAIN when the request could not even be
+ * sent, -ETIMEDOUT / -EIO / -EPROTO when its reply never came or was bad
+ * (then jobs leased in reply to it must be reported as lost).
+ */
+static int worker_ask(struct worker *w, const struct sf_want *want, struct sf_jobs *jobs)
+{
+	struct sf_buf msg = {0};
+	int rc = sf_wire_encode_want(want, &msg);
+	if (rc) {
+		sf_buf_free(&msg);
+		return rc;
+	}
+	rc = nng_send(w->req, msg.data, msg.len, 0);
+	sf_buf_free(&msg);
+	if (rc)
+		return -EAGAIN;
+	void *buf = NULL;
+	size_t len = 0;
+	rc = nng_recv(w->req, &buf, &len, NNG_FLAG_ALLOC);
+	if (rc) {
+		if (rc != NNG_ECLOSED)
+			sf_warn("no answer to a request for jobs: %s", nng_strerror(rc));
+		return rc == NNG_ETIMEDOUT ? -ETIMEDOUT : -EIO;
+	}
+	struct sf_msg m;
+	rc = sf_wire_decode(buf, len, &m);
+	nng_free(buf, len);
+	if (rc || m.type != SF_MSG_JOBS) {
+		sf_warn("dropped a malformed or unexpected reply (%zu bytes)", len);
+		if (rc == 0)
+			sf_msg_free(&m);
+		return -EPROTO;
+	}
+	*jobs = m.u.jobs; /* moved */
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc = sf_config_load(opts, NOPTS, argc, argv, "usage: scanfarm-worker [--option value]...",
@@ -187,6 +245,15 @@ int main(int argc, char **argv)
 	if (sf_config_int(opts, NOPTS, "noop", 0, 1, &noop))
 		return 2;
 	w.noop = noop != 0;
+	long long capacity;
+	if (sf_config_int(opts, NOPTS, "capacity", 1, SF_WIRE_MAX_JOBS, &capacity))
+		return 2;
+	if (capacity > 1 && !w.noop) {
+		fprintf(stderr, "--capacity %lld: a worker runs one install at a time; start one"
+				" worker process per slot instead\n", capacity);
+		return 2;
+	}
+	w.capacity = (int)capacity;
 	const char *id = sf_config_get(opts, NOPTS, "worker-id");
 	if (id) {
 		snprintf(w.id, sizeof(w.id), "%s", id);
@@ -289,17 +356,21 @@ int main(int argc, char **argv)
 	bool hb_started = false;
 	const char *jobs_url = sf_config_get(opts, NOPTS, "jobs-url");
 	const char *results_url = sf_config_get(opts, NOPTS, "results-url");
-	if ((rc = nng_pull0_open(&w.pull)) || (rc = nng_push0_open(&w.push)) ||
-	    (rc = nng_socket_set_size(w.pull, NNG_OPT_RECVMAXSZ, SF_WIRE_MAX_MSG)) ||
+	if ((rc = nng_req0_open(&w.req)) || (rc = nng_push0_open(&w.push)) ||
+	    (rc = nng_socket_set_size(w.req, NNG_OPT_RECVMAXSZ, SF_WIRE_MAX_MSG)) ||
 	    (rc = nng_socket_set_size(w.push, NNG_OPT_RECVMAXSZ, SF_WIRE_MAX_MSG)) ||
-	    (rc = nng_socket_set_ms(w.pull, NNG_OPT_RECVTIMEO, 500)) ||
+	    /* the coordinator answers within WORKER_WAIT_MS; the margin covers
+	     * a busy database. A receive that times out abandons the request:
+	     * the next one reports it as lost. */
+	    (rc = nng_socket_set_ms(w.req, NNG_OPT_RECVTIMEO, WORKER_WAIT_MS + 10000)) ||
+	    (rc = nng_socket_set_ms(w.req, NNG_OPT_SENDTIMEO, 1000)) ||
 	    (rc = nng_socket_set_ms(w.push, NNG_OPT_SENDTIMEO, 60000))) {
 		sf_error("nng: %s", nng_strerror(rc));
 		goto out;
 	}
 	/* Non-blocking dials keep retrying in the background until the
 	 * coordinator is up, so workers may start first. */
-	if ((rc = nng_dial(w.pull, jobs_url, NULL, NNG_FLAG_NONBLOCK)) ||
+	if ((rc = nng_dial(w.req, jobs_url, NULL, NNG_FLAG_NONBLOCK)) ||
 	    (rc = nng_dial(w.push, results_url, NULL, NNG_FLAG_NONBLOCK))) {
 		sf_error("cannot dial the coordinator: %s", nng_strerror(rc));
 		goto out;
@@ -307,30 +378,35 @@ int main(int argc, char **argv)
 	worker_send_hello(&w, false);
 	if (pthread_create(&hb_thread, NULL, worker_heartbeat, &w) == 0)
 		hb_started = true;
-	sf_info("worker %s ready: jobs=%s results=%s runtime=%s sensor=%s", w.id, jobs_url,
-		results_url, env.runtime, w.sensor);
+	sf_info("worker %s ready: jobs=%s results=%s runtime=%s sensor=%s capacity=%d", w.id,
+		jobs_url, results_url, env.runtime, w.sensor, w.capacity);
 
+	struct sf_want want = {.worker_id = w.id,
+			       .slots = w.capacity,
+			       .wait_ms = WORKER_WAIT_MS,
+			       .fresh = true,
+			       .auth = (char *)w.secret};
 	while (!worker_stop) {
-		void *buf = NULL;
-		size_t len = 0;
-		rc = nng_recv(w.pull, &buf, &len, NNG_FLAG_ALLOC);
-		if (rc == NNG_ETIMEDOUT || rc == NNG_EINTR)
-			continue;
-		if (rc) {
-			sf_error("nng recv: %s", nng_strerror(rc));
-			break;
-		}
-		struct sf_msg msg;
-		rc = sf_wire_decode(buf, len, &msg);
-		nng_free(buf, len);
-		if (rc || msg.type != SF_MSG_JOB) {
-			sf_warn("dropped a malformed or unexpected message (%zu bytes)", len);
-			if (rc == 0)
-				sf_msg_free(&msg);
+		struct sf_jobs jobs = {0};
+		want.token = worker_token();
+		rc = worker_ask(&w, &want, &jobs);
+		if (rc == -EAGAIN) {
+			continue; /* coordinator not there: the send timed out */
+		} else if (rc) {
+			/* Whatever the coordinator sent in reply to this request
+			 * is leased to us but will never be run: say so. */
+			want.lost_token = want.token;
+			if (rc != -ETIMEDOUT)
+				usleep(200 * 1000);
 			continue;
 		}
-		worker_handle(&w, &env, &msg.u.job);
-		sf_msg_free(&msg);
+		want.fresh = false;
+		want.lost_token = 0;
+		/* Received jobs are leased to us: run them even when asked
+		 * to stop (a graceful stop finishes what it took on). */
+		for (uint32_t i = 0; i < jobs.njobs; i++)
+			worker_handle(&w, &env, &jobs.jobs[i]);
+		sf_jobs_free(&jobs);
 	}
 	sf_info("stopping");
 	exit_code = 0;
@@ -338,7 +414,7 @@ out:
 	worker_stop = 1;
 	if (hb_started)
 		pthread_join(hb_thread, NULL);
-	nng_close(w.pull);
+	nng_close(w.req);
 	nng_close(w.push);
 	sf_sensor_close(sensor);
 	sf_rules_free(rules);

@@ -1,0 +1,630 @@
+/* bulk — see bulk.h. */
+#include "bulk.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+#define BULK_MAX_LABELS 32
+#define BULK_LABEL_MAX 128
+#define BULK_VIEW_TIME "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
+
+/* One item as judged: refused (code set), or a scan — new, resolving (no
+ * sha256 yet) or from the verdict cache. */
+struct bulk_item {
+	char code[32];
+	char message[256];
+	char sha256[SF_SHA256_HEX + 1];
+	long long size;
+	char scan_id[SF_UUID_LEN + 1];
+	bool cached;
+	bool reference; /* a package reference (resolved or not) */
+	const char *ecosystem, *name, *version, *package; /* borrowed from the document */
+	json_t *labels;					   /* owned */
+};
+
+static int bulk_ok(PGconn *db, PGresult *r, const char *what)
+{
+	ExecStatusType st = PQresultStatus(r);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return 0;
+	sf_error("postgresql: batch: %s: %s", what, PQerrorMessage(db));
+	return -EIO;
+}
+
+static int bulk_run(PGconn *db, const char *what, const char *sql, int n, const char *const *p)
+{
+	PGresult *r = PQexecParams(db, sql, n, NULL, p, NULL, NULL, 0);
+	int rc = bulk_ok(db, r, what);
+	PQclear(r);
+	return rc;
+}
+
+/* A short text field: printable (no control characters), at most max bytes. */
+static bool bulk_text_ok(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+	if (len == 0 || len > max)
+		return false;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+static bool bulk_label_ok(const char *s)
+{
+	size_t len = strlen(s);
+	if (len == 0 || len > BULK_LABEL_MAX)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == ',')
+			return false;
+	return true;
+}
+
+/* Appends labels given as ["a", "b"] or {"key": "value"} ("key=value") to
+ * out; false with msg when they are malformed. */
+static bool bulk_labels(json_t *v, json_t *out, char *msg, size_t msglen)
+{
+	if (!v || json_is_null(v))
+		return true;
+	const char *key;
+	json_t *e;
+	size_t i;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e) {
+			const char *s = json_string_value(e);
+			if (!s || !bulk_label_ok(s)) {
+				snprintf(msg, msglen, "labels: each is a printable string of 1 to %d"
+					 " bytes without a comma", BULK_LABEL_MAX);
+				return false;
+			}
+			if (json_array_size(out) >= BULK_MAX_LABELS) {
+				snprintf(msg, msglen, "labels: at most %d", BULK_MAX_LABELS);
+				return false;
+			}
+			json_array_append_new(out, json_string(s));
+		}
+		return true;
+	}
+	if (!json_is_object(v)) {
+		snprintf(msg, msglen, "labels must be an object of strings or an array of strings");
+		return false;
+	}
+	json_object_foreach(v, key, e) {
+		char label[BULK_LABEL_MAX + 2];
+		const char *s = json_string_value(e);
+		int n = s ? snprintf(label, sizeof(label), "%s=%s", key, s) : -1;
+		if (!s || !key[0] || n < 0 || (size_t)n >= sizeof(label) || !bulk_label_ok(label) ||
+		    strchr(key, '=')) {
+			snprintf(msg, msglen, "labels: each key=value is printable, at most %d bytes,"
+				 " without a comma", BULK_LABEL_MAX);
+			return false;
+		}
+		if (json_array_size(out) >= BULK_MAX_LABELS) {
+			snprintf(msg, msglen, "labels: at most %d", BULK_MAX_LABELS);
+			return false;
+		}
+		json_array_append_new(out, json_string(label));
+	}
+	return true;
+}
+
+static void bulk_refuse(struct bulk_item *it, const char *code, const char *fmt, const char *arg)
+{
+	sf_strlcpy(it->code, code, sizeof(it->code));
+	snprintf(it->message, sizeof(it->message), fmt, arg ? arg : "");
+}
+
+/* Judges one item; a refusal is recorded in it->code, never returned. */
+static int bulk_judge(const struct sf_bulk_config *cfg, json_t *v, json_t *batch_labels,
+		      struct bulk_item *it)
+{
+	if (!json_is_object(v)) {
+		bulk_refuse(it, "bad_item", "an item must be a JSON object%s", NULL);
+		return 0;
+	}
+	json_t *eco = json_object_get(v, "ecosystem");
+	it->ecosystem = eco ? json_string_value(eco) : "npm";
+	if (!it->ecosystem || strcmp(it->ecosystem, "npm") != 0) {
+		bulk_refuse(it, "unsupported_ecosystem", "only npm packages can be scanned%s", NULL);
+		return 0;
+	}
+	json_t *sha = json_object_get(v, "sha256"), *pkg = json_object_get(v, "package");
+	if ((sha != NULL) == (pkg != NULL)) {
+		bulk_refuse(it, "bad_item", "an item has either sha256 or package (with version)%s",
+			    NULL);
+		return 0;
+	}
+	if (!(it->labels = json_deep_copy(batch_labels)))
+		return -ENOMEM;
+	char msg[200];
+	if (!bulk_labels(json_object_get(v, "labels"), it->labels, msg, sizeof(msg))) {
+		bulk_refuse(it, "bad_item", "%s", msg);
+		return 0;
+	}
+	json_t *name = json_object_get(v, "name"), *version = json_object_get(v, "version");
+	if (pkg) {
+		it->package = json_string_value(pkg);
+		it->version = json_string_value(version);
+		if (!it->package || !sf_npm_name_valid(it->package)) {
+			bulk_refuse(it, "bad_item", "package is not a valid npm package name%s", NULL);
+			return 0;
+		}
+		if (!it->version || !sf_npm_version_valid(it->version)) {
+			bulk_refuse(it, "bad_item",
+				    "version must be an exact version such as 1.3.0 (no ranges or tags)%s",
+				    NULL);
+			return 0;
+		}
+		if (!cfg->resolve) {
+			bulk_refuse(it, "resolver_unavailable",
+				    "this coordinator does not fetch package references%s", NULL);
+			return 0;
+		}
+		it->name = it->package;
+		it->reference = true;
+		return 0;
+	}
+	it->name = name ? json_string_value(name) : NULL;
+	it->version = version ? json_string_value(version) : NULL;
+	if ((name && (!it->name || !bulk_text_ok(it->name, 255))) ||
+	    (version && (!it->version || !bulk_text_ok(it->version, 127)))) {
+		bulk_refuse(it, "bad_item",
+			    "name (255 bytes) and version (127) must be short printable strings%s", NULL);
+		return 0;
+	}
+	const char *hex = json_string_value(sha);
+	if (!hex || strlen(hex) != SF_SHA256_HEX || !sf_is_hex(hex, SF_SHA256_HEX)) {
+		bulk_refuse(it, "bad_item", "sha256 must be 64 hex digits%s", NULL);
+		return 0;
+	}
+	for (int i = 0; i < SF_SHA256_HEX; i++)
+		it->sha256[i] = (char)tolower((unsigned char)hex[i]);
+	int fd;
+	if (sf_store_open_artifact(cfg->store, it->sha256, &fd, &it->size) != 0) {
+		bulk_refuse(it, "unknown_artifact",
+			    "no artifact %s in the store: upload it first (POST /v1/artifacts)",
+			    it->sha256);
+		it->sha256[0] = '\0';
+		return 0;
+	}
+	close(fd);
+	return 0;
+}
+
+/* References resolved before (package_resolutions) whose bytes are still
+ * stored become plain artifacts. */
+static int bulk_known_references(PGconn *db, const struct sf_bulk_config *cfg,
+				 struct bulk_item *its, size_t n)
+{
+	json_t *refs = json_array();
+	if (!refs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!its[i].code[0] && its[i].reference)
+			json_array_append_new(refs, json_pack("{s:I,s:s,s:s}", "idx", (json_int_t)i,
+							      "package", its[i].package, "version",
+							      its[i].version));
+	if (json_array_size(refs) == 0) {
+		json_decref(refs);
+		return 0;
+	}
+	char *doc = json_dumps(refs, JSON_COMPACT);
+	json_decref(refs);
+	if (!doc)
+		return -ENOMEM;
+	const char *p[] = {sf_resolve_registry(cfg->resolve), doc};
+	PGresult *r = PQexecParams(
+	    db,
+	    "SELECT x.idx, p.sha256 FROM jsonb_to_recordset($2::jsonb)"
+	    " AS x(idx int, package text, version text)"
+	    " JOIN package_resolutions p ON p.registry = $1 AND p.ecosystem = 'npm'"
+	    " AND p.package = x.package AND p.version = x.version",
+	    2, NULL, p, NULL, NULL, 0);
+	free(doc);
+	int rc = bulk_ok(db, r, "known references");
+	for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
+		long idx = strtol(PQgetvalue(r, row, 0), NULL, 10);
+		if (idx < 0 || (size_t)idx >= n)
+			continue;
+		struct bulk_item *it = &its[idx];
+		int fd;
+		sf_strlcpy(it->sha256, PQgetvalue(r, row, 1), sizeof(it->sha256));
+		if (sf_store_open_artifact(cfg->store, it->sha256, &fd, &it->size) == 0)
+			close(fd);
+		else
+			it->sha256[0] = '\0'; /* gone from the store: fetch again */
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* The verdict cache for every artifact of the batch at once. */
+static int bulk_verdicts(PGconn *db, const struct sf_bulk_config *cfg, struct bulk_item *its,
+			 size_t n, unsigned *hits)
+{
+	struct sf_buf arr = {0};
+	json_t *seen = json_object(); /* sha256 → scan id */
+	int rc = seen ? sf_buf_append(&arr, "{", 1) : -ENOMEM;
+	bool any = false;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (its[i].code[0] || !its[i].sha256[0])
+			continue;
+		rc = sf_buf_appendf(&arr, "%s%s", any ? "," : "", its[i].sha256);
+		any = true;
+	}
+	if (rc == 0 && any && (rc = sf_buf_append(&arr, "}", 1)) == 0) {
+		char live[16];
+		snprintf(live, sizeof(live), "%d", cfg->worker_live_s);
+		const char *p[] = {arr.data, live};
+		PGresult *r = PQexecParams(
+		    db,
+		    "SELECT DISTINCT ON (s.artifact_sha256) s.artifact_sha256, s.id FROM scans s"
+		    " JOIN workers w ON w.ruleset_digest = s.ruleset_digest"
+		    " AND w.image_digest = s.image_digest"
+		    " WHERE s.artifact_sha256 = ANY($1::text[]) AND s.status = 'finished'"
+		    " AND w.last_seen > now() - make_interval(secs => $2::int)"
+		    " ORDER BY s.artifact_sha256, s.finished_at DESC",
+		    2, NULL, p, NULL, NULL, 0);
+		rc = bulk_ok(db, r, "verdict cache");
+		for (int row = 0; rc == 0 && row < PQntuples(r); row++)
+			json_object_set_new(seen, PQgetvalue(r, row, 0),
+					    json_string(PQgetvalue(r, row, 1)));
+		PQclear(r);
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			const char *id = its[i].code[0] || !its[i].sha256[0]
+					     ? NULL
+					     : json_string_value(json_object_get(seen, its[i].sha256));
+			if (id) {
+				sf_strlcpy(its[i].scan_id, id, sizeof(its[i].scan_id));
+				its[i].cached = true;
+				(*hits)++;
+			}
+		}
+	}
+	json_decref(seen);
+	sf_buf_free(&arr);
+	return rc;
+}
+
+/* Writes the batch: one transaction, set-based statements over the items
+ * as one JSON document. */
+static int bulk_write(PGconn *db, const struct sf_bulk_config *cfg, const char *batch_id,
+		      int priority, json_t *labels, bool rescan, struct bulk_item *its, size_t n,
+		      bool *jobs, bool *resolving)
+{
+	json_t *rows = json_array();
+	char *doc = NULL, *labels_s = json_dumps(labels, JSON_COMPACT);
+	int rc = -ENOMEM;
+	*jobs = *resolving = false;
+	if (!rows || !labels_s)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct bulk_item *it = &its[i];
+		bool fresh = !it->code[0] && !it->cached;
+		json_t *o = json_pack(
+		    "{s:I,s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:o}", "idx", (json_int_t)i,
+		    "scan_id", it->code[0] ? json_null() : json_string(it->scan_id), "sha256",
+		    it->sha256[0] ? json_string(it->sha256) : json_null(), "size",
+		    (json_int_t)it->size, "ecosystem", json_string(it->ecosystem ? it->ecosystem : "npm"),
+		    "name", it->name ? json_string(it->name) : json_null(), "version",
+		    it->version ? json_string(it->version) : json_null(), "package",
+		    it->package ? json_string(it->package) : json_null(), "labels",
+		    it->labels ? json_incref(it->labels) : json_array(), "new", fresh, "cached",
+		    it->cached, "code", it->code[0] ? json_string(it->code) : json_null(), "message",
+		    it->code[0] ? json_string(it->message) : json_null());
+		if (!o || json_array_append_new(rows, o))
+			goto out;
+		*jobs |= fresh && it->sha256[0];
+		*resolving |= fresh && !it->sha256[0];
+	}
+	if (!(doc = json_dumps(rows, JSON_COMPACT)))
+		goto out;
+	char prio[16], attempts[16], count[16];
+	snprintf(prio, sizeof(prio), "%d", priority);
+	snprintf(attempts, sizeof(attempts), "%d", cfg->max_attempts);
+	snprintf(count, sizeof(count), "%zu", n);
+	const char *bp[] = {batch_id, prio, labels_s, rescan ? "true" : "false", count};
+	const char *jp[] = {doc, prio, attempts};
+	const char *qp[] = {doc, cfg->resolve ? sf_resolve_registry(cfg->resolve) : "", prio,
+			    attempts};
+	const char *ip[] = {doc, batch_id};
+#define BULK_ROWS                                                                          \
+	" FROM jsonb_to_recordset($1::jsonb) AS x(idx int, scan_id uuid, sha256 text, size bigint," \
+	" ecosystem text, name text, version text, package text, labels jsonb, new boolean,"  \
+	" cached boolean, code text, message text)"
+	if ((rc = bulk_run(db, "begin", "BEGIN", 0, NULL)) ||
+	    (rc = bulk_run(db, "durable", "SET LOCAL synchronous_commit = on", 0, NULL)) ||
+	    (rc = bulk_run(db, "batch",
+			   "INSERT INTO scan_batches (id, priority, labels, rescan, items)"
+			   " VALUES ($1, $2, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), $4, $5)",
+			   5, bp)) ||
+	    (rc = bulk_run(db, "artifacts",
+			   "INSERT INTO artifacts (sha256, size) SELECT DISTINCT x.sha256, x.size"
+			   BULK_ROWS " WHERE x.new AND x.sha256 IS NOT NULL"
+			   " ON CONFLICT (sha256) DO NOTHING",
+			   1, jp)) ||
+	    (rc = bulk_run(db, "scans",
+			   "INSERT INTO scans (id, artifact_sha256, ecosystem, name, version, labels)"
+			   " SELECT x.scan_id, x.sha256, x.ecosystem, x.name, x.version,"
+			   " ARRAY(SELECT jsonb_array_elements_text(x.labels))"
+			   BULK_ROWS " WHERE x.new ORDER BY x.idx",
+			   1, jp)) ||
+	    (*jobs && (rc = bulk_run(db, "jobs",
+				     "INSERT INTO jobs (scan_id, priority, max_attempts)"
+				     " SELECT x.scan_id, $2, $3" BULK_ROWS
+				     " WHERE x.new AND x.sha256 IS NOT NULL ORDER BY x.idx",
+				     3, jp))) ||
+	    (*resolving &&
+	     (rc = bulk_run(db, "resolve queue",
+			    "INSERT INTO resolve_queue (scan_id, registry, ecosystem, package, version,"
+			    " priority, job_max_attempts) SELECT x.scan_id, $2, x.ecosystem, x.package,"
+			    " x.version, $3, $4" BULK_ROWS " WHERE x.new AND x.sha256 IS NULL"
+			    " ORDER BY x.idx",
+			    4, qp))) ||
+	    (rc = bulk_run(db, "items",
+			   "INSERT INTO scan_batch_items (batch_id, idx, scan_id, cached, error_code,"
+			   " error_message) SELECT $2, x.idx, x.scan_id, x.cached, x.code, x.message"
+			   BULK_ROWS,
+			   2, ip)) ||
+	    (*jobs && (rc = bulk_run(db, "notify", "SELECT pg_notify('scanfarm_jobs', '')", 0,
+				     NULL))) ||
+	    (rc = bulk_run(db, "commit", "COMMIT", 0, NULL)))
+		PQclear(PQexec(db, "ROLLBACK"));
+#undef BULK_ROWS
+out:
+	free(doc);
+	free(labels_s);
+	json_decref(rows);
+	return rc;
+}
+
+/* The answer: one entry per item, in order, and counts. */
+static json_t *bulk_answer(const char *batch_id, const struct bulk_item *its, size_t n)
+{
+	json_t *items = json_array();
+	json_int_t cached = 0, queued = 0, resolving = 0, rejected = 0;
+	for (size_t i = 0; items && i < n; i++) {
+		const struct bulk_item *it = &its[i];
+		json_t *o;
+		if (it->code[0]) {
+			rejected++;
+			o = json_pack("{s:I,s:{s:s,s:s}}", "index", (json_int_t)i, "error", "code",
+				      it->code, "message", it->message);
+		} else {
+			cached += it->cached;
+			queued += !it->cached && it->sha256[0];
+			resolving += !it->sha256[0];
+			o = json_pack("{s:I,s:s,s:s,s:b,s:o,s:o}", "index", (json_int_t)i, "scan_id",
+				      it->scan_id, "status", it->cached ? "finished" : "queued",
+				      "cached", it->cached, "artifact",
+				      it->sha256[0] ? json_string(it->sha256) : json_null(), "phase",
+				      it->sha256[0] ? json_null() : json_string("resolving"));
+		}
+		if (!o || json_array_append_new(items, o)) {
+			json_decref(items);
+			return NULL;
+		}
+	}
+	if (!items)
+		return NULL;
+	return json_pack("{s:s,s:s,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I}}", "id", batch_id, "status",
+			 "accepted", "items", items, "counts", "items", (json_int_t)n, "accepted",
+			 (json_int_t)n - rejected, "cached", cached, "queued", queued, "resolving",
+			 resolving, "rejected", rejected);
+}
+
+int sf_bulk_submit(PGconn *conn, const struct sf_bulk_config *cfg, const char *body, size_t len,
+		   json_t **out, unsigned *cache_hits, char *msg, size_t msglen)
+{
+	json_error_t jerr;
+	struct bulk_item *its = NULL;
+	json_t *labels = json_array();
+	size_t n = 0;
+	int rc = -EINVAL;
+	*out = NULL;
+	*cache_hits = 0;
+	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!labels) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (!json_is_object(doc)) {
+		snprintf(msg, msglen, "the body must be a JSON object: %s",
+			 doc ? "it is not one" : jerr.text);
+		goto out;
+	}
+	json_t *items = json_object_get(doc, "items");
+	if (!json_is_array(items) || json_array_size(items) == 0) {
+		snprintf(msg, msglen, "items must be a non-empty array");
+		goto out;
+	}
+	n = json_array_size(items);
+	if (n > (size_t)cfg->max_items) {
+		snprintf(msg, msglen, "a batch holds at most %d items", cfg->max_items);
+		rc = -E2BIG;
+		goto out;
+	}
+	json_t *prio = json_object_get(doc, "priority"), *rescan = json_object_get(doc, "rescan");
+	json_int_t priority = prio ? (json_is_integer(prio) ? json_integer_value(prio) : 9999) : 0;
+	if (priority < -1000 || priority > 1000) {
+		snprintf(msg, msglen, "priority must be an integer from -1000 to 1000");
+		goto out;
+	}
+	if (rescan && !json_is_boolean(rescan)) {
+		snprintf(msg, msglen, "rescan must be true or false");
+		goto out;
+	}
+	if (!bulk_labels(json_object_get(doc, "labels"), labels, msg, msglen))
+		goto out;
+	if (!(its = calloc(n, sizeof(*its)))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((rc = bulk_judge(cfg, json_array_get(items, i), labels, &its[i])))
+			goto out;
+	if ((rc = bulk_known_references(conn, cfg, its, n)) ||
+	    (!json_is_true(rescan) && (rc = bulk_verdicts(conn, cfg, its, n, cache_hits))))
+		goto out;
+	char batch_id[SF_UUID_LEN + 1];
+	if ((rc = sf_uuid4(batch_id)))
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (!its[i].code[0] && !its[i].cached && (rc = sf_uuid4(its[i].scan_id)))
+			goto out;
+	bool jobs, resolving;
+	if ((rc = bulk_write(conn, cfg, batch_id, (int)priority, labels, json_is_true(rescan), its, n,
+			     &jobs, &resolving)))
+		goto out;
+	if (resolving)
+		sf_resolve_wake(cfg->resolve);
+	*out = bulk_answer(batch_id, its, n);
+	rc = *out ? 0 : -ENOMEM;
+	if (rc == 0)
+		sf_info("batch %s: %zu items recorded (%u from the verdict cache)", batch_id, n,
+			*cache_hits);
+out:
+	for (size_t i = 0; its && i < n; i++)
+		json_decref(its[i].labels);
+	free(its);
+	json_decref(labels);
+	json_decref(doc);
+	return rc;
+}
+
+int sf_bulk_view(PGconn *conn, const char *batch_id, int limit, const char *cursor,
+		 json_t **out)
+{
+	char after[16] = "-1", lim[16];
+	if (cursor) {
+		size_t len = strlen(cursor);
+		if (len == 0 || len > 9 || strspn(cursor, "0123456789") != len)
+			return -EINVAL;
+		sf_strlcpy(after, cursor, sizeof(after));
+	}
+	snprintf(lim, sizeof(lim), "%d", limit + 1);
+	const char *p[] = {batch_id, after, lim};
+	json_t *o = NULL, *list = NULL;
+	PGresult *r = PQexecParams(
+	    conn,
+	    "SELECT b.id, b.priority, array_to_json(b.labels), b.rescan, b.items,"
+	    " to_char(b.created_at AT TIME ZONE 'UTC', " BULK_VIEW_TIME "),"
+	    " count(i.idx) FILTER (WHERE i.scan_id IS NULL),"
+	    " count(i.idx) FILTER (WHERE i.cached),"
+	    " count(s.id) FILTER (WHERE s.status = 'queued' AND s.artifact_sha256 IS NULL),"
+	    " count(s.id) FILTER (WHERE s.status = 'queued'),"
+	    " count(s.id) FILTER (WHERE s.status = 'running'),"
+	    " count(s.id) FILTER (WHERE s.status = 'finished'),"
+	    " count(s.id) FILTER (WHERE s.status = 'failed')"
+	    " FROM scan_batches b LEFT JOIN scan_batch_items i ON i.batch_id = b.id"
+	    " LEFT JOIN scans s ON s.id = i.scan_id WHERE b.id = $1 GROUP BY b.id",
+	    1, NULL, p, NULL, NULL, 0);
+	int rc = bulk_ok(conn, r, "view");
+	if (rc == 0 && PQntuples(r) == 0)
+		rc = -ENOENT;
+	if (rc) {
+		PQclear(r);
+		return rc;
+	}
+	long long c[7];
+	for (int i = 0; i < 7; i++)
+		c[i] = strtoll(PQgetvalue(r, 0, 6 + i), NULL, 10);
+	json_error_t jerr;
+	o = json_pack("{s:s,s:s,s:i,s:o,s:b,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:b}", "id",
+		      PQgetvalue(r, 0, 0), "created_at", PQgetvalue(r, 0, 5), "priority",
+		      atoi(PQgetvalue(r, 0, 1)), "labels", json_loads(PQgetvalue(r, 0, 2), 0, &jerr),
+		      "rescan", PQgetvalue(r, 0, 3)[0] == 't', "counts", "items",
+		      (json_int_t)strtoll(PQgetvalue(r, 0, 4), NULL, 10), "rejected",
+		      (json_int_t)c[0], "cached", (json_int_t)c[1], "resolving", (json_int_t)c[2],
+		      "queued", (json_int_t)c[3], "running", (json_int_t)c[4], "finished",
+		      (json_int_t)c[5], "failed", (json_int_t)c[6], "done", c[3] + c[4] == 0);
+	PQclear(r);
+	if (!o)
+		return -ENOMEM;
+	r = PQexecParams(
+	    conn,
+	    "SELECT i.idx, i.scan_id, i.cached, i.error_code, i.error_message, s.status, s.reason,"
+	    " s.name, s.version, s.artifact_sha256,"
+	    " (SELECT count(*) FROM alerts a WHERE a.scan_id = s.id),"
+	    " to_char(s.finished_at AT TIME ZONE 'UTC', " BULK_VIEW_TIME ")"
+	    " FROM scan_batch_items i LEFT JOIN scans s ON s.id = i.scan_id"
+	    " WHERE i.batch_id = $1 AND i.idx > $2::int ORDER BY i.idx LIMIT $3::int",
+	    3, NULL, p, NULL, NULL, 0);
+	if ((rc = bulk_ok(conn, r, "view items")) || !(list = json_array())) {
+		rc = rc ? rc : -ENOMEM;
+		goto fail;
+	}
+	int rows = PQntuples(r), shown = rows > limit ? limit : rows;
+#define BULK_OPT(col) (PQgetisnull(r, i, col) ? json_null() : json_string(PQgetvalue(r, i, col)))
+	for (int i = 0; i < shown; i++) {
+		json_int_t idx = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		json_t *e;
+		if (PQgetisnull(r, i, 1)) {
+			e = json_pack("{s:I,s:{s:s,s:s}}", "index", idx, "error", "code",
+				      PQgetvalue(r, i, 3), "message", PQgetvalue(r, i, 4));
+		} else {
+			bool resolving = strcmp(PQgetvalue(r, i, 5), "queued") == 0 &&
+					 PQgetisnull(r, i, 9);
+			e = json_pack("{s:I,s:s,s:s,s:o,s:b,s:o,s:o,s:o,s:o,s:I,s:o}", "index", idx,
+				      "scan_id", PQgetvalue(r, i, 1), "status", PQgetvalue(r, i, 5),
+				      "phase", resolving ? json_string("resolving") : json_null(),
+				      "cached", PQgetvalue(r, i, 2)[0] == 't', "reason", BULK_OPT(6),
+				      "name", BULK_OPT(7), "version", BULK_OPT(8), "artifact",
+				      BULK_OPT(9), "alerts",
+				      (json_int_t)strtoll(PQgetvalue(r, i, 10), NULL, 10),
+				      "finished_at", BULK_OPT(11));
+		}
+		if (!e || json_array_append_new(list, e)) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+	}
+#undef BULK_OPT
+	json_t *next = json_null();
+	if (rows > limit && shown > 0)
+		next = json_string(PQgetvalue(r, shown - 1, 0));
+	PQclear(r);
+	json_object_set_new(o, "items", list);
+	json_object_set_new(o, "next_cursor", next);
+	*out = o;
+	return 0;
+fail:
+	PQclear(r);
+	json_decref(list);
+	json_decref(o);
+	return rc;
+}
+
+int sf_bulk_artifact_record(PGconn *conn, const char *sha256, long long size, bool *created)
+{
+	char sz[32];
+	snprintf(sz, sizeof(sz), "%lld", size);
+	const char *p[] = {sha256, sz};
+	int rc;
+	/* answered to a client: durable before the reply */
+	if ((rc = bulk_run(conn, "begin", "BEGIN", 0, NULL)) ||
+	    (rc = bulk_run(conn, "durable", "SET LOCAL synchronous_commit = on", 0, NULL)))
+		goto fail;
+	PGresult *r = PQexecParams(conn,
+				   "INSERT INTO artifacts (sha256, size) VALUES ($1, $2)"
+				   " ON CONFLICT (sha256) DO NOTHING RETURNING 1",
+				   2, NULL, p, NULL, NULL, 0);
+	rc = bulk_ok(conn, r, "artifact");
+	*created = rc == 0 && PQntuples(r) == 1;
+	PQclear(r);
+	if (rc || (rc = bulk_run(conn, "commit", "COMMIT", 0, NULL)))
+		goto fail;
+	return 0;
+fail:
+	PQclear(PQexec(conn, "ROLLBACK"));
+	return rc;
+}

@@ -1,0 +1,843 @@
+/* resolve — see resolve.h. */
+#include "resolve.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sha256.h"
+#include "util.h"
+
+#define RESOLVE_TRIES 3	     /* fetch attempts of one reference */
+#define RESOLVE_BACKOFF_S 10 /* times the attempt, after a transient failure */
+#define RESOLVE_LEASE_S 900  /* longer than a packument plus a tarball may take */
+#define RESOLVE_POLL_S 5     /* re-check the queue this often without a wake-up */
+#define RESOLVE_MAX_THREADS 64
+
+struct sf_resolve {
+	char registry[SF_RESOLVE_URL_MAX];
+	long long max_bytes;
+	struct sf_db_pool *pool;
+	struct sf_store *store;
+	pthread_t *threads;
+	int nthreads;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	unsigned long generation; /* bumped by sf_resolve_wake */
+	atomic_bool stop;
+	struct sf_resolve_stats stats;
+};
+
+/* ------------------------------------------------------------ names */
+
+bool sf_npm_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > 214)
+		return false;
+	const char *base = name;
+	if (name[0] == '@') {
+		const char *slash = strchr(name, '/');
+		if (!slash || slash == name + 1 || slash[1] == '\0')
+			return false;
+		for (const char *p = name + 1; p < slash; p++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~-",
+				    *p))
+				return false;
+		base = slash + 1;
+	}
+	if (base[0] == '.' || base[0] == '_')
+		return false;
+	for (const char *p = base; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~-", *p))
+			return false;
+	return true;
+}
+
+bool sf_npm_version_valid(const char *v)
+{
+	size_t len = strlen(v);
+	if (len == 0 || len > 128 || v[0] < '0' || v[0] > '9')
+		return false;
+	return strspn(v, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+-") == len;
+}
+
+/* ------------------------------------------------------------ transfers */
+
+static int resolve_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			    curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	const atomic_bool *stop = p;
+	return stop && atomic_load(stop) ? 1 : 0;
+}
+
+/* Options every transfer of the resolver has: http(s) only, redirects
+ * within http(s), no signals, time bounds, abort on stop. */
+static void resolve_curl_setup(CURL *c, const char *url, const atomic_bool *stop)
+{
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "scanfarm-coordinator/0.1");
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, resolve_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)stop);
+}
+
+/* Maps a finished transfer to 0 or an error: 404/410 say the thing does not
+ * exist (final); 408, 429, 5xx and network errors may pass (transient). */
+static int resolve_http_result(CURL *c, CURLcode cc, const char *what, char *err, size_t errlen,
+			       bool *transient)
+{
+	if (cc == CURLE_OK)
+		return 0;
+	if (cc == CURLE_HTTP_RETURNED_ERROR) {
+		long code = 0;
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		*transient = code == 408 || code == 429 || code >= 500;
+		if (code == 404 || code == 410) {
+			snprintf(err, errlen, "%s not found in the registry (HTTP %ld)", what, code);
+			return -ENOENT;
+		}
+		snprintf(err, errlen, "%s: the registry answered HTTP %ld", what, code);
+		return *transient ? -EAGAIN : -EACCES;
+	}
+	*transient = true;
+	snprintf(err, errlen, "%s: %s", what, curl_easy_strerror(cc));
+	return -EIO;
+}
+
+struct resolve_mem {
+	struct sf_buf buf;
+	long long max;
+	int rc;
+};
+
+static size_t resolve_mem_write(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct resolve_mem *m = userp;
+	size_t n = size * nmemb;
+	if ((long long)(m->buf.len + n) > m->max) {
+		m->rc = -EFBIG;
+		return 0;
+	}
+	if ((m->rc = sf_buf_append(&m->buf, data, n)))
+		return 0;
+	return n;
+}
+
+/* The registry's dist fields of one version, copied out of the packument. */
+struct resolve_dist {
+	char tarball[SF_RESOLVE_URL_MAX];
+	char integrity[1024]; /* "" when absent */
+	char shasum[64];      /* "" when absent */
+};
+
+static int resolve_packument(CURL *c, const char *registry, const char *name,
+			     const char *version, const atomic_bool *stop, struct resolve_dist *d,
+			     char *err, size_t errlen, bool *transient)
+{
+	/* A scoped name's slash is escaped: <registry>/@scope%2fname. */
+	char url[SF_RESOLVE_URL_MAX], what[300];
+	const char *slash = strchr(name, '/');
+	int n = slash ? snprintf(url, sizeof(url), "%s/%.*s%%2f%s", registry,
+				 (int)(slash - name), name, slash + 1)
+		      : snprintf(url, sizeof(url), "%s/%s", registry, name);
+	if (n < 0 || (size_t)n >= sizeof(url)) {
+		snprintf(err, errlen, "registry URL too long");
+		return -ENAMETOOLONG;
+	}
+	snprintf(what, sizeof(what), "package %s", name);
+	struct resolve_mem m = {.max = SF_RESOLVE_MAX_PACKUMENT};
+	/* The abbreviated form ("corgi") holds dist and is much smaller. */
+	struct curl_slist *h = curl_slist_append(
+	    NULL, "Accept: application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8");
+	if (!h)
+		return -ENOMEM;
+	resolve_curl_setup(c, url, stop);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, resolve_mem_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &m);
+	CURLcode cc = curl_easy_perform(c);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(h);
+	json_t *doc = NULL;
+	int rc;
+	if (stop && atomic_load(stop)) {
+		rc = -ECANCELED;
+		snprintf(err, errlen, "stopping");
+		goto out;
+	}
+	if (m.rc) {
+		rc = m.rc;
+		*transient = rc == -ENOMEM;
+		snprintf(err, errlen, "%s: packument %s", what,
+			 rc == -EFBIG ? "larger than the resolver accepts" : strerror(-rc));
+		goto out;
+	}
+	if ((rc = resolve_http_result(c, cc, what, err, errlen, transient)))
+		goto out;
+	json_error_t jerr;
+	doc = json_loadb(m.buf.data ? m.buf.data : "", m.buf.len, 0, &jerr);
+	json_t *versions = json_object_get(doc, "versions");
+	if (!json_is_object(versions)) {
+		rc = -EBADMSG;
+		snprintf(err, errlen, "%s: the registry's answer is not a packument", what);
+		goto out;
+	}
+	json_t *dist = json_object_get(json_object_get(versions, version), "dist");
+	if (!json_object_get(versions, version)) {
+		rc = -ENOENT;
+		snprintf(err, errlen, "%s has no version %s in the registry", name, version);
+		goto out;
+	}
+	const char *tarball = json_string_value(json_object_get(dist, "tarball"));
+	const char *integrity = json_string_value(json_object_get(dist, "integrity"));
+	const char *shasum = json_string_value(json_object_get(dist, "shasum"));
+	if (!tarball || (strncmp(tarball, "http://", 7) != 0 && strncmp(tarball, "https://", 8) != 0) ||
+	    sf_strlcpy(d->tarball, tarball, sizeof(d->tarball)) != 0) {
+		rc = -EBADMSG;
+		snprintf(err, errlen, "%s@%s: no usable dist.tarball URL in the packument", name,
+			 version);
+		goto out;
+	}
+	if (sf_strlcpy(d->integrity, integrity ? integrity : "", sizeof(d->integrity)) != 0 ||
+	    sf_strlcpy(d->shasum, shasum ? shasum : "", sizeof(d->shasum)) != 0) {
+		rc = -EBADMSG;
+		snprintf(err, errlen, "%s@%s: dist.integrity or dist.shasum malformed", name, version);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(doc);
+	sf_buf_free(&m.buf);
+	return rc;
+}
+
+/* ------------------------------------------------------------ integrity */
+
+/* The digests the registry announced: the strongest algorithm of
+ * dist.integrity (Subresource Integrity: "alg-base64 …", any of that
+ * algorithm's values may match) and dist.shasum (SHA-1, hex). */
+struct resolve_expect {
+	const EVP_MD *sri_md; /* NULL: no integrity given */
+	char sri_alg[8];
+	char sri_b64[4][96];
+	int sri_n;
+	char shasum[41]; /* "" when absent */
+};
+
+static int resolve_expect_parse(const struct resolve_dist *d, struct resolve_expect *e, char *err,
+				size_t errlen)
+{
+	static const char *const algs[] = {"sha512", "sha384", "sha256", "sha1"}; /* strongest first */
+	memset(e, 0, sizeof(*e));
+	int best = 4;
+	const char *p = d->integrity;
+	while (*p) {
+		p += strspn(p, " \t\r\n");
+		size_t tok = strcspn(p, " \t\r\n");
+		if (!tok)
+			break;
+		const char *dash = memchr(p, '-', tok);
+		for (int a = 0; dash && a < 4; a++) {
+			size_t al = strlen(algs[a]);
+			if ((size_t)(dash - p) != al || strncmp(p, algs[a], al) != 0 || a > best)
+				continue;
+			size_t b64 = strcspn(dash + 1, "? \t\r\n");
+			if (b64 == 0 || b64 >= sizeof(e->sri_b64[0]))
+				break;
+			if (a < best) {
+				best = a;
+				e->sri_n = 0;
+			}
+			if (e->sri_n < 4) {
+				memcpy(e->sri_b64[e->sri_n], dash + 1, b64);
+				e->sri_b64[e->sri_n][b64] = '\0';
+				e->sri_n++;
+			}
+		}
+		p += tok;
+	}
+	if (d->integrity[0] && best == 4) {
+		snprintf(err, errlen, "dist.integrity has no supported hash (sha512, sha384, sha256, sha1)");
+		return -EBADMSG;
+	}
+	if (best < 4) {
+		e->sri_md = EVP_get_digestbyname(algs[best]);
+		sf_strlcpy(e->sri_alg, algs[best], sizeof(e->sri_alg));
+		if (!e->sri_md) {
+			snprintf(err, errlen, "OpenSSL lacks %s", algs[best]);
+			return -ENOSYS;
+		}
+	}
+	if (d->shasum[0]) {
+		if (strlen(d->shasum) != 40 || !sf_is_hex(d->shasum, 40)) {
+			snprintf(err, errlen, "dist.shasum is not a SHA-1 in hex");
+			return -EBADMSG;
+		}
+		for (int i = 0; i < 40; i++)
+			e->shasum[i] = (char)(d->shasum[i] | 0x20); /* lower case */
+	}
+	return 0;
+}
+
+/* The tarball on its way to the store: the store hashes SHA-256; the
+ * registry's digests are computed alongside. */
+struct resolve_sink {
+	struct sf_upload up;
+	EVP_MD_CTX *sri;
+	EVP_MD_CTX *sha1;
+	int rc;
+};
+
+static size_t resolve_sink_write(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct resolve_sink *s = userp;
+	size_t n = size * nmemb;
+	if ((s->rc = sf_upload_write(&s->up, data, n)))
+		return 0;
+	if ((s->sri && EVP_DigestUpdate(s->sri, data, n) != 1) ||
+	    (s->sha1 && EVP_DigestUpdate(s->sha1, data, n) != 1)) {
+		s->rc = -EIO;
+		return 0;
+	}
+	return n;
+}
+
+/* Finishes a digest as base64 (SRI) or hex. */
+static int resolve_digest(EVP_MD_CTX *ctx, bool base64, char *out, size_t outlen)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	if (EVP_DigestFinal_ex(ctx, md, &len) != 1)
+		return -EIO;
+	if (base64) {
+		if (outlen < 4 * ((len + 2) / 3) + 1)
+			return -ENOSPC;
+		EVP_EncodeBlock((unsigned char *)out, md, (int)len);
+	} else {
+		if (outlen < 2 * len + 1)
+			return -ENOSPC;
+		sf_hex(md, len, out);
+	}
+	return 0;
+}
+
+static EVP_MD_CTX *resolve_md_new(const EVP_MD *md)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (ctx && EVP_DigestInit_ex(ctx, md, NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+static int resolve_tarball(CURL *c, const char *spec, const struct resolve_dist *d,
+			   struct sf_store *store, long long max_bytes, const atomic_bool *stop,
+			   struct sf_resolved *out, char *err, size_t errlen, bool *transient)
+{
+	struct resolve_expect e;
+	struct resolve_sink s = {0};
+	int rc = resolve_expect_parse(d, &e, err, errlen);
+	if (rc)
+		return rc;
+	if ((e.sri_md && !(s.sri = resolve_md_new(e.sri_md))) ||
+	    (e.shasum[0] && !(s.sha1 = resolve_md_new(EVP_sha1())))) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if ((rc = sf_upload_begin(store, max_bytes, &s.up))) {
+		*transient = true;
+		snprintf(err, errlen, "artifact store: %s", strerror(-rc));
+		goto out;
+	}
+	resolve_curl_setup(c, d->tarball, stop);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, resolve_sink_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	CURLcode cc = curl_easy_perform(c);
+	char what[300];
+	snprintf(what, sizeof(what), "tarball of %s", spec);
+	if (stop && atomic_load(stop)) {
+		rc = -ECANCELED;
+		snprintf(err, errlen, "stopping");
+	} else if (s.rc) {
+		rc = s.rc;
+		*transient = rc != -EFBIG;
+		if (rc == -EFBIG)
+			snprintf(err, errlen, "%s is larger than the configured %lld bytes", what,
+				 max_bytes);
+		else
+			snprintf(err, errlen, "%s: artifact store: %s", what, strerror(-rc));
+	} else {
+		rc = resolve_http_result(c, cc, what, err, errlen, transient);
+	}
+	if (rc)
+		goto abort;
+	char got[100];
+	bool match = e.sri_n == 0;
+	if (s.sri) {
+		if ((rc = resolve_digest(s.sri, true, got, sizeof(got))))
+			goto abort;
+		for (int i = 0; i < e.sri_n; i++)
+			match |= strcmp(got, e.sri_b64[i]) == 0;
+		if (!match) {
+			rc = -EBADMSG;
+			snprintf(err, errlen, "integrity mismatch for %s: the registry announced %s-%s,"
+				 " the tarball is %s-%s", spec, e.sri_alg, e.sri_b64[0], e.sri_alg, got);
+			goto abort;
+		}
+		snprintf(out->integrity, sizeof(out->integrity), "%s-%s", e.sri_alg, got);
+	}
+	if (s.sha1) {
+		if ((rc = resolve_digest(s.sha1, false, got, sizeof(got))))
+			goto abort;
+		if (strcmp(got, e.shasum) != 0) {
+			rc = -EBADMSG;
+			snprintf(err, errlen, "shasum mismatch for %s: the registry announced %s,"
+				 " the tarball is %s", spec, e.shasum, got);
+			goto abort;
+		}
+		if (!out->integrity[0])
+			snprintf(out->integrity, sizeof(out->integrity), "sha1:%s", got);
+	}
+	if (s.up.size == 0) {
+		rc = -EBADMSG;
+		snprintf(err, errlen, "%s is empty", what);
+		goto abort;
+	}
+	if ((rc = sf_upload_commit(&s.up, out->sha256, &out->size))) {
+		*transient = true;
+		snprintf(err, errlen, "%s: storing: %s", what, strerror(-rc));
+		goto out;
+	}
+	sf_strlcpy(out->tarball, d->tarball, sizeof(out->tarball));
+	goto out;
+abort:
+	sf_upload_abort(&s.up);
+out:
+	EVP_MD_CTX_free(s.sri);
+	EVP_MD_CTX_free(s.sha1);
+	return rc;
+}
+
+static int resolve_npm_with(CURL *c, const char *registry, const char *name, const char *version,
+			    struct sf_store *store, long long max_bytes, const atomic_bool *stop,
+			    struct sf_resolved *out, char *err, size_t errlen, bool *transient)
+{
+	struct resolve_dist *d = calloc(1, sizeof(*d));
+	char spec[400];
+	*transient = false;
+	memset(out, 0, sizeof(*out));
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(spec, sizeof(spec), "%s@%s", name, version);
+	int rc = resolve_packument(c, registry, name, version, stop, d, err, errlen, transient);
+	if (rc == 0)
+		rc = resolve_tarball(c, spec, d, store, max_bytes, stop, out, err, errlen, transient);
+	free(d);
+	return rc;
+}
+
+int sf_resolve_npm(const char *registry, const char *name, const char *version,
+		   struct sf_store *store, long long max_bytes, const atomic_bool *stop,
+		   struct sf_resolved *out, char *err, size_t errlen, bool *transient)
+{
+	CURL *c = curl_easy_init();
+	if (!c) {
+		*transient = true;
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int rc = resolve_npm_with(c, registry, name, version, store, max_bytes, stop, out, err,
+				  errlen, transient);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+/* ------------------------------------------------------------ the queue */
+
+struct resolve_item {
+	char scan_id[SF_UUID_LEN + 1];
+	char ecosystem[16];
+	char package[215];
+	char version[129];
+	char attempt[16];
+	int attempts;
+	bool live; /* the scan still waits (not cancelled) */
+	char last_error[512];
+};
+
+static int resolve_ok(PGconn *db, PGresult *r, const char *what)
+{
+	ExecStatusType st = PQresultStatus(r);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return 0;
+	sf_error("postgresql: resolve: %s: %s", what, PQerrorMessage(db));
+	return -EIO;
+}
+
+static int resolve_run(PGconn *db, const char *what, const char *sql, int n,
+		       const char *const *p, int *rows)
+{
+	PGresult *r = PQexecParams(db, sql, n, NULL, p, NULL, NULL, 0);
+	int rc = resolve_ok(db, r, what);
+	if (rows)
+		*rows = rc ? 0 : PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r)
+								      : atoi(PQcmdTuples(r));
+	PQclear(r);
+	return rc;
+}
+
+/* Claims the most urgent ready reference of this registry under a lease. */
+static int resolve_claim(struct sf_resolve *r, PGconn *db, struct resolve_item *it, bool *got)
+{
+	char lease[16];
+	snprintf(lease, sizeof(lease), "%d", RESOLVE_LEASE_S);
+	const char *p[] = {r->registry, lease};
+	PGresult *res = PQexecParams(
+	    db,
+	    "WITH next AS ("
+	    "  SELECT scan_id FROM resolve_queue WHERE registry = $1 AND run_after <= now()"
+	    "  AND (lease_until IS NULL OR lease_until < now())"
+	    "  ORDER BY priority DESC, created_at, scan_id FOR UPDATE SKIP LOCKED LIMIT 1)"
+	    " UPDATE resolve_queue q SET attempt = q.attempt + 1,"
+	    "  lease_until = now() + make_interval(secs => $2::int)"
+	    " FROM next WHERE q.scan_id = next.scan_id"
+	    " RETURNING q.scan_id, q.ecosystem, q.package, q.version, q.attempt,"
+	    "  coalesce(q.last_error, ''),"
+	    "  (SELECT s.status = 'queued' AND s.artifact_sha256 IS NULL FROM scans s"
+	    "   WHERE s.id = q.scan_id)",
+	    2, NULL, p, NULL, NULL, 0);
+	int rc = resolve_ok(db, res, "claim");
+	*got = rc == 0 && PQntuples(res) == 1;
+	if (*got) {
+		sf_strlcpy(it->scan_id, PQgetvalue(res, 0, 0), sizeof(it->scan_id));
+		sf_strlcpy(it->ecosystem, PQgetvalue(res, 0, 1), sizeof(it->ecosystem));
+		sf_strlcpy(it->package, PQgetvalue(res, 0, 2), sizeof(it->package));
+		sf_strlcpy(it->version, PQgetvalue(res, 0, 3), sizeof(it->version));
+		sf_strlcpy(it->attempt, PQgetvalue(res, 0, 4), sizeof(it->attempt));
+		it->attempts = atoi(it->attempt);
+		sf_strlcpy(it->last_error, PQgetvalue(res, 0, 5), sizeof(it->last_error));
+		it->live = PQgetvalue(res, 0, 6)[0] == 't';
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* The scan gets its artifact and its job; the resolution is remembered
+ * (fresh: fetched now, not taken from package_resolutions). */
+static int resolve_complete(struct sf_resolve *r, PGconn *db, const struct resolve_item *it,
+			    const struct sf_resolved *res, bool fresh, bool *queued)
+{
+	char size[32];
+	snprintf(size, sizeof(size), "%lld", res->size);
+	const char *art[] = {res->sha256, size};
+	const char *pr[] = {r->registry, it->ecosystem, it->package, it->version, res->sha256,
+			    res->integrity[0] ? res->integrity : NULL, res->tarball};
+	const char *sc[] = {it->scan_id, it->attempt, res->sha256};
+	int rows = 0, rc;
+	*queued = false;
+	if ((rc = resolve_run(db, "begin", "BEGIN", 0, NULL, NULL)))
+		return rc;
+	if ((rc = resolve_run(db, "artifact",
+			      "INSERT INTO artifacts (sha256, size) VALUES ($1, $2)"
+			      " ON CONFLICT (sha256) DO NOTHING",
+			      2, art, NULL)) ||
+	    (fresh && (rc = resolve_run(db, "resolution",
+					"INSERT INTO package_resolutions (registry, ecosystem, package,"
+					" version, sha256, integrity, tarball_url)"
+					" VALUES ($1, $2, $3, $4, $5, $6, $7)"
+					" ON CONFLICT (registry, ecosystem, package, version) DO UPDATE"
+					" SET sha256 = EXCLUDED.sha256, integrity = EXCLUDED.integrity,"
+					" tarball_url = EXCLUDED.tarball_url, resolved_at = now()",
+					7, pr, NULL))) ||
+	    /* Only while the claim is still ours and the scan still waits. */
+	    (rc = resolve_run(db, "scan",
+			      "WITH q AS (DELETE FROM resolve_queue WHERE scan_id = $1"
+			      "   AND attempt = $2::int RETURNING scan_id, priority, job_max_attempts),"
+			      " s AS (UPDATE scans SET artifact_sha256 = $3 FROM q"
+			      "   WHERE scans.id = q.scan_id AND scans.status = 'queued'"
+			      "   AND scans.artifact_sha256 IS NULL"
+			      "   RETURNING scans.id, q.priority, q.job_max_attempts)"
+			      " INSERT INTO jobs (scan_id, priority, max_attempts)"
+			      " SELECT id, priority, job_max_attempts FROM s RETURNING id",
+			      3, sc, &rows)) ||
+	    (rows > 0 && (rc = resolve_run(db, "notify", "SELECT pg_notify('scanfarm_jobs', '')", 0,
+					   NULL, NULL))) ||
+	    (rc = resolve_run(db, "commit", "COMMIT", 0, NULL, NULL))) {
+		PQclear(PQexec(db, "ROLLBACK"));
+		return rc;
+	}
+	*queued = rows > 0;
+	return 0;
+}
+
+/* The scan fails with the reason; the reference leaves the queue. */
+static int resolve_fail(PGconn *db, const struct resolve_item *it, const char *reason)
+{
+	const char *p[] = {it->scan_id, it->attempt, reason};
+	return resolve_run(db, "fail",
+			   "WITH q AS (DELETE FROM resolve_queue WHERE scan_id = $1 AND attempt = $2::int"
+			   "   RETURNING scan_id)"
+			   " UPDATE scans SET status = 'failed', reason = $3, finished_at = now()"
+			   " FROM q WHERE scans.id = q.scan_id AND scans.status = 'queued'"
+			   " AND scans.artifact_sha256 IS NULL",
+			   3, p, NULL);
+}
+
+/* Back to the queue: after a back-off (retry), or at once without counting
+ * the attempt (this coordinator is stopping). */
+static int resolve_requeue(PGconn *db, const struct resolve_item *it, const char *error,
+			   bool count)
+{
+	char backoff[16];
+	snprintf(backoff, sizeof(backoff), "%d", count ? RESOLVE_BACKOFF_S : 0);
+	const char *p[] = {it->scan_id, it->attempt, error, backoff, count ? "0" : "1"};
+	return resolve_run(db, "requeue",
+			   "UPDATE resolve_queue SET lease_until = NULL, last_error = $3,"
+			   " attempt = attempt - $5::int,"
+			   " run_after = now() + make_interval(secs => $4::int * attempt)"
+			   " WHERE scan_id = $1 AND attempt = $2::int",
+			   5, p, NULL);
+}
+
+/* A resolution remembered from an earlier run whose bytes are still in the
+ * store. */
+static int resolve_lookup(struct sf_resolve *r, PGconn *db, const struct resolve_item *it,
+			  struct sf_resolved *res, bool *found)
+{
+	const char *p[] = {r->registry, it->ecosystem, it->package, it->version};
+	PGresult *q = PQexecParams(db,
+				   "SELECT p.sha256, a.size, coalesce(p.integrity, ''), p.tarball_url"
+				   " FROM package_resolutions p JOIN artifacts a ON a.sha256 = p.sha256"
+				   " WHERE p.registry = $1 AND p.ecosystem = $2 AND p.package = $3"
+				   " AND p.version = $4",
+				   4, NULL, p, NULL, NULL, 0);
+	int rc = resolve_ok(db, q, "lookup");
+	*found = false;
+	if (rc == 0 && PQntuples(q) == 1) {
+		int fd;
+		long long size;
+		memset(res, 0, sizeof(*res));
+		sf_strlcpy(res->sha256, PQgetvalue(q, 0, 0), sizeof(res->sha256));
+		if (sf_store_open_artifact(r->store, res->sha256, &fd, &size) == 0) {
+			close(fd);
+			res->size = size;
+			sf_strlcpy(res->integrity, PQgetvalue(q, 0, 2), sizeof(res->integrity));
+			sf_strlcpy(res->tarball, PQgetvalue(q, 0, 3), sizeof(res->tarball));
+			*found = size == strtoll(PQgetvalue(q, 0, 1), NULL, 10);
+		}
+	}
+	PQclear(q);
+	return rc;
+}
+
+static void resolve_one(struct sf_resolve *r, CURL *c, struct resolve_item *it)
+{
+	char err[1024] = "", reason[1200];
+	struct sf_resolved res;
+	bool transient = false, found = false, queued = false;
+	int rc = 0;
+	PGconn *db;
+	if (!it->live) { /* cancelled while it waited */
+		db = sf_db_get(r->pool);
+		const char *p[] = {it->scan_id};
+		resolve_run(db, "drop", "DELETE FROM resolve_queue WHERE scan_id = $1", 1, p, NULL);
+		sf_db_put(r->pool, db);
+		return;
+	}
+	snprintf(reason, sizeof(reason), "resolve %s %s@%s: ", it->ecosystem, it->package,
+		 it->version);
+	size_t prefix = strlen(reason);
+	if (it->attempts > RESOLVE_TRIES) { /* coordinators died holding it */
+		snprintf(reason + prefix, sizeof(reason) - prefix, "gave up after %d attempts%s%s",
+			 RESOLVE_TRIES, it->last_error[0] ? ": " : "", it->last_error);
+		goto fail;
+	}
+	db = sf_db_get(r->pool);
+	rc = resolve_lookup(r, db, it, &res, &found);
+	sf_db_put(r->pool, db);
+	if (!found) {
+		if (strcmp(it->ecosystem, "npm") != 0) {
+			snprintf(reason + prefix, sizeof(reason) - prefix, "unsupported ecosystem");
+			goto fail;
+		}
+		rc = resolve_npm_with(c, r->registry, it->package, it->version, r->store,
+				      r->max_bytes, &r->stop, &res, err, sizeof(err), &transient);
+		if (rc == -ECANCELED) {
+			db = sf_db_get(r->pool);
+			resolve_requeue(db, it, "coordinator stopped during the fetch", false);
+			sf_db_put(r->pool, db);
+			return;
+		}
+		if (rc && transient && it->attempts < RESOLVE_TRIES) {
+			sf_warn("resolve %s@%s (scan %s, attempt %d): %s; will retry", it->package,
+				it->version, it->scan_id, it->attempts, err);
+			atomic_fetch_add(&r->stats.retried, 1);
+			db = sf_db_get(r->pool);
+			resolve_requeue(db, it, err, true);
+			sf_db_put(r->pool, db);
+			return;
+		}
+		if (rc) {
+			snprintf(reason + prefix, sizeof(reason) - prefix, "%s", err);
+			goto fail;
+		}
+	}
+	db = sf_db_get(r->pool);
+	rc = resolve_complete(r, db, it, &res, !found, &queued);
+	sf_db_put(r->pool, db);
+	if (rc == 0) {
+		atomic_fetch_add(found ? &r->stats.cached : &r->stats.resolved, 1);
+		sf_info("resolved %s@%s to artifact %s (%lld bytes%s): scan %s %s", it->package,
+			it->version, res.sha256, res.size, found ? ", known" : "", it->scan_id,
+			queued ? "queued" : "no longer waits");
+	}
+	/* A database error leaves the claim to expire: it is tried again. */
+	return;
+fail:
+	atomic_fetch_add(&r->stats.failed, 1);
+	sf_warn("scan %s failed: %s", it->scan_id, reason);
+	db = sf_db_get(r->pool);
+	resolve_fail(db, it, reason);
+	sf_db_put(r->pool, db);
+}
+
+static void *resolve_thread(void *arg)
+{
+	struct sf_resolve *r = arg;
+	CURL *c = curl_easy_init(); /* kept: its connections to the registry are reused */
+	while (!atomic_load(&r->stop)) {
+		pthread_mutex_lock(&r->lock);
+		unsigned long gen = r->generation;
+		pthread_mutex_unlock(&r->lock);
+		struct resolve_item it;
+		bool got = false;
+		int rc = -ENOMEM;
+		if (c) {
+			PGconn *db = sf_db_get(r->pool);
+			rc = resolve_claim(r, db, &it, &got);
+			sf_db_put(r->pool, db);
+		}
+		if (rc == 0 && got) {
+			resolve_one(r, c, &it);
+			continue;
+		}
+		if (!c)
+			c = curl_easy_init();
+		/* Nothing ready (or PostgreSQL away): sleep until woken or the poll
+		 * interval passes (retries come due, other coordinators' rows). */
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += RESOLVE_POLL_S;
+		pthread_mutex_lock(&r->lock);
+		while (gen == r->generation && !atomic_load(&r->stop))
+			if (pthread_cond_timedwait(&r->wake, &r->lock, &until) == ETIMEDOUT)
+				break;
+		pthread_mutex_unlock(&r->lock);
+	}
+	if (c)
+		curl_easy_cleanup(c);
+	return NULL;
+}
+
+int sf_resolve_start(struct sf_resolve **out, const struct sf_resolve_config *cfg,
+		     struct sf_db_pool *pool, struct sf_store *store)
+{
+	if (cfg->concurrency < 1 || cfg->concurrency > RESOLVE_MAX_THREADS)
+		return -EINVAL;
+	const char *reg = cfg->npm_registry;
+	if (strncmp(reg, "http://", 7) != 0 && strncmp(reg, "https://", 8) != 0)
+		return -EINVAL;
+	struct sf_resolve *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	if (sf_strlcpy(r->registry, reg, sizeof(r->registry)) != 0) {
+		free(r);
+		return -ENAMETOOLONG;
+	}
+	for (size_t n = strlen(r->registry); n > 8 && r->registry[n - 1] == '/'; n--)
+		r->registry[n - 1] = '\0';
+	r->max_bytes = cfg->max_bytes;
+	r->pool = pool;
+	r->store = store;
+	r->threads = calloc((size_t)cfg->concurrency, sizeof(pthread_t));
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (!r->threads) {
+		sf_resolve_stop(r);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < cfg->concurrency; i++) {
+		int rc = pthread_create(&r->threads[i], NULL, resolve_thread, r);
+		if (rc) {
+			sf_resolve_stop(r);
+			return -rc;
+		}
+		r->nthreads++;
+	}
+	*out = r;
+	return 0;
+}
+
+void sf_resolve_wake(struct sf_resolve *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->generation++;
+	pthread_cond_broadcast(&r->wake);
+	pthread_mutex_unlock(&r->lock);
+}
+
+void sf_resolve_stop(struct sf_resolve *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	atomic_store(&r->stop, true);
+	pthread_cond_broadcast(&r->wake);
+	pthread_mutex_unlock(&r->lock);
+	for (int i = 0; i < r->nthreads; i++)
+		pthread_join(r->threads[i], NULL);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->wake);
+	free(r->threads);
+	free(r);
+}
+
+const char *sf_resolve_registry(const struct sf_resolve *r) { return r->registry; }
+
+struct sf_resolve_stats *sf_resolve_stats(struct sf_resolve *r) { return &r->stats; }
