@@ -6,7 +6,7 @@
 #   scripts/setup.sh rootfs     build the sandbox root filesystem once into var/rootfs
 #   scripts/setup.sh all        all three (the default)
 #
-# Nothing here relies on anything installed by hand.
+# Nothing here relies on anything installed by hand. (python3: the tests' fake npm registry.)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 var=${SCANFARM_VAR:-$top/var}
@@ -15,7 +15,7 @@ PACKAGES=(build-essential cmake pkg-config clang llvm libbpf-dev bpftool libnng-
   libpq-dev libarchive-dev libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
   protobuf-compiler libmsgpack-dev libyaml-dev libmicrohttpd-dev
   libcurl4-openssl-dev libssl-dev libjansson-dev postgresql crun runc mmdebstrap
-  jq curl ca-certificates xz-utils git)
+  jq curl ca-certificates xz-utils git python3)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
