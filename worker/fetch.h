@@ -2,7 +2,10 @@
  * fetch — downloads an artifact from the coordinator and verifies it.
  *
  * The body is streamed to a file while its SHA-256 is computed; the file is
- * kept only if the digest and size match what the job said.
+ * kept only if the digest and size match what the job said. Failures that
+ * say nothing about the artifact (connection refused or reset, timeouts,
+ * 429 and 5xx answers: a coordinator restarting or draining) are retried
+ * with a growing pause until retry_ms have passed; the rest fail at once.
  *
  * Owns: nothing after return. Calls: libcurl, sha256, util.
  */
@@ -14,6 +17,6 @@
 /* 0, or -EIO (transfer), -EBADMSG (hash/size mismatch), with err filled. */
 /* secret, when not NULL, is sent as "Authorization: Bearer <secret>". */
 int sf_fetch(const char *url, const char *sha256, long long size, const char *path,
-	     const char *secret, char *err, size_t errlen);
+	     const char *secret, int retry_ms, char *err, size_t errlen);
 
 #endif

@@ -18,6 +18,8 @@
 
 #define SANDBOX_UID 1000
 #define SANDBOX_GID 1000
+/* How long a download may wait for the coordinator (at most half the lease). */
+#define WORKER_FETCH_RETRY_MS 60000
 
 static int job_chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -72,8 +74,14 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 		goto out;
 	}
 
-	if ((rc = sf_fetch(job->url, job->sha256, job->size, artifact, env->worker_secret, err,
-			   sizeof(err))))
+	/* A coordinator restarting or draining answers nothing or 503 for a
+	 * while: wait for it, within the lease, rather than fail the scan. */
+	int64_t lease_left = job->lease_deadline_ms > 0 ? job->lease_deadline_ms - sf_now_ms() : 0;
+	int retry_ms = lease_left > 0 && lease_left / 2 < WORKER_FETCH_RETRY_MS
+			   ? (int)(lease_left / 2)
+			   : WORKER_FETCH_RETRY_MS;
+	if ((rc = sf_fetch(job->url, job->sha256, job->size, artifact, env->worker_secret,
+			   retry_ms, err, sizeof(err))))
 		goto out;
 	struct sf_unpack_stats us;
 	if ((rc = sf_unpack(artifact, src, &env->unpack, &us, err, sizeof(err)))) {
