@@ -29,19 +29,10 @@ struct bulk_item {
 	json_t *labels;					   /* owned */
 };
 
-static int bulk_ok(PGconn *db, PGresult *r, const char *what)
-{
-	ExecStatusType st = PQresultStatus(r);
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-		return 0;
-	sf_error("postgresql: batch: %s: %s", what, PQerrorMessage(db));
-	return -EIO;
-}
-
 static int bulk_run(PGconn *db, const char *what, const char *sql, int n, const char *const *p)
 {
 	PGresult *r = PQexecParams(db, sql, n, NULL, p, NULL, NULL, 0);
-	int rc = bulk_ok(db, r, what);
+	int rc = sf_db_result_ok(db, r, what);
 	PQclear(r);
 	return rc;
 }
@@ -230,7 +221,7 @@ static int bulk_known_references(PGconn *db, const struct sf_bulk_config *cfg,
 	    " AND p.package = x.package AND p.version = x.version",
 	    2, NULL, p, NULL, NULL, 0);
 	free(doc);
-	int rc = bulk_ok(db, r, "known references");
+	int rc = sf_db_result_ok(db, r, "batch: known references");
 	for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
 		long idx = strtol(PQgetvalue(r, row, 0), NULL, 10);
 		if (idx < 0 || (size_t)idx >= n)
@@ -274,7 +265,7 @@ static int bulk_verdicts(PGconn *db, const struct sf_bulk_config *cfg, struct bu
 		    " AND w.last_seen > now() - make_interval(secs => $2::int)"
 		    " ORDER BY s.artifact_sha256, s.finished_at DESC",
 		    2, NULL, p, NULL, NULL, 0);
-		rc = bulk_ok(db, r, "verdict cache");
+		rc = sf_db_result_ok(db, r, "batch: verdict cache");
 		for (int row = 0; rc == 0 && row < PQntuples(r); row++)
 			json_object_set_new(seen, PQgetvalue(r, row, 0),
 					    json_string(PQgetvalue(r, row, 1)));
@@ -528,7 +519,7 @@ int sf_bulk_view(PGconn *conn, const char *batch_id, int limit, const char *curs
 	    " FROM scan_batches b LEFT JOIN scan_batch_items i ON i.batch_id = b.id"
 	    " LEFT JOIN scans s ON s.id = i.scan_id WHERE b.id = $1 GROUP BY b.id",
 	    1, NULL, p, NULL, NULL, 0);
-	int rc = bulk_ok(conn, r, "view");
+	int rc = sf_db_result_ok(conn, r, "batch: view");
 	if (rc == 0 && PQntuples(r) == 0)
 		rc = -ENOENT;
 	if (rc) {
@@ -559,7 +550,7 @@ int sf_bulk_view(PGconn *conn, const char *batch_id, int limit, const char *curs
 	    " FROM scan_batch_items i LEFT JOIN scans s ON s.id = i.scan_id"
 	    " WHERE i.batch_id = $1 AND i.idx > $2::int ORDER BY i.idx LIMIT $3::int",
 	    3, NULL, p, NULL, NULL, 0);
-	if ((rc = bulk_ok(conn, r, "view items")) || !(list = json_array())) {
+	if ((rc = sf_db_result_ok(conn, r, "batch: view items")) || !(list = json_array())) {
 		rc = rc ? rc : -ENOMEM;
 		goto fail;
 	}
@@ -618,7 +609,7 @@ int sf_bulk_artifact_record(PGconn *conn, const char *sha256, long long size, bo
 				   "INSERT INTO artifacts (sha256, size) VALUES ($1, $2)"
 				   " ON CONFLICT (sha256) DO NOTHING RETURNING 1",
 				   2, NULL, p, NULL, NULL, 0);
-	rc = bulk_ok(conn, r, "artifact");
+	rc = sf_db_result_ok(conn, r, "batch: artifact");
 	*created = rc == 0 && PQntuples(r) == 1;
 	PQclear(r);
 	if (rc || (rc = bulk_run(conn, "commit", "COMMIT", 0, NULL)))

@@ -137,7 +137,7 @@ void sf_db_put(struct sf_db_pool *pool, PGconn *conn)
 
 /* ------------------------------------------------------------ statements */
 
-static int db_ok(PGconn *conn, PGresult *r, const char *what)
+int sf_db_result_ok(PGconn *conn, PGresult *r, const char *what)
 {
 	ExecStatusType st = PQresultStatus(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
@@ -149,7 +149,7 @@ static int db_ok(PGconn *conn, PGresult *r, const char *what)
 int sf_db_exec(PGconn *conn, const char *sql)
 {
 	PGresult *r = PQexec(conn, sql);
-	int rc = db_ok(conn, r, sql);
+	int rc = sf_db_result_ok(conn, r, sql);
 	PQclear(r);
 	return rc;
 }
@@ -188,7 +188,7 @@ static PGresult *db_prepared(PGconn *conn, const char *name, const char *sql, in
 static int db_run(PGconn *conn, const char *sql, int n, const char *const *vals)
 {
 	PGresult *r = db_params(conn, sql, n, vals);
-	int rc = db_ok(conn, r, sql);
+	int rc = sf_db_result_ok(conn, r, sql);
 	PQclear(r);
 	return rc;
 }
@@ -216,7 +216,7 @@ int sf_db_migrate(PGconn *conn)
 		const char *p[] = {ver, m->name};
 		PGresult *r = db_params(conn, "SELECT 1 FROM schema_migrations WHERE version = $1",
 					1, p);
-		rc = db_ok(conn, r, "migrations");
+		rc = sf_db_result_ok(conn, r, "migrations");
 		bool applied = rc == 0 && PQntuples(r) > 0;
 		PQclear(r);
 		if (rc || applied)
@@ -301,7 +301,7 @@ int sf_db_claim_many(PGconn *conn, int lease_s, int max, const char *worker_id, 
 	    " ORDER BY c.priority DESC, c.id";
 	*n = 0;
 	PGresult *r = db_prepared(conn, "sf_claim", sql, 4, p);
-	int rc = db_ok(conn, r, "claim");
+	int rc = sf_db_result_ok(conn, r, "claim");
 	for (int i = 0; rc == 0 && i < PQntuples(r) && i < max; i++) {
 		struct sf_claim *c = &claims[i];
 		c->job_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
@@ -376,7 +376,7 @@ static int db_requeue(PGconn *conn, const char *victims, const char *why, int np
 	if (len < 0 || (size_t)len >= sizeof(sql))
 		return -EOVERFLOW;
 	PGresult *r = db_params(conn, sql, nparams, params);
-	int rc = db_ok(conn, r, "re-queue");
+	int rc = sf_db_result_ok(conn, r, "re-queue");
 	if (rc == 0) {
 		*requeued = atoi(PQgetvalue(r, 0, 0));
 		*dead = atoi(PQgetvalue(r, 0, 1));
@@ -617,7 +617,7 @@ int sf_db_ingest_scan(PGconn *conn, const struct sf_batch *b, enum sf_ingest_res
 	if (bulk && (rc = sf_db_exec(conn, "BEGIN")))
 		return rc;
 	PGresult *r = db_prepared(conn, "sf_ingest", INGEST_SQL, 15, p);
-	if ((rc = db_ok(conn, r, "ingest: batch"))) {
+	if ((rc = sf_db_result_ok(conn, r, "ingest: batch"))) {
 		PQclear(r);
 		goto fail;
 	}
@@ -707,7 +707,7 @@ int sf_db_cached_verdict(PGconn *conn, const char *sha256, int live_s,
 				" AND w.last_seen > now() - make_interval(secs => $2::int)"
 				" ORDER BY s.finished_at DESC LIMIT 1",
 				2, p);
-	int rc = db_ok(conn, r, "verdict cache");
+	int rc = sf_db_result_ok(conn, r, "verdict cache");
 	*found = false;
 	if (rc == 0 && PQntuples(r) == 1) {
 		sf_strlcpy(scan_id, PQgetvalue(r, 0, 0), SF_UUID_LEN + 1);
@@ -735,7 +735,7 @@ int sf_db_cancel(PGconn *conn, const char *scan_id)
 	    "   WHERE scan_id IN (SELECT id FROM s) AND state IN ('queued', 'running'))"
 	    " SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM scans WHERE id = $1)",
 	    1, p);
-	int rc = db_ok(conn, r, "cancel");
+	int rc = sf_db_result_ok(conn, r, "cancel");
 	if (rc == 0)
 		rc = atoi(PQgetvalue(r, 0, 0)) == 1	 ? 0
 		     : atoi(PQgetvalue(r, 0, 1)) == 1 ? -EALREADY

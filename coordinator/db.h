@@ -111,6 +111,9 @@ int sf_db_cached_verdict(PGconn *conn, const char *sha256, int live_s,
 int sf_db_cancel(PGconn *conn, const char *scan_id);
 
 /* Runs one statement without parameters; logs and returns -EIO on failure. */
+/* 0 when r is a successful result; otherwise logs "postgresql: what: …"
+ * and returns -EIO. r stays the caller's to PQclear. */
+int sf_db_result_ok(PGconn *conn, PGresult *r, const char *what);
 int sf_db_exec(PGconn *conn, const char *sql);
 
 #endif

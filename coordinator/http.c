@@ -318,13 +318,34 @@ static enum MHD_Result http_metrics(struct sf_http *h, struct MHD_Connection *c)
 	return http_send(c, MHD_HTTP_OK, "text/plain; version=0.0.4", b.data, b.len);
 }
 
+/* Reads limit (1…max, default def) and cursor; false with an error queued. */
+static bool http_paging(struct MHD_Connection *c, int def, int max, int *limit,
+			const char **cursor, enum MHD_Result *reply)
+{
+	const char *limit_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+	*cursor = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
+	char *end = NULL;
+	long l = limit_s ? strtol(limit_s, &end, 10) : def;
+	if (limit_s && (!*limit_s || *end || l < 1 || l > max)) {
+		char m[64];
+		snprintf(m, sizeof(m), "limit must be 1 to %d", max);
+		*reply = http_error(c, 400, "bad_request", m);
+		return false;
+	}
+	*limit = (int)l;
+	return true;
+}
+
 /* GET /v1/scans?status=&artifact=&limit=&cursor= */
 static enum MHD_Result http_list(struct sf_http *h, struct MHD_Connection *c)
 {
 	const char *status = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status");
 	const char *artifact = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "artifact");
-	const char *limit_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
-	const char *cursor = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
+	int limit;
+	const char *cursor;
+	enum MHD_Result reply;
+	if (!http_paging(c, 50, 500, &limit, &cursor, &reply))
+		return reply;
 	static const char *const statuses[] = {"queued", "running", "finished", "failed"};
 	bool known = !status;
 	for (size_t i = 0; status && i < 4; i++)
@@ -334,13 +355,9 @@ static enum MHD_Result http_list(struct sf_http *h, struct MHD_Connection *c)
 				  "status must be queued, running, finished or failed");
 	if (artifact && (strlen(artifact) != SF_SHA256_HEX || !sf_is_hex(artifact, SF_SHA256_HEX)))
 		return http_error(c, 400, "bad_request", "artifact must be a sha256 in hex");
-	char *end = NULL;
-	long limit = limit_s ? strtol(limit_s, &end, 10) : 50;
-	if (limit_s && (*end || limit < 1 || limit > 500))
-		return http_error(c, 400, "bad_request", "limit must be 1 to 500");
 	json_t *out = NULL;
 	PGconn *db = sf_db_get(h->pool);
-	int rc = sf_report_list(db, status, artifact, (int)limit, cursor, &out);
+	int rc = sf_report_list(db, status, artifact, limit, cursor, &out);
 	sf_db_put(h->pool, db);
 	if (rc == -EINVAL)
 		return http_error(c, 400, "bad_request", "malformed cursor");
@@ -534,23 +551,6 @@ static enum MHD_Result http_bulk_finish(struct sf_http *h, struct MHD_Connection
 	return ret;
 }
 
-/* Reads limit (1…max, default def) and cursor; false with an error queued. */
-static bool http_paging(struct MHD_Connection *c, int def, int max, int *limit,
-			const char **cursor, enum MHD_Result *reply)
-{
-	const char *limit_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
-	*cursor = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
-	char *end = NULL;
-	long l = limit_s ? strtol(limit_s, &end, 10) : def;
-	if (limit_s && (!*limit_s || *end || l < 1 || l > max)) {
-		char m[64];
-		snprintf(m, sizeof(m), "limit must be 1 to %d", max);
-		*reply = http_error(c, 400, "bad_request", m);
-		return false;
-	}
-	*limit = (int)l;
-	return true;
-}
 
 /* GET /v1/batches/<id>?limit=&cursor= */
 static enum MHD_Result http_bulk_view(struct sf_http *h, struct MHD_Connection *c, const char *id)

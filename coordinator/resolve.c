@@ -495,20 +495,11 @@ struct resolve_item {
 	char last_error[512];
 };
 
-static int resolve_ok(PGconn *db, PGresult *r, const char *what)
-{
-	ExecStatusType st = PQresultStatus(r);
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-		return 0;
-	sf_error("postgresql: resolve: %s: %s", what, PQerrorMessage(db));
-	return -EIO;
-}
-
 static int resolve_run(PGconn *db, const char *what, const char *sql, int n,
 		       const char *const *p, int *rows)
 {
 	PGresult *r = PQexecParams(db, sql, n, NULL, p, NULL, NULL, 0);
-	int rc = resolve_ok(db, r, what);
+	int rc = sf_db_result_ok(db, r, what);
 	if (rows)
 		*rows = rc ? 0 : PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r)
 								      : atoi(PQcmdTuples(r));
@@ -536,7 +527,7 @@ static int resolve_claim(struct sf_resolve *r, PGconn *db, struct resolve_item *
 	    "  (SELECT s.status = 'queued' AND s.artifact_sha256 IS NULL FROM scans s"
 	    "   WHERE s.id = q.scan_id)",
 	    2, NULL, p, NULL, NULL, 0);
-	int rc = resolve_ok(db, res, "claim");
+	int rc = sf_db_result_ok(db, res, "resolve: claim");
 	*got = rc == 0 && PQntuples(res) == 1;
 	if (*got) {
 		sf_strlcpy(it->scan_id, PQgetvalue(res, 0, 0), sizeof(it->scan_id));
@@ -641,7 +632,7 @@ static int resolve_lookup(struct sf_resolve *r, PGconn *db, const struct resolve
 				   " WHERE p.registry = $1 AND p.ecosystem = $2 AND p.package = $3"
 				   " AND p.version = $4",
 				   4, NULL, p, NULL, NULL, 0);
-	int rc = resolve_ok(db, q, "lookup");
+	int rc = sf_db_result_ok(db, q, "resolve: lookup");
 	*found = false;
 	if (rc == 0 && PQntuples(q) == 1) {
 		int fd;
