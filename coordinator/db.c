@@ -271,38 +271,57 @@ int sf_db_submit(PGconn *conn, const struct sf_submission *s, char scan_id[SF_UU
 	return 0;
 }
 
-int sf_db_claim_many(PGconn *conn, int lease_s, int max, const char *worker_id, int64_t token,
-		     struct sf_claim *claims, int *n)
+int sf_db_claim_slots(PGconn *conn, int lease_s, const struct sf_slot *slots, int nslots,
+		      struct sf_claim *claims, int *n)
 {
-	char lease[16], limit[16], tok[32];
+	*n = 0;
+	json_t *arr = json_array();
+	for (int i = 0; arr && i < nslots; i++) {
+		json_t *slot = json_pack("[s?,o]", slots[i].worker_id,
+					 slots[i].token ? json_integer(slots[i].token) : json_null());
+		if (!slot || json_array_append_new(arr, slot)) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	char *text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+	json_decref(arr);
+	if (!text)
+		return -ENOMEM;
+	char lease[16];
 	snprintf(lease, sizeof(lease), "%d", lease_s);
-	snprintf(limit, sizeof(limit), "%d", max);
-	snprintf(tok, sizeof(tok), "%lld", (long long)token);
-	const char *p[] = {lease, limit, worker_id, token ? tok : NULL};
-	/* One statement claims a whole batch: a queue's claim cost is mostly
-	 * the statement (planning, walking the ready index), not the rows. */
+	const char *p[] = {lease, text};
+	/* One statement claims the jobs of every waiting request at once: a
+	 * queue's claim cost is mostly the statement (planning, walking the
+	 * ready index), not the rows. The n-th most urgent job goes to the n-th
+	 * slot, and slots come in the requests' order. */
 	static const char sql[] =
-	    "WITH next AS ("
-	    "  SELECT id FROM jobs WHERE state = 'queued' AND run_after <= now()"
-	    "  ORDER BY priority DESC, id FOR UPDATE SKIP LOCKED LIMIT $2::int),"
+	    "WITH slots AS ("
+	    "  SELECT s.v->>0 AS worker, (s.v->>1)::bigint AS token, s.n"
+	    "  FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS s(v, n)),"
+	    " next AS ("
+	    "  SELECT id, row_number() OVER (ORDER BY priority DESC, id) AS n FROM ("
+	    "   SELECT id, priority FROM jobs WHERE state = 'queued' AND run_after <= now()"
+	    "   ORDER BY priority DESC, id FOR UPDATE SKIP LOCKED"
+	    "   LIMIT (SELECT count(*) FROM slots)) q),"
 	    " claimed AS ("
 	    "  UPDATE jobs j SET state = 'running', updated_at = now(),"
 	    "    lease_until = now() + make_interval(secs => $1::int),"
-	    "    worker_id = coalesce($3::text, j.worker_id), lease_token = $4::bigint"
-	    "  FROM next WHERE j.id = next.id"
-	    "  RETURNING j.id, j.attempt, j.scan_id, j.lease_until, j.priority),"
+	    "    worker_id = coalesce(slots.worker, j.worker_id), lease_token = slots.token"
+	    "  FROM next JOIN slots ON slots.n = next.n WHERE j.id = next.id"
+	    "  RETURNING j.id, j.attempt, j.scan_id, j.lease_until, j.priority, j.lease_token),"
 	    " touched AS ("
 	    "  UPDATE scans s SET status = 'running' FROM claimed WHERE s.id = claimed.scan_id"
 	    "  RETURNING s.id, s.artifact_sha256, s.ecosystem)"
 	    " SELECT c.id, c.attempt, c.scan_id, t.artifact_sha256, a.size, t.ecosystem,"
-	    "  (extract(epoch FROM c.lease_until) * 1000)::bigint"
+	    "  (extract(epoch FROM c.lease_until) * 1000)::bigint, coalesce(c.lease_token, 0)"
 	    " FROM claimed c JOIN touched t ON t.id = c.scan_id"
 	    " JOIN artifacts a ON a.sha256 = t.artifact_sha256"
 	    " ORDER BY c.priority DESC, c.id";
-	*n = 0;
-	PGresult *r = db_prepared(conn, "sf_claim", sql, 4, p);
+	PGresult *r = db_prepared(conn, "sf_claim", sql, 2, p);
+	free(text);
 	int rc = sf_db_result_ok(conn, r, "claim");
-	for (int i = 0; rc == 0 && i < PQntuples(r) && i < max; i++) {
+	for (int i = 0; rc == 0 && i < PQntuples(r) && i < nslots; i++) {
 		struct sf_claim *c = &claims[i];
 		c->job_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
 		c->attempt = (int32_t)strtol(PQgetvalue(r, i, 1), NULL, 10);
@@ -311,9 +330,23 @@ int sf_db_claim_many(PGconn *conn, int lease_s, int max, const char *worker_id, 
 		c->size = strtoll(PQgetvalue(r, i, 4), NULL, 10);
 		sf_strlcpy(c->ecosystem, PQgetvalue(r, i, 5), sizeof(c->ecosystem));
 		c->lease_deadline_ms = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+		c->token = strtoll(PQgetvalue(r, i, 7), NULL, 10);
 		(*n)++;
 	}
 	PQclear(r);
+	return rc;
+}
+
+int sf_db_claim_many(PGconn *conn, int lease_s, int max, const char *worker_id, int64_t token,
+		     struct sf_claim *claims, int *n)
+{
+	struct sf_slot *slots = calloc((size_t)(max > 0 ? max : 1), sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (int i = 0; i < max; i++)
+		slots[i] = (struct sf_slot){.worker_id = worker_id, .token = token};
+	int rc = sf_db_claim_slots(conn, lease_s, slots, max, claims, n);
+	free(slots);
 	return rc;
 }
 

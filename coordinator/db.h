@@ -62,7 +62,18 @@ struct sf_claim {
 	long long size;
 	char ecosystem[32];
 	int64_t lease_deadline_ms;
+	int64_t token; /* the request it was leased in reply to, 0: none */
 };
+/* A free slot of a waiting worker: one job may be leased to worker_id in
+ * reply to its request token (NULL/0: not recorded). */
+struct sf_slot {
+	const char *worker_id;
+	int64_t token;
+};
+/* Claims one job per slot at most, the most urgent for the first slot;
+ * *n says how many, each claim names the token of its slot. */
+int sf_db_claim_slots(PGconn *conn, int lease_s, const struct sf_slot *slots, int nslots,
+		      struct sf_claim *claims, int *n);
 /* Claims the most urgent ready job and leases it for lease_s seconds.
  * Returns 0 with *claimed = false when nothing is ready. */
 int sf_db_claim(PGconn *conn, int lease_s, struct sf_claim *c, bool *claimed);

@@ -207,12 +207,36 @@ static void dispatch_reap(struct sf_dispatch *d)
 	sf_db_put(d->pool, db);
 }
 
+/* Re-queues what this request says its worker never got (once). */
+static void dispatch_check_lost(struct sf_dispatch *d, PGconn *db, struct dispatch_req *r)
+{
+	if (r->checked)
+		return;
+	if (!r->want.fresh && !r->want.lost_token) {
+		r->checked = true;
+		return;
+	}
+	int requeued = 0, dead = 0;
+	/* jobs of an earlier run of this worker, or of a reply it never got:
+	 * nobody runs them */
+	if (sf_db_requeue_lost(db, r->want.worker_id, r->want.fresh ? 0 : r->want.lost_token,
+			       &requeued, &dead) != 0)
+		return; /* looked for again next time */
+	r->checked = true;
+	if (requeued || dead) {
+		sf_warn("worker %s never got %d job(s)%s: re-queued %d, dead-lettered %d",
+			r->want.worker_id, requeued + dead,
+			r->want.fresh ? " before it restarted" : "", requeued, dead);
+		atomic_fetch_add(&d->stats.lost_requeued, (unsigned)(requeued + dead));
+	}
+}
+
 /*
- * Serves the parked requests in arrival order: each gets up to its free
- * slots of jobs, claimed in one statement and leased to that worker. Those
- * the queue has nothing for stay parked until their deadline. (Requests
- * that arrive meanwhile have written the eventfd: the next wait returns
- * at once.)
+ * Serves the parked requests: one statement claims jobs for all their free
+ * slots at once (the most urgent for the earliest request), each leased to
+ * its worker and request token. Those the queue has nothing for stay
+ * parked until their deadline. (Requests that arrive meanwhile have
+ * written the eventfd: the next wait returns at once.)
  */
 static void dispatch_serve(struct sf_dispatch *d, int64_t *next_deadline)
 {
@@ -224,45 +248,38 @@ static void dispatch_serve(struct sf_dispatch *d, int64_t *next_deadline)
 	if (!list)
 		return;
 
-	struct dispatch_req *keep = NULL, **keep_tail = &keep, *next;
-	bool queue_empty = false;
-	int64_t now = sf_monotonic_ms();
 	PGconn *db = sf_db_get(d->pool);
+	struct sf_slot slots[SF_DISPATCH_CLAIM_MAX];
+	struct sf_claim cs[SF_DISPATCH_CLAIM_MAX];
+	bool taken[SF_DISPATCH_CLAIM_MAX] = {false};
+	int nslots = 0, n = 0;
+	bool claiming = !atomic_load(&d->stop) && !atomic_load(&d->hold);
+	for (struct dispatch_req *r = list; r; r = r->next) {
+		dispatch_check_lost(d, db, r);
+		for (int k = 0; claiming && k < r->want.slots && k < SF_WIRE_MAX_JOBS &&
+				nslots < SF_DISPATCH_CLAIM_MAX;
+		     k++)
+			slots[nslots++] = (struct sf_slot){r->want.worker_id, r->want.token};
+	}
+	/* one statement for every waiting request's free slots */
+	if (nslots && sf_db_claim_slots(db, d->cfg.time_limit_s + d->cfg.lease_grace_s, slots,
+					nslots, cs, &n))
+		n = 0;
+
+	struct dispatch_req *keep = NULL, **keep_tail = &keep, *next;
+	int64_t now = sf_monotonic_ms();
 	for (struct dispatch_req *r = list; r; r = next) {
 		next = r->next;
 		r->next = NULL;
-		if (!r->checked && (r->want.fresh || r->want.lost_token)) {
-			int requeued = 0, dead = 0;
-			/* jobs of an earlier run of this worker, or of a reply it
-			 * never got: nobody runs them */
-			if (sf_db_requeue_lost(db, r->want.worker_id,
-					       r->want.fresh ? 0 : r->want.lost_token, &requeued,
-					       &dead) == 0) {
-				r->checked = true;
-				if (requeued || dead) {
-					sf_warn("worker %s never got %d job(s)%s: re-queued %d,"
-						" dead-lettered %d", r->want.worker_id,
-						requeued + dead,
-						r->want.fresh ? " before it restarted" : "",
-						requeued, dead);
-					atomic_fetch_add(&d->stats.lost_requeued,
-							 (unsigned)(requeued + dead));
-				}
+		struct sf_claim mine[SF_WIRE_MAX_JOBS];
+		int m = 0;
+		for (int i = 0; i < n && m < SF_WIRE_MAX_JOBS; i++)
+			if (!taken[i] && cs[i].token == r->want.token) {
+				taken[i] = true;
+				mine[m++] = cs[i];
 			}
-		} else {
-			r->checked = true;
-		}
-		struct sf_claim cs[SF_WIRE_MAX_JOBS];
-		int n = 0;
-		if (!queue_empty && !atomic_load(&d->stop) && !atomic_load(&d->hold)) {
-			int want = r->want.slots < SF_WIRE_MAX_JOBS ? r->want.slots : SF_WIRE_MAX_JOBS;
-			if (sf_db_claim_many(db, d->cfg.time_limit_s + d->cfg.lease_grace_s, want,
-					     r->want.worker_id, r->want.token, cs, &n) ||
-			    n < want)
-				queue_empty = true;
-		}
-		if (n > 0 || now >= r->deadline_ms || atomic_load(&d->stop)) {
-			dispatch_reply(d, r, db, cs, n);
+		if (m > 0 || now >= r->deadline_ms || atomic_load(&d->stop)) {
+			dispatch_reply(d, r, db, mine, m);
 		} else {
 			*keep_tail = r;
 			keep_tail = &r->next;
@@ -270,6 +287,9 @@ static void dispatch_serve(struct sf_dispatch *d, int64_t *next_deadline)
 				*next_deadline = r->deadline_ms;
 		}
 	}
+	for (int i = 0; i < n; i++)
+		if (!taken[i]) /* cannot happen: every claim names a waiting request */
+			sf_db_unclaim(db, cs[i].job_id, cs[i].attempt);
 	sf_db_put(d->pool, db);
 	/* still-waiting requests go back ahead of those that came meanwhile */
 	pthread_mutex_lock(&d->lock);

@@ -33,6 +33,8 @@
 /* Requests the jobs socket holds open at once (one per idle worker);
  * more workers than this queue inside NNG until a slot frees up. */
 #define SF_DISPATCH_REQUESTS 256
+/* Slots (jobs) claimed by one statement for all waiting requests. */
+#define SF_DISPATCH_CLAIM_MAX 256
 
 struct sf_dispatch_config {
 	const char *jobs_url;	 /* "tcp://127.0.0.1:7301" */
