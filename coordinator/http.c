@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -31,7 +32,26 @@ struct http_request {
 	char ecosystem[16];
 	int priority;
 	char name[256], version[128], labels[512];
+	int64_t started_us; /* first call: the request's duration runs from here */
 };
+
+static int64_t http_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Counts one request's duration in the /metrics histogram. */
+static void http_observe(struct sf_http *h, int64_t us)
+{
+	static const double bounds[SF_HTTP_LATENCY_BUCKETS] = SF_HTTP_LATENCY_BOUNDS;
+	for (int i = 0; i < SF_HTTP_LATENCY_BUCKETS; i++)
+		if ((double)us <= bounds[i] * 1e6)
+			atomic_fetch_add(&h->latency_buckets[i], 1); /* cumulative, as Prometheus wants */
+	atomic_fetch_add(&h->latency_count, 1);
+	atomic_fetch_add(&h->latency_sum_us, (unsigned long long)(us > 0 ? us : 0));
+}
 
 /* Queues a response that takes ownership of the malloc'd body. */
 static enum MHD_Result http_send(struct MHD_Connection *c, unsigned status, const char *type,
@@ -238,11 +258,38 @@ static enum MHD_Result http_metrics(struct sf_http *h, struct MHD_Connection *c)
 		rc |= sf_buf_appendf(&b, "scanfarm_jobs{state=\"%s\"} %s\n", PQgetvalue(r, i, 0),
 				     PQgetvalue(r, i, 1));
 	PQclear(r);
+	char live[16];
+	snprintf(live, sizeof(live), "%d", h->cfg.worker_live_s);
+	const char *lp[] = {live};
+	r = PQexecParams(db, "SELECT count(*) FILTER (WHERE last_seen >= now() - make_interval(secs => $1::int)),"
+			     " count(*) FILTER (WHERE last_seen < now() - make_interval(secs => $1::int))"
+			     " FROM workers", 1, NULL, lp, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		rc |= sf_buf_appendf(&b, "# HELP scanfarm_workers Workers by state (live: a heartbeat"
+					 " within worker-live seconds).\n# TYPE scanfarm_workers gauge\n"
+					 "scanfarm_workers{state=\"live\"} %s\n"
+					 "scanfarm_workers{state=\"gone\"} %s\n",
+				     PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+	PQclear(r);
 	sf_db_put(h->pool, db);
+	static const double bounds[SF_HTTP_LATENCY_BUCKETS] = SF_HTTP_LATENCY_BOUNDS;
+	rc |= sf_buf_appendf(&b, "# HELP scanfarm_http_request_duration_seconds HTTP requests, first"
+				 " byte to answer (uploads: to completion).\n"
+				 "# TYPE scanfarm_http_request_duration_seconds histogram\n");
+	for (int i = 0; i < SF_HTTP_LATENCY_BUCKETS; i++)
+		rc |= sf_buf_appendf(&b, "scanfarm_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+				     bounds[i], atomic_load(&h->latency_buckets[i]));
+	unsigned long long count = atomic_load(&h->latency_count);
+	rc |= sf_buf_appendf(&b,
+			     "scanfarm_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+			     "scanfarm_http_request_duration_seconds_sum %.6f\n"
+			     "scanfarm_http_request_duration_seconds_count %llu\n",
+			     count, (double)atomic_load(&h->latency_sum_us) / 1e6, count);
 	const struct {
 		const char *name, *help;
 		atomic_ullong *v;
 	} counters[] = {
+	    {"scanfarm_upload_bytes_total", "Artifact bytes received in uploads.", &h->upload_bytes},
 	    {"scanfarm_jobs_dispatched_total", "Jobs sent to workers.", &h->stats->dispatched},
 	    {"scanfarm_batches_stored_total", "Result batches stored.", &h->stats->batches_stored},
 	    {"scanfarm_batches_duplicate_total", "Result batches seen before and ignored.",
@@ -669,10 +716,10 @@ static enum MHD_Result http_shutting_down(struct MHD_Connection *c)
 	return ret;
 }
 
-static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const char *url,
-				   const char *method, const char *version,
-				   const char *upload_data, size_t *upload_data_size,
-				   void **con_cls)
+static enum MHD_Result http_route(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
 {
 	(void)version;
 	struct sf_http *h = cls;
@@ -697,6 +744,8 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
 				return sf_buf_append(&req->body, upload_data, n) == 0 ? MHD_YES : MHD_NO;
 			}
 			int rc = sf_upload_write(&req->up, upload_data, n);
+			if (rc == 0)
+				atomic_fetch_add(&h->upload_bytes, n);
 			if (rc) {
 				sf_upload_abort(&req->up);
 				req->uploading = false;
@@ -791,6 +840,27 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
 	return http_error(c, 404, "not_found", "no such route");
 }
 
+/* Times every request: one answered in its first call is counted here;
+ * one that keeps state (a body) from this first call to its completion. */
+static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const char *url,
+				   const char *method, const char *version,
+				   const char *upload_data, size_t *upload_data_size,
+				   void **con_cls)
+{
+	bool first = *con_cls == NULL;
+	int64_t t0 = first ? http_now_us() : 0;
+	enum MHD_Result rc =
+	    http_route(cls, c, url, method, version, upload_data, upload_data_size, con_cls);
+	if (first) {
+		struct http_request *req = *con_cls;
+		if (req)
+			req->started_us = t0;
+		else
+			http_observe(cls, http_now_us() - t0);
+	}
+	return rc;
+}
+
 static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			   enum MHD_RequestTerminationCode toe)
 {
@@ -799,6 +869,8 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct http_request *req = *con_cls;
 	if (!req)
 		return;
+	if (req->started_us)
+		http_observe(h, http_now_us() - req->started_us);
 	if (req->uploading) {
 		/* The client went away or timed out mid-upload: keep nothing. */
 		sf_warn("upload aborted (termination code %d); nothing stored", (int)toe);

@@ -57,6 +57,10 @@ struct sf_http_config {
 	struct sf_sweep_stats *sweep_stats;	/* for /metrics, or NULL */
 };
 
+/* Upper bounds (seconds) of the request-duration histogram in /metrics. */
+#define SF_HTTP_LATENCY_BOUNDS {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120}
+#define SF_HTTP_LATENCY_BUCKETS 13
+
 struct sf_http {
 	struct MHD_Daemon *daemon;
 	struct sf_http_config cfg;
@@ -66,6 +70,11 @@ struct sf_http {
 	unsigned short port; /* the bound port (useful with port 0) */
 	atomic_ullong verdict_cache_hits;
 	atomic_uint uploads;  /* in progress: first byte until answered or aborted */
+	atomic_ullong upload_bytes; /* artifact bytes received */
+	/* request durations, first call to answer (uploads: to completion) */
+	atomic_ullong latency_buckets[SF_HTTP_LATENCY_BUCKETS];
+	atomic_ullong latency_count;
+	atomic_ullong latency_sum_us;
 	atomic_bool draining; /* quiesced: refuse new requests */
 	int listen_fd;	      /* ours to close once quiesced, else -1 */
 };

@@ -149,6 +149,12 @@ sleep 0.5
 malformed_jobs=$(curl -s "$url/metrics" | sed -n 's/^scanfarm_messages_malformed_total //p')
 ok "malformed job requests counted ($malformed -> $malformed_jobs)" '[ "${malformed_jobs:-0}" -ge $((malformed + 2)) ]'
 ok "metrics show the queue" 'curl -s "$url/metrics" | grep -q "^scanfarm_jobs{state=\"done\"} [1-9]"'
+curl -s "$url/metrics" >"$work/metrics.txt"
+metric() { sed -n "s/^$1 //p" "$work/metrics.txt"; }
+ok "metrics: one live worker" '[ "$(metric "scanfarm_workers{state=\"live\"}")" = 1 ]'
+ok "metrics: upload bytes counted ($(metric scanfarm_upload_bytes_total))" '[ "$(metric scanfarm_upload_bytes_total)" -ge "$(stat -c %s "$work/probe.tgz")" ]'
+ok "metrics: request durations, +Inf bucket = count ($(metric scanfarm_http_request_duration_seconds_count))" \
+  '[ "$(metric scanfarm_http_request_duration_seconds_count)" -gt 10 ] && [ "$(metric "scanfarm_http_request_duration_seconds_bucket{le=\"+Inf\"}")" = "$(metric scanfarm_http_request_duration_seconds_count)" ]'
 reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/probe.tgz" \
   "$url/monitor/project/npm")
 ph=$(wait_scan "$(jq -r .id <<<"$reply")")
