@@ -1,7 +1,7 @@
 /*
  * rules_fuzz — libFuzzer entry for the rules loader (YAML, conditions,
  * exceptions, outputs), plus a main() that replays stored inputs so ctest
- * runs the corpus as a regression test:
+ * runs the corpus as a regression test (fuzz_replay.h):
  *
  *   rules_fuzz DIR_OR_FILE...      (built with -DSF_FUZZ_LIBFUZZER and
  *                                   -fsanitize=fuzzer, main() is libFuzzer's)
@@ -9,13 +9,8 @@
  * A loaded ruleset is also evaluated against one event and every rule's
  * alert is rendered, so the evaluator and formatter see fuzzed trees too.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 
 #include "rules.h"
 #include "util.h"
@@ -62,52 +57,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifndef SF_FUZZ_LIBFUZZER
-static int rules_fuzz_file(const char *path)
-{
-	char *data;
-	size_t len;
-	int rc = sf_read_file(path, SF_RULES_MAX_FILE, &data, &len);
-	if (rc) {
-		fprintf(stderr, "%s: %s\n", path, strerror(-rc));
-		return 1;
-	}
-	LLVMFuzzerTestOneInput((const uint8_t *)data, len);
-	free(data);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	int failed = 0, files = 0;
-	for (int i = 1; i < argc; i++) {
-		struct stat st;
-		if (stat(argv[i], &st) != 0) {
-			fprintf(stderr, "%s: %s\n", argv[i], strerror(errno));
-			return 1;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			failed |= rules_fuzz_file(argv[i]);
-			files++;
-			continue;
-		}
-		DIR *d = opendir(argv[i]);
-		if (!d)
-			return 1;
-		for (;;) {
-			struct dirent *de = readdir(d);
-			if (!de)
-				break;
-			if (de->d_name[0] == '.')
-				continue;
-			char path[4096];
-			snprintf(path, sizeof(path), "%s/%s", argv[i], de->d_name);
-			failed |= rules_fuzz_file(path);
-			files++;
-		}
-		closedir(d);
-	}
-	fprintf(stderr, "replayed %d inputs\n", files);
-	return failed;
-}
-#endif
+#define FUZZ_REPLAY_MAX SF_RULES_MAX_FILE
+#include "fuzz_replay.h"
