@@ -55,6 +55,7 @@ static struct sf_option opts[] = {
     {"sweep-interval", "3600", "seconds between sweeps of orphan objects and stale temporaries", NULL},
     {"orphan-grace", "3600", "seconds a stored object may lack its row before the sweep deletes it", NULL},
     {"log-level", "info", "debug, info, warn or error", NULL},
+    {"log-format", "text", "text or json (one JSON object per line)", NULL},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -153,7 +154,8 @@ int main(int argc, char **argv)
 	int rc = sf_config_load(opts, NOPTS, argc, argv, COORD_USAGE, &rest, &nrest);
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	if (sf_log_setup("coordinator", sf_config_get(opts, NOPTS, "log-level")))
+	if (sf_log_setup("coordinator", sf_config_get(opts, NOPTS, "log-level")) ||
+	    sf_log_format(sf_config_get(opts, NOPTS, "log-format")))
 		return 2;
 
 	const char *dsn = sf_config_get(opts, NOPTS, "db-dsn");

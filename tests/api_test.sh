@@ -247,7 +247,7 @@ ok "the good tarball was downloaded once" \
 hits=$(curl -s "$url/metrics" | sed -n 's/^scanfarm_verdict_cache_hits_total //p')
 ok "verdict cache hits counted ($hits_before -> $hits)" '[ "$hits" = $((hits_before + 3)) ]'
 ok "resolver outcomes in /metrics" \
-  'curl -s "$url/metrics" | grep -q "^scanfarm_resolve_total{outcome=\"fetched\"} [2-9]"'
+  'curl -s "$url/metrics" | grep "^scanfarm_resolve_total{outcome=\"fetched\"} [2-9]" >/dev/null'
 
 # --- malformed batches
 ok "not JSON: 400" '[ "$(err --data-binary "{items:" "$url/v1/batches")" = "400 bad_request" ]'

@@ -49,7 +49,7 @@ reply_cached=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary
 ok "resubmission answered from the verdict cache" \
   '[ "$(jq -r .id <<<"$reply_cached")" = "$id" ] && [ "$(jq -r .cached <<<"$reply_cached")" = true ]'
 ok "a cached answer queues no job" '[ "$(psql "$dsn" -tAc "SELECT count(*) FROM jobs")" = "$jobs_before" ]'
-ok "cache hits are counted" 'curl -s "$url/metrics" | grep -q "^scanfarm_verdict_cache_hits_total 1$"'
+ok "cache hits are counted" 'curl -s "$url/metrics" | grep "^scanfarm_verdict_cache_hits_total 1$" >/dev/null'
 digest=$("$build/worker/scanfarm-rules" check "$src/rules" | sed -n 's/.*digest //p')
 ok "the scan records the rules' digest" '[ "$(psql "$dsn" -tAc "SELECT ruleset_digest FROM scans WHERE id = '"'"'$id'"'"'")" = "$digest" ]'
 reply2=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/probe.tgz" \
@@ -117,6 +117,15 @@ reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary 'hello
 ph=$(wait_scan "$(jq -r .id <<<"$reply")")
 ok "garbage upload: status error with a reason" '[ "$(jq -r .status <<<"$ph")" = error ] && [ -n "$(jq -r .reason <<<"$ph")" ]'
 
+# --- structured logs: --log-format json writes one JSON object per line,
+# messages with quotes, tabs and newlines (libpq's) escaped
+"$build/coordinator/scanfarm-coordinator" --log-format json --db-dsn "host=/nonexistent dbname=x" \
+  2>"$work/json.log" >/dev/null
+ok "JSON logs: every line parses, with time, level, component and message" \
+  '[ -s "$work/json.log" ] && jq -e "select(.level == \"ERROR\" and .component == \"coordinator\" and (.time | test(\"Z$\")) and (.msg | length > 0))" "$work/json.log" >/dev/null && [ "$(jq -s length "$work/json.log")" = "$(wc -l <"$work/json.log")" ] && grep -q "socket" "$work/json.log"'
+"$build/coordinator/scanfarm-coordinator" --log-format yaml >/dev/null 2>&1
+ok "--log-format yaml: refused (exit 2)" '[ $? -eq 2 ]'
+
 # --- API errors are JSON with a status code
 code=$(curl -s -o "$work/body" -w '%{http_code}' "$url/?id=00000000-0000-4000-8000-000000000000")
 ok "unknown id: 404 JSON" '[ "$code" = 404 ] && jq -e .error.code "$work/body" >/dev/null'
@@ -148,7 +157,7 @@ timeout 20 "$build/tests/nng_send" "$jobs" random $((9 * 1024 * 1024)) 2>/dev/nu
 sleep 0.5
 malformed_jobs=$(curl -s "$url/metrics" | sed -n 's/^scanfarm_messages_malformed_total //p')
 ok "malformed job requests counted ($malformed -> $malformed_jobs)" '[ "${malformed_jobs:-0}" -ge $((malformed + 2)) ]'
-ok "metrics show the queue" 'curl -s "$url/metrics" | grep -q "^scanfarm_jobs{state=\"done\"} [1-9]"'
+ok "metrics show the queue" 'curl -s "$url/metrics" | grep "^scanfarm_jobs{state=\"done\"} [1-9]" >/dev/null'
 curl -s "$url/metrics" >"$work/metrics.txt"
 metric() { sed -n "s/^$1 //p" "$work/metrics.txt"; }
 ok "metrics: one live worker" '[ "$(metric "scanfarm_workers{state=\"live\"}")" = 1 ]'

@@ -105,7 +105,7 @@ id2=$(submit_slow busy2)
 sleep 2
 ok "while the only worker is busy a second job stays queued" \
   '[ "$(curl -s "$url/v1/scans/$id1" | jq -r .status)/$(curl -s "$url/v1/scans/$id2" | jq -r .status)" = running/queued ]'
-ok "... and /metrics shows no idle worker" 'curl -s "$url/metrics" | grep -q "^scanfarm_workers_waiting 0$"'
+ok "... and /metrics shows no idle worker" 'curl -s "$url/metrics" | grep "^scanfarm_workers_waiting 0$" >/dev/null'
 report=$(wait_done "$id2")
 ok "once free, the worker takes it" '[ "$(jq -r ".status, .job.worker_id" <<<"$report" | paste -sd" ")" = "finished busy" ]'
 kill "$wb"; wait "$wb" 2>/dev/null
@@ -139,7 +139,7 @@ outcome=$(jq -r ".status, .job.attempt, .job.worker_id" <<<"$report" | paste -sd
 ok "restarted worker: the job re-ran as attempt 2 on it ($outcome)" '[ "$outcome" = "finished 2 phoenix" ]'
 reason=$(jq -r .job.last_error <<<"$report")
 ok "the reason kept is the restart ($reason)" '[ "$reason" = "worker phoenix restarted during attempt 1" ]'
-ok "counted in /metrics" 'curl -s "$url/metrics" | grep -q "^scanfarm_jobs_lost_requeued_total 1$"'
+ok "counted in /metrics" 'curl -s "$url/metrics" | grep "^scanfarm_jobs_lost_requeued_total 1$" >/dev/null'
 batches=$(psql "$dsn" -tAc "SELECT string_agg(b.attempt || ':' || b.final, ',') FROM batches b JOIN jobs j ON j.id = b.job_id WHERE j.scan_id = '$id'")
 ok "one batch stored, from attempt 2 ($batches)" '[ "$batches" = "2:true" ]'
 

@@ -46,6 +46,7 @@ static struct sf_option opts[] = {
     {"capacity", "1", "jobs asked for at once; above 1 only with --noop 1 (for parallel"
 		      " installs run one worker process per slot)", NULL},
     {"log-level", "info", "debug, info, warn or error", NULL},
+    {"log-format", "text", "text or json (one JSON object per line)", NULL},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -230,7 +231,8 @@ int main(int argc, char **argv)
 				NULL, NULL);
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	if (sf_log_setup("worker", sf_config_get(opts, NOPTS, "log-level")))
+	if (sf_log_setup("worker", sf_config_get(opts, NOPTS, "log-level")) ||
+	    sf_log_format(sf_config_get(opts, NOPTS, "log-format")))
 		return 2;
 
 	struct worker w = {0};
