@@ -35,6 +35,9 @@ farm_cleanup() {
       [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }
     done
   fi
+  # a worker killed mid-job leaves its job's /tmp mounted (the next worker on
+  # that directory sweeps it; a test may not start one): unmount, then remove
+  awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$work"
   psql "$base_dsn" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
 }

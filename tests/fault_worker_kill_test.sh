@@ -126,6 +126,17 @@ reason=$(jq -r .job.last_error <<<"$report")
 ok "the report says why it re-ran ($reason)" '[ "$reason" = "worker quiet went silent during attempt 1" ]'
 ok "the install output appears once" '[ "$(jq -r .install.stdout_tail <<<"$report" | grep -c "slow-install done")" = 1 ]'
 kill "$w2"; wait "$w2" 2>/dev/null; w2=
+# A worker started on the killed one's directory sweeps what it left (its
+# job's /tmp is a mount of its own).
+ok "the killed worker left its job's /tmp mounted" 'grep -q " $work/quiet/jobs/" /proc/mounts'
+"$build/worker/scanfarm-worker" --worker-id quiet-again --work-dir "$work/quiet" --sensor none \
+  --rootfs "$src/var/rootfs" --jobs-url tcp://127.0.0.1:1 --results-url tcp://127.0.0.1:1 \
+  >>"$work/quiet-again.log" 2>&1 &
+wq=$!
+for _ in $(seq 1 50); do grep -q " ready: " "$work/quiet-again.log" && break; sleep 0.1; done
+kill "$wq"; wait "$wq" 2>/dev/null
+ok "... and a worker restarted there unmounts and removes it" \
+  '! grep -q " $work/quiet/jobs/" /proc/mounts && [ -z "$(ls "$work/quiet/jobs" 2>/dev/null)" ]'
 
 # 3. restart under the same id, before it could count as silent
 start_worker phoenix; w2=$!
