@@ -71,6 +71,34 @@ struct worker {
 	bool noop; /* benchmarks: finish every job at once, install nothing */
 };
 
+/* How long a hello or heartbeat may wait for the results connection. A
+ * lost one is harmless (the next follows); a long wait would hold up a
+ * worker started before its coordinator, and its stop. */
+#define WORKER_HELLO_SEND_MS 2000
+
+/* Sends msg on sock, giving up after timeout_ms (the socket's own send
+ * timeout is for result batches, which may wait much longer). */
+static int worker_send_within(nng_socket sock, const struct sf_buf *msg, int timeout_ms)
+{
+	nng_aio *aio;
+	nng_msg *m;
+	if (nng_aio_alloc(&aio, NULL, NULL))
+		return -ENOMEM;
+	if (nng_msg_alloc(&m, 0) || nng_msg_append(m, msg->data, msg->len)) {
+		nng_aio_free(aio);
+		return -ENOMEM;
+	}
+	nng_aio_set_msg(aio, m);
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_send_aio(sock, aio);
+	nng_aio_wait(aio);
+	int rv = nng_aio_result(aio);
+	if (rv)
+		nng_msg_free(nng_aio_get_msg(aio)); /* not sent: still ours */
+	nng_aio_free(aio);
+	return rv == 0 ? 0 : rv == NNG_ETIMEDOUT ? -ETIMEDOUT : -EIO;
+}
+
 static int worker_send_hello(struct worker *w, bool heartbeat)
 {
 	struct sf_hello h = {.worker_id = w->id,
@@ -84,7 +112,7 @@ static int worker_send_hello(struct worker *w, bool heartbeat)
 	struct sf_buf msg = {0};
 	int rc = sf_wire_encode_hello(&h, heartbeat, &msg);
 	if (rc == 0)
-		rc = nng_send(w->push, msg.data, msg.len, 0) == 0 ? 0 : -EIO;
+		rc = worker_send_within(w->push, &msg, WORKER_HELLO_SEND_MS);
 	sf_buf_free(&msg);
 	return rc;
 }
