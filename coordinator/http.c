@@ -365,6 +365,21 @@ static enum MHD_Result http_metrics(struct sf_http *h, struct MHD_Connection *c)
 	return http_send(c, MHD_HTTP_OK, "text/plain; version=0.0.4", b.data, b.len);
 }
 
+/* Answers a paged listing: its page, or what the lister's rc means
+ * (-ENOENT: not_found, when the listing belongs to something; -EINVAL: a
+ * bad cursor; anything else: the database). */
+static enum MHD_Result http_page_reply(struct MHD_Connection *c, int rc, json_t *out,
+				       const char *not_found)
+{
+	if (rc == -ENOENT && not_found)
+		return http_error(c, 404, "not_found", not_found);
+	if (rc == -EINVAL)
+		return http_error(c, 400, "bad_request", "malformed cursor");
+	if (rc)
+		return http_error(c, 503, "database_unavailable", "please retry");
+	return http_send_json(c, 200, out);
+}
+
 /* Reads limit (1…max, default def) and cursor; false with an error queued. */
 static bool http_paging(struct MHD_Connection *c, int def, int max, int *limit,
 			const char **cursor, enum MHD_Result *reply)
@@ -406,11 +421,7 @@ static enum MHD_Result http_list(struct sf_http *h, struct MHD_Connection *c)
 	PGconn *db = sf_db_get(h->pool);
 	int rc = sf_report_list(db, status, artifact, limit, cursor, &out);
 	sf_db_put(h->pool, db);
-	if (rc == -EINVAL)
-		return http_error(c, 400, "bad_request", "malformed cursor");
-	if (rc)
-		return http_error(c, 503, "database_unavailable", "please retry");
-	return http_send_json(c, 200, out);
+	return http_page_reply(c, rc, out, NULL);
 }
 
 /* POST /v1/scans/<id>/cancel */
@@ -613,13 +624,7 @@ static enum MHD_Result http_bulk_view(struct sf_http *h, struct MHD_Connection *
 	PGconn *db = sf_db_get(h->pool);
 	int rc = sf_bulk_view(db, id, limit, cursor, &out);
 	sf_db_put(h->pool, db);
-	if (rc == -ENOENT)
-		return http_error(c, 404, "not_found", "no batch with that id");
-	if (rc == -EINVAL)
-		return http_error(c, 400, "bad_request", "malformed cursor");
-	if (rc)
-		return http_error(c, 503, "database_unavailable", "please retry");
-	return http_send_json(c, 200, out);
+	return http_page_reply(c, rc, out, "no batch with that id");
 }
 
 /* GET /v1/scans/<id>/alerts?limit=&cursor=&priority=&rule= */
@@ -646,13 +651,7 @@ static enum MHD_Result http_alerts(struct sf_http *h, struct MHD_Connection *c, 
 	PGconn *db = sf_db_get(h->pool);
 	int rc = sf_report_alerts_page(db, id, rank, rule[0] ? rule : NULL, limit, cursor, &out);
 	sf_db_put(h->pool, db);
-	if (rc == -ENOENT)
-		return http_error(c, 404, "not_found", "no scan with that id");
-	if (rc == -EINVAL)
-		return http_error(c, 400, "bad_request", "malformed cursor");
-	if (rc)
-		return http_error(c, 503, "database_unavailable", "please retry");
-	return http_send_json(c, 200, out);
+	return http_page_reply(c, rc, out, "no scan with that id");
 }
 
 /*
