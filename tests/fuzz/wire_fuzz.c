@@ -3,7 +3,7 @@
  * every byte string a peer can send on the jobs or results socket. What
  * decodes is encoded again and must decode to the same kind of message,
  * so the encoders see fuzzed values too. Built as a replayer of
- * tests/fuzz/wire under ctest (fuzz_replay.h):
+ * tests/fuzz/corpus/wire under ctest (fuzz_replay.h):
  *
  *   wire_fuzz DIR_OR_FILE...       (built with -DSF_FUZZ_LIBFUZZER and
  *                                   -fsanitize=fuzzer, main() is libFuzzer's)

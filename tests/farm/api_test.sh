@@ -55,7 +55,7 @@ jq -n --arg r "$regurl" --arg good "$good" --arg late "$(integrity "$work/late.t
 jq -n --arg r "$regurl" --arg shasum "$(sha1sum "$work/scoped.tgz" | cut -d' ' -f1)" \
   '{name: "@sf-test/scoped", versions: {"2.0.0": {name: "@sf-test/scoped", version: "2.0.0",
     dist: {tarball: "\($r)/-/scoped-2.0.0.tgz", shasum: $shasum}}}}' >"$work/registry/@sf-test/scoped"
-python3 "$src/tests/fake_registry.py" "$work/registry" "$regport" "$work/registry.log" 2 &
+python3 "$src/tests/tools/fake_registry.py" "$work/registry" "$regport" "$work/registry.log" 2 &
 reg=$!
 for _ in $(seq 1 50); do curl -s -o /dev/null "$regurl/-/scoped-2.0.0.tgz" && break; sleep 0.1; done
 ok "fake registry serves on loopback" '[ "$(code "$regurl/-/scoped-2.0.0.tgz")" = 200 ]'

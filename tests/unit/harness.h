@@ -1,5 +1,5 @@
 /*
- * harness — the tiny test harness every tests/NAME_test.c uses.
+ * harness — the tiny test harness every tests/unit/NAME_test.c uses.
  *
  * CHECK(cond) records a failure with file:line and carries on; a test
  * executable exits 1 when any check failed, 77 (ctest: skipped) through
