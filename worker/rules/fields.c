@@ -1,5 +1,5 @@
 /* rules_fields — see rules_fields.h. */
-#include "rules_fields.h"
+#include "fields.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
-#include "rules_arena.h"
-#include "rules_cond.h"
-#include "rules_fields.h"
+#include "arena.h"
+#include "cond.h"
+#include "fields.h"
 #include "sha256.h"
 
 #define RULES_SCALAR_BUDGET 4000000u   /* YAML scalars read per load (aliases count again) */

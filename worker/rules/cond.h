@@ -28,8 +28,8 @@
 #include <stdint.h>
 
 #include "event.h"
-#include "rules_arena.h"
-#include "rules_fields.h"
+#include "arena.h"
+#include "fields.h"
 
 #define SF_COND_MAX_DEPTH 200 /* nesting of a compiled tree, macros included */
 

@@ -1,5 +1,5 @@
 /* rules_cond — see rules_cond.h. */
-#include "rules_cond.h"
+#include "cond.h"
 
 #include <ctype.h>
 #include <errno.h>
