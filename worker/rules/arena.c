@@ -1,4 +1,4 @@
-/* rules_arena — see rules_arena.h. */
+/* arena — see arena.h. */
 #include "arena.h"
 
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* rules_fields — see rules_fields.h. */
+/* fields — see fields.h. */
 #include "fields.h"
 
 #include <arpa/inet.h>
