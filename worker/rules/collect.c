@@ -368,6 +368,119 @@ static int rules_apply(const struct rl_yctx *y, const yaml_node_t *item, struct 
 	return 0;
 }
 
+/* A rule item with `override:`: the keys it lists (oa to append, orp to
+ * replace) must be exactly the keys it gives, and prev must exist. */
+static int rules_rule_override(const struct rl_yctx *y, const yaml_node_t *item,
+			       struct sf_rule *prev, const char *name, struct rl_loc loc,
+			       unsigned oa, unsigned orp)
+{
+	struct sf_ruleset *rs = y->rs;
+	int rc;
+	unsigned present = 0;
+	for (unsigned k = 0; rules_rule_okeys[k]; k++)
+		if (sf_yaml_get(y, item, rules_rule_okeys[k]))
+			present |= 1u << k;
+	for (unsigned k = 0; rules_rule_okeys[k]; k++) {
+		unsigned bit = 1u << k;
+		if ((present & bit) && !((oa | orp) & bit))
+			return sf_ruleset_fail(
+			    rs, sf_yaml_loc(y, sf_yaml_get(y, item, rules_rule_okeys[k])), -EINVAL,
+			    "rule '%s': key '%s' has no entry under 'override'", name,
+			    rules_rule_okeys[k]);
+		if (!(present & bit) && ((oa | orp) & bit))
+			return sf_ruleset_fail(
+			    rs, loc, -EINVAL,
+			    "rule '%s': an override for '%s' was given but '%s' is not", name,
+			    rules_rule_okeys[k], rules_rule_okeys[k]);
+	}
+	if (!prev)
+		return sf_ruleset_fail(rs, loc, -EINVAL,
+				       "rule '%s': override of a rule that is not defined", name);
+	rc = rules_apply(y, item, prev, oa, true);
+	if (!rc)
+		rc = rules_apply(y, item, prev, orp, false);
+	return rc;
+}
+
+/* A rule item with `append: true`: adds condition and/or exceptions to
+ * prev, and nothing else. */
+static int rules_rule_append(const struct rl_yctx *y, const yaml_node_t *item, struct sf_rule *prev,
+			     const char *name, struct rl_loc loc)
+{
+	struct sf_ruleset *rs = y->rs;
+	static const char *const extra[] = {"output", "desc", "priority", "tags", "enabled", NULL};
+	if (!prev)
+		return sf_ruleset_fail(rs, loc, -EINVAL,
+				       "rule '%s': append to a rule that is not defined", name);
+	for (size_t k = 0; extra[k]; k++)
+		if (sf_yaml_get(y, item, extra[k]))
+			return sf_ruleset_fail(rs, loc, -EINVAL,
+					       "rule '%s': with 'append: true' only condition "
+					       "and exceptions are "
+					       "appended ('%s' is not); use 'override'",
+					       name, extra[k]);
+	unsigned mask = 0;
+	if (sf_yaml_get(y, item, "condition"))
+		mask |= RK(RK_CONDITION);
+	if (sf_yaml_get(y, item, "exceptions"))
+		mask |= RK(RK_EXCEPTIONS);
+	if (!mask)
+		return sf_ruleset_fail(
+		    rs, loc, -EINVAL,
+		    "rule '%s': appended rule must have a condition or exceptions", name);
+	return rules_apply(y, item, prev, mask, true);
+}
+
+/* A rule item with only `enabled:` (no condition, output, desc or
+ * priority): switches prev on or off. */
+static int rules_rule_enable(const struct rl_yctx *y, const yaml_node_t *item, struct sf_rule *prev,
+			     const char *name, struct rl_loc loc)
+{
+	struct sf_ruleset *rs = y->rs;
+	yaml_node_t *en = sf_yaml_get(y, item, "enabled");
+	if (!en)
+		return sf_ruleset_fail(rs, loc, -EINVAL, "rule '%s': missing 'condition'", name);
+	if (!prev)
+		return sf_ruleset_fail(rs, loc, -EINVAL,
+				       "rule '%s': 'enabled' given but no rule by that name exists",
+				       name);
+	return sf_yaml_bool(y, en, "enabled", &prev->enabled);
+}
+
+/* A full rule item: defines the rule, or redefines prev in place (keeping
+ * its position in definition order). */
+static int rules_rule_define(const struct rl_yctx *y, const yaml_node_t *item, struct sf_rule *prev,
+			     char *name, char *source, struct rl_loc loc)
+{
+	struct sf_ruleset *rs = y->rs;
+	static const char *const required[] = {"condition", "output", "desc", "priority", NULL};
+	for (size_t k = 0; required[k]; k++)
+		if (!sf_yaml_get(y, item, required[k]))
+			return sf_ruleset_fail(rs, loc, -EINVAL, "rule '%s': missing '%s'", name,
+					       required[k]);
+	struct sf_rule *r = prev;
+	if (!r) {
+		r = sf_arena_alloc(&rs->arena, sizeof(*r));
+		if (!r || SF_RULESET_PUSH(rs, rs->rules, rs->nrules, rs->caprules))
+			return sf_ruleset_nomem(rs);
+		rs->rules[rs->nrules++] = r;
+		if (sf_strmap_put(&rs->rule_map, name, strlen(name), r))
+			return sf_ruleset_nomem(rs);
+	}
+	memset(r, 0, sizeof(*r));
+	r->name = name;
+	r->loc = loc;
+	r->source = source ? source : "syscall";
+	r->ours = strcmp(r->source, "syscall") == 0;
+	r->enabled = true;
+	r->warn_evttypes = true;
+	unsigned mask = RK(RK_CONDITION) | RK(RK_OUTPUT) | RK(RK_DESC) | RK(RK_PRIORITY);
+	for (unsigned k = RK_TAGS; rules_rule_okeys[k]; k++)
+		if (sf_yaml_get(y, item, rules_rule_okeys[k]))
+			mask |= 1u << k;
+	return rules_apply(y, item, r, mask, false);
+}
+
 static int rules_item_rule(const struct rl_yctx *y, const yaml_node_t *item)
 {
 	static const char *const keys[] = {"rule",
@@ -421,98 +534,15 @@ static int rules_item_rule(const struct rl_yctx *y, const yaml_node_t *item)
 				       "rule '%s' has been re-defined with a different source",
 				       name);
 
-	if (oa | orp) {
-		unsigned present = 0;
-		for (unsigned k = 0; rules_rule_okeys[k]; k++)
-			if (sf_yaml_get(y, item, rules_rule_okeys[k]))
-				present |= 1u << k;
-		for (unsigned k = 0; rules_rule_okeys[k]; k++) {
-			unsigned bit = 1u << k;
-			if ((present & bit) && !((oa | orp) & bit))
-				return sf_ruleset_fail(
-				    rs, sf_yaml_loc(y, sf_yaml_get(y, item, rules_rule_okeys[k])),
-				    -EINVAL, "rule '%s': key '%s' has no entry under 'override'",
-				    name, rules_rule_okeys[k]);
-			if (!(present & bit) && ((oa | orp) & bit))
-				return sf_ruleset_fail(
-				    rs, loc, -EINVAL,
-				    "rule '%s': an override for '%s' was given but '%s' is not",
-				    name, rules_rule_okeys[k], rules_rule_okeys[k]);
-		}
-		if (!prev)
-			return sf_ruleset_fail(rs, loc, -EINVAL,
-					       "rule '%s': override of a rule that is not defined",
-					       name);
-		rc = rules_apply(y, item, prev, oa, true);
-		if (!rc)
-			rc = rules_apply(y, item, prev, orp, false);
-		return rc;
-	}
-	if (append) {
-		static const char *const extra[] = {"output", "desc",    "priority",
-						    "tags",   "enabled", NULL};
-		if (!prev)
-			return sf_ruleset_fail(rs, loc, -EINVAL,
-					       "rule '%s': append to a rule that is not defined",
-					       name);
-		for (size_t k = 0; extra[k]; k++)
-			if (sf_yaml_get(y, item, extra[k]))
-				return sf_ruleset_fail(
-				    rs, loc, -EINVAL,
-				    "rule '%s': with 'append: true' only condition "
-				    "and exceptions are "
-				    "appended ('%s' is not); use 'override'",
-				    name, extra[k]);
-		unsigned mask = 0;
-		if (sf_yaml_get(y, item, "condition"))
-			mask |= RK(RK_CONDITION);
-		if (sf_yaml_get(y, item, "exceptions"))
-			mask |= RK(RK_EXCEPTIONS);
-		if (!mask)
-			return sf_ruleset_fail(
-			    rs, loc, -EINVAL,
-			    "rule '%s': appended rule must have a condition or exceptions", name);
-		return rules_apply(y, item, prev, mask, true);
-	}
+	if (oa | orp)
+		return rules_rule_override(y, item, prev, name, loc, oa, orp);
+	if (append)
+		return rules_rule_append(y, item, prev, name, loc);
 	bool full = sf_yaml_get(y, item, "condition") || sf_yaml_get(y, item, "output") ||
 		    sf_yaml_get(y, item, "desc") || sf_yaml_get(y, item, "priority");
-	if (!full) {
-		yaml_node_t *en = sf_yaml_get(y, item, "enabled");
-		if (!en)
-			return sf_ruleset_fail(rs, loc, -EINVAL, "rule '%s': missing 'condition'",
-					       name);
-		if (!prev)
-			return sf_ruleset_fail(
-			    rs, loc, -EINVAL,
-			    "rule '%s': 'enabled' given but no rule by that name exists", name);
-		return sf_yaml_bool(y, en, "enabled", &prev->enabled);
-	}
-	static const char *const required[] = {"condition", "output", "desc", "priority", NULL};
-	for (size_t k = 0; required[k]; k++)
-		if (!sf_yaml_get(y, item, required[k]))
-			return sf_ruleset_fail(rs, loc, -EINVAL, "rule '%s': missing '%s'", name,
-					       required[k]);
-	struct sf_rule *r = prev;
-	if (!r) {
-		r = sf_arena_alloc(&rs->arena, sizeof(*r));
-		if (!r || SF_RULESET_PUSH(rs, rs->rules, rs->nrules, rs->caprules))
-			return sf_ruleset_nomem(rs);
-		rs->rules[rs->nrules++] = r;
-		if (sf_strmap_put(&rs->rule_map, name, strlen(name), r))
-			return sf_ruleset_nomem(rs);
-	}
-	memset(r, 0, sizeof(*r));
-	r->name = name;
-	r->loc = loc;
-	r->source = source ? source : "syscall";
-	r->ours = strcmp(r->source, "syscall") == 0;
-	r->enabled = true;
-	r->warn_evttypes = true;
-	unsigned mask = RK(RK_CONDITION) | RK(RK_OUTPUT) | RK(RK_DESC) | RK(RK_PRIORITY);
-	for (unsigned k = RK_TAGS; rules_rule_okeys[k]; k++)
-		if (sf_yaml_get(y, item, rules_rule_okeys[k]))
-			mask |= 1u << k;
-	return rules_apply(y, item, r, mask, false);
+	if (!full)
+		return rules_rule_enable(y, item, prev, name, loc);
+	return rules_rule_define(y, item, prev, name, source, loc);
 }
 
 int sf_collect_item(const struct rl_yctx *y, const yaml_node_t *item)

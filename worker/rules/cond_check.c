@@ -324,82 +324,84 @@ static int cond_rhs(struct cond_p *p, struct sf_cnode *n, struct cond_vals *vs)
 	}
 }
 
-/* FIELD, then the operator and value(s). */
-int sf_cond_field_check(struct cond_p *p, size_t namelen, const struct sf_cnode **out)
+/* The field reference at the cursor: namelen bytes of name, then an
+ * optional [arg] (quoted, or anything but brackets/quotes/blanks), resolved
+ * into *f; *start and *flen say where it is in the text. */
+static int cond_field_ref(struct cond_p *p, size_t namelen, struct sf_field *f, size_t *start,
+			  size_t *flen)
 {
-	int rc = 0;
-	struct cond_vals vs = {0};
+	int rc;
 	unsigned fline = p->line, fcol = p->col;
-	size_t start = p->i;
+	*start = p->i;
 	sf_lex_adv(p, namelen);
-	if (sf_lex_at(p, 0) == '[') { /* [arg]: quoted, or anything but brackets/quotes/blanks */
+	if (sf_lex_at(p, 0) == '[') {
 		size_t j = 1;
 		if (sf_lex_at(p, 1) == '"' || sf_lex_at(p, 1) == '\'') {
 			size_t q = sf_lex_quoted_len(p, 1);
-			if (!q) {
-				rc = sf_lex_fail(p, SF_CERR_SYNTAX, "unterminated field argument");
-				goto out;
-			}
+			if (!q)
+				return sf_lex_fail(p, SF_CERR_SYNTAX,
+						   "unterminated field argument");
 			j += q;
 		} else {
 			while (sf_lex_at(p, j) && !strchr("[]\"'", sf_lex_at(p, j)) &&
 			       !isspace(sf_lex_at(p, j)))
 				j++;
 		}
-		if (sf_lex_at(p, j) != ']') {
-			rc =
-			    sf_lex_fail(p, SF_CERR_SYNTAX, "expected ']' after the field argument");
-			goto out;
-		}
+		if (sf_lex_at(p, j) != ']')
+			return sf_lex_fail(p, SF_CERR_SYNTAX,
+					   "expected ']' after the field argument");
 		sf_lex_adv(p, j + 1);
 	}
-	struct sf_field f;
-	size_t flen = p->i - start;
-	rc = sf_field_parse(p->s + start, flen, &f);
+	*flen = p->i - *start;
+	rc = sf_field_parse(p->s + *start, *flen, f);
 	if (rc) {
 		p->line = fline;
 		p->col = fcol;
 		size_t save = p->i;
-		p->i = start;
+		p->i = *start;
 		rc = sf_lex_fail(p, rc == -ENOENT ? SF_CERR_FIELD : SF_CERR_SEMANTIC,
 				 rc == -ENOENT ? "unknown field '%.*s'"
 					       : "bad argument in field '%.*s'",
-				 (int)(flen > 80 ? 80 : flen), p->s + start);
+				 (int)(*flen > 80 ? 80 : *flen), p->s + *start);
 		p->i = save;
-		goto out;
+		return rc;
 	}
-	if (f.arg) {
-		f.arg = sf_arena_strndup(p->env->arena, f.arg, f.arglen);
-		if (!f.arg) {
-			rc = sf_lex_nomem(p);
-			goto out;
-		}
+	if (f->arg) {
+		f->arg = sf_arena_strndup(p->env->arena, f->arg, f->arglen);
+		if (!f->arg)
+			return sf_lex_nomem(p);
 	}
+	return 0;
+}
 
-	sf_lex_blank(p);
-	unsigned opline = p->line, opcol = p->col;
-	size_t opstart = p->i;
+/* What follows an operator. */
+enum cond_operand_kind { COND_RHS_NONE, COND_RHS_NUMBER, COND_RHS_STRING, COND_RHS_LIST };
+
+/* The operator at the cursor, consumed: enum sf_cop with *rhs saying what
+ * follows it, or 0 when there is none. */
+static int cond_operator(struct cond_p *p, int *rhs)
+{
 	int op = 0;
-	int rhs = 0; /* 0 none, 1 number, 2 string, 3 list */
+	*rhs = COND_RHS_NONE;
 	if (sf_lex_word(p, "exists")) {
 		op = SF_OP_EXISTS;
 		sf_lex_adv(p, 6);
 	} else if (sf_lex_starts(p, "<=") || sf_lex_starts(p, ">=")) {
 		op = sf_lex_at(p, 0) == '<' ? SF_OP_LE : SF_OP_GE;
 		sf_lex_adv(p, 2);
-		rhs = 1;
+		*rhs = COND_RHS_NUMBER;
 	} else if (sf_lex_at(p, 0) == '<' || sf_lex_at(p, 0) == '>') {
 		op = sf_lex_at(p, 0) == '<' ? SF_OP_LT : SF_OP_GT;
 		sf_lex_adv(p, 1);
-		rhs = 1;
+		*rhs = COND_RHS_NUMBER;
 	} else if (sf_lex_starts(p, "==") || sf_lex_starts(p, "!=")) {
 		op = sf_lex_at(p, 0) == '=' ? SF_OP_EQ : SF_OP_NE;
 		sf_lex_adv(p, 2);
-		rhs = 2;
+		*rhs = COND_RHS_STRING;
 	} else if (sf_lex_at(p, 0) == '=') {
 		op = SF_OP_EQ;
 		sf_lex_adv(p, 1);
-		rhs = 2;
+		*rhs = COND_RHS_STRING;
 	} else {
 		for (size_t k = 0; !op && k < sizeof(cond_word_ops) / sizeof(cond_word_ops[0]);
 		     k++) {
@@ -408,7 +410,7 @@ int sf_cond_field_check(struct cond_p *p, size_t namelen, const struct sf_cnode 
 			    (isspace(sf_lex_at(p, wl)))) {
 				op = cond_word_ops[k].op;
 				sf_lex_adv(p, wl);
-				rhs = 2;
+				*rhs = COND_RHS_STRING;
 			}
 		}
 		for (size_t k = 0; !op && k < sizeof(cond_list_ops) / sizeof(cond_list_ops[0]);
@@ -416,10 +418,103 @@ int sf_cond_field_check(struct cond_p *p, size_t namelen, const struct sf_cnode 
 			if (sf_lex_word(p, cond_list_ops[k].name)) {
 				op = cond_list_ops[k].op;
 				sf_lex_adv(p, strlen(cond_list_ops[k].name));
-				rhs = 3;
+				*rhs = COND_RHS_LIST;
 			}
 		}
 	}
+	return op;
+}
+
+/* One string operand into vs; operator modifiers (oneof(...)) are refused. */
+static int cond_string_operand(struct cond_p *p, struct cond_vals *vs)
+{
+	size_t w = sf_lex_ident_len(p, 0);
+	if ((w == 5 && memcmp(p->s + p->i, "oneof", 5) == 0) ||
+	    (w == 5 && memcmp(p->s + p->i, "anyof", 5) == 0) ||
+	    (w == 5 && memcmp(p->s + p->i, "allof", 5) == 0)) {
+		size_t save = p->i;
+		unsigned sl = p->line, sc = p->col;
+		sf_lex_adv(p, 5);
+		sf_lex_blank(p);
+		bool mod = sf_lex_at(p, 0) == '(';
+		p->i = save;
+		p->line = sl;
+		p->col = sc;
+		if (mod)
+			return sf_lex_fail(
+			    p, SF_CERR_SYNTAX,
+			    "operator modifiers (oneof/anyof/allof) are not supported");
+	}
+	struct sf_str v;
+	bool quoted;
+	int rc = sf_lex_value(p, &v, &quoted);
+	if (rc)
+		return rc;
+	if (sf_lex_vals_push(vs, v.s, v.len))
+		return sf_lex_nomem(p);
+	return 0;
+}
+
+/* The right-hand side an operator takes (enum cond_operand_kind) into vs. */
+static int cond_operand(struct cond_p *p, int rhs, struct cond_vals *vs)
+{
+	if (rhs == COND_RHS_NUMBER) {
+		struct sf_str v = {0};
+		int rc = sf_lex_number(p, &v);
+		if (rc)
+			return rc;
+		if (sf_lex_vals_push(vs, v.s, v.len))
+			return sf_lex_nomem(p);
+	} else if (rhs == COND_RHS_STRING) {
+		return cond_string_operand(p, vs);
+	} else if (rhs == COND_RHS_LIST) {
+		if (sf_lex_transformer_follows(p))
+			return sf_lex_fail(p, SF_CERR_SYNTAX,
+					   "field transformers are not supported");
+		return cond_list_value(p, vs);
+	}
+	return 0;
+}
+
+/* Refuses op for field f of type ftype, pointing the error at the operator
+ * (opline, opcol, opstart) and leaving the cursor where it is. */
+static int cond_refuse_op(struct cond_p *p, int op, int ftype, const struct sf_field *f,
+			  unsigned opline, unsigned opcol, size_t opstart)
+{
+	int rc;
+	unsigned l = p->line, c = p->col;
+	p->line = opline;
+	p->col = opcol;
+	size_t save = p->i;
+	p->i = opstart;
+	if (op == SF_OP_REGEX)
+		rc = sf_lex_fail(p, SF_CERR_SEMANTIC,
+				 "operator 'regex' is not supported by this engine");
+	else
+		rc = sf_lex_fail(p, SF_CERR_SEMANTIC,
+				 "operator '%s' is not supported for %s field '%s'", cond_opstr(op),
+				 cond_ftype_name(ftype), sf_field_name(f));
+	p->i = save;
+	p->line = l;
+	p->col = c;
+	return rc;
+}
+
+/* FIELD, then the operator and value(s). */
+int sf_cond_field_check(struct cond_p *p, size_t namelen, const struct sf_cnode **out)
+{
+	struct cond_vals vs = {0};
+	struct sf_field f;
+	size_t start = 0, flen = 0;
+	int rc = cond_field_ref(p, namelen, &f, &start, &flen);
+	if (rc)
+		goto out;
+
+	sf_lex_blank(p);
+	unsigned opline = p->line, opcol = p->col;
+	size_t opstart = p->i;
+	int rhs;
+	int op = cond_operator(p, &rhs);
 	if (!op) {
 		rc = sf_lex_fail(
 		    p, SF_CERR_SYNTAX,
@@ -429,71 +524,13 @@ int sf_cond_field_check(struct cond_p *p, size_t namelen, const struct sf_cnode 
 		goto out;
 	}
 	sf_lex_blank(p);
-	if (rhs == 1) {
-		struct sf_str v = {0};
-		rc = sf_lex_number(p, &v);
-		if (rc)
-			goto out;
-		if (sf_lex_vals_push(&vs, v.s, v.len)) {
-			rc = sf_lex_nomem(p);
-			goto out;
-		}
-	} else if (rhs == 2) {
-		size_t w = sf_lex_ident_len(p, 0);
-		if ((w == 5 && memcmp(p->s + p->i, "oneof", 5) == 0) ||
-		    (w == 5 && memcmp(p->s + p->i, "anyof", 5) == 0) ||
-		    (w == 5 && memcmp(p->s + p->i, "allof", 5) == 0)) {
-			size_t save = p->i;
-			unsigned sl = p->line, sc = p->col;
-			sf_lex_adv(p, 5);
-			sf_lex_blank(p);
-			bool mod = sf_lex_at(p, 0) == '(';
-			p->i = save;
-			p->line = sl;
-			p->col = sc;
-			if (mod) {
-				rc = sf_lex_fail(
-				    p, SF_CERR_SYNTAX,
-				    "operator modifiers (oneof/anyof/allof) are not supported");
-				goto out;
-			}
-		}
-		struct sf_str v;
-		bool quoted;
-		rc = sf_lex_value(p, &v, &quoted);
-		if (rc)
-			goto out;
-		if (sf_lex_vals_push(&vs, v.s, v.len)) {
-			rc = sf_lex_nomem(p);
-			goto out;
-		}
-	} else if (rhs == 3) {
-		if (sf_lex_transformer_follows(p)) {
-			rc = sf_lex_fail(p, SF_CERR_SYNTAX, "field transformers are not supported");
-			goto out;
-		}
-		rc = cond_list_value(p, &vs);
-		if (rc)
-			goto out;
-	}
+	rc = cond_operand(p, rhs, &vs);
+	if (rc)
+		goto out;
 
 	int ftype = sf_field_type(&f);
 	if (!cond_op_ok(ftype, op)) {
-		unsigned l = p->line, c = p->col;
-		p->line = opline;
-		p->col = opcol;
-		size_t save = p->i;
-		p->i = opstart;
-		if (op == SF_OP_REGEX)
-			rc = sf_lex_fail(p, SF_CERR_SEMANTIC,
-					 "operator 'regex' is not supported by this engine");
-		else
-			rc = sf_lex_fail(p, SF_CERR_SEMANTIC,
-					 "operator '%s' is not supported for %s field '%s'",
-					 cond_opstr(op), cond_ftype_name(ftype), sf_field_name(&f));
-		p->i = save;
-		p->line = l;
-		p->col = c;
+		rc = cond_refuse_op(p, op, ftype, &f, opline, opcol, opstart);
 		goto out;
 	}
 	struct sf_cnode *n = sf_lex_node(p, SF_CN_CMP);
