@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "exceptions.h"
+#include "strmap.h"
 #include "yamlnode.h"
 
 /* "x.y.z" into three numbers; integers N mean 0.N.0 (Falco). */

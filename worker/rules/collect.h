@@ -6,8 +6,8 @@
  * append/replace per key) or re-enabling a rule, in the order the files
  * give them. Nothing is compiled here: conditions stay text until compile.
  *
- * Owns: nothing. Calls: yamlnode, exceptions, ruleset, strmap. Memory:
- * every item goes to the ruleset's arena and its name maps.
+ * Owns: nothing. Calls: yamlnode, exceptions, ruleset, strmap, arena.
+ * Memory: every item goes to the ruleset's arena and its name maps.
  */
 #ifndef SF_COLLECT_H
 #define SF_COLLECT_H

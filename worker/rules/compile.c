@@ -7,11 +7,15 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "arena.h"
 #include "cond_lex.h"
 #include "cond_parse.h"
 #include "evttypes.h"
 #include "exceptions.h"
 #include "output.h"
+#include "sha256.h"
+#include "strmap.h"
+#include "util.h"
 
 #define RULES_LIST_MAX 100000u /* items in one expanded list */
 

@@ -8,9 +8,9 @@
  * and seals the digest and warnings.
  *
  * Owns: nothing. Calls: cond_parse, cond_lex (unquoting list items),
- * exceptions, output, evttypes, ruleset, strmap, sha256, libyaml (scalar
- * styles, for error lines). Memory: compiled trees and expanded lists live
- * in the ruleset's arena.
+ * exceptions, output, evttypes, ruleset, strmap, arena, sha256, util,
+ * libyaml (scalar styles, for error lines). Memory: compiled trees and
+ * expanded lists live in the ruleset's arena.
  */
 #ifndef SF_COMPILE_H
 #define SF_COMPILE_H

@@ -8,8 +8,8 @@
  * case-folded needles prepared).
  *
  * Owns: the operator name tables. Calls: cond_lex, cond_eval (the string
- * order sets are sorted by), fields, and the caller's struct sf_cond_env to
- * expand lists. Memory: nodes and values go to the env's arena.
+ * order sets are sorted by), fields, arena, and the caller's struct
+ * sf_cond_env to expand lists. Memory: nodes and values go to the env's arena.
  */
 #ifndef SF_COND_CHECK_H
 #define SF_COND_CHECK_H

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fields.h"
+
 #define COND_LINEAR_MAX 8 /* sets up to this size are scanned, larger ones searched */
 
 int sf_cond_strcmp(const struct sf_str *a, const struct sf_str *b)

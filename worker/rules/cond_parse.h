@@ -26,7 +26,7 @@
  * ...) are refused with an error. This module holds the expression levels;
  * one check is compiled by cond_check, tokens are read by cond_lex.
  *
- * Owns: nothing. Calls: cond_lex, cond_check, and back into the caller
+ * Owns: nothing. Calls: cond_lex, cond_check, arena, and back into the caller
  * (struct sf_cond_env) to expand lists and fetch compiled macros.
  * Memory: trees live in the caller's arena, and may share subtrees.
  */

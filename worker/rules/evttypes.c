@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "cond_eval.h"
+#include "fields.h"
+#include "strmap.h"
 
 /* ---- the event types a condition can be true for ---------------------- */
 

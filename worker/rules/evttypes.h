@@ -5,8 +5,9 @@
  * one bucket of enabled rules per type, and runs an event through the rules
  * of its type's bucket (sf_rules_eval and sf_rules_ctx_init, in rules.h).
  *
- * Owns: nothing. Calls: cond_eval, ruleset, strmap. Memory: buckets and
- * type sets live in the ruleset's arena; evaluation allocates nothing.
+ * Owns: nothing. Calls: cond_eval, fields (evt.type checks), ruleset,
+ * strmap, arena. Memory: buckets and type sets live in the ruleset's arena;
+ * evaluation allocates nothing.
  */
 #ifndef SF_EVTTYPES_H
 #define SF_EVTTYPES_H

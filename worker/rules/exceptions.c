@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include "arena.h"
 #include "cond_check.h"
 #include "fields.h"
+#include "util.h"
 
 #define RULES_COND_MAX (4u << 20) /* bytes of one condition, exceptions included */
 

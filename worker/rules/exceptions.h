@@ -7,7 +7,7 @@
  * the way Falco does.
  *
  * Owns: nothing. Calls: yamlnode, ruleset, cond_check (operator names),
- * fields (field names), util (sf_buf). Memory: everything goes to the
+ * fields (field names), arena, util (sf_buf). Memory: everything goes to the
  * ruleset's arena; the built condition too.
  */
 #ifndef SF_EXCEPTIONS_H

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "fields.h"
+#include "util.h"
+#include "wire.h"
 
 /* ---- compiling -------------------------------------------------------- */
 

@@ -4,9 +4,9 @@
  * rendered for an event into a Falco-shaped alert (sf_rules_alert, in
  * rules.h) with output_fields; also sf_rules_field_render (rules.h).
  *
- * Owns: nothing. Calls: fields, ruleset, util (sf_buf), wire (struct
- * sf_alert). Memory: compiled tokens live in the ruleset's arena; alerts
- * are malloc'd for the caller (sf_alert_free).
+ * Owns: nothing. Calls: fields, ruleset, arena, util (sf_buf), wire
+ * (struct sf_alert). Memory: compiled tokens live in the ruleset's arena;
+ * alerts are malloc'd for the caller (sf_alert_free).
  */
 #ifndef SF_OUTPUT_H
 #define SF_OUTPUT_H

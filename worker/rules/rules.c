@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "arena.h"
 #include "collect.h"
 #include "compile.h"
 #include "ruleset.h"

@@ -22,7 +22,7 @@
  * implements sf_rules_load and sf_rules_load_buffer.
  *
  * Owns: struct sf_ruleset and everything in it. Calls: libyaml, sha256,
- * util, and the stages: yamlnode, collect, compile (which calls
+ * util, arena, and the stages: yamlnode, collect, compile (which calls
  * exceptions, cond_parse, output, evttypes), ruleset. Memory: strings
  * returned by the accessors live as long as the ruleset; sf_rules_alert
  * fills a struct sf_alert whose members are malloc'd (release with

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "arena.h"
+
 struct rl_loc sf_yaml_loc(const struct rl_yctx *y, const yaml_node_t *n)
 {
 	struct rl_loc l = {y->file, (uint32_t)n->start_mark.line + 1};

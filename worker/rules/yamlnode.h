@@ -6,8 +6,9 @@
  * read spends one unit of the load's budget, so that YAML aliases cannot
  * make a small file expensive.
  *
- * Owns: nothing. Calls: libyaml (<yaml.h>), ruleset. Memory: strings it
- * returns are copies in the ruleset's arena; nodes belong to the document.
+ * Owns: nothing. Calls: libyaml (<yaml.h>), ruleset, arena. Memory:
+ * strings it returns are copies in the ruleset's arena; nodes belong to the
+ * document.
  */
 #ifndef SF_YAMLNODE_H
 #define SF_YAMLNODE_H
