@@ -1,5 +1,5 @@
-/* rules_fields — see rules_fields.h. */
-#include "rules_fields.h"
+/* fields — see fields.h. */
+#include "fields.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+/* Grouped by class, in this order: evt.*, then proc.*, user.* and group.*,
+ * then fd.*, then the rest; sf_field_get dispatches on these ranges. */
 enum fields_id {
 	FLD_EVT_TYPE,
 	FLD_EVT_DIR,
@@ -609,12 +611,10 @@ static bool fields_ip(const struct sf_endpoint *e, struct sf_fval *v)
 	return e && fields_endpoint_ip(e, &v->ip);
 }
 
-bool sf_field_get(const struct sf_field *f, const struct sf_event *ev, unsigned i,
-		  struct sf_fval *v, char *scratch, size_t slen)
+/* The evt.* fields. */
+static bool fields_get_evt(const struct sf_field *f, const struct sf_event *ev, struct sf_fval *v,
+			   char *scratch, size_t slen)
 {
-	const struct sf_proc *p = ev->proc;
-	if (i > 0 && sf_field_multi(f) == SF_FM_ONE)
-		return false;
 	switch ((enum fields_id)f->id) {
 	case FLD_EVT_TYPE:
 		return fields_str(v, ev->type);
@@ -653,6 +653,18 @@ bool sf_field_get(const struct sf_field *f, const struct sf_event *ev, unsigned 
 		return fields_args(ev, v, scratch, slen);
 	case FLD_EVT_SOURCE:
 		return fields_str(v, "syscall");
+	default:
+		break;
+	}
+	return false;
+}
+
+/* The proc.*, user.* and group.* fields; i numbers the ancestors. */
+static bool fields_get_proc(const struct sf_field *f, const struct sf_event *ev, unsigned i,
+			    struct sf_fval *v, char *scratch, size_t slen)
+{
+	const struct sf_proc *p = ev->proc;
+	switch ((enum fields_id)f->id) {
 	case FLD_PROC_NAME:
 		return fields_proc(p, FPV_NAME, v, scratch, slen);
 	case FLD_PROC_EXE:
@@ -706,6 +718,17 @@ bool sf_field_get(const struct sf_field *f, const struct sf_event *ev, unsigned 
 		return p && fields_num(v, p->gid);
 	case FLD_GROUP_NAME:
 		return p && fields_str(v, fields_user(p->gid, scratch, slen));
+	default:
+		break;
+	}
+	return false;
+}
+
+/* The fd.* fields; i numbers the ends of either-endpoint fields. */
+static bool fields_get_fd(const struct sf_field *f, const struct sf_event *ev, unsigned i,
+			  struct sf_fval *v, char *scratch, size_t slen)
+{
+	switch ((enum fields_id)f->id) {
 	case FLD_FD_NAME:
 		return fields_str(v, ev->fd_name);
 	case FLD_FD_DIRECTORY:
@@ -757,6 +780,16 @@ bool sf_field_get(const struct sf_field *f, const struct sf_event *ev, unsigned 
 		if (ev->fd_type == SF_FD_UNIX)
 			return fields_str(v, "unix");
 		return false;
+	default:
+		break;
+	}
+	return false;
+}
+
+/* The container.* fields and sf.dns.name. */
+static bool fields_get_other(const struct sf_field *f, const struct sf_event *ev, struct sf_fval *v)
+{
+	switch ((enum fields_id)f->id) {
 	case FLD_CONTAINER_ID:
 		return fields_str(v, ev->container_id);
 	case FLD_CONTAINER_NAME:
@@ -766,10 +799,25 @@ bool sf_field_get(const struct sf_field *f, const struct sf_event *ev, unsigned 
 		return fields_str(v, ev->container_image);
 	case FLD_SF_DNS_NAME:
 		return fields_str(v, ev->dns_name);
-	case FLD_COUNT:
+	default:
 		break;
 	}
 	return false;
+}
+
+bool sf_field_get(const struct sf_field *f, const struct sf_event *ev, unsigned i,
+		  struct sf_fval *v, char *scratch, size_t slen)
+{
+	if (i > 0 && sf_field_multi(f) == SF_FM_ONE)
+		return false;
+	/* enum fields_id keeps each class together: dispatch on its ranges. */
+	if (f->id <= FLD_EVT_SOURCE)
+		return fields_get_evt(f, ev, v, scratch, slen);
+	if (f->id <= FLD_GROUP_NAME)
+		return fields_get_proc(f, ev, i, v, scratch, slen);
+	if (f->id <= FLD_FD_LNET)
+		return fields_get_fd(f, ev, i, v, scratch, slen);
+	return fields_get_other(f, ev, v);
 }
 
 /* ---- rendering -------------------------------------------------------- */

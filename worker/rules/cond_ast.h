@@ -1,35 +1,29 @@
 /*
- * rules_cond — Falco filter conditions: parses a condition string once into
- * a tree (struct sf_cnode) whose comparisons are precompiled (numbers and
- * addresses parsed, `in` sets sorted for binary search, pmatch prefixes
- * normalised, case-folded needles prepared), evaluates that tree against an
- * event without allocating, and works out which event types a tree can be
- * true for (the evt.type index).
+ * cond_ast — the compiled form of a Falco filter condition (the AST): a tree
+ * of and/or/not nodes over checks `FIELD OP VALUE` whose right-hand values
+ * are precompiled (numbers and addresses parsed, `in` sets sorted for binary
+ * search, pmatch prefixes normalised, case-folded needles prepared), plus
+ * the types the condition stages share: the compiler's error, what it asks
+ * its caller for (struct sf_cond_env) and the per-event evaluation state.
  *
- * Grammar (Falco's): `or` < `and` < `not`, parentheses, checks
- * `FIELD OP VALUE`, `FIELD exists`, `FIELD in (a, "b c", list_name)`, and
- * bare identifiers naming macros. Operators: = == != < <= > >= contains
- * icontains startswith endswith glob iglob in intersects pmatch exists;
- * bcontains/bstartswith/regex, the oneof/anyof/allof modifiers and field
- * transformers (tolower(), val(), ...) are refused with an error.
+ * Built by cond_parse (grammar) and cond_check (one check); read by
+ * cond_eval (evaluation) and evttypes (the evt.type index).
  *
- * A check on a field that has no value for the event is false, whatever the
- * operator (`!=` included), like Falco; `not` of it is true.
- *
- * Owns: nothing. Calls: rules_fields, rules_arena, and back into the caller
- * (struct sf_cond_env) to expand lists and fetch compiled macros.
- * Memory: trees live in the caller's arena, and may share subtrees.
+ * Owns: nothing; types only. Calls: nothing (arena.h, fields.h and event.h
+ * for the types they define). Memory: trees live in the arena of the
+ * struct sf_cond_env they were compiled with, and may share subtrees (a
+ * macro used by many rules).
  */
-#ifndef SF_RULES_COND_H
-#define SF_RULES_COND_H
+#ifndef SF_COND_AST_H
+#define SF_COND_AST_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "event.h"
-#include "rules_arena.h"
-#include "rules_fields.h"
+#include "fields.h"
 
 #define SF_COND_MAX_DEPTH 200 /* nesting of a compiled tree, macros included */
 
@@ -113,21 +107,6 @@ struct sf_cond_env {
 		     struct sf_cond_err *err);
 };
 
-/* Compiles text into *out. Returns 0, or a negative errno with err filled
- * (-ENOMEM when the arena is exhausted, -EINVAL otherwise). */
-int sf_cond_compile(const char *text, const struct sf_cond_env *env, const struct sf_cnode **out,
-		    struct sf_cond_err *err);
-
-/* Is op an operator name of the grammar? 0, or -EINVAL with msg filled
- * (the loader checks rule exception `comps` with it). */
-int sf_cond_check_op(const char *op, char *msg, size_t msglen);
-/* Does op take a list (in, intersects, pmatch)? */
-bool sf_cond_op_is_list(const char *op);
-
-/* Unescapes a quoted string s[0..len) (quotes included) the way Falco does
- * (\" \' \\ \/ \b \f \n \r \t \xHH) into the arena. 0, -EINVAL, -ENOMEM. */
-int sf_cond_unquote(struct sf_arena *a, const char *s, size_t len, struct sf_str *out);
-
 /*
  * Per-event evaluation state, owned by the caller. A macro used by many
  * rules is evaluated once per event: slot k of stamp/val holds the result
@@ -143,22 +122,5 @@ struct sf_cond_run {
 	char *scratch;
 	size_t slen;
 };
-
-/* Evaluates n for ev. Never allocates. */
-bool sf_cond_eval(const struct sf_cnode *n, const struct sf_event *ev, struct sf_cond_run *run);
-
-/* Calls cb for every string an evt.type check in n compares with (=, !=,
- * in, intersects). Stops at and returns the first non-zero cb result. */
-int sf_cond_evttype_names(const struct sf_cnode *n, int (*cb)(void *arg, const struct sf_str *s),
-			  void *arg);
-
-/*
- * The event types n can be true for, as a bit set over type numbers
- * 0..ntypes-1, where number ntypes-1 stands for every type not named in any
- * condition. index(arg, s) gives a named type's number. out has
- * (ntypes + 63) / 64 words. Returns 0 or -ENOMEM.
- */
-int sf_cond_evttypes(const struct sf_cnode *n, size_t ntypes,
-		     int (*index)(void *arg, const struct sf_str *s), void *arg, uint64_t *out);
 
 #endif

@@ -1,5 +1,5 @@
-/* rules_arena — see rules_arena.h. */
-#include "rules_arena.h"
+/* arena — see arena.h. */
+#include "arena.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*
- * rules_fields — the Falco filter fields the rule engine knows, and how each
- * one is read out of a struct sf_event (worker/event.h).
+ * fields — the Falco filter fields the rule engine knows, and how each
+ * one is read out of a struct sf_event (event.h).
  *
  * A field as written in a rule ("proc.aname[2]", "evt.arg.flags", "fd.sip")
  * is resolved once, at load time, into a struct sf_field; reading it for an
@@ -20,8 +20,8 @@
  * strerrorname_np). Memory: values returned by sf_field_get point into the
  * event or into the caller's scratch and are valid until either changes.
  */
-#ifndef SF_RULES_FIELDS_H
-#define SF_RULES_FIELDS_H
+#ifndef SF_FIELDS_H
+#define SF_FIELDS_H
 
 #include <stdbool.h>
 #include <stddef.h>

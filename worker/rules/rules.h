@@ -1,7 +1,7 @@
 /*
  * rules — the Falco-format rule engine: loads rules files (YAML: rule,
  * macro, list, required_engine_version, required_plugin_versions), compiles
- * them once, and evaluates every sensor event (worker/event.h) against them.
+ * them once, and evaluates every sensor event (event.h) against them.
  *
  * Loading follows Falco's rules_files: files load in order and later ones
  * may redefine, append to (`append: true`) or override (`override:`) what
@@ -17,10 +17,16 @@
  * buffer of a caller-owned struct sf_rules_ctx. A loaded ruleset is
  * immutable, so threads may share it, each with its own context.
  *
+ * The engine is split by stage in worker/rules/ (see ruleset.h for the
+ * map); this header is its whole public API, and rules.c, the loader,
+ * implements sf_rules_load and sf_rules_load_buffer.
+ *
  * Owns: struct sf_ruleset and everything in it. Calls: libyaml, sha256,
- * util, rules_cond, rules_fields, rules_arena. Memory: strings returned by
- * the accessors live as long as the ruleset; sf_rules_alert fills a
- * struct sf_alert whose members are malloc'd (release with sf_alert_free).
+ * util, arena, and the stages: yamlnode, collect, compile (which calls
+ * exceptions, cond_parse, output, evttypes), ruleset. Memory: strings
+ * returned by the accessors live as long as the ruleset; sf_rules_alert
+ * fills a struct sf_alert whose members are malloc'd (release with
+ * sf_alert_free).
  */
 #ifndef SF_RULES_H
 #define SF_RULES_H

@@ -1,5 +1,5 @@
 /*
- * rules_arena — the bump allocator that holds everything a loaded ruleset
+ * arena — the bump allocator that holds everything a loaded ruleset
  * is made of: names, conditions, compiled condition trees, list items.
  *
  * A ruleset is built once and then only read, so its pieces never need to
@@ -11,8 +11,8 @@
  * until sf_arena_free; allocations are zeroed and 16-byte aligned. The total
  * is capped (SF_ARENA_MAX) so hostile rules files cannot exhaust memory.
  */
-#ifndef SF_RULES_ARENA_H
-#define SF_RULES_ARENA_H
+#ifndef SF_ARENA_H
+#define SF_ARENA_H
 
 #include <stddef.h>
 
