@@ -14,7 +14,7 @@
 #include "fetch.h"
 #include "log.h"
 #include "observe.h"
-#include "sandbox.h"
+#include "run.h"
 
 #define SANDBOX_UID 1000
 #define SANDBOX_GID 1000

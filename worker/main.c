@@ -20,7 +20,7 @@
 
 #include "config.h"
 #include "job.h"
-#include "sandbox.h"
+#include "run.h"
 #include "log.h"
 #include "rules.h"
 #include "sensor.h"

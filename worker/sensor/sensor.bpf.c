@@ -18,7 +18,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "sensor.h"
+#include "record.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

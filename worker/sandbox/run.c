@@ -1,5 +1,5 @@
-/* sandbox — see sandbox.h. */
-#include "sandbox.h"
+/* run — see run.h. */
+#include "run.h"
 
 #include <dirent.h>
 #include <errno.h>

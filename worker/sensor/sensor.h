@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ebpf/sensor.h"
+#include "record.h"
 
 struct sf_sensor;
 
