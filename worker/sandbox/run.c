@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,16 +12,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "log.h"
 #include "util.h"
 
-struct sandbox_tail {
+struct run_tail {
 	char buf[SF_SANDBOX_TAIL];
 	size_t len;
 	bool truncated;
 };
 
-static void tail_append(struct sandbox_tail *t, const char *data, size_t n)
+static void run_tail_append(struct run_tail *t, const char *data, size_t n)
 {
 	size_t cap = sizeof(t->buf);
 	if (n > cap) { /* only the last cap bytes can survive */
@@ -40,7 +40,7 @@ static void tail_append(struct sandbox_tail *t, const char *data, size_t n)
 	t->len += n;
 }
 
-static char *tail_string(const struct sandbox_tail *t)
+static char *run_tail_string(const struct run_tail *t)
 {
 	const char *mark = t->truncated ? "[…]\n" : "";
 	size_t ml = strlen(mark);
@@ -53,89 +53,9 @@ static char *tail_string(const struct sandbox_tail *t)
 	return s;
 }
 
-static json_t *str_array(const char *const *v)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; a && v && v[i]; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
-
-int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
-{
-	char tmpsize[64], path[4096], cgpath[256];
-	snprintf(tmpsize, sizeof(tmpsize), "size=%dm", s->tmp_mb);
-	snprintf(cgpath, sizeof(cgpath), "/%s/%s", SF_SANDBOX_CGROUP_PARENT, s->container_id);
-	static const char *const masked[] = {
-	    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-	    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-	    "/sys/firmware", "/sys/fs/selinux", "/sys/kernel", NULL};
-	static const char *const ro[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-					 "/proc/sysrq-trigger", NULL};
-	json_t *caps = json_pack("{s:[],s:[],s:[],s:[],s:[]}", "bounding", "effective",
-				 "inheritable", "permitted", "ambient");
-	json_t *process = json_pack(
-	    "{s:b,s:{s:i,s:i},s:o,s:o,s:s,s:o,s:[{s:s,s:i,s:i}],s:b}", "terminal", 0, "user",
-	    "uid", (int)s->uid, "gid", (int)s->gid, "args", str_array(s->argv), "env",
-	    str_array(s->env), "cwd", s->cwd, "capabilities", caps, "rlimits", "type",
-	    "RLIMIT_NOFILE", "hard", 1024, "soft", 1024, "noNewPrivileges", 1);
-	json_t *mounts = json_pack(
-	    "[{s:s,s:s,s:s},"
-	    "{s:s,s:s,s:s,s:[s,s,s,s]},"
-	    "{s:s,s:s,s:s,s:[s,s,s,s,s]},"
-	    "{s:s,s:s,s:s,s:[s,s,s,s,s]},"
-	    "{s:s,s:s,s:s,s:[s,s,s]},"
-	    "{s:s,s:s,s:s,s:[s,s,s,s]},"
-	    "{s:s,s:s,s:s,s:[s,s,s,s]},"
-	    "{s:s,s:s,s:s,s:[s,s,s,s]}]",
-	    "destination", "/proc", "type", "proc", "source", "proc",
-	    "destination", "/dev", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
-	    "strictatime", "mode=755", "size=65536k",
-	    "destination", "/dev/pts", "type", "devpts", "source", "devpts", "options", "nosuid",
-	    "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
-	    "destination", "/dev/shm", "type", "tmpfs", "source", "shm", "options", "nosuid",
-	    "noexec", "nodev", "mode=1777", "size=65536k",
-	    "destination", "/dev/mqueue", "type", "mqueue", "source", "mqueue", "options",
-	    "nosuid", "noexec", "nodev",
-	    "destination", "/sys", "type", "sysfs", "source", "sysfs", "options", "nosuid",
-	    "noexec", "nodev", "ro",
-	    "destination", "/tmp", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
-	    "nodev", "mode=1777", tmpsize,
-	    "destination", "/work", "type", "bind", "source", s->work_dir, "options", "rbind",
-	    "rw", "nosuid", "nodev");
-	if (mounts && s->tmp_dir) {
-		/* the caller's own tmpfs replaces the container's /tmp (the last
-		 * mount of a path wins) */
-		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination",
-							"/tmp", "type", "bind", "source",
-							s->tmp_dir, "options", "rbind", "rw",
-							"nosuid", "nodev"));
-	}
-	if (mounts && s->resolv_conf)
-		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s]}", "destination",
-							"/etc/resolv.conf", "type", "bind", "source",
-							s->resolv_conf, "options", "bind", "ro",
-							"nosuid"));
-	json_t *linux_ = json_pack(
-	    "{s:[{s:s},{s:s},{s:s},{s:s},{s:s},{s:s}],s:{s:{s:I},s:{s:I}},s:s,s:o,s:o}",
-	    "namespaces", "type", "pid", "type", "network", "type", "ipc", "type", "uts", "type",
-	    "mount", "type", "cgroup", "resources", "memory", "limit",
-	    (json_int_t)s->memory_mb << 20, "pids", "limit", (json_int_t)s->pids, "cgroupsPath",
-	    cgpath, "maskedPaths", str_array(masked), "readonlyPaths", str_array(ro));
-	json_t *cfg = json_pack("{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:o}", "ociVersion", "1.0.2",
-				"process", process, "root", "path", s->rootfs, "readonly", 1,
-				"hostname", s->hostname, "mounts", mounts, "linux", linux_);
-	if (!cfg)
-		return -ENOMEM;
-	snprintf(path, sizeof(path), "%s/config.json", s->bundle_dir);
-	int rc = json_dump_file(cfg, path, JSON_INDENT(1)) == 0 ? 0 : -EIO;
-	json_decref(cfg);
-	return rc;
-}
-
 /* Runs `runtime --root=… verb [flag] id [signal]` and waits; used for kill
  * (`kill --all ID KILL`) and delete (`delete --force ID`). */
-static int sandbox_runtime(const struct sf_sandbox_spec *s, const char *verb, const char *flag,
+static int run_runtime(const struct sf_sandbox_spec *s, const char *verb, const char *flag,
 			   const char *signal_name)
 {
 	pid_t pid = fork();
@@ -166,6 +86,48 @@ static int sandbox_runtime(const struct sf_sandbox_spec *s, const char *verb, co
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+/*
+ * Keeps the tails of the container's stdout and stderr until both close,
+ * killing the whole container (not just the runtime process) when the
+ * time limit passes, and the runtime itself 10 s after that.
+ */
+static void run_collect(const struct sf_sandbox_spec *s, pid_t pid, int out_fd, int err_fd,
+			int64_t start, struct run_tail *tails, struct sf_sandbox_result *res)
+{
+	struct pollfd p[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
+	int open_fds = 2;
+	int64_t deadline = start + (int64_t)s->time_limit_s * 1000;
+	bool killed = false;
+	while (open_fds > 0) {
+		int64_t now = sf_monotonic_ms();
+		if (!killed && now >= deadline) {
+			/* Kill the whole container, not just the runtime process. */
+			res->timed_out = true;
+			killed = true;
+			run_runtime(s, "kill", "--all", "KILL");
+			deadline = now + 10000;
+		} else if (killed && now >= deadline) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		int n = poll(p, 2, (int)(deadline - now));
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			char chunk[8192];
+			ssize_t r = read(p[i].fd, chunk, sizeof(chunk));
+			if (r > 0) {
+				run_tail_append(&tails[i], chunk, (size_t)r);
+			} else if (r == 0 || errno != EINTR) {
+				p[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
 }
 
 int sf_sandbox_run(const struct sf_sandbox_spec *s, struct sf_sandbox_result *res, char *err,
@@ -207,42 +169,12 @@ int sf_sandbox_run(const struct sf_sandbox_spec *s, struct sf_sandbox_result *re
 	close(errp[1]);
 	out[1] = errp[1] = -1;
 
-	struct sandbox_tail *tails = calloc(2, sizeof(*tails));
+	struct run_tail *tails = calloc(2, sizeof(*tails));
 	if (!tails) {
 		kill(pid, SIGKILL);
 		rc = -ENOMEM;
-	}
-	struct pollfd p[2] = {{.fd = out[0], .events = POLLIN}, {.fd = errp[0], .events = POLLIN}};
-	int open_fds = 2;
-	int64_t deadline = start + (int64_t)s->time_limit_s * 1000;
-	bool killed = false;
-	while (tails && open_fds > 0) {
-		int64_t now = sf_monotonic_ms();
-		if (!killed && now >= deadline) {
-			/* Kill the whole container, not just the runtime process. */
-			res->timed_out = true;
-			killed = true;
-			sandbox_runtime(s, "kill", "--all", "KILL");
-			deadline = now + 10000;
-		} else if (killed && now >= deadline) {
-			kill(pid, SIGKILL);
-			break;
-		}
-		int n = poll(p, 2, (int)(deadline - now));
-		if (n < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < 2; i++) {
-			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			char chunk[8192];
-			ssize_t r = read(p[i].fd, chunk, sizeof(chunk));
-			if (r > 0) {
-				tail_append(&tails[i], chunk, (size_t)r);
-			} else if (r == 0 || errno != EINTR) {
-				p[i].fd = -1;
-				open_fds--;
-			}
-		}
+	} else {
+		run_collect(s, pid, out[0], errp[0], start, tails, res);
 	}
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -255,12 +187,12 @@ int sf_sandbox_run(const struct sf_sandbox_spec *s, struct sf_sandbox_result *re
 		res->exit_status = 128 + WTERMSIG(status);
 	}
 	if (tails) {
-		res->stdout_tail = tail_string(&tails[0]);
-		res->stderr_tail = tail_string(&tails[1]);
+		res->stdout_tail = run_tail_string(&tails[0]);
+		res->stderr_tail = run_tail_string(&tails[1]);
 		free(tails);
 	}
 	/* Whatever happened, no container may survive the job. */
-	sandbox_runtime(s, "delete", "--force", NULL);
+	run_runtime(s, "delete", "--force", NULL);
 close_pipes:
 	for (int i = 0; i < 2; i++) {
 		if (out[i] >= 0)
@@ -288,8 +220,8 @@ int sf_sandbox_sweep(const char *runtime, const char *state_root)
 	for (int i = 0; i < n; i++) {
 		struct sf_sandbox_spec s = {.runtime = runtime, .state_root = state_root,
 					    .container_id = names[i]};
-		sandbox_runtime(&s, "kill", "--all", "KILL");
-		sandbox_runtime(&s, "delete", "--force", NULL);
+		run_runtime(&s, "kill", "--all", "KILL");
+		run_runtime(&s, "delete", "--force", NULL);
 		sf_warn("removed container %s left by an earlier run", names[i]);
 	}
 	return n;
