@@ -313,7 +313,7 @@ static int unpack_entry(struct archive *a, struct archive_entry *e, int rootfd,
 			size_t errlen)
 {
 	char path[UNPACK_PATH_BUF];
-	int depth, rc;
+	int depth = 0, rc;
 	if ((rc = unpack_entry_path(e, l, st->entries, path, &depth, err, errlen)))
 		return rc;
 	if (depth == 0)
