@@ -13,8 +13,9 @@
 
 #include "fetch.h"
 #include "log.h"
+#include "npm.h"
 #include "observe.h"
-#include "sandbox.h"
+#include "run.h"
 
 #define SANDBOX_UID 1000
 #define SANDBOX_GID 1000
@@ -37,14 +38,21 @@ static int job_chown_tree(const char *dir)
 
 static char *job_strdup(const char *s) { return s ? strdup(s) : NULL; }
 
-int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf_batch *b)
-{
+/* One run of a job: its paths on the host, what it set up (so the end can
+ * undo it), and the error the batch will report. */
+struct job_run {
 	char dir[4096], artifact[4200], src[4200], bundle[4200], state[4200], resolv[4200],
-	    tmp[4200], cid[64], err[512] = "";
-	bool tmp_mounted = false;
-	struct sf_observe *obs = NULL;
-	int64_t start = sf_monotonic_ms();
-	int rc;
+	    tmp[4200], cid[64], err[512];
+	char root[256]; /* the package's directory in src ("" = src itself) */
+	bool tmp_mounted;
+	struct sf_observe *obs;
+	int64_t start;
+};
+
+/* The batch every outcome starts from: final, seq 0, this worker's ids. */
+static int job_batch_init(const struct sf_job_env *env, const struct sf_job *job,
+			  struct sf_batch *b)
+{
 	memset(b, 0, sizeof(*b));
 	b->job_id = job->job_id;
 	b->attempt = job->attempt;
@@ -56,131 +64,159 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	if (!b->worker_id || (env->ruleset_digest && !b->ruleset_digest) ||
 	    (env->image_digest && !b->image_digest))
 		return -ENOMEM;
+	return 0;
+}
 
+/* Names the job's container and directories and creates them afresh. */
+static int job_make_dirs(const struct sf_job_env *env, const struct sf_job *job,
+			 struct job_run *j)
+{
+	int rc;
 	/* unique per host: several workers may share one (and one cgroup tree) */
-	snprintf(cid, sizeof(cid), "sf-%d-%lld-%d", (int)getpid(), (long long)job->job_id,
+	snprintf(j->cid, sizeof(j->cid), "sf-%d-%lld-%d", (int)getpid(), (long long)job->job_id,
 		 job->attempt);
-	snprintf(dir, sizeof(dir), "%s/jobs/%s", env->work_dir, cid);
-	snprintf(artifact, sizeof(artifact), "%s/artifact", dir);
-	snprintf(src, sizeof(src), "%s/src", dir);
-	snprintf(bundle, sizeof(bundle), "%s/bundle", dir);
-	snprintf(state, sizeof(state), "%s/runtime-state", env->work_dir);
-	snprintf(resolv, sizeof(resolv), "%s/resolv.conf", dir);
-	snprintf(tmp, sizeof(tmp), "%s/tmp", dir);
-	sf_rmtree(dir); /* a previous run of the same attempt on this host */
-	if ((rc = sf_mkdirs(src, 0755)) || (rc = sf_mkdirs(bundle, 0755)) ||
-	    (rc = sf_mkdirs(state, 0700))) {
-		snprintf(err, sizeof(err), "cannot create job directory %s: %s", dir, strerror(-rc));
-		goto out;
-	}
+	snprintf(j->dir, sizeof(j->dir), "%s/jobs/%s", env->work_dir, j->cid);
+	snprintf(j->artifact, sizeof(j->artifact), "%s/artifact", j->dir);
+	snprintf(j->src, sizeof(j->src), "%s/src", j->dir);
+	snprintf(j->bundle, sizeof(j->bundle), "%s/bundle", j->dir);
+	snprintf(j->state, sizeof(j->state), "%s/runtime-state", env->work_dir);
+	snprintf(j->resolv, sizeof(j->resolv), "%s/resolv.conf", j->dir);
+	snprintf(j->tmp, sizeof(j->tmp), "%s/tmp", j->dir);
+	sf_rmtree(j->dir); /* a previous run of the same attempt on this host */
+	if ((rc = sf_mkdirs(j->src, 0755)) || (rc = sf_mkdirs(j->bundle, 0755)) ||
+	    (rc = sf_mkdirs(j->state, 0700)))
+		snprintf(j->err, sizeof(j->err), "cannot create job directory %s: %s", j->dir,
+			 strerror(-rc));
+	return rc;
+}
 
+/* Downloads and checks the artifact, unpacks it safely, finds the
+ * package's root and hands the tree to the sandbox user. */
+static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *job,
+			    struct job_run *j)
+{
+	int rc;
 	/* A coordinator restarting or draining answers nothing or 503 for a
 	 * while: wait for it, within the lease, rather than fail the scan. */
 	int64_t lease_left = job->lease_deadline_ms > 0 ? job->lease_deadline_ms - sf_now_ms() : 0;
 	int retry_ms = lease_left > 0 && lease_left / 2 < WORKER_FETCH_RETRY_MS
 			   ? (int)(lease_left / 2)
 			   : WORKER_FETCH_RETRY_MS;
-	if ((rc = sf_fetch(job->url, job->sha256, job->size, artifact, env->worker_secret,
-			   retry_ms, err, sizeof(err))))
-		goto out;
+	if ((rc = sf_fetch(job->url, job->sha256, job->size, j->artifact, env->worker_secret,
+			   retry_ms, j->err, sizeof(j->err))))
+		return rc;
 	struct sf_unpack_stats us;
-	if ((rc = sf_unpack(artifact, src, &env->unpack, &us, err, sizeof(err)))) {
+	if ((rc = sf_unpack(j->artifact, j->src, &env->unpack, &us, j->err, sizeof(j->err)))) {
 		char reason[600];
-		snprintf(reason, sizeof(reason), "archive refused: %s", err);
-		snprintf(err, sizeof(err), "%s", reason);
-		goto out;
+		snprintf(reason, sizeof(reason), "archive refused: %s", j->err);
+		snprintf(j->err, sizeof(j->err), "%s", reason);
+		return rc;
 	}
-	char root[256];
-	if ((rc = sf_unpack_find_root(src, root, sizeof(root), err, sizeof(err))))
-		goto out;
-	if ((rc = job_chown_tree(src))) {
-		snprintf(err, sizeof(err), "cannot hand the tree to the sandbox user: %s",
+	if ((rc = sf_unpack_find_root(j->src, j->root, sizeof(j->root), j->err, sizeof(j->err))))
+		return rc;
+	if ((rc = job_chown_tree(j->src))) {
+		snprintf(j->err, sizeof(j->err), "cannot hand the tree to the sandbox user: %s",
 			 strerror(-rc));
-		goto out;
+		return rc;
 	}
 	sf_info("job %lld: %llu entries, %llu bytes unpacked; installing in %s",
 		(long long)job->job_id, (unsigned long long)us.entries,
-		(unsigned long long)us.bytes, cid);
+		(unsigned long long)us.bytes, j->cid);
+	return 0;
+}
 
-	char cwd[300];
-	snprintf(cwd, sizeof(cwd), "/work%s%s", root[0] ? "/" : "", root);
-	/* The sandbox has no network: npm must not wait on registry retries.
-	 * Lifecycle scripts run in the foreground so their output is kept. */
-	static const char *const argv[] = {"npm", "install", "--offline", "--no-audit",
-					   "--no-fund", "--foreground-scripts", "--loglevel=warn",
-					   NULL};
-	static const char *const envv[] = {
-	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-	    "HOME=/tmp",
-	    "npm_config_cache=/tmp/.npm",
-	    "npm_config_update_notifier=false",
-	    "TERM=dumb",
-	    NULL};
-	struct sf_sandbox_spec spec = {
+/* The container of the install: npm's command in the package's root,
+ * the job's limits or the defaults. */
+static void job_spec(const struct sf_job_env *env, const struct sf_job *job,
+		     const struct job_run *j, char *cwd, size_t cwdlen, struct sf_sandbox_spec *spec)
+{
+	snprintf(cwd, cwdlen, "/work%s%s", j->root[0] ? "/" : "", j->root);
+	*spec = (struct sf_sandbox_spec){
 	    .runtime = env->runtime,
-	    .state_root = state,
+	    .state_root = j->state,
 	    .rootfs = env->rootfs,
-	    .bundle_dir = bundle,
-	    .work_dir = src,
+	    .bundle_dir = j->bundle,
+	    .work_dir = j->src,
 	    .cwd = cwd,
-	    .argv = argv,
-	    .env = envv,
-	    .container_id = cid,
+	    .argv = sf_npm_install_argv(),
+	    .env = sf_npm_install_env(),
+	    .container_id = j->cid,
 	    .hostname = "scanfarm-sandbox",
-	    .resolv_conf = resolv,
+	    .resolv_conf = j->resolv,
 	    .time_limit_s = job->time_limit_s > 0 ? job->time_limit_s : 300,
 	    .memory_mb = job->memory_mb > 0 ? job->memory_mb : 2048,
 	    .pids = job->pids > 0 ? job->pids : 1024,
 	    .tmp_mb = job->disk_mb > 0 ? job->disk_mb : 1024,
-	    .tmp_dir = tmp,
+	    .tmp_dir = j->tmp,
 	    .uid = SANDBOX_UID,
 	    .gid = SANDBOX_GID,
 	};
+}
+
+/* What the container sees besides the package: a resolv.conf and its
+ * own /tmp. */
+static int job_prepare_sandbox(const struct sf_sandbox_spec *spec, struct job_run *j)
+{
+	int rc;
 	/* DNS questions go to loopback, where nothing answers: the sensor
 	 * records the names a package asks for, and nothing leaves. */
 	static const char resolv_text[] = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
-	if ((rc = sf_write_file(resolv, resolv_text, sizeof(resolv_text) - 1))) {
-		snprintf(err, sizeof(err), "cannot write %s: %s", resolv, strerror(-rc));
-		goto out;
+	if ((rc = sf_write_file(j->resolv, resolv_text, sizeof(resolv_text) - 1))) {
+		snprintf(j->err, sizeof(j->err), "cannot write %s: %s", j->resolv, strerror(-rc));
+		return rc;
 	}
 	/* The container's /tmp is a tmpfs the worker mounts itself, so what
 	 * the install dropped there can still be hashed after it exited. */
 	char tmpopts[64];
-	snprintf(tmpopts, sizeof(tmpopts), "size=%dm,mode=1777", spec.tmp_mb);
-	if ((rc = sf_mkdirs(tmp, 0755)) ||
-	    (rc = mount("scanfarm-tmp", tmp, "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) ? -errno : 0)) {
-		snprintf(err, sizeof(err), "cannot mount a tmpfs at %s: %s", tmp, strerror(-rc));
-		goto out;
+	snprintf(tmpopts, sizeof(tmpopts), "size=%dm,mode=1777", spec->tmp_mb);
+	if ((rc = sf_mkdirs(j->tmp, 0755)) ||
+	    (rc = mount("scanfarm-tmp", j->tmp, "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) ? -errno
+											: 0)) {
+		snprintf(j->err, sizeof(j->err), "cannot mount a tmpfs at %s: %s", j->tmp,
+			 strerror(-rc));
+		return rc;
 	}
-	tmp_mounted = true;
-	if (env->sensor) {
-		struct sf_observe_opts oo = {.rules = env->rules,
-					     .container_id = cid,
-					     .image = "scanfarm-sandbox",
-					     .hostname = env->hostname,
-					     .work_host_dir = src,
-					     .tmp_host_dir = tmp,
-					     .rootfs = env->rootfs};
-		if ((rc = sf_observe_start(&obs, env->sensor, cid, &oo))) {
-			snprintf(err, sizeof(err), "cannot watch the sandbox: %s", strerror(-rc));
-			goto out;
-		}
-	}
+	j->tmp_mounted = true;
+	return 0;
+}
+
+/* Starts the sensor's watch of the container's cgroup, if there is a sensor. */
+static int job_watch(const struct sf_job_env *env, struct job_run *j)
+{
+	if (!env->sensor)
+		return 0;
+	struct sf_observe_opts oo = {.rules = env->rules,
+				     .container_id = j->cid,
+				     .image = "scanfarm-sandbox",
+				     .hostname = env->hostname,
+				     .work_host_dir = j->src,
+				     .tmp_host_dir = j->tmp,
+				     .rootfs = env->rootfs};
+	int rc = sf_observe_start(&j->obs, env->sensor, j->cid, &oo);
+	if (rc)
+		snprintf(j->err, sizeof(j->err), "cannot watch the sandbox: %s", strerror(-rc));
+	return rc;
+}
+
+/* Runs the install and moves its outcome (and the sensor's findings)
+ * into the batch. */
+static int job_install(const struct sf_sandbox_spec *spec, struct job_run *j, struct sf_batch *b)
+{
 	struct sf_sandbox_result res;
-	rc = sf_sandbox_run(&spec, &res, err, sizeof(err));
-	if (obs) {
+	int rc = sf_sandbox_run(spec, &res, j->err, sizeof(j->err));
+	if (j->obs) {
 		/* after the run: every record of the container is in the ring */
-		int orc = sf_observe_finish(obs, b);
-		sf_observe_free(obs);
-		obs = NULL;
+		int orc = sf_observe_finish(j->obs, b);
+		sf_observe_free(j->obs);
+		j->obs = NULL;
 		if (orc && !rc) {
-			snprintf(err, sizeof(err), "out of memory collecting the sensor's findings");
+			snprintf(j->err, sizeof(j->err), "out of memory collecting the sensor's findings");
 			rc = orc;
 		}
 	}
 	if (rc) {
 		sf_sandbox_result_free(&res);
-		goto out;
+		return rc;
 	}
 	b->has_exit_status = res.exited;
 	b->exit_status = res.exit_status;
@@ -188,33 +224,57 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	b->stderr_tail = res.stderr_tail;
 	res.stdout_tail = res.stderr_tail = NULL;
 	if (res.timed_out)
-		snprintf(err, sizeof(err), "install timed out after %d s and was killed",
-			 spec.time_limit_s);
+		snprintf(j->err, sizeof(j->err), "install timed out after %d s and was killed",
+			 spec->time_limit_s);
 	else if (!res.exited)
-		snprintf(err, sizeof(err), "the sandbox runtime was killed (status %d)",
+		snprintf(j->err, sizeof(j->err), "the sandbox runtime was killed (status %d)",
 			 res.exit_status);
 	else if (res.exit_status == 125 || res.exit_status == 127)
 		/* crun's own failures; the container's stderr says why. */
-		snprintf(err, sizeof(err), "sandbox failed to start (runtime exit %d)",
+		snprintf(j->err, sizeof(j->err), "sandbox failed to start (runtime exit %d)",
 			 res.exit_status);
 	sf_sandbox_result_free(&res);
-out:
-	sf_observe_free(obs);
-	if (tmp_mounted && umount2(tmp, MNT_DETACH) != 0)
-		sf_warn("job %lld: cannot unmount %s: %s", (long long)job->job_id, tmp, strerror(errno));
-	b->duration_ms = sf_monotonic_ms() - start;
-	if (err[0]) {
-		b->error = job_strdup(err);
-		sf_warn("job %lld: %s", (long long)job->job_id, err);
+	return 0;
+}
+
+/* Undoes what the run set up and completes the batch: duration, error,
+ * output made safe to store. */
+static int job_finish(const struct sf_job_env *env, const struct sf_job *job, struct job_run *j,
+		      struct sf_batch *b)
+{
+	sf_observe_free(j->obs);
+	if (j->tmp_mounted && umount2(j->tmp, MNT_DETACH) != 0)
+		sf_warn("job %lld: cannot unmount %s: %s", (long long)job->job_id, j->tmp,
+			strerror(errno));
+	b->duration_ms = sf_monotonic_ms() - j->start;
+	if (j->err[0]) {
+		b->error = job_strdup(j->err);
+		sf_warn("job %lld: %s", (long long)job->job_id, j->err);
 	}
 	if (!env->keep)
-		sf_rmtree(dir);
+		sf_rmtree(j->dir);
 	/* Untrusted output may hold NULs or bad UTF-8: make it safe to store. */
 	if (b->stdout_tail)
 		sf_utf8_sanitize(b->stdout_tail, strlen(b->stdout_tail));
 	if (b->stderr_tail)
 		sf_utf8_sanitize(b->stderr_tail, strlen(b->stderr_tail));
-	return (err[0] && !b->error) ? -ENOMEM : 0;
+	return (j->err[0] && !b->error) ? -ENOMEM : 0;
+}
+
+int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf_batch *b)
+{
+	struct job_run j = {.start = sf_monotonic_ms()};
+	struct sf_sandbox_spec spec;
+	char cwd[300];
+	int rc = job_batch_init(env, job, b);
+	if (rc)
+		return rc;
+	if (job_make_dirs(env, job, &j) == 0 && job_fetch_unpack(env, job, &j) == 0) {
+		job_spec(env, job, &j, cwd, sizeof(cwd), &spec);
+		if (job_prepare_sandbox(&spec, &j) == 0 && job_watch(env, &j) == 0)
+			job_install(&spec, &j, b);
+	}
+	return job_finish(env, job, &j, b);
 }
 
 void sf_job_sweep(const char *jobs_dir)

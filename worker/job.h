@@ -5,9 +5,14 @@
  * While the install runs, the sensor watches the container's cgroup and
  * observe turns what it sees into alerts and facts for the batch.
  *
+ * The steps, in order: the batch, the job's directories, fetch + unpack,
+ * the container's spec (npm's argv/env), resolv.conf and /tmp, the
+ * sensor's watch, the install, the outcome.
+ *
  * Owns: the job's directory under the worker's work dir (removed at the
- * end unless keep is set). Calls: fetch, unpack, sandbox, observe, wire,
- * util, log.
+ * end unless keep is set) and its /tmp mount. The batch's members are
+ * malloc'd and the caller's (sf_batch_free). Calls: fetch, unpack, npm,
+ * run (sandbox), observe, wire, util, log.
  */
 #ifndef SF_JOB_H
 #define SF_JOB_H

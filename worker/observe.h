@@ -1,19 +1,19 @@
 /*
- * observe — watches one job through the sensor: turns raw sensor records
- * into struct sf_event, keeps the job's process tree, evaluates the rules
- * on every event and collects what the scan report needs: alerts (capped
- * per rule) and facts (contacted addresses, DNS questions, executed
- * binaries with their SHA-256, files written outside the package tree,
- * processes with their command lines).
+ * observe — watches one job through the sensor: the per-job pipeline
+ * sensor record → decode (struct sf_event, the process tree) → the rules
+ * → collect (alerts, capped per rule, and facts: contacted addresses, DNS
+ * questions, executed binaries with their SHA-256, files written outside
+ * the package tree, processes with their command lines) → the batch.
  *
  * Records of the container runtime's own setup (before the container's
  * first exec) are counted but not evaluated: they are crun's doing, not
  * the package's.
  *
- * Owns: the process table, the alerts and facts until sf_observe_finish
- * moves them into a batch. Runs on the sensor thread (records) and the
- * job thread (new/finish/free), never both at once: sf_sensor_unwatch
- * separates them. Calls: sensor (cgroup watch), rules, sha256, wire, log.
+ * Owns: the job's process table (proctable) and collector (collect) until
+ * sf_observe_finish moves alerts and facts into a batch (which then owns
+ * them). Runs on the sensor thread (records) and the job thread
+ * (start/finish/free), never both at once: sf_sensor_unwatch separates
+ * them. Calls: sensor (cgroup watch), decode, proctable, rules, collect.
  */
 #ifndef SF_OBSERVE_H
 #define SF_OBSERVE_H
@@ -53,8 +53,8 @@ int sf_observe_finish(struct sf_observe *o, struct sf_batch *b);
 
 void sf_observe_free(struct sf_observe *o);
 
-/* Decodes a DNS question: writes the lower-case name of the first
- * question into name. Returns 0 or -EPROTO. Exposed for tests. */
+/* Decodes a DNS question (sf_decode_dns_name): writes the lower-case name
+ * of the first question into name. Returns 0 or -EPROTO. Exposed for tests. */
 int sf_observe_dns_name(const unsigned char *msg, size_t len, char *name, size_t namelen);
 
 #endif

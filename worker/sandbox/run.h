@@ -1,5 +1,6 @@
 /*
- * sandbox — runs one command in a fresh OCI container with crun (or runc).
+ * run — runs one command in a fresh OCI container (the sandbox) with crun
+ * (or runc).
  *
  * The bundle is a read-only root file system shared by all jobs, a tmpfs
  * /tmp, and the job's own directory bind-mounted read-write at /work. The
@@ -9,8 +10,10 @@
  * container is killed. The container is deleted afterwards, whatever happened.
  * A bounded tail of stdout and stderr is kept.
  *
- * Owns: the bundle directory it writes and the container it starts.
- * Calls: jansson (config.json), fork/exec of the runtime, util, log.
+ * Owns: the container it starts (bundle writes its config.json), the
+ * pipes of its output; the result's tails are malloc'd, released by
+ * sf_sandbox_result_free. Calls: bundle, fork/exec of the runtime, util,
+ * log.
  */
 #ifndef SF_SANDBOX_H
 #define SF_SANDBOX_H
@@ -63,8 +66,5 @@ void sf_sandbox_result_free(struct sf_sandbox_result *res);
 /* Force-deletes every container left in state_root (a worker killed mid-job
  * leaves its container behind); returns how many were removed. */
 int sf_sandbox_sweep(const char *runtime, const char *state_root);
-
-/* Writes the OCI config.json for spec into spec->bundle_dir. */
-int sf_sandbox_write_bundle(const struct sf_sandbox_spec *spec);
 
 #endif

@@ -8,9 +8,10 @@
  * arguments are still in the task's saved registers (exit events only, as
  * Falco's modern probe does). Anything outside a watched cgroup costs one
  * helper call and a map lookup. Records go to a ring buffer; a full buffer
- * is counted as a drop, never a stall. Layout: ebpf/sensor.h.
+ * is counted as a drop, never a stall. Layout: record.h; syscall numbers:
+ * syscalls.h.
  *
- * x86-64 only: syscall numbers and pt_regs are that ABI's.
+ * x86-64 only: the syscall table and pt_regs are that ABI's.
  */
 #include "vmlinux.h"
 
@@ -18,7 +19,8 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "sensor.h"
+#include "record.h"
+#include "syscalls.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -52,51 +54,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
-
-/* x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
-#define NR_open 2
-#define NR_sendto 44
-#define NR_sendmsg 46
-#define NR_connect 42
-#define NR_accept 43
-#define NR_bind 49
-#define NR_listen 50
-#define NR_clone 56
-#define NR_fork 57
-#define NR_vfork 58
-#define NR_execve 59
-#define NR_chdir 80
-#define NR_fchdir 81
-#define NR_rename 82
-#define NR_creat 85
-#define NR_unlink 87
-#define NR_chmod 90
-#define NR_fchmod 91
-#define NR_chown 92
-#define NR_fchown 93
-#define NR_lchown 94
-#define NR_fchownat 260
-#define NR_ptrace 101
-#define NR_setuid 105
-#define NR_setgid 106
-#define NR_setreuid 113
-#define NR_setregid 114
-#define NR_setresuid 117
-#define NR_setresgid 119
-#define NR_mount 165
-#define NR_openat 257
-#define NR_unlinkat 263
-#define NR_renameat 264
-#define NR_fchmodat 268
-#define NR_accept4 288
-#define NR_sendmmsg 307
-#define NR_process_vm_readv 310
-#define NR_process_vm_writev 311
-#define NR_renameat2 316
-#define NR_memfd_create 319
-#define NR_execveat 322
-#define NR_openat2 437
-#define NR_fchmodat2 452
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -381,7 +338,7 @@ static __noinline int on_send(__u64 cgid, __u32 nr, long ret, struct pt_regs *re
 		return 0;
 	const void *buf = NULL;
 	__u64 len = 0;
-	if (nr == NR_sendto) {
+	if (nr == SF_NR_sendto) {
 		buf = (const void *)BPF_CORE_READ(regs, si);
 		len = BPF_CORE_READ(regs, dx);
 		sock_remote_from_user(&e->u.sock, (const void *)BPF_CORE_READ(regs, r8), 0);
@@ -438,17 +395,17 @@ static __noinline int on_file(__u64 cgid, __u32 nr, long ret, struct pt_regs *re
 	      a2 = BPF_CORE_READ(regs, dx), a3 = BPF_CORE_READ(regs, r10);
 	struct sf_bpf_event *e;
 	switch (nr) {
-	case NR_open:
-	case NR_creat:
-	case NR_openat:
-	case NR_openat2:
+	case SF_NR_open:
+	case SF_NR_creat:
+	case SF_NR_openat:
+	case SF_NR_openat2:
 		e = event_start(SF_BPF_OPEN, cgid, nr, ret);
 		if (!e)
 			return 0;
-		if (file_target(e, nr == NR_open || nr == NR_creat ? BY_PATH : BY_AT, a0, a1) == 1) {
-			e->u.file.flags = nr == NR_creat ? 0x241 /* O_CREAT|O_WRONLY|O_TRUNC */ : a1;
-			e->u.file.mode = nr == NR_creat ? a1 : a2;
-		} else if (nr == NR_openat2) {
+		if (file_target(e, nr == SF_NR_open || nr == SF_NR_creat ? BY_PATH : BY_AT, a0, a1) == 1) {
+			e->u.file.flags = nr == SF_NR_creat ? 0x241 /* O_CREAT|O_WRONLY|O_TRUNC */ : a1;
+			e->u.file.mode = nr == SF_NR_creat ? a1 : a2;
+		} else if (nr == SF_NR_openat2) {
 			struct open_how how = {};
 			bpf_probe_read_user(&how, sizeof(how), (const void *)a2);
 			e->u.file.flags = how.flags;
@@ -458,21 +415,21 @@ static __noinline int on_file(__u64 cgid, __u32 nr, long ret, struct pt_regs *re
 			e->u.file.mode = a3;
 		}
 		break;
-	case NR_unlink:
-	case NR_unlinkat:
+	case SF_NR_unlink:
+	case SF_NR_unlinkat:
 		e = event_start(SF_BPF_UNLINK, cgid, nr, ret);
 		if (!e)
 			return 0;
-		if (file_target(e, nr == NR_unlink ? BY_PATH : BY_AT, a0, a1) == 2)
+		if (file_target(e, nr == SF_NR_unlink ? BY_PATH : BY_AT, a0, a1) == 2)
 			e->u.file.flags = a2;
 		break;
-	case NR_rename:
-	case NR_renameat:
-	case NR_renameat2:
+	case SF_NR_rename:
+	case SF_NR_renameat:
+	case SF_NR_renameat2:
 		e = event_start(SF_BPF_RENAME, cgid, nr, ret);
 		if (!e)
 			return 0;
-		if (nr == NR_rename) {
+		if (nr == SF_NR_rename) {
 			e->u.file.dirfd = e->u.file.dirfd2 = AT_FDCWD;
 			slot_user_str(e, 0, (const void *)a0);
 			slot_user_str(e, 1, (const void *)a1);
@@ -485,24 +442,24 @@ static __noinline int on_file(__u64 cgid, __u32 nr, long ret, struct pt_regs *re
 		slot_base(e, 2, e->u.file.dirfd, 0);
 		slot_base(e, 3, e->u.file.dirfd2, 1);
 		break;
-	case NR_chmod:
-	case NR_fchmod:
-	case NR_fchmodat:
-	case NR_fchmodat2:
+	case SF_NR_chmod:
+	case SF_NR_fchmod:
+	case SF_NR_fchmodat:
+	case SF_NR_fchmodat2:
 		e = event_start(SF_BPF_CHMOD, cgid, nr, ret);
 		if (!e)
 			return 0;
-		e->u.file.mode = file_target(e, nr == NR_chmod ? BY_PATH : nr == NR_fchmod ? BY_FD : BY_AT,
+		e->u.file.mode = file_target(e, nr == SF_NR_chmod ? BY_PATH : nr == SF_NR_fchmod ? BY_FD : BY_AT,
 					     a0, a1) == 1 ? a1 : a2;
 		break;
-	case NR_chown:
-	case NR_fchown:
-	case NR_lchown:
-	case NR_fchownat:
+	case SF_NR_chown:
+	case SF_NR_fchown:
+	case SF_NR_lchown:
+	case SF_NR_fchownat:
 		e = event_start(SF_BPF_CHOWN, cgid, nr, ret);
 		if (!e)
 			return 0;
-		if (file_target(e, nr == NR_fchown ? BY_FD : nr == NR_fchownat ? BY_AT : BY_PATH, a0,
+		if (file_target(e, nr == SF_NR_fchown ? BY_FD : nr == SF_NR_fchownat ? BY_AT : BY_PATH, a0,
 				a1) == 1) {
 			e->u.file.uid = a1;
 			e->u.file.gid = a2;
@@ -511,8 +468,8 @@ static __noinline int on_file(__u64 cgid, __u32 nr, long ret, struct pt_regs *re
 			e->u.file.gid = a3;
 		}
 		break;
-	case NR_chdir:
-	case NR_fchdir: {
+	case SF_NR_chdir:
+	case SF_NR_fchdir: {
 		if (ret < 0)
 			return 0; /* the cwd did not change */
 		e = event_start(SF_BPF_CHDIR, cgid, nr, ret);
@@ -522,14 +479,14 @@ static __noinline int on_file(__u64 cgid, __u32 nr, long ret, struct pt_regs *re
 		slot_walk(e, 0, BPF_CORE_READ(t, fs, pwd.dentry), BPF_CORE_READ(t, fs, pwd.mnt));
 		break;
 	}
-	case NR_memfd_create:
+	case SF_NR_memfd_create:
 		e = event_start(SF_BPF_MEMFD, cgid, nr, ret);
 		if (!e)
 			return 0;
 		slot_user_str(e, 0, (const void *)a0);
 		e->u.memfd.flags = a1;
 		break;
-	case NR_mount:
+	case SF_NR_mount:
 		e = event_start(SF_BPF_MOUNT, cgid, nr, ret);
 		if (!e)
 			return 0;
@@ -549,9 +506,9 @@ static __noinline int on_net(__u64 cgid, __u32 nr, long ret, struct pt_regs *reg
 {
 	int fd = (int)BPF_CORE_READ(regs, di);
 	const void *uaddr = (const void *)BPF_CORE_READ(regs, si);
-	__u16 kind = nr == NR_connect ? SF_BPF_CONNECT
-		     : nr == NR_bind  ? SF_BPF_BIND
-		     : nr == NR_listen ? SF_BPF_LISTEN
+	__u16 kind = nr == SF_NR_connect ? SF_BPF_CONNECT
+		     : nr == SF_NR_bind  ? SF_BPF_BIND
+		     : nr == SF_NR_listen ? SF_BPF_LISTEN
 				       : SF_BPF_ACCEPT;
 	struct sf_bpf_event *e = event_start(kind, cgid, nr, ret);
 	if (!e)
@@ -570,26 +527,26 @@ static __noinline int on_proc(__u64 cgid, __u32 nr, long ret, struct pt_regs *re
 	      a2 = BPF_CORE_READ(regs, dx);
 	struct sf_bpf_event *e;
 	switch (nr) {
-	case NR_ptrace:
+	case SF_NR_ptrace:
 		e = event_start(SF_BPF_PTRACE, cgid, nr, ret);
 		if (!e)
 			return 0;
 		e->u.ptrace.request = a0;
 		e->u.ptrace.target = a1;
 		break;
-	case NR_process_vm_readv:
-	case NR_process_vm_writev:
+	case SF_NR_process_vm_readv:
+	case SF_NR_process_vm_writev:
 		e = event_start(SF_BPF_VM_RW, cgid, nr, ret);
 		if (!e)
 			return 0;
 		e->u.ptrace.target = a0;
 		break;
-	case NR_setuid:
-	case NR_setgid:
-	case NR_setreuid:
-	case NR_setregid:
-	case NR_setresuid:
-	case NR_setresgid:
+	case SF_NR_setuid:
+	case SF_NR_setgid:
+	case SF_NR_setreuid:
+	case SF_NR_setregid:
+	case SF_NR_setresuid:
+	case SF_NR_setresgid:
 		e = event_start(SF_BPF_SETID, cgid, nr, ret);
 		if (!e)
 			return 0;
@@ -597,14 +554,14 @@ static __noinline int on_proc(__u64 cgid, __u32 nr, long ret, struct pt_regs *re
 		e->u.setid.id[1] = a1;
 		e->u.setid.id[2] = a2;
 		break;
-	case NR_execve:
-	case NR_execveat:
+	case SF_NR_execve:
+	case SF_NR_execveat:
 		if (ret == 0)
 			return 0; /* reported by sched_process_exec */
 		e = event_start(SF_BPF_EXEC_FAIL, cgid, nr, ret);
 		if (!e)
 			return 0;
-		slot_user_str(e, 0, (const void *)(nr == NR_execve ? a0 : a1));
+		slot_user_str(e, 0, (const void *)(nr == SF_NR_execve ? a0 : a1));
 		break;
 	default:
 		return 0;
@@ -621,49 +578,49 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	__u32 nr = (__u32)BPF_CORE_READ(regs, orig_ax);
 	switch (nr) {
-	case NR_open:
-	case NR_creat:
-	case NR_openat:
-	case NR_openat2:
-	case NR_unlink:
-	case NR_unlinkat:
-	case NR_rename:
-	case NR_renameat:
-	case NR_renameat2:
-	case NR_chmod:
-	case NR_fchmod:
-	case NR_fchmodat:
-	case NR_fchmodat2:
-	case NR_chown:
-	case NR_fchown:
-	case NR_lchown:
-	case NR_fchownat:
-	case NR_chdir:
-	case NR_fchdir:
-	case NR_memfd_create:
-	case NR_mount:
+	case SF_NR_open:
+	case SF_NR_creat:
+	case SF_NR_openat:
+	case SF_NR_openat2:
+	case SF_NR_unlink:
+	case SF_NR_unlinkat:
+	case SF_NR_rename:
+	case SF_NR_renameat:
+	case SF_NR_renameat2:
+	case SF_NR_chmod:
+	case SF_NR_fchmod:
+	case SF_NR_fchmodat:
+	case SF_NR_fchmodat2:
+	case SF_NR_chown:
+	case SF_NR_fchown:
+	case SF_NR_lchown:
+	case SF_NR_fchownat:
+	case SF_NR_chdir:
+	case SF_NR_fchdir:
+	case SF_NR_memfd_create:
+	case SF_NR_mount:
 		return on_file(cgid, nr, ret, regs);
-	case NR_connect:
-	case NR_bind:
-	case NR_listen:
-	case NR_accept:
-	case NR_accept4:
+	case SF_NR_connect:
+	case SF_NR_bind:
+	case SF_NR_listen:
+	case SF_NR_accept:
+	case SF_NR_accept4:
 		return on_net(cgid, nr, ret, regs);
-	case NR_sendto:
-	case NR_sendmsg:
-	case NR_sendmmsg:
+	case SF_NR_sendto:
+	case SF_NR_sendmsg:
+	case SF_NR_sendmmsg:
 		return on_send(cgid, nr, ret, regs);
-	case NR_ptrace:
-	case NR_process_vm_readv:
-	case NR_process_vm_writev:
-	case NR_setuid:
-	case NR_setgid:
-	case NR_setreuid:
-	case NR_setregid:
-	case NR_setresuid:
-	case NR_setresgid:
-	case NR_execve:
-	case NR_execveat:
+	case SF_NR_ptrace:
+	case SF_NR_process_vm_readv:
+	case SF_NR_process_vm_writev:
+	case SF_NR_setuid:
+	case SF_NR_setgid:
+	case SF_NR_setreuid:
+	case SF_NR_setregid:
+	case SF_NR_setresuid:
+	case SF_NR_setresgid:
+	case SF_NR_execve:
+	case SF_NR_execveat:
 		return on_proc(cgid, nr, ret, regs);
 	}
 	return 0;

@@ -1,7 +1,8 @@
 /*
- * ebpf/sensor.h — the one record the kernel half of the sensor
- * (sensor.bpf.c) writes into the ring buffer and the user half (sensor.c)
- * decodes. Shared by both sides, so it holds only fixed-width types.
+ * record — the one record the kernel half of the sensor (sensor.bpf.c)
+ * writes into the ring buffer and the user half (sensor.c delivers it,
+ * decode.c reads it) consumes. Shared by both sides, so it holds only
+ * fixed-width types.
  *
  * A record is a fixed header, a small per-kind union and up to four
  * string slots at fixed offsets in data[]; only the bytes up to the end of
@@ -10,9 +11,11 @@
  * flag is set — a path the kernel walked from a dentry upwards: its
  * components leaf first, each NUL-terminated, which the user side
  * reverses and joins with '/'.
+ *
+ * Owns: nothing (a layout). Calls: nothing.
  */
-#ifndef SF_EBPF_SENSOR_H
-#define SF_EBPF_SENSOR_H
+#ifndef SF_RECORD_H
+#define SF_RECORD_H
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
@@ -75,7 +78,7 @@ struct sf_bpf_event {
 	__u32 vpid;	/* tgid in the task's own pid namespace */
 	__u32 uid;
 	__u32 gid;
-	__u32 syscall;	/* x86-64 syscall number */
+	__u32 syscall;	/* native syscall number (syscalls.h) */
 	__u16 kind;	/* enum sf_bpf_kind */
 	__u8 slot_flags[SF_BPF_NSLOTS];
 	__u16 slot_len[SF_BPF_NSLOTS]; /* bytes used in each slot, 0 = absent */

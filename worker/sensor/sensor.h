@@ -1,18 +1,18 @@
 /*
  * sensor — the user half of the embedded eBPF sensor (kernel half:
- * ebpf/sensor.bpf.c, record layout: ebpf/sensor.h).
+ * sensor.bpf.c, record layout: record.h, syscall table: syscalls.h).
  *
  * Loads and attaches the CO-RE program once per worker, mounts tracefs if
  * it is missing, creates job cgroups under the cgroup v2 hierarchy and
  * tells the kernel which ones to watch, and runs one thread that drains
  * the ring buffer and hands each raw record to the consumer registered for
  * the record's cgroup. Decoding records into struct sf_event is the
- * consumer's business (observe.c), because it needs the job's process
- * table.
+ * consumer's business (observe.c through decode.c), because it needs the
+ * job's process table.
  *
  * Owns: the BPF objects, the ring-buffer thread, the consumer table, the
  * job cgroup directories it creates. Calls: libbpf, the generated
- * skeleton, log, util.
+ * skeleton (sensor.skel.h), record, log, util.
  */
 #ifndef SF_SENSOR_H
 #define SF_SENSOR_H
@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ebpf/sensor.h"
+#include "record.h"
 
 struct sf_sensor;
 

@@ -11,7 +11,7 @@
  * (in-tree only) are materialised as copies. setuid/setgid/sticky bits are
  * dropped.
  *
- * Owns: nothing after return. Calls: libarchive, libc.
+ * Owns: nothing after return. Calls: libarchive, util, libc.
  */
 #ifndef SF_UNPACK_H
 #define SF_UNPACK_H

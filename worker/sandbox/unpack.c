@@ -210,6 +210,131 @@ out:
 	return rc;
 }
 
+#define UNPACK_PATH_BUF 4096 /* a cleaned entry path */
+
+/* Checks an entry's path against the limits and cleans it into path
+ * (UNPACK_PATH_BUF bytes); *depth receives its component count (0 for
+ * the archive's "./" itself). */
+static int unpack_entry_path(struct archive_entry *e, const struct sf_unpack_limits *l,
+			     uint64_t entry_no, char *path, int *depth, char *err, size_t errlen)
+{
+	const char *raw = archive_entry_pathname(e);
+	if (!raw || strlen(raw) > l->max_path)
+		return unpack_fail(err, errlen, -EFBIG, "entry %llu: path missing or longer than %u bytes",
+				   (unsigned long long)entry_no, l->max_path);
+	sf_strlcpy(path, raw, UNPACK_PATH_BUF);
+	*depth = unpack_clean_path(path);
+	if (*depth < 0)
+		return unpack_fail(err, errlen, -EPERM,
+				   "entry '%s' has an absolute path or a '..' component", raw);
+	if ((unsigned)*depth > l->max_depth)
+		return unpack_fail(err, errlen, -EFBIG, "entry '%s' is nested deeper than %u", raw,
+				   l->max_depth);
+	return 0;
+}
+
+/* Refuses what may not be extracted: a symlink leaving the tree, a
+ * device, fifo or socket, a hard link to outside; cleans a hard link's
+ * target into linkpath (UNPACK_PATH_BUF bytes). */
+static int unpack_entry_kind(struct archive_entry *e, const char *path, char *linkpath, char *err,
+			     size_t errlen)
+{
+	const char *raw = archive_entry_pathname(e);
+	mode_t type = archive_entry_filetype(e);
+	const char *hardlink = archive_entry_hardlink(e);
+	if (type == AE_IFLNK) {
+		const char *target = archive_entry_symlink(e);
+		if (!target || !unpack_link_inside(path, target))
+			return unpack_fail(err, errlen, -EPERM,
+					   "symlink '%s' -> '%s' points outside the tree", raw,
+					   target ? target : "");
+	} else if (!hardlink && type != AE_IFREG) {
+		return unpack_fail(err, errlen, -EPERM,
+				   "entry '%s' is a device, fifo or socket; refused", raw);
+	}
+	if (hardlink) {
+		sf_strlcpy(linkpath, hardlink, UNPACK_PATH_BUF);
+		if (unpack_clean_path(linkpath) <= 0)
+			return unpack_fail(err, errlen, -EPERM,
+					   "hard link '%s' -> '%s' points outside the tree", raw,
+					   hardlink);
+	}
+	return 0;
+}
+
+/* Writes a symlink, file or hard link (as a copy of linkpath) at path,
+ * replacing an earlier file of the same name. */
+static int unpack_entry_write(struct archive *a, struct archive_entry *e, int rootfd, char *path,
+			      const char *linkpath, const struct sf_unpack_limits *l,
+			      struct sf_unpack_stats *st, char *err, size_t errlen)
+{
+	const char *raw = archive_entry_pathname(e);
+	const char *hardlink = archive_entry_hardlink(e);
+	int pfd, rc = 0;
+	const char *base;
+	if ((rc = unpack_parent(rootfd, path, &pfd, &base)))
+		return unpack_fail(err, errlen, -EPERM, "entry '%s': %s", raw, strerror(-rc));
+	/* A later entry of the same name replaces an earlier file (tar semantics). */
+	if (unlinkat(pfd, base, 0) != 0 && errno != ENOENT) {
+		rc = unpack_fail(err, errlen, -EPERM, "entry '%s' replaces a directory", raw);
+		close(pfd);
+		return rc;
+	}
+	if (archive_entry_filetype(e) == AE_IFLNK) {
+		if (symlinkat(archive_entry_symlink(e), pfd, base) != 0)
+			rc = unpack_fail(err, errlen, -errno, "symlink '%s': %s", raw,
+					 strerror(errno));
+		close(pfd);
+		return rc;
+	}
+	int fd = openat2_beneath(pfd, base, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	close(pfd);
+	if (fd < 0)
+		return unpack_fail(err, errlen, -EPERM, "entry '%s': %s", raw, strerror(-fd));
+	if (hardlink)
+		rc = unpack_copy_file(rootfd, linkpath, fd, l, st);
+	else
+		rc = unpack_write_data(a, fd, l, st);
+	if (rc == 0 && !hardlink)
+		fchmod(fd, archive_entry_perm(e) & 0777);
+	close(fd);
+	if (rc == -EFBIG)
+		return unpack_fail(err, errlen, rc, "expanded size exceeds %llu bytes",
+				   (unsigned long long)l->max_bytes);
+	if (rc)
+		return unpack_fail(err, errlen, rc, "entry '%s': %s", raw,
+				   rc == -EINVAL ? archive_error_string(a) : strerror(-rc));
+	return 0;
+}
+
+/* Extracts one entry (st->entries already counts it). */
+static int unpack_entry(struct archive *a, struct archive_entry *e, int rootfd,
+			const struct sf_unpack_limits *l, struct sf_unpack_stats *st, char *err,
+			size_t errlen)
+{
+	char path[UNPACK_PATH_BUF];
+	int depth = 0, rc;
+	if ((rc = unpack_entry_path(e, l, st->entries, path, &depth, err, errlen)))
+		return rc;
+	if (depth == 0)
+		return 0; /* "./" itself */
+	if (archive_entry_filetype(e) == AE_IFDIR) {
+		char dirpath[UNPACK_PATH_BUF + 2];
+		snprintf(dirpath, sizeof(dirpath), "%s/", path);
+		int pfd;
+		const char *base;
+		if ((rc = unpack_parent(rootfd, dirpath, &pfd, &base)))
+			return unpack_fail(err, errlen, -EPERM, "entry '%s': %s",
+					   archive_entry_pathname(e), strerror(-rc));
+		close(pfd);
+		return 0;
+	}
+	char linkpath[UNPACK_PATH_BUF] = "";
+	if ((rc = unpack_entry_kind(e, path, linkpath, err, errlen)))
+		return rc;
+	return unpack_entry_write(a, e, rootfd, path, linkpath, l, st, err, errlen);
+}
+
 int sf_unpack(const char *archive_path, const char *dest, const struct sf_unpack_limits *l,
 	      struct sf_unpack_stats *stats, char *err, size_t errlen)
 {
@@ -246,110 +371,8 @@ int sf_unpack(const char *archive_path, const char *dest, const struct sf_unpack
 					 (unsigned long long)l->max_entries);
 			goto out;
 		}
-		const char *raw = archive_entry_pathname(e);
-		if (!raw || strlen(raw) > l->max_path) {
-			rc = unpack_fail(err, errlen, -EFBIG, "entry %llu: path missing or longer than %u bytes",
-					 (unsigned long long)st.entries, l->max_path);
+		if ((rc = unpack_entry(a, e, rootfd, l, &st, err, errlen)))
 			goto out;
-		}
-		char path[4096];
-		sf_strlcpy(path, raw, sizeof(path));
-		int depth = unpack_clean_path(path);
-		if (depth < 0) {
-			rc = unpack_fail(err, errlen, -EPERM,
-					 "entry '%s' has an absolute path or a '..' component", raw);
-			goto out;
-		}
-		if ((unsigned)depth > l->max_depth) {
-			rc = unpack_fail(err, errlen, -EFBIG, "entry '%s' is nested deeper than %u",
-					 raw, l->max_depth);
-			goto out;
-		}
-		if (depth == 0)
-			continue; /* "./" itself */
-
-		mode_t type = archive_entry_filetype(e);
-		const char *hardlink = archive_entry_hardlink(e);
-		if (type == AE_IFDIR) {
-			char dirpath[4096 + 2];
-			snprintf(dirpath, sizeof(dirpath), "%s/", path);
-			int pfd;
-			const char *base;
-			if ((rc = unpack_parent(rootfd, dirpath, &pfd, &base))) {
-				rc = unpack_fail(err, errlen, -EPERM, "entry '%s': %s", raw, strerror(-rc));
-				goto out;
-			}
-			close(pfd);
-			continue;
-		}
-		if (type == AE_IFLNK) {
-			const char *target = archive_entry_symlink(e);
-			if (!target || !unpack_link_inside(path, target)) {
-				rc = unpack_fail(err, errlen, -EPERM,
-						 "symlink '%s' -> '%s' points outside the tree", raw,
-						 target ? target : "");
-				goto out;
-			}
-		} else if (!hardlink && type != AE_IFREG) {
-			rc = unpack_fail(err, errlen, -EPERM,
-					 "entry '%s' is a device, fifo or socket; refused", raw);
-			goto out;
-		}
-		char linkpath[4096] = "";
-		if (hardlink) {
-			sf_strlcpy(linkpath, hardlink, sizeof(linkpath));
-			if (unpack_clean_path(linkpath) <= 0) {
-				rc = unpack_fail(err, errlen, -EPERM,
-						 "hard link '%s' -> '%s' points outside the tree", raw,
-						 hardlink);
-				goto out;
-			}
-		}
-
-		int pfd;
-		const char *base;
-		if ((rc = unpack_parent(rootfd, path, &pfd, &base))) {
-			rc = unpack_fail(err, errlen, -EPERM, "entry '%s': %s", raw, strerror(-rc));
-			goto out;
-		}
-		/* A later entry of the same name replaces an earlier file (tar semantics). */
-		if (unlinkat(pfd, base, 0) != 0 && errno != ENOENT) {
-			rc = unpack_fail(err, errlen, -EPERM, "entry '%s' replaces a directory", raw);
-			close(pfd);
-			goto out;
-		}
-		if (type == AE_IFLNK) {
-			if (symlinkat(archive_entry_symlink(e), pfd, base) != 0)
-				rc = unpack_fail(err, errlen, -errno, "symlink '%s': %s", raw,
-						 strerror(errno));
-			close(pfd);
-			if (rc)
-				goto out;
-			continue;
-		}
-		int fd = openat2_beneath(pfd, base, O_WRONLY | O_CREAT | O_EXCL, 0600);
-		close(pfd);
-		if (fd < 0) {
-			rc = unpack_fail(err, errlen, -EPERM, "entry '%s': %s", raw, strerror(-fd));
-			goto out;
-		}
-		if (hardlink)
-			rc = unpack_copy_file(rootfd, linkpath, fd, l, &st);
-		else
-			rc = unpack_write_data(a, fd, l, &st);
-		if (rc == 0 && !hardlink)
-			fchmod(fd, archive_entry_perm(e) & 0777);
-		close(fd);
-		if (rc == -EFBIG) {
-			rc = unpack_fail(err, errlen, rc, "expanded size exceeds %llu bytes",
-					 (unsigned long long)l->max_bytes);
-			goto out;
-		}
-		if (rc) {
-			rc = unpack_fail(err, errlen, rc, "entry '%s': %s", raw,
-					 rc == -EINVAL ? archive_error_string(a) : strerror(-rc));
-			goto out;
-		}
 	}
 out:
 	archive_read_free(a);

@@ -1,0 +1,88 @@
+/* bundle — see bundle.h. */
+#include "bundle.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+
+#include "run.h"
+
+static json_t *bundle_str_array(const char *const *v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
+{
+	char tmpsize[64], path[4096], cgpath[256];
+	snprintf(tmpsize, sizeof(tmpsize), "size=%dm", s->tmp_mb);
+	snprintf(cgpath, sizeof(cgpath), "/%s/%s", SF_SANDBOX_CGROUP_PARENT, s->container_id);
+	static const char *const masked[] = {
+	    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+	    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+	    "/sys/firmware", "/sys/fs/selinux", "/sys/kernel", NULL};
+	static const char *const ro[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+					 "/proc/sysrq-trigger", NULL};
+	json_t *caps = json_pack("{s:[],s:[],s:[],s:[],s:[]}", "bounding", "effective",
+				 "inheritable", "permitted", "ambient");
+	json_t *process = json_pack(
+	    "{s:b,s:{s:i,s:i},s:o,s:o,s:s,s:o,s:[{s:s,s:i,s:i}],s:b}", "terminal", 0, "user",
+	    "uid", (int)s->uid, "gid", (int)s->gid, "args", bundle_str_array(s->argv), "env",
+	    bundle_str_array(s->env), "cwd", s->cwd, "capabilities", caps, "rlimits", "type",
+	    "RLIMIT_NOFILE", "hard", 1024, "soft", 1024, "noNewPrivileges", 1);
+	json_t *mounts = json_pack(
+	    "[{s:s,s:s,s:s},"
+	    "{s:s,s:s,s:s,s:[s,s,s,s]},"
+	    "{s:s,s:s,s:s,s:[s,s,s,s,s]},"
+	    "{s:s,s:s,s:s,s:[s,s,s,s,s]},"
+	    "{s:s,s:s,s:s,s:[s,s,s]},"
+	    "{s:s,s:s,s:s,s:[s,s,s,s]},"
+	    "{s:s,s:s,s:s,s:[s,s,s,s]},"
+	    "{s:s,s:s,s:s,s:[s,s,s,s]}]",
+	    "destination", "/proc", "type", "proc", "source", "proc",
+	    "destination", "/dev", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
+	    "strictatime", "mode=755", "size=65536k",
+	    "destination", "/dev/pts", "type", "devpts", "source", "devpts", "options", "nosuid",
+	    "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
+	    "destination", "/dev/shm", "type", "tmpfs", "source", "shm", "options", "nosuid",
+	    "noexec", "nodev", "mode=1777", "size=65536k",
+	    "destination", "/dev/mqueue", "type", "mqueue", "source", "mqueue", "options",
+	    "nosuid", "noexec", "nodev",
+	    "destination", "/sys", "type", "sysfs", "source", "sysfs", "options", "nosuid",
+	    "noexec", "nodev", "ro",
+	    "destination", "/tmp", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
+	    "nodev", "mode=1777", tmpsize,
+	    "destination", "/work", "type", "bind", "source", s->work_dir, "options", "rbind",
+	    "rw", "nosuid", "nodev");
+	if (mounts && s->tmp_dir) {
+		/* the caller's own tmpfs replaces the container's /tmp (the last
+		 * mount of a path wins) */
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination",
+							"/tmp", "type", "bind", "source",
+							s->tmp_dir, "options", "rbind", "rw",
+							"nosuid", "nodev"));
+	}
+	if (mounts && s->resolv_conf)
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s]}", "destination",
+							"/etc/resolv.conf", "type", "bind", "source",
+							s->resolv_conf, "options", "bind", "ro",
+							"nosuid"));
+	json_t *linux_ = json_pack(
+	    "{s:[{s:s},{s:s},{s:s},{s:s},{s:s},{s:s}],s:{s:{s:I},s:{s:I}},s:s,s:o,s:o}",
+	    "namespaces", "type", "pid", "type", "network", "type", "ipc", "type", "uts", "type",
+	    "mount", "type", "cgroup", "resources", "memory", "limit",
+	    (json_int_t)s->memory_mb << 20, "pids", "limit", (json_int_t)s->pids, "cgroupsPath",
+	    cgpath, "maskedPaths", bundle_str_array(masked), "readonlyPaths", bundle_str_array(ro));
+	json_t *cfg = json_pack("{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:o}", "ociVersion", "1.0.2",
+				"process", process, "root", "path", s->rootfs, "readonly", 1,
+				"hostname", s->hostname, "mounts", mounts, "linux", linux_);
+	if (!cfg)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/config.json", s->bundle_dir);
+	int rc = json_dump_file(cfg, path, JSON_INDENT(1)) == 0 ? 0 : -EIO;
+	json_decref(cfg);
+	return rc;
+}

@@ -1,0 +1,72 @@
+/*
+ * decode — turns one raw sensor record (record.h) into the struct
+ * sf_event the rule engine reads (event.h), the way Falco renders it:
+ * the Falco event name of the syscall (syscalls.h), absolute paths built
+ * from walked slots, the directory fd's path or the process's cwd, O_*
+ * flags and modes as text, socket endpoints, the DNS question of a
+ * datagram to port 53. It keeps the job's process table current (exec,
+ * fork, chdir, exit) and hands what the report keeps of a record (facts:
+ * addresses, DNS names, exec'd binaries, processes, files written) to a
+ * sink, so it needs to know nothing of the batch.
+ *
+ * Records of the container runtime's own setup (before the container's
+ * first exec) are decoded but not returned: they are crun's doing, not
+ * the package's; neither are their facts kept.
+ *
+ * Owns: nothing. The event points into the caller's struct
+ * sf_decode_scratch and the process table, valid until the next record.
+ * Calls: proctable, syscalls, sensor (clock), record, event.
+ */
+#ifndef SF_DECODE_H
+#define SF_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "proctable.h"
+#include "record.h"
+
+#define SF_DECODE_PATH 1024
+
+struct sf_sensor;
+
+/* Where the facts a record shows go (the job's collector). */
+struct sf_decode_sink {
+	void (*fact)(void *arg, const char *kind, const char *value, const char *detail);
+	/* a process exec'd exepath: hash it while it can still be read */
+	void (*exec)(void *arg, int32_t pid, const char *exepath);
+	void *arg;
+};
+
+/* One job's decoding state. */
+struct sf_decoder {
+	const struct sf_sensor *sensor; /* converts the records' clock */
+	const char *container_id;	/* container.id and container.name */
+	const char *image;		/* container.image.repository */
+	struct sf_proctable *procs;
+	struct sf_decode_sink sink;
+	bool started; /* the container's first exec was seen */
+};
+
+/* Everything an event may point at lives here, on the sensor thread's
+ * stack, for the duration of one record. */
+struct sf_decode_scratch {
+	char s[4][SF_DECODE_PATH];
+	char path[SF_DECODE_PATH], path2[SF_DECODE_PATH];
+	char args[SF_BPF_ARGS + 1];
+	char flags[256], mode[256], num[4][32], fdname[160], dns[256];
+};
+
+/* Decodes record r (len bytes as the kernel sent it) into *ev. Returns
+ * true when ev is an event of the package's to evaluate, false when the
+ * record only updated the process table (or was unusable). */
+bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t len,
+		      struct sf_decode_scratch *sc, struct sf_event *ev);
+
+/* Decodes a DNS question: writes the lower-case name of the first
+ * question into name. Returns 0 or -EPROTO. */
+int sf_decode_dns_name(const unsigned char *msg, size_t len, char *name, size_t namelen);
+
+#endif
