@@ -5,7 +5,7 @@
  *
  * This file is options → wiring only: the rules and the sensor, the job
  * environment (job.c runs one job), the sandbox image's digest, the sweep
- * of what a killed worker left, and the link to the coordinator (link.c).
+ * of what a killed worker left, and the link to the coordinator (uplink.c).
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -19,7 +19,7 @@
 #include "config.h"
 #include "image.h"
 #include "job.h"
-#include "link.h"
+#include "uplink.h"
 #include "log.h"
 #include "rules.h"
 #include "run.h"

@@ -1,5 +1,5 @@
 /*
- * link — the worker's side of its NNG link to the coordinator. Jobs are
+ * uplink — the worker's side of its NNG link to the coordinator. Jobs are
  * asked for over req/rep, only when the worker has a free slot (the
  * coordinator may hold a request open for SF_LINK_WAIT_MS); result
  * batches, the hello and the heartbeats are pushed over push/pull. Each
@@ -13,8 +13,8 @@
  * caller's and must outlive sf_link_close. Calls: job, wire, nng, log,
  * util.
  */
-#ifndef SF_LINK_H
-#define SF_LINK_H
+#ifndef SF_UPLINK_H
+#define SF_UPLINK_H
 
 #include <nng/nng.h>
 #include <pthread.h>

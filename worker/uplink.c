@@ -1,5 +1,5 @@
-/* link — see link.h. */
-#include "link.h"
+/* uplink — see uplink.h. */
+#include "uplink.h"
 
 #include <errno.h>
 #include <nng/protocol/pipeline0/push.h>
