@@ -96,11 +96,50 @@ static int pack_alert(msgpack_packer *pk, const struct sf_alert *a)
 	return 0;
 }
 
+static int pack_bool(msgpack_packer *pk, bool v)
+{
+	return v ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+}
+
+static int pack_phases(msgpack_packer *pk, const struct sf_batch *b)
+{
+	if (pack_key(pk, "phases") || msgpack_pack_array(pk, b->nphases))
+		return -1;
+	for (uint32_t i = 0; i < b->nphases; i++) {
+		const struct sf_phase *p = &b->phases[i];
+		if (msgpack_pack_map(pk, 8) || KSTR(pk, "name", p->name) || pack_key(pk, "ran") ||
+		    pack_bool(pk, p->ran) || pack_key(pk, "exit_status") ||
+		    (p->has_exit_status ? msgpack_pack_int64(pk, p->exit_status)
+					: msgpack_pack_nil(pk)) ||
+		    pack_key(pk, "timed_out") || pack_bool(pk, p->timed_out) ||
+		    KINT(pk, "duration_ms", p->duration_ms) ||
+		    KSTR(pk, "stdout_tail", p->stdout_tail) ||
+		    KSTR(pk, "stderr_tail", p->stderr_tail) || KSTR(pk, "error", p->error))
+			return -1;
+	}
+	return 0;
+}
+
+static int pack_packages(msgpack_packer *pk, const struct sf_batch *b)
+{
+	if (pack_key(pk, "packages") || msgpack_pack_array(pk, b->npackages))
+		return -1;
+	for (uint32_t i = 0; i < b->npackages; i++) {
+		const struct sf_package *p = &b->packages[i];
+		if (msgpack_pack_map(pk, 5) || KSTR(pk, "name", p->name) ||
+		    KSTR(pk, "version", p->version) || KSTR(pk, "path", p->path) ||
+		    pack_key(pk, "install_scripts") || pack_bool(pk, p->install_scripts) ||
+		    pack_key(pk, "direct") || pack_bool(pk, p->direct))
+			return -1;
+	}
+	return 0;
+}
+
 int sf_wire_encode_batch(const struct sf_batch *b, struct sf_buf *out)
 {
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, out, wire_write);
-	if (pack_header(&pk, 16, "batch") || KINT(&pk, "job_id", b->job_id) ||
+	if (pack_header(&pk, 18, "batch") || KINT(&pk, "job_id", b->job_id) ||
 	    KINT(&pk, "attempt", b->attempt) || KINT(&pk, "seq", b->seq) ||
 	    KSTR(&pk, "worker_id", b->worker_id) || pack_key(&pk, "final") ||
 	    (b->final ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk)) ||
@@ -113,10 +152,13 @@ int sf_wire_encode_batch(const struct sf_batch *b, struct sf_buf *out)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < b->nfacts; i++) {
 		const struct sf_fact *f = &b->facts[i];
-		if (msgpack_pack_map(&pk, 3) || KSTR(&pk, "kind", f->kind) ||
-		    KSTR(&pk, "value", f->value) || KSTR(&pk, "detail", f->detail))
+		if (msgpack_pack_map(&pk, 5) || KSTR(&pk, "kind", f->kind) ||
+		    KSTR(&pk, "value", f->value) || KSTR(&pk, "detail", f->detail) ||
+		    KSTR(&pk, "package", f->package) || KSTR(&pk, "phase", f->phase))
 			return -ENOMEM;
 	}
+	if (pack_phases(&pk, b) || pack_packages(&pk, b))
+		return -ENOMEM;
 	if (pack_key(&pk, "stats") || msgpack_pack_map(&pk, 2) ||
 	    KUINT(&pk, "events", b->events) || KUINT(&pk, "drops", b->drops) ||
 	    pack_key(&pk, "exit_status") ||
@@ -570,8 +612,24 @@ void sf_batch_free(struct sf_batch *b)
 		free(b->facts[i].kind);
 		free(b->facts[i].value);
 		free(b->facts[i].detail);
+		free(b->facts[i].package);
+		free(b->facts[i].phase);
 	}
 	free(b->facts);
+	for (uint32_t i = 0; i < b->nphases; i++) {
+		struct sf_phase *p = &b->phases[i];
+		free(p->name);
+		free(p->stdout_tail);
+		free(p->stderr_tail);
+		free(p->error);
+	}
+	free(b->phases);
+	for (uint32_t i = 0; i < b->npackages; i++) {
+		free(b->packages[i].name);
+		free(b->packages[i].version);
+		free(b->packages[i].path);
+	}
+	free(b->packages);
 	free(b->stdout_tail);
 	free(b->stderr_tail);
 	free(b->error);
@@ -579,6 +637,110 @@ void sf_batch_free(struct sf_batch *b)
 	free(b->image_digest);
 	free(b->auth);
 	memset(b, 0, sizeof(*b));
+}
+
+/* An optional array of at most max items: its size in *n (0 when absent). */
+static int get_array(const msgpack_object *a, uint32_t max, uint32_t *n)
+{
+	*n = 0;
+	if (!a || a->type == MSGPACK_OBJECT_NIL)
+		return 0;
+	if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size > max)
+		return -EPROTO;
+	*n = a->via.array.size;
+	return 0;
+}
+
+static int get_bool(const msgpack_object *map, const char *key, bool *out)
+{
+	const msgpack_object *o = map_get(map, key);
+	*out = false;
+	if (!o || o->type == MSGPACK_OBJECT_NIL)
+		return 0;
+	if (o->type != MSGPACK_OBJECT_BOOLEAN)
+		return -EPROTO;
+	*out = o->via.boolean;
+	return 0;
+}
+
+static int decode_facts(const msgpack_object *fa, struct sf_batch *b)
+{
+	uint32_t n;
+	int rc = get_array(fa, SF_WIRE_MAX_ITEMS, &n);
+	if (rc || n == 0)
+		return rc;
+	if (!(b->facts = calloc(n, sizeof(*b->facts))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		const msgpack_object *f = &fa->via.array.ptr[i];
+		struct sf_fact *dst = &b->facts[i];
+		b->nfacts++;
+		if (f->type != MSGPACK_OBJECT_MAP)
+			return -EPROTO;
+		if ((rc = get_str(f, "kind", true, &dst->kind)) ||
+		    (rc = get_str(f, "value", true, &dst->value)) ||
+		    (rc = get_str(f, "detail", false, &dst->detail)) ||
+		    (rc = get_str(f, "package", false, &dst->package)) ||
+		    (rc = get_str(f, "phase", false, &dst->phase)))
+			return rc;
+	}
+	return 0;
+}
+
+static int decode_phases(const msgpack_object *pa, struct sf_batch *b)
+{
+	uint32_t n;
+	int rc = get_array(pa, SF_WIRE_MAX_PHASES, &n);
+	if (rc || n == 0)
+		return rc;
+	if (!(b->phases = calloc(n, sizeof(*b->phases))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		const msgpack_object *p = &pa->via.array.ptr[i];
+		struct sf_phase *dst = &b->phases[i];
+		b->nphases++;
+		if (p->type != MSGPACK_OBJECT_MAP)
+			return -EPROTO;
+		if ((rc = get_str(p, "name", true, &dst->name)) ||
+		    (rc = get_bool(p, "ran", &dst->ran)) ||
+		    (rc = get_bool(p, "timed_out", &dst->timed_out)) ||
+		    (rc = get_int(p, "duration_ms", false, 0, INT64_MAX, &dst->duration_ms)) ||
+		    (rc = get_str(p, "stdout_tail", false, &dst->stdout_tail)) ||
+		    (rc = get_str(p, "stderr_tail", false, &dst->stderr_tail)) ||
+		    (rc = get_str(p, "error", false, &dst->error)))
+			return rc;
+		const msgpack_object *ex = map_get(p, "exit_status");
+		if (ex && ex->type != MSGPACK_OBJECT_NIL) {
+			if ((rc = get_i32(p, "exit_status", true, &dst->exit_status)))
+				return rc;
+			dst->has_exit_status = true;
+		}
+	}
+	return 0;
+}
+
+static int decode_packages(const msgpack_object *pa, struct sf_batch *b)
+{
+	uint32_t n;
+	int rc = get_array(pa, SF_WIRE_MAX_ITEMS, &n);
+	if (rc || n == 0)
+		return rc;
+	if (!(b->packages = calloc(n, sizeof(*b->packages))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		const msgpack_object *p = &pa->via.array.ptr[i];
+		struct sf_package *dst = &b->packages[i];
+		b->npackages++;
+		if (p->type != MSGPACK_OBJECT_MAP)
+			return -EPROTO;
+		if ((rc = get_str(p, "name", true, &dst->name)) ||
+		    (rc = get_str(p, "version", false, &dst->version)) ||
+		    (rc = get_str(p, "path", false, &dst->path)) ||
+		    (rc = get_bool(p, "install_scripts", &dst->install_scripts)) ||
+		    (rc = get_bool(p, "direct", &dst->direct)))
+			return rc;
+	}
+	return 0;
 }
 
 static int decode_batch(const msgpack_object *m, struct sf_batch *b)
@@ -634,35 +796,10 @@ static int decode_batch(const msgpack_object *m, struct sf_batch *b)
 				goto fail;
 		}
 	}
-	const msgpack_object *fa = map_get(m, "facts");
-	if (fa && fa->type != MSGPACK_OBJECT_ARRAY) {
-		rc = -EPROTO;
+	if ((rc = decode_facts(map_get(m, "facts"), b)) ||
+	    (rc = decode_phases(map_get(m, "phases"), b)) ||
+	    (rc = decode_packages(map_get(m, "packages"), b)))
 		goto fail;
-	}
-	if (fa && fa->via.array.size > 0) {
-		if (fa->via.array.size > SF_WIRE_MAX_ITEMS) {
-			rc = -EPROTO;
-			goto fail;
-		}
-		b->facts = calloc(fa->via.array.size, sizeof(*b->facts));
-		if (!b->facts) {
-			rc = -ENOMEM;
-			goto fail;
-		}
-		for (uint32_t i = 0; i < fa->via.array.size; i++) {
-			const msgpack_object *f = &fa->via.array.ptr[i];
-			struct sf_fact *dst = &b->facts[i];
-			b->nfacts++;
-			if (f->type != MSGPACK_OBJECT_MAP) {
-				rc = -EPROTO;
-				goto fail;
-			}
-			if ((rc = get_str(f, "kind", true, &dst->kind)) ||
-			    (rc = get_str(f, "value", true, &dst->value)) ||
-			    (rc = get_str(f, "detail", false, &dst->detail)))
-				goto fail;
-		}
-	}
 	return 0;
 fail:
 	sf_batch_free(b);

@@ -62,6 +62,32 @@ struct sf_fact {
 	char *kind;
 	char *value;
 	char *detail;
+	char *package; /* name@version of the package that caused it, or NULL */
+	char *phase;   /* "fetch", "install" or "import", or NULL */
+};
+
+/* One phase of a job (DESIGN.md "Data path"): fetch, install, import. */
+#define SF_WIRE_MAX_PHASES 8
+struct sf_phase {
+	char *name;
+	bool ran;	     /* false: skipped (an earlier phase failed, nothing to do) */
+	bool has_exit_status;
+	int32_t exit_status; /* or 128 + signal */
+	bool timed_out;
+	int64_t duration_ms;
+	char *stdout_tail;
+	char *stderr_tail;
+	char *error; /* why the phase did not complete, or NULL */
+};
+
+/* One package of the installed tree, as the report's per-package summary
+ * lists it. */
+struct sf_package {
+	char *name;
+	char *version;
+	char *path;	      /* "node_modules/a/node_modules/b"; "" for the project itself */
+	bool install_scripts; /* declares preinstall/install/postinstall (or binding.gyp) */
+	bool direct;	      /* a direct dependency of the project */
 };
 
 struct sf_job {
@@ -104,6 +130,10 @@ struct sf_batch {
 	char *ruleset_digest;
 	char *image_digest;
 	char *auth; /* the worker secret, when the coordinator requires one */
+	struct sf_phase *phases; /* in the order they ran */
+	uint32_t nphases;
+	struct sf_package *packages;
+	uint32_t npackages;
 };
 
 /*
