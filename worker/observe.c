@@ -2,6 +2,7 @@
 #include "observe.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "collect.h"
@@ -20,6 +21,9 @@ struct sf_observe {
 	struct sf_collect collect;
 	uint64_t records, evaluated;
 	uint64_t drops_at_start;
+	/* The phase being watched ("fetch", "install", "import", or "" before
+	 * the first): what the phase's events and facts are attributed to. */
+	char phase[16];
 };
 
 /* --- the rule call ------------------------------------------------------ */
@@ -85,15 +89,33 @@ int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const ch
 					 .sink = {.fact = obs_fact, .exec = obs_exec, .arg = o}};
 	uint64_t events;
 	sf_sensor_counters(sensor, &events, &o->drops_at_start);
-	int rc = sf_sensor_watch(sensor, name, obs_record, o, &o->cgid);
+	int rc = name ? sf_sensor_watch(sensor, name, obs_record, o, &o->cgid) : 0;
 	if (rc) {
 		sf_observe_free(o);
 		return rc;
 	}
-	o->watching = true;
+	o->watching = name != NULL;
 	*out = o;
 	return 0;
 }
+
+int sf_observe_phase(struct sf_observe *o, const char *phase, const char *name)
+{
+	if (o->watching) {
+		sf_sensor_unwatch(o->sensor, o->cgid);
+		o->watching = false;
+	}
+	snprintf(o->phase, sizeof(o->phase), "%s", phase);
+	/* each phase is a container of its own: its runtime's setup again
+	 * comes before its first exec */
+	o->decoder.started = false;
+	int rc = sf_sensor_watch(o->sensor, name, obs_record, o, &o->cgid);
+	if (rc == 0)
+		o->watching = true;
+	return rc;
+}
+
+const char *sf_observe_current_phase(const struct sf_observe *o) { return o->phase; }
 
 int sf_observe_finish(struct sf_observe *o, struct sf_batch *b)
 {

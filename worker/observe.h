@@ -43,9 +43,19 @@ struct sf_observe_opts {
 	void *on_event_arg;
 };
 
-/* Starts watching cgroup `name` (under the sensor's parent) for a job. */
+/* Starts watching cgroup `name` (under the sensor's parent) for a job;
+ * name NULL: nothing yet, until the first sf_observe_phase. */
 int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const char *name,
 		     const struct sf_observe_opts *opts);
+
+/* A job runs in phases, each a container of its own: stops watching the
+ * previous phase's cgroup (every record of it is delivered first) and
+ * watches cgroup `name` as phase `phase` ("fetch", "install", "import").
+ * The process table, the facts and the alerts carry on across phases. */
+int sf_observe_phase(struct sf_observe *o, const char *phase, const char *name);
+
+/* The phase being watched ("" before the first sf_observe_phase). */
+const char *sf_observe_current_phase(const struct sf_observe *o);
 
 /* Stops watching (every record already produced is delivered first) and
  * moves alerts, facts and sensor stats into *b. Call once. */
