@@ -12,6 +12,8 @@
 #   SCANFARM_DB_DSN  external PostgreSQL; unset = a local cluster under $SCANFARM_VAR/pg
 #   SCANFARM_HTTP_PORT [3000] SCANFARM_JOBS_PORT [7301] SCANFARM_RESULTS_PORT [7302]
 #   SCANFARM_RUNTIME [crun]  SCANFARM_ROOTFS [var/rootfs]  SCANFARM_SKIP_SETUP [0]
+#   SCANFARM_NPM_REGISTRY [https://registry.npmjs.org/]  the one npm registry: the
+#     coordinator resolves package references there, workers fetch dependency trees there
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 var=$(mkdir -p "${SCANFARM_VAR:-$top/var}" && cd "${SCANFARM_VAR:-$top/var}" && pwd)
@@ -20,6 +22,7 @@ http_port=${SCANFARM_HTTP_PORT:-3000}
 jobs_port=${SCANFARM_JOBS_PORT:-7301}
 results_port=${SCANFARM_RESULTS_PORT:-7302}
 url="http://127.0.0.1:$http_port"
+npm_registry=${SCANFARM_NPM_REGISTRY:-https://registry.npmjs.org/}
 
 log() { printf '[farm] %s\n' "$*" >&2; }
 
@@ -50,13 +53,13 @@ up() {
         "$build/coordinator/scanfarm-coordinator" --db-dsn "$dsn" \
           --http-address "127.0.0.1:$http_port" --store-dir "$var/artifacts" \
           --jobs-url "tcp://127.0.0.1:$jobs_port" --results-url "tcp://127.0.0.1:$results_port" \
-          >>"$var/log/coordinator.log" 2>&1 &
+          --npm-registry "$npm_registry" >>"$var/log/coordinator.log" 2>&1 &
         ;;
       worker)
         "$build/worker/scanfarm-worker" --jobs-url "tcp://127.0.0.1:$jobs_port" \
           --results-url "tcp://127.0.0.1:$results_port" --work-dir "$var/worker" \
           --rootfs "${SCANFARM_ROOTFS:-$top/var/rootfs}" --runtime "${SCANFARM_RUNTIME:-crun}" \
-          --rules "${SCANFARM_RULES:-$top/rules}" \
+          --rules "${SCANFARM_RULES:-$top/rules}" --npm-registry "$npm_registry" \
           >>"$var/log/worker.log" 2>&1 &
         ;;
     esac

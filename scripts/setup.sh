@@ -15,7 +15,7 @@ PACKAGES=(build-essential cmake pkg-config clang llvm libbpf-dev bpftool libnng-
   libpq-dev libarchive-dev libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
   protobuf-compiler libmsgpack-dev libyaml-dev libmicrohttpd-dev
   libcurl4-openssl-dev libssl-dev libjansson-dev postgresql crun runc mmdebstrap
-  jq curl ca-certificates xz-utils git python3)
+  jq curl ca-certificates xz-utils git python3 tinyproxy)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -29,6 +29,10 @@ packages() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # the package starts a system-wide tinyproxy; workers run their own
+  # (allowlisting, per worker): no open proxy is left behind
+  if [ -x /etc/init.d/tinyproxy ]; then /etc/init.d/tinyproxy stop >/dev/null 2>&1 || true; fi
+  pkill -x tinyproxy -U tinyproxy 2>/dev/null || true
 }
 
 host() {

@@ -15,10 +15,16 @@
 #include "log.h"
 #include "npm.h"
 #include "observe.h"
+#include "phase.h"
+#include "project.h"
+#include "proxy.h"
 #include "run.h"
 
 #define SANDBOX_UID 1000
 #define SANDBOX_GID 1000
+/* Where the fetch phase finds the registry proxy inside its sandbox (the
+ * port is the sandbox's own: its network namespace holds nothing else). */
+#define SF_JOB_PROXY_PORT 3128
 /* How long a download may wait for the coordinator (at most half the lease). */
 #define WORKER_FETCH_RETRY_MS 60000
 
@@ -44,10 +50,48 @@ struct job_run {
 	char dir[4096], artifact[4200], src[4200], bundle[4200], state[4200], resolv[4200],
 	    tmp[4200], cid[64], err[512];
 	char root[256]; /* the package's directory in src ("" = src itself) */
+	char rootdir[4500]; /* src/root: the project on the host */
 	bool tmp_mounted;
 	struct sf_observe *obs;
 	int64_t start;
+	struct sf_project project;
+	/* facts the worker itself notes (a neutralised .npmrc, what the
+	 * registry proxy refused), added to the sensor's */
+	struct sf_fact notes[64];
+	int nnotes;
 };
+
+/* Keeps a fact of the worker's own, attributed to the project. */
+static void job_note(struct job_run *j, const char *kind, const char *value, const char *phase)
+{
+	if (j->nnotes >= (int)(sizeof(j->notes) / sizeof(j->notes[0])))
+		return;
+	struct sf_fact *f = &j->notes[j->nnotes];
+	char pkg[600];
+	snprintf(pkg, sizeof(pkg), "%s@%s", j->project.name ? j->project.name : "",
+		 j->project.version ? j->project.version : "");
+	*f = (struct sf_fact){.kind = strdup(kind), .value = strdup(value), .detail = strdup(""),
+			      .package = strdup(pkg), .phase = strdup(phase)};
+	if (f->kind && f->value && f->detail && f->package && f->phase) {
+		j->nnotes++;
+		return;
+	}
+	free(f->kind);
+	free(f->value);
+	free(f->detail);
+	free(f->package);
+	free(f->phase);
+}
+
+static void job_note_npmrc(void *arg, const char *line)
+{
+	job_note(arg, "npmrc_override", line, "fetch");
+}
+
+static void job_note_refusal(void *arg, const char *url)
+{
+	job_note(arg, "registry_refused", url, "fetch");
+}
 
 /* The batch every outcome starts from: final, seq 0, this worker's ids. */
 static int job_batch_init(const struct sf_job_env *env, const struct sf_job *job,
@@ -125,8 +169,22 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 	return 0;
 }
 
-/* The container of the install: npm's command in the package's root,
- * the job's limits or the defaults. */
+/* The project on the host: its package.json read, and its .npmrc made
+ * unable to send the fetch elsewhere. */
+static int job_read_project(struct job_run *j)
+{
+	snprintf(j->rootdir, sizeof(j->rootdir), "%s%s%s", j->src, j->root[0] ? "/" : "", j->root);
+	int rc = sf_project_read(&j->project, j->rootdir, j->root, j->err, sizeof(j->err));
+	if (rc)
+		return rc;
+	if ((rc = sf_project_neutralise_npmrc(j->rootdir, job_note_npmrc, j)))
+		snprintf(j->err, sizeof(j->err), "cannot neutralise the project's .npmrc: %s",
+			 strerror(-rc));
+	return rc;
+}
+
+/* The job's container, shared by its phases (each sets argv, env, time
+ * and network): the package's root, the job's limits or the defaults. */
 static void job_spec(const struct sf_job_env *env, const struct sf_job *job,
 		     const struct job_run *j, char *cwd, size_t cwdlen, struct sf_sandbox_spec *spec)
 {
@@ -138,8 +196,6 @@ static void job_spec(const struct sf_job_env *env, const struct sf_job *job,
 	    .bundle_dir = j->bundle,
 	    .work_dir = j->src,
 	    .cwd = cwd,
-	    .argv = sf_npm_install_argv(),
-	    .env = sf_npm_install_env(),
 	    .container_id = j->cid,
 	    .hostname = "scanfarm-sandbox",
 	    .resolv_conf = j->resolv,
@@ -192,49 +248,180 @@ static int job_watch(const struct sf_job_env *env, struct job_run *j)
 				     .work_host_dir = j->src,
 				     .tmp_host_dir = j->tmp,
 				     .rootfs = env->rootfs};
-	int rc = sf_observe_start(&j->obs, env->sensor, j->cid, &oo);
+	int rc = sf_observe_start(&j->obs, env->sensor, NULL, &oo);
 	if (rc)
 		snprintf(j->err, sizeof(j->err), "cannot watch the sandbox: %s", strerror(-rc));
 	return rc;
 }
 
-/* Runs the install and moves its outcome (and the sensor's findings)
- * into the batch. */
-static int job_install(const struct sf_sandbox_spec *spec, struct job_run *j, struct sf_batch *b)
+/* Seconds left of the job's time limit (at least 1 while any is left). */
+static int job_seconds_left(int64_t deadline)
 {
-	struct sf_sandbox_result res;
-	int rc = sf_sandbox_run(spec, &res, j->err, sizeof(j->err));
-	if (j->obs) {
-		/* after the run: every record of the container is in the ring */
-		int orc = sf_observe_finish(j->obs, b);
-		sf_observe_free(j->obs);
-		j->obs = NULL;
-		if (orc && !rc) {
-			snprintf(j->err, sizeof(j->err), "out of memory collecting the sensor's findings");
-			rc = orc;
+	int64_t left = deadline - sf_monotonic_ms();
+	return left <= 0 ? 0 : (int)((left + 999) / 1000);
+}
+
+/* Whether a phase stops the scan: it ran and did not complete, or it had
+ * to be skipped for a reason. */
+static bool job_phase_failed(const struct sf_phase *p) { return p->error || (p->ran && !sf_phase_ok(p)); }
+
+/* Runs one phase with its argv/env built (rc of the builder: -ENOENT means
+ * there is nothing to run, and the phase is skipped). */
+static int job_run_phase(struct job_run *j, struct sf_phase_spec *ps, int build_rc,
+			 struct sf_argv *argv, struct sf_argv *envv, struct sf_phase *out)
+{
+	char cid[96];
+	int rc = build_rc;
+	if (rc == -ENOENT) {
+		rc = sf_phase_skip(out, ps->name, NULL);
+	} else if (rc == 0 && ps->time_limit_s <= 0) {
+		rc = sf_phase_skip(out, ps->name, "no time left of the job's limit");
+	} else if (rc == 0) {
+		snprintf(cid, sizeof(cid), "%s-%s", j->cid, ps->name);
+		ps->container_id = cid;
+		ps->argv = argv;
+		ps->env = envv;
+		rc = sf_phase_run(ps, j->obs, out, j->err, sizeof(j->err));
+	}
+	sf_argv_free(argv);
+	sf_argv_free(envv);
+	return rc;
+}
+
+/* fetch: the dependency tree, scripts off, through the registry proxy. */
+static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
+			   struct sf_phase_spec *ps, struct sf_phase *out)
+{
+	char perr[512];
+	struct sf_argv argv = {0}, envv = {0};
+	if (!j->project.has_deps)
+		return sf_phase_skip(out, "fetch", NULL);
+	if (!env->proxy)
+		return sf_phase_skip(out, "fetch", "dependencies to fetch, but no registry is configured");
+	if (sf_proxy_ensure(env->proxy, perr, sizeof(perr))) {
+		char why[600];
+		snprintf(why, sizeof(why), "the registry proxy is not running: %s", perr);
+		return sf_phase_skip(out, "fetch", why);
+	}
+	if (env->cache_dir && sf_job_cache_prepare(env->cache_dir, env->cache_max_mb) != 0)
+		sf_warn("cannot prepare the tarball cache %s: fetching without it", env->cache_dir);
+	long long log_from = sf_proxy_log_offset(env->proxy);
+	ps->proxy_port = SF_JOB_PROXY_PORT;
+	ps->proxy = &env->proxy->addr;
+	ps->cache_dir = env->cache_dir;
+	int rc = job_run_phase(j, ps, sf_npm_fetch(&j->project, env->registry, SF_JOB_PROXY_PORT,
+						   &argv, &envv),
+			       &argv, &envv, out);
+	sf_proxy_refusals(env->proxy, log_from, job_note_refusal, j);
+	ps->proxy_port = 0;
+	ps->proxy = NULL;
+	ps->cache_dir = NULL;
+	return rc;
+}
+
+/* The installed tree (and the project itself first) for the report. */
+static int job_inventory(struct job_run *j, struct sf_batch *b, bool *rebuild)
+{
+	struct sf_package *root = calloc(1, sizeof(*root));
+	if (!root)
+		return -ENOMEM;
+	root->name = strdup(j->project.name);
+	root->version = strdup(j->project.version);
+	root->path = strdup("");
+	for (int i = 0; i < j->project.nscripts; i++)
+		root->install_scripts |= strstr(j->project.scripts[i], "install") != NULL;
+	b->packages = root;
+	b->npackages = 1;
+	if (!root->name || !root->version || !root->path)
+		return -ENOMEM;
+	int rc = sf_project_inventory(&j->project, j->rootdir, b);
+	*rebuild = false;
+	for (uint32_t i = 1; i < b->npackages; i++)
+		*rebuild |= b->packages[i].install_scripts;
+	return rc;
+}
+
+/* The three phases in order; a phase that does not complete stops the
+ * scan there (the later ones are skipped, saying why), and its reason is
+ * the job's. */
+static int job_phases(const struct sf_job_env *env, struct job_run *j,
+		      const struct sf_sandbox_spec *base, struct sf_batch *b)
+{
+	static const char *const names[] = {"fetch", "install", "import"};
+	if (!(b->phases = calloc(3, sizeof(*b->phases))))
+		return -ENOMEM;
+	b->nphases = 3;
+	int64_t deadline = sf_monotonic_ms() + (int64_t)base->time_limit_s * 1000;
+	struct sf_phase_spec ps = {.base = base};
+	struct sf_argv argv = {0}, envv = {0};
+	bool rebuild = false;
+	int rc = 0, k;
+	for (k = 0; k < 3 && rc == 0; k++) {
+		ps.name = names[k];
+		ps.time_limit_s = job_seconds_left(deadline);
+		if (k == 0) {
+			rc = job_phase_fetch(env, j, &ps, &b->phases[0]);
+			if (rc == 0)
+				rc = job_inventory(j, b, &rebuild);
+		} else if (k == 1) {
+			rc = job_run_phase(j, &ps, sf_npm_install(&j->project, rebuild, &argv, &envv),
+					   &argv, &envv, &b->phases[1]);
+		} else {
+			int bound = 30 + j->project.ndeps * (SF_NPM_IMPORT_TIMEOUT_MS / 1000 + 2);
+			if (ps.time_limit_s > bound)
+				ps.time_limit_s = bound;
+			rc = job_run_phase(j, &ps, sf_npm_import(&j->project, &argv, &envv), &argv,
+					   &envv, &b->phases[2]);
+		}
+		if (rc == 0 && job_phase_failed(&b->phases[k])) {
+			snprintf(j->err, sizeof(j->err), "%s",
+				 b->phases[k].error ? b->phases[k].error : "a phase did not complete");
+			k++;
+			break;
 		}
 	}
-	if (rc) {
-		sf_sandbox_result_free(&res);
-		return rc;
+	/* the phases after one that did not complete stay "not run": the
+	 * scan's reason is the first failure's */
+	for (; k < 3 && rc == 0; k++)
+		rc = sf_phase_skip(&b->phases[k], names[k], NULL);
+	return rc;
+}
+
+/* The report's "install": the install phase's outcome, or the fetch's when
+ * the install did not run. */
+static void job_install_summary(struct sf_batch *b)
+{
+	struct sf_phase *p = &b->phases[1];
+	if (!p->ran)
+		p = &b->phases[0];
+	if (!p->ran)
+		return;
+	b->has_exit_status = p->has_exit_status;
+	b->exit_status = p->exit_status;
+	b->stdout_tail = p->stdout_tail ? strdup(p->stdout_tail) : NULL;
+	b->stderr_tail = p->stderr_tail ? strdup(p->stderr_tail) : NULL;
+}
+
+/* Moves the sensor's findings and the worker's own notes into the batch. */
+static int job_collect(struct job_run *j, struct sf_batch *b)
+{
+	int rc = 0;
+	if (j->obs) {
+		/* after the last phase: every record of the job is delivered */
+		rc = sf_observe_finish(j->obs, b);
+		sf_observe_free(j->obs);
+		j->obs = NULL;
 	}
-	b->has_exit_status = res.exited;
-	b->exit_status = res.exit_status;
-	b->stdout_tail = res.stdout_tail;
-	b->stderr_tail = res.stderr_tail;
-	res.stdout_tail = res.stderr_tail = NULL;
-	if (res.timed_out)
-		snprintf(j->err, sizeof(j->err), "install timed out after %d s and was killed",
-			 spec->time_limit_s);
-	else if (!res.exited)
-		snprintf(j->err, sizeof(j->err), "the sandbox runtime was killed (status %d)",
-			 res.exit_status);
-	else if (res.exit_status == 125 || res.exit_status == 127)
-		/* crun's own failures; the container's stderr says why. */
-		snprintf(j->err, sizeof(j->err), "sandbox failed to start (runtime exit %d)",
-			 res.exit_status);
-	sf_sandbox_result_free(&res);
-	return 0;
+	if (rc == 0 && j->nnotes > 0) {
+		struct sf_fact *f = realloc(b->facts, (b->nfacts + (uint32_t)j->nnotes) * sizeof(*f));
+		if (!f)
+			return -ENOMEM;
+		b->facts = f;
+		memcpy(b->facts + b->nfacts, j->notes, (size_t)j->nnotes * sizeof(*f));
+		b->nfacts += (uint32_t)j->nnotes;
+		j->nnotes = 0;
+	}
+	return rc;
 }
 
 /* Undoes what the run set up and completes the batch: duration, error,
@@ -243,6 +430,14 @@ static int job_finish(const struct sf_job_env *env, const struct sf_job *job, st
 		      struct sf_batch *b)
 {
 	sf_observe_free(j->obs);
+	sf_project_free(&j->project);
+	for (int i = 0; i < j->nnotes; i++) {
+		free(j->notes[i].kind);
+		free(j->notes[i].value);
+		free(j->notes[i].detail);
+		free(j->notes[i].package);
+		free(j->notes[i].phase);
+	}
 	if (j->tmp_mounted && umount2(j->tmp, MNT_DETACH) != 0)
 		sf_warn("job %lld: cannot unmount %s: %s", (long long)job->job_id, j->tmp,
 			strerror(errno));
@@ -269,12 +464,45 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	int rc = job_batch_init(env, job, b);
 	if (rc)
 		return rc;
-	if (job_make_dirs(env, job, &j) == 0 && job_fetch_unpack(env, job, &j) == 0) {
+	if (job_make_dirs(env, job, &j) == 0 && job_fetch_unpack(env, job, &j) == 0 &&
+	    job_read_project(&j) == 0) {
 		job_spec(env, job, &j, cwd, sizeof(cwd), &spec);
-		if (job_prepare_sandbox(&spec, &j) == 0 && job_watch(env, &j) == 0)
-			job_install(&spec, &j, b);
+		if (job_prepare_sandbox(&spec, &j) == 0 && job_watch(env, &j) == 0) {
+			if (job_phases(env, &j, &spec, b) == 0)
+				job_install_summary(b);
+			if (job_collect(&j, b) && !j.err[0])
+				snprintf(j.err, sizeof(j.err),
+					 "out of memory collecting the sensor's findings");
+		}
 	}
 	return job_finish(env, job, &j, b);
+}
+
+static long long job_cache_bytes;
+
+static int job_cache_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)flag;
+	(void)ftw;
+	job_cache_bytes += (long long)st->st_blocks * 512;
+	return 0;
+}
+
+int sf_job_cache_prepare(const char *dir, long long max_mb)
+{
+	/* one job at a time per worker process: the static sum is not shared */
+	job_cache_bytes = 0;
+	if (nftw(dir, job_cache_add, 32, FTW_PHYS | FTW_MOUNT) == 0 &&
+	    job_cache_bytes > max_mb * 1024 * 1024) {
+		sf_info("tarball cache %s holds %lld MiB (over %lld): emptied", dir,
+			job_cache_bytes >> 20, max_mb);
+		sf_rmtree(dir);
+	}
+	int rc = sf_mkdirs(dir, 0700);
+	if (rc == 0 && chown(dir, SANDBOX_UID, SANDBOX_GID) != 0)
+		rc = -errno;
+	return rc;
 }
 
 void sf_job_sweep(const char *jobs_dir)

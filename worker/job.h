@@ -1,18 +1,26 @@
 /*
  * job — runs one scan job on this worker: fetch the artifact, unpack it
- * safely, install it in the sandbox, and describe the outcome as a batch.
+ * safely, install it in the sandbox in three phases, and describe the
+ * outcome as a batch.
  *
- * While the install runs, the sensor watches the container's cgroup and
- * observe turns what it sees into alerts and facts for the batch.
+ * The phases (phase.c), each a container of its own on the same tree:
+ * fetch (the dependency tree, scripts off, the registry proxy the only way
+ * out), install (lifecycle scripts, offline), import (each direct
+ * dependency required in a fresh node, offline). The sensor watches every
+ * phase and observe turns what it sees into alerts and facts attributed to
+ * the phase. A phase that does not complete stops the scan there and its
+ * reason is the batch's error: a scan never reads clean when the work was
+ * not done.
  *
  * The steps, in order: the batch, the job's directories, fetch + unpack,
- * the container's spec (npm's argv/env), resolv.conf and /tmp, the
- * sensor's watch, the install, the outcome.
+ * the project (package.json, lockfile, .npmrc neutralised), the
+ * container's spec, resolv.conf and /tmp, the sensor's watch, the phases
+ * (and the installed tree between fetch and install), the outcome.
  *
  * Owns: the job's directory under the worker's work dir (removed at the
  * end unless keep is set) and its /tmp mount. The batch's members are
- * malloc'd and the caller's (sf_batch_free). Calls: fetch, unpack, npm,
- * run (sandbox), observe, wire, util, log.
+ * malloc'd and the caller's (sf_batch_free). Calls: fetch, unpack, project,
+ * npm, proxy, phase, run (sandbox), observe, wire, util, log.
  */
 #ifndef SF_JOB_H
 #define SF_JOB_H
@@ -22,6 +30,7 @@
 
 struct sf_sensor;
 struct sf_ruleset;
+struct sf_proxy;
 
 struct sf_job_env {
 	const char *worker_id;
@@ -36,12 +45,20 @@ struct sf_job_env {
 	const char *ruleset_digest;	 /* reported with every result (verdict cache key) */
 	const char *image_digest;	 /* the sandbox rootfs's, likewise */
 	const char *worker_secret;	 /* presented to the coordinator, or NULL */
+	const char *registry;		 /* the npm registry the fetch phase installs from */
+	struct sf_proxy *proxy;		 /* the allowlisting proxy to it, or NULL */
+	const char *cache_dir;		 /* the tarball cache shared by this worker's jobs */
+	long long cache_max_mb;		 /* emptied before a job when it has grown past this */
 };
 
 /* Fills *batch (final, seq 0) with the outcome; an infrastructure failure
  * (download, hostile archive, runtime missing) is reported in batch->error.
  * Returns 0 unless memory ran out. Free the batch with sf_batch_free. */
 int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf_batch *batch);
+
+/* Creates the tarball cache (owned by the sandbox user), or empties it
+ * when it holds more than max_mb. */
+int sf_job_cache_prepare(const char *dir, long long max_mb);
 
 /* Removes the job directories a killed worker left under jobs_dir,
  * unmounting their /tmp filesystems first. */

@@ -21,6 +21,7 @@
 #include "job.h"
 #include "uplink.h"
 #include "log.h"
+#include "proxy.h"
 #include "rules.h"
 #include "run.h"
 #include "sensor.h"
@@ -42,6 +43,11 @@ static struct sf_option opts[] = {
     {"noop", "0", "1 = answer every job at once without running it (dispatch benchmarks)", NULL},
     {"capacity", "1", "jobs asked for at once; above 1 only with --noop 1 (for parallel"
 		      " installs run one worker process per slot)", NULL},
+    {"npm-registry", "https://registry.npmjs.org/", "npm registry the fetch phase installs"
+		      " from (http or https; the sandbox reaches nothing else)", NULL},
+    {"registry-proxy", "tinyproxy", "the allowlisting forward proxy the worker starts for the"
+				    " fetch phase", NULL},
+    {"npm-cache-mb", "2048", "tarball cache shared by this worker's jobs: emptied when over", NULL},
     {"log-level", "info", "debug, info, warn or error", NULL},
     {"log-format", "text", "text or json (one JSON object per line)", NULL},
 };
@@ -56,6 +62,10 @@ struct worker {
 	char image_digest[SF_SHA256_HEX + 1];
 	struct sf_ruleset *rules;
 	struct sf_sensor *sensor;
+	struct sf_proxy proxy;
+	bool proxy_running;
+	char cache_dir[PATH_MAX + 16];
+	long long cache_max_mb;
 };
 
 /* The numeric options, the worker's name and the job environment they
@@ -95,6 +105,9 @@ static int worker_options(struct worker *w)
 				     .rootfs = w->rootfs,
 				     .runtime = sf_config_get(opts, NOPTS, "runtime"),
 				     .keep = keep != 0};
+	if (sf_config_int(opts, NOPTS, "npm-cache-mb", 16, 1 << 24, &w->cache_max_mb))
+		return 2;
+	w->env.registry = sf_config_get(opts, NOPTS, "npm-registry");
 	sf_unpack_default_limits(&w->env.unpack);
 	w->env.unpack.max_entries = (uint64_t)entries;
 	w->env.unpack.max_bytes = (uint64_t)unpacked_mb << 20;
@@ -191,6 +204,34 @@ static void worker_identity(struct worker *w)
 	}
 }
 
+/* The fetch phase's way to the registry: the allowlisting proxy, and the
+ * tarball cache its jobs share (owned by the sandbox user). */
+static int worker_registry_path(struct worker *w)
+{
+	char dir[PATH_MAX + 16], err[512] = "";
+	snprintf(dir, sizeof(dir), "%s/proxy", w->workdir);
+	const char *registries[] = {w->env.registry};
+	int rc = sf_proxy_start(&w->proxy, sf_config_get(opts, NOPTS, "registry-proxy"), dir,
+				registries, 1, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "registry proxy: %s\n", err[0] ? err : strerror(-rc));
+		sf_error("cannot start the registry proxy: %s", err[0] ? err : strerror(-rc));
+		return 2;
+	}
+	w->proxy_running = true;
+	w->env.proxy = &w->proxy;
+	sf_info("registry proxy on 127.0.0.1:%u allows %s only", (unsigned)w->proxy.port,
+		w->env.registry);
+	snprintf(w->cache_dir, sizeof(w->cache_dir), "%s/npm-cache", w->workdir);
+	if (sf_job_cache_prepare(w->cache_dir, w->cache_max_mb) != 0) {
+		fprintf(stderr, "--work-dir: cannot create the tarball cache %s\n", w->cache_dir);
+		return 2;
+	}
+	w->env.cache_dir = w->cache_dir;
+	w->env.cache_max_mb = w->cache_max_mb;
+	return 0;
+}
+
 /* A worker killed mid-job leaves its container and job directory. */
 static void worker_sweep(const struct worker *w)
 {
@@ -211,8 +252,12 @@ int main(int argc, char **argv)
 	if (sf_log_setup("worker", sf_config_get(opts, NOPTS, "log-level")) ||
 	    sf_log_format(sf_config_get(opts, NOPTS, "log-format")))
 		return 2;
-	if (worker_options(&w) || worker_dirs(&w) || worker_detection(&w))
+	if (worker_options(&w) || worker_dirs(&w) || worker_detection(&w) ||
+	    worker_registry_path(&w)) {
+		sf_sensor_close(w.sensor);
+		sf_rules_free(w.rules);
 		return 2;
+	}
 	worker_identity(&w);
 	worker_sweep(&w);
 
@@ -234,6 +279,8 @@ int main(int argc, char **argv)
 		exit_code = 0;
 	}
 	sf_link_close(&w.link);
+	if (w.proxy_running)
+		sf_proxy_stop(&w.proxy);
 	sf_sensor_close(w.sensor);
 	sf_rules_free(w.rules);
 	curl_global_cleanup();

@@ -115,7 +115,7 @@ ok "dns beacon: the question is a fact" \
 ok "listener: the listening socket is a fact" \
   'fact attack-listener ".facts.listen | length > 0"'
 ok "process tree: npm and the lifecycle script's shell, with command lines" \
-  'fact benign-banner "[.facts.process[].detail] | (any(test(\"npm install\")) and any(test(\"^ppid=1 sh -c\")))"'
+  'fact benign-banner "[.facts.process[].detail] | (any(test(\"npm run-script --offline --ignore-scripts postinstall\")) and any(test(\"^ppid=1 sh -c\")))"'
 ok "Package Hunter view carries the alerts in Falco's shape" \
   'curl -s "$url/?id=${ids[attack-dropper]}" | jq -e ".result | length > 0 and all(.[]; .rule and .output and .priority and .time.seconds and .source == \"SYSCALL\")" >/dev/null'
 

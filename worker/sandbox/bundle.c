@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "run.h"
 
@@ -70,12 +71,26 @@ int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
 							"/etc/resolv.conf", "type", "bind", "source",
 							s->resolv_conf, "options", "bind", "ro",
 							"nosuid"));
+	if (mounts && s->cache_dir && s->cache_dest)
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination",
+							s->cache_dest, "type", "bind", "source",
+							s->cache_dir, "options", "rbind", "rw",
+							"nosuid", "nodev"));
 	json_t *linux_ = json_pack(
 	    "{s:[{s:s},{s:s},{s:s},{s:s},{s:s},{s:s}],s:{s:{s:I},s:{s:I}},s:s,s:o,s:o}",
 	    "namespaces", "type", "pid", "type", "network", "type", "ipc", "type", "uts", "type",
 	    "mount", "type", "cgroup", "resources", "memory", "limit",
 	    (json_int_t)s->memory_mb << 20, "pids", "limit", (json_int_t)s->pids, "cgroupsPath",
 	    cgpath, "maskedPaths", bundle_str_array(masked), "readonlyPaths", bundle_str_array(ro));
+	/* the network namespace the worker made (loopback, and in the fetch
+	 * phase the registry path), if it made one */
+	json_t *ns = json_object_get(linux_, "namespaces");
+	for (size_t i = 0; ns && s->netns_path && i < json_array_size(ns); i++) {
+		json_t *e = json_array_get(ns, i);
+		const char *type = json_string_value(json_object_get(e, "type"));
+		if (type && strcmp(type, "network") == 0)
+			json_object_set_new(e, "path", json_string(s->netns_path));
+	}
 	json_t *cfg = json_pack("{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:o}", "ociVersion", "1.0.2",
 				"process", process, "root", "path", s->rootfs, "readonly", 1,
 				"hostname", s->hostname, "mounts", mounts, "linux", linux_);

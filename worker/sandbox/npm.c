@@ -1,26 +1,154 @@
 /* npm — see npm.h. */
 #include "npm.h"
 
-#include <stddef.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-const char *const *sf_npm_install_argv(void)
+void sf_argv_add(struct sf_argv *a, const char *fmt, ...)
 {
-	/* The sandbox has no network: npm must not wait on registry retries.
-	 * Lifecycle scripts run in the foreground so their output is kept. */
-	static const char *const argv[] = {"npm", "install", "--offline", "--no-audit",
-					   "--no-fund", "--foreground-scripts", "--loglevel=warn",
-					   NULL};
-	return argv;
+	if (a->n >= SF_ARGV_MAX) {
+		a->oom = true;
+		return;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	int rc = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (rc < 0) {
+		a->oom = true;
+		return;
+	}
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
 }
 
-const char *const *sf_npm_install_env(void)
+void sf_argv_free(struct sf_argv *a)
 {
-	static const char *const envv[] = {
-	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-	    "HOME=/tmp",
-	    "npm_config_cache=/tmp/.npm",
-	    "npm_config_update_notifier=false",
-	    "TERM=dumb",
-	    NULL};
-	return envv;
+	for (int i = 0; i < a->n; i++)
+		free(a->v[i]);
+	a->n = 0;
+	a->v[0] = NULL;
+	a->oom = false;
+}
+
+/* What every phase's npm and node see. */
+static void npm_base_env(struct sf_argv *env, const char *cache)
+{
+	sf_argv_add(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	sf_argv_add(env, "HOME=/tmp");
+	sf_argv_add(env, "npm_config_cache=%s", cache);
+	sf_argv_add(env, "npm_config_update_notifier=false");
+	sf_argv_add(env, "npm_config_fund=false");
+	sf_argv_add(env, "npm_config_audit=false");
+	sf_argv_add(env, "TERM=dumb");
+}
+
+static int npm_done(struct sf_argv *argv, struct sf_argv *env)
+{
+	if (!argv->oom && !env->oom)
+		return 0;
+	sf_argv_free(argv);
+	sf_argv_free(env);
+	return -ENOMEM;
+}
+
+int sf_npm_fetch(const struct sf_project *p, const char *registry, uint16_t proxy_port,
+		 struct sf_argv *argv, struct sf_argv *env)
+{
+	sf_argv_add(argv, "npm");
+	sf_argv_add(argv, p->lock == SF_LOCK_NPM ? "ci" : "install");
+	/* scripts stay off until the install phase, which has no network */
+	sf_argv_add(argv, "--ignore-scripts");
+	sf_argv_add(argv, "--no-audit");
+	sf_argv_add(argv, "--no-fund");
+	sf_argv_add(argv, "--loglevel=warn");
+	/* on the command line: a project's .npmrc cannot override it */
+	sf_argv_add(argv, "--registry=%s", registry);
+	sf_argv_add(argv, "--proxy=http://127.0.0.1:%u", (unsigned)proxy_port);
+	sf_argv_add(argv, "--https-proxy=http://127.0.0.1:%u", (unsigned)proxy_port);
+	sf_argv_add(argv, "--noproxy=");
+	/* transient registry errors are retried, quickly */
+	sf_argv_add(argv, "--fetch-retries=2");
+	sf_argv_add(argv, "--fetch-retry-mintimeout=1000");
+	sf_argv_add(argv, "--fetch-retry-maxtimeout=4000");
+	if (p->packed)
+		sf_argv_add(argv, "--omit=dev");
+	npm_base_env(env, SF_NPM_CACHE_DIR);
+	return npm_done(argv, env);
+}
+
+int sf_npm_install(const struct sf_project *p, bool rebuild, struct sf_argv *argv,
+		   struct sf_argv *env)
+{
+	if (!rebuild && p->nscripts == 0)
+		return -ENOENT;
+	/* The script text is built from fixed words only (the script names
+	 * come from a static list, never from the package). The last command
+	 * is exec'd: with one command npm is the container's first process,
+	 * as in a plain npm install. */
+	const char *cmds[1 + 8];
+	char runs[8][96];
+	int n = 0;
+	if (rebuild)
+		cmds[n++] = "npm rebuild --offline --foreground-scripts --ignore-scripts=false"
+			    " --loglevel=warn";
+	/* npm run --ignore-scripts runs the named script without its pre/post
+	 * hooks: each hook is in the list in its own right */
+	for (int i = 0; i < p->nscripts && i < 8; i++) {
+		snprintf(runs[i], sizeof(runs[i]), "npm run-script --offline --ignore-scripts %s",
+			 p->scripts[i]);
+		cmds[n++] = runs[i];
+	}
+	char script[2048];
+	size_t used = (size_t)snprintf(script, sizeof(script), "set -e\n");
+	for (int i = 0; i < n && used < sizeof(script); i++)
+		used += (size_t)snprintf(script + used, sizeof(script) - used, "%s%s\n",
+					 i == n - 1 ? "exec " : "", cmds[i]);
+	if (used >= sizeof(script))
+		return -ENAMETOOLONG;
+	sf_argv_add(argv, "/bin/sh");
+	sf_argv_add(argv, "-c");
+	sf_argv_add(argv, "%s", script);
+	npm_base_env(env, "/tmp/.npm");
+	return npm_done(argv, env);
+}
+
+/* Runs in the sandbox: one fresh node per package, cwd its directory, so
+ * what a package does when it is loaded is attributed to it. */
+static const char npm_import_driver[] =
+    "'use strict';\n"
+    "const cp = require('child_process'), path = require('path');\n"
+    "const one = \"const n = process.argv[1], t = n === '.' ? process.cwd() : n;\" +\n"
+    "  \"const say = (e) => { console.error('import ' + n + ': ' + String(e && e.message || e));"
+    " process.exitCode = 3; };\" +\n"
+    "  \"try { require(t); } catch (e) {\" +\n"
+    "  \" if (e && e.code === 'ERR_REQUIRE_ESM') import(n === '.' ?"
+    " require('url').pathToFileURL(t).href : n).catch(say); else say(e); }\";\n"
+    "for (const n of process.argv.slice(1)) {\n"
+    "  const cwd = n === '.' ? process.cwd() : path.join('node_modules', n);\n"
+    "  const r = cp.spawnSync(process.execPath, ['-e', one, n], {cwd,"
+    " stdio: ['ignore', 'inherit', 'inherit'], timeout: %d, killSignal: 'SIGKILL'});\n"
+    "  const how = r.error && r.error.code === 'ETIMEDOUT' ? 'timed out' :"
+    " r.error ? 'not run: ' + r.error.code : r.status === 0 ? 'ok' :"
+    " 'failed (' + (r.status === null ? r.signal : 'exit ' + r.status) + ')';\n"
+    "  console.log('" SF_NPM_IMPORT_MARK "' + n + ': ' + how);\n"
+    "}\n";
+
+int sf_npm_import(const struct sf_project *p, struct sf_argv *argv, struct sf_argv *env)
+{
+	if (!p->packed && p->ndeps == 0)
+		return -ENOENT;
+	sf_argv_add(argv, "node");
+	sf_argv_add(argv, "-e");
+	sf_argv_add(argv, npm_import_driver, SF_NPM_IMPORT_TIMEOUT_MS);
+	if (p->packed)
+		sf_argv_add(argv, ".");
+	for (int i = 0; i < p->ndeps; i++)
+		sf_argv_add(argv, "%s", p->deps[i]);
+	npm_base_env(env, "/tmp/.npm");
+	return npm_done(argv, env);
 }

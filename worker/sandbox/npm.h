@@ -1,20 +1,58 @@
 /*
- * npm — how a package is installed inside the sandbox: the npm command
- * line and the environment it runs with. The sandbox has no network, so
- * npm must not wait on registry retries; lifecycle scripts run in the
- * foreground so their output is kept; HOME and npm's cache live in the
- * sandbox's /tmp.
+ * npm — what each phase of an npm scan runs inside the sandbox, and with
+ * which environment:
  *
- * Owns: nothing (static, NULL-terminated arrays that live forever).
- * Calls: nothing.
+ *   fetch    npm ci (a package-lock.json or npm-shrinkwrap.json) or
+ *            npm install, lifecycle scripts off, from the worker's registry
+ *            through the proxy at 127.0.0.1:<port> (the phase's only way
+ *            out); a package's own dev dependencies are left out
+ *   install  npm rebuild (every dependency's preinstall, install and
+ *            postinstall, in npm's order), then the project's own
+ *            install-time scripts (preinstall … postprepare), offline
+ *   import   a node driver that require()s (or import()s, for ESM) each
+ *            direct dependency — and the package itself when it is an
+ *            npm pack tarball — in a fresh node process whose cwd is that
+ *            package's directory, each bounded in time
+ *
+ * HOME and npm's cache live in the sandbox's /tmp; the fetch phase's cache
+ * is the worker's tarball cache, mounted at SF_NPM_CACHE_DIR.
+ *
+ * Owns: the strings of a struct sf_argv (sf_argv_free). Calls: project, util.
  */
 #ifndef SF_NPM_H
 #define SF_NPM_H
 
-/* argv of the install, NULL-terminated. */
-const char *const *sf_npm_install_argv(void);
+#include <stdbool.h>
+#include <stdint.h>
 
-/* Its environment (KEY=VALUE), NULL-terminated. */
-const char *const *sf_npm_install_env(void);
+#include "project.h"
+
+#define SF_NPM_CACHE_DIR "/tmp/.npm-cache" /* the worker's tarball cache, in the fetch phase */
+#define SF_ARGV_MAX (SF_PROJECT_MAX_DEPS + 32)
+#define SF_NPM_IMPORT_TIMEOUT_MS 10000 /* per required package */
+
+/* A NULL-terminated argv (or environment) of malloc'd strings. */
+struct sf_argv {
+	char *v[SF_ARGV_MAX + 1];
+	int n;
+	bool oom;
+};
+void sf_argv_add(struct sf_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sf_argv_free(struct sf_argv *a);
+
+/* The fetch phase: argv and env. registry: the worker's npm registry URL. */
+int sf_npm_fetch(const struct sf_project *p, const char *registry, uint16_t proxy_port,
+		 struct sf_argv *argv, struct sf_argv *env);
+
+/* The install phase. rebuild: whether any installed dependency declares
+ * install scripts. Returns -ENOENT when there is nothing to run. */
+int sf_npm_install(const struct sf_project *p, bool rebuild, struct sf_argv *argv,
+		   struct sf_argv *env);
+
+/* The import phase; -ENOENT when there is nothing to import. */
+int sf_npm_import(const struct sf_project *p, struct sf_argv *argv, struct sf_argv *env);
+
+/* The line the import driver prints per package ("scanfarm-import NAME: …"). */
+#define SF_NPM_IMPORT_MARK "scanfarm-import "
 
 #endif

@@ -44,6 +44,13 @@ struct sf_sandbox_spec {
 	int pids;
 	int tmp_mb;		  /* size of the tmpfs at /tmp (when tmp_dir is NULL) */
 	const char *tmp_dir;	  /* host dir bind-mounted at /tmp instead, or NULL */
+	/* A network namespace to join (sf_netns_path), or NULL for a new,
+	 * empty one the runtime makes. */
+	const char *netns_path;
+	/* A host directory bind-mounted read-write at cache_dest (inside /tmp,
+	 * whose tmpfs can grow the mount point), or NULL. */
+	const char *cache_dir;
+	const char *cache_dest;
 	unsigned uid;
 	unsigned gid;
 };

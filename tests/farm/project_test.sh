@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# project_test — scanning what a *project* really installs (the project-scan
+# issue), end to end on a whole farm with a loopback npm registry
+# (tools/npm_registry.py laid out, tools/fake_registry.py serving):
+#   - a three-level tree (project → sf-tree-mid → sf-tree-leaf) whose
+#     transitive dependency's postinstall steals a (fake) token: the alerts
+#     name sf-tree-leaf@1.0.0 and phase install; with no lockfile (npm
+#     install) and with a package-lock.json (npm ci);
+#   - an import-time payload (sf-import-payload) → alert in phase import;
+#   - dependency tampering (sf-tamper rewrites sf-victim) → the rule fires,
+#     naming the writer and the victim;
+#   - the fetch phase runs no lifecycle script; a crafted project .npmrc
+#     pointing at another loopback port gets nothing (and is on record);
+#   - a missing dependency, an integrity mismatch and the registry down are
+#     never a clean finish: /v1 failed with the reason, Package Hunter's
+#     view "error", the CLI exits 2;
+#   - a benign project with several dependencies (a build step, a printing
+#     postinstall, a shipped binary, a prepare of its own) installs
+#     completely and raises nothing at Notice or above.
+#   project_test.sh SOURCE_DIR BUILD_DIR DSN_FILE
+set -uo pipefail
+. "$(dirname "$0")/farmlib.sh"
+farm_init project "$1" "$2" "$3"
+reg= evil=
+trap '[ -n "$reg" ] && kill "$reg" 2>/dev/null; [ -n "$evil" ] && kill "$evil" 2>/dev/null; farm_cleanup' EXIT
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+check() { local before=$failed; ok "$@"; [ "$failed" = "$before" ]; }
+
+# --- the registry: every dependency the test projects use
+regport=$((port + 3)) evilport=$((port + 4))
+regurl=http://127.0.0.1:$regport
+pk=$src/tests/packages
+python3 "$src/tests/tools/npm_registry.py" "$work/registry" "$regurl" \
+  "$pk/dep-tree-mid" "$pk/dep-tree-leaf" "$pk/dep-import-payload" "$pk/dep-tamper" \
+  "$pk/dep-victim" "$pk/benign-build" "$pk/benign-banner" "$pk/benign-shipped-tool" \
+  >"$work/registry.txt"
+start_registry() {
+  python3 "$src/tests/tools/fake_registry.py" "$work/registry" "$regport" "$work/registry.log" &
+  reg=$!
+  for _ in $(seq 1 50); do curl -s -o /dev/null "$regurl/sf-victim" && break; sleep 0.1; done
+}
+start_registry
+ok "the loopback registry serves the packuments" '[ "$(code "$regurl/sf-tree-leaf")" = 200 ]'
+# a second "registry" a crafted .npmrc points at: it must never be asked
+mkdir -p "$work/evil"
+python3 "$src/tests/tools/fake_registry.py" "$work/evil" "$evilport" "$work/evil.log" &
+evil=$!
+: >"$work/evil.log"
+
+export SCANFARM_NPM_REGISTRY=$regurl/
+"$src/scripts/farm.sh" up || { echo "FAIL - farm did not start"; exit 1; }
+
+# project DIR-NAME [EXTRA-FILE-SETUP] → $work/NAME.tgz (a project tarball)
+project() {
+  rm -rf "$work/proj/$1"; mkdir -p "$work/proj/$1/app"
+  cp "$pk/$2/package.json" "$work/proj/$1/app/"
+}
+pack() { tar -czf "$work/$1.tgz" -C "$work/proj/$1" app; }
+submit() { curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/$1.tgz" \
+  "$url/monitor/project/npm?rescan=1" | jq -r '.id // empty'; }
+wait_v1() { wait_scan "$1" >/dev/null; curl -s "$url/v1/scans/$1"; }
+# alerts RULE PACKAGE PHASE: how many alerts of RULE name PACKAGE and PHASE
+alerts() { jq --arg r "$1" --arg p "$2" --arg ph "$3" '[.alerts[] | select(.rule == $r
+  and .output_fields["scanfarm.package"] == $p and .output_fields["scanfarm.phase"] == $ph)]
+  | length' <<<"$report"; }
+loud='["emergency","alert","critical","error","warning","warn","notice"]'
+
+# --- 1. the tree, no lockfile: npm install; then with a package-lock.json: npm ci
+project tree project-tree; pack tree
+mkdir -p "$work/proj/treelock/app"; cp "$pk/project-tree/package.json" "$work/proj/treelock/app/"
+( cd "$work/proj/treelock/app" && HOME=$work/home npm_config_cache=$work/host-npm-cache \
+  npm install --package-lock-only --ignore-scripts --no-audit --no-fund \
+  --registry="$regurl/" >/dev/null 2>&1 )
+ok "a package-lock.json was made for the tree" '[ -f "$work/proj/treelock/app/package-lock.json" ]'
+pack treelock
+# --- the crafted .npmrc: registry and a scope sent to another loopback port
+project npmrc project-tree
+printf 'registry=http://127.0.0.1:%s/\n@evil:registry=http://127.0.0.1:%s/\nignore-scripts=true\nfund=false\n' \
+  "$evilport" "$evilport" >"$work/proj/npmrc/app/.npmrc"
+pack npmrc
+# --- failures: a missing dependency, an integrity mismatch
+project missing project-tree
+jq '.dependencies["sf-not-in-registry"] = "1.0.0"' "$pk/project-tree/package.json" \
+  >"$work/proj/missing/app/package.json"
+pack missing
+project benign project-benign; pack benign
+
+declare -A id
+for s in tree treelock npmrc missing benign; do id[$s]=$(submit "$s"); done
+ok "five projects submitted" '[ ${#id[tree]} -eq 36 ] && [ ${#id[benign]} -eq 36 ] && [ ${#id[missing]} -eq 36 ]'
+
+for s in tree treelock; do
+  report=$(wait_v1 "${id[$s]}")
+  echo "$report" >"$work/$s.json"
+  check "$s: finished (not failed): $(jq -r '.status + " " + (.reason // "")' <<<"$report")" \
+    '[ "$(jq -r .status <<<"$report")" = finished ]' || jq '.phases' <<<"$report"
+  ok "$s: three phases ran and exited 0" \
+    '[ "$(jq -c "[.phases[] | [.name, .ran, .exit_status]]" <<<"$report")" = "[[\"fetch\",true,0],[\"install\",true,0],[\"import\",true,0]]" ]'
+  ok "$s: the transitive dependency's token theft is named sf-tree-leaf@1.0.0, phase install" \
+    '[ "$(alerts "Read npm credentials file" sf-tree-leaf@1.0.0 install)" -ge 1 ] &&
+     [ "$(alerts "Outbound connection attempt" sf-tree-leaf@1.0.0 install)" -ge 1 ]'
+  ok "$s: the import-time payload is named sf-import-payload@1.0.0, phase import" \
+    '[ "$(alerts "Outbound connection attempt" sf-import-payload@1.0.0 import)" -ge 1 ]'
+  ok "$s: dependency tampering names the writer and the victim" \
+    '[ "$(jq "[.alerts[] | select(.rule == \"Dependency tampering\" and .output_fields[\"scanfarm.package\"] == \"sf-tamper@1.0.0\" and (.output | contains(\"sf-victim@1.0.0\")))] | length" <<<"$report")" -ge 1 ]'
+  ok "$s: no lifecycle script ran in the fetch phase" \
+    '! jq -r ".facts.process[]? | select(.phase == \"fetch\") | .detail" <<<"$report" | grep -q "mark.js\|steal.js\|tamper.js"'
+  ok "$s: the leaf's preinstall ran in the install phase, as sf-tree-leaf" \
+    'jq -r ".facts.process[]? | select(.phase == \"install\" and .package == \"sf-tree-leaf@1.0.0\") | .detail" <<<"$report" | grep -q "mark.js"'
+  ok "$s: the packages: the project and its five dependencies, with their paths" \
+    '[ "$(jq -c "[.packages[] | .path] | sort" <<<"$report")" = "[\"\",\"node_modules/sf-import-payload\",\"node_modules/sf-tamper\",\"node_modules/sf-tree-leaf\",\"node_modules/sf-tree-mid\",\"node_modules/sf-victim\"]" ]'
+  ok "$s: install scripts: sf-tree-leaf and sf-tamper declared and ran them" \
+    '[ "$(jq -c "[.packages[] | select(.install_scripts) | .name] | sort" <<<"$report")" = "[\"sf-tamper\",\"sf-tree-leaf\"]" ] &&
+     [ "$(jq -c "[.packages[] | select(.ran_install_scripts) | .name] | sort" <<<"$report")" = "[\"sf-tamper\",\"sf-tree-leaf\"]" ]'
+  ok "$s: packages that raised alerts are counted" \
+    '[ "$(jq "[.packages[] | select(.name == \"sf-tree-leaf\") | .alerts] | .[0]" <<<"$report")" -ge 2 ] &&
+     [ "$(jq "[.packages[] | select(.name == \"sf-victim\") | .alerts] | .[0]" <<<"$report")" = 0 ]'
+done
+ok "tree: fetched with npm install (no lockfile)" \
+  'jq -r ".facts.process[]? | select(.phase == \"fetch\") | .detail" "$work/tree.json" | grep -q "npm install --ignore-scripts"'
+ok "treelock: fetched with npm ci (its package-lock.json)" \
+  'jq -r ".facts.process[]? | select(.phase == \"fetch\") | .detail" "$work/treelock.json" | grep -q "npm ci --ignore-scripts"'
+
+report=$(wait_v1 "${id[npmrc]}")
+ok "crafted .npmrc: the scan still installed from the worker's registry ($(jq -r .status <<<"$report"))" \
+  '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(jq "[.packages[]] | length" <<<"$report")" = 6 ]'
+ok "crafted .npmrc: the other loopback port got nothing" '[ ! -s "$work/evil.log" ]'
+ok "crafted .npmrc: its registry and ignore-scripts lines are on record, phase fetch" \
+  '[ "$(jq "[.facts.npmrc_override[]? | select(.phase == \"fetch\")] | length" <<<"$report")" = 3 ]'
+ok "crafted .npmrc: ignore-scripts=true did not stop the install scripts" \
+  '[ "$(alerts "Read npm credentials file" sf-tree-leaf@1.0.0 install)" -ge 1 ]'
+
+report=$(wait_v1 "${id[missing]}")
+ok "missing dependency: failed, reason names the fetch ($(jq -r .reason <<<"$report"))" \
+  '[ "$(jq -r .status <<<"$report")" = failed ] && jq -r .reason <<<"$report" | grep -q "^fetch failed"'
+ok "missing dependency: install and import did not run" \
+  '[ "$(jq -c "[.phases[] | .ran]" <<<"$report")" = "[true,false,false]" ]'
+ok "missing dependency: Package Hunter view says error with the reason" \
+  '[ "$(curl -s "$url/?id=${id[missing]}" | jq -r ".status + \" \" + (.reason != null | tostring)")" = "error true" ]'
+"$build/cli/scanfarm" --server "$url" scan "$work/missing.tgz" >"$work/cli.out" 2>&1
+rc=$?
+ok "missing dependency: the CLI exits 2 ($rc)" '[ "$rc" = 2 ]'
+
+report=$(wait_v1 "${id[benign]}")
+echo "$report" >"$work/benign.json"
+check "benign project: finished ($(jq -r '.status + " " + (.reason // "")' <<<"$report"))" \
+  '[ "$(jq -r .status <<<"$report")" = finished ]' || jq '.phases' <<<"$report"
+ok "benign project: nothing at Notice or above" \
+  '[ "$(jq --argjson loud "$loud" "[.alerts[] | select(.priority | ascii_downcase | IN(\$loud[]))] | length" <<<"$report")" = 0 ]' ||
+  jq -r '.alerts[] | "    \(.priority) \(.rule): \(.output)"' <<<"$report"
+ok "benign project: every dependency installed, the build ran, the project's prepare ran" \
+  '[ "$(jq "[.packages[] | select(.path != \"\")] | length" <<<"$report")" = 3 ] &&
+   jq -r ".phases[1].stdout_tail" <<<"$report" | grep -q "benign-build: built" &&
+   jq -r ".phases[1].stdout_tail" <<<"$report" | grep -q "project-benign: prepare ran"'
+ok "benign project: each direct dependency was imported" \
+  '[ "$(jq -r ".phases[2].stdout_tail" <<<"$report" | grep -c "^scanfarm-import .*: ")" = 3 ]'
+
+# --- integrity mismatch: sf-victim's bytes change under its packument
+project corrupt project-tree; pack corrupt
+cp "$work/registry/-/sf-victim-1.0.0.tgz" "$work/victim.orig"
+cp "$work/registry/-/sf-tamper-1.0.0.tgz" "$work/registry/-/sf-victim-1.0.0.tgz"
+rm -rf "$SCANFARM_VAR/worker/npm-cache" # a cached good copy would hide the change
+cid=$(submit corrupt)
+report=$(wait_v1 "$cid")
+ok "integrity mismatch: failed with the reason ($(jq -r .reason <<<"$report"))" \
+  '[ "$(jq -r .status <<<"$report")" = failed ] && jq -r .reason <<<"$report" | grep -qi "fetch failed.*\(integrity\|EINTEGRITY\|checksum\)"'
+cp "$work/victim.orig" "$work/registry/-/sf-victim-1.0.0.tgz"
+
+# --- the registry down: the fetch cannot complete
+kill "$reg"; wait "$reg" 2>/dev/null; reg=
+rm -rf "$SCANFARM_VAR/worker/npm-cache"
+project down project-tree; pack down
+did=$(submit down)
+report=$(wait_v1 "$did")
+ok "registry down: failed, not clean ($(jq -r .reason <<<"$report"))" \
+  '[ "$(jq -r .status <<<"$report")" = failed ] && jq -r .reason <<<"$report" | grep -q "^fetch failed"'
+ok "registry down: no alerts were invented" '[ "$(jq ".alerts | length" <<<"$report")" = 0 ]'
+
+farm_finish

@@ -1,0 +1,125 @@
+/* phase — see phase.h. */
+#include "phase.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "netns.h"
+#include "observe.h"
+
+int sf_phase_skip(struct sf_phase *out, const char *name, const char *why)
+{
+	memset(out, 0, sizeof(*out));
+	out->name = strdup(name);
+	out->error = why ? strdup(why) : NULL;
+	return out->name && (!why || out->error) ? 0 : -ENOMEM;
+}
+
+bool sf_phase_ok(const struct sf_phase *p)
+{
+	return p->ran && p->has_exit_status && p->exit_status == 0 && !p->timed_out && !p->error;
+}
+
+/* The last non-empty line of a tail: what npm said last, for the reason. */
+static void phase_last_line(const char *tail, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	if (!tail)
+		return;
+	size_t n = strlen(tail);
+	while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == '\r' || tail[n - 1] == ' '))
+		n--;
+	size_t start = n;
+	while (start > 0 && tail[start - 1] != '\n')
+		start--;
+	snprintf(out, outlen, "%.*s", (int)(n - start > 200 ? 200 : n - start), tail + start);
+}
+
+/* Why a phase that ran did not complete, or nothing when it did. */
+static int phase_reason(const struct sf_phase_spec *ps, const struct sf_sandbox_result *res,
+			struct sf_phase *out)
+{
+	char why[512] = "", last[256];
+	phase_last_line(res->stderr_tail, last, sizeof(last));
+	if (!last[0])
+		phase_last_line(res->stdout_tail, last, sizeof(last));
+	if (res->timed_out)
+		snprintf(why, sizeof(why), "%s timed out after %d s and was killed", ps->name,
+			 ps->time_limit_s);
+	else if (!res->exited)
+		snprintf(why, sizeof(why), "%s: the sandbox runtime was killed (status %d)",
+			 ps->name, res->exit_status);
+	else if (res->exit_status == 125 || res->exit_status == 127)
+		/* crun's own failures; the container's stderr says why. */
+		snprintf(why, sizeof(why), "sandbox failed to start for %s (runtime exit %d)",
+			 ps->name, res->exit_status);
+	else if (res->exit_status == 137)
+		snprintf(why, sizeof(why),
+			 "%s was killed (exit 137: the memory limit of %d MiB, or a kill)", ps->name,
+			 ps->base->memory_mb);
+	else if (res->exit_status != 0)
+		snprintf(why, sizeof(why), "%s failed: %s exited %d%s%s", ps->name, ps->argv->v[0],
+			 res->exit_status, last[0] ? ": " : "", last);
+	if (!why[0])
+		return 0;
+	out->error = strdup(why);
+	return out->error ? 0 : -ENOMEM;
+}
+
+int sf_phase_run(const struct sf_phase_spec *ps, struct sf_observe *obs, struct sf_phase *out,
+		 char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (!(out->name = strdup(ps->name)))
+		return -ENOMEM;
+	struct sf_netns *ns = NULL;
+	int rc = 0;
+	if (ps->proxy_port && (rc = sf_netns_create(&ns, ps->proxy_port, ps->proxy))) {
+		snprintf(err, errlen, "cannot make the %s phase's network: %s", ps->name,
+			 strerror(-rc));
+		return rc;
+	}
+	struct sf_sandbox_spec spec = *ps->base;
+	spec.container_id = ps->container_id;
+	spec.argv = (const char *const *)ps->argv->v;
+	spec.env = (const char *const *)ps->env->v;
+	spec.time_limit_s = ps->time_limit_s;
+	spec.netns_path = ns ? sf_netns_path(ns) : NULL;
+	spec.cache_dir = ps->cache_dir;
+	spec.cache_dest = ps->cache_dir ? SF_NPM_CACHE_DIR : NULL;
+	if (obs && (rc = sf_observe_phase(obs, ps->name, ps->container_id))) {
+		snprintf(err, errlen, "cannot watch the %s phase: %s", ps->name, strerror(-rc));
+		goto out;
+	}
+	struct sf_sandbox_result res;
+	if ((rc = sf_sandbox_run(&spec, &res, err, errlen)))
+		goto out;
+	out->ran = true;
+	out->has_exit_status = res.exited;
+	out->exit_status = res.exit_status;
+	out->timed_out = res.timed_out;
+	out->duration_ms = res.duration_ms;
+	out->stdout_tail = res.stdout_tail;
+	out->stderr_tail = res.stderr_tail;
+	res.stdout_tail = res.stderr_tail = NULL;
+	/* Untrusted output may hold NULs or bad UTF-8: make it safe to store. */
+	if (out->stdout_tail)
+		sf_utf8_sanitize(out->stdout_tail, strlen(out->stdout_tail));
+	if (out->stderr_tail)
+		sf_utf8_sanitize(out->stderr_tail, strlen(out->stderr_tail));
+	rc = phase_reason(ps, &res, out);
+	sf_sandbox_result_free(&res);
+	if (ns) {
+		struct sf_netns_stats st;
+		sf_netns_stats(ns, &st);
+		sf_debug("%s phase: %llu registry connections, %llu bytes out, %llu in", ps->name,
+			 (unsigned long long)st.connections, (unsigned long long)st.bytes_out,
+			 (unsigned long long)st.bytes_in);
+	}
+out:
+	sf_netns_free(ns);
+	return rc;
+}
