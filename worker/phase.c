@@ -23,19 +23,45 @@ bool sf_phase_ok(const struct sf_phase *p)
 	return p->ran && p->has_exit_status && p->exit_status == 0 && !p->timed_out && !p->error;
 }
 
-/* The last non-empty line of a tail: what npm said last, for the reason. */
+/* What npm said went wrong: its "npm ERR! code X" and the line after it;
+ * else the last non-empty line of the tail that is not about its log. */
 static void phase_last_line(const char *tail, char *out, size_t outlen)
 {
 	out[0] = '\0';
 	if (!tail)
 		return;
-	size_t n = strlen(tail);
-	while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == '\r' || tail[n - 1] == ' '))
-		n--;
-	size_t start = n;
-	while (start > 0 && tail[start - 1] != '\n')
-		start--;
-	snprintf(out, outlen, "%.*s", (int)(n - start > 200 ? 200 : n - start), tail + start);
+	const char *code = strstr(tail, "npm ERR! code ");
+	if (code) {
+		code += strlen("npm ERR! code ");
+		size_t cl = strcspn(code, "\r\n");
+		const char *next = code + cl;
+		next += strspn(next, "\r\n");
+		size_t ml = 0;
+		if (strncmp(next, "npm ERR! ", 9) == 0) {
+			next += 9;
+			ml = strcspn(next, "\r\n");
+		}
+		snprintf(out, outlen, "%.*s%s%.*s", (int)(cl > 40 ? 40 : cl), code, ml ? ": " : "",
+			 (int)(ml > 200 ? 200 : ml), next);
+		return;
+	}
+	const char *end = tail + strlen(tail);
+	while (end > tail) {
+		const char *e = end;
+		while (e > tail && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' '))
+			e--;
+		const char *b = e;
+		while (b > tail && b[-1] != '\n')
+			b--;
+		size_t n = (size_t)(e - b);
+		if (n > 0 && !memmem(b, n, "complete log", 12) && !memmem(b, n, "_logs/", 6)) {
+			snprintf(out, outlen, "%.*s", (int)(n > 200 ? 200 : n), b);
+			return;
+		}
+		end = b;
+		if (b == tail)
+			break;
+	}
 }
 
 /* Why a phase that ran did not complete, or nothing when it did. */
