@@ -1,21 +1,22 @@
 /*
- * dispatch — moves jobs from PostgreSQL to workers and results back.
+ * dispatch — the jobs channel: moves jobs from PostgreSQL to the workers
+ * that ask for them.
  *
- * Two NNG sockets, both listening on the coordinator:
- *   rep (jobs-url)      workers ask for work (`want`: free slots, running
- *                       jobs) and get the reply `jobs`. A request is held
- *                       open until jobs are claimed for it or its wait_ms
- *                       passes, so jobs go only to workers that asked, with
- *                       free slots, and each job is leased to its worker.
- *   pull (results-url)  workers' hello/heartbeat and result batches come in.
- * NNG has no acknowledgements, so a job is sent only after it was claimed
- * under a lease in PostgreSQL. The dispatcher thread serves the waiting
- * requests and reaps: expired leases, jobs of workers gone silent, jobs a
- * worker never received. It sleeps on LISTEN scanfarm_jobs (a wake-up hint
- * only; the table is re-checked) and on new requests, never polling fast.
+ * One NNG rep socket listens on the coordinator (jobs-url): workers ask for
+ * work (`want`: free slots, running jobs) and get the reply `jobs`. A
+ * request is held open until jobs are claimed for it or its wait_ms passes,
+ * so jobs go only to workers that asked, with free slots, and each job is
+ * leased to its worker. NNG has no acknowledgements, so a job is sent only
+ * after it was claimed under a lease in PostgreSQL (jobs.h). The dispatcher
+ * thread serves the waiting requests and reaps: expired leases, jobs of
+ * workers gone silent, jobs a worker never received. It sleeps on LISTEN
+ * scanfarm_jobs (a wake-up hint only; the table is re-checked) and on new
+ * requests, never polling fast. Results come back on another socket
+ * (aggregate/ingest.h).
  *
- * Owns: the two sockets, a LISTEN connection, an eventfd, the threads.
- * Calls: db, wire, NNG, libpq, log.
+ * Owns: the rep socket and its request contexts, a LISTEN connection, an
+ * eventfd, the dispatcher thread. Calls: jobs (claims, re-queues), db
+ * (pool), secret, wire, NNG, libpq, log.
  */
 #ifndef SF_DISPATCH_H
 #define SF_DISPATCH_H
@@ -26,10 +27,6 @@
 
 #include "db.h"
 
-/* Ingest threads reading the results socket: ingestion is round-trip
- * bound, so a few in parallel keep PostgreSQL busy (a job's batches are
- * serialised by its row lock). */
-#define SF_DISPATCH_INGESTERS 4
 /* Requests the jobs socket holds open at once (one per idle worker);
  * more workers than this queue inside NNG until a slot frees up. */
 #define SF_DISPATCH_REQUESTS 256
@@ -37,10 +34,9 @@
 #define SF_DISPATCH_CLAIM_MAX 256
 
 struct sf_dispatch_config {
-	const char *jobs_url;	 /* "tcp://127.0.0.1:7301" */
-	const char *results_url; /* "tcp://127.0.0.1:7302" */
-	const char *public_url;	 /* base URL workers fetch artifacts from */
-	const char *dsn;	 /* for the LISTEN connection */
+	const char *jobs_url;	/* "tcp://127.0.0.1:7301" */
+	const char *public_url; /* base URL workers fetch artifacts from */
+	const char *dsn;	/* for the LISTEN connection */
 	int time_limit_s;
 	int memory_mb;
 	int pids;
@@ -49,20 +45,15 @@ struct sf_dispatch_config {
 	int reap_interval_s;
 	int retry_backoff_s;
 	int worker_live_s; /* a worker silent this long loses its jobs */
-	const char *worker_secret; /* messages without it are dropped (NULL: open) */
-	struct sf_webhook *webhook; /* stored alerts are posted there, or NULL */
+	const char *worker_secret; /* requests without it are dropped (NULL: open) */
 };
 
 struct sf_dispatch_stats {
 	atomic_ullong dispatched;
-	atomic_ullong batches_stored;
-	atomic_ullong batches_duplicate;
-	atomic_ullong batches_stale;
-	atomic_ullong messages_malformed;
-	atomic_ullong hellos;
+	atomic_ullong messages_malformed; /* on the jobs channel */
 	atomic_ullong leases_expired;
 	atomic_ullong dead_lettered;
-	atomic_ullong messages_unauthenticated;
+	atomic_ullong messages_unauthenticated; /* requests without the worker secret */
 	atomic_ullong wants;	     /* requests for work received */
 	atomic_ullong lost_requeued; /* jobs re-queued because their reply was lost */
 	atomic_int waiting;	     /* requests parked now */
@@ -74,7 +65,6 @@ struct sf_dispatch {
 	struct sf_dispatch_config cfg;
 	struct sf_db_pool *pool;
 	nng_socket rep;
-	nng_socket pull;
 	PGconn *listen;
 	int wake_fd; /* eventfd: a request was parked, or stop */
 	struct dispatch_req *reqs;
@@ -82,8 +72,6 @@ struct sf_dispatch {
 	pthread_mutex_t lock; /* guards the waiting list */
 	struct dispatch_req *waiting, **waiting_tail;
 	pthread_t dispatcher;
-	pthread_t ingesters[SF_DISPATCH_INGESTERS];
-	int ningesters;
 	bool threads_started;
 	atomic_bool stop;
 	atomic_bool hold; /* sf_dispatch_hold: no new claims */
