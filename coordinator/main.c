@@ -346,10 +346,14 @@ static void coord_stop(struct coord *co)
 	if (co->have_sweep)
 		sf_sweep_stop(&co->sweep);
 	sf_resolve_stop(co->resolve); /* after HTTP: nothing new is queued */
+	/* The order of the single dispatcher stop before the split: the
+	 * dispatcher's last replies, the ingest threads, then the sockets. */
 	if (co->have_dispatch)
-		sf_dispatch_stop(&co->dispatch);
+		sf_dispatch_finish(&co->dispatch);
 	if (co->have_ingest)
 		sf_ingest_stop(&co->ingest);
+	if (co->have_dispatch)
+		sf_dispatch_stop(&co->dispatch);
 	sf_webhook_stop(co->webhook); /* after ingestion stopped: nothing new is queued */
 	if (co->have_store)
 		sf_store_close(&co->store);

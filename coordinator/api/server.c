@@ -50,8 +50,7 @@ static enum MHD_Result server_handle(void *cls, struct MHD_Connection *c, const 
 	struct sf_api *a = cls;
 	bool first = *con_cls == NULL;
 	int64_t t0 = first ? server_now_us() : 0;
-	enum MHD_Result rc =
-	    server_call(a, c, url, method, upload_data, upload_data_size, con_cls);
+	enum MHD_Result rc = server_call(a, c, url, method, upload_data, upload_data_size, con_cls);
 	if (first) {
 		struct sf_api_upload *req = *con_cls;
 		if (req)

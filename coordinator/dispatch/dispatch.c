@@ -388,13 +388,19 @@ fail:
 	return -EADDRINUSE;
 }
 
-void sf_dispatch_stop(struct sf_dispatch *d)
+void sf_dispatch_finish(struct sf_dispatch *d)
 {
 	atomic_store(&d->stop, true);
 	if (d->threads_started) {
 		dispatch_wake(d);
 		pthread_join(d->dispatcher, NULL);
 	}
+	d->threads_started = false;
+}
+
+void sf_dispatch_stop(struct sf_dispatch *d)
+{
+	sf_dispatch_finish(d);
 	dispatch_close(d);
 	pthread_mutex_destroy(&d->lock);
 }

@@ -80,6 +80,13 @@ struct sf_dispatch {
 
 int sf_dispatch_start(struct sf_dispatch *d, const struct sf_dispatch_config *cfg,
 		      struct sf_db_pool *pool);
+/* Stops the dispatcher thread after it answered every parked request (with
+ * no jobs); the socket stays open so that those replies can leave. */
+void sf_dispatch_finish(struct sf_dispatch *d);
+/* Finishes (if not done yet) and closes the socket. Let the replies of
+ * sf_dispatch_finish leave first (the coordinator stops its results socket
+ * in between): closing a rep socket while a reply is being sent can hang in
+ * nng_close with NNG before 1.8 (nanomsg/nng#1813). */
 void sf_dispatch_stop(struct sf_dispatch *d);
 /* Hands out no more jobs (requests get empty replies at their deadline)
  * while results are still ingested: for a graceful shutdown, during which

@@ -17,7 +17,8 @@ static void db_session_setup(PGconn *c)
 	 * writes on its own (claims, leases, ingested batches, heartbeats) is
 	 * never acknowledged to anyone, so a commit lost in a crash only means
 	 * the lease expires and the job runs again. Statements that answer a
-	 * client (sf_db_submit, sf_db_cancel) turn it back on for themselves. */
+	 * client (sf_enqueue_submit, sf_jobs_cancel, …) turn it back on for
+	 * themselves. */
 	PGresult *r = PQexec(c, "SET client_min_messages = warning; SET synchronous_commit = off");
 	PQclear(r);
 }

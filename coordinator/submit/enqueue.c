@@ -11,7 +11,7 @@
 #include "log.h"
 
 /* BEGIN, made durable: what follows is answered to a client, and the
- * session default is an asynchronous commit (db.c). */
+ * session default is an asynchronous commit (db.h). */
 static int enqueue_begin_durable(PGconn *conn)
 {
 	int rc;
