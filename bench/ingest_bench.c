@@ -1,6 +1,6 @@
 /*
  * ingest_bench — alerts ingested per second by the coordinator's
- * sf_db_ingest (COPY), against a baseline measured in the same run: the
+ * sf_ingest_db_store (COPY), against a baseline measured in the same run: the
  * same alerts stored with one INSERT per alert, as ingestion used to.
  *
  * usage: ingest_bench DSN [batches] [alerts-per-batch]
@@ -14,6 +14,10 @@
 #include <time.h>
 
 #include "db.h"
+#include "enqueue.h"
+#include "ingest_db.h"
+#include "jobs.h"
+#include "migrate.h"
 #include "log.h"
 #include "util.h"
 
@@ -104,7 +108,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot connect: %s", PQerrorMessage(c));
 		return 1;
 	}
-	if (sf_db_migrate(c)) {
+	if (sf_migrate(c)) {
 		fprintf(stderr, "migration failed\n");
 		return 1;
 	}
@@ -115,7 +119,7 @@ int main(int argc, char **argv)
 	char scan[SF_UUID_LEN + 1];
 	struct sf_claim claim;
 	bool claimed = false;
-	if (sf_db_submit(c, &sub, scan) || sf_db_claim(c, 3600, &claim, &claimed) || !claimed) {
+	if (sf_enqueue_submit(c, &sub, scan) || sf_jobs_claim(c, 3600, &claim, &claimed) || !claimed) {
 		fprintf(stderr, "cannot set up a running job\n");
 		return 1;
 	}
@@ -139,7 +143,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < batches; i++) {
 		enum sf_ingest_result res;
 		bench_batch(&b, alerts, per, claim.job_id, i);
-		if (sf_db_ingest(c, &b, &res) || res != SF_INGEST_STORED) {
+		if (sf_ingest_db_store(c, &b, &res) || res != SF_INGEST_STORED) {
 			fprintf(stderr, "ingest failed\n");
 			return 1;
 		}
@@ -148,7 +152,7 @@ int main(int argc, char **argv)
 	double n = (double)batches * per;
 	printf("alerts: %d batches x %u alerts\n", batches, per);
 	printf("  one INSERT per alert (baseline): %.2f s, %.0f alerts/s\n", t_insert, n / t_insert);
-	printf("  sf_db_ingest (COPY):             %.2f s, %.0f alerts/s\n", t_copy, n / t_copy);
+	printf("  sf_ingest_db_store (COPY):       %.2f s, %.0f alerts/s\n", t_copy, n / t_copy);
 	printf("  ratio COPY/INSERT: %.1fx\n", t_insert / t_copy);
 	free(alerts);
 	PQfinish(c);

@@ -9,9 +9,8 @@
  * Exit codes (for CI): 0 finished without alerts at --fail-on priority or
  * above (default Notice), 1 finished with such alerts, 2 the scan failed
  * or could not be run, 64 usage.
- * Calls: libcurl (streams the upload from disk), jansson, config.
+ * Calls: http_client (streams the upload from disk), jansson, config, util.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "http_client.h"
 #include "util.h"
 
 static struct sf_option opts[] = {
@@ -33,44 +33,27 @@ static struct sf_option opts[] = {
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
-static size_t cli_collect(char *data, size_t size, size_t nmemb, void *userp)
-{
-	return sf_buf_append(userp, data, size * nmemb) == 0 ? size * nmemb : 0;
-}
-
 /* Performs a request; the body (if any) is streamed from upload. */
 static int cli_request(const char *url, FILE *upload, long long upload_size, long *status,
 		       struct sf_buf *body)
 {
-	CURL *c = curl_easy_init();
-	if (!c)
-		return -ENOMEM;
-	struct curl_slist *hdr = NULL;
-	const char *token = sf_config_get(opts, NOPTS, "token");
-	if (token) {
-		char auth[600];
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		hdr = curl_slist_append(hdr, auth);
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, cli_collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-	if (upload) {
-		hdr = curl_slist_append(hdr, "Content-Type: application/octet-stream");
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_READDATA, upload);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)upload_size);
-	}
-	if (hdr)
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	CURLcode rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	static const char *const octets[] = {"Content-Type: application/octet-stream", NULL};
+	struct sf_http_mem_sink sink = {0}; /* no bound */
+	struct sf_http_request req = {.url = url,
+				      .bearer = sf_config_get(opts, NOPTS, "token"),
+				      .headers = upload ? octets : NULL,
+				      .upload = upload,
+				      .upload_size = upload_size,
+				      .sink = sf_http_mem_sink_write,
+				      .sink_ctx = &sink};
+	struct sf_http_response resp;
+	int rc = sf_http_perform(NULL, &req, &resp);
+	if (resp.curl == CURLE_OK)
+		*status = resp.status;
 	else
-		fprintf(stderr, "scanfarm: %s: %s\n", url, curl_easy_strerror(rc));
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
-	return rc == CURLE_OK ? 0 : -EIO;
+		fprintf(stderr, "scanfarm: %s: %s\n", url, sf_http_strerror(&resp));
+	*body = sink.buf; /* handed over */
+	return rc == 0 ? 0 : -EIO;
 }
 
 static json_t *cli_get_json(const char *server, const char *path, long *status)
@@ -217,7 +200,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: scanfarm [--server URL] submit FILE | status ID | report ID | scan FILE\n");
 		return 64;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	sf_http_global_init();
 	const char *cmd = rest[0], *arg = rest[1];
 	int ret = 64;
 	if (strcmp(cmd, "submit") == 0) {
@@ -234,7 +217,7 @@ int main(int argc, char **argv)
 	} else {
 		fprintf(stderr, "scanfarm: unknown command '%s'\n", cmd);
 	}
-	curl_global_cleanup();
+	sf_http_global_cleanup();
 	sf_config_free(opts, NOPTS);
 	return ret;
 }

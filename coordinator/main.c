@@ -1,8 +1,13 @@
 /*
  * scanfarm-coordinator — REST API, artifact store, PostgreSQL queue, NNG
  * dispatch and result ingestion. See README.md for the options.
+ *
+ * This file only reads the options into each stage's settings, starts the
+ * stages in order (database, store, sweep, webhook, dispatch, ingest,
+ * resolver, API), waits for a signal and stops them in reverse.
+ * Calls: every stage's start/stop, auth (the token command), migrate,
+ * http_client (curl's global set-up), config, log.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdint.h>
 #include <signal.h>
@@ -15,9 +20,12 @@
 #include "config.h"
 #include "db.h"
 #include "dispatch.h"
-#include "http.h"
+#include "http_client.h"
+#include "ingest.h"
 #include "log.h"
+#include "migrate.h"
 #include "resolve.h"
+#include "server.h"
 #include "store.h"
 #include "sweep.h"
 #include "webhook.h"
@@ -71,20 +79,20 @@ static int geti(const char *name, long long min, long long max, int *out)
  * Graceful shutdown of the REST API: no new connections, and uploads in
  * progress get up to drain_s seconds to finish and be answered as usual (a
  * finished one gets its 201 and its scan is committed). A second signal
- * ends the wait. sf_http_stop then discards whatever is left.
+ * ends the wait. sf_api_stop then discards whatever is left.
  */
-static void coord_drain(struct sf_http *http, const sigset_t *sigs, int drain_s)
+static void coord_drain(struct sf_api *api, const sigset_t *sigs, int drain_s)
 {
-	if (sf_http_quiesce(http) != 0) {
+	if (sf_api_quiesce(api) != 0) {
 		sf_warn("cannot stop accepting connections; stopping at once");
 		return;
 	}
-	unsigned n = sf_http_uploads(http);
+	unsigned n = sf_api_uploads(api);
 	if (n == 0)
 		return;
 	sf_info("draining: %u upload(s) in progress, waiting up to %d s", n, drain_s);
 	int64_t deadline = sf_monotonic_ms() + drain_s * 1000LL;
-	while ((n = sf_http_uploads(http)) > 0) {
+	while ((n = sf_api_uploads(api)) > 0) {
 		int64_t left = deadline - sf_monotonic_ms();
 		if (left <= 0) {
 			sf_warn("drain timeout: %u upload(s) unfinished, discarded", n);
@@ -113,7 +121,7 @@ static int coord_token(const char *dsn, char **args, int nargs)
 		fprintf(stderr, "cannot connect to PostgreSQL: %s", PQerrorMessage(c));
 		goto out;
 	}
-	if (sf_db_migrate(c)) {
+	if (sf_migrate(c)) {
 		fprintf(stderr, "schema migration failed\n");
 		goto out;
 	}
@@ -147,6 +155,212 @@ out:
 	return rc;
 }
 
+/* What the options say, as each stage's settings. */
+struct coord_settings {
+	const char *dsn;
+	const char *store_dir;
+	int pool_size;
+	int drain_s;
+	struct sf_api_setup api; /* its store, pool and stages' stats: set at start */
+	struct sf_dispatch_config dispatch;
+	struct sf_ingest_config ingest;
+	struct sf_sweep_config sweep;
+	struct sf_resolve_config resolve;
+	char public_url[512];
+};
+
+/* The options of the API, the queue and the sandbox, in the order they
+ * are checked; 0, or 2 (the exit code) after a message. */
+static int coord_options(struct coord_settings *s)
+{
+	struct sf_api_setup *a = &s->api;
+	struct sf_dispatch_config *dc = &s->dispatch;
+	const char *auth = sf_config_get(opts, NOPTS, "auth");
+	if (strcmp(auth, "on") != 0 && strcmp(auth, "off") != 0) {
+		fprintf(stderr, "--auth: expected on or off\n");
+		return 2;
+	}
+	a->api.address = sf_config_get(opts, NOPTS, "http-address");
+	a->access.auth = strcmp(auth, "on") == 0;
+	a->access.worker_secret = sf_config_get(opts, NOPTS, "worker-secret");
+	int auth_ph = 0;
+	if (geti("auth-package-hunter", 0, 1, &auth_ph))
+		return 2;
+	a->access.auth_package_hunter = auth_ph != 0;
+	dc->jobs_url = sf_config_get(opts, NOPTS, "jobs-url");
+	dc->dsn = s->dsn;
+	dc->worker_secret = a->access.worker_secret;
+	s->ingest.results_url = sf_config_get(opts, NOPTS, "results-url");
+	s->ingest.worker_secret = a->access.worker_secret;
+	int max_attempts, live_s;
+	long long max_upload;
+	if (geti("db-pool", 2, 256, &s->pool_size) ||
+	    geti("idle-timeout", 1, 86400, &a->api.idle_timeout_s) ||
+	    geti("max-connections", 1, 100000, &a->api.max_connections) ||
+	    sf_config_int(opts, NOPTS, "max-upload-bytes", 0, INT64_MAX, &max_upload) ||
+	    geti("job-time-limit", 1, 86400, &dc->time_limit_s) ||
+	    geti("job-memory-mb", 16, 1 << 20, &dc->memory_mb) ||
+	    geti("job-pids", 8, 1 << 22, &dc->pids) || geti("job-disk-mb", 1, 1 << 20, &dc->disk_mb) ||
+	    geti("lease-grace", 1, 86400, &dc->lease_grace_s) ||
+	    geti("max-attempts", 1, 100, &max_attempts) ||
+	    geti("worker-live", 1, 86400, &live_s) ||
+	    geti("reap-interval", 1, 3600, &dc->reap_interval_s) ||
+	    geti("retry-backoff", 0, 3600, &dc->retry_backoff_s) ||
+	    geti("drain-timeout", 0, 3600, &s->drain_s) ||
+	    geti("sweep-interval", 1, 7 * 86400, &s->sweep.interval_s) ||
+	    geti("orphan-grace", 1, 30 * 86400, &s->sweep.grace_s))
+		return 2;
+	if (s->sweep.grace_s < 600)
+		sf_warn("--orphan-grace %d s: below 10 minutes a slow submission's object may be"
+			" swept before its row is committed (see coordinator/store/sweep.h); for"
+			" tests only",
+			s->sweep.grace_s);
+	/* one option, several stages' settings */
+	dc->worker_live_s = a->api.worker_live_s = a->enqueue.worker_live_s =
+	    a->bulk.worker_live_s = a->metrics.worker_live_s = live_s;
+	a->enqueue.max_attempts = a->bulk.max_attempts = max_attempts;
+	a->upload.max_upload = s->resolve.max_bytes = max_upload;
+	return 0;
+}
+
+/* The options of batches and package references, and the URL workers
+ * fetch artifacts from; 0, or 2. */
+static int coord_options_batches(struct coord_settings *s)
+{
+	struct sf_api_setup *a = &s->api;
+	long long max_batch_bytes;
+	if (geti("max-batch-items", 1, 1000000, &a->bulk.max_items) ||
+	    geti("resolve-concurrency", 1, 64, &s->resolve.concurrency) ||
+	    sf_config_int(opts, NOPTS, "max-batch-bytes", 1024, 1LL << 32, &max_batch_bytes))
+		return 2;
+	a->upload.max_batch_bytes = max_batch_bytes;
+	s->resolve.npm_registry = sf_config_get(opts, NOPTS, "npm-registry");
+	s->store_dir = sf_config_get(opts, NOPTS, "store-dir");
+	const char *pu = sf_config_get(opts, NOPTS, "public-url");
+	if (pu)
+		snprintf(s->public_url, sizeof(s->public_url), "%s", pu);
+	else
+		snprintf(s->public_url, sizeof(s->public_url), "http://%s", a->api.address);
+	s->dispatch.public_url = s->public_url;
+	return 0;
+}
+
+/* The running coordinator: what was started, so that it can be stopped. */
+struct coord {
+	struct sf_db_pool pool;
+	struct sf_store store;
+	struct sf_sweep sweep;
+	struct sf_webhook *webhook;
+	struct sf_dispatch dispatch;
+	struct sf_ingest ingest;
+	struct sf_resolve *resolve;
+	struct sf_api api;
+	bool have_pool, have_store, have_sweep, have_dispatch, have_ingest, have_api;
+};
+
+/* The database (migrated), the artifact store and its sweep. */
+static int coord_start_storage(struct coord *co, struct coord_settings *s)
+{
+	int rc;
+	if ((rc = sf_db_pool_open(&co->pool, s->dsn, s->pool_size))) {
+		sf_error("cannot connect to PostgreSQL");
+		return rc;
+	}
+	co->have_pool = true;
+	PGconn *db = sf_db_get(&co->pool);
+	rc = sf_migrate(db);
+	sf_db_put(&co->pool, db);
+	if (rc) {
+		sf_error("schema migration failed");
+		return rc;
+	}
+	if ((rc = sf_store_open(&co->store, s->store_dir))) {
+		sf_error("cannot open artifact store %s: %s", s->store_dir, strerror(-rc));
+		return rc;
+	}
+	co->have_store = true;
+	if ((rc = sf_sweep_start(&co->sweep, &s->sweep, &co->store, &co->pool))) {
+		sf_error("cannot start the store sweep: %s", strerror(-rc));
+		return rc;
+	}
+	co->have_sweep = true;
+	return 0;
+}
+
+/* Every stage in order; 0, or a negative errno (logged) with what did
+ * start recorded in co for coord_stop. */
+static int coord_start(struct coord *co, struct coord_settings *s)
+{
+	int rc = coord_start_storage(co, s);
+	if (rc)
+		return rc;
+	const char *webhook_url = sf_config_get(opts, NOPTS, "webhook-url");
+	int webhook_queue;
+	if (geti("webhook-queue", 1, 10000000, &webhook_queue))
+		return -EINVAL;
+	/* before any thread: curl's global state is not thread-safe (the
+	 * webhook and the package resolver use curl) */
+	sf_http_global_init();
+	if (webhook_url) {
+		if ((rc = sf_webhook_start(&co->webhook, webhook_url, (unsigned)webhook_queue))) {
+			sf_error("cannot start the webhook: %s", strerror(-rc));
+			return rc;
+		}
+		s->ingest.webhook = co->webhook;
+		sf_info("alerts are posted to %s", webhook_url);
+	}
+	if ((rc = sf_dispatch_start(&co->dispatch, &s->dispatch, &co->pool)))
+		return rc;
+	co->have_dispatch = true;
+	if ((rc = sf_ingest_start(&co->ingest, &s->ingest, &co->pool)))
+		return rc;
+	co->have_ingest = true;
+	if ((rc = sf_resolve_start(&co->resolve, &s->resolve, &co->pool, &co->store))) {
+		sf_error("cannot start the package resolver (--npm-registry %s): %s",
+			 s->resolve.npm_registry, strerror(-rc));
+		return rc;
+	}
+	struct sf_api_setup *a = &s->api;
+	a->store = a->bulk.store = &co->store;
+	a->pool = &co->pool;
+	a->bulk.resolve = co->resolve;
+	a->metrics.dispatch = &co->dispatch.stats;
+	a->metrics.ingest = &co->ingest.stats;
+	a->metrics.sweep = &co->sweep.stats;
+	a->metrics.resolve = co->resolve;
+	a->metrics.webhook = co->webhook ? sf_webhook_stats(co->webhook) : NULL;
+	if ((rc = sf_api_start(&co->api, a))) {
+		sf_error("cannot serve HTTP on %s", a->api.address);
+		return rc;
+	}
+	co->have_api = true;
+	sf_info("ready: http=%s jobs=%s results=%s", a->api.address, s->dispatch.jobs_url,
+		s->ingest.results_url);
+	return 0;
+}
+
+static void coord_stop(struct coord *co)
+{
+	if (co->have_api)
+		sf_api_stop(&co->api);
+	if (co->have_sweep)
+		sf_sweep_stop(&co->sweep);
+	sf_resolve_stop(co->resolve); /* after HTTP: nothing new is queued */
+	/* The order of the single dispatcher stop before the split: the
+	 * dispatcher's last replies, the ingest threads, then the sockets. */
+	if (co->have_dispatch)
+		sf_dispatch_finish(&co->dispatch);
+	if (co->have_ingest)
+		sf_ingest_stop(&co->ingest);
+	if (co->have_dispatch)
+		sf_dispatch_stop(&co->dispatch);
+	sf_webhook_stop(co->webhook); /* after ingestion stopped: nothing new is queued */
+	if (co->have_store)
+		sf_store_close(&co->store);
+	if (co->have_pool)
+		sf_db_pool_close(&co->pool);
+}
+
 int main(int argc, char **argv)
 {
 	char **rest = NULL;
@@ -158,8 +372,8 @@ int main(int argc, char **argv)
 	    sf_log_format(sf_config_get(opts, NOPTS, "log-format")))
 		return 2;
 
-	const char *dsn = sf_config_get(opts, NOPTS, "db-dsn");
-	if (!dsn) {
+	struct coord_settings s = {.dsn = sf_config_get(opts, NOPTS, "db-dsn")};
+	if (!s.dsn) {
 		fprintf(stderr, "--db-dsn is required (scripts/farm.sh sets it for a local farm)\n");
 		return 2;
 	}
@@ -168,68 +382,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s\n", COORD_USAGE);
 			return 64;
 		}
-		rc = coord_token(dsn, rest, nrest);
+		rc = coord_token(s.dsn, rest, nrest);
 		sf_config_free(opts, NOPTS);
 		return rc;
 	}
-	const char *auth = sf_config_get(opts, NOPTS, "auth");
-	if (strcmp(auth, "on") != 0 && strcmp(auth, "off") != 0) {
-		fprintf(stderr, "--auth: expected on or off\n");
+	if (coord_options(&s) || coord_options_batches(&s))
 		return 2;
-	}
-	struct sf_http_config hc = {.address = sf_config_get(opts, NOPTS, "http-address"),
-				    .auth = strcmp(auth, "on") == 0,
-				    .worker_secret = sf_config_get(opts, NOPTS, "worker-secret")};
-	int auth_ph = 0;
-	if (geti("auth-package-hunter", 0, 1, &auth_ph))
-		return 2;
-	hc.auth_package_hunter = auth_ph != 0;
-	struct sf_dispatch_config dc = {
-	    .jobs_url = sf_config_get(opts, NOPTS, "jobs-url"),
-	    .results_url = sf_config_get(opts, NOPTS, "results-url"),
-	    .dsn = dsn,
-	    .worker_secret = hc.worker_secret,
-	};
-	int pool_size, idle, maxconn, drain_s;
-	struct sf_sweep_config sc;
-	long long max_upload;
-	if (geti("db-pool", 2, 256, &pool_size) || geti("idle-timeout", 1, 86400, &idle) ||
-	    geti("max-connections", 1, 100000, &maxconn) ||
-	    sf_config_int(opts, NOPTS, "max-upload-bytes", 0, INT64_MAX, &max_upload) ||
-	    geti("job-time-limit", 1, 86400, &dc.time_limit_s) ||
-	    geti("job-memory-mb", 16, 1 << 20, &dc.memory_mb) ||
-	    geti("job-pids", 8, 1 << 22, &dc.pids) || geti("job-disk-mb", 1, 1 << 20, &dc.disk_mb) ||
-	    geti("lease-grace", 1, 86400, &dc.lease_grace_s) ||
-	    geti("max-attempts", 1, 100, &hc.max_attempts) ||
-	    geti("worker-live", 1, 86400, &hc.worker_live_s) ||
-	    geti("reap-interval", 1, 3600, &dc.reap_interval_s) ||
-	    geti("retry-backoff", 0, 3600, &dc.retry_backoff_s) ||
-	    geti("drain-timeout", 0, 3600, &drain_s) ||
-	    geti("sweep-interval", 1, 7 * 86400, &sc.interval_s) ||
-	    geti("orphan-grace", 1, 30 * 86400, &sc.grace_s))
-		return 2;
-	if (sc.grace_s < 600)
-		sf_warn("--orphan-grace %d s: below 10 minutes a slow submission's object may be"
-			" swept before its row is committed (see coordinator/sweep.h); for tests only",
-			sc.grace_s);
-	dc.worker_live_s = hc.worker_live_s;
-	int resolve_threads;
-	long long max_batch_bytes;
-	if (geti("max-batch-items", 1, 1000000, &hc.max_batch_items) ||
-	    geti("resolve-concurrency", 1, 64, &resolve_threads) ||
-	    sf_config_int(opts, NOPTS, "max-batch-bytes", 1024, 1LL << 32, &max_batch_bytes))
-		return 2;
-	hc.max_batch_bytes = max_batch_bytes;
-	hc.max_upload = max_upload;
-	hc.idle_timeout_s = idle;
-	hc.max_connections = maxconn;
-	char public_url[512];
-	const char *pu = sf_config_get(opts, NOPTS, "public-url");
-	if (pu)
-		snprintf(public_url, sizeof(public_url), "%s", pu);
-	else
-		snprintf(public_url, sizeof(public_url), "http://%s", hc.address);
-	dc.public_url = public_url;
 
 	/* Signals are taken synchronously by main; every thread inherits the mask. */
 	sigset_t sigs;
@@ -239,97 +397,20 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	static struct coord co; /* large; zeroed: nothing started yet */
 	int exit_code = 1;
-	struct sf_db_pool pool;
-	struct sf_store store;
-	struct sf_http http;
-	struct sf_dispatch dispatch;
-	struct sf_sweep sweep;
-	bool have_pool = false, have_store = false, have_http = false, have_dispatch = false;
-	bool have_sweep = false;
-	struct sf_webhook *webhook = NULL;
-	struct sf_resolve *resolve = NULL;
-
-	if ((rc = sf_db_pool_open(&pool, dsn, pool_size))) {
-		sf_error("cannot connect to PostgreSQL");
-		goto out;
+	if (coord_start(&co, &s) == 0) {
+		int sig = 0;
+		sigwait(&sigs, &sig);
+		sf_info("signal %d: shutting down", sig);
+		/* No new jobs from here: workers could not fetch their artifacts
+		 * once the API stops accepting connections. Results are still
+		 * ingested. */
+		sf_dispatch_hold(&co.dispatch);
+		coord_drain(&co.api, &sigs, s.drain_s);
+		exit_code = 0;
 	}
-	have_pool = true;
-	PGconn *db = sf_db_get(&pool);
-	rc = sf_db_migrate(db);
-	sf_db_put(&pool, db);
-	if (rc) {
-		sf_error("schema migration failed");
-		goto out;
-	}
-	if ((rc = sf_store_open(&store, sf_config_get(opts, NOPTS, "store-dir")))) {
-		sf_error("cannot open artifact store %s: %s", sf_config_get(opts, NOPTS, "store-dir"),
-			 strerror(-rc));
-		goto out;
-	}
-	have_store = true;
-	if ((rc = sf_sweep_start(&sweep, &sc, &store, &pool))) {
-		sf_error("cannot start the store sweep: %s", strerror(-rc));
-		goto out;
-	}
-	have_sweep = true;
-	hc.sweep_stats = &sweep.stats;
-	const char *webhook_url = sf_config_get(opts, NOPTS, "webhook-url");
-	int webhook_queue;
-	if (geti("webhook-queue", 1, 10000000, &webhook_queue))
-		goto out;
-	/* before any thread: curl's global state is not thread-safe (the
-	 * webhook and the package resolver use curl) */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (webhook_url) {
-		if ((rc = sf_webhook_start(&webhook, webhook_url, (unsigned)webhook_queue))) {
-			sf_error("cannot start the webhook: %s", strerror(-rc));
-			goto out;
-		}
-		dc.webhook = webhook;
-		sf_info("alerts are posted to %s", webhook_url);
-	}
-	if ((rc = sf_dispatch_start(&dispatch, &dc, &pool)))
-		goto out;
-	have_dispatch = true;
-	hc.webhook_stats = webhook ? sf_webhook_stats(webhook) : NULL;
-	struct sf_resolve_config rc_cfg = {.npm_registry = sf_config_get(opts, NOPTS, "npm-registry"),
-					   .concurrency = resolve_threads,
-					   .max_bytes = max_upload};
-	if ((rc = sf_resolve_start(&resolve, &rc_cfg, &pool, &store))) {
-		sf_error("cannot start the package resolver (--npm-registry %s): %s",
-			 rc_cfg.npm_registry, strerror(-rc));
-		goto out;
-	}
-	hc.resolve = resolve;
-	if ((rc = sf_http_start(&http, &hc, &store, &pool, &dispatch.stats))) {
-		sf_error("cannot serve HTTP on %s", hc.address);
-		goto out;
-	}
-	have_http = true;
-	sf_info("ready: http=%s jobs=%s results=%s", hc.address, dc.jobs_url, dc.results_url);
-
-	int sig = 0;
-	sigwait(&sigs, &sig);
-	sf_info("signal %d: shutting down", sig);
-	/* No new jobs from here: workers could not fetch their artifacts once
-	 * the API stops accepting connections. Results are still ingested. */
-	sf_dispatch_hold(&dispatch);
-	coord_drain(&http, &sigs, drain_s);
-	exit_code = 0;
-out:
-	if (have_http)
-		sf_http_stop(&http);
-	if (have_sweep)
-		sf_sweep_stop(&sweep);
-	sf_resolve_stop(resolve); /* after HTTP: nothing new is queued */
-	if (have_dispatch)
-		sf_dispatch_stop(&dispatch);
-	sf_webhook_stop(webhook); /* after ingestion stopped: nothing new is queued */
-	if (have_store)
-		sf_store_close(&store);
-	if (have_pool)
-		sf_db_pool_close(&pool);
+	coord_stop(&co);
 	sf_config_free(opts, NOPTS);
 	return exit_code;
 }

@@ -11,8 +11,8 @@
  * Why a grace period, and why an hour by default: several coordinators may
  * share one store, and each upload first stores its bytes (a new object, or
  * an existing one whose mtime it refreshes, see store.h) and only then
- * commits its artifacts row (sf_db_submit). Between the two an object is
- * legitimately row-less. That gap is one sf_db_submit: milliseconds
+ * commits its artifacts row (sf_enqueue_submit). Between the two an object is
+ * legitimately row-less. That gap is one sf_enqueue_submit: milliseconds
  * normally; at worst a wait for a pooled connection plus a statement or a
  * reconnect that hangs until TCP gives up (minutes), after which the upload
  * fails with 503 and the object is a real orphan. So an object whose mtime

@@ -13,7 +13,7 @@
  * are already stored refreshes it. The orphan sweep (sweep.h) relies on
  * that; the file operations it needs are here, the policy is there.
  *
- * Owns: the store directory. Calls: sha256, util, libc.
+ * Owns: the store directory. Calls: sha256, util, log, libc.
  */
 #ifndef SF_STORE_H
 #define SF_STORE_H

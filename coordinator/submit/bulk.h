@@ -1,7 +1,7 @@
 /*
  * bulk — batch submissions for nightly runs (POST /v1/batches) and their
- * view (GET /v1/batches/<id>), plus the record of artifacts uploaded
- * without a scan (POST /v1/artifacts).
+ * view (GET /v1/batches/<id>). (Artifacts uploaded without a scan, POST
+ * /v1/artifacts, are recorded by enqueue.h.)
  *
  * A batch is one JSON document: {"priority", "labels", "rescan", "items"}.
  * Each item names bytes already in the artifact store ({"sha256", …}) or a
@@ -11,15 +11,17 @@
  * one transaction: new scans and jobs, references waiting in resolve_queue
  * (their scans are 'queued' without an artifact: phase 'resolving'), and
  * one scan_batch_items row per item. Bytes already scanned with the rules
- * and image a live worker runs (the verdict cache, like POST /v1/scans)
- * and references resolved before (package_resolutions) answer at once.
+ * and image a live worker runs (the verdict cache of enqueue.h, as for POST
+ * /v1/scans) and references resolved before (package_resolutions) answer at
+ * once. New jobs are created by jobs.h, in the batch's transaction.
  * The statements are set-based (jsonb_to_recordset), so a batch of ten
  * thousand items costs a handful of round trips.
  *
  * (Named bulk, not batch: wire.h's sf_batch is a worker's result batch.)
  *
  * Owns: nothing after return. Calls: store (to see that bytes are there),
- * resolve (registry URL, name rules, wake-up), util, jansson, libpq, log.
+ * resolve (registry URL, name rules, wake-up), enqueue (verdict cache),
+ * jobs (creating jobs), db (statement helpers), util, jansson, libpq, log.
  * Returned json_t are owned by the caller.
  */
 #ifndef SF_BULK_H
@@ -58,9 +60,5 @@ int sf_bulk_submit(PGconn *conn, const struct sf_bulk_config *cfg, const char *b
  */
 int sf_bulk_view(PGconn *conn, const char *batch_id, int limit, const char *cursor,
 		 json_t **out);
-
-/* Records stored bytes in the artifacts table; *created says whether they
- * were new to it. */
-int sf_bulk_artifact_record(PGconn *conn, const char *sha256, long long size, bool *created);
 
 #endif

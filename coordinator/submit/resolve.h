@@ -19,9 +19,11 @@
  * SF_RESOLVE_MAX_PACKUMENT bytes) per thread; tarballs go to disk. A scan
  * cancelled while it waits is dropped from the queue, never given a job.
  *
- * Owns: its threads and their curl handles. Calls: store, db (pool), sha256,
- * util, libcurl, OpenSSL libcrypto (EVP digests, base64), jansson, libpq,
- * log. curl_global_init must have run before sf_resolve_start.
+ * Owns: its threads and their curl handles. Calls: store, db (pool,
+ * statement helpers), enqueue (the artifact row), jobs (the scan's job),
+ * http_client (transfers, transience), sha256, util, OpenSSL libcrypto (EVP
+ * digests, base64), jansson, libpq, log. sf_http_global_init must have run
+ * before sf_resolve_start.
  */
 #ifndef SF_RESOLVE_H
 #define SF_RESOLVE_H

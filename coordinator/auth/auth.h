@@ -1,8 +1,9 @@
 /*
- * auth — who may use the coordinator: API tokens for clients (stored as
- * their SHA-256 in PostgreSQL, created and revoked with the coordinator's
- * `token` command) and the shared worker secret that workers present on
- * artifact downloads and in every NNG message.
+ * auth — the API tokens clients present (stored as their SHA-256 in
+ * PostgreSQL, created and revoked with the coordinator's `token` command).
+ * Which route needs a token is api/access.h's decision; the shared worker
+ * secret that workers present on artifact downloads and in every NNG
+ * message is compared by common/secret.h.
  *
  * Owns: nothing beyond returned strings (caller frees). Calls: libpq,
  * sha256, util, log.
@@ -27,9 +28,6 @@ int sf_auth_token_list(PGconn *conn);
 /* Whether an "Authorization: Bearer …" header value names a live token.
  * Returns 0 and sets *ok; -EIO if the database could not say. */
 int sf_auth_check_bearer(PGconn *conn, const char *header, bool *ok);
-
-/* Constant-time comparison of a presented secret with the configured one. */
-bool sf_auth_secret_equal(const char *presented, const char *secret);
 
 /* The value of a "Bearer X" header, or NULL. */
 const char *sf_auth_bearer(const char *header);

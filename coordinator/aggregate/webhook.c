@@ -1,7 +1,6 @@
 /* webhook — see webhook.h. */
 #include "webhook.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -12,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http_client.h"
 #include "log.h"
 
 #define WEBHOOK_TRIES 3
@@ -59,34 +59,15 @@ char *sf_webhook_falco_json(const char *scan_id, const struct sf_alert *a)
 	return s;
 }
 
-static size_t webhook_discard(char *data, size_t size, size_t nmemb, void *userp)
-{
-	(void)data;
-	(void)userp;
-	return size * nmemb;
-}
-
 /* One POST; 0 on a 2xx answer. */
 static int webhook_send(const char *url, const char *body, long timeout_s)
 {
-	CURL *c = curl_easy_init();
-	if (!c)
-		return -ENOMEM;
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, webhook_discard);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	long code = 0;
-	CURLcode rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return rc == CURLE_OK && code >= 200 && code < 300 ? 0 : -EIO;
+	static const char *const json[] = {"Content-Type: application/json", NULL};
+	struct sf_http_request req = {
+	    .url = url, .headers = json, .body = body, .timeout_s = timeout_s};
+	struct sf_http_response resp;
+	int rc = sf_http_perform(NULL, &req, &resp);
+	return rc == 0 && resp.status >= 200 && resp.status < 300 ? 0 : -EIO;
 }
 
 static void *webhook_thread(void *arg)

@@ -1,7 +1,6 @@
 /* resolve — see resolve.h. */
 #include "resolve.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -13,6 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "db.h"
+#include "enqueue.h"
+#include "http_client.h"
+#include "jobs.h"
 #include "log.h"
 #include "sha256.h"
 #include "util.h"
@@ -73,50 +76,30 @@ bool sf_npm_version_valid(const char *v)
 
 /* ------------------------------------------------------------ transfers */
 
-static int resolve_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-			    curl_off_t ulnow)
+/* What every transfer of the resolver asks for: redirects within http(s),
+ * time bounds, abort on stop. */
+static struct sf_http_request resolve_request(const char *url, const atomic_bool *stop)
 {
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	const atomic_bool *stop = p;
-	return stop && atomic_load(stop) ? 1 : 0;
-}
-
-/* Options every transfer of the resolver has: http(s) only, redirects
- * within http(s), no signals, time bounds, abort on stop. */
-static void resolve_curl_setup(CURL *c, const char *url, const atomic_bool *stop)
-{
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "scanfarm-coordinator/0.1");
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, resolve_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)stop);
+	return (struct sf_http_request){.url = url,
+					.fail_on_error = true,
+					.follow_redirects = true,
+					.connect_timeout_s = 10,
+					.low_speed_time_s = 30,
+					.timeout_s = 600,
+					.user_agent = "scanfarm-coordinator/0.1",
+					.stop = stop};
 }
 
 /* Maps a finished transfer to 0 or an error: 404/410 say the thing does not
  * exist (final); 408, 429, 5xx and network errors may pass (transient). */
-static int resolve_http_result(CURL *c, CURLcode cc, const char *what, char *err, size_t errlen,
-			       bool *transient)
+static int resolve_http_result(const struct sf_http_response *resp, const char *what, char *err,
+			       size_t errlen, bool *transient)
 {
-	if (cc == CURLE_OK)
+	if (resp->curl == CURLE_OK)
 		return 0;
-	if (cc == CURLE_HTTP_RETURNED_ERROR) {
-		long code = 0;
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-		*transient = code == 408 || code == 429 || code >= 500;
+	*transient = sf_http_transient(resp);
+	if (resp->curl == CURLE_HTTP_RETURNED_ERROR) {
+		long code = resp->status;
 		if (code == 404 || code == 410) {
 			snprintf(err, errlen, "%s not found in the registry (HTTP %ld)", what, code);
 			return -ENOENT;
@@ -124,28 +107,8 @@ static int resolve_http_result(CURL *c, CURLcode cc, const char *what, char *err
 		snprintf(err, errlen, "%s: the registry answered HTTP %ld", what, code);
 		return *transient ? -EAGAIN : -EACCES;
 	}
-	*transient = true;
-	snprintf(err, errlen, "%s: %s", what, curl_easy_strerror(cc));
+	snprintf(err, errlen, "%s: %s", what, sf_http_strerror(resp));
 	return -EIO;
-}
-
-struct resolve_mem {
-	struct sf_buf buf;
-	long long max;
-	int rc;
-};
-
-static size_t resolve_mem_write(char *data, size_t size, size_t nmemb, void *userp)
-{
-	struct resolve_mem *m = userp;
-	size_t n = size * nmemb;
-	if ((long long)(m->buf.len + n) > m->max) {
-		m->rc = -EFBIG;
-		return 0;
-	}
-	if ((m->rc = sf_buf_append(&m->buf, data, n)))
-		return 0;
-	return n;
 }
 
 /* The registry's dist fields of one version, copied out of the packument. */
@@ -170,35 +133,38 @@ static int resolve_packument(CURL *c, const char *registry, const char *name,
 		return -ENAMETOOLONG;
 	}
 	snprintf(what, sizeof(what), "package %s", name);
-	struct resolve_mem m = {.max = SF_RESOLVE_MAX_PACKUMENT};
+	struct sf_http_mem_sink m = {.max = SF_RESOLVE_MAX_PACKUMENT};
 	/* The abbreviated form ("corgi") holds dist and is much smaller. */
-	struct curl_slist *h = curl_slist_append(
-	    NULL, "Accept: application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8");
-	if (!h)
-		return -ENOMEM;
-	resolve_curl_setup(c, url, stop);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, resolve_mem_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &m);
-	CURLcode cc = curl_easy_perform(c);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(h);
+	static const char *const accept[] = {
+	    "Accept: application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8", NULL};
+	struct sf_http_request req = resolve_request(url, stop);
+	req.headers = accept;
+	req.any_encoding = true;
+	req.sink = sf_http_mem_sink_write;
+	req.sink_ctx = &m;
+	struct sf_http_response resp;
+	int got = sf_http_perform(c, &req, &resp);
 	json_t *doc = NULL;
 	int rc;
-	if (stop && atomic_load(stop)) {
+	if (got == -ECANCELED) {
 		rc = -ECANCELED;
 		snprintf(err, errlen, "stopping");
 		goto out;
 	}
-	if (m.rc) {
-		rc = m.rc;
+	if (resp.sink_rc) {
+		rc = resp.sink_rc;
 		*transient = rc == -ENOMEM;
 		snprintf(err, errlen, "%s: packument %s", what,
 			 rc == -EFBIG ? "larger than the resolver accepts" : strerror(-rc));
 		goto out;
 	}
-	if ((rc = resolve_http_result(c, cc, what, err, errlen, transient)))
+	if (got == -ENOMEM) { /* the request could not be set up */
+		rc = -ENOMEM;
+		*transient = true;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if ((rc = resolve_http_result(&resp, what, err, errlen, transient)))
 		goto out;
 	json_error_t jerr;
 	doc = json_loadb(m.buf.data ? m.buf.data : "", m.buf.len, 0, &jerr);
@@ -233,7 +199,7 @@ static int resolve_packument(CURL *c, const char *registry, const char *name,
 	rc = 0;
 out:
 	json_decref(doc);
-	sf_buf_free(&m.buf);
+	sf_http_mem_sink_free(&m);
 	return rc;
 }
 
@@ -311,21 +277,18 @@ struct resolve_sink {
 	struct sf_upload up;
 	EVP_MD_CTX *sri;
 	EVP_MD_CTX *sha1;
-	int rc;
 };
 
-static size_t resolve_sink_write(char *data, size_t size, size_t nmemb, void *userp)
+static int resolve_sink_write(void *ctx, const char *data, size_t n)
 {
-	struct resolve_sink *s = userp;
-	size_t n = size * nmemb;
-	if ((s->rc = sf_upload_write(&s->up, data, n)))
-		return 0;
+	struct resolve_sink *s = ctx;
+	int rc = sf_upload_write(&s->up, data, n);
+	if (rc)
+		return rc;
 	if ((s->sri && EVP_DigestUpdate(s->sri, data, n) != 1) ||
-	    (s->sha1 && EVP_DigestUpdate(s->sha1, data, n) != 1)) {
-		s->rc = -EIO;
-		return 0;
-	}
-	return n;
+	    (s->sha1 && EVP_DigestUpdate(s->sha1, data, n) != 1))
+		return -EIO;
+	return 0;
 }
 
 /* Finishes a digest as base64 (SRI) or hex. */
@@ -377,25 +340,28 @@ static int resolve_tarball(CURL *c, const char *spec, const struct resolve_dist 
 		snprintf(err, errlen, "artifact store: %s", strerror(-rc));
 		goto out;
 	}
-	resolve_curl_setup(c, d->tarball, stop);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, resolve_sink_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	CURLcode cc = curl_easy_perform(c);
+	struct sf_http_request req = resolve_request(d->tarball, stop);
+	req.sink = resolve_sink_write;
+	req.sink_ctx = &s;
+	struct sf_http_response resp;
+	rc = sf_http_perform(c, &req, &resp);
 	char what[300];
 	snprintf(what, sizeof(what), "tarball of %s", spec);
-	if (stop && atomic_load(stop)) {
-		rc = -ECANCELED;
+	if (rc == -ECANCELED) {
 		snprintf(err, errlen, "stopping");
-	} else if (s.rc) {
-		rc = s.rc;
+	} else if (resp.sink_rc) {
+		rc = resp.sink_rc;
 		*transient = rc != -EFBIG;
 		if (rc == -EFBIG)
 			snprintf(err, errlen, "%s is larger than the configured %lld bytes", what,
 				 max_bytes);
 		else
 			snprintf(err, errlen, "%s: artifact store: %s", what, strerror(-rc));
+	} else if (rc == -ENOMEM) { /* the request could not be set up */
+		*transient = true;
+		snprintf(err, errlen, "out of memory");
 	} else {
-		rc = resolve_http_result(c, cc, what, err, errlen, transient);
+		rc = resolve_http_result(&resp, what, err, errlen, transient);
 	}
 	if (rc)
 		goto abort;
@@ -495,25 +461,13 @@ struct resolve_item {
 	char last_error[512];
 };
 
-static int resolve_run(PGconn *db, const char *what, const char *sql, int n,
-		       const char *const *p, int *rows)
-{
-	PGresult *r = PQexecParams(db, sql, n, NULL, p, NULL, NULL, 0);
-	int rc = sf_db_result_ok(db, r, what);
-	if (rows)
-		*rows = rc ? 0 : PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r)
-								      : atoi(PQcmdTuples(r));
-	PQclear(r);
-	return rc;
-}
-
 /* Claims the most urgent ready reference of this registry under a lease. */
 static int resolve_claim(struct sf_resolve *r, PGconn *db, struct resolve_item *it, bool *got)
 {
 	char lease[16];
 	snprintf(lease, sizeof(lease), "%d", RESOLVE_LEASE_S);
 	const char *p[] = {r->registry, lease};
-	PGresult *res = PQexecParams(
+	PGresult *res = sf_db_params(
 	    db,
 	    "WITH next AS ("
 	    "  SELECT scan_id FROM resolve_queue WHERE registry = $1 AND run_after <= now()"
@@ -526,7 +480,7 @@ static int resolve_claim(struct sf_resolve *r, PGconn *db, struct resolve_item *
 	    "  coalesce(q.last_error, ''),"
 	    "  (SELECT s.status = 'queued' AND s.artifact_sha256 IS NULL FROM scans s"
 	    "   WHERE s.id = q.scan_id)",
-	    2, NULL, p, NULL, NULL, 0);
+	    2, p);
 	int rc = sf_db_result_ok(db, res, "resolve: claim");
 	*got = rc == 0 && PQntuples(res) == 1;
 	if (*got) {
@@ -543,51 +497,62 @@ static int resolve_claim(struct sf_resolve *r, PGconn *db, struct resolve_item *
 	return rc;
 }
 
+/* The scan waiting for this reference gets its artifact — only while the
+ * claim is still ours and the scan still waits; *priority and *attempts
+ * are then its job's (taken from the queue row), *waits says so. */
+static int resolve_give_artifact(PGconn *db, const struct resolve_item *it,
+				 const struct sf_resolved *res, bool *waits, int *priority,
+				 int *attempts)
+{
+	const char *p[] = {it->scan_id, it->attempt, res->sha256};
+	PGresult *r = sf_db_params(
+	    db,
+	    "WITH q AS (DELETE FROM resolve_queue WHERE scan_id = $1"
+	    "   AND attempt = $2::int RETURNING scan_id, priority, job_max_attempts)"
+	    " UPDATE scans SET artifact_sha256 = $3 FROM q"
+	    "   WHERE scans.id = q.scan_id AND scans.status = 'queued'"
+	    "   AND scans.artifact_sha256 IS NULL"
+	    " RETURNING q.priority, q.job_max_attempts",
+	    3, p);
+	int rc = sf_db_result_ok(db, r, "scan");
+	*waits = rc == 0 && PQntuples(r) == 1;
+	if (*waits) {
+		*priority = atoi(PQgetvalue(r, 0, 0));
+		*attempts = atoi(PQgetvalue(r, 0, 1));
+	}
+	PQclear(r);
+	return rc;
+}
+
 /* The scan gets its artifact and its job; the resolution is remembered
  * (fresh: fetched now, not taken from package_resolutions). */
 static int resolve_complete(struct sf_resolve *r, PGconn *db, const struct resolve_item *it,
 			    const struct sf_resolved *res, bool fresh, bool *queued)
 {
-	char size[32];
-	snprintf(size, sizeof(size), "%lld", res->size);
-	const char *art[] = {res->sha256, size};
 	const char *pr[] = {r->registry, it->ecosystem, it->package, it->version, res->sha256,
 			    res->integrity[0] ? res->integrity : NULL, res->tarball};
-	const char *sc[] = {it->scan_id, it->attempt, res->sha256};
-	int rows = 0, rc;
+	const char *ids[] = {it->scan_id};
+	int priority = 0, attempts = 0, rc;
+	bool waits = false;
 	*queued = false;
-	if ((rc = resolve_run(db, "begin", "BEGIN", 0, NULL, NULL)))
+	if ((rc = sf_db_run(db, "begin", "BEGIN", 0, NULL, NULL)))
 		return rc;
-	if ((rc = resolve_run(db, "artifact",
-			      "INSERT INTO artifacts (sha256, size) VALUES ($1, $2)"
-			      " ON CONFLICT (sha256) DO NOTHING",
-			      2, art, NULL)) ||
-	    (fresh && (rc = resolve_run(db, "resolution",
-					"INSERT INTO package_resolutions (registry, ecosystem, package,"
-					" version, sha256, integrity, tarball_url)"
-					" VALUES ($1, $2, $3, $4, $5, $6, $7)"
-					" ON CONFLICT (registry, ecosystem, package, version) DO UPDATE"
-					" SET sha256 = EXCLUDED.sha256, integrity = EXCLUDED.integrity,"
-					" tarball_url = EXCLUDED.tarball_url, resolved_at = now()",
-					7, pr, NULL))) ||
-	    /* Only while the claim is still ours and the scan still waits. */
-	    (rc = resolve_run(db, "scan",
-			      "WITH q AS (DELETE FROM resolve_queue WHERE scan_id = $1"
-			      "   AND attempt = $2::int RETURNING scan_id, priority, job_max_attempts),"
-			      " s AS (UPDATE scans SET artifact_sha256 = $3 FROM q"
-			      "   WHERE scans.id = q.scan_id AND scans.status = 'queued'"
-			      "   AND scans.artifact_sha256 IS NULL"
-			      "   RETURNING scans.id, q.priority, q.job_max_attempts)"
-			      " INSERT INTO jobs (scan_id, priority, max_attempts)"
-			      " SELECT id, priority, job_max_attempts FROM s RETURNING id",
-			      3, sc, &rows)) ||
-	    (rows > 0 && (rc = resolve_run(db, "notify", "SELECT pg_notify('scanfarm_jobs', '')", 0,
-					   NULL, NULL))) ||
-	    (rc = resolve_run(db, "commit", "COMMIT", 0, NULL, NULL))) {
-		PQclear(PQexec(db, "ROLLBACK"));
+	if ((rc = sf_enqueue_artifact(db, res->sha256, res->size, NULL)) ||
+	    (fresh && (rc = sf_db_run(db, "resolution",
+				      "INSERT INTO package_resolutions (registry, ecosystem, package,"
+				      " version, sha256, integrity, tarball_url)"
+				      " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+				      " ON CONFLICT (registry, ecosystem, package, version) DO UPDATE"
+				      " SET sha256 = EXCLUDED.sha256, integrity = EXCLUDED.integrity,"
+				      " tarball_url = EXCLUDED.tarball_url, resolved_at = now()",
+				      7, pr, NULL))) ||
+	    (rc = resolve_give_artifact(db, it, res, &waits, &priority, &attempts)) ||
+	    (waits && (rc = sf_jobs_create(db, ids, 1, priority, attempts))) ||
+	    (rc = sf_db_run(db, "commit", "COMMIT", 0, NULL, NULL))) {
+		sf_db_rollback(db);
 		return rc;
 	}
-	*queued = rows > 0;
+	*queued = waits;
 	return 0;
 }
 
@@ -595,13 +560,13 @@ static int resolve_complete(struct sf_resolve *r, PGconn *db, const struct resol
 static int resolve_fail(PGconn *db, const struct resolve_item *it, const char *reason)
 {
 	const char *p[] = {it->scan_id, it->attempt, reason};
-	return resolve_run(db, "fail",
-			   "WITH q AS (DELETE FROM resolve_queue WHERE scan_id = $1 AND attempt = $2::int"
-			   "   RETURNING scan_id)"
-			   " UPDATE scans SET status = 'failed', reason = $3, finished_at = now()"
-			   " FROM q WHERE scans.id = q.scan_id AND scans.status = 'queued'"
-			   " AND scans.artifact_sha256 IS NULL",
-			   3, p, NULL);
+	return sf_db_run(db, "fail",
+			 "WITH q AS (DELETE FROM resolve_queue WHERE scan_id = $1 AND attempt = $2::int"
+			 "   RETURNING scan_id)"
+			 " UPDATE scans SET status = 'failed', reason = $3, finished_at = now()"
+			 " FROM q WHERE scans.id = q.scan_id AND scans.status = 'queued'"
+			 " AND scans.artifact_sha256 IS NULL",
+			 3, p, NULL);
 }
 
 /* Back to the queue: after a back-off (retry), or at once without counting
@@ -612,12 +577,12 @@ static int resolve_requeue(PGconn *db, const struct resolve_item *it, const char
 	char backoff[16];
 	snprintf(backoff, sizeof(backoff), "%d", count ? RESOLVE_BACKOFF_S : 0);
 	const char *p[] = {it->scan_id, it->attempt, error, backoff, count ? "0" : "1"};
-	return resolve_run(db, "requeue",
-			   "UPDATE resolve_queue SET lease_until = NULL, last_error = $3,"
-			   " attempt = attempt - $5::int,"
-			   " run_after = now() + make_interval(secs => $4::int * attempt)"
-			   " WHERE scan_id = $1 AND attempt = $2::int",
-			   5, p, NULL);
+	return sf_db_run(db, "requeue",
+			 "UPDATE resolve_queue SET lease_until = NULL, last_error = $3,"
+			 " attempt = attempt - $5::int,"
+			 " run_after = now() + make_interval(secs => $4::int * attempt)"
+			 " WHERE scan_id = $1 AND attempt = $2::int",
+			 5, p, NULL);
 }
 
 /* A resolution remembered from an earlier run whose bytes are still in the
@@ -626,12 +591,12 @@ static int resolve_lookup(struct sf_resolve *r, PGconn *db, const struct resolve
 			  struct sf_resolved *res, bool *found)
 {
 	const char *p[] = {r->registry, it->ecosystem, it->package, it->version};
-	PGresult *q = PQexecParams(db,
+	PGresult *q = sf_db_params(db,
 				   "SELECT p.sha256, a.size, coalesce(p.integrity, ''), p.tarball_url"
 				   " FROM package_resolutions p JOIN artifacts a ON a.sha256 = p.sha256"
 				   " WHERE p.registry = $1 AND p.ecosystem = $2 AND p.package = $3"
 				   " AND p.version = $4",
-				   4, NULL, p, NULL, NULL, 0);
+				   4, p);
 	int rc = sf_db_result_ok(db, q, "resolve: lookup");
 	*found = false;
 	if (rc == 0 && PQntuples(q) == 1) {
@@ -661,7 +626,7 @@ static void resolve_one(struct sf_resolve *r, CURL *c, struct resolve_item *it)
 	if (!it->live) { /* cancelled while it waited */
 		db = sf_db_get(r->pool);
 		const char *p[] = {it->scan_id};
-		resolve_run(db, "drop", "DELETE FROM resolve_queue WHERE scan_id = $1", 1, p, NULL);
+		sf_db_run(db, "drop", "DELETE FROM resolve_queue WHERE scan_id = $1", 1, p, NULL);
 		sf_db_put(r->pool, db);
 		return;
 	}

@@ -2,7 +2,6 @@
 #include "dispatch.h"
 
 #include <errno.h>
-#include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -11,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth.h"
+#include "jobs.h"
 #include "log.h"
-#include "webhook.h"
+#include "secret.h"
 
 /* ------------------------------------------------------------ wake-ups */
 
@@ -105,7 +104,7 @@ static void dispatch_req_done(void *arg)
 		dispatch_recv_next(r);
 		return;
 	}
-	if (d->cfg.worker_secret && !sf_auth_secret_equal(msg.u.want.auth, d->cfg.worker_secret)) {
+	if (d->cfg.worker_secret && !sf_secret_equal(msg.u.want.auth, d->cfg.worker_secret)) {
 		/* Not one of our workers: it gets no jobs, not even an answer. */
 		unsigned long long n = atomic_fetch_add(&d->stats.messages_unauthenticated, 1) + 1;
 		sf_warn("jobs channel: dropped a request without the worker secret [%llu so far]", n);
@@ -159,7 +158,7 @@ static void dispatch_reply(struct sf_dispatch *d, struct dispatch_req *r, PGconn
 		if (m)
 			nng_msg_free(m);
 		for (int i = 0; i < n; i++)
-			sf_db_unclaim(db, cs[i].job_id, cs[i].attempt);
+			sf_jobs_unclaim(db, cs[i].job_id, cs[i].attempt);
 		sf_error("cannot build a reply for worker %s: %s", r->want.worker_id, strerror(-rc));
 		dispatch_recv_next(r);
 		return;
@@ -197,7 +196,7 @@ static void dispatch_reap(struct sf_dispatch *d)
 {
 	int requeued = 0, dead = 0;
 	PGconn *db = sf_db_get(d->pool);
-	if (sf_db_reap(db, d->cfg.retry_backoff_s, d->cfg.worker_live_s, &requeued, &dead) == 0 &&
+	if (sf_jobs_reap(db, d->cfg.retry_backoff_s, d->cfg.worker_live_s, &requeued, &dead) == 0 &&
 	    (requeued || dead)) {
 		sf_warn("expired leases and silent workers: %d job(s) re-queued, %d dead-lettered",
 			requeued, dead);
@@ -219,7 +218,7 @@ static void dispatch_check_lost(struct sf_dispatch *d, PGconn *db, struct dispat
 	int requeued = 0, dead = 0;
 	/* jobs of an earlier run of this worker, or of a reply it never got:
 	 * nobody runs them */
-	if (sf_db_requeue_lost(db, r->want.worker_id, r->want.fresh ? 0 : r->want.lost_token,
+	if (sf_jobs_requeue_lost(db, r->want.worker_id, r->want.fresh ? 0 : r->want.lost_token,
 			       &requeued, &dead) != 0)
 		return; /* looked for again next time */
 	r->checked = true;
@@ -262,7 +261,7 @@ static void dispatch_serve(struct sf_dispatch *d, int64_t *next_deadline)
 			slots[nslots++] = (struct sf_slot){r->want.worker_id, r->want.token};
 	}
 	/* one statement for every waiting request's free slots */
-	if (nslots && sf_db_claim_slots(db, d->cfg.time_limit_s + d->cfg.lease_grace_s, slots,
+	if (nslots && sf_jobs_claim_slots(db, d->cfg.time_limit_s + d->cfg.lease_grace_s, slots,
 					nslots, cs, &n))
 		n = 0;
 
@@ -289,7 +288,7 @@ static void dispatch_serve(struct sf_dispatch *d, int64_t *next_deadline)
 	}
 	for (int i = 0; i < n; i++)
 		if (!taken[i]) /* cannot happen: every claim names a waiting request */
-			sf_db_unclaim(db, cs[i].job_id, cs[i].attempt);
+			sf_jobs_unclaim(db, cs[i].job_id, cs[i].attempt);
 	sf_db_put(d->pool, db);
 	/* still-waiting requests go back ahead of those that came meanwhile */
 	pthread_mutex_lock(&d->lock);
@@ -324,107 +323,6 @@ static void *dispatch_loop(void *arg)
 	return NULL;
 }
 
-/* -------------------------------------------------------------- ingester */
-
-static void dispatch_ingest(struct sf_dispatch *d, const struct sf_batch *b)
-{
-	enum sf_ingest_result res = SF_INGEST_STORED;
-	char scan_id[SF_UUID_LEN + 1] = "";
-	int rc = -EIO;
-	/* A batch exists only in this message: retry while PostgreSQL is away
-	 * (restart, failover) rather than drop it. If we still fail, the lease
-	 * expires and the job runs again, so nothing is lost either way. */
-	for (int tries = 0; tries < 30 && !atomic_load(&d->stop); tries++) {
-		PGconn *db = sf_db_get(d->pool);
-		rc = sf_db_ingest_scan(db, b, &res, scan_id);
-		sf_db_put(d->pool, db);
-		if (rc != -EIO)
-			break;
-		usleep(1000 * 1000);
-	}
-	if (rc) {
-		sf_error("batch job=%lld attempt=%d seq=%d not stored: %s", (long long)b->job_id,
-			 b->attempt, b->seq, strerror(-rc));
-		return;
-	}
-	switch (res) {
-	case SF_INGEST_STORED:
-		atomic_fetch_add(&d->stats.batches_stored, 1);
-		if (d->cfg.webhook && b->nalerts)
-			sf_webhook_post(d->cfg.webhook, scan_id, b->alerts, b->nalerts);
-		sf_info("batch job=%lld attempt=%d seq=%d%s stored: %u alert(s), %u fact(s)%s%s",
-			(long long)b->job_id, b->attempt, b->seq, b->final ? " (final)" : "",
-			b->nalerts, b->nfacts, b->error ? ", error: " : "",
-			b->error ? b->error : "");
-		break;
-	case SF_INGEST_DUPLICATE:
-		atomic_fetch_add(&d->stats.batches_duplicate, 1);
-		break;
-	case SF_INGEST_STALE:
-	case SF_INGEST_UNKNOWN:
-		atomic_fetch_add(&d->stats.batches_stale, 1);
-		sf_info("batch job=%lld attempt=%d seq=%d discarded (superseded or unknown)",
-			(long long)b->job_id, b->attempt, b->seq);
-		break;
-	}
-}
-
-static void *ingest_loop(void *arg)
-{
-	struct sf_dispatch *d = arg;
-	while (!atomic_load(&d->stop)) {
-		void *buf = NULL;
-		size_t len = 0;
-		int rc = nng_recv(d->pull, &buf, &len, NNG_FLAG_ALLOC);
-		if (rc == NNG_ETIMEDOUT)
-			continue;
-		if (rc) {
-			if (rc == NNG_ECLOSED)
-				break;
-			continue;
-		}
-		struct sf_msg msg;
-		rc = sf_wire_decode(buf, len, &msg);
-		nng_free(buf, len);
-		if (rc) {
-			unsigned long long n = atomic_fetch_add(&d->stats.messages_malformed, 1) + 1;
-			sf_warn("dropped a malformed message (%zu bytes): %s [%llu so far]", len,
-				strerror(-rc), n);
-			continue;
-		}
-		const char *presented = msg.type == SF_MSG_BATCH ? msg.u.batch.auth
-					: (msg.type == SF_MSG_HELLO || msg.type == SF_MSG_HEARTBEAT)
-					    ? msg.u.hello.auth
-					    : NULL;
-		if (d->cfg.worker_secret && !sf_auth_secret_equal(presented, d->cfg.worker_secret)) {
-			/* Not one of our workers: its results and hellos count for nothing. */
-			unsigned long long n = atomic_fetch_add(&d->stats.messages_unauthenticated, 1) + 1;
-			sf_warn("dropped a message without the worker secret [%llu so far]", n);
-		} else if (msg.type == SF_MSG_BATCH) {
-			dispatch_ingest(d, &msg.u.batch);
-		} else if (msg.type == SF_MSG_HELLO || msg.type == SF_MSG_HEARTBEAT) {
-			atomic_fetch_add(&d->stats.hellos, 1);
-			PGconn *db = sf_db_get(d->pool);
-			if (db) {
-				/* best effort: the next heartbeat refreshes it */
-				sf_db_worker_seen(db, &msg.u.hello);
-				sf_db_put(d->pool, db);
-			}
-			if (msg.type == SF_MSG_HELLO)
-				sf_info("worker %s joined (version %s, capacity %d, sensor %s)",
-					msg.u.hello.worker_id,
-					msg.u.hello.version ? msg.u.hello.version : "?",
-					msg.u.hello.capacity,
-					msg.u.hello.sensor ? msg.u.hello.sensor : "none");
-		} else {
-			atomic_fetch_add(&d->stats.messages_malformed, 1);
-			sf_warn("dropped a message of unexpected type %d", (int)msg.type);
-		}
-		sf_msg_free(&msg);
-	}
-	return NULL;
-}
-
 /* ----------------------------------------------------------------- setup */
 
 static void dispatch_close(struct sf_dispatch *d)
@@ -432,7 +330,6 @@ static void dispatch_close(struct sf_dispatch *d)
 	/* Closing the sockets completes every pending operation with
 	 * NNG_ECLOSED; aio_stop waits for those callbacks to finish. */
 	nng_close(d->rep);
-	nng_close(d->pull);
 	for (int i = 0; i < d->nreqs; i++) {
 		nng_aio_stop(d->reqs[i].aio);
 		nng_aio_free(d->reqs[i].aio);
@@ -459,14 +356,8 @@ int sf_dispatch_start(struct sf_dispatch *d, const struct sf_dispatch_config *cf
 	d->wake_fd = -1;
 	pthread_mutex_init(&d->lock, NULL);
 	int rc;
-	if ((rc = nng_rep0_open(&d->rep)) || (rc = nng_pull0_open(&d->pull)))
-		goto fail;
-	if ((rc = nng_socket_set_size(d->rep, NNG_OPT_RECVMAXSZ, SF_WIRE_MAX_MSG)) ||
-	    (rc = nng_socket_set_size(d->pull, NNG_OPT_RECVMAXSZ, SF_WIRE_MAX_MSG)) ||
-	    (rc = nng_socket_set_ms(d->pull, NNG_OPT_RECVTIMEO, 500)) ||
-	    /* results queue here rather than in each worker's pipe, so every
-	     * ingest thread has work while a worker sends a reply's batches */
-	    (rc = nng_socket_set_int(d->pull, NNG_OPT_RECVBUF, 256)))
+	if ((rc = nng_rep0_open(&d->rep)) ||
+	    (rc = nng_socket_set_size(d->rep, NNG_OPT_RECVMAXSZ, SF_WIRE_MAX_MSG)))
 		goto fail;
 	if ((d->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
 	    !(d->reqs = calloc(SF_DISPATCH_REQUESTS, sizeof(*d->reqs))))
@@ -485,24 +376,10 @@ int sf_dispatch_start(struct sf_dispatch *d, const struct sf_dispatch_config *cf
 		sf_error("cannot listen on %s: %s", cfg->jobs_url, nng_strerror(rc));
 		goto fail;
 	}
-	if ((rc = nng_listen(d->pull, cfg->results_url, NULL, 0))) {
-		sf_error("cannot listen on %s: %s", cfg->results_url, nng_strerror(rc));
-		goto fail;
-	}
 	for (int i = 0; i < d->nreqs; i++)
 		nng_ctx_recv(d->reqs[i].ctx, d->reqs[i].aio);
 	if (pthread_create(&d->dispatcher, NULL, dispatch_loop, d) != 0)
 		goto fail;
-	for (int i = 0; i < SF_DISPATCH_INGESTERS; i++) {
-		if (pthread_create(&d->ingesters[i], NULL, ingest_loop, d) != 0) {
-			atomic_store(&d->stop, true);
-			pthread_join(d->dispatcher, NULL);
-			for (int j = 0; j < d->ningesters; j++)
-				pthread_join(d->ingesters[j], NULL);
-			goto fail;
-		}
-		d->ningesters++;
-	}
 	d->threads_started = true;
 	return 0;
 fail:
@@ -511,15 +388,19 @@ fail:
 	return -EADDRINUSE;
 }
 
-void sf_dispatch_stop(struct sf_dispatch *d)
+void sf_dispatch_finish(struct sf_dispatch *d)
 {
 	atomic_store(&d->stop, true);
 	if (d->threads_started) {
 		dispatch_wake(d);
 		pthread_join(d->dispatcher, NULL);
-		for (int i = 0; i < d->ningesters; i++)
-			pthread_join(d->ingesters[i], NULL);
 	}
+	d->threads_started = false;
+}
+
+void sf_dispatch_stop(struct sf_dispatch *d)
+{
+	sf_dispatch_finish(d);
 	dispatch_close(d);
 	pthread_mutex_destroy(&d->lock);
 }

@@ -11,7 +11,7 @@
  * fetched it (resolve.h): its `artifact` is null and its `phase` is
  * "resolving" meanwhile.
  *
- * Owns: the mapping from rows to JSON. Calls: libpq, jansson, log.
+ * Owns: the mapping from rows to JSON. Calls: libpq, jansson, util, log.
  * Returned json_t are owned by the caller (json_decref).
  */
 #ifndef SF_REPORT_H

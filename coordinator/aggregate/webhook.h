@@ -8,8 +8,8 @@
  * endpoint keeps failing, alerts are dropped and counted — the alerts are
  * in PostgreSQL either way, the webhook is a notification.
  *
- * Owns: the queue, its thread, the queued bodies. Calls: libcurl, jansson,
- * wire (alert type), log.
+ * Owns: the queue, its thread, the queued bodies. Calls: http_client
+ * (the POSTs), jansson, wire (alert type), log.
  */
 #ifndef SF_WEBHOOK_H
 #define SF_WEBHOOK_H

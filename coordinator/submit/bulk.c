@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db.h"
+#include "enqueue.h"
+#include "jobs.h"
 #include "log.h"
 #include "util.h"
 
@@ -28,14 +31,6 @@ struct bulk_item {
 	const char *ecosystem, *name, *version, *package; /* borrowed from the document */
 	json_t *labels;					   /* owned */
 };
-
-static int bulk_run(PGconn *db, const char *what, const char *sql, int n, const char *const *p)
-{
-	PGresult *r = PQexecParams(db, sql, n, NULL, p, NULL, NULL, 0);
-	int rc = sf_db_result_ok(db, r, what);
-	PQclear(r);
-	return rc;
-}
 
 /* A short text field: printable (no control characters), at most max bytes. */
 static bool bulk_text_ok(const char *s, size_t max)
@@ -213,13 +208,13 @@ static int bulk_known_references(PGconn *db, const struct sf_bulk_config *cfg,
 	if (!doc)
 		return -ENOMEM;
 	const char *p[] = {sf_resolve_registry(cfg->resolve), doc};
-	PGresult *r = PQexecParams(
+	PGresult *r = sf_db_params(
 	    db,
 	    "SELECT x.idx, p.sha256 FROM jsonb_to_recordset($2::jsonb)"
 	    " AS x(idx int, package text, version text)"
 	    " JOIN package_resolutions p ON p.registry = $1 AND p.ecosystem = 'npm'"
 	    " AND p.package = x.package AND p.version = x.version",
-	    2, NULL, p, NULL, NULL, 0);
+	    2, p);
 	free(doc);
 	int rc = sf_db_result_ok(db, r, "batch: known references");
 	for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
@@ -238,51 +233,53 @@ static int bulk_known_references(PGconn *db, const struct sf_bulk_config *cfg,
 	return rc;
 }
 
-/* The verdict cache for every artifact of the batch at once. */
+/* The verdict cache (enqueue.h) for every artifact of the batch at once. */
 static int bulk_verdicts(PGconn *db, const struct sf_bulk_config *cfg, struct bulk_item *its,
 			 size_t n, unsigned *hits)
 {
-	struct sf_buf arr = {0};
-	json_t *seen = json_object(); /* sha256 → scan id */
-	int rc = seen ? sf_buf_append(&arr, "{", 1) : -ENOMEM;
-	bool any = false;
-	for (size_t i = 0; rc == 0 && i < n; i++) {
+	const char **shas = calloc(n, sizeof(*shas));
+	size_t *idx = calloc(n, sizeof(*idx));
+	char(*found)[SF_UUID_LEN + 1] = calloc(n, sizeof(*found));
+	size_t m = 0;
+	int rc = -ENOMEM;
+	if (!shas || !idx || !found)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
 		if (its[i].code[0] || !its[i].sha256[0])
 			continue;
-		rc = sf_buf_appendf(&arr, "%s%s", any ? "," : "", its[i].sha256);
-		any = true;
+		shas[m] = its[i].sha256;
+		idx[m++] = i;
 	}
-	if (rc == 0 && any && (rc = sf_buf_append(&arr, "}", 1)) == 0) {
-		char live[16];
-		snprintf(live, sizeof(live), "%d", cfg->worker_live_s);
-		const char *p[] = {arr.data, live};
-		PGresult *r = PQexecParams(
-		    db,
-		    "SELECT DISTINCT ON (s.artifact_sha256) s.artifact_sha256, s.id FROM scans s"
-		    " JOIN workers w ON w.ruleset_digest = s.ruleset_digest"
-		    " AND w.image_digest = s.image_digest"
-		    " WHERE s.artifact_sha256 = ANY($1::text[]) AND s.status = 'finished'"
-		    " AND w.last_seen > now() - make_interval(secs => $2::int)"
-		    " ORDER BY s.artifact_sha256, s.finished_at DESC",
-		    2, NULL, p, NULL, NULL, 0);
-		rc = sf_db_result_ok(db, r, "batch: verdict cache");
-		for (int row = 0; rc == 0 && row < PQntuples(r); row++)
-			json_object_set_new(seen, PQgetvalue(r, row, 0),
-					    json_string(PQgetvalue(r, row, 1)));
-		PQclear(r);
-		for (size_t i = 0; rc == 0 && i < n; i++) {
-			const char *id = its[i].code[0] || !its[i].sha256[0]
-					     ? NULL
-					     : json_string_value(json_object_get(seen, its[i].sha256));
-			if (id) {
-				sf_strlcpy(its[i].scan_id, id, sizeof(its[i].scan_id));
-				its[i].cached = true;
-				(*hits)++;
-			}
-		}
+	rc = sf_enqueue_verdicts(db, shas, m, cfg->worker_live_s, found);
+	for (size_t k = 0; rc == 0 && k < m; k++) {
+		if (!found[k][0])
+			continue;
+		struct bulk_item *it = &its[idx[k]];
+		sf_strlcpy(it->scan_id, found[k], sizeof(it->scan_id));
+		it->cached = true;
+		(*hits)++;
 	}
-	json_decref(seen);
-	sf_buf_free(&arr);
+out:
+	free(shas);
+	free(idx);
+	free(found);
+	return rc;
+}
+
+/* The new jobs of the batch (items with bytes, neither refused nor cached),
+ * in the batch's order. */
+static int bulk_jobs(PGconn *db, const struct sf_bulk_config *cfg, int priority,
+		     const struct bulk_item *its, size_t n)
+{
+	const char **ids = calloc(n, sizeof(*ids));
+	size_t m = 0;
+	if (!ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!its[i].code[0] && !its[i].cached && its[i].sha256[0])
+			ids[m++] = its[i].scan_id;
+	int rc = sf_jobs_create(db, ids, m, priority, cfg->max_attempts);
+	free(ids);
 	return rc;
 }
 
@@ -324,7 +321,7 @@ static int bulk_write(PGconn *db, const struct sf_bulk_config *cfg, const char *
 	snprintf(attempts, sizeof(attempts), "%d", cfg->max_attempts);
 	snprintf(count, sizeof(count), "%zu", n);
 	const char *bp[] = {batch_id, prio, labels_s, rescan ? "true" : "false", count};
-	const char *jp[] = {doc, prio, attempts};
+	const char *jp[] = {doc};
 	const char *qp[] = {doc, cfg->resolve ? sf_resolve_registry(cfg->resolve) : "", prio,
 			    attempts};
 	const char *ip[] = {doc, batch_id};
@@ -332,44 +329,38 @@ static int bulk_write(PGconn *db, const struct sf_bulk_config *cfg, const char *
 	" FROM jsonb_to_recordset($1::jsonb) AS x(idx int, scan_id uuid, sha256 text, size bigint," \
 	" ecosystem text, name text, version text, package text, labels jsonb, new boolean,"  \
 	" cached boolean, code text, message text)"
-	if ((rc = bulk_run(db, "begin", "BEGIN", 0, NULL)) ||
-	    (rc = bulk_run(db, "durable", "SET LOCAL synchronous_commit = on", 0, NULL)) ||
-	    (rc = bulk_run(db, "batch",
-			   "INSERT INTO scan_batches (id, priority, labels, rescan, items)"
-			   " VALUES ($1, $2, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), $4, $5)",
-			   5, bp)) ||
-	    (rc = bulk_run(db, "artifacts",
-			   "INSERT INTO artifacts (sha256, size) SELECT DISTINCT x.sha256, x.size"
-			   BULK_ROWS " WHERE x.new AND x.sha256 IS NOT NULL"
-			   " ON CONFLICT (sha256) DO NOTHING",
-			   1, jp)) ||
-	    (rc = bulk_run(db, "scans",
-			   "INSERT INTO scans (id, artifact_sha256, ecosystem, name, version, labels)"
-			   " SELECT x.scan_id, x.sha256, x.ecosystem, x.name, x.version,"
-			   " ARRAY(SELECT jsonb_array_elements_text(x.labels))"
-			   BULK_ROWS " WHERE x.new ORDER BY x.idx",
-			   1, jp)) ||
-	    (*jobs && (rc = bulk_run(db, "jobs",
-				     "INSERT INTO jobs (scan_id, priority, max_attempts)"
-				     " SELECT x.scan_id, $2, $3" BULK_ROWS
-				     " WHERE x.new AND x.sha256 IS NOT NULL ORDER BY x.idx",
-				     3, jp))) ||
+	if ((rc = sf_db_run(db, "begin", "BEGIN", 0, NULL, NULL)) ||
+	    (rc = sf_db_run(db, "durable", "SET LOCAL synchronous_commit = on", 0, NULL, NULL)) ||
+	    (rc = sf_db_run(db, "batch",
+			    "INSERT INTO scan_batches (id, priority, labels, rescan, items)"
+			    " VALUES ($1, $2, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), $4, $5)",
+			    5, bp, NULL)) ||
+	    (rc = sf_db_run(db, "artifacts",
+			    "INSERT INTO artifacts (sha256, size) SELECT DISTINCT x.sha256, x.size"
+			    BULK_ROWS " WHERE x.new AND x.sha256 IS NOT NULL"
+			    " ON CONFLICT (sha256) DO NOTHING",
+			    1, jp, NULL)) ||
+	    (rc = sf_db_run(db, "scans",
+			    "INSERT INTO scans (id, artifact_sha256, ecosystem, name, version, labels)"
+			    " SELECT x.scan_id, x.sha256, x.ecosystem, x.name, x.version,"
+			    " ARRAY(SELECT jsonb_array_elements_text(x.labels))"
+			    BULK_ROWS " WHERE x.new ORDER BY x.idx",
+			    1, jp, NULL)) ||
+	    (*jobs && (rc = bulk_jobs(db, cfg, priority, its, n))) ||
 	    (*resolving &&
-	     (rc = bulk_run(db, "resolve queue",
-			    "INSERT INTO resolve_queue (scan_id, registry, ecosystem, package, version,"
-			    " priority, job_max_attempts) SELECT x.scan_id, $2, x.ecosystem, x.package,"
-			    " x.version, $3, $4" BULK_ROWS " WHERE x.new AND x.sha256 IS NULL"
-			    " ORDER BY x.idx",
-			    4, qp))) ||
-	    (rc = bulk_run(db, "items",
-			   "INSERT INTO scan_batch_items (batch_id, idx, scan_id, cached, error_code,"
-			   " error_message) SELECT $2, x.idx, x.scan_id, x.cached, x.code, x.message"
-			   BULK_ROWS,
-			   2, ip)) ||
-	    (*jobs && (rc = bulk_run(db, "notify", "SELECT pg_notify('scanfarm_jobs', '')", 0,
-				     NULL))) ||
-	    (rc = bulk_run(db, "commit", "COMMIT", 0, NULL)))
-		PQclear(PQexec(db, "ROLLBACK"));
+	     (rc = sf_db_run(db, "resolve queue",
+			     "INSERT INTO resolve_queue (scan_id, registry, ecosystem, package, version,"
+			     " priority, job_max_attempts) SELECT x.scan_id, $2, x.ecosystem, x.package,"
+			     " x.version, $3, $4" BULK_ROWS " WHERE x.new AND x.sha256 IS NULL"
+			     " ORDER BY x.idx",
+			     4, qp, NULL))) ||
+	    (rc = sf_db_run(db, "items",
+			    "INSERT INTO scan_batch_items (batch_id, idx, scan_id, cached, error_code,"
+			    " error_message) SELECT $2, x.idx, x.scan_id, x.cached, x.code, x.message"
+			    BULK_ROWS,
+			    2, ip, NULL)) ||
+	    (rc = sf_db_run(db, "commit", "COMMIT", 0, NULL, NULL)))
+		sf_db_rollback(db);
 #undef BULK_ROWS
 out:
 	free(doc);
@@ -505,7 +496,7 @@ int sf_bulk_view(PGconn *conn, const char *batch_id, int limit, const char *curs
 	snprintf(lim, sizeof(lim), "%d", limit + 1);
 	const char *p[] = {batch_id, after, lim};
 	json_t *o = NULL, *list = NULL;
-	PGresult *r = PQexecParams(
+	PGresult *r = sf_db_params(
 	    conn,
 	    "SELECT b.id, b.priority, array_to_json(b.labels), b.rescan, b.items,"
 	    " to_char(b.created_at AT TIME ZONE 'UTC', " BULK_VIEW_TIME "),"
@@ -518,7 +509,7 @@ int sf_bulk_view(PGconn *conn, const char *batch_id, int limit, const char *curs
 	    " count(s.id) FILTER (WHERE s.status = 'failed')"
 	    " FROM scan_batches b LEFT JOIN scan_batch_items i ON i.batch_id = b.id"
 	    " LEFT JOIN scans s ON s.id = i.scan_id WHERE b.id = $1 GROUP BY b.id",
-	    1, NULL, p, NULL, NULL, 0);
+	    1, p);
 	int rc = sf_db_result_ok(conn, r, "batch: view");
 	if (rc == 0 && PQntuples(r) == 0)
 		rc = -ENOENT;
@@ -541,7 +532,7 @@ int sf_bulk_view(PGconn *conn, const char *batch_id, int limit, const char *curs
 	PQclear(r);
 	if (!o)
 		return -ENOMEM;
-	r = PQexecParams(
+	r = sf_db_params(
 	    conn,
 	    "SELECT i.idx, i.scan_id, i.cached, i.error_code, i.error_message, s.status, s.reason,"
 	    " s.name, s.version, s.artifact_sha256,"
@@ -549,7 +540,7 @@ int sf_bulk_view(PGconn *conn, const char *batch_id, int limit, const char *curs
 	    " to_char(s.finished_at AT TIME ZONE 'UTC', " BULK_VIEW_TIME ")"
 	    " FROM scan_batch_items i LEFT JOIN scans s ON s.id = i.scan_id"
 	    " WHERE i.batch_id = $1 AND i.idx > $2::int ORDER BY i.idx LIMIT $3::int",
-	    3, NULL, p, NULL, NULL, 0);
+	    3, p);
 	if ((rc = sf_db_result_ok(conn, r, "batch: view items")) || !(list = json_array())) {
 		rc = rc ? rc : -ENOMEM;
 		goto fail;
@@ -592,30 +583,5 @@ fail:
 	PQclear(r);
 	json_decref(list);
 	json_decref(o);
-	return rc;
-}
-
-int sf_bulk_artifact_record(PGconn *conn, const char *sha256, long long size, bool *created)
-{
-	char sz[32];
-	snprintf(sz, sizeof(sz), "%lld", size);
-	const char *p[] = {sha256, sz};
-	int rc;
-	/* answered to a client: durable before the reply */
-	if ((rc = bulk_run(conn, "begin", "BEGIN", 0, NULL)) ||
-	    (rc = bulk_run(conn, "durable", "SET LOCAL synchronous_commit = on", 0, NULL)))
-		goto fail;
-	PGresult *r = PQexecParams(conn,
-				   "INSERT INTO artifacts (sha256, size) VALUES ($1, $2)"
-				   " ON CONFLICT (sha256) DO NOTHING RETURNING 1",
-				   2, NULL, p, NULL, NULL, 0);
-	rc = sf_db_result_ok(conn, r, "batch: artifact");
-	*created = rc == 0 && PQntuples(r) == 1;
-	PQclear(r);
-	if (rc || (rc = bulk_run(conn, "commit", "COMMIT", 0, NULL)))
-		goto fail;
-	return 0;
-fail:
-	PQclear(PQexec(conn, "ROLLBACK"));
 	return rc;
 }

@@ -1,0 +1,51 @@
+/*
+ * routes — the REST API's route table and the routes without a body:
+ *
+ *   POST /monitor/project/npm      Package Hunter submit (body = tarball)
+ *   GET  /?id=<uuid>               Package Hunter status + alerts
+ *   POST /v1/scans                 submit (body = tarball; ?priority, name, …)
+ *   GET  /v1/scans                 the list, paged (status, artifact)
+ *   GET  /v1/scans/<uuid>          full report (alerts + facts + install)
+ *   GET  /v1/scans/<uuid>/alerts   its alerts, paged (limit, cursor, priority, rule)
+ *   POST /v1/scans/<uuid>/cancel   cancel a queued or running scan
+ *   POST /v1/batches               batch submission (JSON, bulk.h)
+ *   GET  /v1/batches/<uuid>        a batch: counts and its items, paged
+ *   POST /v1/artifacts             store bytes without a scan (for batches)
+ *   GET  /v1/artifacts/<sha256>    artifact bytes, for workers
+ *   GET  /v1/workers               the workers, as their heartbeats describe them
+ *   GET  /metrics                  Prometheus text (metrics.h)
+ *   GET  /readyz                   ready: the database answers, the store is writable
+ *   GET  /healthz                  liveness
+ *
+ * A route answers the methods it lists; other methods get 405 with what to
+ * use (the probes' routes: 404). Routes with a body hand over to upload.h.
+ *
+ * Owns: nothing. Calls: upload (bodies), metrics, reply, report, bulk (a
+ * batch's view), jobs (cancel), workers (the list), db (pool, readiness),
+ * store, util, log, libmicrohttpd, jansson.
+ */
+#ifndef SF_ROUTES_H
+#define SF_ROUTES_H
+
+#include <microhttpd.h>
+
+#include "db.h"
+#include "metrics.h"
+#include "store.h"
+#include "upload.h"
+
+/* What the routes reach (borrowed). */
+struct sf_routes {
+	struct sf_store *store;
+	struct sf_db_pool *pool;
+	struct sf_api_uploads *uploads;
+	struct sf_metrics *metrics;
+	int worker_live_s; /* /v1/workers: a worker silent for longer is gone */
+};
+
+/* Answers the first call of a request (its access already granted); a
+ * route with a body sets *con_cls (upload.h). */
+enum MHD_Result sf_routes_answer(struct sf_routes *r, struct MHD_Connection *c, const char *url,
+				 const char *method, void **con_cls);
+
+#endif

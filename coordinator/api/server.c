@@ -1,0 +1,161 @@
+/* server — see server.h. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "reply.h"
+
+static int64_t server_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* One call of MHD's access handler: a later call of a request with a body
+ * goes to its upload; a first call is refused while draining, checked for
+ * access, then routed. */
+static enum MHD_Result server_call(struct sf_api *a, struct MHD_Connection *c, const char *url,
+				   const char *method, const char *upload_data,
+				   size_t *upload_data_size, void **con_cls)
+{
+	struct sf_api_upload *req = *con_cls;
+	if (req) /* a body chunk, or the end of a body */
+		return sf_api_upload_body(&a->uploads, c, req, upload_data, upload_data_size);
+	if (atomic_load(&a->draining))
+		return sf_reply_shutting_down(c);
+	enum MHD_Result denied;
+	if (!sf_access_allowed(&a->access, a->pool, c, url, &denied))
+		return denied;
+	return sf_routes_answer(&a->routes, c, url, method, con_cls);
+}
+
+/* Times every request: one answered in its first call is counted here;
+ * one that keeps state (a body) from this first call to its completion. */
+static enum MHD_Result server_handle(void *cls, struct MHD_Connection *c, const char *url,
+				     const char *method, const char *version,
+				     const char *upload_data, size_t *upload_data_size,
+				     void **con_cls)
+{
+	(void)version;
+	struct sf_api *a = cls;
+	bool first = *con_cls == NULL;
+	int64_t t0 = first ? server_now_us() : 0;
+	enum MHD_Result rc = server_call(a, c, url, method, upload_data, upload_data_size, con_cls);
+	if (first) {
+		struct sf_api_upload *req = *con_cls;
+		if (req)
+			req->started_us = t0;
+		else
+			sf_metrics_observe(&a->metrics, server_now_us() - t0);
+	}
+	return rc;
+}
+
+static void server_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			     enum MHD_RequestTerminationCode toe)
+{
+	struct sf_api *a = cls;
+	(void)c;
+	struct sf_api_upload *req = *con_cls;
+	if (!req)
+		return;
+	if (req->started_us)
+		sf_metrics_observe(&a->metrics, server_now_us() - req->started_us);
+	sf_api_upload_done(&a->uploads, req, (int)toe);
+	*con_cls = NULL;
+}
+
+int sf_api_start(struct sf_api *a, const struct sf_api_setup *setup)
+{
+	const struct sf_api_config *cfg = &setup->api;
+	memset(a, 0, sizeof(*a));
+	a->cfg = *cfg;
+	a->access = setup->access;
+	a->pool = setup->pool;
+	a->metrics.src = setup->metrics;
+	a->uploads = (struct sf_api_uploads){.cfg = setup->upload,
+					     .enqueue = setup->enqueue,
+					     .bulk = setup->bulk,
+					     .store = setup->store,
+					     .pool = setup->pool,
+					     .metrics = &a->metrics};
+	a->routes = (struct sf_routes){.store = setup->store,
+				       .pool = setup->pool,
+				       .uploads = &a->uploads,
+				       .metrics = &a->metrics,
+				       .worker_live_s = cfg->worker_live_s};
+	a->listen_fd = -1;
+
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	char host[64];
+	const char *colon = strrchr(cfg->address, ':');
+	if (!colon || (size_t)(colon - cfg->address) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, cfg->address, (size_t)(colon - cfg->address));
+	host[colon - cfg->address] = '\0';
+	long port = strtol(colon + 1, NULL, 10);
+	if (port < 0 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return -EINVAL;
+	sa.sin_port = htons((uint16_t)port);
+
+	a->daemon = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG |
+		MHD_USE_ITC, /* for MHD_quiesce_daemon */
+	    0, NULL, NULL, server_handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_NOTIFY_COMPLETED, server_completed, a, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)cfg->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)cfg->max_connections, MHD_OPTION_END);
+	if (!a->daemon)
+		return -EADDRINUSE;
+	const union MHD_DaemonInfo *info =
+	    MHD_get_daemon_info(a->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	a->port = info ? info->port : (unsigned short)port;
+	return 0;
+}
+
+int sf_api_quiesce(struct sf_api *a)
+{
+	if (!a->daemon)
+		return -EINVAL;
+	atomic_store(&a->draining, true);
+	MHD_socket fd = MHD_quiesce_daemon(a->daemon);
+	if (fd == MHD_INVALID_SOCKET)
+		return -EINVAL;
+	a->listen_fd = fd;
+	/* MHD no longer accepts; shutting the listening socket down makes the
+	 * kernel refuse new connections (and reset any in its backlog) instead
+	 * of queueing them unanswered. It is closed after MHD_stop_daemon: the
+	 * daemon's thread may still hold the descriptor until then. */
+	if (shutdown(fd, SHUT_RDWR) != 0)
+		sf_warn("http: shutdown of the listening socket: %s", strerror(errno));
+	return 0;
+}
+
+unsigned sf_api_uploads(struct sf_api *a)
+{
+	return atomic_load(&a->uploads.in_progress);
+}
+
+void sf_api_stop(struct sf_api *a)
+{
+	if (a->daemon) {
+		atomic_store(&a->draining, true);
+		/* Closes open connections; their uploads end in server_completed,
+		 * which discards them. */
+		MHD_stop_daemon(a->daemon);
+	}
+	a->daemon = NULL;
+	if (a->listen_fd >= 0)
+		close(a->listen_fd);
+	a->listen_fd = -1;
+}

@@ -1,0 +1,81 @@
+/*
+ * server — the coordinator's REST API on libmicrohttpd: the daemon, and
+ * what happens on each of its calls. The first call of a request is timed,
+ * refused while the coordinator drains, checked for access (access.h) and
+ * routed (routes.h); the later calls of a request with a body go to its
+ * upload (upload.h). Request durations feed /metrics (metrics.h).
+ *
+ * Uploads are streamed: each body chunk goes straight to the artifact store
+ * while it is hashed; the reply is sent only after the bytes are fsynced
+ * and the scan row committed. A connection that drops mid-upload leaves
+ * nothing behind.
+ *
+ * Graceful shutdown: sf_api_quiesce stops accepting connections (new ones
+ * are refused; a new request on a kept-alive connection gets 503) while
+ * uploads in progress go on and are answered as usual; the caller waits
+ * while sf_api_uploads says some are left, up to its deadline, then
+ * sf_api_stop closes what is still open and those uploads are discarded.
+ *
+ * Owns: the MHD daemon, the API's counters, the uploads' state. Calls:
+ * routes, access, upload, metrics, reply, log, libmicrohttpd.
+ */
+#ifndef SF_SERVER_H
+#define SF_SERVER_H
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "access.h"
+#include "bulk.h"
+#include "db.h"
+#include "enqueue.h"
+#include "metrics.h"
+#include "routes.h"
+#include "store.h"
+#include "upload.h"
+
+struct sf_api_config {
+	const char *address; /* "127.0.0.1:3000" */
+	int idle_timeout_s;
+	int max_connections;
+	int worker_live_s; /* /v1/workers: a worker silent for longer is gone */
+};
+
+/* Everything sf_api_start needs: its own settings and those of the
+ * modules it serves (copied), and what they reach (borrowed). */
+struct sf_api_setup {
+	struct sf_api_config api;
+	struct sf_access_config access;
+	struct sf_upload_config upload;
+	struct sf_enqueue_config enqueue;
+	struct sf_bulk_config bulk;
+	struct sf_metrics_sources metrics;
+	struct sf_store *store;
+	struct sf_db_pool *pool;
+};
+
+struct sf_api {
+	struct MHD_Daemon *daemon;
+	struct sf_api_config cfg;
+	struct sf_access_config access;
+	struct sf_db_pool *pool;
+	struct sf_api_uploads uploads;
+	struct sf_metrics metrics;
+	struct sf_routes routes;
+	unsigned short port;  /* the bound port (useful with port 0) */
+	atomic_bool draining; /* quiesced: refuse new requests */
+	int listen_fd;	      /* ours to close once quiesced, else -1 */
+};
+
+int sf_api_start(struct sf_api *a, const struct sf_api_setup *setup);
+/* Stops accepting connections, keeps serving those open. 0, or -EINVAL
+ * if the daemon cannot (the caller then just stops it). */
+int sf_api_quiesce(struct sf_api *a);
+/* Requests with a body in progress: from their first call until answered. */
+unsigned sf_api_uploads(struct sf_api *a);
+/* Closes every connection (uploads still in progress are discarded:
+ * nothing stored, no row) and frees the daemon. */
+void sf_api_stop(struct sf_api *a);
+
+#endif

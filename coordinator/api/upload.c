@@ -1,0 +1,266 @@
+/* upload — see upload.h. */
+#include "upload.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "reply.h"
+
+/* A request with a body begins: counted until sf_api_upload_done. */
+static enum MHD_Result upload_begin(struct sf_api_uploads *u, struct sf_api_upload *req,
+				    void **con_cls)
+{
+	*con_cls = req;
+	atomic_fetch_add(&u->in_progress, 1);
+	return MHD_YES;
+}
+
+/* The bytes of a scan or an artifact go to the store as they come. */
+static enum MHD_Result upload_store_begin(struct sf_api_uploads *u, struct MHD_Connection *c,
+					  struct sf_api_upload *req, void **con_cls)
+{
+	int rc = sf_upload_begin(u->store, u->cfg.max_upload, &req->up);
+	if (rc) {
+		free(req);
+		return sf_reply_store_error(c, rc);
+	}
+	req->uploading = true;
+	return upload_begin(u, req, con_cls);
+}
+
+static bool upload_too_large(struct MHD_Connection *c, long long max)
+{
+	const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	return len && max > 0 && strtoll(len, NULL, 10) > max;
+}
+
+enum MHD_Result sf_api_upload_scan_start(struct sf_api_uploads *u, struct MHD_Connection *c,
+					 const char *ecosystem, bool v1, void **con_cls)
+{
+	if (!ecosystem || strcmp(ecosystem, "npm") != 0)
+		return sf_reply_error(c, 400, "unsupported_ecosystem",
+				      "only npm projects and packages can be scanned");
+	/* /v1 submissions may say what they are and how urgent they are
+	 * (CI before nightly bulk): priority -1000 … 1000, higher first. */
+	int priority = 0;
+	const char *prio = v1 ? MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "priority")
+			      : NULL;
+	if (prio) {
+		char *end = NULL;
+		long p = strtol(prio, &end, 10);
+		if (!*prio || *end || p < -1000 || p > 1000)
+			return sf_reply_error(c, 400, "bad_request", "priority must be -1000 to 1000");
+		priority = (int)p;
+	}
+	char name[256], version[128], labels[512];
+	if (!sf_reply_arg(c, "name", name, sizeof(name)) ||
+	    !sf_reply_arg(c, "version", version, sizeof(version)) ||
+	    !sf_reply_arg(c, "labels", labels, sizeof(labels)))
+		return sf_reply_error(c, 400, "bad_request",
+				      "name, version or labels too long or not printable");
+	if (upload_too_large(c, u->cfg.max_upload))
+		return sf_reply_error(c, 413, "too_large", "the upload exceeds the configured limit");
+	struct sf_api_upload *req = calloc(1, sizeof(*req));
+	if (!req)
+		return MHD_NO;
+	sf_strlcpy(req->ecosystem, ecosystem, sizeof(req->ecosystem));
+	req->v1 = v1;
+	req->priority = priority;
+	memcpy(req->name, name, sizeof(name));
+	memcpy(req->version, version, sizeof(version));
+	memcpy(req->labels, labels, sizeof(labels));
+	const char *rescan = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "rescan");
+	req->rescan = rescan && (!strcmp(rescan, "1") || !strcmp(rescan, "true"));
+	return upload_store_begin(u, c, req, con_cls);
+}
+
+static enum MHD_Result upload_scan_finish(struct sf_api_uploads *u, struct MHD_Connection *c,
+					  struct sf_api_upload *req)
+{
+	char sha[SF_SHA256_HEX + 1], scan_id[SF_UUID_LEN + 1];
+	long long size = 0;
+	req->uploading = false;
+	int rc = sf_upload_commit(&req->up, sha, &size);
+	if (rc)
+		return sf_reply_store_error(c, rc);
+	if (size == 0)
+		return sf_reply_error(c, 400, "empty_body", "the request body (a tarball) is empty");
+	struct sf_submission sub = {.sha256 = sha,
+				    .size = size,
+				    .ecosystem = req->ecosystem,
+				    .priority = req->priority,
+				    .name = req->name[0] ? req->name : NULL,
+				    .version = req->version[0] ? req->version : NULL,
+				    .labels = req->labels};
+	bool cached = false;
+	PGconn *db = sf_db_get(u->pool);
+	rc = sf_enqueue_upload(db, &u->enqueue, &sub, req->rescan, scan_id, &cached);
+	sf_db_put(u->pool, db);
+	if (rc)
+		return sf_reply_error(c, 503, "database_unavailable",
+				      "the scan could not be recorded; please retry");
+	if (cached) {
+		atomic_fetch_add(&u->metrics->verdict_cache_hits, 1);
+		return sf_reply_json(c, 200, json_pack("{s:s,s:s,s:b}", "status",
+						       req->v1 ? "finished" : "ok", "id", scan_id,
+						       "cached", 1));
+	}
+	if (req->v1)
+		return sf_reply_json(c, 201, json_pack("{s:s,s:s,s:b,s:s}", "status", "queued", "id",
+						       scan_id, "cached", 0, "artifact", sha));
+	return sf_reply_json(c, 200, json_pack("{s:s,s:s}", "status", "ok", "id", scan_id));
+}
+
+/* POST|PUT /v1/artifacts: the bytes go to the store exactly as a scan
+ * submission's do (streamed, hashed, fsynced), but no scan is created;
+ * the answer names them by sha256 for a later POST /v1/batches. */
+enum MHD_Result sf_api_upload_artifact_start(struct sf_api_uploads *u,
+					     struct MHD_Connection *c, void **con_cls)
+{
+	if (upload_too_large(c, u->cfg.max_upload))
+		return sf_reply_error(c, 413, "too_large", "the upload exceeds the configured limit");
+	struct sf_api_upload *req = calloc(1, sizeof(*req));
+	if (!req)
+		return MHD_NO;
+	req->artifact = true;
+	return upload_store_begin(u, c, req, con_cls);
+}
+
+static enum MHD_Result upload_artifact_finish(struct sf_api_uploads *u,
+					      struct MHD_Connection *c, struct sf_api_upload *req)
+{
+	char sha[SF_SHA256_HEX + 1];
+	long long size = 0;
+	req->uploading = false;
+	int rc = sf_upload_commit(&req->up, sha, &size);
+	if (rc)
+		return sf_reply_store_error(c, rc);
+	if (size == 0)
+		return sf_reply_error(c, 400, "empty_body", "the request body (a tarball) is empty");
+	bool created = false;
+	PGconn *db = sf_db_get(u->pool);
+	rc = sf_enqueue_artifact_record(db, sha, size, &created);
+	sf_db_put(u->pool, db);
+	if (rc)
+		return sf_reply_error(c, 503, "database_unavailable",
+				      "the artifact could not be recorded; please retry");
+	sf_info("artifact %s stored (%lld bytes%s)", sha, size, created ? "" : ", known");
+	return sf_reply_json(c, created ? 201 : 200,
+			     json_pack("{s:s,s:s,s:I,s:b}", "status", "stored", "sha256", sha,
+				       "size", (json_int_t)size, "created", created));
+}
+
+/* POST /v1/batches: the body is a JSON document of bounded size. */
+enum MHD_Result sf_api_upload_batch_start(struct sf_api_uploads *u, struct MHD_Connection *c,
+					  void **con_cls)
+{
+	const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	if (len && strtoll(len, NULL, 10) > u->cfg.max_batch_bytes)
+		return sf_reply_error(c, 413, "too_large", "the batch exceeds --max-batch-bytes");
+	struct sf_api_upload *req = calloc(1, sizeof(*req));
+	if (!req)
+		return MHD_NO;
+	req->bulk = true;
+	return upload_begin(u, req, con_cls);
+}
+
+static enum MHD_Result upload_batch_finish(struct sf_api_uploads *u, struct MHD_Connection *c,
+					   struct sf_api_upload *req)
+{
+	if (req->overflow)
+		return sf_reply_error(c, 413, "too_large", "the batch exceeds --max-batch-bytes");
+	if (req->body.len == 0)
+		return sf_reply_error(c, 400, "empty_body",
+				      "the request body (a JSON batch) is empty");
+	json_t *out = NULL;
+	unsigned hits = 0;
+	char msg[256] = "";
+	PGconn *db = sf_db_get(u->pool);
+	int rc = sf_bulk_submit(db, &u->bulk, req->body.data, req->body.len, &out, &hits, msg,
+				sizeof(msg));
+	sf_db_put(u->pool, db);
+	sf_buf_free(&req->body);
+	if (rc == -EINVAL)
+		return sf_reply_error(c, 400, "bad_request", msg);
+	if (rc == -E2BIG)
+		return sf_reply_error(c, 413, "too_many_items", msg);
+	if (rc == -ENOMEM)
+		return MHD_NO;
+	if (rc)
+		return sf_reply_error(c, 503, "database_unavailable",
+				      "the batch could not be recorded; please retry");
+	atomic_fetch_add(&u->metrics->verdict_cache_hits, hits);
+	char location[64];
+	snprintf(location, sizeof(location), "/v1/batches/%s",
+		 json_string_value(json_object_get(out, "id")));
+	return sf_reply_json_header(c, 202, out, "Location", location);
+}
+
+/* A chunk of a batch's JSON: kept in memory up to the bound. */
+static enum MHD_Result upload_batch_chunk(struct sf_api_uploads *u, struct sf_api_upload *req,
+					  const char *data, size_t n)
+{
+	if (req->overflow || (long long)(req->body.len + n) > u->cfg.max_batch_bytes) {
+		/* MHD queues an answer only once the request is read: drop the
+		 * rest and answer 413 then, or cut off a body that goes on past
+		 * twice the bound. */
+		sf_buf_free(&req->body);
+		req->overflow = true;
+		req->dropped += (long long)n;
+		return req->dropped > u->cfg.max_batch_bytes ? MHD_NO : MHD_YES;
+	}
+	return sf_buf_append(&req->body, data, n) == 0 ? MHD_YES : MHD_NO;
+}
+
+/* A chunk of a tarball: straight to the store. */
+static enum MHD_Result upload_store_chunk(struct sf_api_uploads *u, struct MHD_Connection *c,
+					  struct sf_api_upload *req, const char *data, size_t n)
+{
+	int rc = sf_upload_write(&req->up, data, n);
+	if (rc == 0) {
+		atomic_fetch_add(&u->metrics->upload_bytes, n);
+		return MHD_YES;
+	}
+	sf_upload_abort(&req->up);
+	req->uploading = false;
+	req->answered = true;
+	sf_warn("upload refused: %s", strerror(-rc));
+	return sf_reply_store_error(c, rc);
+}
+
+enum MHD_Result sf_api_upload_body(struct sf_api_uploads *u, struct MHD_Connection *c,
+				   struct sf_api_upload *req, const char *data, size_t *size)
+{
+	if (*size > 0) {
+		size_t n = *size;
+		*size = 0;
+		if (req->answered)
+			return MHD_YES;
+		if (req->bulk)
+			return upload_batch_chunk(u, req, data, n);
+		return upload_store_chunk(u, c, req, data, n);
+	}
+	if (req->answered)
+		return MHD_YES;
+	if (req->bulk)
+		return upload_batch_finish(u, c, req);
+	if (req->artifact)
+		return upload_artifact_finish(u, c, req);
+	return upload_scan_finish(u, c, req);
+}
+
+void sf_api_upload_done(struct sf_api_uploads *u, struct sf_api_upload *req, int toe)
+{
+	if (req->uploading) {
+		/* The client went away or timed out mid-upload: keep nothing. */
+		sf_warn("upload aborted (termination code %d); nothing stored", toe);
+		sf_upload_abort(&req->up);
+	}
+	sf_buf_free(&req->body);
+	free(req);
+	atomic_fetch_sub(&u->in_progress, 1);
+}
