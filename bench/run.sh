@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh — runs the benchmarks (root; builds first). Each prints its
 # figures as ratios against a baseline measured in the same run.
-#   bench/run.sh [detect|ingest|upload|dispatch|all]
+#   bench/run.sh [detect|ingest|upload|dispatch|project|all]
 #     upload: SCANFARM_BENCH_UPLOAD_MB (2048); dispatch: SCANFARM_BENCH_JOBS (5000),
 #     SCANFARM_BENCH_WORKERS (4)
 set -euo pipefail
@@ -40,11 +40,18 @@ dispatch() {
   done
 }
 
+project() {
+  cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator scanfarm-worker >/dev/null
+  echo "== project_bench: scanning a real-world project vs a plain npm ci (cold and warm caches)"
+  "$top/bench/project_bench.sh" "$build" "${SCANFARM_BENCH_RUNS:-3}"
+}
+
 case "${1:-all}" in
   detect) detect ;;
   ingest) ingest ;;
   upload) upload ;;
   dispatch) dispatch ;;
-  all) detect; ingest; upload; dispatch ;;
-  *) echo "usage: $0 [detect|ingest|upload|dispatch|all]" >&2; exit 64 ;;
+  project) project ;;
+  all) detect; ingest; upload; dispatch; project ;;
+  *) echo "usage: $0 [detect|ingest|upload|dispatch|project|all]" >&2; exit 64 ;;
 esac
