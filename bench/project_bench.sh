@@ -92,7 +92,11 @@ reg=$!
 for _ in $(seq 1 50); do curl -s -o /dev/null "$regurl/express" && break; sleep 0.1; done
 npkgs=$(wc -l <"$mirror/list")
 mkdir -p "$work/app"
-cp "$mirror/project/package.json" "$mirror/project/package-lock.json" "$work/app/"
+cp "$mirror/project/package.json" "$work/app/"
+# the lockfile's tarballs at the loopback registry's layout
+jq --arg r "$regurl" '.packages |= with_entries(if .value.resolved then
+    .value.resolved = "\($r)/-/\(.value.resolved | split("/") | last)" else . end)' \
+  "$mirror/project/package-lock.json" >"$work/app/package-lock.json"
 tar -czf "$work/project.tgz" -C "$work" app
 
 now() { date +%s.%N; }
@@ -102,15 +106,14 @@ since() { awk -v a="$(now)" -v b="$1" 'BEGIN {printf "%.2f", a - b}'; }
 baseline() { # cold|warm → seconds
   local dir=$work/base
   rm -rf "$dir/app"; mkdir -p "$dir/app" "$dir/cache"
-  [ "$1" = cold ] && rm -rf "${dir:?}/cache"/* 2>/dev/null
+  if [ "$1" = cold ]; then rm -rf "${dir:?}/cache"; mkdir -p "$dir/cache"; fi
   cp "$work/app/package.json" "$work/app/package-lock.json" "$dir/app/"
   local t0; t0=$(now)
   unshare -m sh -c "mount -t tmpfs tmpfs '$rootfs/tmp' && mount -t proc proc '$rootfs/proc' &&
     mount --bind '$dir/app' '$rootfs/work' && mkdir -p '$rootfs/tmp/cache' &&
     mount --bind '$dir/cache' '$rootfs/tmp/cache' &&
-    chroot '$rootfs' /usr/bin/env -i PATH=/usr/bin:/bin HOME=/tmp sh -c
-      'cd /work && npm ci --no-audit --no-fund --loglevel=error --registry=$regurl/ --cache=/tmp/cache'" \
-    >"$work/base.log" 2>&1 || { echo "baseline npm ci failed:"; tail -20 "$work/base.log"; exit 1; }
+    chroot '$rootfs' /usr/bin/env -i PATH=/usr/bin:/bin HOME=/tmp sh -c 'cd /work && npm ci --no-audit --no-fund --loglevel=error --registry=$regurl/ --cache=/tmp/cache'" \
+    >"$work/base.log" 2>&1 || { echo "baseline npm ci failed:" >&2; tail -20 "$work/base.log" >&2; exit 1; }
   since "$t0"
 }
 
@@ -121,7 +124,7 @@ export SCANFARM_NPM_REGISTRY=$regurl/ SCANFARM_ROOTFS=$rootfs
 "$top/scripts/farm.sh" up >/dev/null 2>&1 || { echo "the farm did not start"; exit 1; }
 url=http://127.0.0.1:$port
 scan() { # cold|warm → seconds (submit → finished report)
-  [ "$1" = cold ] && rm -rf "$SCANFARM_VAR/worker/npm-cache"
+  if [ "$1" = cold ]; then rm -rf "$SCANFARM_VAR/worker/npm-cache"; fi
   local t0 id st; t0=$(now)
   id=$(curl -fsS -H 'Content-Type: application/octet-stream' --data-binary @"$work/project.tgz" \
     "$url/monitor/project/npm?rescan=1" | jq -r .id)
@@ -132,7 +135,7 @@ scan() { # cold|warm → seconds (submit → finished report)
   done
   local took; took=$(since "$t0")
   curl -fsS "$url/v1/scans/$id" >"$work/report.json"
-  [ "$st" = finished ] || { echo "scan $st: $(jq -r .reason "$work/report.json")"; exit 1; }
+  [ "$st" = finished ] || { echo "scan $st: $(jq -r .reason "$work/report.json")" >&2; exit 1; }
   echo "$took"
 }
 
