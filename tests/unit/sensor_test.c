@@ -28,6 +28,7 @@
 #include "harness.h"
 #include "log.h"
 #include "observe.h"
+#include "rules.h"
 #include "sensor.h"
 #include "util.h"
 
@@ -287,7 +288,14 @@ int main(int argc, char **argv)
 	CHECK_EQ(sf_write_file(pj, b_json, strlen(b_json)), 0);
 	/* rootfs "": the child runs on the host's root, where exited
 	 * programs are hashed from; its /tmp is the host's */
-	struct sf_observe_opts opts = {.container_id = name,
+	/* one rule, on writes into another package: its alerts carry the
+	 * writer's package and the phase */
+	static const char rule[] = "- rule: t\n  desc: d\n  condition: scanfarm.fd.package != \"\"\n"
+				   "  output: into %scanfarm.fd.package\n  priority: error\n";
+	struct sf_ruleset *rs = NULL;
+	CHECK_EQ(sf_rules_load_buffer(&rs, "t.yaml", rule, strlen(rule), err, sizeof(err)), 0);
+	struct sf_observe_opts opts = {.rules = rs,
+				       .container_id = name,
 				       .rootfs = "",
 				       .tmp_host_dir = "/tmp",
 				       .project_dir = dir,
@@ -414,6 +422,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "env hashed as %s (env %s, sleep %s)\n", d, env_want, sleep_want);
 	d = fact_of(&b, "exec", "/usr/bin/sleep", "proj@0.1.0", "install");
 	CHECK(d && sleep_want[0] && !strcmp(d, sleep_want));
+	/* the alert: output_fields end with the package and the phase */
+	CHECK_EQ(b.nalerts, 1);
+	for (uint32_t i = 0; i < b.nalerts; i++) {
+		const struct sf_alert *al = &b.alerts[i];
+		CHECK(!strcmp(al->output, "into dep-b@2.0.0"));
+		CHECK(al->nfields == 3 && !strcmp(al->fields[1].key, "scanfarm.package") &&
+		      !strcmp(al->fields[1].value, "dep-a@1.2.3") &&
+		      !strcmp(al->fields[2].key, "scanfarm.phase") &&
+		      !strcmp(al->fields[2].value, "install"));
+	}
 
 	/* a DNS decoder that refuses what is not a question */
 	char dn[64];
@@ -423,6 +441,7 @@ int main(int argc, char **argv)
 	CHECK(sf_observe_dns_name(trunc, sizeof(trunc), dn, sizeof(dn)) != 0);
 
 	sf_batch_free(&b);
+	sf_rules_free(rs);
 	sf_sensor_close(sensor);
 	sf_rmtree(dir);
 	for (int i = 0; i < nseen; i++)
