@@ -105,6 +105,8 @@ static void test_attribution(void)
 	struct sf_proc npm = {.pid = 2};
 	sf_packages_exec(&pk, &npm, "/work/");
 	STR("before the root", npm.package, "");
+	sf_packages_exec(&pk, &npm, "/work/package/node_modules/.bin/");
+	STR("not a root: .bin", npm.package, "");
 	sf_packages_exec(&pk, &npm, "/work/package/");
 	STR("root", npm.package, "proj@1.0.0");
 	STR("root path", npm.package_path, "");
@@ -129,6 +131,11 @@ static void test_attribution(void)
 	sf_packages_exec(&pk, &b, "/work/package/node_modules/a/node_modules/b/");
 	STR("b", b.package, "b@2.0.0");
 	STR("b path", b.package_path, "node_modules/a/node_modules/b");
+
+	/* a process whose fork was not seen takes its parent's */
+	struct sf_proc orphan = {.pid = 9, .parent = &b};
+	sf_packages_adopt(&pk, &orphan);
+	STR("unseen fork", orphan.package, "b@2.0.0");
 
 	/* files */
 	STR("a writes c", sf_packages_file_owner(&pk, &a, "/work/package/node_modules/c/index.js"),

@@ -194,8 +194,8 @@ static void packages_root_try(struct sf_packages *pk, const char *cwd)
 {
 	if (pk->root_fixed || pk->root_tries >= SF_PACKAGES_ROOT_TRIES)
 		return;
-	if (strncmp(cwd, "/work", 5) || (cwd[5] != '/' && cwd[5]))
-		return;
+	if (strncmp(cwd, "/work", 5) || (cwd[5] != '/' && cwd[5]) || strstr(cwd, "/node_modules"))
+		return; /* outside /work, or in node_modules/.bin and the like */
 	pk->root_tries++;
 	char dir[sizeof(pk->root_dir)];
 	snprintf(dir, sizeof(dir), "%s", cwd);
@@ -289,8 +289,16 @@ void sf_packages_new_phase(struct sf_packages *pk) { pk->gen++; }
 
 void sf_packages_adopt(struct sf_packages *pk, struct sf_proc *p)
 {
-	if (!p->package)
-		packages_assign(p, &pk->root);
+	if (p->package)
+		return;
+	const struct sf_proc *pp = p->parent;
+	if (pp && pp->package) { /* its fork was not seen: inherit all the same */
+		p->package = pp->package;
+		p->package_path = pp->package_path;
+		p->package_dir = pp->package_dir;
+		return;
+	}
+	packages_assign(p, &pk->root);
 }
 
 void sf_packages_exec(struct sf_packages *pk, struct sf_proc *p, const char *cwd)

@@ -80,7 +80,8 @@ void sf_packages_init(struct sf_packages *pk, const char *work_host_dir,
  * (package.json missing, e.g. mid-extraction) are read again once. */
 void sf_packages_new_phase(struct sf_packages *pk);
 
-/* Gives p the project's identity unless it already has one. */
+/* Gives p its parent's identity, else the project's, unless it already
+ * has one. */
 void sf_packages_adopt(struct sf_packages *pk, struct sf_proc *p);
 
 /* p exec'd with cwd (absolute, may end with '/'): re-attributes it. */
