@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -148,6 +150,21 @@ static int64_t clock_ms(clockid_t id)
 
 int64_t sf_now_ms(void) { return clock_ms(CLOCK_REALTIME); }
 int64_t sf_monotonic_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
+
+int sf_open_beneath(const char *root, const char *rel, int flags)
+{
+	int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	while (*rel == '/')
+		rel++;
+	struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+	long fd = syscall(SYS_openat2, dfd, rel[0] ? rel : ".", &how, sizeof(how));
+	int rc = fd < 0 ? -errno : (int)fd;
+	close(dfd);
+	return rc;
+}
 
 int sf_read_file(const char *path, size_t max, char **out, size_t *outlen)
 {

@@ -2,7 +2,7 @@
  * util — small helpers every module needs: growable byte buffers, bounded
  * string copies, hex, random UUIDs, time, whole-file I/O.
  *
- * Owns: nothing global. Calls: libc, getrandom(2).
+ * Owns: nothing global. Calls: libc, getrandom(2), openat2(2).
  * Memory: sf_buf owns its data; free with sf_buf_free. Returned strings from
  * sf_read_file are malloc'd and owned by the caller.
  */
@@ -46,6 +46,12 @@ int sf_read_file(const char *path, size_t max, char **out, size_t *outlen);
 int sf_write_file(const char *path, const void *data, size_t len);
 /* Full write(2) that retries short writes and EINTR. */
 int sf_write_all(int fd, const void *data, size_t len);
+/* Opens rel (leading '/' ignored) below the directory root the way a
+ * path inside a container's bind mount must be opened from the host:
+ * openat2 with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS, so neither "..",
+ * an absolute symlink nor /proc magic links can lead out of root. flags
+ * are open(2)'s; O_CLOEXEC is added. Returns the fd or -errno. */
+int sf_open_beneath(const char *root, const char *rel, int flags);
 /* mkdir -p */
 int sf_mkdirs(const char *path, unsigned mode);
 /* rm -rf that never follows symlinks and stays on one tree. */

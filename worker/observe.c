@@ -7,6 +7,7 @@
 
 #include "collect.h"
 #include "decode.h"
+#include "packages.h"
 #include "proctable.h"
 #include "rules.h"
 
@@ -17,6 +18,7 @@ struct sf_observe {
 	bool watching;
 	struct sf_rules_ctx rctx; /* the rule engine's per-thread scratch */
 	struct sf_proctable procs;
+	struct sf_packages packages; /* who each process and file belongs to */
 	struct sf_decoder decoder;
 	struct sf_collect collect;
 	uint64_t records, evaluated;
@@ -52,16 +54,17 @@ static void obs_record(void *arg, const struct sf_bpf_event *r, size_t len)
 
 /* --- the decoder's sink: facts go to the collector ---------------------- */
 
-static void obs_fact(void *arg, const char *kind, const char *value, const char *detail)
+static void obs_fact(void *arg, const struct sf_proc *p, const char *kind, const char *value,
+		     const char *detail)
 {
 	struct sf_observe *o = arg;
-	sf_collect_fact(&o->collect, kind, value, detail);
+	sf_collect_fact(&o->collect, kind, value, detail, p ? p->package : NULL, o->phase);
 }
 
-static void obs_exec(void *arg, int32_t pid, const char *exepath)
+static void obs_exec(void *arg, const struct sf_proc *p, uint64_t ino, uint32_t dev)
 {
 	struct sf_observe *o = arg;
-	sf_collect_exec(&o->collect, pid, exepath);
+	sf_collect_exec(&o->collect, p->pid, p->exepath, ino, dev, p->package, o->phase);
 }
 
 /* --- lifecycle ---------------------------------------------------------- */
@@ -82,10 +85,14 @@ int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const ch
 				     .rootfs = opts->rootfs};
 	sf_collect_init(&o->collect, &co);
 	sf_proctable_init(&o->procs, &o->collect.oom);
+	sf_packages_init(&o->packages, opts->work_host_dir, opts->tmp_host_dir, opts->project_dir,
+			 &o->collect.oom);
 	o->decoder = (struct sf_decoder){.sensor = sensor,
 					 .container_id = opts->container_id,
 					 .image = opts->image,
 					 .procs = &o->procs,
+					 .packages = &o->packages,
+					 .phase = o->phase,
 					 .sink = {.fact = obs_fact, .exec = obs_exec, .arg = o}};
 	uint64_t events;
 	sf_sensor_counters(sensor, &events, &o->drops_at_start);
@@ -106,6 +113,7 @@ int sf_observe_phase(struct sf_observe *o, const char *phase, const char *name)
 		o->watching = false;
 	}
 	snprintf(o->phase, sizeof(o->phase), "%s", phase);
+	sf_packages_new_phase(&o->packages);
 	/* each phase is a container of its own: its runtime's setup again
 	 * comes before its first exec */
 	o->decoder.started = false;
@@ -127,6 +135,8 @@ int sf_observe_finish(struct sf_observe *o, struct sf_batch *b)
 	sf_sensor_counters(o->sensor, &events, &drops);
 	b->events = o->records;
 	b->drops = drops - o->drops_at_start;
+	if (o->packages.truncated)
+		sf_collect_fact(&o->collect, "sensor", "packages_truncated", "yes", NULL, NULL);
 	return sf_collect_finish(&o->collect, b);
 }
 
@@ -137,6 +147,7 @@ void sf_observe_free(struct sf_observe *o)
 	if (o->watching)
 		sf_sensor_unwatch(o->sensor, o->cgid);
 	sf_proctable_free(&o->procs);
+	sf_packages_free(&o->packages);
 	sf_collect_free(&o->collect);
 	free(o);
 }

@@ -5,6 +5,10 @@
  * questions, executed binaries with their SHA-256, files written outside
  * the package tree, processes with their command lines) → the batch.
  *
+ * Every event, alert and fact is attributed to the installed package that
+ * caused it (packages.h: by the cwd at exec, else inherited; the project
+ * itself otherwise) and to the phase being watched.
+ *
  * Records of the container runtime's own setup (before the container's
  * first exec) are counted but not evaluated: they are crun's doing, not
  * the package's.
@@ -13,7 +17,8 @@
  * sf_observe_finish moves alerts and facts into a batch (which then owns
  * them). Runs on the sensor thread (records) and the job thread
  * (start/finish/free), never both at once: sf_sensor_unwatch separates
- * them. Calls: sensor (cgroup watch), decode, proctable, rules, collect.
+ * them. Calls: sensor (cgroup watch), decode, proctable, packages, rules,
+ * collect.
  */
 #ifndef SF_OBSERVE_H
 #define SF_OBSERVE_H
@@ -38,6 +43,10 @@ struct sf_observe_opts {
 	const char *work_host_dir;
 	const char *tmp_host_dir;	/* host directory mounted at /tmp, or NULL */
 	const char *rootfs;		/* host path of the read-only rootfs */
+	/* The project's root in the container ("/work/package"), whose
+	 * package.json names the project; NULL: the cwd of the first exec
+	 * under /work, outside node_modules, that holds a package.json. */
+	const char *project_dir;
 	/* Optional: every decoded event, after rule evaluation (tests, bench). */
 	void (*on_event)(void *arg, const struct sf_event *ev);
 	void *on_event_arg;

@@ -3,7 +3,11 @@
  * the real kernel: a child process moves itself into a dedicated cgroup,
  * re-executes this binary and performs every kind of syscall the sensor
  * reports; the test checks the decoded events and facts, and that a
- * process outside the cgroup is not seen. Needs root and BTF.
+ * process outside the cgroup is not seen. Also: each process's package
+ * (a dependency's script writing into another package), and that an exec
+ * fact carries the hash of the file executed even when the process has
+ * exec'd another program before the record is read (`env sleep`). Needs
+ * root and BTF.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,10 +28,45 @@
 #include "harness.h"
 #include "log.h"
 #include "observe.h"
+#include "rules.h"
 #include "sensor.h"
 #include "util.h"
 
 /* --- the child: runs inside the cgroup after its first exec ------------- */
+
+/* Packages and a wrapper, in the cgroup: a dependency's script (cwd: its
+ * package directory) writes into another package and into its own, then
+ * `env sleep 1` runs. */
+static int child_packages(const char *dir)
+{
+	char path[600];
+	int st;
+	pid_t a = fork();
+	if (a == 0) {
+		snprintf(path, sizeof(path), "%s/node_modules/dep-a", dir);
+		if (chdir(path) != 0)
+			_exit(40);
+		execl("/bin/sh", "sh", "-c", "echo x > ../dep-b/index.js; echo y > own.txt",
+		      (char *)NULL);
+		_exit(41);
+	}
+	waitpid(a, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		return 18;
+
+	/* a wrapper that runs another program at once: the test's event hook
+	 * holds the sensor thread at the marker until the wrapper has become
+	 * sleep, so its exec record is read when /proc/<pid>/exe is sleep */
+	pid_t w = fork();
+	if (w == 0) {
+		snprintf(path, sizeof(path), "%s/env-marker", dir);
+		close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+		execl("/usr/bin/env", "env", "sleep", "1", (char *)NULL);
+		_exit(127);
+	}
+	waitpid(w, &st, 0);
+	return 0;
+}
 
 static int child_main(const char *dir)
 {
@@ -120,7 +159,7 @@ static int child_main(const char *dir)
 	}
 	int st;
 	waitpid(c, &st, 0);
-	return 0;
+	return child_packages(dir);
 }
 
 /* --- the test ----------------------------------------------------------- */
@@ -142,9 +181,57 @@ static void on_event(void *arg, const struct sf_event *ev)
 		o += snprintf(line + o, sizeof(line) - o, " %s=%s", ev->args[i].name,
 			      ev->args[i].value);
 	if (ev->proc->parent && o < (int)sizeof(line))
-		snprintf(line + o, sizeof(line) - o, " parent=%s", ev->proc->parent->name);
+		o += snprintf(line + o, sizeof(line) - o, " parent=%s", ev->proc->parent->name);
+	if (o < (int)sizeof(line))
+		snprintf(line + o, sizeof(line) - o, " pkg=%s ppath=[%s] fdpkg=[%s] phase=%s",
+			 ev->proc->package ? ev->proc->package : "-",
+			 ev->proc->package_path ? ev->proc->package_path : "-",
+			 ev->fd_package ? ev->fd_package : "", ev->phase ? ev->phase : "-");
 	if (nseen < MAX_SEEN)
 		seen[nseen++] = strdup(line);
+	/* the wrapper's marker: hold the sensor thread until the wrapper
+	 * runs sleep (at most 3 s) */
+	if (!strcmp(ev->type, "openat") && ev->fd_name && strstr(ev->fd_name, "/env-marker")) {
+		char exe[64], target[512];
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", ev->proc->pid);
+		for (int i = 0; i < 3000; i++) {
+			ssize_t n = readlink(exe, target, sizeof(target) - 1);
+			target[n > 0 ? n : 0] = 0;
+			if (n > 6 && !strcmp(target + n - 6, "/sleep"))
+				break;
+			usleep(1000);
+		}
+	}
+}
+
+/* The SHA-256 of a file, by sha256sum (independent of the worker's). */
+static void sha256sum(const char *file, char want[SF_SHA256_HEX + 1])
+{
+	char cmd[600];
+	want[0] = 0;
+	snprintf(cmd, sizeof(cmd), "sha256sum '%s'", file);
+	FILE *f = popen(cmd, "r");
+	if (f) {
+		if (fscanf(f, "%64s", want) != 1)
+			want[0] = 0;
+		pclose(f);
+	}
+}
+
+/* The detail of the fact (kind, value) that package caused in phase. */
+static const char *fact_of(const struct sf_batch *b, const char *kind, const char *value,
+			   const char *package, const char *phase)
+{
+	for (uint32_t i = 0; i < b->nfacts; i++) {
+		const struct sf_fact *f = &b->facts[i];
+		if (!strcmp(f->kind, kind) && strstr(f->value, value) &&
+		    (!package || (f->package && !strcmp(f->package, package))) &&
+		    (!phase || (f->phase && !strcmp(f->phase, phase))))
+			return f->detail;
+	}
+	fprintf(stderr, "no fact %s %s of %s in %s\n", kind, value, package ? package : "-",
+		phase ? phase : "-");
+	return NULL;
 }
 
 /* True when some event line contains every one of the given parts. */
@@ -166,6 +253,105 @@ static int fact(const struct sf_batch *b, const char *kind, const char *value, c
 			return 1;
 	fprintf(stderr, "no fact %s %s %s\n", kind, value, detail ? detail : "");
 	return 0;
+}
+
+/* The events the child's syscalls must have produced. */
+static void check_events(const char *dir)
+{
+	char p[700];
+	/* exec: resolved path, argv, cwd */
+	CHECK(saw("execve res=0", "exe=sensor_test", "args=--child"));
+	CHECK(saw("execve res=0", "exepath=/usr/bin/true", "args=from-child"));
+	CHECK(saw("execve res=0", "proc=true", "parent=sensor_test"));
+	CHECK(saw("clone", "proc=sensor_test", NULL) || saw("fork", "proc=sensor_test", NULL));
+	CHECK(saw("procexit", "proc=true", NULL));
+	/* files */
+	CHECK(saw("openat res=", "fd=/etc/hostname", "flags=O_RDONLY|O_CLOEXEC"));
+	snprintf(p, sizeof(p), "fd=%s/written", dir);
+	CHECK(saw("openat", p, "O_WRONLY|O_CREAT|O_TRUNC"));
+	snprintf(p, sizeof(p), "fd=%s/rel ", dir);
+	CHECK(saw("openat", p, NULL)); /* relative to the cwd */
+	snprintf(p, sizeof(p), "fd=%s/viafd ", dir);
+	CHECK(saw("openat", p, NULL)); /* relative to a dirfd */
+	snprintf(p, sizeof(p), "newpath=%s/renamed", dir);
+	CHECK(saw("rename", p, NULL));
+	snprintf(p, sizeof(p), "fd=%s/renamed", dir);
+	CHECK(saw("unlink", p, NULL));
+	CHECK(saw("chmod res=0", "S_ISUID", NULL));
+	snprintf(p, sizeof(p), "fd=%s/rel ", dir);
+	CHECK(saw("chown res=0", p, "uid=1234 gid=1234"));
+	CHECK(saw("openat res=-2", "fd=/nonexistent/sensor-test", NULL));
+	/* network */
+	CHECK(saw("connect res=-101", "->192.0.2.10:443", NULL)); /* ENETUNREACH */
+	CHECK(saw("sendto", "dns=sensor-test.example", NULL));
+	CHECK(saw("bind res=0", "fd=0.0.0.0:31337", NULL));
+	CHECK(saw("listen res=0", "fd=0.0.0.0:31337", NULL));
+	/* processes and memory */
+	CHECK(saw("memfd_create", "name=sf-memfd", NULL));
+	CHECK(saw("execve", "exepath=/memfd:sf-exec", "exe=memexec")); /* or execveat */
+	CHECK(saw("ptrace res=-3", "request=PTRACE_PEEKDATA", "pid=999999"));
+	CHECK(saw("process_vm_readv res=-3", "pid=999999", NULL));
+	CHECK(saw("setuid res=0", "uid=0", NULL));
+	/* the parent's open outside the cgroup was not seen */
+	for (int i = 0; i < nseen; i++)
+		CHECK(!strstr(seen[i], "/outside"));
+}
+
+/* A project in dir with two installed packages. */
+static void make_project(const char *dir)
+{
+	char pj[600];
+	snprintf(pj, sizeof(pj), "%s/node_modules/dep-a", dir);
+	CHECK_EQ(sf_mkdirs(pj, 0755), 0);
+	snprintf(pj, sizeof(pj), "%s/node_modules/dep-b", dir);
+	CHECK_EQ(sf_mkdirs(pj, 0755), 0);
+	static const char proj_json[] = "{\"name\": \"proj\", \"version\": \"0.1.0\"}";
+	static const char a_json[] = "{\"name\": \"dep-a\", \"version\": \"1.2.3\"}";
+	static const char b_json[] = "{\"name\": \"dep-b\", \"version\": \"2.0.0\"}";
+	snprintf(pj, sizeof(pj), "%s/package.json", dir);
+	CHECK_EQ(sf_write_file(pj, proj_json, strlen(proj_json)), 0);
+	snprintf(pj, sizeof(pj), "%s/node_modules/dep-a/package.json", dir);
+	CHECK_EQ(sf_write_file(pj, a_json, strlen(a_json)), 0);
+	snprintf(pj, sizeof(pj), "%s/node_modules/dep-b/package.json", dir);
+	CHECK_EQ(sf_write_file(pj, b_json, strlen(b_json)), 0);
+}
+
+/* Attribution of real processes, and the wrapper's exec fact. */
+static void check_packages(const struct sf_batch *b, const char *dir)
+{
+	char p[700];
+	const char *d;
+	/* attribution: the project, a dependency's script, its writes */
+	CHECK(saw("execve res=0", "exe=sensor_test",
+		  "pkg=proj@0.1.0 ppath=[] fdpkg=[] phase=install"));
+	snprintf(p, sizeof(p), "fd=%s/node_modules/dep-b/index.js", dir);
+	CHECK(saw("openat", p, "pkg=dep-a@1.2.3 ppath=[node_modules/dep-a] fdpkg=[dep-b@2.0.0]"));
+	CHECK(saw("openat", "dep-a/own.txt", "pkg=dep-a@1.2.3 ppath=[node_modules/dep-a] fdpkg=[]"));
+	d = fact_of(b, "process", "", "dep-a@1.2.3", "install");
+	CHECK(d && strstr(d, "own.txt"));
+	CHECK(fact_of(b, "exec", "/usr/bin/true", "proj@0.1.0", "install") != NULL);
+	/* the wrapper's exec fact carries the wrapper's hash, though by the
+	 * time it was read the process ran sleep */
+	CHECK(saw("execve res=0", "exepath=/usr/bin/env", "args=sleep 1"));
+	char env_want[SF_SHA256_HEX + 1], sleep_want[SF_SHA256_HEX + 1];
+	sha256sum("/usr/bin/env", env_want);
+	sha256sum("/usr/bin/sleep", sleep_want);
+	d = fact_of(b, "exec", "/usr/bin/env", "proj@0.1.0", "install");
+	CHECK(d && env_want[0] && !strcmp(d, env_want));
+	if (d && strcmp(d, env_want))
+		fprintf(stderr, "env hashed as %s (env %s, sleep %s)\n", d, env_want, sleep_want);
+	d = fact_of(b, "exec", "/usr/bin/sleep", "proj@0.1.0", "install");
+	CHECK(d && sleep_want[0] && !strcmp(d, sleep_want));
+	/* the alert: output_fields end with the package and the phase */
+	CHECK_EQ(b->nalerts, 1);
+	for (uint32_t i = 0; i < b->nalerts; i++) {
+		const struct sf_alert *al = &b->alerts[i];
+		CHECK(!strcmp(al->output, "into dep-b@2.0.0"));
+		CHECK(al->nfields == 3 && !strcmp(al->fields[1].key, "scanfarm.package") &&
+		      !strcmp(al->fields[1].value, "dep-a@1.2.3") &&
+		      !strcmp(al->fields[2].key, "scanfarm.phase") &&
+		      !strcmp(al->fields[2].value, "install"));
+	}
 }
 
 int main(int argc, char **argv)
@@ -191,11 +377,25 @@ int main(int argc, char **argv)
 	CHECK(mkdtemp(dir) != NULL);
 	char name[64], cgpath[512], procs[600], outside[600];
 	snprintf(name, sizeof(name), "sensor-test-%d", getpid());
+	make_project(dir);
 	/* rootfs "": the child runs on the host's root, where exited
-	 * programs are hashed from */
-	struct sf_observe_opts opts = {.container_id = name, .rootfs = "", .on_event = on_event};
+	 * programs are hashed from; its /tmp is the host's */
+	/* one rule, on writes into another package: its alerts carry the
+	 * writer's package and the phase */
+	static const char rule[] = "- rule: t\n  desc: d\n  condition: scanfarm.fd.package != \"\"\n"
+				   "  output: into %scanfarm.fd.package\n  priority: error\n";
+	struct sf_ruleset *rs = NULL;
+	CHECK_EQ(sf_rules_load_buffer(&rs, "t.yaml", rule, strlen(rule), err, sizeof(err)), 0);
+	struct sf_observe_opts opts = {.rules = rs,
+				       .container_id = name,
+				       .rootfs = "",
+				       .tmp_host_dir = "/tmp",
+				       .project_dir = dir,
+				       .on_event = on_event};
 	struct sf_observe *obs;
 	CHECK_EQ(sf_observe_start(&obs, sensor, name, &opts), 0);
+	CHECK_EQ(sf_observe_phase(obs, "install", name), 0); /* the same cgroup, as a phase */
+	CHECK(!strcmp(sf_observe_current_phase(obs), "install"));
 	CHECK_EQ(sf_sensor_cgroup_path(sensor, name, cgpath, sizeof(cgpath)), 0);
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgpath);
 
@@ -234,42 +434,7 @@ int main(int argc, char **argv)
 	char p[700];
 	CHECK(b.events > 0);
 	CHECK_EQ(b.drops, 0);
-	/* exec: resolved path, argv, cwd */
-	CHECK(saw("execve res=0", "exe=sensor_test", "args=--child"));
-	CHECK(saw("execve res=0", "exepath=/usr/bin/true", "args=from-child"));
-	CHECK(saw("execve res=0", "proc=true", "parent=sensor_test"));
-	CHECK(saw("clone", "proc=sensor_test", NULL) || saw("fork", "proc=sensor_test", NULL));
-	CHECK(saw("procexit", "proc=true", NULL));
-	/* files */
-	CHECK(saw("openat res=", "fd=/etc/hostname", "flags=O_RDONLY|O_CLOEXEC"));
-	snprintf(p, sizeof(p), "fd=%s/written", dir);
-	CHECK(saw("openat", p, "O_WRONLY|O_CREAT|O_TRUNC"));
-	snprintf(p, sizeof(p), "fd=%s/rel ", dir);
-	CHECK(saw("openat", p, NULL)); /* relative to the cwd */
-	snprintf(p, sizeof(p), "fd=%s/viafd ", dir);
-	CHECK(saw("openat", p, NULL)); /* relative to a dirfd */
-	snprintf(p, sizeof(p), "newpath=%s/renamed", dir);
-	CHECK(saw("rename", p, NULL));
-	snprintf(p, sizeof(p), "fd=%s/renamed", dir);
-	CHECK(saw("unlink", p, NULL));
-	CHECK(saw("chmod res=0", "S_ISUID", NULL));
-	snprintf(p, sizeof(p), "fd=%s/rel ", dir);
-	CHECK(saw("chown res=0", p, "uid=1234 gid=1234"));
-	CHECK(saw("openat res=-2", "fd=/nonexistent/sensor-test", NULL));
-	/* network */
-	CHECK(saw("connect res=-101", "->192.0.2.10:443", NULL)); /* ENETUNREACH */
-	CHECK(saw("sendto", "dns=sensor-test.example", NULL));
-	CHECK(saw("bind res=0", "fd=0.0.0.0:31337", NULL));
-	CHECK(saw("listen res=0", "fd=0.0.0.0:31337", NULL));
-	/* processes and memory */
-	CHECK(saw("memfd_create", "name=sf-memfd", NULL));
-	CHECK(saw("execve", "exepath=/memfd:sf-exec", "exe=memexec")); /* or execveat */
-	CHECK(saw("ptrace res=-3", "request=PTRACE_PEEKDATA", "pid=999999"));
-	CHECK(saw("process_vm_readv res=-3", "pid=999999", NULL));
-	CHECK(saw("setuid res=0", "uid=0", NULL));
-	/* the parent's open outside the cgroup was not seen */
-	for (int i = 0; i < nseen; i++)
-		CHECK(!strstr(seen[i], "/outside"));
+	check_events(dir);
 	/* facts */
 	CHECK(fact(&b, "connect", "192.0.2.10:443/tcp", "ENETUNREACH"));
 	CHECK(fact(&b, "dns", "sensor-test.example", NULL));
@@ -293,6 +458,7 @@ int main(int argc, char **argv)
 	}
 	CHECK(want[0] && !strcmp(hex, want));
 
+	check_packages(&b, dir);
 	/* a DNS decoder that refuses what is not a question */
 	char dn[64];
 	static const unsigned char resp[] = {0, 0, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 1, 'a', 0, 0, 1, 0, 1};
@@ -301,6 +467,7 @@ int main(int argc, char **argv)
 	CHECK(sf_observe_dns_name(trunc, sizeof(trunc), dn, sizeof(dn)) != 0);
 
 	sf_batch_free(&b);
+	sf_rules_free(rs);
 	sf_sensor_close(sensor);
 	sf_rmtree(dir);
 	for (int i = 0; i < nseen; i++)

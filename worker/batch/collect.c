@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "rules.h"
@@ -15,7 +16,8 @@
 
 #define COLLECT_PATH 1024
 
-/* A fact, deduplicated by (kind, value, detail) through a hash set. */
+/* A fact, deduplicated by (kind, value, detail, package, phase) through a
+ * hash set. */
 struct collect_fact {
 	struct sf_fact f;
 	uint64_t hash;
@@ -36,11 +38,10 @@ void sf_collect_init(struct sf_collect *c, const struct sf_collect_opts *opts)
 
 /* --- facts -------------------------------------------------------------- */
 
-static uint64_t collect_hash(const char *a, const char *b, const char *c)
+static uint64_t collect_hash(const char *const parts[5])
 {
 	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	const char *parts[3] = {a, b, c};
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 5; i++) {
 		for (const char *p = parts[i]; p && *p; p++)
 			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
 		h = (h ^ 0xff) * 1099511628211ULL;
@@ -48,14 +49,36 @@ static uint64_t collect_hash(const char *a, const char *b, const char *c)
 	return h;
 }
 
-void sf_collect_fact(struct sf_collect *c, const char *kind, const char *value,
-		     const char *detail)
+/* NULL and "" are the same: nothing. */
+static bool collect_same(const char *a, const char *b)
 {
-	uint64_t h = collect_hash(kind, value, detail);
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+static void collect_fact_free(struct collect_fact *f)
+{
+	free(f->f.kind);
+	free(f->f.value);
+	free(f->f.detail);
+	free(f->f.package);
+	free(f->f.phase);
+	free(f);
+}
+
+void sf_collect_fact(struct sf_collect *c, const char *kind, const char *value,
+		     const char *detail, const char *package, const char *phase)
+{
+	if (package && !package[0])
+		package = NULL;
+	if (phase && !phase[0])
+		phase = NULL;
+	const char *const key[5] = {kind, value, detail, package, phase};
+	uint64_t h = collect_hash(key);
 	struct collect_fact **head = &c->facts[h % SF_COLLECT_BUCKETS];
 	for (struct collect_fact *f = *head; f; f = f->next)
 		if (f->hash == h && !strcmp(f->f.kind, kind) && !strcmp(f->f.value, value) &&
-		    !strcmp(f->f.detail, detail))
+		    !strcmp(f->f.detail, detail) && collect_same(f->f.package, package) &&
+		    collect_same(f->f.phase, phase))
 			return;
 	if (c->nfacts >= SF_COLLECT_MAX_FACTS) {
 		c->facts_truncated = true;
@@ -63,12 +86,10 @@ void sf_collect_fact(struct sf_collect *c, const char *kind, const char *value,
 	}
 	struct collect_fact *f = calloc(1, sizeof(*f));
 	if (!f || !(f->f.kind = strdup(kind)) || !(f->f.value = strdup(value)) ||
-	    !(f->f.detail = strdup(detail))) {
-		if (f) {
-			free(f->f.kind);
-			free(f->f.value);
-			free(f);
-		}
+	    !(f->f.detail = strdup(detail)) || (package && !(f->f.package = strdup(package))) ||
+	    (phase && !(f->f.phase = strdup(phase)))) {
+		if (f)
+			collect_fact_free(f);
 		c->oom = true;
 		return;
 	}
@@ -92,18 +113,16 @@ static struct {
 } collect_hash_cache[COLLECT_HASH_CACHE];
 static unsigned collect_hash_next;
 
-static int collect_hash_fd(int fd, char hex[SF_SHA256_HEX + 1])
+static int collect_hash_fd(int fd, const struct stat *st, char hex[SF_SHA256_HEX + 1])
 {
-	struct stat st;
-	if (fstat(fd, &st) != 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st->st_mode))
 		return -EINVAL;
 	for (unsigned i = 0; i < COLLECT_HASH_CACHE; i++)
-		if (collect_hash_cache[i].ino == st.st_ino && collect_hash_cache[i].dev == st.st_dev &&
-		    collect_hash_cache[i].size == st.st_size &&
-		    collect_hash_cache[i].mtime.tv_sec == st.st_mtim.tv_sec &&
-		    collect_hash_cache[i].mtime.tv_nsec == st.st_mtim.tv_nsec &&
+		if (collect_hash_cache[i].ino == st->st_ino &&
+		    collect_hash_cache[i].dev == st->st_dev &&
+		    collect_hash_cache[i].size == st->st_size &&
+		    collect_hash_cache[i].mtime.tv_sec == st->st_mtim.tv_sec &&
+		    collect_hash_cache[i].mtime.tv_nsec == st->st_mtim.tv_nsec &&
 		    collect_hash_cache[i].hex[0]) {
 			memcpy(hex, collect_hash_cache[i].hex, SF_SHA256_HEX + 1);
 			return 0;
@@ -113,52 +132,138 @@ static int collect_hash_fd(int fd, char hex[SF_SHA256_HEX + 1])
 	if (rc)
 		return rc;
 	unsigned i = collect_hash_next++ % COLLECT_HASH_CACHE;
-	collect_hash_cache[i].dev = st.st_dev;
-	collect_hash_cache[i].ino = st.st_ino;
-	collect_hash_cache[i].size = st.st_size;
-	collect_hash_cache[i].mtime = st.st_mtim;
+	collect_hash_cache[i].dev = st->st_dev;
+	collect_hash_cache[i].ino = st->st_ino;
+	collect_hash_cache[i].size = st->st_size;
+	collect_hash_cache[i].mtime = st->st_mtim;
 	memcpy(collect_hash_cache[i].hex, hex, SF_SHA256_HEX + 1);
 	return 0;
 }
 
-/* The executable of a process that just exec'd: through /proc/<pid>/exe
- * while it lives (works even for deleted files and memfds), else through
- * the host path of the sandbox mounts. */
-static int collect_exe_sha256(struct sf_collect *c, int32_t pid, const char *exepath,
-			      char hex[SF_SHA256_HEX + 1])
+/* Is st the file the kernel executed (inode ino on device kdev, the
+ * kernel's encoding)? ino 0: unknown, anything goes. A file system that
+ * reports an anonymous device of its own in stat (btrfs subvolumes:
+ * major 0) is matched by inode number when the kernel's device is
+ * anonymous too. */
+static bool collect_same_file(const struct stat *st, uint64_t ino, uint32_t kdev)
 {
-	char path[COLLECT_PATH + 300];
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && exepath[0] == '/') {
-		if (!strncmp(exepath, "/work/", 6) && c->opts.work_host_dir)
-			snprintf(path, sizeof(path), "%s/%s", c->opts.work_host_dir, exepath + 6);
-		else if (!strncmp(exepath, "/tmp/", 5) && c->opts.tmp_host_dir)
-			snprintf(path, sizeof(path), "%s/%s", c->opts.tmp_host_dir, exepath + 5);
-		else if (strncmp(exepath, "/tmp/", 5) && strncmp(exepath, "/proc/", 6) &&
-			 strncmp(exepath, "/dev/", 5) && c->opts.rootfs)
-			snprintf(path, sizeof(path), "%s%s", c->opts.rootfs, exepath);
-		else
-			return -ENOENT;
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	}
-	if (fd < 0)
+	if (!ino)
+		return true;
+	if ((uint64_t)st->st_ino != ino)
+		return false;
+	unsigned kmajor = kdev >> 20, kminor = kdev & 0xfffff;
+	if (major(st->st_dev) == kmajor && minor(st->st_dev) == kminor)
+		return true;
+	return kmajor == 0 && major(st->st_dev) == 0;
+}
+
+/* Hashes fd if it is the executed file: 0, -ESTALE (another file), -errno. */
+static int collect_hash_verified(int fd, uint64_t ino, uint32_t dev, char hex[SF_SHA256_HEX + 1])
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
 		return -errno;
-	int rc = collect_hash_fd(fd, hex);
+	if (!collect_same_file(&st, ino, dev))
+		return -ESTALE;
+	return collect_hash_fd(fd, &st, hex);
+}
+
+/* The host side of an executable's path in the sandbox: the work and tmp
+ * mounts (written by the install: opened beneath their host directory),
+ * else the read-only rootfs. Returns an fd or -errno. */
+static int collect_open_host(const struct sf_collect *c, const char *exepath)
+{
+	const int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
+	if (exepath[0] != '/')
+		return -ENOENT;
+	if (!strncmp(exepath, "/work/", 6) && c->opts.work_host_dir)
+		return sf_open_beneath(c->opts.work_host_dir, exepath + 6, flags);
+	if (!strncmp(exepath, "/tmp/", 5) && c->opts.tmp_host_dir)
+		return sf_open_beneath(c->opts.tmp_host_dir, exepath + 5, flags);
+	if (!strncmp(exepath, "/tmp/", 5) || !strncmp(exepath, "/proc/", 6) ||
+	    !strncmp(exepath, "/dev/", 5) || !c->opts.rootfs)
+		return -ENOENT;
+	char path[COLLECT_PATH + 300];
+	if (snprintf(path, sizeof(path), "%s%s", c->opts.rootfs, exepath) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The executable a process just exec'd, the file with inode ino on
+ * device dev: through /proc/<pid>/exe while the process still runs it
+ * (works even for deleted files and memfds), else through the host path
+ * of the sandbox mounts, each only if it is still that file — by the time
+ * the record is read the process may run another program (`env node`
+ * has become node) or the install may have replaced the file. -ESTALE:
+ * neither is the file executed. */
+static int collect_exe_sha256(struct sf_collect *c, int32_t pid, const char *exepath, uint64_t ino,
+			      uint32_t dev, char hex[SF_SHA256_HEX + 1])
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	int rc = -ENOENT;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		rc = collect_hash_verified(fd, ino, dev, hex);
+		close(fd);
+		if (rc != -ESTALE)
+			return rc;
+	}
+	fd = collect_open_host(c, exepath);
+	if (fd < 0)
+		return rc == -ESTALE ? rc : fd;
+	rc = collect_hash_verified(fd, ino, dev, hex);
 	close(fd);
 	return rc;
 }
 
-void sf_collect_exec(struct sf_collect *c, int32_t pid, const char *exepath)
+void sf_collect_exec(struct sf_collect *c, int32_t pid, const char *exepath, uint64_t ino,
+		     uint32_t dev, const char *package, const char *phase)
 {
-	char hex[SF_SHA256_HEX + 1];
-	int rc = collect_exe_sha256(c, pid, exepath, hex);
-	if (rc)
+	char hex[SF_SHA256_HEX + 64];
+	int rc = collect_exe_sha256(c, pid, exepath, ino, dev, hex);
+	if (rc == -ESTALE)
+		snprintf(hex, sizeof(hex), "unverified: replaced before it could be read");
+	else if (rc)
 		snprintf(hex, sizeof(hex), "unreadable: %s", strerrorname_np(-rc) ?: "?");
-	sf_collect_fact(c, "exec", exepath, hex);
+	sf_collect_fact(c, "exec", exepath, hex, package, phase);
 }
 
 /* --- alerts ------------------------------------------------------------- */
+
+/* The value of output field key of a, or NULL. */
+static const char *collect_alert_field(const struct sf_alert *a, const char *key)
+{
+	for (uint32_t i = 0; i < a->nfields; i++)
+		if (!strcmp(a->fields[i].key, key))
+			return a->fields[i].value;
+	return NULL;
+}
+
+/* Appends scanfarm.package and scanfarm.phase to a's output_fields unless
+ * the rule's output already named them: every alert says who and when. */
+static int collect_alert_attribute(struct sf_alert *a, const struct sf_event *ev)
+{
+	const char *const keys[2] = {"scanfarm.package", "scanfarm.phase"};
+	const char *const values[2] = {ev->proc && ev->proc->package ? ev->proc->package : "",
+				       ev->phase ? ev->phase : ""};
+	struct sf_kv *f = realloc(a->fields, (a->nfields + 2) * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	a->fields = f;
+	for (int k = 0; k < 2; k++) {
+		if (collect_alert_field(a, keys[k]))
+			continue;
+		struct sf_kv *kv = &a->fields[a->nfields];
+		kv->key = strdup(keys[k]);
+		kv->value = strdup(values[k]);
+		a->nfields++;
+		if (!kv->key || !kv->value)
+			return -ENOMEM;
+	}
+	return 0;
+}
 
 void sf_collect_alert(struct sf_collect *c, const struct sf_rule *rule, const struct sf_event *ev)
 {
@@ -190,15 +295,21 @@ void sf_collect_alert(struct sf_collect *c, const struct sf_rule *rule, const st
 	}
 	struct sf_alert *a = &c->alerts[c->nalerts];
 	memset(a, 0, sizeof(*a));
-	if (sf_rules_alert(c->opts.rules, rule, ev, c->opts.hostname, a) != 0) {
+	if (sf_rules_alert(c->opts.rules, rule, ev, c->opts.hostname, a) != 0 ||
+	    collect_alert_attribute(a, ev) != 0) {
 		sf_alert_free(a);
 		c->oom = true;
 		return;
 	}
 	/* The same rule saying the same thing again (a resent DNS question,
-	 * a file read twice) is one alert. */
+	 * a file read twice) for the same package in the same phase is one
+	 * alert. */
+	const char *pkg = collect_alert_field(a, "scanfarm.package");
+	const char *phase = collect_alert_field(a, "scanfarm.phase");
 	for (uint32_t i = 0; i < c->nalerts; i++)
-		if (!strcmp(c->alerts[i].rule, a->rule) && !strcmp(c->alerts[i].output, a->output)) {
+		if (!strcmp(c->alerts[i].rule, a->rule) && !strcmp(c->alerts[i].output, a->output) &&
+		    collect_same(collect_alert_field(&c->alerts[i], "scanfarm.package"), pkg) &&
+		    collect_same(collect_alert_field(&c->alerts[i], "scanfarm.phase"), phase)) {
 			sf_alert_free(a);
 			c->alerts_repeated++;
 			return;
@@ -215,7 +326,11 @@ static int collect_fact_cmp(const void *a, const void *b)
 	int c = strcmp(x->kind, y->kind);
 	if (!c)
 		c = strcmp(x->value, y->value);
-	return c ? c : strcmp(x->detail, y->detail);
+	if (!c)
+		c = strcmp(x->detail, y->detail);
+	if (!c)
+		c = strcmp(x->package ? x->package : "", y->package ? y->package : "");
+	return c ? c : strcmp(x->phase ? x->phase : "", y->phase ? y->phase : "");
 }
 
 int sf_collect_finish(struct sf_collect *c, struct sf_batch *b)
@@ -223,17 +338,18 @@ int sf_collect_finish(struct sf_collect *c, struct sf_batch *b)
 	if (c->alerts_suppressed) {
 		char n[32];
 		snprintf(n, sizeof(n), "%llu", (unsigned long long)c->alerts_suppressed);
-		sf_collect_fact(c, "sensor", "alerts_suppressed", n);
+		sf_collect_fact(c, "sensor", "alerts_suppressed", n, NULL, NULL);
 	}
 	if (c->alerts_repeated) {
 		char n[32];
 		snprintf(n, sizeof(n), "%llu", (unsigned long long)c->alerts_repeated);
-		sf_collect_fact(c, "sensor", "alerts_repeated", n);
+		sf_collect_fact(c, "sensor", "alerts_repeated", n, NULL, NULL);
 	}
 	if (c->facts_truncated)
-		sf_collect_fact(c, "sensor", "facts_truncated", "yes"); /* may itself not fit */
+		sf_collect_fact(c, "sensor", "facts_truncated", "yes", NULL, NULL); /* may itself not fit */
 	if (c->oom)
-		sf_collect_fact(c, "sensor", "out_of_memory", "some events were not recorded");
+		sf_collect_fact(c, "sensor", "out_of_memory", "some events were not recorded", NULL,
+				NULL);
 	struct sf_fact *facts = calloc(c->nfacts ? c->nfacts : 1, sizeof(*facts));
 	if (!facts)
 		return -ENOMEM;
@@ -265,10 +381,7 @@ void sf_collect_free(struct sf_collect *c)
 		struct collect_fact *f = c->facts[i];
 		while (f) {
 			struct collect_fact *next = f->next;
-			free(f->f.kind);
-			free(f->f.value);
-			free(f->f.detail);
-			free(f);
+			collect_fact_free(f);
 			f = next;
 		}
 		c->facts[i] = NULL;

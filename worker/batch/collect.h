@@ -7,8 +7,15 @@
  * job both move into the result batch (struct sf_batch).
  *
  * Executables are hashed when they are exec'd: through /proc/<pid>/exe
- * while the process lives, else through the host paths of the sandbox
- * mounts; hashes are cached worker-wide by (device, inode, size, mtime).
+ * while the process still runs the executed file, else through the host
+ * paths of the sandbox mounts if that is still the executed file (the
+ * sensor reports its inode and device); hashes are cached worker-wide by
+ * (device, inode, size, mtime).
+ *
+ * Every fact and alert says which package and which phase caused it;
+ * facts are deduplicated by (kind, value, detail, package, phase), alerts
+ * by (rule, output, package, phase), and every alert's output_fields end
+ * with scanfarm.package and scanfarm.phase.
  *
  * Owns: the facts and alerts until sf_collect_finish moves them into a
  * batch (the batch then owns them: sf_batch_free), the per-rule counts.
@@ -58,13 +65,18 @@ struct sf_collect {
 
 void sf_collect_init(struct sf_collect *c, const struct sf_collect_opts *opts);
 
-/* Adds a fact unless it is already known (or the cap is reached). */
+/* Adds a fact unless it is already known (or the cap is reached):
+ * package ("name@version") and phase say who caused it and when (NULL or
+ * "": nobody, e.g. the collector's own notes); all are copied. */
 void sf_collect_fact(struct sf_collect *c, const char *kind, const char *value,
-		     const char *detail);
+		     const char *detail, const char *package, const char *phase);
 
-/* Adds the "exec" fact of a process that just exec'd exepath: the
- * executable's SHA-256, or why it could not be read. */
-void sf_collect_exec(struct sf_collect *c, int32_t pid, const char *exepath);
+/* Adds the "exec" fact of process pid that just exec'd exepath, the file
+ * with inode ino on device dev (the kernel's encoding; ino 0: unknown):
+ * the SHA-256 of that very file, "unverified: …" when what can still be
+ * read is another file, or "unreadable: ENOENT" and the like. */
+void sf_collect_exec(struct sf_collect *c, int32_t pid, const char *exepath, uint64_t ino,
+		     uint32_t dev, const char *package, const char *phase);
 
 /* Keeps the alert rule raised on ev, within the caps, unless the same
  * rule already said the same thing. */

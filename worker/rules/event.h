@@ -37,6 +37,15 @@ struct sf_proc {
 	 * the install wrote it; the rootfs is read-only. */
 	bool exe_writable;
 	const struct sf_proc *parent; /* NULL above the sandbox's first process */
+	/* The installed package the process acts for (scanfarm only): set at
+	 * exec from the cwd (the deepest node_modules/<name> directory holding
+	 * it), else inherited from the parent; the project itself otherwise.
+	 * NULL when not attributed (then read as ""). */
+	const char *package;	  /* scanfarm.package: "name@version" */
+	const char *package_path; /* scanfarm.package.path: "node_modules/a/node_modules/b",
+				     "" for the project itself */
+	const char *package_dir;  /* the package's directory in the sandbox
+				     ("/work/package/node_modules/a"), "" for the project */
 };
 
 enum sf_fd_type {
@@ -95,6 +104,15 @@ struct sf_event {
 	/* A DNS question the event carries (sendto/sendmsg to port 53):
 	 * the scanfarm-only field sf.dns.name; NULL otherwise. */
 	const char *dns_name;
+
+	/* scanfarm.fd.package: the package ("name@version") whose directory
+	 * (the deepest node_modules/<name> holding fd.name) the file is in,
+	 * when that is not the acting process's own package directory nor
+	 * inside it; "" or NULL otherwise (not in a package, node_modules/.bin). */
+	const char *fd_package;
+	/* scanfarm.phase: the job's phase ("fetch", "install", "import"), ""
+	 * or NULL for a job of one phase. */
+	const char *phase;
 
 	/* Container the event came from: constant for a job. */
 	const char *container_id;    /* container.id */

@@ -84,6 +84,10 @@ enum fields_id {
 	FLD_CONTAINER_IMAGE,
 	FLD_CONTAINER_IMAGE_REPOSITORY,
 	FLD_SF_DNS_NAME,
+	FLD_SF_PACKAGE,
+	FLD_SF_PACKAGE_PATH,
+	FLD_SF_PHASE,
+	FLD_SF_FD_PACKAGE,
 	FLD_COUNT
 };
 
@@ -170,6 +174,10 @@ static const struct fields_info fields_table[FLD_COUNT] = {
     [FLD_CONTAINER_IMAGE] = {"container.image", SF_FT_STR, 0},
     [FLD_CONTAINER_IMAGE_REPOSITORY] = {"container.image.repository", SF_FT_STR, 0},
     [FLD_SF_DNS_NAME] = {"sf.dns.name", SF_FT_STR, 0},
+    [FLD_SF_PACKAGE] = {"scanfarm.package", SF_FT_STR, 0},
+    [FLD_SF_PACKAGE_PATH] = {"scanfarm.package.path", SF_FT_STR, 0},
+    [FLD_SF_PHASE] = {"scanfarm.phase", SF_FT_STR, 0},
+    [FLD_SF_FD_PACKAGE] = {"scanfarm.fd.package", SF_FT_STR, 0},
 };
 
 /* ---- field names ------------------------------------------------------ */
@@ -786,7 +794,8 @@ static bool fields_get_fd(const struct sf_field *f, const struct sf_event *ev, u
 	return false;
 }
 
-/* The container.* fields and sf.dns.name. */
+/* The container.* fields, sf.dns.name and the scanfarm.* attribution
+ * fields (never missing: "" when the event carries none). */
 static bool fields_get_other(const struct sf_field *f, const struct sf_event *ev, struct sf_fval *v)
 {
 	switch ((enum fields_id)f->id) {
@@ -799,6 +808,15 @@ static bool fields_get_other(const struct sf_field *f, const struct sf_event *ev
 		return fields_str(v, ev->container_image);
 	case FLD_SF_DNS_NAME:
 		return fields_str(v, ev->dns_name);
+	case FLD_SF_PACKAGE:
+		return fields_str(v, ev->proc && ev->proc->package ? ev->proc->package : "");
+	case FLD_SF_PACKAGE_PATH:
+		return fields_str(v, ev->proc && ev->proc->package_path ? ev->proc->package_path
+									: "");
+	case FLD_SF_PHASE:
+		return fields_str(v, ev->phase ? ev->phase : "");
+	case FLD_SF_FD_PACKAGE:
+		return fields_str(v, ev->fd_package ? ev->fd_package : "");
 	default:
 		break;
 	}

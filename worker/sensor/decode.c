@@ -250,7 +250,7 @@ static bool decode_event_path(const struct sf_bpf_event *r, size_t len,
 static void decode_fact(struct sf_decoder *d, const char *kind, const char *value,
 			const char *detail)
 {
-	d->sink.fact(d->sink.arg, kind, value, detail);
+	d->sink.fact(d->sink.arg, d->cur, kind, value, detail);
 }
 
 static void decode_file_written(struct sf_decoder *d, const char *path)
@@ -295,13 +295,15 @@ static bool decode_exec(struct sf_decoder *d, struct sf_proc_entry *p, const str
 	sf_proctable_set_strings(p, sc->args, exepath ? exepath : filename, rest,
 				 cwd ? cwdslash : "");
 	p->p.exe_writable = decode_writable_path(p->p.exepath);
+	if (d->packages) /* before the facts: they are the new package's */
+		sf_packages_exec(d->packages, &p->p, p->p.cwd);
 	ev->type = r->syscall == SF_NR_execveat ? "execveat" : "execve";
 	decode_arg(ev, "filename", filename);
 	decode_arg(ev, "exe", p->p.exe);
 	decode_arg(ev, "args", p->p.args);
 	decode_arg(ev, "cwd", p->p.cwd);
 	d->started = true; /* the container's entry point, or later */
-	d->sink.exec(d->sink.arg, p->p.pid, p->p.exepath);
+	d->sink.exec(d->sink.arg, &p->p, r->u.exec.ino, r->u.exec.dev);
 	snprintf(sc->num[0], sizeof(sc->num[0]), "%d", p->p.vpid);
 	char detail[SF_DECODE_PATH + SF_BPF_ARGS + 64];
 	const struct sf_proc *pp = p->p.parent;
@@ -327,6 +329,9 @@ static bool decode_fork(struct sf_decoder *d, struct sf_proc_entry *p, const str
 		c->p.gid = p->p.gid;
 		memcpy(c->p.name, p->p.name, sizeof(c->p.name));
 		c->p.exe_writable = p->p.exe_writable;
+		c->p.package = p->p.package;
+		c->p.package_path = p->p.package_path;
+		c->p.package_dir = p->p.package_dir;
 		c->p.parent = &p->p;
 		sf_proctable_set_strings(c, p->p.exe, p->p.exepath, p->p.args, p->p.cwd);
 	}
@@ -555,10 +560,14 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	ev->container_id = d->container_id;
 	ev->container_name = d->container_id;
 	ev->container_image = d->image;
+	ev->phase = d->phase;
 
 	struct sf_proc_entry *p = sf_proctable_get(d->procs, r);
 	if (!p)
 		return false;
+	if (d->packages)
+		sf_packages_adopt(d->packages, &p->p);
+	d->cur = &p->p;
 	const char *base = p->p.cwd && p->p.cwd[0] ? p->p.cwd : NULL;
 	ev->type = sf_syscall_name(r->syscall);
 
@@ -601,5 +610,8 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	if (!keep || !ev->type || !d->started)
 		return false; /* crun's own setup of the container */
 	ev->proc = &p->p;
+	if (d->packages && ev->fd_name &&
+	    (ev->fd_type == SF_FD_FILE || ev->fd_type == SF_FD_DIRECTORY))
+		ev->fd_package = sf_packages_file_owner(d->packages, &p->p, ev->fd_name);
 	return true;
 }

@@ -15,7 +15,11 @@
  *
  * Owns: nothing. The event points into the caller's struct
  * sf_decode_scratch and the process table, valid until the next record.
- * Calls: proctable, syscalls, sensor (clock), record, event.
+ * Every process carries its package (packages: at exec from its cwd, at
+ * fork from its parent) and every file event the package holding the
+ * file when that is another package's (scanfarm.fd.package).
+ *
+ * Calls: proctable, packages, syscalls, sensor (clock), record, event.
  */
 #ifndef SF_DECODE_H
 #define SF_DECODE_H
@@ -25,6 +29,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "packages.h"
 #include "proctable.h"
 #include "record.h"
 
@@ -34,9 +39,13 @@ struct sf_sensor;
 
 /* Where the facts a record shows go (the job's collector). */
 struct sf_decode_sink {
-	void (*fact)(void *arg, const char *kind, const char *value, const char *detail);
-	/* a process exec'd exepath: hash it while it can still be read */
-	void (*exec)(void *arg, int32_t pid, const char *exepath);
+	/* a fact about what process p did (p carries its package) */
+	void (*fact)(void *arg, const struct sf_proc *p, const char *kind, const char *value,
+		     const char *detail);
+	/* p just exec'd p->exepath, the file with inode number ino on device
+	 * dev (the kernel's encoding, major << 20 | minor; ino 0: unknown):
+	 * hash it while it can still be read */
+	void (*exec)(void *arg, const struct sf_proc *p, uint64_t ino, uint32_t dev);
 	void *arg;
 };
 
@@ -46,8 +55,12 @@ struct sf_decoder {
 	const char *container_id;	/* container.id and container.name */
 	const char *image;		/* container.image.repository */
 	struct sf_proctable *procs;
+	/* Attributes processes and files to packages; NULL: none. */
+	struct sf_packages *packages;
+	const char *phase; /* scanfarm.phase of every event (not copied) */
 	struct sf_decode_sink sink;
 	bool started; /* the container's first exec was seen */
+	const struct sf_proc *cur; /* the process of the record being decoded */
 };
 
 /* Everything an event may point at lives here, on the sensor thread's

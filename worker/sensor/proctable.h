@@ -7,7 +7,9 @@
  *
  * Owns: the entries and their strings, until sf_proctable_free; the
  * struct sf_proc views stay valid as long as the table. At most
- * SF_PROCTABLE_MAX entries; a full table drops new processes. Used by one
+ * SF_PROCTABLE_MAX entries; a full table drops new processes. The
+ * package fields of struct sf_proc are borrowed from packages (the job's
+ * attribution cache), never freed here. Used by one
  * thread at a time (the sensor thread, or the job thread once the watch
  * has ended). Calls: record (the record header), event (struct sf_proc).
  */

@@ -111,6 +111,13 @@ struct sf_bpf_event {
 		struct {
 			__u32 flags;
 		} memfd;
+		struct {
+			/* the file executed (bprm->file): its inode number and
+			 * its super block's s_dev (the kernel's encoding:
+			 * major << 20 | minor); 0 when unknown */
+			__u64 ino;
+			__u32 dev;
+		} exec;
 	} u;
 	char data[SF_BPF_DATA];
 };

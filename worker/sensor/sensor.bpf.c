@@ -644,8 +644,14 @@ int BPF_PROG(sf_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	slot_kernel_str(e, 0, BPF_CORE_READ(bprm, filename));
 	struct file *f = BPF_CORE_READ(bprm, file);
-	if (f)
+	if (f) {
 		slot_walk(e, 1, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
+		/* which file this is: the reader hashes it only if what it
+		 * opens later is still this file (the process may have
+		 * exec'd again by then: `env node`) */
+		e->u.exec.ino = BPF_CORE_READ(f, f_inode, i_ino);
+		e->u.exec.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	}
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	slot_walk(e, 2, BPF_CORE_READ(t, fs, pwd.dentry), BPF_CORE_READ(t, fs, pwd.mnt));
 	/* argv of the new image: NUL-separated at mm->arg_start */
