@@ -51,6 +51,7 @@ struct job_run {
 	    tmp[4200], cid[64], err[512];
 	char root[256]; /* the package's directory in src ("" = src itself) */
 	char rootdir[4500]; /* src/root: the project on the host */
+	char project_dir[300]; /* /work/root: the project in the sandbox */
 	bool tmp_mounted;
 	struct sf_observe *obs;
 	int64_t start;
@@ -174,6 +175,8 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 static int job_read_project(struct job_run *j)
 {
 	snprintf(j->rootdir, sizeof(j->rootdir), "%s%s%s", j->src, j->root[0] ? "/" : "", j->root);
+	snprintf(j->project_dir, sizeof(j->project_dir), "/work%s%s", j->root[0] ? "/" : "",
+		 j->root);
 	int rc = sf_project_read(&j->project, j->rootdir, j->root, j->err, sizeof(j->err));
 	if (rc)
 		return rc;
@@ -255,7 +258,8 @@ static int job_watch(const struct sf_job_env *env, struct job_run *j)
 				     .hostname = env->hostname,
 				     .work_host_dir = j->src,
 				     .tmp_host_dir = j->tmp,
-				     .rootfs = env->rootfs};
+				     .rootfs = env->rootfs,
+				     .project_dir = j->project_dir};
 	int rc = sf_observe_start(&j->obs, env->sensor, NULL, &oo);
 	if (rc)
 		snprintf(j->err, sizeof(j->err), "cannot watch the sandbox: %s", strerror(-rc));
