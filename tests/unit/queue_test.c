@@ -90,6 +90,37 @@ static int facts_with(json_t *report, const char *kind, const char *package, con
 	return n;
 }
 
+/* The reports of the failed project scan test_project_batch stored. */
+static void check_project_report(PGconn *c, const char *scan)
+{
+	json_t *rep = NULL;
+	CHECK_EQ(sf_report_v1(c, scan, &rep), 0);
+	CHECK_EQ(json_array_size(json_object_get(rep, "phases")), 3);
+	json_t *ph1 = json_array_get(json_object_get(rep, "phases"), 1);
+	CHECK_EQ(json_integer_value(json_object_get(ph1, "exit_status")), 1);
+	CHECK(json_is_null(json_object_get(json_array_get(json_object_get(rep, "phases"), 2),
+					   "exit_status")));
+	CHECK_EQ(json_array_size(json_object_get(rep, "packages")), 3);
+	CHECK_EQ(pkg_field(rep, "proj", "ran_install_scripts"), 1); /* its own scripts ran */
+	CHECK_EQ(pkg_field(rep, "leaf", "ran_install_scripts"), 1);
+	CHECK_EQ(pkg_field(rep, "mid", "ran_install_scripts"), 0);
+	CHECK_EQ(pkg_field(rep, "mid", "direct"), 1);
+	CHECK_EQ(pkg_field(rep, "leaf", "alerts"), 2);
+	CHECK_EQ(pkg_field(rep, "proj", "alerts"), 0);
+	CHECK_EQ(facts_with(rep, "dns", "leaf@1.0.0", "install"), 1);
+	CHECK_EQ(facts_with(rep, "dns", "leaf@1.0.0", "import"), 1);
+	CHECK_EQ(facts_with(rep, "dns", "", ""), 1);
+	CHECK_EQ(facts_with(rep, "process", "proj@1.0.0", "fetch"), 1);
+	CHECK(json_is_string(json_object_get(rep, "reason")));
+	json_decref(rep);
+	/* Package Hunter's view: error with the reason, and the alerts so far */
+	CHECK_EQ(sf_report_package_hunter(c, scan, &rep), 0);
+	CHECK(strcmp(json_string_value(json_object_get(rep, "status")), "error") == 0);
+	CHECK(json_is_string(json_object_get(rep, "reason")));
+	CHECK_EQ(json_array_size(json_object_get(rep, "result")), 3);
+	json_decref(rep);
+}
+
 /*
  * A project scan whose install phase failed: the final batch carries the
  * phases, the installed tree and facts and alerts attributed to packages
@@ -214,32 +245,7 @@ static void test_project_batch(PGconn *c, const struct sf_submission *sub)
 		 " AND value = 'old.invalid' AND package = '' AND phase = ''", scan);
 	CHECK_EQ(scalar(c, sql), 1);
 
-	json_t *rep = NULL;
-	CHECK_EQ(sf_report_v1(c, scan, &rep), 0);
-	CHECK_EQ(json_array_size(json_object_get(rep, "phases")), 3);
-	json_t *ph1 = json_array_get(json_object_get(rep, "phases"), 1);
-	CHECK_EQ(json_integer_value(json_object_get(ph1, "exit_status")), 1);
-	CHECK(json_is_null(json_object_get(json_array_get(json_object_get(rep, "phases"), 2),
-					   "exit_status")));
-	CHECK_EQ(json_array_size(json_object_get(rep, "packages")), 3);
-	CHECK_EQ(pkg_field(rep, "proj", "ran_install_scripts"), 1); /* its own scripts ran */
-	CHECK_EQ(pkg_field(rep, "leaf", "ran_install_scripts"), 1);
-	CHECK_EQ(pkg_field(rep, "mid", "ran_install_scripts"), 0);
-	CHECK_EQ(pkg_field(rep, "mid", "direct"), 1);
-	CHECK_EQ(pkg_field(rep, "leaf", "alerts"), 2);
-	CHECK_EQ(pkg_field(rep, "proj", "alerts"), 0);
-	CHECK_EQ(facts_with(rep, "dns", "leaf@1.0.0", "install"), 1);
-	CHECK_EQ(facts_with(rep, "dns", "leaf@1.0.0", "import"), 1);
-	CHECK_EQ(facts_with(rep, "dns", "", ""), 1);
-	CHECK_EQ(facts_with(rep, "process", "proj@1.0.0", "fetch"), 1);
-	CHECK(json_is_string(json_object_get(rep, "reason")));
-	json_decref(rep);
-	/* Package Hunter's view: error with the reason, and the alerts so far */
-	CHECK_EQ(sf_report_package_hunter(c, scan, &rep), 0);
-	CHECK(strcmp(json_string_value(json_object_get(rep, "status")), "error") == 0);
-	CHECK(json_is_string(json_object_get(rep, "reason")));
-	CHECK_EQ(json_array_size(json_object_get(rep, "result")), 3);
-	json_decref(rep);
+	check_project_report(c, scan);
 }
 
 int main(void)
