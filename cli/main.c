@@ -7,8 +7,10 @@
  *   scanfarm scan FILE          submit, wait, print the report
  *
  * Exit codes (for CI): 0 finished without alerts at --fail-on priority or
- * above (default Notice), 1 finished with such alerts, 2 the scan failed
- * or could not be run, 64 usage.
+ * above (default Notice); 1 such alerts, whether the scan finished or
+ * failed (a failed scan keeps what it raised before it stopped); 2 the scan
+ * failed without such alerts (its reason goes to stderr), did not end
+ * within --timeout or could not be submitted; 64 usage.
  * Calls: http_client (streams the upload from disk), jansson, config, util.
  */
 #include <errno.h>
@@ -165,9 +167,14 @@ static int cli_scan(const char *server, const char *file, long long timeout, int
 		const char *st = j ? json_string_value(json_object_get(j, "status")) : NULL;
 		if (st && (strcmp(st, "finished") == 0 || strcmp(st, "failed") == 0)) {
 			cli_print(j);
-			int ret = strcmp(st, "failed") == 0 ? 2
-				  : cli_has_alerts(j, fail_rank) ? 1
-								 : 0;
+			bool failed = strcmp(st, "failed") == 0;
+			if (failed) {
+				const char *why = json_string_value(json_object_get(j, "reason"));
+				fprintf(stderr, "scanfarm: scan %s failed: %s\n", id,
+					why ? why : "no reason given");
+			}
+			/* alerts outrank the failure: what was raised is the finding */
+			int ret = cli_has_alerts(j, fail_rank) ? 1 : failed ? 2 : 0;
 			json_decref(j);
 			return ret;
 		}

@@ -116,16 +116,122 @@ static int ingest_db_fill_alert(void *ctx, uint32_t i, struct sf_buf *buf)
 	return ingest_db_alert_row(buf, c->scan_id, c->ids, &c->b->alerts[i]);
 }
 
+/* A fact row: scan, kind, value, detail, package, phase ('' for none). */
 static int ingest_db_fill_fact(void *ctx, uint32_t i, struct sf_buf *buf)
 {
 	struct ingest_db_ctx *c = ctx;
 	const struct sf_fact *f = &c->b->facts[i];
-	int rc;
-	if ((rc = ingest_db_field(buf, c->scan_id, false)) ||
-	    (rc = ingest_db_field(buf, f->kind, false)) ||
-	    (rc = ingest_db_field(buf, f->value, false)))
+	const char *cols[] = {c->scan_id,
+			      f->kind,
+			      f->value,
+			      f->detail ? f->detail : "",
+			      f->package ? f->package : "",
+			      f->phase ? f->phase : ""};
+	int rc = 0;
+	for (size_t k = 0; k < 6 && !rc; k++)
+		rc = ingest_db_field(buf, cols[k], k == 5);
+	return rc;
+}
+
+/* A package row: scan, path, idx (the worker's order), name, version,
+ * direct, install_scripts. */
+static int ingest_db_fill_package(void *ctx, uint32_t i, struct sf_buf *buf)
+{
+	struct ingest_db_ctx *c = ctx;
+	const struct sf_package *p = &c->b->packages[i];
+	char idx[16];
+	snprintf(idx, sizeof(idx), "%u", i);
+	const char *cols[] = {c->scan_id,
+			      p->path ? p->path : "",
+			      idx,
+			      p->name ? p->name : "",
+			      p->version ? p->version : "",
+			      p->direct ? "t" : "f",
+			      p->install_scripts ? "t" : "f"};
+	int rc = 0;
+	for (size_t k = 0; k < 7 && !rc; k++)
+		rc = ingest_db_field(buf, cols[k], k == 6);
+	return rc;
+}
+
+/*
+ * The batch's phases as the JSON array the scan keeps (sql/005): at most
+ * SF_WIRE_MAX_PHASES, each {name, ran, exit_status (null if none),
+ * timed_out, duration_ms, stdout_tail, stderr_tail, error}. *out is NULL
+ * when the batch has none; else the caller frees it.
+ */
+static int ingest_db_phases_json(const struct sf_batch *b, char **out)
+{
+	*out = NULL;
+	if (b->nphases == 0)
+		return 0;
+	uint32_t n = b->nphases < SF_WIRE_MAX_PHASES ? b->nphases : SF_WIRE_MAX_PHASES;
+	json_t *arr = json_array();
+	int rc = arr ? 0 : -ENOMEM;
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		const struct sf_phase *ph = &b->phases[i];
+		json_t *o = json_pack("{s:s?,s:b,s:o,s:b,s:I,s:s?,s:s?,s:s?}", "name", ph->name,
+				      "ran", ph->ran, "exit_status",
+				      ph->has_exit_status ? json_integer(ph->exit_status)
+							  : json_null(),
+				      "timed_out", ph->timed_out, "duration_ms",
+				      (json_int_t)ph->duration_ms, "stdout_tail", ph->stdout_tail,
+				      "stderr_tail", ph->stderr_tail, "error", ph->error);
+		if (!o || json_array_append_new(arr, o))
+			rc = -ENOMEM;
+	}
+	if (!rc) {
+		*out = json_dumps(arr, JSON_COMPACT);
+		rc = *out ? 0 : -ENOMEM;
+	}
+	json_decref(arr);
+	return rc;
+}
+
+/*
+ * The bulk rows of a fresh batch, through COPY: the batch row already
+ * recorded makes the whole transaction idempotent, so alerts need no
+ * conflict check; facts and packages are deduplicated across batches (and
+ * within one) through staging tables.
+ */
+static int ingest_db_bulk(PGconn *conn, struct ingest_db_ctx *ictx)
+{
+	const struct sf_batch *b = ictx->b;
+	int rc = 0;
+	if (b->nalerts &&
+	    (rc = ingest_db_copy(conn,
+				 "COPY alerts (scan_id, job_id, attempt, seq, time_ns, priority, rule,"
+				 " output, source, hostname, tags, output_fields) FROM STDIN",
+				 b->nalerts, ingest_db_fill_alert, ictx)))
 		return rc;
-	return ingest_db_field(buf, f->detail ? f->detail : "", true);
+	if (b->nfacts &&
+	    ((rc = sf_db_exec(conn, "CREATE TEMP TABLE IF NOT EXISTS facts_stage"
+				    " (scan_id uuid, kind text, value text, detail text,"
+				    "  package text, phase text) ON COMMIT DELETE ROWS")) ||
+	     (rc = ingest_db_copy(conn,
+				  "COPY facts_stage (scan_id, kind, value, detail, package, phase)"
+				  " FROM STDIN",
+				  b->nfacts, ingest_db_fill_fact, ictx)) ||
+	     (rc = sf_db_exec(conn, "INSERT INTO facts (scan_id, kind, value, detail, package, phase)"
+				    " SELECT DISTINCT scan_id, kind, value, detail, package, phase"
+				    " FROM facts_stage ON CONFLICT DO NOTHING"))))
+		return rc;
+	uint32_t npk = b->npackages < SF_WIRE_MAX_ITEMS ? b->npackages : SF_WIRE_MAX_ITEMS;
+	if (npk &&
+	    ((rc = sf_db_exec(conn, "CREATE TEMP TABLE IF NOT EXISTS packages_stage"
+				    " (scan_id uuid, path text, idx integer, name text, version text,"
+				    "  direct boolean, install_scripts boolean) ON COMMIT DELETE ROWS")) ||
+	     (rc = ingest_db_copy(conn,
+				  "COPY packages_stage (scan_id, path, idx, name, version, direct,"
+				  " install_scripts) FROM STDIN",
+				  npk, ingest_db_fill_package, ictx)) ||
+	     (rc = sf_db_exec(conn, "INSERT INTO scan_packages (scan_id, path, idx, name, version,"
+				    " direct, install_scripts)"
+				    " SELECT DISTINCT ON (scan_id, path) scan_id, path, idx, name,"
+				    "  version, direct, install_scripts FROM packages_stage"
+				    " ORDER BY scan_id, path, idx ON CONFLICT DO NOTHING"))))
+		return rc;
+	return 0;
 }
 
 int sf_ingest_db_store(PGconn *conn, const struct sf_batch *b, enum sf_ingest_result *result)
@@ -136,19 +242,21 @@ int sf_ingest_db_store(PGconn *conn, const struct sf_batch *b, enum sf_ingest_re
 int sf_ingest_db_store_scan(PGconn *conn, const struct sf_batch *b,
 			    enum sf_ingest_result *result, char scan_id_out[SF_UUID_LEN + 1])
 {
-	char id[32], att[16], seq[16];
+	char id[32], att[16], seq[16], *phases = NULL;
 	snprintf(id, sizeof(id), "%lld", (long long)b->job_id);
 	snprintf(att, sizeof(att), "%d", b->attempt);
 	snprintf(seq, sizeof(seq), "%d", b->seq);
 	const char *ids[] = {id, att, seq};
 	struct sf_jobs_batch rec;
-	int rc;
-	/* A batch without alerts or facts is that one statement, atomic on its
-	 * own; bulk rows follow it in the same transaction. */
-	bool bulk = b->nalerts || b->nfacts;
-	if (bulk && (rc = sf_db_exec(conn, "BEGIN")))
+	int rc = ingest_db_phases_json(b, &phases);
+	if (rc)
 		return rc;
-	if ((rc = sf_jobs_record_batch(conn, b, &rec)))
+	/* A batch without bulk rows is that one statement, atomic on its own;
+	 * bulk rows follow it in the same transaction. */
+	bool bulk = b->nalerts || b->nfacts || b->npackages;
+	if (bulk && (rc = sf_db_exec(conn, "BEGIN")))
+		goto out;
+	if ((rc = sf_jobs_record_batch(conn, b, phases, &rec)))
 		goto fail;
 	if (!rec.found) {
 		*result = SF_INGEST_UNKNOWN;
@@ -167,35 +275,19 @@ int sf_ingest_db_store_scan(PGconn *conn, const struct sf_batch *b,
 		rc = -EIO;
 		goto fail;
 	}
-	/* Bulk rows go through COPY: the batch row inserted above makes the
-	 * whole transaction idempotent, so alerts need no conflict check; facts
-	 * are deduplicated across batches through a staging table. */
 	struct ingest_db_ctx ictx = {.b = b, .scan_id = rec.scan_id, .ids = ids};
-	if (b->nalerts &&
-	    (rc = ingest_db_copy(conn,
-				 "COPY alerts (scan_id, job_id, attempt, seq, time_ns, priority, rule,"
-				 " output, source, hostname, tags, output_fields) FROM STDIN",
-				 b->nalerts, ingest_db_fill_alert, &ictx)))
-		goto fail;
-	if (b->nfacts &&
-	    ((rc = sf_db_exec(conn, "CREATE TEMP TABLE IF NOT EXISTS facts_stage"
-				    " (scan_id uuid, kind text, value text, detail text)"
-				    " ON COMMIT DELETE ROWS")) ||
-	     (rc = ingest_db_copy(conn,
-				  "COPY facts_stage (scan_id, kind, value, detail) FROM STDIN",
-				  b->nfacts, ingest_db_fill_fact, &ictx)) ||
-	     (rc = sf_db_exec(conn, "INSERT INTO facts (scan_id, kind, value, detail)"
-				    " SELECT DISTINCT scan_id, kind, value, detail FROM facts_stage"
-				    " ON CONFLICT DO NOTHING"))))
+	if ((rc = ingest_db_bulk(conn, &ictx)))
 		goto fail;
 	*result = SF_INGEST_STORED;
 	if (scan_id_out)
 		memcpy(scan_id_out, rec.scan_id, SF_UUID_LEN + 1);
 done:
-	return bulk ? sf_db_exec(conn, "COMMIT") : 0;
+	rc = bulk ? sf_db_exec(conn, "COMMIT") : 0;
+	goto out;
 fail:
 	if (bulk)
 		sf_db_rollback(conn);
+out:
+	free(phases);
 	return rc;
 }
-

@@ -1,10 +1,12 @@
 /*
  * ingest_db — stores a worker's result batch, idempotently: the batch is
  * recorded against its job (jobs.h: one prepared statement that also moves
- * the job and its scan), and only a fresh batch of the job's current
- * attempt brings its alerts and facts, through COPY, in the same
- * transaction. A batch seen before, or of a superseded attempt, changes
- * nothing.
+ * the job and its scan, and gives a final batch's phases to the scan), and
+ * only a fresh batch of the job's current attempt brings its alerts, facts
+ * (with their package and phase) and installed packages (scan_packages),
+ * through COPY, in the same transaction. A batch seen before, or of a
+ * superseded attempt, changes nothing. A final batch with an error (the
+ * scan fails with it as its reason) keeps the alerts and facts it carries.
  *
  * Owns: nothing. Calls: jobs (recording the batch), db (statement helpers),
  * wire (batch type), util, jansson, libpq, log. Returns 0 or a negative

@@ -113,7 +113,7 @@ static const char SCAN_SQL[] =
     " to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " to_char(s.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " j.attempt, j.state, j.worker_id, s.name, s.version, array_to_json(s.labels),"
-    " j.last_error"
+    " j.last_error, s.phases::text"
     " FROM scans s LEFT JOIN artifacts a ON a.sha256 = s.artifact_sha256"
     " LEFT JOIN jobs j ON j.scan_id = s.id WHERE s.id = $1 ORDER BY j.id DESC LIMIT 1";
 
@@ -139,6 +139,32 @@ static json_t *report_phase(PGresult *r, int i, int status_col, int sha_col)
 	return strcmp(PQgetvalue(r, i, status_col), "queued") == 0 && PQgetisnull(r, i, sha_col)
 		   ? json_string("resolving")
 		   : json_null();
+}
+
+/* The scan's phases (scans.phases, sql/005) with their keys in the
+ * documented order (jsonb keeps its own); [] for a scan without any. */
+static json_t *report_phases(const char *text)
+{
+	static const char *const keys[] = {"name",	  "ran",	 "exit_status", "timed_out",
+					   "duration_ms", "stdout_tail", "stderr_tail", "error"};
+	json_t *stored = text ? report_json_text(text) : NULL;
+	json_t *arr = json_array();
+	size_t i;
+	json_t *ph;
+	json_array_foreach(stored, i, ph)
+	{
+		json_t *o = json_object();
+		for (size_t k = 0; o && k < sizeof(keys) / sizeof(keys[0]); k++) {
+			json_t *v = json_object_get(ph, keys[k]);
+			json_object_set(o, keys[k], v ? v : json_null());
+		}
+		if (o && arr)
+			json_array_append_new(arr, o);
+		else
+			json_decref(o);
+	}
+	json_decref(stored);
+	return arr;
 }
 
 /* The scan's row (SCAN_SQL), or -ENOENT. */
@@ -194,9 +220,59 @@ static json_t *report_facts(PGresult *r)
 		json_t *f = json_pack("{s:s}", "value", PQgetvalue(r, i, 1));
 		if (f && *detail)
 			json_object_set_new(f, "detail", json_string(detail));
+		if (f) {
+			json_object_set_new(f, "package", json_string(PQgetvalue(r, i, 3)));
+			json_object_set_new(f, "phase", json_string(PQgetvalue(r, i, 4)));
+		}
 		json_array_append_new(list, f);
 	}
 	return facts;
+}
+
+/*
+ * The installed tree in the worker's order (the project first), each
+ * package with what it did: ran_install_scripts when it declares install
+ * scripts and a process of the install phase is attributed to it (the
+ * project itself the same way: npm's own processes, attributed to the
+ * project, do not count unless it declares such scripts), and how many of
+ * the scan's alerts name it in output_fields["scanfarm.package"].
+ */
+static int report_packages(PGconn *conn, const char *scan_id, json_t **out)
+{
+	PGresult *r;
+	int rc = report_query(
+	    conn,
+	    "WITH ran AS (SELECT DISTINCT package FROM facts"
+	    "  WHERE scan_id = $1 AND kind = 'process' AND phase = 'install' AND package <> ''),"
+	    " al AS (SELECT output_fields->>'scanfarm.package' AS package, count(*) AS n"
+	    "  FROM alerts WHERE scan_id = $1 AND output_fields ? 'scanfarm.package' GROUP BY 1)"
+	    " SELECT p.name, p.version, p.path, p.direct, p.install_scripts,"
+	    "  p.install_scripts AND ran.package IS NOT NULL, coalesce(al.n, 0)"
+	    " FROM scan_packages p"
+	    " LEFT JOIN ran ON ran.package = p.name || '@' || p.version"
+	    " LEFT JOIN al ON al.package = p.name || '@' || p.version"
+	    " WHERE p.scan_id = $1 ORDER BY p.idx, p.path",
+	    scan_id, &r);
+	if (rc)
+		return rc;
+	json_t *arr = json_array();
+	for (int i = 0; arr && i < PQntuples(r); i++) {
+		json_t *p = json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:I}", "name", PQgetvalue(r, i, 0),
+				      "version", PQgetvalue(r, i, 1), "path", PQgetvalue(r, i, 2),
+				      "direct", PQgetvalue(r, i, 3)[0] == 't', "install_scripts",
+				      PQgetvalue(r, i, 4)[0] == 't', "ran_install_scripts",
+				      PQgetvalue(r, i, 5)[0] == 't', "alerts",
+				      (json_int_t)strtoll(PQgetvalue(r, i, 6), NULL, 10));
+		if (!p || json_array_append_new(arr, p)) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	PQclear(r);
+	if (!arr)
+		return -ENOMEM;
+	*out = arr;
+	return 0;
 }
 
 int sf_report_v1(PGconn *conn, const char *scan_id, json_t **out)
@@ -231,6 +307,10 @@ int sf_report_v1(PGconn *conn, const char *scan_id, json_t **out)
 		json_t *job = json_object_get(o, "job");
 		if (job)
 			json_object_set_new(job, "last_error", report_str_or_null(r, 20));
+		/* fetch, install, import as the worker ran them ([] before any) */
+		json_object_set_new(o, "phases",
+				    report_phases(PQgetisnull(r, 0, 21) ? NULL
+									: PQgetvalue(r, 0, 21)));
 	}
 	PQclear(r);
 	if (!o)
@@ -239,8 +319,12 @@ int sf_report_v1(PGconn *conn, const char *scan_id, json_t **out)
 	if ((rc = report_alerts(conn, scan_id, false, &alerts)))
 		goto fail;
 	json_object_set_new(o, "alerts", alerts);
-	if ((rc = report_query(conn, "SELECT kind, value, detail FROM facts WHERE scan_id = $1"
-				     " ORDER BY kind, value, detail",
+	json_t *packages;
+	if ((rc = report_packages(conn, scan_id, &packages)))
+		goto fail;
+	json_object_set_new(o, "packages", packages);
+	if ((rc = report_query(conn, "SELECT kind, value, detail, package, phase FROM facts"
+				     " WHERE scan_id = $1 ORDER BY kind, value, detail, package, phase",
 			       scan_id, &r)))
 		goto fail;
 	json_object_set_new(o, "facts", report_facts(r));

@@ -3,8 +3,9 @@
  *
  *  - Package Hunter's `GET /?id=`: {id, status: pending|finished|error,
  *    result: [alerts as Falco's gRPC output rendered to JSON], reason}
- *  - `/v1/scans/<id>`: the full report (status, install outcome, sensor
- *    stats, alerts, facts); `/v1/scans/<id>/alerts`: its alerts, paged.
+ *  - `/v1/scans/<id>`: the full report (status, install outcome, phases,
+ *    sensor stats, alerts, the installed packages, facts by kind with their
+ *    package and phase); `/v1/scans/<id>/alerts`: its alerts, paged.
  *  - `/v1/scans`: the list, paged.
  *
  * A scan of a package reference has no artifact until the coordinator has

@@ -238,7 +238,7 @@ int sf_jobs_requeue_lost(PGconn *conn, const char *worker_id, int64_t token, int
  * current one (a batch row that was there already makes it a duplicate),
  * and only then update the job and the scan: who ran it, the sensor's
  * counts, the digests that key the verdict cache and, for the final batch,
- * the outcome. Returns the scan, whether the attempt is current, and
+ * the outcome (with its phases, $16, when the worker sent them). Returns the scan, whether the attempt is current, and
  * whether the batch is new.
  */
 static const char JOBS_BATCH_SQL[] =
@@ -260,12 +260,14 @@ static const char JOBS_BATCH_SQL[] =
     "  stdout_tail = CASE WHEN $5::bool THEN $13 ELSE stdout_tail END,"
     "  stderr_tail = CASE WHEN $5::bool THEN $14 ELSE stderr_tail END,"
     "  duration_ms = CASE WHEN $5::bool THEN $15::bigint ELSE duration_ms END,"
+    "  phases = CASE WHEN $5::bool THEN coalesce($16::jsonb, phases) ELSE phases END,"
     "  finished_at = CASE WHEN $5::bool THEN now() ELSE finished_at END"
     "  FROM uj WHERE scans.id = uj.scan_id RETURNING 1)"
     " SELECT scan_id, state IN ('running', 'done') AND attempt = $2,"
     "  (SELECT count(*) FROM ins), (SELECT count(*) FROM us) FROM j";
 
-int sf_jobs_record_batch(PGconn *conn, const struct sf_batch *b, struct sf_jobs_batch *out)
+int sf_jobs_record_batch(PGconn *conn, const struct sf_batch *b, const char *phases_json,
+			 struct sf_jobs_batch *out)
 {
 	char id[32], att[16], seq[16], events[32], drops[32], exit_status[16], duration[32];
 	snprintf(id, sizeof(id), "%lld", (long long)b->job_id);
@@ -289,9 +291,10 @@ int sf_jobs_record_batch(PGconn *conn, const struct sf_batch *b, struct sf_jobs_
 			   b->has_exit_status ? exit_status : NULL,
 			   b->stdout_tail,
 			   b->stderr_tail,
-			   duration};
+			   duration,
+			   phases_json};
 	memset(out, 0, sizeof(*out));
-	PGresult *r = sf_db_prepared(conn, "sf_ingest", JOBS_BATCH_SQL, 15, p);
+	PGresult *r = sf_db_prepared(conn, "sf_ingest", JOBS_BATCH_SQL, 16, p);
 	int rc = sf_db_result_ok(conn, r, "ingest: batch");
 	if (rc == 0 && PQntuples(r) > 0) {
 		out->found = true;

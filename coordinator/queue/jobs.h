@@ -89,8 +89,11 @@ struct sf_jobs_batch {
 /* Records batch b against its job in one prepared statement: the batch row
  * (once per job, attempt and seq), and for a fresh batch of the current
  * attempt the job's and the scan's progress — the final batch finishes the
- * job. Alerts and facts are the caller's (ingest_db). */
-int sf_jobs_record_batch(PGconn *conn, const struct sf_batch *b, struct sf_jobs_batch *out);
+ * job, and its phases_json (a JSON array the caller built from b->phases,
+ * NULL: none sent) becomes the scan's phases. Alerts, facts and packages are
+ * the caller's (ingest_db). */
+int sf_jobs_record_batch(PGconn *conn, const struct sf_batch *b, const char *phases_json,
+			 struct sf_jobs_batch *out);
 
 /* Cancels a queued or running scan: 0, -EALREADY if it has ended, -ENOENT. */
 int sf_jobs_cancel(PGconn *conn, const char *scan_id);

@@ -110,6 +110,7 @@ reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$wor
 ph=$(wait_scan "$(jq -r .id <<<"$reply")")
 ok "hostile tarball: status error" '[ "$(jq -r .status <<<"$ph")" = error ]'
 ok "hostile tarball: reason given" 'jq -r .reason <<<"$ph" | grep -q "archive refused"'
+ok "hostile tarball: result kept on error (the alerts so far)" '[ "$(jq -r ".result | type" <<<"$ph")" = array ]'
 
 # --- not a tarball at all
 reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary 'hello' \

@@ -1,5 +1,7 @@
 /* queue_test — the PostgreSQL queue: concurrent claims, leases, reaping,
- * dead letters and idempotent ingestion, against a real server. */
+ * dead letters and idempotent ingestion (a project scan's phases, packages
+ * and attributed facts too, and the report made of them), against a real
+ * server. */
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "ingest_db.h"
 #include "jobs.h"
 #include "migrate.h"
+#include "report.h"
 #include "harness.h"
 #include "log.h"
 #include "pgtest.h"
@@ -54,6 +57,195 @@ static void batch_init(struct sf_batch *b, int64_t job, int attempt, int seq, bo
 	b->final = final;
 	b->worker_id = "test-worker";
 	b->has_exit_status = final;
+}
+
+/* The report's package named name: its field key as an integer (booleans
+ * 0/1), -1 if there is no such package. */
+static long long pkg_field(json_t *report, const char *name, const char *key)
+{
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(report, "packages"), i, p)
+	{
+		if (strcmp(json_string_value(json_object_get(p, "name")), name) != 0)
+			continue;
+		json_t *v = json_object_get(p, key);
+		return json_is_boolean(v) ? json_is_true(v) : json_integer_value(v);
+	}
+	return -1;
+}
+
+/* How many of the report's facts of kind have this package and phase. */
+static int facts_with(json_t *report, const char *kind, const char *package, const char *phase)
+{
+	size_t i;
+	json_t *f;
+	int n = 0;
+	json_array_foreach(json_object_get(json_object_get(report, "facts"), kind), i, f)
+	{
+		const char *pk = json_string_value(json_object_get(f, "package"));
+		const char *ph = json_string_value(json_object_get(f, "phase"));
+		n += pk && ph && strcmp(pk, package) == 0 && strcmp(ph, phase) == 0;
+	}
+	return n;
+}
+
+/* The reports of the failed project scan test_project_batch stored. */
+static void check_project_report(PGconn *c, const char *scan)
+{
+	json_t *rep = NULL;
+	CHECK_EQ(sf_report_v1(c, scan, &rep), 0);
+	CHECK_EQ(json_array_size(json_object_get(rep, "phases")), 3);
+	json_t *ph1 = json_array_get(json_object_get(rep, "phases"), 1);
+	CHECK_EQ(json_integer_value(json_object_get(ph1, "exit_status")), 1);
+	CHECK(json_is_null(json_object_get(json_array_get(json_object_get(rep, "phases"), 2),
+					   "exit_status")));
+	CHECK_EQ(json_array_size(json_object_get(rep, "packages")), 3);
+	CHECK_EQ(pkg_field(rep, "proj", "ran_install_scripts"), 1); /* its own scripts ran */
+	CHECK_EQ(pkg_field(rep, "leaf", "ran_install_scripts"), 1);
+	CHECK_EQ(pkg_field(rep, "mid", "ran_install_scripts"), 0);
+	CHECK_EQ(pkg_field(rep, "mid", "direct"), 1);
+	CHECK_EQ(pkg_field(rep, "leaf", "alerts"), 2);
+	CHECK_EQ(pkg_field(rep, "proj", "alerts"), 0);
+	CHECK_EQ(facts_with(rep, "dns", "leaf@1.0.0", "install"), 1);
+	CHECK_EQ(facts_with(rep, "dns", "leaf@1.0.0", "import"), 1);
+	CHECK_EQ(facts_with(rep, "dns", "", ""), 1);
+	CHECK_EQ(facts_with(rep, "process", "proj@1.0.0", "fetch"), 1);
+	CHECK(json_is_string(json_object_get(rep, "reason")));
+	json_decref(rep);
+	/* Package Hunter's view: error with the reason, and the alerts so far */
+	CHECK_EQ(sf_report_package_hunter(c, scan, &rep), 0);
+	CHECK(strcmp(json_string_value(json_object_get(rep, "status")), "error") == 0);
+	CHECK(json_is_string(json_object_get(rep, "reason")));
+	CHECK_EQ(json_array_size(json_object_get(rep, "result")), 3);
+	json_decref(rep);
+}
+
+/*
+ * A project scan whose install phase failed: the final batch carries the
+ * phases, the installed tree and facts and alerts attributed to packages
+ * and phases, and the error. Everything is stored once (a second delivery
+ * changes nothing, a superseded attempt's batch nothing at all), the scan
+ * fails with the reason and keeps its alerts, and the report shows it.
+ */
+static void test_project_batch(PGconn *c, const struct sf_submission *sub)
+{
+	char scan[SF_UUID_LEN + 1], sql[1024];
+	CHECK_EQ(sf_enqueue_submit(c, sub, scan), 0);
+	struct sf_claim cj;
+	bool claimed = false;
+	int requeued = 0, dead = 0;
+	CHECK_EQ(sf_jobs_claim(c, 1, &cj, &claimed), 0);
+	CHECK(claimed && strcmp(cj.scan_id, scan) == 0);
+	usleep(1200 * 1000);
+	CHECK_EQ(sf_jobs_reap(c, 0, 0, &requeued, &dead), 0);
+	CHECK_EQ(requeued, 1);
+
+	struct sf_phase phases[] = {
+	    {.name = "fetch", .ran = true, .has_exit_status = true, .duration_ms = 900,
+	     .stdout_tail = "added 3 packages\n", .stderr_tail = ""},
+	    {.name = "install", .ran = true, .has_exit_status = true, .exit_status = 1,
+	     .duration_ms = 400, .stdout_tail = "> leaf@1.0.0 postinstall\n",
+	     .stderr_tail = "npm ERR! code 1\tx", .error = "npm exited 1: npm ERR! code 1"},
+	    {.name = "import", .ran = false, .error = "skipped: install failed"}};
+	struct sf_package pkgs[] = {
+	    {.name = "proj", .version = "1.0.0", .path = "", .install_scripts = true},
+	    {.name = "mid", .version = "1.0.0", .path = "node_modules/mid", .direct = true},
+	    {.name = "leaf", .version = "1.0.0", .path = "node_modules/mid/node_modules/leaf",
+	     .install_scripts = true},
+	    {.name = "mid", .version = "1.0.0", .path = "node_modules/mid", .direct = true}};
+	struct sf_fact fa[] = {
+	    {.kind = "process", .value = "7", .detail = "node postinstall.js",
+	     .package = "leaf@1.0.0", .phase = "install"},
+	    {.kind = "process", .value = "8", .detail = "sh -c prepare", .package = "proj@1.0.0",
+	     .phase = "install"},
+	    {.kind = "process", .value = "9", .detail = "npm rebuild", .package = "mid@1.0.0",
+	     .phase = "install"}, /* mid declares no install script */
+	    {.kind = "process", .value = "5", .detail = "npm ci", .package = "proj@1.0.0",
+	     .phase = "fetch"},
+	    {.kind = "dns", .value = "evil.invalid", .package = "leaf@1.0.0", .phase = "install"},
+	    {.kind = "dns", .value = "evil.invalid", .package = "leaf@1.0.0", .phase = "import"},
+	    {.kind = "dns", .value = "evil.invalid", .package = "leaf@1.0.0", .phase = "install"},
+	    {.kind = "dns", .value = "old.invalid"}}; /* no package, no phase */
+	struct sf_kv leaf_kv[] = {{"scanfarm.package", "leaf@1.0.0"}, {"scanfarm.phase", "install"}};
+	struct sf_alert al[] = {
+	    {.time_ns = 2, .priority = "Warning", .rule = "steal", .output = "o", .fields = leaf_kv,
+	     .nfields = 2},
+	    {.time_ns = 3, .priority = "Notice", .rule = "connect", .output = "o",
+	     .fields = leaf_kv, .nfields = 2},
+	    {.time_ns = 4, .priority = "Notice", .rule = "other", .output = "o"}};
+	struct sf_batch bt;
+	enum sf_ingest_result res;
+	/* attempt 1 was superseded: its batch brings nothing */
+	batch_init(&bt, cj.job_id, 1, 0, true);
+	bt.phases = phases;
+	bt.nphases = 3;
+	bt.packages = pkgs;
+	bt.npackages = 4;
+	bt.facts = fa;
+	bt.nfacts = 8;
+	CHECK_EQ(sf_ingest_db_store(c, &bt, &res), 0);
+	CHECK_EQ(res, SF_INGEST_STALE);
+	snprintf(sql, sizeof(sql),
+		 "SELECT (SELECT count(*) FROM scan_packages WHERE scan_id = '%s')"
+		 " + (SELECT count(*) FROM facts WHERE scan_id = '%s')"
+		 " + (SELECT count(*) FROM scans WHERE id = '%s' AND phases IS NOT NULL)",
+		 scan, scan, scan);
+	CHECK_EQ(scalar(c, sql), 0);
+
+	CHECK_EQ(sf_jobs_claim(c, 60, &cj, &claimed), 0);
+	CHECK(claimed && strcmp(cj.scan_id, scan) == 0 && cj.attempt == 2);
+	batch_init(&bt, cj.job_id, 2, 0, false); /* alerts so far */
+	bt.alerts = al;
+	bt.nalerts = 1;
+	CHECK_EQ(sf_ingest_db_store(c, &bt, &res), 0);
+	CHECK_EQ(res, SF_INGEST_STORED);
+	batch_init(&bt, cj.job_id, 2, 1, true);
+	bt.has_exit_status = true;
+	bt.exit_status = 1;
+	bt.error = "install failed: npm exited 1: npm ERR! code 1";
+	bt.phases = phases;
+	bt.nphases = 3;
+	bt.packages = pkgs;
+	bt.npackages = 4;
+	bt.facts = fa;
+	bt.nfacts = 8;
+	bt.alerts = al + 1;
+	bt.nalerts = 2;
+	CHECK_EQ(sf_ingest_db_store(c, &bt, &res), 0);
+	CHECK_EQ(res, SF_INGEST_STORED);
+	CHECK_EQ(sf_ingest_db_store(c, &bt, &res), 0); /* delivered twice */
+	CHECK_EQ(res, SF_INGEST_DUPLICATE);
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM scans WHERE id = '%s' AND status = 'failed'"
+		 " AND reason = 'install failed: npm exited 1: npm ERR! code 1'"
+		 " AND jsonb_array_length(phases) = 3 AND phases->0->>'name' = 'fetch'"
+		 " AND phases->0->'exit_status' = '0' AND phases->1->'exit_status' = '1'"
+		 " AND phases->1->>'stderr_tail' = E'npm ERR! code 1\\tx'"
+		 " AND phases->2->'exit_status' = 'null' AND phases->2->'ran' = 'false'"
+		 " AND phases->0->'error' = 'null' AND phases->1->'timed_out' = 'false'"
+		 " AND phases->0->'duration_ms' = '900'", scan);
+	CHECK_EQ(scalar(c, sql), 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM alerts WHERE scan_id = '%s'", scan);
+	CHECK_EQ(scalar(c, sql), 3); /* the failure keeps every alert */
+	snprintf(sql, sizeof(sql),
+		 "SELECT string_agg(path || '=' || name || '@' || version || ':' || direct::text"
+		 " || install_scripts::text, ',' ORDER BY idx) FROM scan_packages"
+		 " WHERE scan_id = '%s'", scan);
+	PGresult *r = PQexec(c, sql);
+	CHECK(PQntuples(r) == 1 &&
+	      strcmp(PQgetvalue(r, 0, 0), "=proj@1.0.0:falsetrue,node_modules/mid=mid@1.0.0:truefalse,"
+					  "node_modules/mid/node_modules/leaf=leaf@1.0.0:falsetrue") == 0);
+	PQclear(r);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM facts WHERE scan_id = '%s'", scan);
+	CHECK_EQ(scalar(c, sql), 7); /* the same dns in two phases is two facts */
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM facts WHERE scan_id = '%s' AND kind = 'dns'"
+		 " AND value = 'old.invalid' AND package = '' AND phase = ''", scan);
+	CHECK_EQ(scalar(c, sql), 1);
+
+	check_project_report(c, scan);
 }
 
 int main(void)
@@ -173,6 +365,8 @@ int main(void)
 	batch_init(&bt, 999999, 1, 0, true);
 	CHECK_EQ(sf_ingest_db_store(c, &bt, &res), 0);
 	CHECK_EQ(res, SF_INGEST_UNKNOWN);
+
+	test_project_batch(c, &sub);
 
 	/* After max_attempts expiries the job is dead-lettered, with the reason. */
 	CHECK_EQ(sf_enqueue_submit(c, &sub, scan), 0);
