@@ -69,9 +69,10 @@ static int phase_reason(const struct sf_phase_spec *ps, const struct sf_sandbox_
 			struct sf_phase *out)
 {
 	char why[512] = "", last[256];
-	phase_last_line(res->stderr_tail, last, sizeof(last));
+	/* the tails have moved into out by now */
+	phase_last_line(out->stderr_tail, last, sizeof(last));
 	if (!last[0])
-		phase_last_line(res->stdout_tail, last, sizeof(last));
+		phase_last_line(out->stdout_tail, last, sizeof(last));
 	if (res->timed_out)
 		snprintf(why, sizeof(why), "%s timed out after %d s and was killed", ps->name,
 			 ps->time_limit_s);

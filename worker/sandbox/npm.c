@@ -77,6 +77,8 @@ int sf_npm_fetch(const struct sf_project *p, const char *registry, uint16_t prox
 	sf_argv_add(argv, "--fetch-retry-maxtimeout=4000");
 	if (p->packed)
 		sf_argv_add(argv, "--omit=dev");
+	/* the cache is shared by the worker's jobs: no job's log files in it */
+	sf_argv_add(argv, "--logs-max=0");
 	npm_base_env(env, SF_NPM_CACHE_DIR);
 	return npm_done(argv, env);
 }
@@ -113,7 +115,7 @@ int sf_npm_install(const struct sf_project *p, bool rebuild, struct sf_argv *arg
 	sf_argv_add(argv, "/bin/sh");
 	sf_argv_add(argv, "-c");
 	sf_argv_add(argv, "%s", script);
-	npm_base_env(env, "/tmp/.npm");
+	npm_base_env(env, SF_NPM_CACHE_DIR);
 	return npm_done(argv, env);
 }
 
@@ -149,6 +151,6 @@ int sf_npm_import(const struct sf_project *p, struct sf_argv *argv, struct sf_ar
 		sf_argv_add(argv, ".");
 	for (int i = 0; i < p->ndeps; i++)
 		sf_argv_add(argv, "%s", p->deps[i]);
-	npm_base_env(env, "/tmp/.npm");
+	npm_base_env(env, SF_NPM_CACHE_DIR);
 	return npm_done(argv, env);
 }

@@ -27,7 +27,7 @@
 
 #include "project.h"
 
-#define SF_NPM_CACHE_DIR "/tmp/.npm-cache" /* the worker's tarball cache, in the fetch phase */
+#define SF_NPM_CACHE_DIR "/tmp/.npm" /* npm's cache; the worker's tarball cache in the fetch phase */
 #define SF_ARGV_MAX (SF_PROJECT_MAX_DEPS + 32)
 #define SF_NPM_IMPORT_TIMEOUT_MS 10000 /* per required package */
 
