@@ -58,7 +58,7 @@ project() {
 pack() { tar -czf "$work/$1.tgz" -C "$work/proj/$1" app; }
 submit() { curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/$1.tgz" \
   "$url/monitor/project/npm?rescan=1" | jq -r '.id // empty'; }
-wait_v1() { wait_scan "$1" >/dev/null; curl -s "$url/v1/scans/$1" | tee "/tmp/pt-$1.json"; }
+wait_v1() { wait_scan "$1" >/dev/null; curl -s "$url/v1/scans/$1"; }
 # alerts RULE PACKAGE PHASE: how many alerts of RULE name PACKAGE and PHASE
 alerts() { jq --arg r "$1" --arg p "$2" --arg ph "$3" '[.alerts[] | select(.rule == $r
   and .output_fields["scanfarm.package"] == $p and .output_fields["scanfarm.phase"] == $ph)]
