@@ -7,7 +7,6 @@
  * environment (job.c runs one job), the sandbox image's digest, the sweep
  * of what a killed worker left, and the link to the coordinator (uplink.c).
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "http_client.h"
 #include "image.h"
 #include "job.h"
 #include "uplink.h"
@@ -265,7 +265,10 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (sf_http_global_init() != 0) {
+		sf_error("cannot initialise libcurl");
+		return 2;
+	}
 
 	int exit_code = 1;
 	const char *jobs_url = sf_config_get(opts, NOPTS, "jobs-url");
@@ -283,7 +286,7 @@ int main(int argc, char **argv)
 		sf_proxy_stop(&w.proxy);
 	sf_sensor_close(w.sensor);
 	sf_rules_free(w.rules);
-	curl_global_cleanup();
+	sf_http_global_cleanup();
 	sf_config_free(opts, NOPTS);
 	return exit_code;
 }

@@ -21,8 +21,10 @@ farm_init() {
   dsn="${base_dsn/dbname=scanfarm/dbname=$db}"
   export SCANFARM_DB_DSN=$dsn SCANFARM_VAR=$work SCANFARM_BUILD=$build SCANFARM_SKIP_SETUP=1
   export SCANFARM_ROOTFS=$src/var/rootfs
-  # Ports from the pid and the test name, so tests running side by side differ.
-  port=$((20000 + ($$ * 7 + $(printf '%s' "$name" | cksum | cut -d' ' -f1)) % 20000))
+  # Ports from the pid and the test name, so tests running side by side differ;
+  # below 32768, where Linux hands out ephemeral ports (a client's source port
+  # there once took a test's listening port).
+  port=$((20000 + ($$ * 7 + $(printf '%s' "$name" | cksum | cut -d' ' -f1)) % 12000))
   export SCANFARM_HTTP_PORT=$port SCANFARM_JOBS_PORT=$((port + 1)) SCANFARM_RESULTS_PORT=$((port + 2))
   url=http://127.0.0.1:$port
 }

@@ -3,11 +3,13 @@
  *
  * The body is streamed to a file while its SHA-256 is computed; the file is
  * kept only if the digest and size match what the job said. Failures that
- * say nothing about the artifact (connection refused or reset, timeouts,
- * 429 and 5xx answers: a coordinator restarting or draining) are retried
+ * say nothing about the artifact (failures below HTTP such as a refused or
+ * reset connection or a timeout, and 408, 429 and 5xx answers: a
+ * coordinator restarting or draining; http_client's one rule) are retried
  * with a growing pause until retry_ms have passed; the rest fail at once.
  *
- * Owns: nothing after return. Calls: libcurl, sha256, util.
+ * Owns: nothing after return. Calls: http_client (curl set-up, the
+ * hashing sink), sha256, util.
  */
 #ifndef SF_FETCH_H
 #define SF_FETCH_H
