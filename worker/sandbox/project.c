@@ -294,50 +294,47 @@ static void project_walk_package(struct project_walk *w, const char *top, const 
 	project_walk_dir(w, top, nested, depth + 1);
 }
 
-/* A node_modules directory: top/rel. */
-static void project_walk_dir(struct project_walk *w, const char *top, const char *rel, int depth)
+/* Opens top/rel as a directory, never through a link; NULL if it is none. */
+static DIR *project_opendir(const char *top, const char *rel)
 {
-	char path[8300];
+	char path[8600];
 	snprintf(path, sizeof(path), "%s/%s", top, rel);
-	if (depth > PROJECT_DEPTH_MAX || w->rc)
-		return;
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d && fd >= 0)
+		close(fd);
+	return d;
+}
+
+/* Each real directory under top/rel not starting with '.' (.bin,
+ * .package-lock.json; links are not followed): a package, or with
+ * scopes (a node_modules directory) a scope whose packages are one level
+ * down. */
+static void project_walk_entries(struct project_walk *w, const char *top, const char *rel,
+				 int depth, bool scopes)
+{
+	DIR *d = project_opendir(top, rel);
+	if (!d)
 		return;
-	}
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL && !w->rc) {
 		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
-			continue; /* .bin, .package-lock.json, links (not followed) */
-		char sub[8300];
-		snprintf(sub, sizeof(sub), "%s/%s", rel, e->d_name);
-		if (e->d_name[0] == '@') { /* a scope: its packages are one level down */
-			char spath[8400];
-			snprintf(spath, sizeof(spath), "%s/%s", top, sub);
-			int sfd = open(spath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			DIR *sd = sfd >= 0 ? fdopendir(sfd) : NULL;
-			if (!sd) {
-				if (sfd >= 0)
-					close(sfd);
-				continue;
-			}
-			struct dirent *se;
-			while ((se = readdir(sd)) != NULL && !w->rc) {
-				if (se->d_name[0] == '.' || se->d_type != DT_DIR)
-					continue;
-				char scoped[8600];
-				snprintf(scoped, sizeof(scoped), "%s/%s", sub, se->d_name);
-				project_walk_package(w, top, scoped, depth);
-			}
-			closedir(sd);
 			continue;
-		}
-		project_walk_package(w, top, sub, depth);
+		char sub[8600];
+		snprintf(sub, sizeof(sub), "%s/%s", rel, e->d_name);
+		if (scopes && e->d_name[0] == '@')
+			project_walk_entries(w, top, sub, depth, false);
+		else
+			project_walk_package(w, top, sub, depth);
 	}
 	closedir(d);
+}
+
+/* A node_modules directory: top/rel. */
+static void project_walk_dir(struct project_walk *w, const char *top, const char *rel, int depth)
+{
+	if (depth <= PROJECT_DEPTH_MAX && !w->rc)
+		project_walk_entries(w, top, rel, depth, true);
 }
 
 int sf_project_inventory(const struct sf_project *p, const char *dir, struct sf_batch *b)
