@@ -107,7 +107,9 @@ static int pack_phases(msgpack_packer *pk, const struct sf_batch *b)
 		return -1;
 	for (uint32_t i = 0; i < b->nphases; i++) {
 		const struct sf_phase *p = &b->phases[i];
-		if (msgpack_pack_map(pk, 8) || KSTR(pk, "name", p->name) || pack_key(pk, "ran") ||
+		/* a phase always has a name: the decoder requires one */
+		if (msgpack_pack_map(pk, 8) || KSTR(pk, "name", p->name ? p->name : "") ||
+		    pack_key(pk, "ran") ||
 		    pack_bool(pk, p->ran) || pack_key(pk, "exit_status") ||
 		    (p->has_exit_status ? msgpack_pack_int64(pk, p->exit_status)
 					: msgpack_pack_nil(pk)) ||

@@ -388,14 +388,14 @@ static int job_phases(const struct sf_job_env *env, struct job_run *j,
 		if (rc == 0 && job_phase_failed(&b->phases[k])) {
 			snprintf(j->err, sizeof(j->err), "%s",
 				 b->phases[k].error ? b->phases[k].error : "a phase did not complete");
-			k++;
 			break;
 		}
 	}
-	/* the phases after one that did not complete stay "not run": the
-	 * scan's reason is the first failure's */
-	for (; k < 3 && rc == 0; k++)
-		rc = sf_phase_skip(&b->phases[k], names[k], NULL);
+	/* the phases after one that did not complete (or could not start)
+	 * stay "not run": the scan's reason is the first failure's */
+	for (k = 0; k < 3; k++)
+		if (!b->phases[k].name && sf_phase_skip(&b->phases[k], names[k], NULL) && !rc)
+			rc = -ENOMEM;
 	return rc;
 }
 
