@@ -76,6 +76,21 @@ ok "the attempt is a fact" 'jq -e ".facts.connect[] | select(.value == \"198.51.
 ok "scanfarm scan prints the finished report" '[ "$(jq -r .status "$work/cli.json")" = finished ]'
 ok "scanfarm status prints Package Hunter's view" '"$build/cli/scanfarm" --server "$url" status "$(jq -r .id "$work/cli.json")" | jq -e ".status == \"finished\"" >/dev/null'
 
+# --- noisy output: 300 MiB to stdout blocks the writer instead of failing it,
+# and the tail keeps what follows a NUL byte (escaped as \0)
+mkdir -p "$work/noisy/package"; cp "$src/tests/packages/noisy-output/"* "$work/noisy/package/"
+tar -czf "$work/noisy.tgz" -C "$work/noisy" package
+nid=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/noisy.tgz" \
+  "$url/monitor/project/npm" | jq -r .id)
+wait_scan "$nid" >/dev/null
+noisy=$(curl -s "$url/v1/scans/$nid")
+ok "noisy output: finished, install exited 0 ($(jq -r '"\(.status) \(.install.exit_status)"' <<<"$noisy"))" \
+  '[ "$(jq -r .status <<<"$noisy")" = finished ] && [ "$(jq -r .install.exit_status <<<"$noisy")" = 0 ]'
+ntail=$(jq -r .install.stdout_tail <<<"$noisy")
+ok "noisy output: the tail ends with the last line, past the NUL" \
+  'grep -q "^before-nul\\\\0after-nul: still here$" <<<"$ntail" &&
+   [ "$(tail -n1 <<<"$ntail")" = "noisy-output: DONE" ]'
+
 # --- cancel: a running scan ends as failed with the reason; the worker's late
 # result is discarded as stale
 mkdir -p "$work/slow/package"; cp "$src/tests/packages/slow-install/"* "$work/slow/package/"

@@ -40,16 +40,28 @@ static void run_tail_append(struct run_tail *t, const char *data, size_t n)
 	t->len += n;
 }
 
+/* The tail as a C string: a NUL byte the output held becomes the two
+ * characters "\0", so nothing after it is lost (a string ends at the first). */
 static char *run_tail_string(const struct run_tail *t)
 {
 	const char *mark = t->truncated ? "[…]\n" : "";
-	size_t ml = strlen(mark);
-	char *s = malloc(ml + t->len + 1);
+	size_t ml = strlen(mark), nuls = 0;
+	for (size_t i = 0; i < t->len; i++)
+		nuls += t->buf[i] == '\0';
+	char *s = malloc(ml + t->len + nuls + 1);
 	if (!s)
 		return NULL;
 	memcpy(s, mark, ml);
-	memcpy(s + ml, t->buf, t->len);
-	s[ml + t->len] = '\0';
+	size_t o = ml;
+	for (size_t i = 0; i < t->len; i++) {
+		if (t->buf[i] == '\0') {
+			s[o++] = '\\';
+			s[o++] = '0';
+		} else {
+			s[o++] = t->buf[i];
+		}
+	}
+	s[o] = '\0';
 	return s;
 }
 

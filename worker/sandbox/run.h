@@ -60,7 +60,7 @@ struct sf_sandbox_result {
 	int exit_status; /* or 128 + signal, as a shell reports it */
 	bool timed_out;
 	int64_t duration_ms;
-	char *stdout_tail; /* malloc'd, NUL-terminated */
+	char *stdout_tail; /* malloc'd, NUL-terminated; a NUL of the output reads "\\0" */
 	char *stderr_tail;
 };
 
