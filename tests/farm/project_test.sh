@@ -155,6 +155,23 @@ ok "benign project: every dependency installed, the build ran, the project's pre
 ok "benign project: each direct dependency was imported" \
   '[ "$(jq -r ".phases[2].stdout_tail" <<<"$report" | grep -c "^scanfarm-import .*: ")" = 3 ]'
 
+# --- a lockfile that sends a tarball to another loopback port: the proxy
+# refuses it (the fetch phase reaches nothing but the registry), on record
+mkdir -p "$work/proj/evillock/app"
+cp "$work/proj/treelock/app/package.json" "$work/proj/evillock/app/"
+jq --arg u "http://127.0.0.1:$evilport/-/sf-victim-1.0.0.tgz" \
+  '.packages["node_modules/sf-victim"].resolved = $u' \
+  "$work/proj/treelock/app/package-lock.json" >"$work/proj/evillock/app/package-lock.json"
+pack evillock
+rm -rf "$SCANFARM_VAR/worker/npm-cache" # a cached copy would be used without asking
+eid=$(submit evillock)
+report=$(wait_v1 "$eid")
+ok "lockfile naming another host: failed ($(jq -r .reason <<<"$report"))" \
+  '[ "$(jq -r .status <<<"$report")" = failed ] && jq -r .reason <<<"$report" | grep -q "^fetch failed"'
+ok "lockfile naming another host: the proxy refused it, on record" \
+  'jq -e --arg u "http://127.0.0.1:$evilport/-/sf-victim-1.0.0.tgz" "[.facts.registry_refused[]? | select(.value == \$u and .phase == \"fetch\")] | length >= 1" <<<"$report" >/dev/null'
+ok "lockfile naming another host: that port got nothing" '[ ! -s "$work/evil.log" ]'
+
 # --- integrity mismatch: sf-victim's bytes change under its packument
 project corrupt project-tree; pack corrupt
 cp "$work/registry/-/sf-victim-1.0.0.tgz" "$work/victim.orig"

@@ -201,6 +201,8 @@ static int proxy_spawn(struct sf_proxy *p, char *err, size_t errlen)
 			dup2(null, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
+		/* nothing of the worker's (sockets, BPF maps, job files) goes with it */
+		close_range(3, ~0U, 0);
 		execlp(p->binary, p->binary, "-d", "-c", conf, (char *)NULL);
 		dprintf(2, "scanfarm: cannot execute %s: %s\n", p->binary, strerror(errno));
 		_exit(127);
