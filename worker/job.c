@@ -180,14 +180,6 @@ static int job_read_project(struct job_run *j)
 	int rc = sf_project_read(&j->project, j->rootdir, j->root, j->err, sizeof(j->err));
 	if (rc)
 		return rc;
-	/* yarn and pnpm are not in the sandbox yet: say so rather than let an
-	 * npm install pass for what the lockfile pins */
-	if (j->project.lock == SF_LOCK_YARN || j->project.lock == SF_LOCK_PNPM)
-		job_note(j, "lockfile",
-			 j->project.lock == SF_LOCK_YARN
-			     ? "yarn.lock not honoured: installed with npm install"
-			     : "pnpm-lock.yaml not honoured: installed with npm install",
-			 "fetch");
 	if ((rc = sf_project_neutralise_npmrc(j->rootdir, job_note_npmrc, j)))
 		snprintf(j->err, sizeof(j->err), "cannot neutralise the project's .npmrc: %s",
 			 strerror(-rc));
