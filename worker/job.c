@@ -236,6 +236,16 @@ static int job_prepare_sandbox(const struct sf_sandbox_spec *spec, struct job_ru
 		return rc;
 	}
 	j->tmp_mounted = true;
+	/* The fetch phase's cache mount point, made here so that it is the
+	 * sandbox user's in the later phases too: pnpm rebuild creates the
+	 * (absent) store it was linked from there. */
+	char npmdir[4300];
+	snprintf(npmdir, sizeof(npmdir), "%s%s", j->tmp, SF_NPM_CACHE_DIR + 4);
+	if ((rc = sf_mkdirs(npmdir, 0700)) ||
+	    (rc = chown(npmdir, SANDBOX_UID, SANDBOX_GID) ? -errno : 0)) {
+		snprintf(j->err, sizeof(j->err), "cannot create %s: %s", npmdir, strerror(-rc));
+		return rc;
+	}
 	return 0;
 }
 

@@ -162,8 +162,7 @@ int sf_npm_install(const struct sf_project *p, bool rebuild, struct sf_argv *arg
 	 * npm's; pnpm's tree (.pnpm/<id>/node_modules/<name>) is pnpm's to
 	 * rebuild, with the store it was linked from named (absent here) */
 	if (rebuild && p->lock == SF_LOCK_PNPM)
-		cmds[n++] = "pnpm rebuild --reporter=append-only --store-dir=" SF_NPM_PNPM_STORE
-			    " --cache-dir=" SF_NPM_PNPM_CACHE;
+		cmds[n++] = "pnpm rebuild --reporter=append-only --store-dir=" SF_NPM_PNPM_STORE;
 	else if (rebuild)
 		cmds[n++] = "npm rebuild --offline --foreground-scripts --ignore-scripts=false"
 			    " --loglevel=warn";
