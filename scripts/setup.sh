@@ -15,7 +15,7 @@ PACKAGES=(build-essential cmake pkg-config clang llvm libbpf-dev bpftool libnng-
   libpq-dev libarchive-dev libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
   protobuf-compiler libmsgpack-dev libyaml-dev libmicrohttpd-dev
   libcurl4-openssl-dev libssl-dev libjansson-dev postgresql crun runc mmdebstrap
-  jq curl ca-certificates xz-utils git python3 tinyproxy)
+  jq curl ca-certificates openssl xz-utils git python3 tinyproxy)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -51,13 +51,44 @@ host() {
   fi
 }
 
+# The rootfs recipe: bump ROOTFS_RECIPE with every change to what rootfs() puts
+# in the image (and IMAGE_SANDBOX_RECIPE in worker/sandbox/image.c with it, the
+# verdict cache key). A rootfs whose marker names another recipe is rebuilt.
+ROOTFS_RECIPE=scanfarm-sandbox-2
+# pnpm from the npm registry, pinned by version and by the registry's sha512
+PNPM_VERSION=9.15.9
+PNPM_INTEGRITY=sha512-aARhQYk8ZvrQHAeSMRKOmvuJ74fiaR1p5NQO7iKJiClf1GghgbrlW1hBjDolO95lpQXsfF+UA+zlzDzTfc8lMQ==
+
+# pnpm_into DIR: fetch the pinned pnpm tarball, check its integrity, unpack it
+# under DIR/usr/local/lib/node_modules/pnpm with a DIR/usr/local/bin/pnpm link.
+pnpm_into() {
+  local root=$1 tgz want got
+  tgz=$(mktemp)
+  curl -fsSL --retry 3 -o "$tgz" "https://registry.npmjs.org/pnpm/-/pnpm-$PNPM_VERSION.tgz"
+  want=${PNPM_INTEGRITY#sha512-}
+  got=$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)
+  if [ "$got" != "$want" ]; then
+    rm -f "$tgz"
+    log "rootfs: pnpm-$PNPM_VERSION.tgz integrity mismatch (sha512-$got)"
+    return 1
+  fi
+  mkdir -p "$root/usr/local/lib/node_modules/pnpm" "$root/usr/local/bin"
+  tar -xzf "$tgz" -C "$root/usr/local/lib/node_modules/pnpm" --strip-components=1 \
+    --no-same-owner
+  rm -f "$tgz"
+  ln -sfn ../lib/node_modules/pnpm/bin/pnpm.cjs "$root/usr/local/bin/pnpm"
+}
+
 rootfs() {
   local dir=$var/rootfs
-  if [ -f "$dir/.scanfarm-rootfs-ok" ]; then log "rootfs: present at $dir"; return; fi
+  if [ "$(cat "$dir/.scanfarm-rootfs-ok" 2>/dev/null)" = "$ROOTFS_RECIPE" ]; then
+    log "rootfs: present at $dir ($ROOTFS_RECIPE)"; return
+  fi
+  if [ -e "$dir/.scanfarm-rootfs-ok" ]; then log "rootfs: $dir is an older recipe: rebuilding"; fi
   mkdir -p "$var"
   rm -rf "$dir.tmp"
-  log "rootfs: building Debian bookworm minbase + nodejs + npm into $dir (about a minute)"
-  mmdebstrap --quiet --variant=minbase --include=nodejs,npm,ca-certificates \
+  log "rootfs: building Debian bookworm minbase + nodejs + npm + yarnpkg + pnpm into $dir (a few minutes)"
+  mmdebstrap --quiet --variant=minbase --include=nodejs,npm,yarnpkg,ca-certificates \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
@@ -65,7 +96,10 @@ rootfs() {
     --customize-hook='echo "scanner:x:1000:1000:scanner:/tmp:/bin/sh" >> "$1/etc/passwd"' \
     --customize-hook='echo "scanner:x:1000:" >> "$1/etc/group"' \
     bookworm "$dir.tmp"
-  touch "$dir.tmp/.scanfarm-rootfs-ok"
+  pnpm_into "$dir.tmp"
+  chroot "$dir.tmp" yarnpkg --version >/dev/null
+  chroot "$dir.tmp" pnpm --version >/dev/null
+  echo "$ROOTFS_RECIPE" > "$dir.tmp/.scanfarm-rootfs-ok"
   rm -rf "$dir"
   mv "$dir.tmp" "$dir"
   log "rootfs: done ($(du -sh "$dir" | cut -f1))"

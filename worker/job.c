@@ -180,14 +180,6 @@ static int job_read_project(struct job_run *j)
 	int rc = sf_project_read(&j->project, j->rootdir, j->root, j->err, sizeof(j->err));
 	if (rc)
 		return rc;
-	/* yarn and pnpm are not in the sandbox yet: say so rather than let an
-	 * npm install pass for what the lockfile pins */
-	if (j->project.lock == SF_LOCK_YARN || j->project.lock == SF_LOCK_PNPM)
-		job_note(j, "lockfile",
-			 j->project.lock == SF_LOCK_YARN
-			     ? "yarn.lock not honoured: installed with npm install"
-			     : "pnpm-lock.yaml not honoured: installed with npm install",
-			 "fetch");
 	if ((rc = sf_project_neutralise_npmrc(j->rootdir, job_note_npmrc, j)))
 		snprintf(j->err, sizeof(j->err), "cannot neutralise the project's .npmrc: %s",
 			 strerror(-rc));
@@ -244,6 +236,16 @@ static int job_prepare_sandbox(const struct sf_sandbox_spec *spec, struct job_ru
 		return rc;
 	}
 	j->tmp_mounted = true;
+	/* The fetch phase's cache mount point, made here so that it is the
+	 * sandbox user's in the later phases too: pnpm rebuild creates the
+	 * (absent) store it was linked from there. */
+	char npmdir[4300];
+	snprintf(npmdir, sizeof(npmdir), "%s%s", j->tmp, SF_NPM_CACHE_DIR + 4);
+	if ((rc = sf_mkdirs(npmdir, 0700)) ||
+	    (rc = chown(npmdir, SANDBOX_UID, SANDBOX_GID) ? -errno : 0)) {
+		snprintf(j->err, sizeof(j->err), "cannot create %s: %s", npmdir, strerror(-rc));
+		return rc;
+	}
 	return 0;
 }
 

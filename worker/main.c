@@ -204,15 +204,35 @@ static void worker_identity(struct worker *w)
 	}
 }
 
+#define WORKER_YARN_REGISTRY "https://registry.yarnpkg.com/"
+
+/* Whether url is npm's public registry (https://registry.npmjs.org, any
+ * path, with or without the default port). */
+static bool worker_is_npmjs(const char *url)
+{
+	static const char host[] = "https://registry.npmjs.org";
+	size_t n = sizeof(host) - 1;
+	if (strncmp(url, host, n) != 0)
+		return false;
+	url += n;
+	if (strncmp(url, ":443", 4) == 0)
+		url += 4;
+	return url[0] == '\0' || url[0] == '/';
+}
+
 /* The fetch phase's way to the registry: the allowlisting proxy, and the
  * tarball cache its jobs share (owned by the sandbox user). */
 static int worker_registry_path(struct worker *w)
 {
 	char dir[PATH_MAX + 16], err[512] = "";
 	snprintf(dir, sizeof(dir), "%s/proxy", w->workdir);
-	const char *registries[] = {w->env.registry};
+	/* yarn classic fetches a yarn.lock's resolved URLs as they are, and
+	 * real-world ones name registry.yarnpkg.com (npm's registry by
+	 * another name): allowed too when the registry is npm's */
+	const char *registries[] = {w->env.registry, WORKER_YARN_REGISTRY};
+	int nreg = worker_is_npmjs(w->env.registry) ? 2 : 1;
 	int rc = sf_proxy_start(&w->proxy, sf_config_get(opts, NOPTS, "registry-proxy"), dir,
-				registries, 1, err, sizeof(err));
+				registries, nreg, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "registry proxy: %s\n", err[0] ? err : strerror(-rc));
 		sf_error("cannot start the registry proxy: %s", err[0] ? err : strerror(-rc));
@@ -220,8 +240,8 @@ static int worker_registry_path(struct worker *w)
 	}
 	w->proxy_running = true;
 	w->env.proxy = &w->proxy;
-	sf_info("registry proxy on 127.0.0.1:%u allows %s only", (unsigned)w->proxy.port,
-		w->env.registry);
+	sf_info("registry proxy on 127.0.0.1:%u allows %s%s only", (unsigned)w->proxy.port,
+		w->env.registry, nreg > 1 ? " and " WORKER_YARN_REGISTRY : "");
 	snprintf(w->cache_dir, sizeof(w->cache_dir), "%s/npm-cache", w->workdir);
 	if (sf_job_cache_prepare(w->cache_dir, w->cache_max_mb) != 0) {
 		fprintf(stderr, "--work-dir: cannot create the tarball cache %s\n", w->cache_dir);

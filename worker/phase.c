@@ -24,12 +24,20 @@ bool sf_phase_ok(const struct sf_phase *p)
 }
 
 /* What npm said went wrong: its "npm ERR! code X" and the line after it;
- * else the last non-empty line of the tail that is not about its log. */
+ * pnpm's " ERR_PNPM_X  message" line (on stdout, before its notes); else
+ * the last non-empty line of the tail that is not about its log (yarn's
+ * "error …"). */
 static void phase_last_line(const char *tail, char *out, size_t outlen)
 {
 	out[0] = '\0';
 	if (!tail)
 		return;
+	const char *pnpm = strstr(tail, "ERR_PNPM_");
+	if (pnpm) {
+		size_t n = strcspn(pnpm, "\r\n");
+		snprintf(out, outlen, "%.*s", (int)(n > 240 ? 240 : n), pnpm);
+		return;
+	}
 	const char *code = strstr(tail, "npm ERR! code ");
 	if (code) {
 		code += strlen("npm ERR! code ");
@@ -70,7 +78,9 @@ static int phase_reason(const struct sf_phase_spec *ps, const struct sf_sandbox_
 {
 	char why[512] = "", last[256];
 	/* the tails have moved into out by now */
-	phase_last_line(out->stderr_tail, last, sizeof(last));
+	/* pnpm reports its errors on stdout */
+	bool pnpm = out->stdout_tail && strstr(out->stdout_tail, "ERR_PNPM_");
+	phase_last_line(pnpm ? out->stdout_tail : out->stderr_tail, last, sizeof(last));
 	if (!last[0])
 		phase_last_line(out->stdout_tail, last, sizeof(last));
 	if (res->timed_out)

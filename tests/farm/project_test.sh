@@ -84,10 +84,37 @@ jq '.dependencies["sf-not-in-registry"] = "1.0.0"' "$pk/project-tree/package.jso
   >"$work/proj/missing/app/package.json"
 pack missing
 project benign project-benign; pack benign
+# --- the tree with a yarn.lock (yarn classic) and with a pnpm-lock.yaml (pnpm),
+# each made now against the loopback registry by the rootfs's own yarn/pnpm
+# (chroot, the project at /work, a private /tmp and /proc)
+in_rootfs() {
+  unshare --mount --fork sh -c 'mount --bind "$1" "$2/work" && mount -t tmpfs scratch "$2/tmp" &&
+    mount -t proc proc "$2/proc" && exec chroot "$2" env HOME=/tmp sh -c "cd /work && $3"' \
+    in_rootfs "$1" "$SCANFARM_ROOTFS" "$2" >>"$work/lockgen.log" 2>&1
+}
+yarn_lock() { in_rootfs "$1" "yarnpkg install --ignore-scripts --non-interactive --no-default-rc \
+  --registry $regurl/ --cache-folder /tmp/yarn" && rm -rf "$1/node_modules"; }
+pnpm_lock() { in_rootfs "$1" "pnpm install --lockfile-only --ignore-scripts --ignore-pnpmfile \
+  --registry=$regurl/ --store-dir=/tmp/pnpm-store"; }
+for tool in yarn pnpm; do
+  lock=yarn.lock; [ $tool = pnpm ] && lock=pnpm-lock.yaml
+  project $tool project-tree
+  ${tool}_lock "$work/proj/$tool/app"
+  ok "$tool: a $lock was made for the tree" '[ -f "$work/proj/$tool/app/$lock" ] && [ ! -e "$work/proj/$tool/app/node_modules" ]'
+  pack $tool
+  # the lockfile made without sf-victim, the package.json asking for it
+  project ${tool}stale project-tree
+  jq 'del(.dependencies["sf-victim"])' "$pk/project-tree/package.json" >"$work/proj/${tool}stale/app/package.json"
+  ${tool}_lock "$work/proj/${tool}stale/app"
+  cp "$pk/project-tree/package.json" "$work/proj/${tool}stale/app/"
+  pack ${tool}stale
+done
 
 declare -A id
 for s in tree treelock npmrc missing benign; do id[$s]=$(submit "$s"); done
 ok "five projects submitted" '[ ${#id[tree]} -eq 36 ] && [ ${#id[benign]} -eq 36 ] && [ ${#id[missing]} -eq 36 ]'
+for s in yarn pnpm yarnstale pnpmstale; do id[$s]=$(submit "$s"); done
+ok "the yarn and pnpm projects submitted" '[ ${#id[yarn]} -eq 36 ] && [ ${#id[pnpm]} -eq 36 ] && [ ${#id[yarnstale]} -eq 36 ] && [ ${#id[pnpmstale]} -eq 36 ]'
 
 for s in tree treelock; do
   report=$(wait_v1 "${id[$s]}")
@@ -120,6 +147,55 @@ ok "tree: fetched with npm install (no lockfile)" \
   'jq -r ".facts.process[]? | select(.phase == \"fetch\") | .detail" "$work/tree.json" | grep -q "npm install --ignore-scripts"'
 ok "treelock: fetched with npm ci (its package-lock.json)" \
   'jq -r ".facts.process[]? | select(.phase == \"fetch\") | .detail" "$work/treelock.json" | grep -q "npm ci --ignore-scripts"'
+
+# --- yarn classic and pnpm: the same tree, the same findings
+for s in yarn pnpm; do
+  report=$(wait_v1 "${id[$s]}")
+  echo "$report" >"$work/$s.json"
+  check "$s: finished (not failed): $(jq -r '.status + " " + (.reason // "")' <<<"$report")" \
+    '[ "$(jq -r .status <<<"$report")" = finished ]' || jq '.phases' <<<"$report"
+  ok "$s: three phases ran and exited 0" \
+    '[ "$(jq -c "[.phases[] | [.name, .ran, .exit_status]]" <<<"$report")" = "[[\"fetch\",true,0],[\"install\",true,0],[\"import\",true,0]]" ]'
+  ok "$s: the transitive dependency's token theft is named sf-tree-leaf@1.0.0, phase install" \
+    '[ "$(alerts "Read npm credentials file" sf-tree-leaf@1.0.0 install)" -ge 1 ] &&
+     [ "$(alerts "Outbound connection attempt" sf-tree-leaf@1.0.0 install)" -ge 1 ]'
+  ok "$s: the import-time payload is named sf-import-payload@1.0.0, phase import" \
+    '[ "$(alerts "Outbound connection attempt" sf-import-payload@1.0.0 import)" -ge 1 ]'
+  ok "$s: no lifecycle script ran in the fetch phase" \
+    '! jq -r ".facts.process[]? | select(.phase == \"fetch\") | .detail" <<<"$report" | grep -q "mark.js\|steal.js\|tamper.js"'
+  ok "$s: the leaf's preinstall ran in the install phase, as sf-tree-leaf" \
+    'jq -r ".facts.process[]? | select(.phase == \"install\" and .package == \"sf-tree-leaf@1.0.0\") | .detail" <<<"$report" | grep -q "mark.js"'
+  ok "$s: install scripts: sf-tree-leaf and sf-tamper declared and ran them" \
+    '[ "$(jq -c "[.packages[] | select(.install_scripts) | .name] | sort" <<<"$report")" = "[\"sf-tamper\",\"sf-tree-leaf\"]" ] &&
+     [ "$(jq -c "[.packages[] | select(.ran_install_scripts) | .name] | sort" <<<"$report")" = "[\"sf-tamper\",\"sf-tree-leaf\"]" ]'
+  ok "$s: the four direct dependencies are marked direct" \
+    '[ "$(jq -c "[.packages[] | select(.direct) | .name] | sort" <<<"$report")" = "[\"sf-import-payload\",\"sf-tamper\",\"sf-tree-mid\",\"sf-victim\"]" ]'
+done
+ok "yarn: fetched with yarn classic, its lockfile frozen" \
+  'jq -r ".facts.process[]? | select(.phase == \"fetch\") | .detail" "$work/yarn.json" | grep -q "yarnpkg install --frozen-lockfile --ignore-scripts"'
+ok "pnpm: fetched with pnpm, its lockfile frozen" \
+  'jq -r ".facts.process[]? | select(.phase == \"fetch\") | .detail" "$work/pnpm.json" | grep -q "pnpm install --frozen-lockfile --ignore-scripts"'
+ok "pnpm: dependencies rebuilt by pnpm rebuild in the install phase" \
+  'jq -r ".facts.process[]? | select(.phase == \"install\") | .detail" "$work/pnpm.json" | grep -q "pnpm rebuild"'
+ok "yarn: dependency tampering names the writer and the victim" \
+  '[ "$(jq "[.alerts[] | select(.rule == \"Dependency tampering\" and .output_fields[\"scanfarm.package\"] == \"sf-tamper@1.0.0\" and (.output | contains(\"sf-victim@1.0.0\")))] | length" "$work/yarn.json")" -ge 1 ]'
+ok "pnpm: sf-tamper's postinstall ran in the install phase, as sf-tamper" \
+  'jq -r ".facts.process[]? | select(.phase == \"install\" and .package == \"sf-tamper@1.0.0\") | .detail" "$work/pnpm.json" | grep -q "tamper.js"'
+ok "pnpm: it found no sf-victim beside it (pnpm's isolated layout)" \
+  'jq -r ".phases[1].stdout_tail" "$work/pnpm.json" | grep -q "could not rewrite sf-victim: ENOENT"'
+ok "pnpm: the tampering attempt (an open of sf-victim's path that failed) names the writer and the victim" \
+  '[ "$(jq "[.alerts[] | select(.rule == \"Dependency tampering\" and .output_fields[\"scanfarm.package\"] == \"sf-tamper@1.0.0\" and .output_fields[\"scanfarm.fd.package\"] == \"sf-victim\" and .output_fields[\"evt.res\"] == \"ENOENT\")] | length" "$work/pnpm.json")" -ge 1 ]'
+ok "yarn: the packages: the project and its five dependencies, flat" \
+  '[ "$(jq -c "[.packages[] | .path] | sort" "$work/yarn.json")" = "[\"\",\"node_modules/sf-import-payload\",\"node_modules/sf-tamper\",\"node_modules/sf-tree-leaf\",\"node_modules/sf-tree-mid\",\"node_modules/sf-victim\"]" ]'
+ok "pnpm: the packages: the project and its five dependencies, in pnpm's store" \
+  '[ "$(jq -c "[.packages[] | .path] | sort" "$work/pnpm.json")" = "[\"\",\"node_modules/.pnpm/sf-import-payload@1.0.0/node_modules/sf-import-payload\",\"node_modules/.pnpm/sf-tamper@1.0.0/node_modules/sf-tamper\",\"node_modules/.pnpm/sf-tree-leaf@1.0.0/node_modules/sf-tree-leaf\",\"node_modules/.pnpm/sf-tree-mid@1.0.0/node_modules/sf-tree-mid\",\"node_modules/.pnpm/sf-victim@1.0.0/node_modules/sf-victim\"]" ]'
+for s in yarnstale pnpmstale; do
+  report=$(wait_v1 "${id[$s]}")
+  echo "$report" >"$work/$s.json"
+  ok "$s: a lockfile that lacks what package.json asks for fails the fetch ($(jq -r .reason <<<"$report"))" \
+    '[ "$(jq -r .status <<<"$report")" = failed ] && jq -r .reason <<<"$report" | grep -qi "^fetch failed.*\(lockfile needs to be updated\|OUTDATED_LOCKFILE\|not up to date\)"'
+  ok "$s: install and import did not run" '[ "$(jq -c "[.phases[] | .ran]" <<<"$report")" = "[true,false,false]" ]'
+done
 
 report=$(wait_v1 "${id[npmrc]}")
 ok "crafted .npmrc: the scan still installed from the worker's registry ($(jq -r .status <<<"$report"))" \

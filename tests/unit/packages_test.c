@@ -61,6 +61,12 @@ static void test_dir_len(void)
 	    {"/work/p/node_modules", ""},
 	    {"/work/p/src/node_modules.js", ""},
 	    {"/work/p/src/x", ""},
+	    /* pnpm's layout: the real directories behind node_modules/<name> */
+	    {"/work/p/node_modules/.pnpm/leaf@1.0.0/node_modules/leaf/steal.js",
+	     "/work/p/node_modules/.pnpm/leaf@1.0.0/node_modules/leaf"},
+	    {"/work/p/node_modules/.pnpm/@s+a@2.0.0/node_modules/@s/a",
+	     "/work/p/node_modules/.pnpm/@s+a@2.0.0/node_modules/@s/a"},
+	    {"/work/p/node_modules/.pnpm/lock.yaml", ""},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size_t n = sf_packages_dir_len(cases[i].path);

@@ -56,9 +56,72 @@ static int npm_done(struct sf_argv *argv, struct sf_argv *env)
 	return -ENOMEM;
 }
 
+/* yarn classic for a yarn.lock: the lockfile frozen (a package.json asking
+ * for what it lacks fails the fetch), resolved URLs taken as they are. No
+ * .yarnrc or .npmrc is read (--no-default-rc) and a yarn-path in one is
+ * not followed (YARN_IGNORE_PATH): only the worker's settings apply. */
+static void npm_fetch_yarn(const struct sf_project *p, const char *registry, uint16_t port,
+			   struct sf_argv *argv, struct sf_argv *env)
+{
+	sf_argv_add(argv, "yarnpkg");
+	sf_argv_add(argv, "install");
+	sf_argv_add(argv, "--frozen-lockfile");
+	sf_argv_add(argv, "--ignore-scripts");
+	sf_argv_add(argv, "--non-interactive");
+	sf_argv_add(argv, "--no-default-rc");
+	sf_argv_add(argv, "--no-progress");
+	sf_argv_add(argv, "--registry");
+	sf_argv_add(argv, "%s", registry);
+	sf_argv_add(argv, "--proxy");
+	sf_argv_add(argv, "http://127.0.0.1:%u", (unsigned)port);
+	sf_argv_add(argv, "--https-proxy");
+	sf_argv_add(argv, "http://127.0.0.1:%u", (unsigned)port);
+	sf_argv_add(argv, "--cache-folder");
+	sf_argv_add(argv, "%s", SF_NPM_YARN_CACHE);
+	sf_argv_add(argv, "--network-timeout");
+	sf_argv_add(argv, "60000");
+	if (p->packed)
+		sf_argv_add(argv, "--production");
+	sf_argv_add(env, "YARN_IGNORE_PATH=1");
+	sf_argv_add(env, "YARN_ENABLE_TELEMETRY=0");
+}
+
+/* pnpm for a pnpm-lock.yaml: the lockfile frozen, no .pnpmfile.cjs (it
+ * would run the project's code in the fetch phase), the store in the
+ * worker's tarball cache, the version pnpm is never swapped for the one a
+ * packageManager field names. The proxy comes from the environment. */
+static void npm_fetch_pnpm(const struct sf_project *p, const char *registry, uint16_t port,
+			   struct sf_argv *argv, struct sf_argv *env)
+{
+	sf_argv_add(argv, "pnpm");
+	sf_argv_add(argv, "install");
+	sf_argv_add(argv, "--frozen-lockfile");
+	sf_argv_add(argv, "--ignore-scripts");
+	sf_argv_add(argv, "--ignore-pnpmfile");
+	sf_argv_add(argv, "--reporter=append-only");
+	sf_argv_add(argv, "--registry=%s", registry);
+	sf_argv_add(argv, "--store-dir=%s", SF_NPM_PNPM_STORE);
+	sf_argv_add(argv, "--cache-dir=%s", SF_NPM_PNPM_CACHE);
+	sf_argv_add(argv, "--config.manage-package-manager-versions=false");
+	sf_argv_add(argv, "--config.package-manager-strict=false");
+	if (p->packed)
+		sf_argv_add(argv, "--prod");
+	sf_argv_add(env, "npm_config_proxy=http://127.0.0.1:%u", (unsigned)port);
+	sf_argv_add(env, "npm_config_https_proxy=http://127.0.0.1:%u", (unsigned)port);
+	sf_argv_add(env, "npm_config_noproxy=");
+}
+
 int sf_npm_fetch(const struct sf_project *p, const char *registry, uint16_t proxy_port,
 		 struct sf_argv *argv, struct sf_argv *env)
 {
+	if (p->lock == SF_LOCK_YARN || p->lock == SF_LOCK_PNPM) {
+		if (p->lock == SF_LOCK_YARN)
+			npm_fetch_yarn(p, registry, proxy_port, argv, env);
+		else
+			npm_fetch_pnpm(p, registry, proxy_port, argv, env);
+		npm_base_env(env, SF_NPM_CACHE_DIR);
+		return npm_done(argv, env);
+	}
 	sf_argv_add(argv, "npm");
 	sf_argv_add(argv, p->lock == SF_LOCK_NPM ? "ci" : "install");
 	/* scripts stay off until the install phase, which has no network */
@@ -95,7 +158,12 @@ int sf_npm_install(const struct sf_project *p, bool rebuild, struct sf_argv *arg
 	const char *cmds[1 + 8];
 	char runs[8][96];
 	int n = 0;
-	if (rebuild)
+	/* npm rebuild runs the scripts of yarn classic's flat tree as of
+	 * npm's; pnpm's tree (.pnpm/<id>/node_modules/<name>) is pnpm's to
+	 * rebuild, with the store it was linked from named (absent here) */
+	if (rebuild && p->lock == SF_LOCK_PNPM)
+		cmds[n++] = "pnpm rebuild --reporter=append-only --store-dir=" SF_NPM_PNPM_STORE;
+	else if (rebuild)
 		cmds[n++] = "npm rebuild --offline --foreground-scripts --ignore-scripts=false"
 			    " --loglevel=warn";
 	/* npm run --ignore-scripts runs the named script without its pre/post

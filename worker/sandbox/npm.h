@@ -2,13 +2,16 @@
  * npm — what each phase of an npm scan runs inside the sandbox, and with
  * which environment:
  *
- *   fetch    npm ci (a package-lock.json or npm-shrinkwrap.json) or
+ *   fetch    npm ci (a package-lock.json or npm-shrinkwrap.json),
+ *            yarnpkg install --frozen-lockfile (a yarn.lock: yarn classic),
+ *            pnpm install --frozen-lockfile (a pnpm-lock.yaml) or
  *            npm install, lifecycle scripts off, from the worker's registry
  *            through the proxy at 127.0.0.1:<port> (the phase's only way
  *            out); a package's own dev dependencies are left out
- *   install  npm rebuild (every dependency's preinstall, install and
- *            postinstall, in npm's order), then the project's own
- *            install-time scripts (preinstall … postprepare), offline
+ *   install  npm rebuild (npm's and yarn classic's flat trees) or pnpm
+ *            rebuild (pnpm's): every dependency's preinstall, install and
+ *            postinstall; then the project's own install-time scripts
+ *            (preinstall … postprepare), offline
  *   import   a node driver that require()s (or import()s, for ESM) each
  *            direct dependency — and the package itself when it is an
  *            npm pack tarball — in a fresh node process whose cwd is that
@@ -28,6 +31,10 @@
 #include "project.h"
 
 #define SF_NPM_CACHE_DIR "/tmp/.npm" /* npm's cache; the worker's tarball cache in the fetch phase */
+/* yarn's cache and pnpm's store and metadata: in the tarball cache too */
+#define SF_NPM_YARN_CACHE SF_NPM_CACHE_DIR "/yarn"
+#define SF_NPM_PNPM_STORE SF_NPM_CACHE_DIR "/pnpm-store"
+#define SF_NPM_PNPM_CACHE SF_NPM_CACHE_DIR "/pnpm-cache"
 #define SF_ARGV_MAX (SF_PROJECT_MAX_DEPS + 32)
 #define SF_NPM_IMPORT_TIMEOUT_MS 10000 /* per required package */
 

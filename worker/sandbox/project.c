@@ -2,6 +2,7 @@
 #include "project.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -246,6 +247,18 @@ static bool project_declares_install(json_t *pkg, const char *dir)
 
 static void project_walk_dir(struct project_walk *w, const char *top, const char *rel, int depth);
 
+/* Whether top/link is pnpm's symbolic link to the package directory dir
+ * (a direct dependency in pnpm's layout). */
+static bool project_pnpm_linked(const char *top, const char *link, const char *dir)
+{
+	char path[4600], a[PATH_MAX], b[PATH_MAX];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", top, link);
+	if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode))
+		return false;
+	return realpath(path, a) && realpath(dir, b) && strcmp(a, b) == 0;
+}
+
 /* One package directory: top/rel (rel = "node_modules/…/name"). */
 static void project_walk_package(struct project_walk *w, const char *top, const char *rel,
 				 int depth)
@@ -281,7 +294,8 @@ static void project_walk_package(struct project_walk *w, const char *top, const 
 	for (int i = 0; name && i < w->p->ndeps && !pk->direct; i++) {
 		char want[300];
 		snprintf(want, sizeof(want), "node_modules/%s", w->p->deps[i]);
-		pk->direct = strcmp(w->p->deps[i], name) == 0 && strcmp(rel, want) == 0;
+		pk->direct = strcmp(w->p->deps[i], name) == 0 &&
+			     (strcmp(rel, want) == 0 || project_pnpm_linked(top, want, dir));
 	}
 	json_decref(j);
 	w->b->npackages++;
@@ -337,9 +351,30 @@ static void project_walk_dir(struct project_walk *w, const char *top, const char
 		project_walk_entries(w, top, rel, depth, true);
 }
 
+/* pnpm's virtual store: each real directory node_modules/.pnpm/<id> holds
+ * its package (and links to its dependencies, not followed) in
+ * <id>/node_modules; node_modules/.pnpm/node_modules holds only links. */
+static void project_walk_pnpm(struct project_walk *w, const char *top)
+{
+	static const char store[] = "node_modules/.pnpm";
+	DIR *d = project_opendir(top, store);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL && !w->rc) {
+		if (e->d_name[0] == '.' || e->d_type != DT_DIR || !strcmp(e->d_name, "node_modules"))
+			continue;
+		char sub[8600];
+		snprintf(sub, sizeof(sub), "%s/%s/node_modules", store, e->d_name);
+		project_walk_dir(w, top, sub, 1);
+	}
+	closedir(d);
+}
+
 int sf_project_inventory(const struct sf_project *p, const char *dir, struct sf_batch *b)
 {
 	struct project_walk w = {.p = p, .b = b, .cap = b->npackages};
 	project_walk_dir(&w, dir, "node_modules", 0);
+	project_walk_pnpm(&w, dir);
 	return w.rc;
 }

@@ -62,9 +62,11 @@ bool sf_project_valid_name(const char *s);
 int sf_project_neutralise_npmrc(const char *dir,
 				void (*fn)(void *arg, const char *line), void *arg);
 
-/* Lists the packages under <dir>/node_modules (npm's layout, nested and
- * scoped) into b->packages: name, version, path, whether they declare
- * install scripts, whether the project depends on them directly. */
+/* Lists the packages under <dir>/node_modules (npm's and yarn classic's
+ * layout, nested and scoped; pnpm's, whose packages are real directories
+ * in node_modules/.pnpm/<id>/node_modules/<name> behind links) into
+ * b->packages: name, version, path, whether they declare install scripts,
+ * whether the project depends on them directly. */
 int sf_project_inventory(const struct sf_project *p, const char *dir, struct sf_batch *b);
 
 #endif
