@@ -65,12 +65,19 @@ alerts() { jq --arg r "$1" --arg p "$2" --arg ph "$3" '[.alerts[] | select(.rule
   | length' <<<"$report"; }
 loud='["emergency","alert","critical","error","warning","warn","notice"]'
 
+# Lockfiles are made at test time against the loopback registry by the
+# rootfs's own npm, yarn and pnpm (chroot, the project at /work, a private
+# /tmp and /proc): the host needs none of them.
+in_rootfs() {
+  unshare --mount --fork sh -c 'mount --bind "$1" "$2/work" && mount -t tmpfs scratch "$2/tmp" &&
+    mount -t proc proc "$2/proc" && exec chroot "$2" env HOME=/tmp sh -c "cd /work && $3"' \
+    in_rootfs "$1" "$SCANFARM_ROOTFS" "$2" >>"$work/lockgen.log" 2>&1
+}
 # --- 1. the tree, no lockfile: npm install; then with a package-lock.json: npm ci
 project tree project-tree; pack tree
 mkdir -p "$work/proj/treelock/app"; cp "$pk/project-tree/package.json" "$work/proj/treelock/app/"
-( cd "$work/proj/treelock/app" && HOME=$work/home npm_config_cache=$work/host-npm-cache \
-  npm install --package-lock-only --ignore-scripts --no-audit --no-fund \
-  --registry="$regurl/" >/dev/null 2>&1 )
+in_rootfs "$work/proj/treelock/app" "npm install --package-lock-only --ignore-scripts --no-audit \
+  --no-fund --registry=$regurl/ --cache=/tmp/npm"
 ok "a package-lock.json was made for the tree" '[ -f "$work/proj/treelock/app/package-lock.json" ]'
 pack treelock
 # --- the crafted .npmrc: registry and a scope sent to another loopback port
@@ -87,11 +94,6 @@ project benign project-benign; pack benign
 # --- the tree with a yarn.lock (yarn classic) and with a pnpm-lock.yaml (pnpm),
 # each made now against the loopback registry by the rootfs's own yarn/pnpm
 # (chroot, the project at /work, a private /tmp and /proc)
-in_rootfs() {
-  unshare --mount --fork sh -c 'mount --bind "$1" "$2/work" && mount -t tmpfs scratch "$2/tmp" &&
-    mount -t proc proc "$2/proc" && exec chroot "$2" env HOME=/tmp sh -c "cd /work && $3"' \
-    in_rootfs "$1" "$SCANFARM_ROOTFS" "$2" >>"$work/lockgen.log" 2>&1
-}
 yarn_lock() { in_rootfs "$1" "yarnpkg install --ignore-scripts --non-interactive --no-default-rc \
   --registry $regurl/ --cache-folder /tmp/yarn" && rm -rf "$1/node_modules"; }
 pnpm_lock() { in_rootfs "$1" "pnpm install --lockfile-only --ignore-scripts --ignore-pnpmfile \
