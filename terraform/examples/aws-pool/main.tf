@@ -1,0 +1,90 @@
+# aws-pool: a scanfarm pool with the module's defaults — one coordinator
+# (t3.medium), RDS PostgreSQL (db.t4g.micro), 1 to 4 c6i.large workers with
+# two slots each, the embedded eBPF sensor. docs/deploy.md walks through it.
+terraform {
+  required_version = ">= 1.9.0"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.40, < 6.0"
+    }
+  }
+}
+
+provider "aws" {
+  region = var.region
+}
+
+variable "region" {
+  type        = string
+  description = "AWS region of the pool."
+  default     = "eu-west-1"
+}
+
+variable "allowed_cidrs" {
+  type        = list(string)
+  description = "CIDRs of the machines that submit scans (your office, your CI runners)."
+}
+
+variable "package_source_url" {
+  type        = string
+  description = "Where the .deb packages are (https:// or s3://, no trailing slash)."
+}
+
+variable "package_bucket_arn" {
+  type        = string
+  description = "ARN of the bucket when package_source_url is an s3:// URL."
+  default     = null
+}
+
+variable "package_version" {
+  type        = string
+  description = "Version of the .deb packages."
+  default     = "0.1.0"
+}
+
+variable "sensor_backend" {
+  type        = string
+  description = "ebpf, falco-json or falco-grpc."
+  default     = "ebpf"
+}
+
+module "pool" {
+  source = "../../modules/scanfarm-aws"
+
+  name               = "scanfarm"
+  region             = var.region
+  allowed_cidrs      = var.allowed_cidrs
+  package_source_url = var.package_source_url
+  package_bucket_arn = var.package_bucket_arn
+  package_version    = var.package_version
+  sensor_backend     = var.sensor_backend
+
+  worker_min       = 1
+  worker_desired   = 1
+  worker_max       = 4
+  slots_per_worker = 2
+
+  # a pool to try out: let `terraform destroy` remove the database
+  db_deletion_protection = false
+}
+
+output "coordinator_url" {
+  description = "The API (give it to `scanfarm --server`)."
+  value       = module.pool.coordinator_url
+}
+
+output "worker_group_name" {
+  description = "The workers' autoscaling group."
+  value       = module.pool.worker_group_name
+}
+
+output "database_endpoint" {
+  description = "RDS PostgreSQL host:port."
+  value       = module.pool.database_endpoint
+}
+
+output "api_token_parameter" {
+  description = "SSM parameter holding the API bootstrap token once the coordinator has booted."
+  value       = module.pool.api_token_parameter
+}

@@ -1,0 +1,118 @@
+# Instance roles: each role reads only its own secrets; the coordinator
+# publishes the queue-depth metric; a worker completes its own lifecycle
+# action. Both get SSM Session Manager (no SSH needed).
+data "aws_iam_policy_document" "assume_ec2" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_partition" "current" {}
+
+locals {
+  ssm_core_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+  bucket_read = var.package_bucket_arn == null ? [] : [{
+    actions   = ["s3:GetObject", "s3:ListBucket"]
+    resources = [var.package_bucket_arn, "${var.package_bucket_arn}/*"]
+  }]
+}
+
+resource "aws_iam_role" "coordinator" {
+  name_prefix        = "${var.name}-coord-"
+  assume_role_policy = data.aws_iam_policy_document.assume_ec2.json
+  tags               = local.tags
+}
+
+resource "aws_iam_role" "worker" {
+  name_prefix        = "${var.name}-worker-"
+  assume_role_policy = data.aws_iam_policy_document.assume_ec2.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "coordinator" {
+  statement {
+    sid       = "WorkerSecret"
+    actions   = ["ssm:GetParameter"]
+    resources = concat([aws_ssm_parameter.worker_secret.arn], aws_ssm_parameter.api_token[*].arn)
+  }
+  dynamic "statement" {
+    for_each = var.api_auth ? [1] : []
+    content {
+      sid       = "BootstrapToken"
+      actions   = ["ssm:PutParameter"]
+      resources = aws_ssm_parameter.api_token[*].arn
+    }
+  }
+  statement {
+    sid       = "DatabasePassword"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_db_instance.this.master_user_secret[0].secret_arn]
+  }
+  statement {
+    sid       = "QueueDepthMetric"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = ["Scanfarm"]
+    }
+  }
+  dynamic "statement" {
+    for_each = local.bucket_read
+    content {
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
+  }
+}
+
+data "aws_iam_policy_document" "worker" {
+  statement {
+    sid       = "WorkerSecret"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.worker_secret.arn]
+  }
+  statement {
+    sid       = "DrainOnScaleIn"
+    actions   = ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"]
+    resources = ["arn:${data.aws_partition.current.partition}:autoscaling:${var.region}:*:autoScalingGroup:*:autoScalingGroupName/${var.name}-workers"]
+  }
+  dynamic "statement" {
+    for_each = local.bucket_read
+    content {
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "coordinator" {
+  role   = aws_iam_role.coordinator.id
+  policy = data.aws_iam_policy_document.coordinator.json
+}
+
+resource "aws_iam_role_policy" "worker" {
+  role   = aws_iam_role.worker.id
+  policy = data.aws_iam_policy_document.worker.json
+}
+
+resource "aws_iam_role_policy_attachment" "ssm_core" {
+  for_each   = { coordinator = aws_iam_role.coordinator.name, worker = aws_iam_role.worker.name }
+  role       = each.value
+  policy_arn = local.ssm_core_arn
+}
+
+resource "aws_iam_instance_profile" "coordinator" {
+  name_prefix = "${var.name}-coord-"
+  role        = aws_iam_role.coordinator.name
+}
+
+resource "aws_iam_instance_profile" "worker" {
+  name_prefix = "${var.name}-worker-"
+  role        = aws_iam_role.worker.name
+}

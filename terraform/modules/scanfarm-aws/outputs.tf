@@ -1,0 +1,48 @@
+output "coordinator_url" {
+  description = "Base URL of the coordinator's API (its public address when assign_public_ip, else the private one)."
+  value       = "http://${var.assign_public_ip ? aws_eip.coordinator[0].public_ip : aws_network_interface.coordinator.private_ip}:3000"
+}
+
+output "coordinator_private_url" {
+  description = "The API on the coordinator's private address (what workers use)."
+  value       = "http://${aws_network_interface.coordinator.private_ip}:3000"
+}
+
+output "worker_group_name" {
+  description = "Name of the workers' autoscaling group."
+  value       = aws_autoscaling_group.worker.name
+}
+
+output "database_endpoint" {
+  description = "host:port of the RDS PostgreSQL instance."
+  value       = aws_db_instance.this.endpoint
+}
+
+output "database_secret_arn" {
+  description = "Secrets Manager secret (managed by RDS) holding the database user and password."
+  value       = aws_db_instance.this.master_user_secret[0].secret_arn
+}
+
+output "api_token_parameter" {
+  description = "SSM parameter the coordinator writes the API bootstrap token to on first boot (null without api_auth)."
+  value       = var.api_auth ? aws_ssm_parameter.api_token[0].name : null
+}
+
+output "coordinator_user_data" {
+  description = "Rendered cloud-config of the coordinator (contains no secrets; checked by the tests)."
+  value       = module.coordinator_user_data.cloud_config
+}
+
+output "worker_user_data" {
+  description = "Rendered cloud-config of the workers (contains no secrets; checked by the tests)."
+  value       = module.worker_user_data.cloud_config
+}
+
+output "security_group_ids" {
+  description = "Security groups by role."
+  value = {
+    coordinator = aws_security_group.coordinator.id
+    worker      = aws_security_group.worker.id
+    database    = aws_security_group.database.id
+  }
+}

@@ -1,0 +1,213 @@
+# terraform test: the module planned and applied against a mocked AWS
+# provider (offline, no credentials). What must always hold:
+#   - the NNG ports and PostgreSQL are never open to 0.0.0.0/0 (only to
+#     the worker / coordinator security groups);
+#   - IMDSv2 is required with hop limit 1 on the coordinator and the workers;
+#   - no secret value appears in the rendered user-data;
+#   - a queue-depth scaling policy and a drain lifecycle hook exist;
+#   - every sensor backend renders.
+mock_provider "aws" {
+  mock_data "aws_availability_zones" {
+    defaults = { names = ["xx-test-1a", "xx-test-1b", "xx-test-1c"] }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_secretsmanager_random_password" {
+    defaults = { random_password = "MOCK-worker-secret-0123456789abcdefMOCK" }
+  }
+  mock_resource "aws_db_instance" {
+    defaults = {
+      address            = "db.mock.internal"
+      port               = 5432
+      endpoint           = "db.mock.internal:5432"
+      master_user_secret = [{ secret_arn = "arn:aws:secretsmanager:xx-test-1:123456789012:secret:rds-mock", kms_key_id = "", secret_status = "active" }]
+    }
+  }
+  mock_resource "aws_network_interface" {
+    defaults = { private_ip = "10.42.0.10" }
+  }
+  mock_resource "aws_eip" {
+    defaults = { public_ip = "198.51.100.7" }
+  }
+  mock_resource "aws_ebs_volume" {
+    defaults = { id = "vol-0123456789abcdef0" }
+  }
+  mock_resource "aws_iam_instance_profile" {
+    defaults = { arn = "arn:aws:iam::123456789012:instance-profile/scanfarm-mock" }
+  }
+  mock_resource "aws_ssm_parameter" {
+    defaults = { arn = "arn:aws:ssm:xx-test-1:123456789012:parameter/scanfarm/mock" }
+  }
+  mock_resource "aws_launch_template" {
+    defaults = { id = "lt-0123456789abcdef0", latest_version = 1 }
+  }
+}
+
+variables {
+  region             = "eu-west-1"
+  allowed_cidrs      = ["203.0.113.0/24"]
+  package_source_url = "https://packages.example.org/scanfarm"
+}
+
+run "defaults" {
+  command = apply
+
+  # NNG (7301, 7302) and PostgreSQL (5432): from security groups only
+  assert {
+    condition = alltrue([for r in aws_vpc_security_group_ingress_rule.nng_from_workers :
+    r.cidr_ipv4 == null && r.cidr_ipv6 == null && r.referenced_security_group_id == aws_security_group.worker.id])
+    error_message = "an NNG port is open to an address range instead of the worker security group"
+  }
+  assert {
+    condition     = length(aws_vpc_security_group_ingress_rule.nng_from_workers) == 2
+    error_message = "expected exactly the jobs and results NNG rules"
+  }
+  assert {
+    condition = (aws_vpc_security_group_ingress_rule.db_from_coordinator.cidr_ipv4 == null &&
+      aws_vpc_security_group_ingress_rule.db_from_coordinator.referenced_security_group_id == aws_security_group.coordinator.id &&
+    aws_vpc_security_group_ingress_rule.db_from_coordinator.from_port == 5432)
+    error_message = "PostgreSQL must be reachable from the coordinator security group only"
+  }
+  # no rule of any group opens 7301, 7302 or 5432 to the world
+  assert {
+    condition = alltrue([for r in concat(values(aws_vpc_security_group_ingress_rule.api_from_cidrs), values(aws_vpc_security_group_ingress_rule.ssh)) :
+    !(r.from_port <= 7302 && r.to_port >= 7301) && !(r.from_port <= 5432 && r.to_port >= 5432) && r.cidr_ipv4 != "0.0.0.0/0"])
+    error_message = "a CIDR-based rule covers an NNG or PostgreSQL port, or is open to 0.0.0.0/0"
+  }
+  assert {
+    condition     = [for r in aws_vpc_security_group_ingress_rule.api_from_cidrs : r.cidr_ipv4] == ["203.0.113.0/24"]
+    error_message = "the API must be open to allowed_cidrs exactly"
+  }
+  assert {
+    condition     = aws_db_instance.this.publicly_accessible == false
+    error_message = "the database must not be publicly accessible"
+  }
+
+  # IMDSv2 required, hop limit 1, on both roles
+  assert {
+    condition = (aws_instance.coordinator.metadata_options[0].http_tokens == "required" &&
+    aws_instance.coordinator.metadata_options[0].http_put_response_hop_limit == 1)
+    error_message = "the coordinator must require IMDSv2 with hop limit 1"
+  }
+  assert {
+    condition = (aws_launch_template.worker.metadata_options[0].http_tokens == "required" &&
+    aws_launch_template.worker.metadata_options[0].http_put_response_hop_limit == 1)
+    error_message = "the worker launch template must require IMDSv2 with hop limit 1"
+  }
+
+  # secrets: the worker secret goes to SSM, never into user-data
+  assert {
+    condition     = aws_ssm_parameter.worker_secret.type == "SecureString"
+    error_message = "the worker secret must be a SecureString"
+  }
+  assert {
+    condition = (!strcontains(output.coordinator_user_data, "MOCK-worker-secret") &&
+      !strcontains(output.worker_user_data, "MOCK-worker-secret") &&
+      # the script writes these from what it read at boot ("$secret", "$(pq_quote ...)")
+      !can(regex("password=[^$]", output.coordinator_user_data)) &&
+      !can(regex("worker-secret = [^$]", output.coordinator_user_data)) &&
+    !can(regex("worker-secret = [^$]", output.worker_user_data)))
+    error_message = "a secret value appears in rendered user-data"
+  }
+  assert {
+    condition = (strcontains(output.coordinator_user_data, "SF_WORKER_SECRET_PARAM='/scanfarm/worker-secret'") &&
+    strcontains(output.coordinator_user_data, "SF_DB_SECRET_ARN='arn:aws:secretsmanager:"))
+    error_message = "the coordinator must be told where its secrets are"
+  }
+  assert {
+    condition     = aws_db_instance.this.manage_master_user_password == true && aws_db_instance.this.password == null
+    error_message = "the database password must be managed by RDS in Secrets Manager"
+  }
+
+  # scaling on queue depth, drain on scale-in
+  assert {
+    condition     = aws_autoscaling_policy.queue_depth.policy_type == "TargetTrackingScaling"
+    error_message = "the worker group needs its target-tracking policy"
+  }
+  assert {
+    condition = contains(flatten([for m in aws_autoscaling_policy.queue_depth.target_tracking_configuration[0].customized_metric_specification[0].metrics :
+    [for st in m.metric_stat : [for mm in st.metric : mm.metric_name]]]), "QueuedJobs")
+    error_message = "the scaling policy must follow the queued jobs metric"
+  }
+  assert {
+    condition = anytrue([for h in aws_autoscaling_group.worker.initial_lifecycle_hook :
+    h.lifecycle_transition == "autoscaling:EC2_INSTANCE_TERMINATING" && h.heartbeat_timeout > 480])
+    error_message = "a terminating lifecycle hook longer than the worker's stop timeout must hold leaving instances"
+  }
+  assert {
+    condition     = strcontains(output.worker_user_data, "SF_SLOTS='2'") && strcontains(output.worker_user_data, "SF_SENSOR='ebpf'")
+    error_message = "the worker user-data must carry the slots and the sensor"
+  }
+  assert {
+    condition     = startswith(output.worker_user_data, "#cloud-config\n") && startswith(output.coordinator_user_data, "#cloud-config\n")
+    error_message = "user-data must be a cloud-config document"
+  }
+  assert {
+    condition     = output.coordinator_url == "http://198.51.100.7:3000" && output.database_endpoint == "db.mock.internal:5432"
+    error_message = "outputs"
+  }
+}
+
+run "falco_json" {
+  command = apply
+  variables {
+    sensor_backend = "falco-json"
+  }
+  assert {
+    condition     = strcontains(output.worker_user_data, "SF_SENSOR='falco-json'") && strcontains(output.worker_user_data, "SF_FALCO_VERSION='0.43.1'")
+    error_message = "falco-json must render"
+  }
+}
+
+run "falco_grpc_existing_vpc" {
+  command = apply
+  variables {
+    sensor_backend   = "falco-grpc"
+    create_vpc       = false
+    vpc_id           = "vpc-0123"
+    subnet_ids       = ["subnet-a", "subnet-b"]
+    assign_public_ip = false
+    api_auth         = false
+    slots_per_worker = 4
+  }
+  assert {
+    condition     = strcontains(output.worker_user_data, "SF_SENSOR='falco-grpc'") && strcontains(output.worker_user_data, "SF_SLOTS='4'")
+    error_message = "falco-grpc must render"
+  }
+  assert {
+    condition     = length(aws_vpc.this) == 0 && output.coordinator_url == "http://10.42.0.10:3000"
+    error_message = "an existing VPC: nothing created, the private URL"
+  }
+}
+
+run "rejects_bad_backend" {
+  command = plan
+  variables {
+    sensor_backend = "sysdig"
+  }
+  expect_failures = [var.sensor_backend]
+}
+
+run "rejects_bad_scaling_bounds" {
+  command = plan
+  variables {
+    worker_min     = 3
+    worker_desired = 2
+    worker_max     = 4
+  }
+  expect_failures = [var.worker_desired]
+}
+
+run "existing_vpc_needs_subnets" {
+  command = plan
+  variables {
+    create_vpc = false
+    vpc_id     = "vpc-0123"
+    subnet_ids = ["subnet-a"]
+  }
+  expect_failures = [aws_security_group.coordinator]
+}

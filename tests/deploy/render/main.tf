@@ -1,0 +1,61 @@
+# The user-data of both roles for one sensor backend, rendered by the same
+# module the pool uses, with placeholder addresses: no provider, no cloud.
+# tests/deploy/userdata_test.sh applies it and checks what comes out.
+terraform {
+  required_version = ">= 1.9.0"
+}
+
+variable "sensor_backend" {
+  type    = string
+  default = "ebpf"
+}
+
+locals {
+  common = {
+    SF_NAME                = "scanfarm"
+    SF_REGION              = "eu-west-1"
+    SF_PACKAGE_URL         = "https://packages.example.org/scanfarm"
+    SF_PACKAGE_VERSION     = "0.1.0"
+    SF_WORKER_SECRET_PARAM = "/scanfarm/worker-secret"
+    SF_NPM_REGISTRY        = "https://registry.npmjs.org/"
+  }
+}
+
+module "coordinator" {
+  source = "../../../terraform/modules/scanfarm-aws/user-data"
+  role   = "coordinator"
+  env = merge(local.common, {
+    SF_DB_HOST         = "db.example.internal"
+    SF_DB_PORT         = "5432"
+    SF_DB_NAME         = "scanfarm"
+    SF_DB_SECRET_ARN   = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds-x"
+    SF_STORE_VOLUME_ID = "vol-0123456789abcdef0"
+    SF_DRAIN_TIMEOUT   = "30"
+    SF_JOB_TIME_LIMIT  = "300"
+    SF_API_AUTH        = "on"
+    SF_API_TOKEN_PARAM = "/scanfarm/api-token"
+  })
+}
+
+module "worker" {
+  source = "../../../terraform/modules/scanfarm-aws/user-data"
+  role   = "worker"
+  env = merge(local.common, {
+    SF_COORDINATOR_HOST = "10.42.0.10"
+    SF_SLOTS            = "2"
+    SF_SENSOR           = var.sensor_backend
+    SF_FALCO_VERSION    = "0.43.1"
+    SF_RULES_SOURCE     = "bundled"
+    SF_NETWORK_MODE     = "sinkhole"
+    SF_ASG_NAME         = "scanfarm-workers"
+    SF_LIFECYCLE_HOOK   = "scanfarm-drain"
+  })
+}
+
+output "coordinator" {
+  value = module.coordinator.cloud_config
+}
+
+output "worker" {
+  value = module.worker.cloud_config
+}
