@@ -15,7 +15,7 @@ tf_find_mirror() {
 		return
 	fi
 	local p
-	for d in /opt/tf-plugins /usr/local/share/terraform/plugins /usr/share/terraform/plugins \
+	for d in /usr/local/share/terraform/plugins /usr/share/terraform/plugins \
 		"$HOME/.terraform.d/plugins"; do
 		p=$(find "$d" -name 'terraform-provider-aws*' -path '*registry.terraform.io*' 2>/dev/null | head -n1)
 		[ -n "$p" ] && break
