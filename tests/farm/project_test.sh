@@ -118,9 +118,8 @@ ok "five projects submitted" '[ ${#id[tree]} -eq 36 ] && [ ${#id[benign]} -eq 36
 for s in yarn pnpm yarnstale pnpmstale; do id[$s]=$(submit "$s"); done
 ok "the yarn and pnpm projects submitted" '[ ${#id[yarn]} -eq 36 ] && [ ${#id[pnpm]} -eq 36 ] && [ ${#id[yarnstale]} -eq 36 ] && [ ${#id[pnpmstale]} -eq 36 ]'
 
-for s in tree treelock; do
-  report=$(wait_v1 "${id[$s]}")
-  echo "$report" >"$work/$s.json"
+# What every package manager's scan of the tree must show ($s, $report).
+tree_findings() {
   check "$s: finished (not failed): $(jq -r '.status + " " + (.reason // "")' <<<"$report")" \
     '[ "$(jq -r .status <<<"$report")" = finished ]' || jq '.phases' <<<"$report"
   ok "$s: three phases ran and exited 0" \
@@ -130,17 +129,30 @@ for s in tree treelock; do
      [ "$(alerts "Outbound connection attempt" sf-tree-leaf@1.0.0 install)" -ge 1 ]'
   ok "$s: the import-time payload is named sf-import-payload@1.0.0, phase import" \
     '[ "$(alerts "Outbound connection attempt" sf-import-payload@1.0.0 import)" -ge 1 ]'
-  ok "$s: dependency tampering names the writer and the victim" \
-    '[ "$(jq "[.alerts[] | select(.rule == \"Dependency tampering\" and .output_fields[\"scanfarm.package\"] == \"sf-tamper@1.0.0\" and (.output | contains(\"sf-victim@1.0.0\")))] | length" <<<"$report")" -ge 1 ]'
-  ok "$s: no lifecycle script ran in the fetch phase" \
-    '! jq -r ".facts.process[]? | select(.phase == \"fetch\") | .detail" <<<"$report" | grep -q "mark.js\|steal.js\|tamper.js"'
-  ok "$s: the leaf's preinstall ran in the install phase, as sf-tree-leaf" \
-    'jq -r ".facts.process[]? | select(.phase == \"install\" and .package == \"sf-tree-leaf@1.0.0\") | .detail" <<<"$report" | grep -q "mark.js"'
-  ok "$s: the packages: the project and its five dependencies, with their paths" \
-    '[ "$(jq -c "[.packages[] | .path] | sort" <<<"$report")" = "[\"\",\"node_modules/sf-import-payload\",\"node_modules/sf-tamper\",\"node_modules/sf-tree-leaf\",\"node_modules/sf-tree-mid\",\"node_modules/sf-victim\"]" ]'
+}
+tree_scripts() { # fetch ran no script; install ran the leaf's, as the leaf
+  local fetch_cmds install_cmds
+  fetch_cmds=$(jq -r '.facts.process[]? | select(.phase == "fetch") | .detail' <<<"$report")
+  install_cmds=$(jq -r '.facts.process[]? | select(.phase == "install" and .package == "sf-tree-leaf@1.0.0") | .detail' <<<"$report")
+  ok "$s: no lifecycle script ran in the fetch phase" '! grep -q "mark.js\|steal.js\|tamper.js" <<<"$fetch_cmds"'
+  ok "$s: the leaf's preinstall ran in the install phase, as sf-tree-leaf" 'grep -q "mark.js" <<<"$install_cmds"'
+}
+tree_install_scripts() {
   ok "$s: install scripts: sf-tree-leaf and sf-tamper declared and ran them" \
     '[ "$(jq -c "[.packages[] | select(.install_scripts) | .name] | sort" <<<"$report")" = "[\"sf-tamper\",\"sf-tree-leaf\"]" ] &&
      [ "$(jq -c "[.packages[] | select(.ran_install_scripts) | .name] | sort" <<<"$report")" = "[\"sf-tamper\",\"sf-tree-leaf\"]" ]'
+}
+
+for s in tree treelock; do
+  report=$(wait_v1 "${id[$s]}")
+  echo "$report" >"$work/$s.json"
+  tree_findings
+  ok "$s: dependency tampering names the writer and the victim" \
+    '[ "$(jq "[.alerts[] | select(.rule == \"Dependency tampering\" and .output_fields[\"scanfarm.package\"] == \"sf-tamper@1.0.0\" and (.output | contains(\"sf-victim@1.0.0\")))] | length" <<<"$report")" -ge 1 ]'
+  tree_scripts
+  ok "$s: the packages: the project and its five dependencies, with their paths" \
+    '[ "$(jq -c "[.packages[] | .path] | sort" <<<"$report")" = "[\"\",\"node_modules/sf-import-payload\",\"node_modules/sf-tamper\",\"node_modules/sf-tree-leaf\",\"node_modules/sf-tree-mid\",\"node_modules/sf-victim\"]" ]'
+  tree_install_scripts
   ok "$s: packages that raised alerts are counted" \
     '[ "$(jq "[.packages[] | select(.name == \"sf-tree-leaf\") | .alerts] | .[0]" <<<"$report")" -ge 2 ] &&
      [ "$(jq "[.packages[] | select(.name == \"sf-victim\") | .alerts] | .[0]" <<<"$report")" = 0 ]'
@@ -154,22 +166,9 @@ ok "treelock: fetched with npm ci (its package-lock.json)" \
 for s in yarn pnpm; do
   report=$(wait_v1 "${id[$s]}")
   echo "$report" >"$work/$s.json"
-  check "$s: finished (not failed): $(jq -r '.status + " " + (.reason // "")' <<<"$report")" \
-    '[ "$(jq -r .status <<<"$report")" = finished ]' || jq '.phases' <<<"$report"
-  ok "$s: three phases ran and exited 0" \
-    '[ "$(jq -c "[.phases[] | [.name, .ran, .exit_status]]" <<<"$report")" = "[[\"fetch\",true,0],[\"install\",true,0],[\"import\",true,0]]" ]'
-  ok "$s: the transitive dependency's token theft is named sf-tree-leaf@1.0.0, phase install" \
-    '[ "$(alerts "Read npm credentials file" sf-tree-leaf@1.0.0 install)" -ge 1 ] &&
-     [ "$(alerts "Outbound connection attempt" sf-tree-leaf@1.0.0 install)" -ge 1 ]'
-  ok "$s: the import-time payload is named sf-import-payload@1.0.0, phase import" \
-    '[ "$(alerts "Outbound connection attempt" sf-import-payload@1.0.0 import)" -ge 1 ]'
-  ok "$s: no lifecycle script ran in the fetch phase" \
-    '! jq -r ".facts.process[]? | select(.phase == \"fetch\") | .detail" <<<"$report" | grep -q "mark.js\|steal.js\|tamper.js"'
-  ok "$s: the leaf's preinstall ran in the install phase, as sf-tree-leaf" \
-    'jq -r ".facts.process[]? | select(.phase == \"install\" and .package == \"sf-tree-leaf@1.0.0\") | .detail" <<<"$report" | grep -q "mark.js"'
-  ok "$s: install scripts: sf-tree-leaf and sf-tamper declared and ran them" \
-    '[ "$(jq -c "[.packages[] | select(.install_scripts) | .name] | sort" <<<"$report")" = "[\"sf-tamper\",\"sf-tree-leaf\"]" ] &&
-     [ "$(jq -c "[.packages[] | select(.ran_install_scripts) | .name] | sort" <<<"$report")" = "[\"sf-tamper\",\"sf-tree-leaf\"]" ]'
+  tree_findings
+  tree_scripts
+  tree_install_scripts
   ok "$s: the four direct dependencies are marked direct" \
     '[ "$(jq -c "[.packages[] | select(.direct) | .name] | sort" <<<"$report")" = "[\"sf-import-payload\",\"sf-tamper\",\"sf-tree-mid\",\"sf-victim\"]" ]'
 done
