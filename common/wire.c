@@ -537,6 +537,16 @@ fail:
 	return rc;
 }
 
+void sf_fact_free(struct sf_fact *f)
+{
+	free(f->kind);
+	free(f->value);
+	free(f->detail);
+	free(f->package);
+	free(f->phase);
+	memset(f, 0, sizeof(*f));
+}
+
 void sf_alert_free(struct sf_alert *a)
 {
 	free(a->priority);
@@ -610,13 +620,8 @@ void sf_batch_free(struct sf_batch *b)
 	for (uint32_t i = 0; i < b->nalerts; i++)
 		sf_alert_free(&b->alerts[i]);
 	free(b->alerts);
-	for (uint32_t i = 0; i < b->nfacts; i++) {
-		free(b->facts[i].kind);
-		free(b->facts[i].value);
-		free(b->facts[i].detail);
-		free(b->facts[i].package);
-		free(b->facts[i].phase);
-	}
+	for (uint32_t i = 0; i < b->nfacts; i++)
+		sf_fact_free(&b->facts[i]);
 	free(b->facts);
 	for (uint32_t i = 0; i < b->nphases; i++) {
 		struct sf_phase *p = &b->phases[i];

@@ -195,6 +195,7 @@ int sf_wire_encode_hello(const struct sf_hello *hello, bool heartbeat, struct sf
 int sf_wire_decode(const void *data, size_t len, struct sf_msg *out);
 void sf_msg_free(struct sf_msg *msg);
 void sf_alert_free(struct sf_alert *a);
+void sf_fact_free(struct sf_fact *f);
 void sf_batch_free(struct sf_batch *b);
 void sf_job_free(struct sf_job *j);
 void sf_jobs_free(struct sf_jobs *js);

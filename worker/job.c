@@ -77,11 +77,7 @@ static void job_note(struct job_run *j, const char *kind, const char *value, con
 		j->nnotes++;
 		return;
 	}
-	free(f->kind);
-	free(f->value);
-	free(f->detail);
-	free(f->package);
-	free(f->phase);
+	sf_fact_free(f);
 }
 
 static void job_note_npmrc(void *arg, const char *line)
@@ -445,13 +441,8 @@ static int job_finish(const struct sf_job_env *env, const struct sf_job *job, st
 {
 	sf_observe_free(j->obs);
 	sf_project_free(&j->project);
-	for (int i = 0; i < j->nnotes; i++) {
-		free(j->notes[i].kind);
-		free(j->notes[i].value);
-		free(j->notes[i].detail);
-		free(j->notes[i].package);
-		free(j->notes[i].phase);
-	}
+	for (int i = 0; i < j->nnotes; i++)
+		sf_fact_free(&j->notes[i]);
 	if (j->tmp_mounted && umount2(j->tmp, MNT_DETACH) != 0)
 		sf_warn("job %lld: cannot unmount %s: %s", (long long)job->job_id, j->tmp,
 			strerror(errno));

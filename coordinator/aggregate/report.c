@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "db.h"
 #include "log.h"
 #include "util.h"
 
@@ -39,8 +40,7 @@ static int report_query(PGconn *conn, const char *sql, const char *scan_id, PGre
 {
 	const char *p[] = {scan_id};
 	PGresult *r = PQexecParams(conn, sql, 1, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		sf_error("postgresql: report: %s", PQerrorMessage(conn));
+	if (sf_db_result_ok(conn, r, "report")) {
 		PQclear(r);
 		return -EIO;
 	}
@@ -368,8 +368,7 @@ int sf_report_list(PGconn *conn, const char *status, const char *artifact, int l
 	    "  (timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid))"
 	    " ORDER BY s.created_at DESC, s.id DESC LIMIT $5::int",
 	    5, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		sf_error("postgresql: list scans: %s", PQerrorMessage(conn));
+	if (sf_db_result_ok(conn, r, "list scans")) {
 		PQclear(r);
 		return -EIO;
 	}
@@ -447,8 +446,7 @@ int sf_report_alerts_page(PGconn *conn, const char *scan_id, int min_rank, const
 	    " AND ($4::text IS NULL OR rule = $4)"
 	    " ORDER BY id LIMIT $5::int",
 	    5, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		sf_error("postgresql: alerts page: %s", PQerrorMessage(conn));
+	if (sf_db_result_ok(conn, r, "alerts page")) {
 		PQclear(r);
 		return -EIO;
 	}

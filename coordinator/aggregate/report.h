@@ -12,7 +12,8 @@
  * fetched it (resolve.h): its `artifact` is null and its `phase` is
  * "resolving" meanwhile.
  *
- * Owns: the mapping from rows to JSON. Calls: libpq, jansson, util, log.
+ * Owns: the mapping from rows to JSON. Calls: db (result checks), libpq,
+ * jansson, util, log.
  * Returned json_t are owned by the caller (json_decref).
  */
 #ifndef SF_REPORT_H

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "db.h"
 #include "log.h"
 #include "sha256.h"
 #include "util.h"
@@ -29,8 +30,7 @@ int sf_auth_token_create(PGconn *conn, const char *name, char token[SF_TOKEN_LEN
 				   "INSERT INTO api_tokens (name, token_sha256) VALUES ($1, $2)"
 				   " RETURNING id",
 				   2, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		sf_error("postgresql: create token: %s", PQerrorMessage(conn));
+	if (sf_db_result_ok(conn, r, "create token")) {
 		PQclear(r);
 		return -EIO;
 	}
@@ -96,8 +96,7 @@ int sf_auth_check_bearer(PGconn *conn, const char *header, bool *ok)
 				   "SELECT 1 FROM api_tokens WHERE token_sha256 = $1"
 				   " AND revoked_at IS NULL",
 				   1, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		sf_error("postgresql: check token: %s", PQerrorMessage(conn));
+	if (sf_db_result_ok(conn, r, "check token")) {
 		PQclear(r);
 		return -EIO;
 	}

@@ -5,8 +5,8 @@
  * secret that workers present on artifact downloads and in every NNG
  * message is compared by common/secret.h.
  *
- * Owns: nothing beyond returned strings (caller frees). Calls: libpq,
- * sha256, util, log.
+ * Owns: nothing beyond returned strings (caller frees). Calls: db (result
+ * checks), libpq, sha256, util, log.
  */
 #ifndef SF_AUTH_H
 #define SF_AUTH_H

@@ -57,11 +57,7 @@ static bool collect_same(const char *a, const char *b)
 
 static void collect_fact_free(struct collect_fact *f)
 {
-	free(f->f.kind);
-	free(f->f.value);
-	free(f->f.detail);
-	free(f->f.package);
-	free(f->f.phase);
+	sf_fact_free(&f->f);
 	free(f);
 }
 
