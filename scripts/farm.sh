@@ -14,6 +14,8 @@
 #   SCANFARM_RUNTIME [crun]  SCANFARM_ROOTFS [var/rootfs]  SCANFARM_SKIP_SETUP [0]
 #   SCANFARM_NPM_REGISTRY [https://registry.npmjs.org/]  the one npm registry: the
 #     coordinator resolves package references there, workers fetch dependency trees there
+#   SCANFARM_NPM_REGISTRY_AUTH  file with the registry's token: the worker's gateway adds it
+#   SCANFARM_NPM_REGISTRY_CA  PEM CA certificates to verify the registry with (worker)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 var=$(mkdir -p "${SCANFARM_VAR:-$top/var}" && cd "${SCANFARM_VAR:-$top/var}" && pwd)
@@ -56,11 +58,15 @@ up() {
           --npm-registry "$npm_registry" >>"$var/log/coordinator.log" 2>&1 &
         ;;
       worker)
+        # a private registry's credential (and CA): the worker's alone
+        local regauth=()
+        [ -n "${SCANFARM_NPM_REGISTRY_AUTH:-}" ] && regauth+=(--npm-registry-auth "$SCANFARM_NPM_REGISTRY_AUTH")
+        [ -n "${SCANFARM_NPM_REGISTRY_CA:-}" ] && regauth+=(--npm-registry-ca "$SCANFARM_NPM_REGISTRY_CA")
         "$build/worker/scanfarm-worker" --jobs-url "tcp://127.0.0.1:$jobs_port" \
           --results-url "tcp://127.0.0.1:$results_port" --work-dir "$var/worker" \
           --rootfs "${SCANFARM_ROOTFS:-$top/var/rootfs}" --runtime "${SCANFARM_RUNTIME:-crun}" \
           --rules "${SCANFARM_RULES:-$top/rules}" --npm-registry "$npm_registry" \
-          >>"$var/log/worker.log" 2>&1 &
+          "${regauth[@]}" >>"$var/log/worker.log" 2>&1 &
         ;;
     esac
     echo $! >"$var/run/$d.pid"
