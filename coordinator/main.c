@@ -54,6 +54,9 @@ static struct sf_option opts[] = {
     {"webhook-url", NULL, "POST every alert there as Falco JSON (e.g. Falcosidekick)", NULL},
     {"webhook-queue", "10000", "alerts waiting for the webhook before new ones are dropped", NULL},
     {"npm-registry", "https://registry.npmjs.org", "npm registry batches' package references are fetched from", NULL},
+    {"npm-registry-auth", NULL, "file with the registry's token (or a whole Authorization value),"
+				" sent to the registry's origin only", NULL},
+    {"npm-registry-ca", NULL, "CA certificates (PEM) to verify the registry with", NULL},
     {"resolve-concurrency", "4", "package references fetched at once", NULL},
     {"max-batch-items", "10000", "items of one POST /v1/batches", NULL},
     {"max-batch-bytes", "16777216", "size of one POST /v1/batches body", NULL},
@@ -235,6 +238,8 @@ static int coord_options_batches(struct coord_settings *s)
 		return 2;
 	a->upload.max_batch_bytes = max_batch_bytes;
 	s->resolve.npm_registry = sf_config_get(opts, NOPTS, "npm-registry");
+	s->resolve.npm_registry_auth = sf_config_get(opts, NOPTS, "npm-registry-auth");
+	s->resolve.npm_registry_ca = sf_config_get(opts, NOPTS, "npm-registry-ca");
 	s->store_dir = sf_config_get(opts, NOPTS, "store-dir");
 	const char *pu = sf_config_get(opts, NOPTS, "public-url");
 	if (pu)

@@ -14,8 +14,9 @@
 #   SCANFARM_RUNTIME [crun]  SCANFARM_ROOTFS [var/rootfs]  SCANFARM_SKIP_SETUP [0]
 #   SCANFARM_NPM_REGISTRY [https://registry.npmjs.org/]  the one npm registry: the
 #     coordinator resolves package references there, workers fetch dependency trees there
-#   SCANFARM_NPM_REGISTRY_AUTH  file with the registry's token: the worker's gateway adds it
-#   SCANFARM_NPM_REGISTRY_CA  PEM CA certificates to verify the registry with (worker)
+#   SCANFARM_NPM_REGISTRY_AUTH  file with the registry's token: the worker's gateway adds
+#     it to the fetch phase's requests, the coordinator to its package references'
+#   SCANFARM_NPM_REGISTRY_CA  PEM CA certificates to verify the registry with (both)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 var=$(mkdir -p "${SCANFARM_VAR:-$top/var}" && cd "${SCANFARM_VAR:-$top/var}" && pwd)
@@ -52,10 +53,13 @@ up() {
     fi
     case $d in
       coordinator)
+        local coordauth=()
+        [ -n "${SCANFARM_NPM_REGISTRY_AUTH:-}" ] && coordauth+=(--npm-registry-auth "$SCANFARM_NPM_REGISTRY_AUTH")
+        [ -n "${SCANFARM_NPM_REGISTRY_CA:-}" ] && coordauth+=(--npm-registry-ca "$SCANFARM_NPM_REGISTRY_CA")
         "$build/coordinator/scanfarm-coordinator" --db-dsn "$dsn" \
           --http-address "127.0.0.1:$http_port" --store-dir "$var/artifacts" \
           --jobs-url "tcp://127.0.0.1:$jobs_port" --results-url "tcp://127.0.0.1:$results_port" \
-          --npm-registry "$npm_registry" >>"$var/log/coordinator.log" 2>&1 &
+          --npm-registry "$npm_registry" "${coordauth[@]}" >>"$var/log/coordinator.log" 2>&1 &
         ;;
       worker)
         # a private registry's credential (and CA): the worker's alone

@@ -41,6 +41,10 @@
 
 struct sf_resolve_config {
 	const char *npm_registry; /* base URL, e.g. https://registry.npmjs.org */
+	/* A private registry's credential (a file: a token or a whole
+	 * Authorization value), sent to the registry's origin only; or NULL. */
+	const char *npm_registry_auth;
+	const char *npm_registry_ca; /* CA certificates (PEM) for it, or NULL */
 	int concurrency;	  /* fetch threads */
 	long long max_bytes;	  /* largest tarball, 0 = unlimited */
 };

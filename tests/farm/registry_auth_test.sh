@@ -12,6 +12,8 @@
 #   - the token is never visible in the sandbox: sf-env-dump's postinstall
 #     searches its environment, every .npmrc and every process's command
 #     line and environment and finds none, and the report holds it nowhere;
+#   - a /v1/batches package reference is resolved by the coordinator from the
+#     same registry, with the same credential and CA;
 #   - with the token taken away, the same scan fails, never clean.
 #   registry_auth_test.sh SOURCE_DIR BUILD_DIR DSN_FILE
 set -uo pipefail
@@ -119,6 +121,21 @@ ok "yarn and pnpm fetched with their lockfiles frozen, the lockfiles' URLs sent 
    [ "$(grep -c "lockfile URLs of https://127.0.0.1:$regport fetched through the registry gateway" "$work/log/worker.log")" = 2 ]'
 ok "the worker log names the gateway, not the token" \
   'grep -q "registry gateway on http://127.0.0.1:" "$work/log/worker.log" && ! grep -qF "$token" "$work/log/worker.log"'
+
+# --- a /v1/batches package reference: the coordinator fetches it from the
+# private registry with the same credential and CA
+bref=$(jq -nc '{rescan: true, items: [{package: "sf-tree-leaf", version: "1.0.0"}]}' |
+  curl -s -H 'Content-Type: application/json' --data-binary @- "$url/v1/batches" |
+  jq -r '.items[0].scan_id // empty')
+report=$(wait_v1 "$bref")
+echo "$report" >"$work/bref.json"
+check "a batch's package reference is resolved from the private registry and scanned ($(jq -r '.status + " " + (.reason // "")' <<<"$report"))" \
+  '[ "$(jq -r .status <<<"$report")" = finished ] &&
+   [ "$(jq "[.alerts[] | select(.rule == \"Read npm credentials file\")] | length" <<<"$report")" -ge 1 ]' ||
+  tail -n 5 "$work/log/coordinator.log"
+ok "the coordinator fetched the packument and the tarball with the token" \
+  'grep -q "^GET /sf-tree-leaf 200 auth=yes$" "$work/registry.log" && ! grep -q " auth=no$" "$work/registry.log" &&
+   ! grep -qF "$token" "$work/log/coordinator.log"'
 
 # --- without the token: the same scan fails, never clean (the tarball cache
 # emptied first: what it holds, pinned by integrity, it serves without asking)

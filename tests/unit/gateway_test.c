@@ -20,6 +20,7 @@
 #include "gateway.h"
 #include "harness.h"
 #include "project.h"
+#include "secret.h"
 #include "util.h"
 
 struct upstream {
@@ -117,14 +118,14 @@ static struct got ask(const char *base, const char *path, const char *method)
 static void test_auth_header(void)
 {
 	char out[128];
-	CHECK(sf_gateway_auth_header("npm_abc\n", out, sizeof(out)) == 0 && !strcmp(out, "Bearer npm_abc"));
-	CHECK(sf_gateway_auth_header("  Basic dXNlcjpwYXNz \r\n", out, sizeof(out)) == 0 &&
+	CHECK(sf_secret_auth_value("npm_abc\n", out, sizeof(out)) == 0 && !strcmp(out, "Bearer npm_abc"));
+	CHECK(sf_secret_auth_value("  Basic dXNlcjpwYXNz \r\n", out, sizeof(out)) == 0 &&
 	      !strcmp(out, "Basic dXNlcjpwYXNz"));
-	CHECK(sf_gateway_auth_header("bearer x", out, sizeof(out)) == 0 && !strcmp(out, "bearer x"));
-	CHECK(sf_gateway_auth_header("\n\n", out, sizeof(out)) == -EINVAL);
-	CHECK(sf_gateway_auth_header("a\nInjected: yes", out, sizeof(out)) == -EINVAL);
-	CHECK(sf_gateway_auth_header("tab\there", out, sizeof(out)) == -EINVAL);
-	CHECK(sf_gateway_auth_header("0123456789", out, 8) == -ENAMETOOLONG);
+	CHECK(sf_secret_auth_value("bearer x", out, sizeof(out)) == 0 && !strcmp(out, "bearer x"));
+	CHECK(sf_secret_auth_value("\n\n", out, sizeof(out)) == -EINVAL);
+	CHECK(sf_secret_auth_value("a\nInjected: yes", out, sizeof(out)) == -EINVAL);
+	CHECK(sf_secret_auth_value("tab\there", out, sizeof(out)) == -EINVAL);
+	CHECK(sf_secret_auth_value("0123456789", out, 8) == -ENAMETOOLONG);
 }
 
 static void test_forwarding(const char *dir)

@@ -15,9 +15,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "secret.h"
 #include "util.h"
 
-#define GATEWAY_AUTH_MAX 8192
+#define GATEWAY_AUTH_MAX SF_SECRET_AUTH_MAX
 #define GATEWAY_CONNECTIONS 64
 
 struct sf_gateway {
@@ -31,27 +32,6 @@ struct sf_gateway {
 	char dir[4096];
 	uint64_t requests;
 };
-
-int sf_gateway_auth_header(const char *content, char *out, size_t outlen)
-{
-	size_t n = strlen(content);
-	while (n && (content[n - 1] == '\n' || content[n - 1] == '\r' || content[n - 1] == ' ' ||
-		     content[n - 1] == '\t'))
-		n--;
-	while (n && (*content == ' ' || *content == '\t')) {
-		content++;
-		n--;
-	}
-	if (n == 0)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)content[i] < 0x20 || content[i] == 0x7f)
-			return -EINVAL; /* one line: a header value */
-	bool scheme = (n > 7 && strncasecmp(content, "Bearer ", 7) == 0) ||
-		      (n > 6 && strncasecmp(content, "Basic ", 6) == 0);
-	int w = snprintf(out, outlen, "%s%.*s", scheme ? "" : "Bearer ", (int)n, content);
-	return w < 0 || (size_t)w >= outlen ? -ENAMETOOLONG : 0;
-}
 
 /* The registry URL split into the origin the gateway swaps in and the path
  * every forwarded request must lie under. */
@@ -290,20 +270,12 @@ static size_t gateway_unescape(void *cls, struct MHD_Connection *c, char *s)
 static int gateway_read_auth(struct sf_gateway *g, const char *auth_file, char *err,
 			     size_t errlen)
 {
-	char *content = NULL;
-	size_t len = 0;
-	int rc = sf_read_file(auth_file, GATEWAY_AUTH_MAX - 16, &content, &len);
-	if (rc) {
-		snprintf(err, errlen, "cannot read %s: %s", auth_file, strerror(-rc));
-		return rc;
-	}
-	rc = strlen(content) == len ? sf_gateway_auth_header(content, g->auth, sizeof(g->auth))
-				    : -EINVAL;
-	explicit_bzero(content, len);
-	free(content);
-	if (rc)
+	int rc = sf_secret_read_auth(auth_file, g->auth, sizeof(g->auth));
+	if (rc == -EINVAL)
 		snprintf(err, errlen, "%s: not one line holding a token or an Authorization value",
 			 auth_file);
+	else if (rc)
+		snprintf(err, errlen, "cannot read %s: %s", auth_file, strerror(-rc));
 	return rc;
 }
 

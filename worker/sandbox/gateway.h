@@ -18,7 +18,7 @@
  * registry's status code and content type unchanged.
  *
  * Owns: the libmicrohttpd daemon, the credential's copy (wiped on stop),
- * the temporary files. Calls: libmicrohttpd, libcurl, util, log.
+ * the temporary files. Calls: libmicrohttpd, libcurl, secret, util, log.
  */
 #ifndef SF_GATEWAY_H
 #define SF_GATEWAY_H
@@ -48,9 +48,5 @@ const char *sf_gateway_registry_origin(const struct sf_gateway *g);
 /* Requests forwarded so far (for the log and the tests). */
 uint64_t sf_gateway_requests(const struct sf_gateway *g);
 void sf_gateway_stop(struct sf_gateway *g);
-
-/* The header value a credential file's content stands for ("Bearer x" for
- * a bare token "x"); -EINVAL for an empty one or one with control bytes. */
-int sf_gateway_auth_header(const char *content, char *out, size_t outlen);
 
 #endif
