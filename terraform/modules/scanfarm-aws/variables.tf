@@ -108,6 +108,36 @@ variable "worker_instance_type" {
   }
 }
 
+variable "database" {
+  type        = string
+  description = "Where PostgreSQL runs: rds (Amazon RDS: managed backups, patching and password) or vm (PostgreSQL 15 from Debian on an EC2 instance with a persistent encrypted data volume: cheaper, backups are yours)."
+  default     = "rds"
+  validation {
+    condition     = contains(["rds", "vm"], var.database)
+    error_message = "database: rds or vm."
+  }
+}
+
+variable "db_vm_instance_type" {
+  type        = string
+  description = "Instance type of the PostgreSQL VM (database = vm)."
+  default     = "t3.small"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", var.db_vm_instance_type)) && !can(regex("^[a-z][0-9]+g", var.db_vm_instance_type))
+    error_message = "db_vm_instance_type: an x86_64 EC2 instance type such as t3.small."
+  }
+}
+
+variable "db_volume_size_gb" {
+  type        = number
+  description = "Size of the PostgreSQL VM's data volume in GiB (database = vm)."
+  default     = 50
+  validation {
+    condition     = var.db_volume_size_gb >= 10
+    error_message = "db_volume_size_gb: at least 10."
+  }
+}
+
 variable "db_instance_class" {
   type        = string
   description = "RDS instance class of the PostgreSQL database."
@@ -263,6 +293,16 @@ variable "npm_registry" {
   type        = string
   description = "npm registry the workers' fetch phase and the coordinator's batches use."
   default     = "https://registry.npmjs.org/"
+}
+
+variable "npm_registry_auth_secret_arn" {
+  type        = string
+  description = "Secrets Manager secret holding a private npm_registry's token (or a whole Authorization value): read at boot by the coordinator and the workers (whose gateway adds it; the sandbox never sees it). null: a public registry."
+  default     = null
+  validation {
+    condition     = var.npm_registry_auth_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", var.npm_registry_auth_secret_arn))
+    error_message = "npm_registry_auth_secret_arn: a Secrets Manager secret ARN, or null."
+  }
 }
 
 variable "api_auth" {
