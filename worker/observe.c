@@ -7,6 +7,7 @@
 
 #include "collect.h"
 #include "decode.h"
+#include "falco_watch.h"
 #include "packages.h"
 #include "proctable.h"
 #include "rules.h"
@@ -26,6 +27,8 @@ struct sf_observe {
 	/* The phase being watched ("fetch", "install", "import", or "" before
 	 * the first): what the phase's events and facts are attributed to. */
 	char phase[16];
+	struct sf_falco_watch *falco; /* alerts from Falco instead of the sensor */
+	char error[512];	      /* why alerts may be missing, "" if not */
 };
 
 /* --- the rule call ------------------------------------------------------ */
@@ -94,9 +97,20 @@ int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const ch
 					 .packages = &o->packages,
 					 .phase = o->phase,
 					 .sink = {.fact = obs_fact, .exec = obs_exec, .arg = o}};
-	uint64_t events;
-	sf_sensor_counters(sensor, &events, &o->drops_at_start);
-	int rc = name ? sf_sensor_watch(sensor, name, obs_record, o, &o->cgid) : 0;
+	int rc = 0;
+	if (opts->falco) {
+		char err[512] = "";
+		rc = sf_falco_watch_start(&o->falco, opts->falco, opts->container_id, &o->collect,
+					  &o->packages, err, sizeof(err));
+		if (rc && opts->err)
+			snprintf(opts->err, opts->errlen, "%s", err);
+		name = NULL;
+	} else {
+		uint64_t events;
+		sf_sensor_counters(sensor, &events, &o->drops_at_start);
+	}
+	if (rc == 0 && name)
+		rc = sf_sensor_watch(sensor, name, obs_record, o, &o->cgid);
 	if (rc) {
 		sf_observe_free(o);
 		return rc;
@@ -113,6 +127,11 @@ int sf_observe_phase(struct sf_observe *o, const char *phase, const char *name)
 		o->watching = false;
 	}
 	snprintf(o->phase, sizeof(o->phase), "%s", phase);
+	if (o->falco) {
+		/* the phase is the container cgroup's, which Falco reports */
+		sf_falco_watch_phase(o->falco);
+		return 0;
+	}
 	sf_packages_new_phase(&o->packages);
 	/* each phase is a container of its own: its runtime's setup again
 	 * comes before its first exec */
@@ -125,16 +144,24 @@ int sf_observe_phase(struct sf_observe *o, const char *phase, const char *name)
 
 const char *sf_observe_current_phase(const struct sf_observe *o) { return o->phase; }
 
+const char *sf_observe_error(const struct sf_observe *o) { return o->error[0] ? o->error : NULL; }
+
 int sf_observe_finish(struct sf_observe *o, struct sf_batch *b)
 {
 	if (o->watching) {
 		sf_sensor_unwatch(o->sensor, o->cgid);
 		o->watching = false;
 	}
-	uint64_t events, drops;
-	sf_sensor_counters(o->sensor, &events, &drops);
-	b->events = o->records;
-	b->drops = drops - o->drops_at_start;
+	if (o->falco) {
+		sf_falco_watch_finish(o->falco, b, o->error, sizeof(o->error));
+		sf_falco_watch_free(o->falco);
+		o->falco = NULL;
+	} else {
+		uint64_t events, drops;
+		sf_sensor_counters(o->sensor, &events, &drops);
+		b->events = o->records;
+		b->drops = drops - o->drops_at_start;
+	}
 	if (o->packages.truncated)
 		sf_collect_fact(&o->collect, "sensor", "packages_truncated", "yes", NULL, NULL);
 	return sf_collect_finish(&o->collect, b);
@@ -146,6 +173,7 @@ void sf_observe_free(struct sf_observe *o)
 		return;
 	if (o->watching)
 		sf_sensor_unwatch(o->sensor, o->cgid);
+	sf_falco_watch_free(o->falco); /* no callback after this */
 	sf_proctable_free(&o->procs);
 	sf_packages_free(&o->packages);
 	sf_collect_free(&o->collect);
