@@ -11,6 +11,7 @@
 #include "packages.h"
 #include "proctable.h"
 #include "rules.h"
+#include "run.h"
 
 struct sf_observe {
 	struct sf_sensor *sensor;
@@ -27,6 +28,9 @@ struct sf_observe {
 	/* The phase being watched ("fetch", "install", "import", or "" before
 	 * the first): what the phase's events and facts are attributed to. */
 	char phase[16];
+	/* thread.cgroups of the phase's events: the container cgroup the
+	 * worker made for it (under the sandbox cgroup parent) */
+	char cgroups[160];
 	struct sf_falco_watch *falco; /* alerts from Falco instead of the sensor */
 	char error[512];	      /* why alerts may be missing, "" if not */
 };
@@ -96,6 +100,7 @@ int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const ch
 					 .procs = &o->procs,
 					 .packages = &o->packages,
 					 .phase = o->phase,
+					 .cgroups = o->cgroups,
 					 .sink = {.fact = obs_fact, .exec = obs_exec, .arg = o}};
 	int rc = 0;
 	if (opts->falco) {
@@ -109,8 +114,11 @@ int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const ch
 		uint64_t events;
 		sf_sensor_counters(sensor, &events, &o->drops_at_start);
 	}
-	if (rc == 0 && name)
+	if (rc == 0 && name) {
+		snprintf(o->cgroups, sizeof(o->cgroups), "memory=/%s/%s", SF_SANDBOX_CGROUP_PARENT,
+			 name);
 		rc = sf_sensor_watch(sensor, name, obs_record, o, &o->cgid);
+	}
 	if (rc) {
 		sf_observe_free(o);
 		return rc;
@@ -127,6 +135,7 @@ int sf_observe_phase(struct sf_observe *o, const char *phase, const char *name)
 		o->watching = false;
 	}
 	snprintf(o->phase, sizeof(o->phase), "%s", phase);
+	snprintf(o->cgroups, sizeof(o->cgroups), "memory=/%s/%s", SF_SANDBOX_CGROUP_PARENT, name);
 	if (o->falco) {
 		/* the phase is the container cgroup's, which Falco reports */
 		sf_falco_watch_phase(o->falco);

@@ -75,6 +75,24 @@ static int alert_add_tag(struct sf_alert *a, const char *tag)
 	return a->tags[a->ntags++] ? 0 : -ENOMEM;
 }
 
+/* Falco's output starts with the event's time and the priority ("12:21:25
+ * .123456789: Warning …", or an ISO 8601 time): the rest is the rule's
+ * output, which is what the worker's own engine reports. Stripped, so
+ * reports read the same with every backend (and repeated alerts are
+ * recognised as such). */
+static void alert_strip_prefix(struct sf_alert *a)
+{
+	const char *sep = strstr(a->output, ": ");
+	if (!sep || strchr(a->output, ' ') < sep)
+		return;
+	size_t plen = strlen(a->priority);
+	const char *p = sep + 2;
+	if (strncasecmp(p, a->priority, plen) != 0 || p[plen] != ' ')
+		return;
+	p += plen + 1;
+	memmove(a->output, p, strlen(p) + 1);
+}
+
 /* --- JSON ---------------------------------------------------------------- */
 
 /* "2026-12-01T08:44:22.029778058Z" (Falco's `time`) → unix ns. */
@@ -152,6 +170,7 @@ static int alert_from_json_object(json_t *o, struct sf_alert *a)
 	a->hostname = alert_cstr(host ? json_string_value(host) : "");
 	if (!a->priority || !a->rule || !a->output || !a->source || !a->hostname)
 		return -ENOMEM;
+	alert_strip_prefix(a);
 	const char *key;
 	json_t *v;
 	int rc = 0;
@@ -240,7 +259,10 @@ static int alert_from_response(const Falco__Outputs__Response *r, struct sf_aler
 	for (size_t i = 0; i < r->n_tags; i++)
 		if ((rc = alert_add_tag(a, r->tags[i])))
 			return rc;
-	return alert_unwrap_json_output(a);
+	if ((rc = alert_unwrap_json_output(a)))
+		return rc;
+	alert_strip_prefix(a);
+	return 0;
 }
 
 int sf_falco_alert_from_pb(const uint8_t *buf, size_t len, struct sf_alert *out)

@@ -114,6 +114,11 @@ struct sf_event {
 	 * or NULL for a job of one phase. */
 	const char *phase;
 
+	/* thread.cgroups: the process's cgroup for each controller, as Falco
+	 * lists them ("memory=/scanfarm/<container id>-<phase>"); NULL when
+	 * unknown. */
+	const char *cgroups;
+
 	/* Container the event came from: constant for a job. */
 	const char *container_id;    /* container.id */
 	const char *container_name;  /* container.name */

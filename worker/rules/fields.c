@@ -83,6 +83,7 @@ enum fields_id {
 	FLD_CONTAINER_NAME,
 	FLD_CONTAINER_IMAGE,
 	FLD_CONTAINER_IMAGE_REPOSITORY,
+	FLD_THREAD_CGROUPS,
 	FLD_SF_DNS_NAME,
 	FLD_SF_PACKAGE,
 	FLD_SF_PACKAGE_PATH,
@@ -173,6 +174,7 @@ static const struct fields_info fields_table[FLD_COUNT] = {
     [FLD_CONTAINER_NAME] = {"container.name", SF_FT_STR, 0},
     [FLD_CONTAINER_IMAGE] = {"container.image", SF_FT_STR, 0},
     [FLD_CONTAINER_IMAGE_REPOSITORY] = {"container.image.repository", SF_FT_STR, 0},
+    [FLD_THREAD_CGROUPS] = {"thread.cgroups", SF_FT_STR, 0},
     [FLD_SF_DNS_NAME] = {"sf.dns.name", SF_FT_STR, 0},
     [FLD_SF_PACKAGE] = {"scanfarm.package", SF_FT_STR, 0},
     [FLD_SF_PACKAGE_PATH] = {"scanfarm.package.path", SF_FT_STR, 0},
@@ -794,7 +796,7 @@ static bool fields_get_fd(const struct sf_field *f, const struct sf_event *ev, u
 	return false;
 }
 
-/* The container.* fields, sf.dns.name and the scanfarm.* attribution
+/* The container.* fields, thread.cgroups, sf.dns.name and the scanfarm.* attribution
  * fields (never missing: "" when the event carries none). */
 static bool fields_get_other(const struct sf_field *f, const struct sf_event *ev, struct sf_fval *v)
 {
@@ -806,6 +808,8 @@ static bool fields_get_other(const struct sf_field *f, const struct sf_event *ev
 	case FLD_CONTAINER_IMAGE:
 	case FLD_CONTAINER_IMAGE_REPOSITORY:
 		return fields_str(v, ev->container_image);
+	case FLD_THREAD_CGROUPS:
+		return fields_str(v, ev->cgroups);
 	case FLD_SF_DNS_NAME:
 		return fields_str(v, ev->dns_name);
 	case FLD_SF_PACKAGE:

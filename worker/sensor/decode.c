@@ -560,6 +560,7 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	ev->container_id = d->container_id;
 	ev->container_name = d->container_id;
 	ev->container_image = d->image;
+	ev->cgroups = d->cgroups;
 	ev->phase = d->phase;
 
 	struct sf_proc_entry *p = sf_proctable_get(d->procs, r);

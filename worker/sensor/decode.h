@@ -54,6 +54,7 @@ struct sf_decoder {
 	const struct sf_sensor *sensor; /* converts the records' clock */
 	const char *container_id;	/* container.id and container.name */
 	const char *image;		/* container.image.repository */
+	const char *cgroups;		/* thread.cgroups of every event (not copied) */
 	struct sf_proctable *procs;
 	/* Attributes processes and files to packages; NULL: none. */
 	struct sf_packages *packages;

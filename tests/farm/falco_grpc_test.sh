@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# falco_grpc_test — `--sensor falco-grpc` end to end with a real Falco
+# (modern eBPF, the shipped rules and Falco configuration, gRPC outputs on a
+# unix socket): a whole farm scans a harmless attack simulation and a benign
+# package; the attack's alerts arrive in the scan's report through Falco's
+# falco.outputs.service/sub, matched to the job by its container cgroup and
+# attributed to the package and phase. Then Falco is restarted while a scan
+# runs: that scan fails saying alerts may be missing (it must not read
+# clean), the worker reconnects by itself and the next scan gets its alerts.
+#   falco_grpc_test.sh SOURCE_DIR BUILD_DIR DSN_FILE
+set -uo pipefail
+. "$(dirname "$0")/farmlib.sh"
+. "$(dirname "$0")/falcolib.sh"
+src=$1
+falco_locate
+farm_init falco_grpc "$1" "$2" "$3"
+trap 'falco_stop; farm_cleanup' EXIT
+falco_configure grpc
+falco_start
+falco_wait_ready || exit 1
+ok "Falco serves gRPC on its unix socket" '[ -S "$falco_socket" ]'
+"$src/scripts/farm.sh" up || { echo "FAIL - farm did not start"; exit 1; }
+
+# pack NAME: tests/packages/NAME as `npm pack` lays it out → $work/NAME.tgz
+pack() {
+  mkdir -p "$work/pkg/$1" && cp -R "$src/tests/packages/$1" "$work/pkg/$1/package"
+  rm -f "$work/pkg/$1/package/expect"
+  tar -czf "$work/$1.tgz" -C "$work/pkg/$1" package
+}
+submit() { # FILE [QUERY] → scan id
+  curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$1" \
+    "$url/monitor/project/npm${2:-}" | jq -r '.id // empty'
+}
+# ok, and tell whether it passed (farmlib's ok always returns 0).
+check() { local before=$failed; ok "$@"; [ "$failed" = "$before" ]; }
+fired_all() { # REPORT PACKAGE: every rule in the package's expect file is among the alerts
+  local r
+  while IFS= read -r r; do
+    [ -z "$r" ] || jq -e --arg r "$r" 'any(.alerts[]; .rule == $r)' <<<"$1" >/dev/null ||
+      { echo "    did not fire: $r"; return 1; }
+  done <"$src/tests/packages/$2/expect"
+}
+pack attack-credential-harvest
+pack benign-banner
+pack slow-install
+
+id=$(submit "$work/attack-credential-harvest.tgz")
+ph=$(wait_scan "$id")
+report=$(curl -s "$url/v1/scans/$id")
+check "attack scan finished" '[ "$(jq -r .status <<<"$report")" = finished ]' ||
+  jq -r .reason <<<"$report"
+ok "the worker says its sensor is falco-grpc" \
+  'curl -s "$url/v1/workers" | grep -q "\"sensor\": *\"falco-grpc\""'
+cred='any(.alerts[]; .rule == "Credential file read during install")'
+ok "Falco's alert arrived in the report" 'jq -e "$cred" <<<"$report" >/dev/null'
+ok "every expected rule fired (through Falco)" 'fired_all "$report" attack-credential-harvest'
+a=$(jq -c '[.alerts[] | select(.rule == "Credential file read during install")][0]' <<<"$report")
+ok "matched by the job's container cgroup" \
+  'jq -e ".output_fields[\"thread.cgroups\"] | test(\"=/scanfarm/sf-[0-9]+-[0-9]+-1-install\")" <<<"$a" >/dev/null'
+ok "attributed to the package" \
+  '[ "$(jq -r ".output_fields[\"scanfarm.package\"]" <<<"$a")" = scanfarm-test-attack-credential-harvest@1.0.0 ]'
+ok "and to the install phase" '[ "$(jq -r ".output_fields[\"scanfarm.phase\"]" <<<"$a")" = install ]'
+ok "Falco's output text is kept" 'jq -e ".output | test(\"^Credential file opened by install\")" <<<"$a" >/dev/null'
+ok "the Package Hunter view has it too" 'jq -e "any(.result[]; .rule == \"Credential file read during install\")" <<<"$ph" >/dev/null'
+ok "pulses came back through Falco" 'grep -q "scanfarm falco pulse" "$work/falco/alerts.json"'
+
+id=$(submit "$work/benign-banner.tgz")
+wait_scan "$id" >/dev/null
+report=$(curl -s "$url/v1/scans/$id")
+ok "benign scan finished" '[ "$(jq -r .status <<<"$report")" = finished ]'
+loud='["Emergency","Alert","Critical","Error","Warning","Notice"]'
+check "benign package: nothing at Notice or above" \
+  '[ "$(jq --argjson l "$loud" "[.alerts[] | select(.priority as \$p | \$l | index(\$p))] | length" <<<"$report")" = 0 ]' ||
+  jq -r '.alerts[] | "    \(.priority) \(.rule): \(.output)"' <<<"$report"
+
+# --- Falco restarts while a scan runs
+id=$(submit "$work/slow-install.tgz")
+for _ in $(seq 1 150); do
+  [ "$(curl -s "$url/v1/scans/$id" | jq -r .status)" = running ] && grep -q "installing in" "$work/log/worker.log" && break
+  sleep 0.2
+done
+sleep 1
+falco_stop
+sleep 2
+falco_start
+falco_wait_ready || exit 1
+wait_scan "$id" >/dev/null
+report=$(curl -s "$url/v1/scans/$id")
+ok "the scan Falco restarted under does not read clean" '[ "$(jq -r .status <<<"$report")" = failed ]'
+check "its reason says alerts may be missing" 'jq -r .reason <<<"$report" | grep -q "alerts of the install may be missing"' ||
+  jq -r .reason <<<"$report"
+ok "the worker is still up" 'kill -0 "$(cat "$work/run/worker.pid")"'
+id=$(submit "$work/attack-credential-harvest.tgz" "?rescan=1")
+wait_scan "$id" >/dev/null
+report=$(curl -s "$url/v1/scans/$id")
+check "after the restart the worker resubscribed: the next scan finishes" '[ "$(jq -r .status <<<"$report")" = finished ]' ||
+  jq -r .reason <<<"$report"
+ok "and its alerts arrive" 'jq -e "$cred" <<<"$report" >/dev/null'
+ok "the worker logged the broken subscription" 'grep -q "falco-grpc: .*subscription ended" "$work/log/worker.log"'
+farm_finish
