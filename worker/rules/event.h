@@ -78,6 +78,7 @@ struct sf_event {
 	int64_t res;	  /* evt.rawres: >= 0 success, -errno failure; evt.res
 			     renders "SUCCESS" or the errno name ("ENOENT") */
 	const struct sf_proc *proc; /* never NULL */
+	int32_t tid;		    /* thread.tid (host); 0 when unknown */
 
 	/* File descriptor the event is about (fd.*). */
 	enum sf_fd_type fd_type;

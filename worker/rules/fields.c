@@ -84,6 +84,8 @@ enum fields_id {
 	FLD_CONTAINER_IMAGE,
 	FLD_CONTAINER_IMAGE_REPOSITORY,
 	FLD_THREAD_CGROUPS,
+	FLD_THREAD_TID,
+	FLD_THREAD_ISMAIN,
 	FLD_SF_DNS_NAME,
 	FLD_SF_PACKAGE,
 	FLD_SF_PACKAGE_PATH,
@@ -175,6 +177,8 @@ static const struct fields_info fields_table[FLD_COUNT] = {
     [FLD_CONTAINER_IMAGE] = {"container.image", SF_FT_STR, 0},
     [FLD_CONTAINER_IMAGE_REPOSITORY] = {"container.image.repository", SF_FT_STR, 0},
     [FLD_THREAD_CGROUPS] = {"thread.cgroups", SF_FT_STR, 0},
+    [FLD_THREAD_TID] = {"thread.tid", SF_FT_NUM, 0},
+    [FLD_THREAD_ISMAIN] = {"thread.ismain", SF_FT_BOOL, 0},
     [FLD_SF_DNS_NAME] = {"sf.dns.name", SF_FT_STR, 0},
     [FLD_SF_PACKAGE] = {"scanfarm.package", SF_FT_STR, 0},
     [FLD_SF_PACKAGE_PATH] = {"scanfarm.package.path", SF_FT_STR, 0},
@@ -810,6 +814,11 @@ static bool fields_get_other(const struct sf_field *f, const struct sf_event *ev
 		return fields_str(v, ev->container_image);
 	case FLD_THREAD_CGROUPS:
 		return fields_str(v, ev->cgroups);
+	case FLD_THREAD_TID:
+		return ev->tid > 0 && fields_num(v, ev->tid);
+	case FLD_THREAD_ISMAIN:
+		/* unknown tid: the process itself */
+		return fields_num(v, ev->tid <= 0 || !ev->proc || ev->tid == ev->proc->pid);
 	case FLD_SF_DNS_NAME:
 		return fields_str(v, ev->dns_name);
 	case FLD_SF_PACKAGE:

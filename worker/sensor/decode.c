@@ -561,6 +561,7 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	ev->container_name = d->container_id;
 	ev->container_image = d->image;
 	ev->cgroups = d->cgroups;
+	ev->tid = (int32_t)r->tid;
 	ev->phase = d->phase;
 
 	struct sf_proc_entry *p = sf_proctable_get(d->procs, r);

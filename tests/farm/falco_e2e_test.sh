@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# falco_grpc_test — `--sensor falco-grpc` end to end with a real Falco
-# (modern eBPF, the shipped rules and Falco configuration, gRPC outputs on a
-# unix socket): a whole farm scans a harmless attack simulation and a benign
-# package; the attack's alerts arrive in the scan's report through Falco's
-# falco.outputs.service/sub, matched to the job by its container cgroup and
-# attributed to the package and phase. Then Falco is restarted while a scan
-# runs: that scan fails saying alerts may be missing (it must not read
-# clean), the worker reconnects by itself and the next scan gets its alerts.
-#   falco_grpc_test.sh SOURCE_DIR BUILD_DIR DSN_FILE
+# falco_e2e_test — `--sensor falco-grpc` or `--sensor falco-json` end to end
+# with a real Falco (modern eBPF, the shipped rules and Falco configuration;
+# grpc: gRPC outputs on a unix socket, the worker subscribed to
+# falco.outputs.service/sub; json: http_output posting to the worker): a
+# whole farm scans a harmless attack simulation and a benign package; the
+# attack's alerts arrive in the scan's report through Falco, matched to the
+# job by its container cgroup and attributed to the package and phase. Then
+# Falco is restarted while a scan runs: that scan fails saying alerts may be
+# missing (it must not read clean), the worker carries on by itself
+# (resubscribing, for gRPC) and the next scan gets its alerts.
+#   falco_e2e_test.sh grpc|json SOURCE_DIR BUILD_DIR DSN_FILE
 set -uo pipefail
 . "$(dirname "$0")/farmlib.sh"
 . "$(dirname "$0")/falcolib.sh"
+kind=$1
+shift
 src=$1
 falco_locate
-farm_init falco_grpc "$1" "$2" "$3"
+farm_init "falco_$kind" "$1" "$2" "$3"
 trap 'falco_stop; farm_cleanup' EXIT
-falco_configure grpc
+falco_configure "$kind"
 falco_start
 falco_wait_ready || exit 1
-ok "Falco serves gRPC on its unix socket" '[ -S "$falco_socket" ]'
+[ "$kind" = grpc ] && ok "Falco serves gRPC on its unix socket" '[ -S "$falco_socket" ]'
 "$src/scripts/farm.sh" up || { echo "FAIL - farm did not start"; exit 1; }
 
 # pack NAME: tests/packages/NAME as `npm pack` lays it out → $work/NAME.tgz
@@ -49,8 +53,8 @@ ph=$(wait_scan "$id")
 report=$(curl -s "$url/v1/scans/$id")
 check "attack scan finished" '[ "$(jq -r .status <<<"$report")" = finished ]' ||
   jq -r .reason <<<"$report"
-ok "the worker says its sensor is falco-grpc" \
-  'curl -s "$url/v1/workers" | grep -q "\"sensor\": *\"falco-grpc\""'
+ok "the worker says its sensor is falco-$kind" \
+  'curl -s "$url/v1/workers" | grep -q "\"sensor\": *\"falco-$kind\""'
 cred='any(.alerts[]; .rule == "Credential file read during install")'
 ok "Falco's alert arrived in the report" 'jq -e "$cred" <<<"$report" >/dev/null'
 ok "every expected rule fired (through Falco)" 'fired_all "$report" attack-credential-harvest'
@@ -93,8 +97,13 @@ ok "the worker is still up" 'kill -0 "$(cat "$work/run/worker.pid")"'
 id=$(submit "$work/attack-credential-harvest.tgz" "?rescan=1")
 wait_scan "$id" >/dev/null
 report=$(curl -s "$url/v1/scans/$id")
-check "after the restart the worker resubscribed: the next scan finishes" '[ "$(jq -r .status <<<"$report")" = finished ]' ||
+check "after the restart the next scan finishes" '[ "$(jq -r .status <<<"$report")" = finished ]' ||
   jq -r .reason <<<"$report"
 ok "and its alerts arrive" 'jq -e "$cred" <<<"$report" >/dev/null'
-ok "the worker logged the broken subscription" 'grep -q "falco-grpc: .*subscription ended" "$work/log/worker.log"'
+if [ "$kind" = grpc ]; then
+  ok "the worker logged the broken subscription" 'grep -q "falco-grpc: .*subscription ended" "$work/log/worker.log"'
+else
+  ok "Falco posted to the worker" 'grep -q "falco-json: receiving" "$work/log/worker.log"'
+fi
+ok "the worker noticed the lost pulses" 'grep -q "falco: pulses missing\|falco: Falco restarted" "$work/log/worker.log"'
 farm_finish
