@@ -49,7 +49,7 @@ ok "scanfarm-rules loads rules/ (the eBPF worker's)" '"$build/worker/scanfarm-ru
 # The shipped configuration: Falco reads it (schema) with the rules in place.
 mkdir -p "$work/config.d"
 sed "s#^  - /etc/falco/config.d\$#  - $work/config.d#" "$falco_stock" >"$work/falco.yaml"
-for c in "$src"/packaging/falco/config.d/*.yaml; do
+for c in "$src"/packaging/falco/config.d/*.yaml "$src"/packaging/falco/outputs/*.yaml; do
   sed "s#/usr/share/scanfarm/rules/#$src/rules/#" "$c" >"$work/config.d/$(basename "$c")"
 done
 "$falco" -c "$work/falco.yaml" -V "${files[0]}" >"$work/c.txt" 2>&1

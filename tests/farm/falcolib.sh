@@ -6,7 +6,8 @@
 #                                 exits 77 with the reason when there is no Falco
 #   falco_configure KIND          $work/falco: falco.yaml (the stock one reading
 #                                 config.d), the worker's shipped overrides
-#                                 (packaging/falco/config.d, rules from $src/rules),
+#                                 (packaging/falco/config.d and outputs/, rules
+#                                 from $src/rules),
 #                                 KIND's outputs (grpc: a socket under $work/falco;
 #                                 json: http_output to 127.0.0.1:$falco_http_port),
 #                                 and the test's own: file_output to
@@ -53,12 +54,12 @@ falco_configure() {
     grpc)
       falco_socket=$dir/falco.sock
       sed "s#unix:///run/falco/falco.sock#unix://$falco_socket#" \
-        "$src/packaging/falco/config.d/60-scanfarm-grpc.yaml" >"$dir/config.d/60-scanfarm-grpc.yaml"
+        "$src/packaging/falco/outputs/falco-grpc.yaml" >"$dir/config.d/60-scanfarm-outputs.yaml"
       export SCANFARM_SENSOR=falco-grpc SCANFARM_FALCO_GRPC_ADDRESS=unix://$falco_socket ;;
     json)
       falco_http_port=$((port + 5))
       sed "s#127.0.0.1:7310#127.0.0.1:$falco_http_port#" \
-        "$src/packaging/falco/config.d/60-scanfarm-json.yaml" >"$dir/config.d/60-scanfarm-json.yaml"
+        "$src/packaging/falco/outputs/falco-json.yaml" >"$dir/config.d/60-scanfarm-outputs.yaml"
       export SCANFARM_SENSOR=falco-json SCANFARM_FALCO_HTTP_ADDRESS=127.0.0.1:$falco_http_port ;;
   esac
   cat >"$dir/config.d/90-test.yaml" <<-EOF
