@@ -51,6 +51,9 @@ static struct sf_option opts[] = {
 					      " posts to", NULL},
     {"falco-queue", "4096", "Falco alerts buffered for the jobs (then dropped and counted)", NULL},
     {"falco-pulse-ms", "1000", "milliseconds between the pulses that prove Falco delivers", NULL},
+    {"falco-relay-dir", "/run/scanfarm/falco", "directory this machine's workers share one Falco"
+					       " through (one reads it, the others get their alerts"
+					       " relayed; \"\" = this worker alone)", NULL},
     {"rules", "rules", "Falco-format rule files or directories, comma-separated", NULL},
     {"worker-secret", NULL, "shared secret the coordinator requires (if it does)", NULL},
     {"noop", "0", "1 = answer every job at once without running it (dispatch benchmarks)", NULL},
@@ -190,8 +193,11 @@ static int worker_falco(struct worker *w, const char *kind)
 				   .http_address = sf_config_get(opts, NOPTS, "falco-http-address"),
 				   .cgroup_parent = SF_SANDBOX_CGROUP_PARENT,
 				   .pulse_exe = "/bin/true",
+				   .relay_dir = sf_config_get(opts, NOPTS, "falco-relay-dir"),
 				   .queue = (unsigned)queue,
 				   .pulse_ms = (int)pulse_ms};
+	if (fo.relay_dir && !fo.relay_dir[0])
+		fo.relay_dir = NULL;
 	char err[512] = "";
 	if (sf_falco_open(&w->falco, &fo, err, sizeof(err))) {
 		fprintf(stderr, "--sensor %s: %s\n", kind, err);

@@ -8,7 +8,9 @@
 # job by its container cgroup and attributed to the package and phase. Then
 # Falco is restarted while a scan runs: that scan fails saying alerts may be
 # missing (it must not read clean), the worker carries on by itself
-# (resubscribing, for gRPC) and the next scan gets its alerts.
+# (resubscribing, for gRPC) and the next scan gets its alerts. Last, a
+# second worker shares the machine's Falco: the first reads it and relays
+# the second's alerts; killed, the second takes over.
 #   falco_e2e_test.sh grpc|json SOURCE_DIR BUILD_DIR DSN_FILE
 set -uo pipefail
 . "$(dirname "$0")/farmlib.sh"
@@ -18,7 +20,8 @@ shift
 src=$1
 falco_locate
 farm_init "falco_$kind" "$1" "$2" "$3"
-trap 'falco_stop; farm_cleanup' EXIT
+w2=
+trap '[ -n "$w2" ] && kill "$w2" 2>/dev/null; falco_stop; farm_cleanup' EXIT
 falco_configure "$kind"
 falco_start
 falco_wait_ready || exit 1
@@ -106,4 +109,31 @@ else
   ok "Falco posted to the worker" 'grep -q "falco-json: receiving" "$work/log/worker.log"'
 fi
 ok "the worker noticed the lost pulses" 'grep -q "falco: pulses missing\|falco: Falco restarted" "$work/log/worker.log"'
+
+# --- two workers, one Falco
+"$build/worker/scanfarm-worker" --worker-id second-worker --work-dir "$work/w2" \
+  --rootfs "$src/var/rootfs" --jobs-url "tcp://127.0.0.1:$((port + 1))" \
+  --results-url "tcp://127.0.0.1:$((port + 2))" >"$work/w2.log" 2>&1 &
+w2=$!
+for _ in $(seq 1 100); do grep -q ' ready: ' "$work/w2.log" && break; sleep 0.1; done
+ok "a second worker shares the machine's Falco (the first reads it)" \
+  'grep -q "another worker on this machine reads Falco" "$work/w2.log"'
+pack attack-npmrc-stealer
+ida=$(submit "$work/attack-npmrc-stealer.tgz")
+idb=$(submit "$work/attack-credential-harvest.tgz" "?rescan=1")
+wait_scan "$ida" >/dev/null
+wait_scan "$idb" >/dev/null
+ra=$(curl -s "$url/v1/scans/$ida") rb=$(curl -s "$url/v1/scans/$idb")
+ok "both scans finished" '[ "$(jq -r .status <<<"$ra")" = finished ] && [ "$(jq -r .status <<<"$rb")" = finished ]'
+ok "one ran on each worker" '[ "$(jq -r "[.job.worker_id] | .[0]" <<<"$ra")" != "$(jq -r "[.job.worker_id] | .[0]" <<<"$rb")" ]' ||
+  echo "    workers: $(jq -r .job.worker_id <<<"$ra") $(jq -r .job.worker_id <<<"$rb")"
+ok "each got its alerts through Falco" 'fired_all "$ra" attack-npmrc-stealer && fired_all "$rb" attack-credential-harvest'
+kill -9 "$(cat "$work/run/worker.pid")"
+for _ in $(seq 1 50); do grep -q "now reads Falco for the machine" "$work/w2.log" && break; sleep 0.2; done
+ok "the reader killed, the second worker takes over" 'grep -q "now reads Falco for the machine" "$work/w2.log"'
+id=$(submit "$work/attack-credential-harvest.tgz" "?rescan=1")
+wait_scan "$id" >/dev/null
+report=$(curl -s "$url/v1/scans/$id")
+check "its next scan finishes" '[ "$(jq -r .status <<<"$report")" = finished ]' || jq -r .reason <<<"$report"
+ok "with its alerts" 'fired_all "$report" attack-credential-harvest'
 farm_finish

@@ -28,7 +28,7 @@ start_worker() { # KIND EXTRA-ARGS...
   shift
   "$build/worker/scanfarm-worker" --sensor "$kind" --falco-queue 16 --rules "$src/rules/99-scanfarm-falco.yaml" \
     --rootfs "$src/var/rootfs" --work-dir "$work/w-$kind" --jobs-url "tcp://127.0.0.1:$port" \
-    --results-url "tcp://127.0.0.1:$((port + 1))" "$@" >"$work/worker-$kind.log" 2>&1 &
+    --results-url "tcp://127.0.0.1:$((port + 1))" --falco-relay-dir "" "$@" >"$work/worker-$kind.log" 2>&1 &
   worker=$!
   for _ in $(seq 1 100); do grep -q ' ready: ' "$work/worker-$kind.log" && return 0; sleep 0.1; done
   return 1

@@ -77,7 +77,7 @@ falco_configure() {
 	  keep_alive: true
 	  filename: $dir/alerts.json
 	EOF
-  export SCANFARM_RULES
+  export SCANFARM_RULES SCANFARM_FALCO_RELAY_DIR=$dir/relay
   SCANFARM_RULES=$(falco_rules_list)
 }
 

@@ -9,10 +9,12 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "falco_alert.h"
 #include "falco_grpc.h"
 #include "falco_http.h"
+#include "falco_relay.h"
 #include "log.h"
 #include "util.h"
 
@@ -27,7 +29,7 @@ struct feed_watch {
 
 struct sf_falco {
 	struct sf_falco_opts opts;
-	char token[17]; /* this worker's pulses */
+	char token[40]; /* this worker's pulses: "p<pid>-<hex>" */
 
 	pthread_mutex_t mu; /* queue, stats, pulse state */
 	pthread_cond_t qcond; /* queue not empty, or stop */
@@ -49,7 +51,11 @@ struct sf_falco {
 	bool dispatcher_started, pulser_started;
 	struct sf_falco_grpc *grpc;
 	struct sf_falco_http *http;
+	struct sf_falco_relay *relay; /* shared with the machine's other workers, or NULL */
+	bool source_pending;	      /* another worker reads Falco: take over when it stops */
 };
+
+static int feed_start_source(struct sf_falco *f, char *err, size_t errlen);
 
 static void feed_deadline(struct timespec *ts, int ms)
 {
@@ -144,7 +150,10 @@ static void feed_pulse_seen(struct sf_falco *f, const struct sf_alert *a)
 	if (!args || sscanf(args, SF_FALCO_PULSE_ARG " %31s %llu", token, &seq) != 2)
 		return;
 	if (strcmp(token, f->token) != 0) {
+		pid_t pid = sf_falco_relay_pid(token, "p");
 		f->st.foreign++;
+		if (f->relay && pid && pid != getpid() && sf_falco_relay_send(f->relay, pid, a) == 0)
+			f->st.relayed++;
 		return;
 	}
 	if (seq <= f->pulse_seen || seq > f->pulse_sent)
@@ -165,6 +174,21 @@ static void feed_pulse_seen(struct sf_falco *f, const struct sf_alert *a)
 	pthread_cond_broadcast(&f->pcond);
 }
 
+/* The worker reading Falco for the machine stopped: this one takes over
+ * (pulser thread; the sources are only started here or in open). */
+static void feed_take_over(struct sf_falco *f)
+{
+	char err[512] = "";
+	if (!f->source_pending || !sf_falco_relay_lead(f->relay))
+		return;
+	if (feed_start_source(f, err, sizeof(err)) == 0) {
+		f->source_pending = false;
+		sf_info("falco: this worker now reads Falco for the machine");
+	} else {
+		sf_warn("falco: cannot take over reading Falco: %s", err);
+	}
+}
+
 static void *feed_pulser(void *arg)
 {
 	struct sf_falco *f = arg;
@@ -178,6 +202,7 @@ static void *feed_pulser(void *arg)
 			break;
 		int64_t now = sf_monotonic_ms(), last = f->st.last_pulse_ms;
 		pthread_mutex_unlock(&f->mu);
+		feed_take_over(f);
 		feed_pulse(f);
 		int64_t quiet = now - (last ? last : started);
 		if (quiet > 30000 && now - quiet_logged > 60000) {
@@ -218,6 +243,21 @@ static void feed_route(struct sf_falco *f, struct sf_alert *a)
 	int rc = sf_falco_cgroup_name(sf_falco_alert_field(a, "thread.cgroups"),
 				      f->opts.cgroup_parent, name, sizeof(name));
 	bool handed = false, unplaced = !sf_falco_alert_field(a, "thread.cgroups");
+	pid_t pid = rc == 0 ? sf_falco_relay_pid(name, "sf-") : 0;
+	if (f->relay && pid && pid != getpid()) {
+		/* another worker's sandbox on this machine: its alert */
+		int sent = sf_falco_relay_send(f->relay, pid, a);
+		pthread_mutex_lock(&f->mu);
+		if (sent == 0)
+			f->st.relayed++;
+		else if (sent == -ENOENT)
+			f->st.unmatched++;
+		else
+			f->st.relay_dropped++;
+		pthread_mutex_unlock(&f->mu);
+		sf_alert_free(a);
+		return;
+	}
 	if (rc == 0) {
 		pthread_mutex_lock(&f->wmu);
 		for (int i = 0; i < SF_FALCO_MAX_WATCHES && !handed; i++) {
@@ -348,7 +388,7 @@ int sf_falco_open(struct sf_falco **out, const struct sf_falco_opts *opts, char 
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	snprintf(f->token, sizeof(f->token), "%.8s%.8s", uuid, uuid + 9);
+	snprintf(f->token, sizeof(f->token), "p%d-%.8s%.8s", (int)getpid(), uuid, uuid + 9);
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_mutex_init(&f->wmu, NULL);
 	pthread_mutex_init(&f->pmu, NULL);
@@ -368,7 +408,16 @@ int sf_falco_open(struct sf_falco **out, const struct sf_falco_opts *opts, char 
 		sf_falco_close(f);
 		return -rc;
 	}
-	if ((rc = feed_start_source(f, err, errlen))) {
+	if (opts->relay_dir && (rc = sf_falco_relay_open(&f->relay, f, opts->relay_dir, err, errlen))) {
+		sf_falco_close(f);
+		return rc;
+	}
+	if (f->relay && !sf_falco_relay_lead(f->relay)) {
+		/* the pulser takes over when the reader stops */
+		f->source_pending = true;
+		sf_info("falco: another worker on this machine reads Falco (%s/reader.lock): this"
+			" worker's alerts are relayed to it", opts->relay_dir);
+	} else if ((rc = feed_start_source(f, err, errlen))) {
 		sf_falco_close(f);
 		return rc;
 	}
@@ -380,27 +429,31 @@ void sf_falco_close(struct sf_falco *f)
 {
 	if (!f)
 		return;
-	/* the sources first: nothing is delivered after this */
-	sf_falco_grpc_stop(f->grpc);
-	sf_falco_http_stop(f->http);
 	pthread_mutex_lock(&f->mu);
 	f->stop = true;
 	pthread_cond_broadcast(&f->qcond);
 	pthread_cond_broadcast(&f->pcond);
 	pthread_cond_broadcast(&f->scond);
 	pthread_mutex_unlock(&f->mu);
+	/* the pulser first (it may start a source), then the sources, then
+	 * the dispatcher (which relays), then the relay's receiver */
 	if (f->pulser_started)
 		pthread_join(f->pulser, NULL);
+	sf_falco_grpc_stop(f->grpc);
+	sf_falco_http_stop(f->http);
 	if (f->dispatcher_started)
 		pthread_join(f->dispatcher, NULL);
+	sf_falco_relay_close(f->relay);
 	for (unsigned i = 0; i < f->count; i++)
 		sf_alert_free(&f->ring[(f->head + i) % f->opts.queue]);
 	sf_info("falco: %llu messages, %llu malformed, %llu oversized, %llu queue full, %llu for"
-		" jobs, %llu for none, %llu without thread.cgroups, %llu pulses, epoch %llu",
+		" jobs, %llu for none, %llu without thread.cgroups, %llu relayed, %llu relay full,"
+		" %llu pulses, epoch %llu",
 		(unsigned long long)f->st.received, (unsigned long long)f->st.malformed,
 		(unsigned long long)f->st.oversized, (unsigned long long)f->st.queue_full,
 		(unsigned long long)f->st.matched, (unsigned long long)f->st.unmatched,
-		(unsigned long long)f->st.unplaced, (unsigned long long)f->st.pulses,
+		(unsigned long long)f->st.unplaced, (unsigned long long)f->st.relayed,
+		(unsigned long long)f->st.relay_dropped, (unsigned long long)f->st.pulses,
 		(unsigned long long)f->st.epoch);
 	free(f->ring);
 	pthread_cond_destroy(&f->qcond);

@@ -25,11 +25,17 @@
  * each moves the feed's epoch on, and a job whose first and last pulse
  * saw different epochs knows it may have missed alerts.
  *
+ * Several workers on one machine share one Falco through falco_relay: the
+ * one holding the reader's lock runs the source and passes other workers'
+ * alerts and pulses on; the others take over when it stops.
+ *
  * Owns: the queue, the dispatcher and pulse threads, the watch table and
- * the counters. Sources are started and stopped by sf_falco_open/close.
+ * the counters, the relay. Sources are started by sf_falco_open (or by the pulse
+ * thread on taking over) and stopped by sf_falco_close.
  * Thread-safe. A watch's callback runs on the dispatcher thread with the
  * watch table locked: once sf_falco_unwatch returns it is never called
- * again. Calls: falco_alert, falco_grpc, falco_http, util, log.
+ * again. Calls: falco_alert, falco_grpc, falco_http, falco_relay, util,
+ * log.
  */
 #ifndef SF_FALCO_FEED_H
 #define SF_FALCO_FEED_H
@@ -55,6 +61,9 @@ struct sf_falco_opts {
 	const char *http_address;  /* "127.0.0.1:7310": where http_output posts */
 	const char *cgroup_parent; /* "scanfarm": job cgroups are /<parent>/<name> */
 	const char *pulse_exe;	   /* "/bin/true" */
+	/* Shared by the machine's worker processes (falco_relay): one reads
+	 * Falco and passes the others their alerts. NULL: this worker alone. */
+	const char *relay_dir;
 	unsigned queue;		   /* alerts buffered between source and dispatcher */
 	int pulse_ms;		   /* between pulses */
 };
@@ -69,6 +78,8 @@ struct sf_falco_stats {
 	uint64_t unplaced;   /* no thread.cgroups field: the configuration lacks it */
 	uint64_t pulses;     /* this worker's pulses that came back */
 	uint64_t foreign;    /* pulses of other workers */
+	uint64_t relayed;    /* alerts and pulses passed to this machine's other workers */
+	uint64_t relay_dropped; /* could not be passed (their socket full, too large) */
 	uint64_t streams;    /* subscriptions (gRPC calls) that ended */
 	uint64_t epoch;	     /* times alerts may have been lost */
 	int64_t last_pulse_ms; /* monotonic, 0 = none yet */
