@@ -79,9 +79,12 @@ struct sf_event {
 			     renders "SUCCESS" or the errno name ("ENOENT") */
 	const struct sf_proc *proc; /* never NULL */
 	int32_t tid;		    /* thread.tid (host); 0 when unknown */
+	uint64_t num;		    /* evt.num: the job's event counter, 0 = unknown */
 
 	/* File descriptor the event is about (fd.*). */
 	enum sf_fd_type fd_type;
+	bool has_fd_num;     /* fd.num is known: */
+	int64_t fd_num;	     /* fd.num */
 	const char *fd_name; /* fd.name: absolute path for files; for sockets
 				Falco's "cip:cport->sip:sport" form; NULL if none */
 	uint32_t open_flags; /* the O_* flags of an open, 0 otherwise */

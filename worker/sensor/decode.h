@@ -61,6 +61,7 @@ struct sf_decoder {
 	const char *phase; /* scanfarm.phase of every event (not copied) */
 	struct sf_decode_sink sink;
 	bool started; /* the container's first exec was seen */
+	uint64_t events; /* evt.num of the last event decoded */
 	const struct sf_proc *cur; /* the process of the record being decoded */
 };
 
