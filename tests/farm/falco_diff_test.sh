@@ -12,15 +12,40 @@
 #   benign-*  nothing at Notice or above, in both.
 # The table (rules only one side raised) is written to
 # $SCANFARM_FALCO_DIFF_OUT when set; docs/falco.md explains what remains.
-#   falco_diff_test.sh SOURCE_DIR BUILD_DIR DSN_FILE
+#
+# MODE upstream adds a selection of falcosecurity/rules that apply to a
+# sandbox (from the Falco test kit's copies, adapted to a Falco without the
+# container plugin by tests/tools/upstream_select.py) to both, and checks
+# that each of those rules fires on the same packages in both engines.
+#   falco_diff_test.sh shipped|upstream SOURCE_DIR BUILD_DIR DSN_FILE
 set -uo pipefail
 . "$(dirname "$0")/farmlib.sh"
 . "$(dirname "$0")/falcolib.sh"
+mode=$1
+shift
 src=$1
 falco_locate
-farm_init falco_diff "$1" "$2" "$3"
+farm_init "falco_diff_$mode" "$1" "$2" "$3"
 trap 'falco_stop; farm_cleanup' EXIT
 falco_configure grpc
+upstream_rules=("Read sensitive file untrusted" "Fileless execution via memfd_create"
+  "Drop and execute new binary in container" "Execution from /dev/shm"
+  "Search Private Keys or Passwords" "Find AWS Credentials"
+  "Network Tool Executed During NPM Package Install" "PTRACE attached to process"
+  "Netcat Remote Code Execution in Container"
+  "Redirect STDOUT/STDIN to Network Connection in Container")
+if [ "$mode" = upstream ]; then
+  kit=$(dirname "$falco")/../upstream-rules
+  /usr/bin/python3 "$src/tests/tools/upstream_select.py" "$work/falco/upstream.yaml" \
+    "$kit/falco_rules.yaml" "$kit/falco-incubating_rules.yaml" "$kit/falco-sandbox_rules.yaml" \
+    -- "${upstream_rules[@]}" || { echo "FAIL - cannot select the upstream rules"; exit 1; }
+  {
+    printf 'rules_files:\n  - %s\n' "$work/falco/upstream.yaml"
+    printf 'rules:\n'
+    for r in "${upstream_rules[@]}"; do printf '  - enable:\n      rule: "%s"\n' "$r"; done
+  } >"$work/falco/config.d/55-upstream.yaml"
+  SCANFARM_RULES=$SCANFARM_RULES,$work/falco/upstream.yaml
+fi
 # the worker: the eBPF sensor and our engine, on Falco's rule files
 export SCANFARM_SENSOR=ebpf
 unset SCANFARM_FALCO_GRPC_ADDRESS
@@ -63,6 +88,14 @@ for p in "${pkgs[@]}"; do
   both=$(jq -rn --argjson a "$ours" --argjson b "$theirs" '[$a[].rule] - ([$a[].rule] - [$b[].rule]) | unique | join("; ")')
   printf '%s\n  both: %s\n  only scanfarm: %s\n  only Falco: %s\n' "$p" "${both:--}" "${only_ours:--}" \
     "${only_falco:--}" | tee -a "$out"
+  if [ "$mode" = upstream ]; then
+    for r in "${upstream_rules[@]}"; do
+      a=$(jq --arg r "$r" 'any(.[]; .rule == $r)' <<<"$ours")
+      b=$(jq --arg r "$r" 'any(.[]; .rule == $r)' <<<"$theirs")
+      ok "$p: upstream \"$r\": the same in both (scanfarm $a, Falco $b)" '[ "$a" = "$b" ]'
+    done
+    continue
+  fi
   case $p in
     attack-*)
       while IFS= read -r rule || [ -n "$rule" ]; do

@@ -747,6 +747,8 @@ static bool fields_get_proc(const struct sf_field *f, const struct sf_event *ev,
 	case FLD_PROC_CWD:
 		return p && p->cwd && p->cwd[0] && fields_str(v, p->cwd);
 	case FLD_PROC_IS_EXE_UPPER_LAYER:
+		/* an overlayfs upper layer, as in Falco: the sandbox has none */
+		return p && fields_num(v, 0);
 	case FLD_PROC_IS_EXE_WRITABLE:
 		return p && fields_num(v, p->exe_writable);
 	case FLD_USER_UID:
