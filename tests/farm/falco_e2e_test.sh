@@ -136,4 +136,8 @@ wait_scan "$id" >/dev/null
 report=$(curl -s "$url/v1/scans/$id")
 check "its next scan finishes" '[ "$(jq -r .status <<<"$report")" = finished ]' || jq -r .reason <<<"$report"
 ok "with its alerts" 'fired_all "$report" attack-credential-harvest'
+kill "$w2" && wait "$w2"
+w2=
+"$src/scripts/farm.sh" down >/dev/null 2>&1
+ok "no sanitizer findings in the workers' logs" '! grep -E "Sanitizer|runtime error:" "$work/log/"*.log "$work/w2.log"'
 farm_finish

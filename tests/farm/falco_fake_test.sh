@@ -96,5 +96,6 @@ ok "one oversized dropped" '[ "$(counter "$log" oversized)" = 1 ]'
 q=$(counter "$log" "queue full") n=$(counter "$log" "for none")
 ok "the 2001 alerts: dispatched or counted as dropped ($n + $q)" '[ $((n + q)) = 2001 ]'
 
+ok "no sanitizer findings in the workers' logs" '! grep -E "Sanitizer|runtime error:" "$work"/worker-*.log'
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

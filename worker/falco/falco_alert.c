@@ -12,6 +12,9 @@
 
 #include "falco_outputs.pb-c.h"
 
+/* The last second whose nanoseconds fit in an int64 (year 2262). */
+#define ALERT_MAX_SECONDS 9223372035LL
+
 static const char *const alert_prio_names[] = {"Emergency", "Alert",  "Critical",      "Error",
 					       "Warning",   "Notice", "Informational", "Debug"};
 
@@ -117,7 +120,7 @@ static int alert_parse_time(const char *s, int64_t *ns)
 	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
 		return -EPROTO;
 	time_t t = timegm(&tm);
-	if (t == (time_t)-1)
+	if (t < 0 || t > ALERT_MAX_SECONDS)
 		return -EPROTO;
 	*ns = (int64_t)t * 1000000000 + frac;
 	return 0;
@@ -238,7 +241,8 @@ static int alert_from_response(const Falco__Outputs__Response *r, struct sf_aler
 	    !r->rule || !r->rule[0])
 		return -EPROTO;
 	if (r->time) {
-		if (r->time->nanos < 0 || r->time->nanos > 999999999)
+		if (r->time->nanos < 0 || r->time->nanos > 999999999 || r->time->seconds < 0 ||
+		    r->time->seconds > ALERT_MAX_SECONDS)
 			return -EPROTO;
 		a->time_ns = r->time->seconds * 1000000000 + r->time->nanos;
 	}
