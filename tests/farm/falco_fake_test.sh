@@ -6,7 +6,8 @@
 # never waits on a slow consumer — and what did not fit is counted.
 #   gRPC: tests/tools/fake_falco.py, a gRPC server speaking the outputs
 #         service's wire format with hand-made messages (one over grpc's own
-#         limit, which ends the subscription: the worker subscribes again)
+#         limit, which ends the subscription: the worker subscribes again);
+#         then over TCP with mutual TLS (a client of another CA refused)
 #   JSON: curl posting to the worker's http_output endpoint
 # No coordinator is needed: the worker's counters are read from its log
 # line at exit.
@@ -66,6 +67,46 @@ q=$(counter "$log" "queue full") n=$(counter "$log" "for none")
 ok "the well-formed 20003: dispatched (no job's) or dropped when the queue was full ($n + $q)" \
   '[ $((n + q)) = 20003 ]'
 ok "the worker said why a subscription ended" 'grep -q "subscription ended after .* status 8" "$log"'
+kill "$fake" 2>/dev/null
+wait "$fake" 2>/dev/null
+fake=
+
+# --- gRPC over TCP with mutual TLS: a client certificate of the CA's is
+# let in, one of another CA's is not
+tls=$work/tls
+mkdir -p "$tls"
+mkcert() { # NAME CA-PREFIX [SAN]
+  openssl req -newkey rsa:2048 -nodes -keyout "$tls/$1.key" -subj "/CN=$1" -out "$tls/$1.csr" 2>/dev/null &&
+    openssl x509 -req -in "$tls/$1.csr" -CA "$tls/$2.crt" -CAkey "$tls/$2.key" -CAcreateserial \
+      -days 2 -out "$tls/$1.crt" ${3:+-extfile <(printf 'subjectAltName=%s\n' "$3")} 2>/dev/null
+}
+for ca in ca other; do
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tls/$ca.key" -subj "/CN=$ca" -days 2 -out "$tls/$ca.crt" 2>/dev/null
+done
+mkcert server ca "IP:127.0.0.1" && mkcert client ca && mkcert intruder other
+ok "certificates made" '[ -s "$tls/server.crt" ] && [ -s "$tls/client.crt" ] && [ -s "$tls/intruder.crt" ]'
+tport=$((port + 3))
+: >"$work/tls.status"
+"/usr/bin/python3" "$src/tests/tools/fake_falco.py" "tcp:$tport:$tls" "$work/tls.status" alert alert >"$work/fake-tls.log" 2>&1 &
+fake=$!
+sleep 1
+start_worker falco-grpc --falco-grpc-address "127.0.0.1:$tport" --falco-grpc-ca "$tls/ca.crt" \
+  --falco-grpc-cert "$tls/intruder.crt" --falco-grpc-key "$tls/intruder.key"
+sleep 2
+stop_worker
+mv "$work/worker-falco-grpc.log" "$work/worker-intruder.log"
+ok "a client certificate of another CA gets nothing" '[ "$(counter "$work/worker-intruder.log" messages)" = 0 ] && ! grep -q "^subscribed" "$work/tls.status"'
+start_worker falco-grpc --falco-grpc-address "127.0.0.1:$tport" --falco-grpc-ca "$tls/ca.crt" \
+  --falco-grpc-cert "$tls/client.crt" --falco-grpc-key "$tls/client.key"
+for _ in $(seq 1 50); do grep -q '^done$' "$work/tls.status" && break; sleep 0.1; done
+sleep 0.5
+stop_worker
+ok "with the CA's client certificate the alerts arrive over mutual TLS" \
+  '[ "$(counter "$work/worker-falco-grpc.log" messages)" = 2 ]'
+"$build/worker/scanfarm-worker" --sensor falco-grpc --falco-grpc-address "127.0.0.1:$tport" \
+  --rules "$src/rules/99-scanfarm-falco.yaml" --rootfs "$src/var/rootfs" --work-dir "$work/w-notls" \
+  --falco-relay-dir "" >"$work/notls.log" 2>&1
+ok "a TCP address without certificates is refused at start" 'grep -q "needs mutual TLS" "$work/notls.log"'
 kill "$fake" 2>/dev/null
 wait "$fake" 2>/dev/null
 fake=

@@ -18,6 +18,11 @@ subscription gets the items after the last `reconnect`):
     reconnect        end this subscription (the client must subscribe again)
 STATUS_FILE gets one line per event: "subscribed N", "sent N" (after each
 item), "done" once the script is through.
+
+SOCKET "tcp:PORT:DIR" listens on 127.0.0.1:PORT with mutual TLS instead:
+DIR/server.crt and server.key its certificate, DIR/ca.crt the CA a client
+certificate must be signed by (as Falco's grpc.bind_address with
+private_key, cert_chain and root_certs).
 """
 import sys
 import threading
@@ -121,7 +126,15 @@ def main():
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4),
                          options=[("grpc.max_send_message_length", 64 << 20)])
     server.add_generic_rpc_handlers((handler,))
-    server.add_insecure_port("unix:" + sock)
+    if sock.startswith("tcp:"):
+        _, port, d = sock.split(":", 2)
+        read = lambda n: open(d + "/" + n, "rb").read()
+        creds = grpc.ssl_server_credentials([(read("server.key"), read("server.crt"))],
+                                            root_certificates=read("ca.crt"),
+                                            require_client_auth=True)
+        server.add_secure_port("127.0.0.1:" + port, creds)
+    else:
+        server.add_insecure_port("unix:" + sock)
     server.start()
     server.wait_for_termination()
 
