@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +40,13 @@ static struct sf_option opts[] = {
     {"jobs-url", "tcp://127.0.0.1:7301", "NNG rep address workers ask for jobs at", NULL},
     {"results-url", "tcp://127.0.0.1:7302", "NNG pull address workers push results to", NULL},
     {"max-upload-bytes", "0", "largest accepted upload in bytes, 0 = unlimited", NULL},
-    {"idle-timeout", "60", "seconds a request may stay silent before it is dropped", NULL},
-    {"max-connections", "256", "simultaneous HTTP connections", NULL},
+    {"idle-timeout", "60", "seconds a request's body may stay silent before it is dropped", NULL},
+    {"header-timeout", "10", "seconds a request's headers may take to arrive (slow clients are cut)", NULL},
+    {"max-connections", "4096", "simultaneous HTTP connections (the file limit is raised to fit)", NULL},
+    {"max-connections-per-ip", "128", "simultaneous HTTP connections from one address; 0: no limit", NULL},
+    {"http-threads", "4", "threads of the API's event loop", NULL},
+    {"ops-address", NULL, "address:port of an operations listener (/healthz, /readyz, /metrics"
+			  " only, no token): probes answered while the API port is busy", NULL},
     {"job-time-limit", "300", "seconds an install may run", NULL},
     {"job-memory-mb", "2048", "memory limit of the sandbox", NULL},
     {"job-pids", "1024", "process limit of the sandbox", NULL},
@@ -184,6 +190,7 @@ static int coord_options(struct coord_settings *s)
 		return 2;
 	}
 	a->api.address = sf_config_get(opts, NOPTS, "http-address");
+	a->api.ops_address = sf_config_get(opts, NOPTS, "ops-address");
 	a->access.auth = strcmp(auth, "on") == 0;
 	a->access.worker_secret = sf_config_get(opts, NOPTS, "worker-secret");
 	int auth_ph = 0;
@@ -199,7 +206,10 @@ static int coord_options(struct coord_settings *s)
 	long long max_upload;
 	if (geti("db-pool", 2, 256, &s->pool_size) ||
 	    geti("idle-timeout", 1, 86400, &a->api.idle_timeout_s) ||
-	    geti("max-connections", 1, 100000, &a->api.max_connections) ||
+	    geti("max-connections", 1, 1000000, &a->api.max_connections) ||
+	    geti("header-timeout", 1, 3600, &a->api.header_timeout_s) ||
+	    geti("max-connections-per-ip", 0, 1000000, &a->api.max_per_ip) ||
+	    geti("http-threads", 1, 256, &a->api.threads) ||
 	    sf_config_int(opts, NOPTS, "max-upload-bytes", 0, INT64_MAX, &max_upload) ||
 	    geti("job-time-limit", 1, 86400, &dc->time_limit_s) ||
 	    geti("job-memory-mb", 16, 1 << 20, &dc->memory_mb) ||
@@ -292,6 +302,26 @@ static int coord_start_storage(struct coord *co, struct coord_settings *s)
 	return 0;
 }
 
+/* Every connection is a descriptor: the soft file limit (often 1024) is
+ * raised to the hard one, and a warning says when max-connections still
+ * does not fit. */
+static void coord_raise_nofile(int max_connections)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && getrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return;
+	}
+	/* the database pool, NNG, the store and the listeners need some too */
+	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)max_connections + 256 > rl.rlim_cur)
+		sf_warn("max-connections %d: the file limit is %llu; raise it (LimitNOFILE=) or"
+			" connections beyond it are refused", max_connections,
+			(unsigned long long)rl.rlim_cur);
+}
+
 /* Every stage in order; 0, or a negative errno (logged) with what did
  * start recorded in co for coord_stop. */
 static int coord_start(struct coord *co, struct coord_settings *s)
@@ -334,13 +364,16 @@ static int coord_start(struct coord *co, struct coord_settings *s)
 	a->metrics.sweep = &co->sweep.stats;
 	a->metrics.resolve = co->resolve;
 	a->metrics.webhook = co->webhook ? sf_webhook_stats(co->webhook) : NULL;
+	coord_raise_nofile(a->api.max_connections);
 	if ((rc = sf_api_start(&co->api, a))) {
-		sf_error("cannot serve HTTP on %s", a->api.address);
+		sf_error("cannot serve HTTP on %s%s%s", a->api.address,
+			 a->api.ops_address ? " and " : "", a->api.ops_address ? a->api.ops_address : "");
 		return rc;
 	}
 	co->have_api = true;
-	sf_info("ready: http=%s jobs=%s results=%s", a->api.address, s->dispatch.jobs_url,
-		s->ingest.results_url);
+	sf_info("ready: http=%s jobs=%s results=%s%s%s", a->api.address, s->dispatch.jobs_url,
+		s->ingest.results_url, a->api.ops_address ? " ops=" : "",
+		a->api.ops_address ? a->api.ops_address : "");
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #   SCANFARM_NPM_REGISTRY_AUTH  file with the registry's token: the worker's gateway adds
 #     it to the fetch phase's requests, the coordinator to its package references'
 #   SCANFARM_NPM_REGISTRY_CA  PEM CA certificates to verify the registry with (both)
+#   SCANFARM_COORDINATOR_OPTS  more coordinator options, e.g. "--ops-address 127.0.0.1:3001"
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 var=$(mkdir -p "${SCANFARM_VAR:-$top/var}" && cd "${SCANFARM_VAR:-$top/var}" && pwd)
@@ -59,7 +60,8 @@ up() {
         "$build/coordinator/scanfarm-coordinator" --db-dsn "$dsn" \
           --http-address "127.0.0.1:$http_port" --store-dir "$var/artifacts" \
           --jobs-url "tcp://127.0.0.1:$jobs_port" --results-url "tcp://127.0.0.1:$results_port" \
-          --npm-registry "$npm_registry" "${coordauth[@]}" >>"$var/log/coordinator.log" 2>&1 &
+          --npm-registry "$npm_registry" "${coordauth[@]}" ${SCANFARM_COORDINATOR_OPTS:-} \
+          >>"$var/log/coordinator.log" 2>&1 &
         ;;
       worker)
         # a private registry's credential (and CA): the worker's alone
