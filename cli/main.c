@@ -32,6 +32,7 @@ static struct sf_option opts[] = {
     {"timeout", "900", "seconds `scan` waits for a result", NULL},
     {"fail-on", "notice", "lowest alert priority that makes `scan` exit 1", NULL},
     {"token", NULL, "API token (when the coordinator runs with --auth on)", NULL},
+    {"cacert", NULL, "CA certificate(s) (PEM) an https:// server is verified with (default: the system's)", NULL},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -43,6 +44,7 @@ static int cli_request(const char *url, FILE *upload, long long upload_size, lon
 	struct sf_http_mem_sink sink = {0}; /* no bound */
 	struct sf_http_request req = {.url = url,
 				      .bearer = sf_config_get(opts, NOPTS, "token"),
+				      .ca_file = sf_config_get(opts, NOPTS, "cacert"),
 				      .headers = upload ? octets : NULL,
 				      .upload = upload,
 				      .upload_size = upload_size,

@@ -33,7 +33,7 @@
 
 static struct sf_option opts[] = {
     {"http-address", "127.0.0.1:3000", "address:port of the REST API", NULL},
-    {"public-url", NULL, "base URL workers use to reach this coordinator (default http://<http-address>)", NULL},
+    {"public-url", NULL, "base URL workers use to reach this coordinator (default http(s)://<http-address>)", NULL},
     {"db-dsn", NULL, "PostgreSQL connection string (required)", NULL},
     {"db-pool", "8", "PostgreSQL connections", NULL},
     {"store-dir", "var/artifacts", "artifact store directory", NULL},
@@ -57,6 +57,11 @@ static struct sf_option opts[] = {
     {"auth", "off", "on = /v1 routes need an API token (see the token command)", NULL},
     {"auth-package-hunter", "0", "1 = Package Hunter's routes need a token too", NULL},
     {"worker-secret", NULL, "shared secret workers must present (artifacts, NNG messages)", NULL},
+    {"tls-cert", NULL, "the coordinator's certificate (PEM, from the farm's CA) for tls+tcp:// jobs and results URLs", NULL},
+    {"tls-key", NULL, "its private key (PEM)", NULL},
+    {"tls-ca", NULL, "the farm's CA certificate(s) (PEM): workers' certificates must chain to it", NULL},
+    {"http-tls-cert", NULL, "certificate (PEM chain) of the REST API: it then speaks HTTPS only", NULL},
+    {"http-tls-key", NULL, "its private key (PEM)", NULL},
     {"webhook-url", NULL, "POST every alert there as Falco JSON (e.g. Falcosidekick)", NULL},
     {"webhook-queue", "10000", "alerts waiting for the webhook before new ones are dropped", NULL},
     {"npm-registry", "https://registry.npmjs.org", "npm registry batches' package references are fetched from", NULL},
@@ -175,6 +180,7 @@ struct coord_settings {
 	struct sf_ingest_config ingest;
 	struct sf_sweep_config sweep;
 	struct sf_resolve_config resolve;
+	struct sf_tls_files tls; /* the NNG links' (tls+tcp:// URLs) */
 	char public_url[512];
 };
 
@@ -202,6 +208,17 @@ static int coord_options(struct coord_settings *s)
 	dc->worker_secret = a->access.worker_secret;
 	s->ingest.results_url = sf_config_get(opts, NOPTS, "results-url");
 	s->ingest.worker_secret = a->access.worker_secret;
+	s->tls = (struct sf_tls_files){.cert = sf_config_get(opts, NOPTS, "tls-cert"),
+				       .key = sf_config_get(opts, NOPTS, "tls-key"),
+				       .ca = sf_config_get(opts, NOPTS, "tls-ca")};
+	dc->tls = &s->tls;
+	s->ingest.tls = &s->tls;
+	a->api.tls_cert = sf_config_get(opts, NOPTS, "http-tls-cert");
+	a->api.tls_key = sf_config_get(opts, NOPTS, "http-tls-key");
+	if (!a->api.tls_cert != !a->api.tls_key) {
+		fprintf(stderr, "--http-tls-cert and --http-tls-key go together\n");
+		return 2;
+	}
 	int max_attempts, live_s;
 	long long max_upload;
 	if (geti("db-pool", 2, 256, &s->pool_size) ||
@@ -255,7 +272,8 @@ static int coord_options_batches(struct coord_settings *s)
 	if (pu)
 		snprintf(s->public_url, sizeof(s->public_url), "%s", pu);
 	else
-		snprintf(s->public_url, sizeof(s->public_url), "http://%s", a->api.address);
+		snprintf(s->public_url, sizeof(s->public_url), "%s://%s",
+			 a->api.tls_cert ? "https" : "http", a->api.address);
 	s->dispatch.public_url = s->public_url;
 	return 0;
 }

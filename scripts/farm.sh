@@ -17,7 +17,10 @@
 #   SCANFARM_NPM_REGISTRY_AUTH  file with the registry's token: the worker's gateway adds
 #     it to the fetch phase's requests, the coordinator to its package references'
 #   SCANFARM_NPM_REGISTRY_CA  PEM CA certificates to verify the registry with (both)
-#   SCANFARM_COORDINATOR_OPTS  more coordinator options, e.g. "--ops-address 127.0.0.1:3001"
+#   SCANFARM_COORDINATOR_OPTS / SCANFARM_WORKER_OPTS  more options of each, e.g.
+#     "--ops-address 127.0.0.1:3001"; SCANFARM_NNG_SCHEME [tcp]: tls+tcp for TLS links
+#   SCANFARM_URL [http://127.0.0.1:$SCANFARM_HTTP_PORT]  the API as this script reaches it
+#     (https://… with --http-tls-cert), SCANFARM_CURL_OPTS e.g. "--cacert ca.pem"
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 var=$(mkdir -p "${SCANFARM_VAR:-$top/var}" && cd "${SCANFARM_VAR:-$top/var}" && pwd)
@@ -25,7 +28,10 @@ build=${SCANFARM_BUILD:-$top/build}
 http_port=${SCANFARM_HTTP_PORT:-3000}
 jobs_port=${SCANFARM_JOBS_PORT:-7301}
 results_port=${SCANFARM_RESULTS_PORT:-7302}
-url="http://127.0.0.1:$http_port"
+url=${SCANFARM_URL:-http://127.0.0.1:$http_port}
+nng=${SCANFARM_NNG_SCHEME:-tcp}
+# shellcheck disable=SC2206 # options are words
+curl_opts=(${SCANFARM_CURL_OPTS:-}) coord_opts=(${SCANFARM_COORDINATOR_OPTS:-}) worker_opts=(${SCANFARM_WORKER_OPTS:-})
 npm_registry=${SCANFARM_NPM_REGISTRY:-https://registry.npmjs.org/}
 
 log() { printf '[farm] %s\n' "$*" >&2; }
@@ -59,8 +65,8 @@ up() {
         [ -n "${SCANFARM_NPM_REGISTRY_CA:-}" ] && coordauth+=(--npm-registry-ca "$SCANFARM_NPM_REGISTRY_CA")
         "$build/coordinator/scanfarm-coordinator" --db-dsn "$dsn" \
           --http-address "127.0.0.1:$http_port" --store-dir "$var/artifacts" \
-          --jobs-url "tcp://127.0.0.1:$jobs_port" --results-url "tcp://127.0.0.1:$results_port" \
-          --npm-registry "$npm_registry" "${coordauth[@]}" ${SCANFARM_COORDINATOR_OPTS:-} \
+          --jobs-url "$nng://127.0.0.1:$jobs_port" --results-url "$nng://127.0.0.1:$results_port" \
+          --npm-registry "$npm_registry" "${coordauth[@]}" "${coord_opts[@]}" \
           >>"$var/log/coordinator.log" 2>&1 &
         ;;
       worker)
@@ -68,11 +74,11 @@ up() {
         local regauth=()
         [ -n "${SCANFARM_NPM_REGISTRY_AUTH:-}" ] && regauth+=(--npm-registry-auth "$SCANFARM_NPM_REGISTRY_AUTH")
         [ -n "${SCANFARM_NPM_REGISTRY_CA:-}" ] && regauth+=(--npm-registry-ca "$SCANFARM_NPM_REGISTRY_CA")
-        "$build/worker/scanfarm-worker" --jobs-url "tcp://127.0.0.1:$jobs_port" \
-          --results-url "tcp://127.0.0.1:$results_port" --work-dir "$var/worker" \
+        "$build/worker/scanfarm-worker" --jobs-url "$nng://127.0.0.1:$jobs_port" \
+          --results-url "$nng://127.0.0.1:$results_port" --work-dir "$var/worker" \
           --rootfs "${SCANFARM_ROOTFS:-$top/var/rootfs}" --runtime "${SCANFARM_RUNTIME:-crun}" \
           --rules "${SCANFARM_RULES:-$top/rules}" --npm-registry "$npm_registry" \
-          "${regauth[@]}" >>"$var/log/worker.log" 2>&1 &
+          "${regauth[@]}" "${worker_opts[@]}" >>"$var/log/worker.log" 2>&1 &
         ;;
     esac
     echo $! >"$var/run/$d.pid"
@@ -83,7 +89,7 @@ up() {
       tail -n 20 "$var/log/worker.log" >&2 || true
       return 1
     fi
-    if curl -fsS "$url/healthz" >/dev/null 2>&1 &&
+    if curl -fsS "${curl_opts[@]}" "$url/healthz" >/dev/null 2>&1 &&
       tail -c +"$wlog_from" "$var/log/worker.log" 2>/dev/null | grep -q ' ready: '; then
       log "farm up at $url (logs in $var/log)"; return 0
     fi

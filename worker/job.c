@@ -144,7 +144,7 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 			   ? (int)(lease_left / 2)
 			   : WORKER_FETCH_RETRY_MS;
 	if ((rc = sf_fetch(job->url, job->sha256, job->size, j->artifact, env->worker_secret,
-			   retry_ms, j->err, sizeof(j->err))))
+			   env->http_ca, retry_ms, j->err, sizeof(j->err))))
 		return rc;
 	struct sf_unpack_stats us;
 	if ((rc = sf_unpack(j->artifact, j->src, &env->unpack, &us, j->err, sizeof(j->err)))) {

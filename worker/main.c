@@ -41,6 +41,12 @@ static struct sf_option opts[] = {
     {"sensor", "ebpf", "runtime sensor: ebpf (embedded CO-RE sensor) or none", NULL},
     {"rules", "rules", "Falco-format rule files or directories, comma-separated", NULL},
     {"worker-secret", NULL, "shared secret the coordinator requires (if it does)", NULL},
+    {"tls-cert", NULL, "this worker's certificate (PEM, from the farm's CA) for tls+tcp:// URLs", NULL},
+    {"tls-key", NULL, "its private key (PEM)", NULL},
+    {"tls-ca", NULL, "the farm's CA certificate(s) (PEM) the coordinator's must chain to", NULL},
+    {"tls-server-name", NULL, "the name in the coordinator's certificate (default: the URL's host)", NULL},
+    {"http-ca", NULL, "CA certificate(s) (PEM) of an https:// coordinator's artifact downloads"
+		      " (default: the system's)", NULL},
     {"noop", "0", "1 = answer every job at once without running it (dispatch benchmarks)", NULL},
     {"capacity", "1", "jobs asked for at once; above 1 only with --noop 1 (for parallel"
 		      " installs run one worker process per slot)", NULL},
@@ -325,7 +331,12 @@ int main(int argc, char **argv)
 	int exit_code = 1;
 	const char *jobs_url = sf_config_get(opts, NOPTS, "jobs-url");
 	const char *results_url = sf_config_get(opts, NOPTS, "results-url");
-	if (sf_link_open(&w.link, jobs_url, results_url) == 0) {
+	struct sf_tls_files tls = {.cert = sf_config_get(opts, NOPTS, "tls-cert"),
+				   .key = sf_config_get(opts, NOPTS, "tls-key"),
+				   .ca = sf_config_get(opts, NOPTS, "tls-ca"),
+				   .server_name = sf_config_get(opts, NOPTS, "tls-server-name")};
+	w.env.http_ca = sf_config_get(opts, NOPTS, "http-ca");
+	if (sf_link_open(&w.link, jobs_url, results_url, &tls) == 0) {
 		sf_info("worker %s ready: jobs=%s results=%s runtime=%s sensor=%s capacity=%d",
 			w.link.id, jobs_url, results_url, w.env.runtime, w.link.sensor,
 			w.link.capacity);

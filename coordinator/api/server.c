@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "reply.h"
+#include "util.h"
 
 static int64_t server_now_us(void)
 {
@@ -141,6 +142,33 @@ static int server_start_ops(struct sf_api *a, const char *address)
 	return 0;
 }
 
+static void server_free_tls(struct sf_api *a)
+{
+	if (a->tls_key_pem) {
+		explicit_bzero(a->tls_key_pem, strlen(a->tls_key_pem));
+		free(a->tls_key_pem);
+	}
+	free(a->tls_cert_pem);
+	a->tls_key_pem = a->tls_cert_pem = NULL;
+}
+
+/* HTTPS: the certificate and key, read once (MHD wants them in memory). */
+static int server_read_tls(struct sf_api *a, const struct sf_api_config *cfg)
+{
+	size_t len;
+	if (!cfg->tls_cert)
+		return 0;
+	int rc = sf_read_file(cfg->tls_cert, 1u << 20, &a->tls_cert_pem, &len);
+	if (!rc)
+		rc = sf_read_file(cfg->tls_key, 1u << 20, &a->tls_key_pem, &len);
+	if (rc) {
+		sf_error("http: cannot read %s or %s: %s", cfg->tls_cert, cfg->tls_key,
+			 strerror(-rc));
+		server_free_tls(a);
+	}
+	return rc;
+}
+
 int sf_api_start(struct sf_api *a, const struct sf_api_setup *setup)
 {
 	const struct sf_api_config *cfg = &setup->api;
@@ -169,10 +197,17 @@ int sf_api_start(struct sf_api *a, const struct sf_api_setup *setup)
 	if ((rc = sf_guard_start(&a->guard, cfg->header_timeout_s)))
 		return rc;
 	a->metrics.guard = &a->guard;
+	if ((rc = server_read_tls(a, cfg))) {
+		sf_guard_stop(&a->guard);
+		return rc;
+	}
+	unsigned tls = a->tls_cert_pem ? MHD_USE_TLS : 0;
 	a->daemon = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | tls |
 		MHD_USE_ITC, /* for MHD_quiesce_daemon */
-	    0, NULL, NULL, server_handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    0, NULL, NULL, server_handle, a, MHD_OPTION_HTTPS_MEM_CERT,
+	    a->tls_cert_pem ? a->tls_cert_pem : "", MHD_OPTION_HTTPS_MEM_KEY,
+	    a->tls_key_pem ? a->tls_key_pem : "", MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_NOTIFY_COMPLETED,
 	    server_completed, a, MHD_OPTION_NOTIFY_CONNECTION, sf_guard_notify, &a->guard,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
@@ -180,6 +215,7 @@ int sf_api_start(struct sf_api *a, const struct sf_api_setup *setup)
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_ip, MHD_OPTION_END);
 	if (!a->daemon) {
 		sf_guard_stop(&a->guard);
+		server_free_tls(a);
 		return -EADDRINUSE;
 	}
 	a->port = server_bound_port(a->daemon, &sa);
@@ -227,6 +263,7 @@ void sf_api_stop(struct sf_api *a)
 	if (a->ops)
 		MHD_stop_daemon(a->ops);
 	a->ops = NULL;
+	server_free_tls(a);
 	if (a->listen_fd >= 0)
 		close(a->listen_fd);
 	a->listen_fd = -1;

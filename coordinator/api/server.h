@@ -46,6 +46,8 @@
 struct sf_api_config {
 	const char *address; /* "127.0.0.1:3000" */
 	const char *ops_address; /* /healthz, /readyz, /metrics of their own, or NULL */
+	const char *tls_cert;	 /* PEM files: HTTPS only; NULL: plain HTTP */
+	const char *tls_key;
 	int idle_timeout_s;	 /* a request's body may stay silent this long */
 	int header_timeout_s;	 /* a request's headers must all arrive within this */
 	int max_connections;
@@ -80,6 +82,8 @@ struct sf_api {
 	unsigned short port;  /* the bound port (useful with port 0) */
 	unsigned short ops_port;
 	atomic_bool draining; /* quiesced: refuse new requests */
+	char *tls_cert_pem;   /* read at start; MHD uses them while it runs */
+	char *tls_key_pem;
 	int listen_fd;	      /* ours to close once quiesced, else -1 */
 };
 
