@@ -56,6 +56,10 @@ static struct sf_option opts[] = {
     {"worker-live", "60", "seconds after its last heartbeat a worker counts as gone", NULL},
     {"auth", "off", "on = /v1 routes need an API token (see the token command)", NULL},
     {"auth-package-hunter", "0", "1 = Package Hunter's routes need a token too", NULL},
+    {"quota-submissions-per-minute", "0", "submissions a token may make a minute, unless it has"
+					  " its own limit (token limits); 0: none", NULL},
+    {"quota-bytes-per-day", "0", "bytes a token may upload a UTC day, unless it has its own"
+				 " limit; 0: none", NULL},
     {"worker-secret", NULL, "shared secret workers must present (artifacts, NNG messages)", NULL},
     {"tls-cert", NULL, "the coordinator's certificate (PEM, from the farm's CA) for tls+tcp:// jobs and results URLs", NULL},
     {"tls-key", NULL, "its private key (PEM)", NULL},
@@ -124,7 +128,27 @@ static void coord_drain(struct sf_api *api, const sigset_t *sigs, int drain_s)
 
 #define COORD_USAGE                                                                        \
 	"usage: scanfarm-coordinator [--option value]...\n"                                 \
-	"       scanfarm-coordinator --db-dsn DSN token create NAME | token revoke ID | token list"
+	"       scanfarm-coordinator --db-dsn DSN token create NAME | token revoke ID | token list\n" \
+	"       scanfarm-coordinator --db-dsn DSN token limits ID SUBMISSIONS_PER_MINUTE|default" \
+	" BYTES_PER_DAY|default"
+
+/* token limits ID SPM BPD: a token's own quotas ("default": the
+ * coordinator's). */
+static int coord_token_limits(PGconn *c, const char *id_arg, const char *spm, const char *bpd)
+{
+	long long id;
+	int rc;
+	if (sf_parse_ll(id_arg, 1, INT64_MAX, &id) != 0 ||
+	    (rc = sf_auth_token_limits(c, id, spm, bpd)) == -EINVAL) {
+		fprintf(stderr, "token limits: expected ID and two numbers (0: none) or default\n");
+		return 64;
+	}
+	if (rc == -ENOENT) {
+		fprintf(stderr, "no live token %lld\n", id);
+		return 1;
+	}
+	return rc ? 2 : 0;
+}
 
 /* The token command: API tokens are managed next to the database. */
 static int coord_token(const char *dsn, char **args, int nargs)
@@ -160,6 +184,8 @@ static int coord_token(const char *dsn, char **args, int nargs)
 		}
 	} else if (nargs == 2 && strcmp(args[1], "list") == 0) {
 		rc = sf_auth_token_list(c) ? 2 : 0;
+	} else if (nargs == 5 && strcmp(args[1], "limits") == 0) {
+		rc = coord_token_limits(c, args[2], args[3], args[4]);
 	} else {
 		fprintf(stderr, "%s\n", COORD_USAGE);
 		rc = 64;
@@ -203,6 +229,10 @@ static int coord_options(struct coord_settings *s)
 	if (geti("auth-package-hunter", 0, 1, &auth_ph))
 		return 2;
 	a->access.auth_package_hunter = auth_ph != 0;
+	if (geti("quota-submissions-per-minute", 0, 1000000000, &a->access.submissions_per_minute) ||
+	    sf_config_int(opts, NOPTS, "quota-bytes-per-day", 0, INT64_MAX,
+			  &a->access.bytes_per_day))
+		return 2;
 	dc->jobs_url = sf_config_get(opts, NOPTS, "jobs-url");
 	dc->dsn = s->dsn;
 	dc->worker_secret = a->access.worker_secret;

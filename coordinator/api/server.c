@@ -35,7 +35,7 @@ static enum MHD_Result server_call(struct sf_api *a, struct MHD_Connection *c, c
 	if (atomic_load(&a->draining))
 		return sf_reply_shutting_down(c);
 	enum MHD_Result denied;
-	if (!sf_access_allowed(&a->access, a->pool, c, url, &denied))
+	if (!sf_access_allowed(&a->access, a->pool, c, url, method, &denied))
 		return denied;
 	return sf_routes_answer(&a->routes, c, url, method, con_cls);
 }
