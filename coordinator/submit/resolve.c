@@ -125,11 +125,6 @@ static int resolve_http_result(const struct sf_http_response *resp, const char *
 }
 
 /* The registry's dist fields of one version, copied out of the packument. */
-struct resolve_dist {
-	char tarball[SF_RESOLVE_URL_MAX];
-	char integrity[1024]; /* "" when absent */
-	char shasum[64];      /* "" when absent */
-};
 
 /* The credential's header line for url: only on the registry's origin
  * (followed by '/', ':' or nothing, so a look-alike host gets none). */
@@ -142,57 +137,15 @@ static const char *resolve_auth_for(const struct resolve_access *acc, const char
 	return acc->auth_line;
 }
 
-static int resolve_packument(CURL *c, const struct resolve_access *acc, const char *registry,
-			     const char *name, const char *version, const atomic_bool *stop,
-			     struct resolve_dist *d, char *err, size_t errlen, bool *transient)
+int sf_resolve_parse_packument(const char *body, size_t len, const char *name,
+			       const char *version, struct sf_resolve_dist *d, char *err,
+			       size_t errlen)
 {
-	/* A scoped name's slash is escaped: <registry>/@scope%2fname. */
-	char url[SF_RESOLVE_URL_MAX], what[300];
-	const char *slash = strchr(name, '/');
-	int n = slash ? snprintf(url, sizeof(url), "%s/%.*s%%2f%s", registry,
-				 (int)(slash - name), name, slash + 1)
-		      : snprintf(url, sizeof(url), "%s/%s", registry, name);
-	if (n < 0 || (size_t)n >= sizeof(url)) {
-		snprintf(err, errlen, "registry URL too long");
-		return -ENAMETOOLONG;
-	}
-	snprintf(what, sizeof(what), "package %s", name);
-	struct sf_http_mem_sink m = {.max = SF_RESOLVE_MAX_PACKUMENT};
-	/* The abbreviated form ("corgi") holds dist and is much smaller. */
-	const char *headers[] = {
-	    "Accept: application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8",
-	    resolve_auth_for(acc, url), NULL};
-	struct sf_http_request req = resolve_request(acc, url, stop);
-	req.headers = headers;
-	req.any_encoding = true;
-	req.sink = sf_http_mem_sink_write;
-	req.sink_ctx = &m;
-	struct sf_http_response resp;
-	int got = sf_http_perform(c, &req, &resp);
-	json_t *doc = NULL;
+	char what[300];
 	int rc;
-	if (got == -ECANCELED) {
-		rc = -ECANCELED;
-		snprintf(err, errlen, "stopping");
-		goto out;
-	}
-	if (resp.sink_rc) {
-		rc = resp.sink_rc;
-		*transient = rc == -ENOMEM;
-		snprintf(err, errlen, "%s: packument %s", what,
-			 rc == -EFBIG ? "larger than the resolver accepts" : strerror(-rc));
-		goto out;
-	}
-	if (got == -ENOMEM) { /* the request could not be set up */
-		rc = -ENOMEM;
-		*transient = true;
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	if ((rc = resolve_http_result(&resp, what, err, errlen, transient)))
-		goto out;
+	snprintf(what, sizeof(what), "package %s", name);
 	json_error_t jerr;
-	doc = json_loadb(m.buf.data ? m.buf.data : "", m.buf.len, 0, &jerr);
+	json_t *doc = json_loadb(body, len, 0, &jerr);
 	json_t *versions = json_object_get(doc, "versions");
 	if (!json_is_object(versions)) {
 		rc = -EBADMSG;
@@ -224,6 +177,60 @@ static int resolve_packument(CURL *c, const struct resolve_access *acc, const ch
 	rc = 0;
 out:
 	json_decref(doc);
+	return rc;
+}
+
+static int resolve_packument(CURL *c, const struct resolve_access *acc, const char *registry,
+			     const char *name, const char *version, const atomic_bool *stop,
+			     struct sf_resolve_dist *d, char *err, size_t errlen, bool *transient)
+{
+	/* A scoped name's slash is escaped: <registry>/@scope%2fname. */
+	char url[SF_RESOLVE_URL_MAX], what[300];
+	const char *slash = strchr(name, '/');
+	int n = slash ? snprintf(url, sizeof(url), "%s/%.*s%%2f%s", registry,
+				 (int)(slash - name), name, slash + 1)
+		      : snprintf(url, sizeof(url), "%s/%s", registry, name);
+	if (n < 0 || (size_t)n >= sizeof(url)) {
+		snprintf(err, errlen, "registry URL too long");
+		return -ENAMETOOLONG;
+	}
+	snprintf(what, sizeof(what), "package %s", name);
+	struct sf_http_mem_sink m = {.max = SF_RESOLVE_MAX_PACKUMENT};
+	/* The abbreviated form ("corgi") holds dist and is much smaller. */
+	const char *headers[] = {
+	    "Accept: application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8",
+	    resolve_auth_for(acc, url), NULL};
+	struct sf_http_request req = resolve_request(acc, url, stop);
+	req.headers = headers;
+	req.any_encoding = true;
+	req.sink = sf_http_mem_sink_write;
+	req.sink_ctx = &m;
+	struct sf_http_response resp;
+	int got = sf_http_perform(c, &req, &resp);
+	int rc;
+	if (got == -ECANCELED) {
+		rc = -ECANCELED;
+		snprintf(err, errlen, "stopping");
+		goto out;
+	}
+	if (resp.sink_rc) {
+		rc = resp.sink_rc;
+		*transient = rc == -ENOMEM;
+		snprintf(err, errlen, "%s: packument %s", what,
+			 rc == -EFBIG ? "larger than the resolver accepts" : strerror(-rc));
+		goto out;
+	}
+	if (got == -ENOMEM) { /* the request could not be set up */
+		rc = -ENOMEM;
+		*transient = true;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if ((rc = resolve_http_result(&resp, what, err, errlen, transient)))
+		goto out;
+	rc = sf_resolve_parse_packument(m.buf.data ? m.buf.data : "", m.buf.len, name, version, d,
+					err, errlen);
+out:
 	sf_http_mem_sink_free(&m);
 	return rc;
 }
@@ -241,7 +248,7 @@ struct resolve_expect {
 	char shasum[41]; /* "" when absent */
 };
 
-static int resolve_expect_parse(const struct resolve_dist *d, struct resolve_expect *e, char *err,
+static int resolve_expect_parse(const struct sf_resolve_dist *d, struct resolve_expect *e, char *err,
 				size_t errlen)
 {
 	static const char *const algs[] = {"sha512", "sha384", "sha256", "sha1"}; /* strongest first */
@@ -296,6 +303,13 @@ static int resolve_expect_parse(const struct resolve_dist *d, struct resolve_exp
 	return 0;
 }
 
+
+int sf_resolve_check_dist(const struct sf_resolve_dist *d, char *err, size_t errlen)
+{
+	struct resolve_expect e;
+	return resolve_expect_parse(d, &e, err, errlen);
+}
+
 /* The tarball on its way to the store: the store hashes SHA-256; the
  * registry's digests are computed alongside. */
 struct resolve_sink {
@@ -346,7 +360,7 @@ static EVP_MD_CTX *resolve_md_new(const EVP_MD *md)
 }
 
 static int resolve_tarball(CURL *c, const struct resolve_access *acc, const char *spec,
-			   const struct resolve_dist *d, struct sf_store *store, long long max_bytes, const atomic_bool *stop,
+			   const struct sf_resolve_dist *d, struct sf_store *store, long long max_bytes, const atomic_bool *stop,
 			   struct sf_resolved *out, char *err, size_t errlen, bool *transient)
 {
 	struct resolve_expect e;
@@ -443,7 +457,7 @@ static int resolve_npm_with(CURL *c, const struct resolve_access *acc, const cha
 			    const char *name, const char *version, struct sf_store *store, long long max_bytes, const atomic_bool *stop,
 			    struct sf_resolved *out, char *err, size_t errlen, bool *transient)
 {
-	struct resolve_dist *d = calloc(1, sizeof(*d));
+	struct sf_resolve_dist *d = calloc(1, sizeof(*d));
 	char spec[400];
 	*transient = false;
 	memset(out, 0, sizeof(*out));
