@@ -5,13 +5,16 @@
  *   scanfarm status ID          Package Hunter's view {id, status, result}
  *   scanfarm report ID          the full /v1 report
  *   scanfarm scan FILE          submit, wait, print the report
+ *   scanfarm deps PATH…         the packages the lockfiles of PATH… (each a
+ *                               checkout) use, with where they are used
  *
  * Exit codes (for CI): 0 finished without alerts at --fail-on priority or
  * above (default Notice); 1 such alerts, whether the scan finished or
  * failed (a failed scan keeps what it raised before it stopped); 2 the scan
  * failed without such alerts (its reason goes to stderr), did not end
  * within --timeout or could not be submitted; 64 usage.
- * Calls: http_client (streams the upload from disk), jansson, config, util.
+ * Calls: http_client (streams the upload from disk), walk and inventory
+ * (lockfiles), jansson, config, util.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -24,14 +27,18 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "depset.h"
 #include "http_client.h"
+#include "inventory.h"
 #include "util.h"
+#include "walk.h"
 
 static struct sf_option opts[] = {
     {"server", "http://127.0.0.1:3000", "coordinator base URL", NULL},
     {"timeout", "900", "seconds `scan` waits for a result", NULL},
     {"fail-on", "notice", "lowest alert priority that makes `scan` exit 1", NULL},
     {"token", NULL, "API token (when the coordinator runs with --auth on)", NULL},
+    {"repos", NULL, "`deps`: a file of git URLs (one a line), each cloned shallowly", NULL},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -185,12 +192,54 @@ static int cli_scan(const char *server, const char *file, long long timeout, int
 	return 2;
 }
 
+/* Reads the --repos list: one git URL a line, # comments. */
+static int cli_deps_repos(struct sf_depset *set, const char *list)
+{
+	FILE *f = fopen(list, "r");
+	if (!f) {
+		fprintf(stderr, "scanfarm: %s: %s\n", list, strerror(errno));
+		return -errno;
+	}
+	const char *tmp = getenv("TMPDIR");
+	char line[4096];
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		char *url = line + strspn(line, " \t");
+		if (*url && *url != '#')
+			rc = sf_walk_git(set, url, tmp && *tmp ? tmp : "/tmp");
+	}
+	fclose(f);
+	return rc;
+}
+
+/* scanfarm deps PATH…: every lockfile's packages, unique, with their uses. */
+static int cli_deps(char **paths, int npaths)
+{
+	struct sf_depset set;
+	sf_depset_init(&set);
+	const char *repos = sf_config_get(opts, NOPTS, "repos");
+	int rc = repos ? cli_deps_repos(&set, repos) : 0;
+	for (int i = 0; rc == 0 && i < npaths; i++)
+		rc = sf_walk_path(&set, paths[i], NULL);
+	for (size_t i = 0; rc == 0 && i < set.ndiags; i++) {
+		const struct sf_dep_diag *g = &set.diags[i];
+		fprintf(stderr, "scanfarm: %s: %s:%d: %s%s\n", g->repo, g->file, g->line, g->reason,
+			g->skipped_file ? " (lockfile skipped)" : "");
+	}
+	json_t *inv = rc == 0 ? sf_inventory_json(&set) : NULL;
+	int ret = inv ? cli_print(inv) : 2;
+	json_decref(inv);
+	sf_depset_free(&set);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	char **rest;
 	int nrest;
 	int rc = sf_config_load(opts, NOPTS, argc, argv,
-				"usage: scanfarm [--server URL] submit FILE | status ID | report ID | scan FILE",
+				"usage: scanfarm [--server URL] submit FILE | status ID | report ID | scan FILE | deps PATH…",
 				&rest, &nrest);
 	if (rc)
 		return rc > 0 ? 0 : 64;
@@ -203,8 +252,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "--fail-on: expected a Falco priority (emergency … debug)\n");
 		return 64;
 	}
+	if (nrest >= 1 && strcmp(rest[0], "deps") == 0) {
+		if (nrest < 2 && !sf_config_get(opts, NOPTS, "repos")) {
+			fprintf(stderr, "usage: scanfarm deps [--repos FILE] PATH…\n");
+			return 64;
+		}
+		int ret = cli_deps(rest + 1, nrest - 1);
+		sf_config_free(opts, NOPTS);
+		return ret;
+	}
 	if (nrest != 2) {
-		fprintf(stderr, "usage: scanfarm [--server URL] submit FILE | status ID | report ID | scan FILE\n");
+		fprintf(stderr, "usage: scanfarm [--server URL] submit FILE | status ID | report ID | scan FILE"
+				" | deps PATH…\n");
 		return 64;
 	}
 	sf_http_global_init();
