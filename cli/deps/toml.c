@@ -247,7 +247,8 @@ static int toml_set(struct toml *t, json_t *obj, char (*parts)[TOML_KEY_MAX], si
 		json_t *next = json_object_get(obj, parts[i]);
 		if (!next) {
 			next = json_object();
-			if (!next || json_object_set_new(obj, parts[i], next)) {
+			/* _nocheck: a key need not be UTF-8 (nothing here is dumped) */
+			if (!next || json_object_set_new_nocheck(obj, parts[i], next)) {
 				json_decref(v);
 				return -ENOMEM;
 			}
@@ -257,7 +258,7 @@ static int toml_set(struct toml *t, json_t *obj, char (*parts)[TOML_KEY_MAX], si
 		}
 		obj = next;
 	}
-	return json_object_set_new(obj, parts[n - 1], v) ? -ENOMEM : 0;
+	return json_object_set_new_nocheck(obj, parts[n - 1], v) ? -ENOMEM : 0;
 }
 
 /* {k = v, …} on one line. */
