@@ -163,6 +163,9 @@ sleep 1
 ok "a stream cut off leaves no batch behind" '[ "$(sql "SELECT count(*) FROM scan_batches")" = "$batches" ]'
 ok "coordinator still up" 'curl -fs "$url/healthz" >/dev/null'
 
+# SCANFARM_TEST_KEEP=DIR keeps the reports (docs/nightly.md shows them)
+[ -n "${SCANFARM_TEST_KEEP:-}" ] && mkdir -p "$SCANFARM_TEST_KEEP" &&
+  cp "$work"/run1.err "$work"/run1.json "$work"/r.* "$work/pty.out" "$work/stream.out" "$SCANFARM_TEST_KEEP"/
 cd /
 "$src/scripts/farm.sh" down >/dev/null 2>&1
 ok "no sanitizer findings in the daemons' logs" '! grep -E "Sanitizer|runtime error:" "$work/log/"*.log'
