@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # bench/run.sh — runs the benchmarks (root; builds first). Each prints its
 # figures as ratios against a baseline measured in the same run.
-#   bench/run.sh [detect|ingest|upload|dispatch|project|all]
+#   bench/run.sh [detect|ingest|upload|dispatch|project|lockfile|all]
+#     lockfile: SCANFARM_BENCH_ENTRIES (100000)
 #     upload: SCANFARM_BENCH_UPLOAD_MB (2048); dispatch: SCANFARM_BENCH_JOBS (5000),
 #     SCANFARM_BENCH_WORKERS (4)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SCANFARM_BUILD:-$top/build}
 cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" --target detect_bench ingest_bench >/dev/null
+cmake --build "$build" -j"$(nproc)" --target detect_bench ingest_bench lockfile_bench >/dev/null
 
 detect() {
   echo "== detect_bench: eBPF sensor + rule engine (rules/)"
   "$build/bench/detect_bench" "$top/rules" "${SCANFARM_BENCH_STEP_S:-1}"
+}
+
+lockfile() {
+  echo "== lockfile_bench: package-lock.json entries read per second (scanfarm deps) vs jansson alone"
+  "$build/bench/lockfile_bench" "${SCANFARM_BENCH_ENTRIES:-100000}" 5
 }
 
 ingest() {
@@ -52,6 +58,7 @@ case "${1:-all}" in
   upload) upload ;;
   dispatch) dispatch ;;
   project) project ;;
-  all) detect; ingest; upload; dispatch; project ;;
-  *) echo "usage: $0 [detect|ingest|upload|dispatch|project|all]" >&2; exit 64 ;;
+  lockfile) lockfile ;;
+  all) detect; ingest; upload; dispatch; project; lockfile ;;
+  *) echo "usage: $0 [detect|ingest|upload|dispatch|project|lockfile|all]" >&2; exit 64 ;;
 esac

@@ -75,6 +75,7 @@ static struct sf_option opts[] = {
     {"resolve-concurrency", "4", "package references fetched at once", NULL},
     {"max-batch-items", "10000", "items of one POST /v1/batches", NULL},
     {"max-batch-bytes", "16777216", "size of one POST /v1/batches body", NULL},
+    {"max-stream-items", "1000000", "items of one streamed (NDJSON) POST /v1/batches", NULL},
     {"reap-interval", "5", "seconds between checks for expired leases", NULL},
     {"retry-backoff", "5", "seconds (times the attempt) before a re-queued job runs again", NULL},
     {"drain-timeout", "30", "on SIGTERM, seconds uploads in progress may take to finish", NULL},
@@ -291,7 +292,9 @@ static int coord_options_batches(struct coord_settings *s)
 	long long max_batch_bytes;
 	if (geti("max-batch-items", 1, 1000000, &a->bulk.max_items) ||
 	    geti("resolve-concurrency", 1, 64, &s->resolve.concurrency) ||
-	    sf_config_int(opts, NOPTS, "max-batch-bytes", 1024, 1LL << 32, &max_batch_bytes))
+	    sf_config_int(opts, NOPTS, "max-batch-bytes", 1024, 1LL << 32, &max_batch_bytes) ||
+	    sf_config_int(opts, NOPTS, "max-stream-items", 1, 100000000,
+			  &a->bulk.max_stream_items))
 		return 2;
 	a->upload.max_batch_bytes = max_batch_bytes;
 	s->resolve.npm_registry = sf_config_get(opts, NOPTS, "npm-registry");
