@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh — runs the benchmarks (root; builds first). Each prints its
 # figures as ratios against a baseline measured in the same run.
-#   bench/run.sh [detect|ingest|upload|dispatch|project|lockfile|all]
+#   bench/run.sh [detect|ingest|upload|dispatch|project|lockfile|load|all]
+#     load: SCANFARM_BENCH_CLIENTS (50), SCANFARM_BENCH_SECONDS (12)
 #     lockfile: SCANFARM_BENCH_ENTRIES (100000)
 #     upload: SCANFARM_BENCH_UPLOAD_MB (2048); dispatch: SCANFARM_BENCH_JOBS (5000),
 #     SCANFARM_BENCH_WORKERS (4)
@@ -52,6 +53,11 @@ project() {
   "$top/bench/project_bench.sh" "$build" "${SCANFARM_BENCH_RUNS:-3}"
 }
 
+load() {
+  cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator scanfarm-worker >/dev/null
+  "$top/bench/load_bench.sh" "$build" "${SCANFARM_BENCH_CLIENTS:-50}" "${SCANFARM_BENCH_SECONDS:-12}"
+}
+
 case "${1:-all}" in
   detect) detect ;;
   ingest) ingest ;;
@@ -59,6 +65,7 @@ case "${1:-all}" in
   dispatch) dispatch ;;
   project) project ;;
   lockfile) lockfile ;;
-  all) detect; ingest; upload; dispatch; project; lockfile ;;
-  *) echo "usage: $0 [detect|ingest|upload|dispatch|project|lockfile|all]" >&2; exit 64 ;;
+  load) load ;;
+  all) detect; ingest; upload; dispatch; project; lockfile; load ;;
+  *) echo "usage: $0 [detect|ingest|upload|dispatch|project|lockfile|load|all]" >&2; exit 64 ;;
 esac

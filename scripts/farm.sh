@@ -35,6 +35,9 @@ curl_opts=(${SCANFARM_CURL_OPTS:-}) coord_opts=(${SCANFARM_COORDINATOR_OPTS:-}) 
 npm_registry=${SCANFARM_NPM_REGISTRY:-https://registry.npmjs.org/}
 
 log() { printf '[farm] %s\n' "$*" >&2; }
+# A process that exists and is not a zombie (a daemon killed -9 stays one
+# until reaped, and where pid 1 reaps nothing that is for ever).
+alive() { kill -0 "$1" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
 up() {
   if [ "${SCANFARM_SKIP_SETUP:-0}" != 1 ]; then
@@ -53,7 +56,7 @@ up() {
     touch "$var/run/local-pg"
   fi
   for d in coordinator worker; do
-    if [ -f "$var/run/$d.pid" ] && kill -0 "$(cat "$var/run/$d.pid")" 2>/dev/null; then
+    if [ -f "$var/run/$d.pid" ] && alive "$(cat "$var/run/$d.pid")"; then
       log "$d already running (pid $(cat "$var/run/$d.pid"))"
       [ "$d" = worker ] && wlog_from=1
       continue
@@ -84,7 +87,7 @@ up() {
     echo $! >"$var/run/$d.pid"
   done
   for _ in $(seq 1 100); do
-    if ! kill -0 "$(cat "$var/run/worker.pid")" 2>/dev/null; then
+    if ! alive "$(cat "$var/run/worker.pid")"; then
       log "the worker did not start; see $var/log/worker.log"
       tail -n 20 "$var/log/worker.log" >&2 || true
       return 1
@@ -93,7 +96,7 @@ up() {
       tail -c +"$wlog_from" "$var/log/worker.log" 2>/dev/null | grep -q ' ready: '; then
       log "farm up at $url (logs in $var/log)"; return 0
     fi
-    kill -0 "$(cat "$var/run/coordinator.pid")" 2>/dev/null || break
+    alive "$(cat "$var/run/coordinator.pid")" || break
     sleep 0.2
   done
   log "the farm did not come up; see $var/log/coordinator.log and worker.log"
@@ -107,7 +110,7 @@ down() {
     [ -f "$f" ] || continue
     local pid; pid=$(cat "$f")
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
     rm -f "$f"
   done
