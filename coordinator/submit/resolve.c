@@ -771,23 +771,11 @@ static void *resolve_thread(void *arg)
 static int resolve_access_init(struct resolve_access *acc, const char *registry,
 			       const struct sf_resolve_config *cfg)
 {
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *value = NULL;
-	int rc = -EINVAL;
-	if (!u)
-		return -ENOMEM;
-	if (curl_url_set(u, CURLUPART_URL, registry, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-		curl_url_get(u, CURLUPART_PORT, &port, 0);
-		int n = snprintf(acc->origin, sizeof(acc->origin), "%s://%s%s%s", scheme, host,
-				 port ? ":" : "", port ? port : "");
-		rc = n < 0 || (size_t)n >= sizeof(acc->origin) ? -ENAMETOOLONG : 0;
-	}
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
+	struct sf_url_parts u;
+	char *value = NULL;
+	int rc = sf_url_split(registry, &u);
+	if (!rc)
+		rc = sf_strlcpy(acc->origin, u.origin, sizeof(acc->origin));
 	if (!rc && cfg->npm_registry_ca && sf_strlcpy(acc->ca_file, cfg->npm_registry_ca,
 						      sizeof(acc->ca_file)))
 		rc = -ENAMETOOLONG;
