@@ -114,9 +114,10 @@ int sf_phase_run(const struct sf_phase_spec *ps, struct sf_observe *obs, struct 
 		return -ENOMEM;
 	struct sf_netns *ns = NULL;
 	int rc = 0;
-	if (ps->proxy_port && (rc = sf_netns_create(&ns, ps->proxy_port, ps->proxy))) {
-		snprintf(err, errlen, "cannot make the %s phase's network: %s", ps->name,
-			 strerror(-rc));
+	struct sf_netns_opts no = {.forward_port = ps->proxy_port, .forward_to = ps->proxy};
+	char nerr[300];
+	if (ps->proxy_port && (rc = sf_netns_create(&ns, &no, nerr, sizeof(nerr)))) {
+		snprintf(err, errlen, "cannot make the %s phase's network: %s", ps->name, nerr);
 		return rc;
 	}
 	struct sf_sandbox_spec spec = *ps->base;
