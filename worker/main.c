@@ -48,6 +48,9 @@ static struct sf_option opts[] = {
     {"registry-proxy", "tinyproxy", "the allowlisting forward proxy the worker starts for the"
 				    " fetch phase", NULL},
     {"npm-cache-mb", "2048", "tarball cache shared by this worker's jobs: emptied when over", NULL},
+    {"network", "sinkhole", "the install and import phases' network for jobs that name none:"
+			    " sinkhole (every name resolved, every connection answered and"
+			    " recorded, nothing leaves) or offline (loopback only)", NULL},
     {"log-level", "info", "debug, info, warn or error", NULL},
     {"log-format", "text", "text or json (one JSON object per line)", NULL},
 };
@@ -108,6 +111,11 @@ static int worker_options(struct worker *w)
 	if (sf_config_int(opts, NOPTS, "npm-cache-mb", 16, 1 << 24, &w->cache_max_mb))
 		return 2;
 	w->env.registry = sf_config_get(opts, NOPTS, "npm-registry");
+	w->env.network = sf_config_get(opts, NOPTS, "network");
+	if (strcmp(w->env.network, "sinkhole") && strcmp(w->env.network, "offline")) {
+		fprintf(stderr, "--network: expected sinkhole or offline, got %s\n", w->env.network);
+		return 2;
+	}
 	sf_unpack_default_limits(&w->env.unpack);
 	w->env.unpack.max_entries = (uint64_t)entries;
 	w->env.unpack.max_bytes = (uint64_t)unpacked_mb << 20;
@@ -294,9 +302,10 @@ int main(int argc, char **argv)
 	const char *jobs_url = sf_config_get(opts, NOPTS, "jobs-url");
 	const char *results_url = sf_config_get(opts, NOPTS, "results-url");
 	if (sf_link_open(&w.link, jobs_url, results_url) == 0) {
-		sf_info("worker %s ready: jobs=%s results=%s runtime=%s sensor=%s capacity=%d",
+		sf_info("worker %s ready: jobs=%s results=%s runtime=%s sensor=%s capacity=%d"
+			" network=%s",
 			w.link.id, jobs_url, results_url, w.env.runtime, w.link.sensor,
-			w.link.capacity);
+			w.link.capacity, w.env.network);
 		sf_link_serve(&w.link, &w.env);
 		sf_info("stopping");
 		exit_code = 0;

@@ -250,7 +250,7 @@ static int bulk_verdicts(PGconn *db, const struct sf_bulk_config *cfg, struct bu
 		shas[m] = its[i].sha256;
 		idx[m++] = i;
 	}
-	rc = sf_enqueue_verdicts(db, shas, m, cfg->worker_live_s, found);
+	rc = sf_enqueue_verdicts(db, shas, m, cfg->worker_live_s, NULL, found);
 	for (size_t k = 0; rc == 0 && k < m; k++) {
 		if (!found[k][0])
 			continue;
@@ -278,7 +278,7 @@ static int bulk_jobs(PGconn *db, const struct sf_bulk_config *cfg, int priority,
 	for (size_t i = 0; i < n; i++)
 		if (!its[i].code[0] && !its[i].cached && its[i].sha256[0])
 			ids[m++] = its[i].scan_id;
-	int rc = sf_jobs_create(db, ids, m, priority, cfg->max_attempts);
+	int rc = sf_jobs_create(db, ids, m, priority, cfg->max_attempts, NULL);
 	free(ids);
 	return rc;
 }

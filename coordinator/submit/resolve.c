@@ -547,7 +547,7 @@ static int resolve_complete(struct sf_resolve *r, PGconn *db, const struct resol
 				      " tarball_url = EXCLUDED.tarball_url, resolved_at = now()",
 				      7, pr, NULL))) ||
 	    (rc = resolve_give_artifact(db, it, res, &waits, &priority, &attempts)) ||
-	    (waits && (rc = sf_jobs_create(db, ids, 1, priority, attempts))) ||
+	    (waits && (rc = sf_jobs_create(db, ids, 1, priority, attempts, NULL))) ||
 	    (rc = sf_db_run(db, "commit", "COMMIT", 0, NULL, NULL))) {
 		sf_db_rollback(db);
 		return rc;
