@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh — runs the benchmarks (root; builds first). Each prints its
 # figures as ratios against a baseline measured in the same run.
-#   bench/run.sh [detect|ingest|upload|dispatch|project|all]
+#   bench/run.sh [detect|ingest|upload|dispatch|project|network|all]
 #     upload: SCANFARM_BENCH_UPLOAD_MB (2048); dispatch: SCANFARM_BENCH_JOBS (5000),
 #     SCANFARM_BENCH_WORKERS (4)
 set -euo pipefail
@@ -46,12 +46,19 @@ project() {
   "$top/bench/project_bench.sh" "$build" "${SCANFARM_BENCH_RUNS:-3}"
 }
 
+network() {
+  cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator scanfarm-worker >/dev/null
+  echo "== network_bench: a small scan in the sinkhole network vs offline"
+  "$top/bench/network_bench.sh" "$build" "${SCANFARM_BENCH_RUNS:-10}"
+}
+
 case "${1:-all}" in
   detect) detect ;;
   ingest) ingest ;;
   upload) upload ;;
   dispatch) dispatch ;;
   project) project ;;
-  all) detect; ingest; upload; dispatch; project ;;
-  *) echo "usage: $0 [detect|ingest|upload|dispatch|project|all]" >&2; exit 64 ;;
+  network) network ;;
+  all) detect; ingest; upload; dispatch; project; network ;;
+  *) echo "usage: $0 [detect|ingest|upload|dispatch|project|network|all]" >&2; exit 64 ;;
 esac
