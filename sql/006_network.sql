@@ -9,3 +9,9 @@ ALTER TABLE jobs ADD COLUMN network text CHECK (network IN ('sinkhole', 'offline
 -- What the scan ran in, as its worker reported it in the final batch; NULL
 -- until then (and for scans before this migration, which ran offline).
 ALTER TABLE scans ADD COLUMN network text;
+
+-- A batch's network (POST /v1/batches "network"), for its items: kept with
+-- the batch, and with the package references that wait to be resolved
+-- (their jobs are made later, by the resolver). NULL: the workers' default.
+ALTER TABLE scan_batches ADD COLUMN network text CHECK (network IN ('sinkhole', 'offline'));
+ALTER TABLE resolve_queue ADD COLUMN network text CHECK (network IN ('sinkhole', 'offline'));

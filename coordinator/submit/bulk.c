@@ -234,8 +234,8 @@ static int bulk_known_references(PGconn *db, const struct sf_bulk_config *cfg,
 }
 
 /* The verdict cache (enqueue.h) for every artifact of the batch at once. */
-static int bulk_verdicts(PGconn *db, const struct sf_bulk_config *cfg, struct bulk_item *its,
-			 size_t n, unsigned *hits)
+static int bulk_verdicts(PGconn *db, const struct sf_bulk_config *cfg, const char *network,
+			 struct bulk_item *its, size_t n, unsigned *hits)
 {
 	const char **shas = calloc(n, sizeof(*shas));
 	size_t *idx = calloc(n, sizeof(*idx));
@@ -250,7 +250,7 @@ static int bulk_verdicts(PGconn *db, const struct sf_bulk_config *cfg, struct bu
 		shas[m] = its[i].sha256;
 		idx[m++] = i;
 	}
-	rc = sf_enqueue_verdicts(db, shas, m, cfg->worker_live_s, NULL, found);
+	rc = sf_enqueue_verdicts(db, shas, m, cfg->worker_live_s, network, found);
 	for (size_t k = 0; rc == 0 && k < m; k++) {
 		if (!found[k][0])
 			continue;
@@ -269,7 +269,7 @@ out:
 /* The new jobs of the batch (items with bytes, neither refused nor cached),
  * in the batch's order. */
 static int bulk_jobs(PGconn *db, const struct sf_bulk_config *cfg, int priority,
-		     const struct bulk_item *its, size_t n)
+		     const char *network, const struct bulk_item *its, size_t n)
 {
 	const char **ids = calloc(n, sizeof(*ids));
 	size_t m = 0;
@@ -278,7 +278,7 @@ static int bulk_jobs(PGconn *db, const struct sf_bulk_config *cfg, int priority,
 	for (size_t i = 0; i < n; i++)
 		if (!its[i].code[0] && !its[i].cached && its[i].sha256[0])
 			ids[m++] = its[i].scan_id;
-	int rc = sf_jobs_create(db, ids, m, priority, cfg->max_attempts, NULL);
+	int rc = sf_jobs_create(db, ids, m, priority, cfg->max_attempts, network);
 	free(ids);
 	return rc;
 }
@@ -286,8 +286,8 @@ static int bulk_jobs(PGconn *db, const struct sf_bulk_config *cfg, int priority,
 /* Writes the batch: one transaction, set-based statements over the items
  * as one JSON document. */
 static int bulk_write(PGconn *db, const struct sf_bulk_config *cfg, const char *batch_id,
-		      int priority, json_t *labels, bool rescan, struct bulk_item *its, size_t n,
-		      bool *jobs, bool *resolving)
+		      int priority, const char *network, json_t *labels, bool rescan,
+		      struct bulk_item *its, size_t n, bool *jobs, bool *resolving)
 {
 	json_t *rows = json_array();
 	char *doc = NULL, *labels_s = json_dumps(labels, JSON_COMPACT);
@@ -320,10 +320,10 @@ static int bulk_write(PGconn *db, const struct sf_bulk_config *cfg, const char *
 	snprintf(prio, sizeof(prio), "%d", priority);
 	snprintf(attempts, sizeof(attempts), "%d", cfg->max_attempts);
 	snprintf(count, sizeof(count), "%zu", n);
-	const char *bp[] = {batch_id, prio, labels_s, rescan ? "true" : "false", count};
+	const char *bp[] = {batch_id, prio, labels_s, rescan ? "true" : "false", count, network};
 	const char *jp[] = {doc};
 	const char *qp[] = {doc, cfg->resolve ? sf_resolve_registry(cfg->resolve) : "", prio,
-			    attempts};
+			    attempts, network};
 	const char *ip[] = {doc, batch_id};
 #define BULK_ROWS                                                                          \
 	" FROM jsonb_to_recordset($1::jsonb) AS x(idx int, scan_id uuid, sha256 text, size bigint," \
@@ -332,9 +332,10 @@ static int bulk_write(PGconn *db, const struct sf_bulk_config *cfg, const char *
 	if ((rc = sf_db_run(db, "begin", "BEGIN", 0, NULL, NULL)) ||
 	    (rc = sf_db_run(db, "durable", "SET LOCAL synchronous_commit = on", 0, NULL, NULL)) ||
 	    (rc = sf_db_run(db, "batch",
-			    "INSERT INTO scan_batches (id, priority, labels, rescan, items)"
-			    " VALUES ($1, $2, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), $4, $5)",
-			    5, bp, NULL)) ||
+			    "INSERT INTO scan_batches (id, priority, labels, rescan, items, network)"
+			    " VALUES ($1, $2, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), $4, $5,"
+			    " $6)",
+			    6, bp, NULL)) ||
 	    (rc = sf_db_run(db, "artifacts",
 			    "INSERT INTO artifacts (sha256, size) SELECT DISTINCT x.sha256, x.size"
 			    BULK_ROWS " WHERE x.new AND x.sha256 IS NOT NULL"
@@ -346,14 +347,14 @@ static int bulk_write(PGconn *db, const struct sf_bulk_config *cfg, const char *
 			    " ARRAY(SELECT jsonb_array_elements_text(x.labels))"
 			    BULK_ROWS " WHERE x.new ORDER BY x.idx",
 			    1, jp, NULL)) ||
-	    (*jobs && (rc = bulk_jobs(db, cfg, priority, its, n))) ||
+	    (*jobs && (rc = bulk_jobs(db, cfg, priority, network, its, n))) ||
 	    (*resolving &&
 	     (rc = sf_db_run(db, "resolve queue",
 			     "INSERT INTO resolve_queue (scan_id, registry, ecosystem, package, version,"
-			     " priority, job_max_attempts) SELECT x.scan_id, $2, x.ecosystem, x.package,"
-			     " x.version, $3, $4" BULK_ROWS " WHERE x.new AND x.sha256 IS NULL"
-			     " ORDER BY x.idx",
-			     4, qp, NULL))) ||
+			     " priority, job_max_attempts, network) SELECT x.scan_id, $2, x.ecosystem,"
+			     " x.package, x.version, $3, $4, $5" BULK_ROWS
+			     " WHERE x.new AND x.sha256 IS NULL ORDER BY x.idx",
+			     5, qp, NULL))) ||
 	    (rc = sf_db_run(db, "items",
 			    "INSERT INTO scan_batch_items (batch_id, idx, scan_id, cached, error_code,"
 			    " error_message) SELECT $2, x.idx, x.scan_id, x.cached, x.code, x.message"
@@ -445,6 +446,12 @@ int sf_bulk_submit(PGconn *conn, const struct sf_bulk_config *cfg, const char *b
 		snprintf(msg, msglen, "rescan must be true or false");
 		goto out;
 	}
+	json_t *netv = json_object_get(doc, "network");
+	const char *network = json_string_value(netv);
+	if (netv && (!network || (strcmp(network, "sinkhole") && strcmp(network, "offline")))) {
+		snprintf(msg, msglen, "network must be \"sinkhole\" or \"offline\"");
+		goto out;
+	}
 	if (!bulk_labels(json_object_get(doc, "labels"), labels, msg, msglen))
 		goto out;
 	if (!(its = calloc(n, sizeof(*its)))) {
@@ -455,7 +462,7 @@ int sf_bulk_submit(PGconn *conn, const struct sf_bulk_config *cfg, const char *b
 		if ((rc = bulk_judge(cfg, json_array_get(items, i), labels, &its[i])))
 			goto out;
 	if ((rc = bulk_known_references(conn, cfg, its, n)) ||
-	    (!json_is_true(rescan) && (rc = bulk_verdicts(conn, cfg, its, n, cache_hits))))
+	    (!json_is_true(rescan) && (rc = bulk_verdicts(conn, cfg, network, its, n, cache_hits))))
 		goto out;
 	char batch_id[SF_UUID_LEN + 1];
 	if ((rc = sf_uuid4(batch_id)))
@@ -464,8 +471,8 @@ int sf_bulk_submit(PGconn *conn, const struct sf_bulk_config *cfg, const char *b
 		if (!its[i].code[0] && !its[i].cached && (rc = sf_uuid4(its[i].scan_id)))
 			goto out;
 	bool jobs, resolving;
-	if ((rc = bulk_write(conn, cfg, batch_id, (int)priority, labels, json_is_true(rescan), its, n,
-			     &jobs, &resolving)))
+	if ((rc = bulk_write(conn, cfg, batch_id, (int)priority, network, labels,
+			     json_is_true(rescan), its, n, &jobs, &resolving)))
 		goto out;
 	if (resolving)
 		sf_resolve_wake(cfg->resolve);
@@ -506,7 +513,7 @@ int sf_bulk_view(PGconn *conn, const char *batch_id, int limit, const char *curs
 	    " count(s.id) FILTER (WHERE s.status = 'queued'),"
 	    " count(s.id) FILTER (WHERE s.status = 'running'),"
 	    " count(s.id) FILTER (WHERE s.status = 'finished'),"
-	    " count(s.id) FILTER (WHERE s.status = 'failed')"
+	    " count(s.id) FILTER (WHERE s.status = 'failed'), b.network"
 	    " FROM scan_batches b LEFT JOIN scan_batch_items i ON i.batch_id = b.id"
 	    " LEFT JOIN scans s ON s.id = i.scan_id WHERE b.id = $1 GROUP BY b.id",
 	    1, p);
@@ -529,6 +536,10 @@ int sf_bulk_view(PGconn *conn, const char *batch_id, int limit, const char *curs
 		      (json_int_t)c[0], "cached", (json_int_t)c[1], "resolving", (json_int_t)c[2],
 		      "queued", (json_int_t)c[3], "running", (json_int_t)c[4], "finished",
 		      (json_int_t)c[5], "failed", (json_int_t)c[6], "done", c[3] + c[4] == 0);
+	if (o)
+		json_object_set_new(o, "network", PQgetisnull(r, 0, 13)
+						      ? json_null()
+						      : json_string(PQgetvalue(r, 0, 13)));
 	PQclear(r);
 	if (!o)
 		return -ENOMEM;
