@@ -21,6 +21,7 @@
 #include "job.h"
 #include "uplink.h"
 #include "log.h"
+#include "netns.h"
 #include "proxy.h"
 #include "rules.h"
 #include "run.h"
@@ -260,6 +261,26 @@ static int worker_registry_path(struct worker *w)
 	return 0;
 }
 
+/* The default network must be one this host can make: a sinkhole needs
+ * nf_tables with tproxy and rtnetlink in a new namespace. Checked once at
+ * start (a few milliseconds) rather than failing every scan. */
+static int worker_network_probe(const struct worker *w)
+{
+	if (w->link.noop || strcmp(w->env.network, "sinkhole") != 0)
+		return 0;
+	struct sf_netns *ns = NULL;
+	struct sf_netns_opts o = {.sinkhole = true};
+	char err[300] = "";
+	int rc = sf_netns_create(&ns, &o, err, sizeof(err));
+	sf_netns_free(ns);
+	if (rc) {
+		fprintf(stderr, "--network sinkhole: %s (needs root and a kernel with nf_tables and"
+				" tproxy; or --network offline)\n", err);
+		return 2;
+	}
+	return 0;
+}
+
 /* A worker killed mid-job leaves its container and job directory. */
 static void worker_sweep(const struct worker *w)
 {
@@ -280,8 +301,8 @@ int main(int argc, char **argv)
 	if (sf_log_setup("worker", sf_config_get(opts, NOPTS, "log-level")) ||
 	    sf_log_format(sf_config_get(opts, NOPTS, "log-format")))
 		return 2;
-	if (worker_options(&w) || worker_dirs(&w) || worker_detection(&w) ||
-	    worker_registry_path(&w)) {
+	if (worker_options(&w) || worker_dirs(&w) || worker_network_probe(&w) ||
+	    worker_detection(&w) || worker_registry_path(&w)) {
 		sf_sensor_close(w.sensor);
 		sf_rules_free(w.rules);
 		return 2;
