@@ -32,6 +32,8 @@ static struct sf_option opts[] = {
     {"timeout", "900", "seconds `scan` waits for a result", NULL},
     {"fail-on", "notice", "lowest alert priority that makes `scan` exit 1", NULL},
     {"token", NULL, "API token (when the coordinator runs with --auth on)", NULL},
+    {"network", NULL, "the install and import phases' network: sinkhole or offline"
+		      " (default: the worker's)", NULL},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -81,7 +83,9 @@ static int cli_submit(const char *server, const char *file, char id[SF_UUID_LEN 
 		return 2;
 	}
 	char url[2048];
-	snprintf(url, sizeof(url), "%s/monitor/project/npm", server);
+	const char *net = sf_config_get(opts, NOPTS, "network");
+	snprintf(url, sizeof(url), "%s/monitor/project/npm%s%s", server, net ? "?network=" : "",
+		 net ? net : "");
 	struct sf_buf body = {0};
 	long status = 0;
 	int rc = cli_request(url, f, st.st_size, &status, &body);
@@ -201,6 +205,11 @@ int main(int argc, char **argv)
 	int fail_rank = cli_priority_rank(sf_config_get(opts, NOPTS, "fail-on"));
 	if (fail_rank < 0) {
 		fprintf(stderr, "--fail-on: expected a Falco priority (emergency … debug)\n");
+		return 64;
+	}
+	const char *net = sf_config_get(opts, NOPTS, "network");
+	if (net && strcmp(net, "sinkhole") != 0 && strcmp(net, "offline") != 0) {
+		fprintf(stderr, "--network: expected sinkhole or offline\n");
 		return 64;
 	}
 	if (nrest != 2) {

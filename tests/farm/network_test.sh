@@ -149,6 +149,15 @@ again=$(submit "$work/downloader.tgz" "network=offline")
 ok "network=offline is answered by the offline scan" \
   '[ "$(jq -r .id <<<"$again")" = "${id[off]}" ] && [ "$(jq -r .cached <<<"$again")" = true ]'
 
+# --- the CLI passes the network too
+"$build/cli/scanfarm" --server "$url" --network offline scan "$work/downloader.tgz" >"$work/cli.json" 2>"$work/cli.err"
+cli_rc=$?
+ok "scanfarm --network offline scan: the offline scan's report, its alerts exit 1 ($cli_rc)" \
+  '[ "$(jq -r .id "$work/cli.json")" = "${id[off]}" ] && [ "$(jq -r .network "$work/cli.json")" = offline ] && [ "$cli_rc" = 1 ]'
+"$build/cli/scanfarm" --server "$url" --network internet scan "$work/downloader.tgz" >/dev/null 2>&1
+cli_rc=$?
+ok "scanfarm --network internet: a usage error ($cli_rc)" '[ "$cli_rc" = 64 ]'
+
 # --- cloud metadata and the worker host, in both networks
 for s in meta_sink meta_off; do
   r=${rep[$s]}
