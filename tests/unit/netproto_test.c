@@ -86,6 +86,10 @@ static void test_http(void)
 	CHECK(strcmp(r.host, "c2.example:8080") == 0);
 	CHECK_EQ(r.content_length, 27);
 	CHECK_EQ(r.head_len, strstr(post, "{") - post);
+	CHECK(!r.expect_continue);
+	const char cont[] = "PUT /u HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 5\r\n\r\n";
+	CHECK_EQ(sf_http_parse_request(cont, sizeof(cont) - 1, &r), 0);
+	CHECK(r.expect_continue && r.content_length == 5);
 	/* cut short: still HTTP, the request line known once it ended */
 	CHECK_EQ(sf_http_parse_request(post, 10, &r), -EAGAIN);
 	CHECK(r.version[0] == '\0');

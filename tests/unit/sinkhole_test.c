@@ -33,7 +33,7 @@ struct sandbox_view {
 	struct sockaddr_storage host_addr; /* one of the host's own addresses, family 0: none */
 	char a[64], aaaa[64], meta[64];
 	int txt_answers;
-	char http_reply[512], tls_reply[16];
+	char http_reply[512], tls_reply[16], continue_reply[64];
 	int meta4_errno, meta6_errno, loop_errno, hostlo_errno, hostaddr_errno;
 	int ok;
 };
@@ -165,6 +165,21 @@ static void *sandbox_thread(void *arg)
 	sb_exchange("198.51.100.9", 8080, post, sizeof(post) - 1, ignored, sizeof(ignored));
 	sb_exchange("203.0.113.9", 443, sb_hello, sizeof(sb_hello), v->tls_reply,
 		    sizeof(v->tls_reply));
+	/* curl's way with a large body: the head, then the body once told to */
+	int e = -1;
+	if (sb_connect(AF_INET, "198.51.100.10", 80, &e) == 0) {
+		static const char head[] = "PUT /big HTTP/1.1\r\nHost: up.example\r\n"
+					   "Expect: 100-continue\r\nContent-Length: 7\r\n\r\n";
+		ssize_t got = -1;
+		if (write(e, head, sizeof(head) - 1) == (ssize_t)(sizeof(head) - 1))
+			got = read(e, v->continue_reply, sizeof(v->continue_reply) - 1);
+		if (got > 0 && write(e, "payload", 7) == 7) {
+			char rest[512];
+			while (read(e, rest, sizeof(rest)) > 0)
+				;
+		}
+		close(e);
+	}
 	int s = -1;
 	if (sb_connect(AF_INET6, "2001:db8::4", 4444, &s) == 0) {
 		if (write(s, "raw\x01" "bytes", 9) != 9)
@@ -260,6 +275,7 @@ int main(void)
 	size_t hrl = strlen(v.http_reply), bl = strlen(SF_SINKHOLE_BODY);
 	CHECK(hrl > bl && strcmp(v.http_reply + hrl - bl, SF_SINKHOLE_BODY) == 0);
 	CHECK_EQ((unsigned char)v.tls_reply[0], 0x15); /* a TLS alert */
+	CHECK(strncmp(v.continue_reply, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0);
 	CHECK_EQ(v.meta4_errno, EHOSTUNREACH);
 	CHECK_EQ(v.meta6_errno, EHOSTUNREACH);
 	CHECK_EQ(v.loop_errno, ECONNREFUSED);
@@ -303,6 +319,9 @@ int main(void)
 	CHECK(q && strcmp(q->http_method, "POST") == 0 && q->data &&
 	      memmem(q->data, q->len, "{\"token\":\"secret1\"}", 19) && q->server.port == 8080 &&
 	      q->server_name[0] == '\0');
+	q = find(r, n, SF_NET_HTTP, "/big");
+	CHECK(q && strcmp(q->http_method, "PUT") == 0 && q->data &&
+	      memmem(q->data, q->len, "\r\n\r\npayload", 11));
 	q = find(r, n, SF_NET_TLS, "tls.examp");
 	CHECK(q && q->server.port == 443 && q->total == sizeof(sb_hello));
 	q = find(r, n, SF_NET_TCP, "raw\x01");
@@ -311,7 +330,7 @@ int main(void)
 	CHECK(q && q->server.port == 5555 && q->server.addr[0] == 203 && q->client.port != 0);
 	struct sf_sinkhole_stats st;
 	sf_sinkhole_stats(sh, &st);
-	CHECK_EQ(st.connections, 4);
+	CHECK_EQ(st.connections, 5);
 	CHECK_EQ(st.questions, 4);
 	CHECK_EQ(st.datagrams, 1);
 	sf_netns_free(ns);

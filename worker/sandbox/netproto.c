@@ -170,7 +170,7 @@ static bool http_name_is(const char *s, size_t n, const char *name)
 	return true;
 }
 
-/* One header line s[0..n): Host, Content-Length, Transfer-Encoding. */
+/* One header line s[0..n): Host, Content-Length, Transfer-Encoding, Expect. */
 static void http_header(const char *s, size_t n, struct sf_http_request *r)
 {
 	const char *colon = memchr(s, ':', n);
@@ -199,6 +199,8 @@ static void http_header(const char *s, size_t n, struct sf_http_request *r)
 		for (size_t i = 0; i + 7 <= vl; i++)
 			if (http_name_is(v + i, 7, "chunked"))
 				r->chunked = true;
+	} else if (http_name_is(s, nl, "expect")) {
+		r->expect_continue = http_name_is(v, vl, "100-continue");
 	}
 }
 

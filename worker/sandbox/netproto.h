@@ -58,6 +58,7 @@ struct sf_http_request {
 	size_t head_len;  /* bytes up to and including the empty line */
 	long long content_length; /* -1 when not given */
 	bool chunked;
+	bool expect_continue; /* "Expect: 100-continue": the body waits for a 100 */
 };
 
 /* Parses buf[0..len) as the start of an HTTP/1.x request. Returns 0 when

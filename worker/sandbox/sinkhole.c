@@ -32,6 +32,7 @@ enum conn_state {
 struct sinkhole_conn {
 	int fd;
 	enum conn_state state;
+	bool continued; /* a 100 Continue was sent */
 	struct sf_net_record rec; /* filled as it goes; data points at buf */
 	unsigned char buf[SF_SINKHOLE_DATA_MAX];
 	int64_t last_ms; /* last bytes (monotonic) */
@@ -320,8 +321,16 @@ static void sinkhole_classify(struct sinkhole_conn *c, bool late)
 	bool body_due = rc == 0 && h.content_length > 0 &&
 			(long long)c->rec.len < (long long)h.head_len + h.content_length &&
 			c->rec.len < SF_SINKHOLE_DATA_MAX;
-	if (body_due && !late)
+	if (body_due && !late) {
+		/* curl and others hold a body back until told to go on */
+		if (h.expect_continue && !c->continued) {
+			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+			if (write(c->fd, cont, sizeof(cont) - 1) < 0)
+				sf_debug("sinkhole: cannot send a 100 Continue: %s", strerror(errno));
+			c->continued = true;
+		}
 		return;
+	}
 	sinkhole_take_http(c, &h);
 	sinkhole_http_answer(c);
 }
