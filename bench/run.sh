@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh — runs the benchmarks (root; builds first). Each prints its
 # figures as ratios against a baseline measured in the same run.
-#   bench/run.sh [detect|ingest|upload|dispatch|project|lockfile|load|all]
+#   bench/run.sh [detect|ingest|upload|dispatch|project|lockfile|load|network|all]
 #     load: SCANFARM_BENCH_CLIENTS (50), SCANFARM_BENCH_SECONDS (12)
 #     lockfile: SCANFARM_BENCH_ENTRIES (100000)
 #     upload: SCANFARM_BENCH_UPLOAD_MB (2048); dispatch: SCANFARM_BENCH_JOBS (5000),
@@ -58,6 +58,12 @@ load() {
   "$top/bench/load_bench.sh" "$build" "${SCANFARM_BENCH_CLIENTS:-50}" "${SCANFARM_BENCH_SECONDS:-12}"
 }
 
+network() {
+  cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator scanfarm-worker >/dev/null
+  echo "== network_bench: a small scan in the sinkhole network vs offline"
+  "$top/bench/network_bench.sh" "$build" "${SCANFARM_BENCH_RUNS:-10}"
+}
+
 case "${1:-all}" in
   detect) detect ;;
   ingest) ingest ;;
@@ -66,6 +72,7 @@ case "${1:-all}" in
   project) project ;;
   lockfile) lockfile ;;
   load) load ;;
-  all) detect; ingest; upload; dispatch; project; lockfile; load ;;
-  *) echo "usage: $0 [detect|ingest|upload|dispatch|project|lockfile|load|all]" >&2; exit 64 ;;
+  network) network ;;
+  all) detect; ingest; upload; dispatch; project; lockfile; load; network ;;
+  *) echo "usage: $0 [detect|ingest|upload|dispatch|project|lockfile|load|network|all]" >&2; exit 64 ;;
 esac

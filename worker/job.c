@@ -13,6 +13,7 @@
 
 #include "fetch.h"
 #include "log.h"
+#include "netpolicy.h"
 #include "npm.h"
 #include "observe.h"
 #include "phase.h"
@@ -60,6 +61,10 @@ struct job_run {
 	 * registry proxy refused), added to the sensor's */
 	struct sf_fact notes[64];
 	int nnotes;
+	/* the install and import phases' network, and what no phase reaches */
+	bool sinkhole;
+	struct sf_netaddr blocked[SF_NETPOLICY_MAX_BLOCKED];
+	size_t nblocked;
 };
 
 /* Keeps a fact of the worker's own, attributed to the project. */
@@ -105,6 +110,30 @@ static int job_batch_init(const struct sf_job_env *env, const struct sf_job *job
 	if (!b->worker_id || (env->ruleset_digest && !b->ruleset_digest) ||
 	    (env->image_digest && !b->image_digest))
 		return -ENOMEM;
+	return 0;
+}
+
+/* The network the job's install and import run in: the job's ("none",
+ * from older coordinators, is offline), else the worker's default; an
+ * unknown one fails the job rather than run it in another. */
+static int job_network(const struct sf_job_env *env, const struct sf_job *job,
+		       struct job_run *j, struct sf_batch *b)
+{
+	const char *mode = job->network ? job->network : env->network;
+	if (mode && strcmp(mode, "none") == 0)
+		mode = "offline";
+	if (!mode || (strcmp(mode, "sinkhole") && strcmp(mode, "offline"))) {
+		snprintf(j->err, sizeof(j->err), "unknown network mode '%s' (sinkhole or offline)",
+			 mode ? mode : "");
+		return -EINVAL;
+	}
+	j->sinkhole = strcmp(mode, "sinkhole") == 0;
+	if (!(b->network = strdup(mode)))
+		return -ENOMEM;
+	int rc = sf_netpolicy_blocked(j->blocked, SF_NETPOLICY_MAX_BLOCKED, &j->nblocked);
+	if (rc)
+		sf_warn("cannot list the host's addresses (%s): only the metadata networks are blocked",
+			strerror(-rc));
 	return 0;
 }
 
@@ -384,7 +413,10 @@ static int job_phases(const struct sf_job_env *env, struct job_run *j,
 		return -ENOMEM;
 	b->nphases = 3;
 	int64_t deadline = sf_monotonic_ms() + (int64_t)base->time_limit_s * 1000;
-	struct sf_phase_spec ps = {.base = base};
+	struct sf_phase_spec ps = {.base = base,
+				   .sinkhole = j->sinkhole,
+				   .blocked = j->blocked,
+				   .nblocked = j->nblocked};
 	struct sf_argv argv = {0}, envv = {0};
 	bool rebuild = false;
 	int rc = 0, k;
@@ -491,8 +523,8 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	int rc = job_batch_init(env, job, b);
 	if (rc)
 		return rc;
-	if (job_make_dirs(env, job, &j) == 0 && job_fetch_unpack(env, job, &j) == 0 &&
-	    job_read_project(&j) == 0) {
+	if (job_network(env, job, &j, b) == 0 && job_make_dirs(env, job, &j) == 0 &&
+	    job_fetch_unpack(env, job, &j) == 0 && job_read_project(&j) == 0) {
 		job_spec(env, job, &j, cwd, sizeof(cwd), &spec);
 		if (job_prepare_sandbox(&spec, &j) == 0 && job_watch(env, &j) == 0) {
 			if (job_phases(env, &j, &spec, b) == 0)

@@ -5,8 +5,9 @@
  *
  * The phases (phase.c), each a container of its own on the same tree:
  * fetch (the dependency tree, scripts off, the registry proxy the only way
- * out), install (lifecycle scripts, offline), import (each direct
- * dependency required in a fresh node, offline). The sensor watches every
+ * out), install (lifecycle scripts), import (each direct dependency
+ * required in a fresh node), the last two in the job's network: sinkhole
+ * or offline (the job's, else the worker's default). The sensor watches every
  * phase and observe turns what it sees into alerts and facts attributed to
  * the phase. A phase that does not complete stops the scan there and its
  * reason is the batch's error: a scan never reads clean when the work was
@@ -55,6 +56,7 @@ struct sf_job_env {
 	const char *gateway_origin;
 	const char *cache_dir;		 /* the tarball cache shared by this worker's jobs */
 	long long cache_max_mb;		 /* emptied before a job when it has grown past this */
+	const char *network;		 /* "sinkhole" or "offline": for jobs that name none */
 };
 
 /* Fills *batch (final, seq 0) with the outcome; an infrastructure failure

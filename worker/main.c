@@ -22,6 +22,7 @@
 #include "uplink.h"
 #include "log.h"
 #include "gateway.h"
+#include "netns.h"
 #include "proxy.h"
 #include "rules.h"
 #include "run.h"
@@ -58,6 +59,9 @@ static struct sf_option opts[] = {
     {"registry-proxy", "tinyproxy", "the allowlisting forward proxy the worker starts for the"
 				    " fetch phase", NULL},
     {"npm-cache-mb", "2048", "tarball cache shared by this worker's jobs: emptied when over", NULL},
+    {"network", "sinkhole", "the install and import phases' network for jobs that name none:"
+			    " sinkhole (every name resolved, every connection answered and"
+			    " recorded, nothing leaves) or offline (loopback only)", NULL},
     {"log-level", "info", "debug, info, warn or error", NULL},
     {"log-format", "text", "text or json (one JSON object per line)", NULL},
 };
@@ -119,6 +123,11 @@ static int worker_options(struct worker *w)
 	if (sf_config_int(opts, NOPTS, "npm-cache-mb", 16, 1 << 24, &w->cache_max_mb))
 		return 2;
 	w->env.registry = sf_config_get(opts, NOPTS, "npm-registry");
+	w->env.network = sf_config_get(opts, NOPTS, "network");
+	if (strcmp(w->env.network, "sinkhole") && strcmp(w->env.network, "offline")) {
+		fprintf(stderr, "--network: expected sinkhole or offline, got %s\n", w->env.network);
+		return 2;
+	}
 	sf_unpack_default_limits(&w->env.unpack);
 	w->env.unpack.max_entries = (uint64_t)entries;
 	w->env.unpack.max_bytes = (uint64_t)unpacked_mb << 20;
@@ -290,6 +299,26 @@ static int worker_registry_path(struct worker *w)
 	return 0;
 }
 
+/* The default network must be one this host can make: a sinkhole needs
+ * nf_tables with tproxy and rtnetlink in a new namespace. Checked once at
+ * start (a few milliseconds) rather than failing every scan. */
+static int worker_network_probe(const struct worker *w)
+{
+	if (w->link.noop || strcmp(w->env.network, "sinkhole") != 0)
+		return 0;
+	struct sf_netns *ns = NULL;
+	struct sf_netns_opts o = {.sinkhole = true};
+	char err[300] = "";
+	int rc = sf_netns_create(&ns, &o, err, sizeof(err));
+	sf_netns_free(ns);
+	if (rc) {
+		fprintf(stderr, "--network sinkhole: %s (needs root and a kernel with nf_tables and"
+				" tproxy; or --network offline)\n", err);
+		return 2;
+	}
+	return 0;
+}
+
 /* A worker killed mid-job leaves its container and job directory. */
 static void worker_sweep(const struct worker *w)
 {
@@ -310,8 +339,8 @@ int main(int argc, char **argv)
 	if (sf_log_setup("worker", sf_config_get(opts, NOPTS, "log-level")) ||
 	    sf_log_format(sf_config_get(opts, NOPTS, "log-format")))
 		return 2;
-	if (worker_options(&w) || worker_dirs(&w) || worker_detection(&w) ||
-	    worker_registry_path(&w)) {
+	if (worker_options(&w) || worker_dirs(&w) || worker_network_probe(&w) ||
+	    worker_detection(&w) || worker_registry_path(&w)) {
 		sf_sensor_close(w.sensor);
 		sf_rules_free(w.rules);
 		return 2;
@@ -337,9 +366,10 @@ int main(int argc, char **argv)
 				   .server_name = sf_config_get(opts, NOPTS, "tls-server-name")};
 	w.env.http_ca = sf_config_get(opts, NOPTS, "http-ca");
 	if (sf_link_open(&w.link, jobs_url, results_url, &tls) == 0) {
-		sf_info("worker %s ready: jobs=%s results=%s runtime=%s sensor=%s capacity=%d",
+		sf_info("worker %s ready: jobs=%s results=%s runtime=%s sensor=%s capacity=%d"
+			" network=%s",
 			w.link.id, jobs_url, results_url, w.env.runtime, w.link.sensor,
-			w.link.capacity);
+			w.link.capacity, w.env.network);
 		sf_link_serve(&w.link, &w.env);
 		sf_info("stopping");
 		exit_code = 0;

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "netns.h"
 #include "observe.h"
+#include "sinkhole.h"
 
 int sf_phase_skip(struct sf_phase *out, const char *name, const char *why)
 {
@@ -106,6 +107,54 @@ static int phase_reason(const struct sf_phase_spec *ps, const struct sf_sandbox_
 	return out->error ? 0 : -ENOMEM;
 }
 
+/* The phase's network namespace, when the worker makes it (proxied or
+ * sinkhole; offline is the runtime's empty one: *ns NULL), and what the
+ * sensor's watch needs to know of it. */
+static int phase_network(const struct sf_phase_spec *ps, struct sf_observe *obs,
+			 struct sf_netns **ns, char *err, size_t errlen)
+{
+	bool sinkhole = !ps->proxy_port && ps->sinkhole;
+	struct sf_netns_opts no = {.forward_port = ps->proxy_port,
+				   .forward_to = ps->proxy,
+				   .sinkhole = sinkhole,
+				   .blocked = ps->blocked,
+				   .nblocked = ps->nblocked};
+	char nerr[300];
+	int rc;
+	*ns = NULL;
+	if ((ps->proxy_port || sinkhole) && (rc = sf_netns_create(ns, &no, nerr, sizeof(nerr)))) {
+		snprintf(err, errlen, "cannot make the %s phase's network: %s", ps->name, nerr);
+		return rc;
+	}
+	if (obs) {
+		struct sf_observe_net on = {.blocked = ps->blocked,
+					    .nblocked = ps->nblocked,
+					    .sinkhole = *ns ? sf_netns_sinkhole(*ns) : NULL};
+		sf_observe_network(obs, &on);
+	}
+	return 0;
+}
+
+/* After the container: the sinkhole stops, and what it was sent goes to
+ * the sensor's findings of the phase. */
+static void phase_sinkhole_done(const struct sf_phase_spec *ps, struct sf_netns *ns,
+				struct sf_observe *obs)
+{
+	struct sf_sinkhole *sh = ns ? sf_netns_sinkhole(ns) : NULL;
+	if (!sh)
+		return;
+	sf_sinkhole_stop(sh);
+	size_t n;
+	const struct sf_net_record *r = sf_sinkhole_records(sh, &n);
+	struct sf_sinkhole_stats st;
+	sf_sinkhole_stats(sh, &st);
+	if (obs)
+		sf_observe_sinkhole(obs, r, n, &st);
+	sf_debug("%s phase: sinkhole saw %llu connections, %llu datagrams, %llu DNS questions",
+		 ps->name, (unsigned long long)st.connections, (unsigned long long)st.datagrams,
+		 (unsigned long long)st.questions);
+}
+
 int sf_phase_run(const struct sf_phase_spec *ps, struct sf_observe *obs, struct sf_phase *out,
 		 char *err, size_t errlen)
 {
@@ -113,12 +162,9 @@ int sf_phase_run(const struct sf_phase_spec *ps, struct sf_observe *obs, struct 
 	if (!(out->name = strdup(ps->name)))
 		return -ENOMEM;
 	struct sf_netns *ns = NULL;
-	int rc = 0;
-	if (ps->proxy_port && (rc = sf_netns_create(&ns, ps->proxy_port, ps->proxy))) {
-		snprintf(err, errlen, "cannot make the %s phase's network: %s", ps->name,
-			 strerror(-rc));
+	int rc = phase_network(ps, obs, &ns, err, errlen);
+	if (rc)
 		return rc;
-	}
 	struct sf_sandbox_spec spec = *ps->base;
 	spec.container_id = ps->container_id;
 	spec.argv = (const char *const *)ps->argv->v;
@@ -149,7 +195,8 @@ int sf_phase_run(const struct sf_phase_spec *ps, struct sf_observe *obs, struct 
 		sf_utf8_sanitize(out->stderr_tail, strlen(out->stderr_tail));
 	rc = phase_reason(ps, &res, out);
 	sf_sandbox_result_free(&res);
-	if (ns) {
+	phase_sinkhole_done(ps, ns, obs);
+	if (ns && ps->proxy_port) {
 		struct sf_netns_stats st;
 		sf_netns_stats(ns, &st);
 		sf_debug("%s phase: %llu registry connections, %llu bytes out, %llu in", ps->name,

@@ -6,12 +6,16 @@
  * (observe) so what happens is attributed to the phase.
  *
  * Network per phase: the fetch phase joins a namespace the worker made
- * (netns) whose only way out is the registry proxy; the others get an
- * empty namespace (loopback only) from the runtime.
+ * (netns) whose only way out is the registry proxy; the install and import
+ * phases a sinkhole namespace the worker made (every name resolved, every
+ * connection answered, nothing leaving; what was sent goes to observe when
+ * the phase has ended), or offline, an empty namespace (loopback only) from
+ * the runtime.
  *
  * Owns: the phase's network namespace while it runs. The struct sf_phase
  * it fills holds malloc'd strings (freed with the batch). Calls: run
- * (sandbox), netns, observe, npm (struct sf_argv), wire, log, util.
+ * (sandbox), netns, sinkhole, observe, npm (struct sf_argv), wire, log,
+ * util.
  */
 #ifndef SF_PHASE_H
 #define SF_PHASE_H
@@ -21,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netpolicy.h"
 #include "npm.h"
 #include "run.h"
 #include "wire.h"
@@ -38,6 +43,11 @@ struct sf_phase_spec {
 	uint16_t proxy_port;
 	const struct sockaddr_in *proxy;
 	const char *cache_dir; /* the worker's tarball cache, or NULL */
+	/* not proxied: true for the sinkhole network, false for offline */
+	bool sinkhole;
+	/* destinations unreachable in every network (netpolicy.h), the job's */
+	const struct sf_netaddr *blocked;
+	size_t nblocked;
 };
 
 /* Runs the phase and fills *out (name, ran, outcome). Returns 0 when the

@@ -66,11 +66,12 @@ int sf_bulk_submit(PGconn *conn, const struct sf_bulk_config *cfg, const char *b
  */
 struct sf_bulk_stream;
 typedef int (*sf_bulk_answer_fn)(void *ctx, json_t *answer);
-/* labels: "key=value,label" as POST /v1/scans takes them. -EINVAL (msg
- * says why), -EIO, -ENOMEM. */
+/* labels: "key=value,label" as POST /v1/scans takes them; network:
+ * "sinkhole", "offline" or NULL (the worker's). -EINVAL (msg says why),
+ * -EIO, -ENOMEM. */
 int sf_bulk_stream_begin(PGconn *conn, const struct sf_bulk_config *cfg, int priority,
-			 const char *labels, bool rescan, struct sf_bulk_stream **out, char *msg,
-			 size_t msglen);
+			 const char *labels, bool rescan, const char *network,
+			 struct sf_bulk_stream **out, char *msg, size_t msglen);
 const char *sf_bulk_stream_id(const struct sf_bulk_stream *s);
 /* n lines (without their newline); an unparsable line is an item refused
  * (bad_item). -E2BIG past max_stream_items, -EIO, -ENOMEM, or answer's. */
