@@ -88,6 +88,7 @@ enum fields_id {
 	FLD_SF_PACKAGE_PATH,
 	FLD_SF_PHASE,
 	FLD_SF_FD_PACKAGE,
+	FLD_SF_LEFT_RUNNING,
 	FLD_COUNT
 };
 
@@ -178,6 +179,7 @@ static const struct fields_info fields_table[FLD_COUNT] = {
     [FLD_SF_PACKAGE_PATH] = {"scanfarm.package.path", SF_FT_STR, 0},
     [FLD_SF_PHASE] = {"scanfarm.phase", SF_FT_STR, 0},
     [FLD_SF_FD_PACKAGE] = {"scanfarm.fd.package", SF_FT_STR, 0},
+    [FLD_SF_LEFT_RUNNING] = {"scanfarm.left_running", SF_FT_BOOL, 0},
 };
 
 /* ---- field names ------------------------------------------------------ */
@@ -817,6 +819,8 @@ static bool fields_get_other(const struct sf_field *f, const struct sf_event *ev
 		return fields_str(v, ev->phase ? ev->phase : "");
 	case FLD_SF_FD_PACKAGE:
 		return fields_str(v, ev->fd_package ? ev->fd_package : "");
+	case FLD_SF_LEFT_RUNNING:
+		return fields_num(v, ev->left_running);
 	default:
 		break;
 	}

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "userns.h"
 
 #define NETNS_MAX_CONN 64   /* npm opens a handful; more is not a registry client */
 #define NETNS_BUF      16384
@@ -47,6 +48,7 @@ struct sf_netns {
 struct netns_make {
 	struct sf_netns *n;
 	uint16_t port;
+	const struct sf_userns *owner;
 	int rc;
 };
 
@@ -75,10 +77,20 @@ static void *netns_make_thread(void *arg)
 {
 	struct netns_make *m = arg;
 	struct sf_netns *n = m->n;
-	if (unshare(CLONE_NEWNET) != 0) {
+	/* owned by the sandbox's user namespace, the namespace is made there
+	 * (the kernel gives the container its own /sys only then); this
+	 * thread joins it */
+	int made = -1;
+	if (m->owner && (m->rc = sf_userns_netns(m->owner, &made)))
+		return NULL;
+	if (made >= 0 ? setns(made, CLONE_NEWNET) != 0 : unshare(CLONE_NEWNET) != 0) {
 		m->rc = -errno;
+		if (made >= 0)
+			close(made);
 		return NULL;
 	}
+	if (made >= 0)
+		close(made);
 	n->ns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (n->ns_fd < 0) {
 		m->rc = -errno;
@@ -213,7 +225,7 @@ static void *netns_forward_thread(void *arg)
 }
 
 int sf_netns_create(struct sf_netns **out, uint16_t forward_port,
-		    const struct sockaddr_in *forward_to)
+		    const struct sockaddr_in *forward_to, const struct sf_userns *owner)
 {
 	*out = NULL;
 	struct sf_netns *n = calloc(1, sizeof(*n));
@@ -222,7 +234,7 @@ int sf_netns_create(struct sf_netns **out, uint16_t forward_port,
 	n->ns_fd = n->listen_fd = n->stop_fd = -1;
 	if (forward_to)
 		n->to = *forward_to;
-	struct netns_make m = {.n = n, .port = forward_port};
+	struct netns_make m = {.n = n, .port = forward_port, .owner = owner};
 	pthread_t t;
 	int rc = -pthread_create(&t, NULL, netns_make_thread, &m);
 	if (rc == 0) {

@@ -14,7 +14,8 @@
  * sf_netns_path(), a /proc path to that fd.
  *
  * Owns: the namespace fd, the listening socket, the forwarder thread and
- * its connections. Calls: libc, pthreads, log.
+ * its connections. Calls: libc, pthreads, userns (a namespace made in the
+ * sandbox's user namespace), log.
  */
 #ifndef SF_NETNS_H
 #define SF_NETNS_H
@@ -23,6 +24,7 @@
 #include <netinet/in.h>
 
 struct sf_netns;
+struct sf_userns;
 
 struct sf_netns_stats {
 	uint64_t connections; /* accepted on the forwarded port */
@@ -32,9 +34,11 @@ struct sf_netns_stats {
 
 /* Makes a namespace. forward_port 0: offline. Otherwise connections to
  * 127.0.0.1:forward_port inside it are joined to *forward_to (host side).
- * Returns 0 or a negative errno. */
+ * owner: the sandbox's user namespace, which the network namespace must
+ * belong to (userns.h), or NULL for the worker's own. Returns 0 or a
+ * negative errno. */
 int sf_netns_create(struct sf_netns **out, uint16_t forward_port,
-		    const struct sockaddr_in *forward_to);
+		    const struct sockaddr_in *forward_to, const struct sf_userns *owner);
 /* "/proc/<pid>/fd/<n>": what an OCI config's network namespace path names. */
 const char *sf_netns_path(const struct sf_netns *n);
 void sf_netns_stats(const struct sf_netns *n, struct sf_netns_stats *st);
