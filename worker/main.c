@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -166,6 +167,27 @@ static int worker_find_init(struct worker *w)
 	return 2;
 }
 
+/* The sandbox's runtime sets the container up as the user namespace's
+ * root, an unprivileged host user: every directory above the rootfs and
+ * the work dir must be searchable by others. 0, or 2 after saying which is
+ * not. */
+static int worker_check_reachable(const char *what, const char *path)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *slash = p + strlen(p); slash; slash = strrchr(p, '/')) {
+		struct stat st;
+		if (stat(p[0] ? p : "/", &st) == 0 && S_ISDIR(st.st_mode) && !(st.st_mode & S_IXOTH)) {
+			fprintf(stderr, "%s: %s is not searchable by others (mode %03o): the sandbox's"
+					" user namespace cannot reach %s (chmod o+x %s)\n",
+				what, p[0] ? p : "/", (unsigned)st.st_mode & 0777, path, p[0] ? p : "/");
+			return 2;
+		}
+		*slash = '\0';
+	}
+	return 0;
+}
+
 /* The slot's user namespace, and proof that the rootfs can be seen
  * through it (an idmapped mount): a worker must not run installs without. */
 static int worker_userns(struct worker *w)
@@ -173,7 +195,9 @@ static int worker_userns(struct worker *w)
 	long long base, slot;
 	char err[256] = "", probe[PATH_MAX + 32];
 	if (sf_config_int(opts, NOPTS, "userns-base", 65536, 0xfffeffffLL, &base) ||
-	    sf_config_int(opts, NOPTS, "userns-slot", 0, 65535, &slot))
+	    sf_config_int(opts, NOPTS, "userns-slot", 0, 65535, &slot) ||
+	    worker_check_reachable("--rootfs", w->rootfs) ||
+	    worker_check_reachable("--work-dir", w->workdir))
 		return 2;
 	if (base + (slot + 1) * (long long)SF_USERNS_SIZE > 0xfffffffeLL) {
 		fprintf(stderr, "--userns-base %lld + slot %lld: beyond the 32-bit id range\n", base,
