@@ -176,6 +176,11 @@ int sf_phase_run(const struct sf_phase_spec *ps, struct sf_observe *obs, struct 
 	if (out->stderr_tail)
 		sf_utf8_sanitize(out->stderr_tail, strlen(out->stderr_tail));
 	rc = phase_reason(ps, &res, out);
+	sf_info("%s phase (%s): exit %d in %lld ms, %lld ms CPU, %lld KiB of output%s%s",
+		ps->name, ps->container_id, res.exit_status, (long long)res.duration_ms,
+		(long long)res.cpu_ms, (long long)(res.output_bytes >> 10),
+		res.left_running ? ", processes left running" : "",
+		out->error ? "" : ", completed");
 	sf_sandbox_result_free(&res);
 	if (ns) {
 		struct sf_netns_stats st;
