@@ -210,8 +210,7 @@ struct run_watch {
 	bool killed;
 	struct sf_cgstat cg;
 	bool have_cg;
-	char ctl[64];
-	size_t ctl_len;
+	struct sf_init_ctl ctl;
 };
 
 /* Kills the whole container (not just the keeper) for reaching limit. */
@@ -246,26 +245,39 @@ static void run_check(struct run_watch *w, int64_t now)
 		run_kill(w, SF_LIMIT_CPU);
 }
 
-/* A line from the init: "E <status> <left>" — the command has ended; what
- * it left running has the grace, and then a little, before it is killed. */
-static void run_ctl(struct run_watch *w, const char *data, size_t n)
+bool sf_init_ctl_feed(struct sf_init_ctl *c, const char *data, size_t n, int *status, int *left)
 {
+	bool got = false;
 	for (size_t i = 0; i < n; i++) {
 		if (data[i] != '\n') {
-			if (w->ctl_len < sizeof(w->ctl) - 1)
-				w->ctl[w->ctl_len++] = data[i];
+			if (c->len < sizeof(c->line) - 1)
+				c->line[c->len++] = data[i];
 			continue;
 		}
-		w->ctl[w->ctl_len] = '\0';
-		w->ctl_len = 0;
-		int status, left;
-		if (sscanf(w->ctl, "E %d %d", &status, &left) == 2 && !w->res->command_ended) {
-			w->res->command_ended = true;
-			w->res->left_running = left != 0;
-			if (!w->killed)
-				w->deadline = sf_monotonic_ms() + w->s->grace_ms + 2000;
+		c->line[c->len] = '\0';
+		c->len = 0;
+		int st, l;
+		char end;
+		if (!got && sscanf(c->line, "E %d %d%c", &st, &l, &end) == 2) {
+			*status = st;
+			*left = l;
+			got = true;
 		}
 	}
+	return got;
+}
+
+/* The init's "E <status> <left>": the command has ended; what it left
+ * running has the grace, and then a little, before it is killed. */
+static void run_ctl(struct run_watch *w, const char *data, size_t n)
+{
+	int status, left;
+	if (!sf_init_ctl_feed(&w->ctl, data, n, &status, &left) || w->res->command_ended)
+		return;
+	w->res->command_ended = true;
+	w->res->left_running = left != 0;
+	if (!w->killed)
+		w->deadline = sf_monotonic_ms() + w->s->grace_ms + 2000;
 }
 
 /*

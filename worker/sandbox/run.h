@@ -125,6 +125,16 @@ int sf_sandbox_run(const struct sf_sandbox_spec *spec, struct sf_sandbox_result 
 		   size_t errlen);
 void sf_sandbox_result_free(struct sf_sandbox_result *res);
 
+/* The init's control stream (init.c): feeds n bytes read from it; true
+ * when they completed an "E <status> <left>" line (*status, *left set).
+ * Over-long lines are cut, anything else is ignored. Exposed for the
+ * fuzzer: the bytes come from inside the sandbox. */
+struct sf_init_ctl {
+	char line[64];
+	size_t len;
+};
+bool sf_init_ctl_feed(struct sf_init_ctl *c, const char *data, size_t n, int *status, int *left);
+
 /* Force-deletes every container left in state_root (a worker killed mid-job
  * leaves its container behind); returns how many were removed. */
 int sf_sandbox_sweep(const char *runtime, const char *state_root);
