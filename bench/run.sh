@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh — runs the benchmarks (root; builds first). Each prints its
 # figures as ratios against a baseline measured in the same run.
-#   bench/run.sh [detect|ingest|upload|dispatch|project|all]
+#   bench/run.sh [detect|sandbox|ingest|upload|dispatch|project|all]
 #     upload: SCANFARM_BENCH_UPLOAD_MB (2048); dispatch: SCANFARM_BENCH_JOBS (5000),
 #     SCANFARM_BENCH_WORKERS (4)
 set -euo pipefail
@@ -46,12 +46,20 @@ project() {
   "$top/bench/project_bench.sh" "$build" "${SCANFARM_BENCH_RUNS:-3}"
 }
 
+sandbox() {
+  cmake --build "$build" -j"$(nproc)" --target sandbox_bench scanfarm-init >/dev/null
+  echo "== sandbox_bench: the job's disk and the hardened container vs the old shape"
+  "$build/bench/sandbox_bench" "$top/var/rootfs" "$build/worker/scanfarm-init" \
+    "${SCANFARM_BENCH_RUNS_SANDBOX:-15}"
+}
+
 case "${1:-all}" in
   detect) detect ;;
+  sandbox) sandbox ;;
   ingest) ingest ;;
   upload) upload ;;
   dispatch) dispatch ;;
   project) project ;;
-  all) detect; ingest; upload; dispatch; project ;;
-  *) echo "usage: $0 [detect|ingest|upload|dispatch|project|all]" >&2; exit 64 ;;
+  all) detect; sandbox; ingest; upload; dispatch; project ;;
+  *) echo "usage: $0 [detect|sandbox|ingest|upload|dispatch|project|all]" >&2; exit 64 ;;
 esac
