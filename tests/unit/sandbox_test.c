@@ -245,6 +245,7 @@ static struct sf_rules_ctx rctx;
 #define MAX_SEEN 256
 static char seen[MAX_SEEN][96];
 static int nseen;
+static long event_uid = -1; /* user.uid of the events: the id inside */
 
 static void on_denied_match(void *arg, const struct sf_rule *r, const struct sf_event *ev)
 {
@@ -260,6 +261,9 @@ static void on_event(void *arg, const struct sf_event *ev)
 	(void)arg;
 	int hit = 0;
 	sf_rules_eval(rules, &rctx, ev, on_denied_match, &hit);
+	if (event_uid != -2)
+		event_uid = event_uid == -1 || event_uid == (long)ev->proc->uid ? (long)ev->proc->uid
+										: -2;
 	if (nseen < MAX_SEEN)
 		snprintf(seen[nseen++], sizeof(seen[0]), "%s %lld %s", ev->type, (long long)ev->res,
 			 hit ? "alert" : "-");
@@ -331,6 +335,8 @@ static void test_seccomp(struct sf_sensor *sensor)
 		CHECK(was_seen(line));
 		snprintf(line, sizeof(line), "unshare 0 -"); /* CLONE_FS: not reported */
 		CHECK(!was_seen(line));
+		/* user.uid means what it meant without a user namespace */
+		CHECK_EQ(event_uid, 1000);
 		bool alert = false;
 		for (uint32_t i = 0; i < batch.nalerts; i++)
 			alert |= strcmp(batch.alerts[i].rule, "Denied system call") == 0 &&
