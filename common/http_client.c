@@ -110,6 +110,8 @@ static void http_client_setup(CURL *c, const struct sf_http_request *req,
 		curl_easy_setopt(c, CURLOPT_READDATA, req->upload);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->upload_size);
 	}
+	if (req->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
 	if (headers)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 }

@@ -47,6 +47,7 @@ struct sf_http_request {
 	long timeout_s;		   /* the whole transfer; 0: no bound */
 	long low_speed_time_s;	   /* below 1 KiB/s for this long aborts; 0: no bound */
 	const char *user_agent;	   /* or NULL */
+	const char *ca_file;	   /* CA certificates (PEM) instead of the system's, or NULL */
 	const atomic_bool *stop;   /* the transfer is aborted once it turns true, or NULL */
 	sf_http_sink_fn sink;	   /* NULL: the body is discarded */
 	void *sink_ctx;
