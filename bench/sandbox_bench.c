@@ -110,6 +110,7 @@ static long long bench_run(const char *dir, int i, const char *rootfs, const cha
 	    .work_dir = dir, .cwd = "/", .argv = argv, .env = env, .container_id = cid,
 	    .hostname = "bench", .time_limit_s = 30, .memory_mb = 256, .pids = 64, .tmp_mb = 16,
 	    .uid = 1000, .gid = 1000, .userns_path = u ? sf_userns_path(u) : NULL,
+	    .userns_host_base = u ? u->host_base : 0, .userns_size = u ? u->size : 0,
 	    .seccomp = u != NULL, .init_host_path = u ? init : NULL};
 	struct sf_sandbox_result r;
 	long long t = clock_us();

@@ -96,12 +96,14 @@ static void box_init(struct box *b, long long limit_mb, const char *sh)
 	b->argv[1] = "-c";
 	b->argv[2] = sh;
 	static const char *const env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", NULL};
+	const char *rt = getenv("SF_TEST_RUNTIME");
 	b->spec = (struct sf_sandbox_spec){
-	    .runtime = "crun", .state_root = b->state, .rootfs = sysroot, .bundle_dir = b->bundle,
+	    .runtime = rt && rt[0] ? rt : "crun", .state_root = b->state, .rootfs = sysroot, .bundle_dir = b->bundle,
 	    .work_dir = b->work, .cwd = "/work", .argv = b->argv, .env = env,
 	    .container_id = b->cid, .hostname = "box", .time_limit_s = 60, .memory_mb = 256,
 	    .pids = 256, .tmp_mb = (int)limit_mb, .tmp_dir = b->tmp, .uid = 1000, .gid = 1000,
-	    .userns_path = sf_userns_path(&userns), .seccomp = true, .init_host_path = b->init,
+	    .userns_path = sf_userns_path(&userns), .userns_host_base = TEST_USERNS_BASE,
+	    .userns_size = SF_USERNS_SIZE, .seccomp = true, .init_host_path = b->init,
 	    .grace_ms = 0, .disk_path = b->hwork};
 }
 

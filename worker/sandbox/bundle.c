@@ -41,6 +41,15 @@ static int bundle_linux_extras(const struct sf_sandbox_spec *s, json_t *linux_)
 	if (s->userns_path &&
 	    json_array_append_new(ns, json_pack("{s:s,s:s}", "type", "user", "path", s->userns_path)))
 		return -ENOMEM;
+	/* the namespace's own maps, stated again: runc wants them even when
+	 * it joins (crun checks nothing); they must be the joined ones */
+	static const char *const maps[] = {"uidMappings", "gidMappings"};
+	for (int i = 0; s->userns_path && s->userns_size && i < 2; i++)
+		if (json_object_set_new(linux_, maps[i],
+					json_pack("[{s:i,s:I,s:I}]", "containerID", 0, "hostID",
+						  (json_int_t)s->userns_host_base, "size",
+						  (json_int_t)s->userns_size)))
+			return -ENOMEM;
 	if (s->seccomp) {
 		json_t *f = sf_seccomp_profile();
 		if (!f || json_object_set_new(linux_, "seccomp", f))

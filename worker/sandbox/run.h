@@ -93,6 +93,7 @@ struct sf_sandbox_spec {
 	/* The user namespace to join (sf_userns_path), or NULL for none: ids
 	 * inside are then the host's. */
 	const char *userns_path;
+	unsigned userns_host_base, userns_size; /* its map: inside 0… = host base… */
 	bool seccomp;		  /* apply the seccomp filter (seccomp.c) */
 	/* Host path of the init (init.c) bind-mounted at SF_INIT_PATH as pid 1,
 	 * or NULL: the command is pid 1 and nothing outlives it. */
