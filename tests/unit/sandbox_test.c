@@ -54,7 +54,7 @@ static int nrun;
  * caller may change the spec before box_run. */
 struct box {
 	char dir[512], bundle[600], state[600], cdisk[600], work[700], tmp[700], init[700],
-	    hwork[700], htmp[700], cid[64];
+	    resolv[700], hwork[700], htmp[700], cid[64];
 	struct sf_disk disk;
 	struct sf_sandbox_spec spec;
 	struct sf_sandbox_result res;
@@ -92,16 +92,22 @@ static void box_init(struct box *b, long long limit_mb, const char *sh)
 	snprintf(b->work, sizeof(b->work), "%s/work", b->cdisk);
 	snprintf(b->tmp, sizeof(b->tmp), "%s/tmp", b->cdisk);
 	snprintf(b->init, sizeof(b->init), "%s/init", b->cdisk);
+	/* resolv.conf from the disk, as the job binds it */
+	char hresolv[700];
+	snprintf(hresolv, sizeof(hresolv), "%s/resolv.conf", mnt);
+	CHECK(sf_write_file(hresolv, "nameserver 127.0.0.1\n", 21) == 0);
+	snprintf(b->resolv, sizeof(b->resolv), "%s/resolv.conf", b->cdisk);
 	b->argv[0] = "/bin/sh";
 	b->argv[1] = "-c";
 	b->argv[2] = sh;
 	static const char *const env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", NULL};
 	const char *rt = getenv("SF_TEST_RUNTIME");
 	b->spec = (struct sf_sandbox_spec){
-	    .runtime = rt && rt[0] ? rt : "crun", .state_root = b->state, .rootfs = sysroot, .bundle_dir = b->bundle,
-	    .work_dir = b->work, .cwd = "/work", .argv = b->argv, .env = env,
-	    .container_id = b->cid, .hostname = "box", .time_limit_s = 60, .memory_mb = 256,
-	    .pids = 256, .tmp_mb = (int)limit_mb, .tmp_dir = b->tmp, .uid = 1000, .gid = 1000,
+	    .runtime = rt && rt[0] ? rt : "crun", .state_root = b->state, .rootfs = sysroot,
+	    .bundle_dir = b->bundle, .work_dir = b->work, .cwd = "/work", .argv = b->argv,
+	    .env = env, .container_id = b->cid, .hostname = "box", .resolv_conf = b->resolv,
+	    .time_limit_s = 60, .memory_mb = 256, .pids = 256, .tmp_mb = (int)limit_mb,
+	    .tmp_dir = b->tmp, .uid = 1000, .gid = 1000,
 	    .userns_path = sf_userns_path(&userns), .userns_host_base = TEST_USERNS_BASE,
 	    .userns_size = SF_USERNS_SIZE, .seccomp = true, .init_host_path = b->init,
 	    .grace_ms = 0, .disk_path = b->hwork};

@@ -109,10 +109,11 @@ int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
 							"nosuid", "nodev"));
 	}
 	if (mounts && s->resolv_conf)
-		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s]}", "destination",
+		/* nodev: a bind of the job's (idmapped, nodev) disk keeps it */
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination",
 							"/etc/resolv.conf", "type", "bind", "source",
 							s->resolv_conf, "options", "bind", "ro",
-							"nosuid"));
+							"nosuid", "nodev"));
 	if (mounts && s->init_host_path) /* pid 1 (init.c), where Docker's --init once was */
 		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination",
 							SF_INIT_PATH, "type", "bind", "source",
