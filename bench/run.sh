@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh — runs the benchmarks (root; builds first). Each prints its
 # figures as ratios against a baseline measured in the same run.
-#   bench/run.sh [detect|ingest|upload|dispatch|project|lockfile|load|network|all]
+#   bench/run.sh [detect|sandbox|ingest|upload|dispatch|project|lockfile|load|network|all]
 #     load: SCANFARM_BENCH_CLIENTS (50), SCANFARM_BENCH_SECONDS (12)
 #     lockfile: SCANFARM_BENCH_ENTRIES (100000)
 #     upload: SCANFARM_BENCH_UPLOAD_MB (2048); dispatch: SCANFARM_BENCH_JOBS (5000),
@@ -53,6 +53,13 @@ project() {
   "$top/bench/project_bench.sh" "$build" "${SCANFARM_BENCH_RUNS:-3}"
 }
 
+sandbox() {
+  cmake --build "$build" -j"$(nproc)" --target sandbox_bench scanfarm-init >/dev/null
+  echo "== sandbox_bench: the job's disk and the hardened container vs the old shape"
+  "$build/bench/sandbox_bench" "$top/var/rootfs" "$build/worker/scanfarm-init" \
+    "${SCANFARM_BENCH_RUNS_SANDBOX:-15}"
+}
+
 load() {
   cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator scanfarm-worker >/dev/null
   "$top/bench/load_bench.sh" "$build" "${SCANFARM_BENCH_CLIENTS:-50}" "${SCANFARM_BENCH_SECONDS:-12}"
@@ -66,6 +73,7 @@ network() {
 
 case "${1:-all}" in
   detect) detect ;;
+  sandbox) sandbox ;;
   ingest) ingest ;;
   upload) upload ;;
   dispatch) dispatch ;;
@@ -73,6 +81,6 @@ case "${1:-all}" in
   lockfile) lockfile ;;
   load) load ;;
   network) network ;;
-  all) detect; ingest; upload; dispatch; project; lockfile; load; network ;;
-  *) echo "usage: $0 [detect|ingest|upload|dispatch|project|lockfile|load|network|all]" >&2; exit 64 ;;
+  all) detect; sandbox; ingest; upload; dispatch; project; lockfile; load; network ;;
+  *) echo "usage: $0 [detect|sandbox|ingest|upload|dispatch|project|lockfile|load|network|all]" >&2; exit 64 ;;
 esac

@@ -19,9 +19,12 @@
  * (and the installed tree between fetch and install), the outcome.
  *
  * Owns: the job's directory under the worker's work dir (removed at the
- * end unless keep is set) and its /tmp mount. The batch's members are
+ * end unless keep is set), the job's disk (disk.c: /work and /tmp on a
+ * file system of the job's own, job-disk-mb writable) and the idmapped
+ * mounts the sandbox sees the rootfs, the disk and the tarball cache
+ * through. The batch's members are
  * malloc'd and the caller's (sf_batch_free). Calls: fetch, unpack, project,
- * npm, proxy, phase, run (sandbox), observe, wire, util, log.
+ * npm, proxy, phase, run (sandbox), disk, userns, observe, wire, util, log.
  */
 #ifndef SF_JOB_H
 #define SF_JOB_H
@@ -32,6 +35,7 @@
 struct sf_sensor;
 struct sf_ruleset;
 struct sf_proxy;
+struct sf_userns;
 
 struct sf_job_env {
 	const char *worker_id;
@@ -57,6 +61,13 @@ struct sf_job_env {
 	const char *cache_dir;		 /* the tarball cache shared by this worker's jobs */
 	long long cache_max_mb;		 /* emptied before a job when it has grown past this */
 	const char *network;		 /* "sinkhole" or "offline": for jobs that name none */
+	/* The slot's user namespace: the sandbox joins it and sees the job's
+	 * files through idmapped mounts; NULL: no user namespace. */
+	const struct sf_userns *userns;
+	const char *init_path;	/* the sandbox's pid 1 (init.c) on the host */
+	int grace_ms;		/* what processes left running get after a phase's command */
+	int cpu_limit_s;	/* CPU seconds per job, 0 = the job's time limit */
+	long long output_limit_mb; /* stdout + stderr per phase, 0 = unlimited */
 };
 
 /* Fills *batch (final, seq 0) with the outcome; an infrastructure failure
@@ -69,7 +80,7 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 int sf_job_cache_prepare(const char *dir, long long max_mb);
 
 /* Removes the job directories a killed worker left under jobs_dir,
- * unmounting their /tmp filesystems first. */
+ * unmounting what is mounted below them first (disks, idmapped mounts). */
 void sf_job_sweep(const char *jobs_dir);
 
 #endif

@@ -120,7 +120,10 @@ int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const ch
 					 .procs = &o->procs,
 					 .packages = &o->packages,
 					 .phase = o->phase,
-					 .sink = {.fact = obs_fact, .exec = obs_exec, .arg = o}};
+					 .sink = {.fact = obs_fact, .exec = obs_exec, .arg = o},
+					 .uid_base = opts->uid_base,
+					 .uid_count = opts->uid_count,
+					 .has_init = opts->init};
 	uint64_t events;
 	sf_sensor_counters(sensor, &events, &o->drops_at_start);
 	int rc = name ? sf_sensor_watch(sensor, name, obs_record, o, &o->cgid) : 0;
@@ -146,6 +149,8 @@ int sf_observe_phase(struct sf_observe *o, const char *phase, const char *name)
 	/* each phase is a container of its own: its runtime's setup again
 	 * comes before its first exec */
 	o->decoder.started = false;
+	o->decoder.command_pid = 0;
+	o->decoder.command_ended = false;
 	int rc = sf_sensor_watch(o->sensor, name, obs_record, o, &o->cgid);
 	if (rc == 0)
 		o->watching = true;

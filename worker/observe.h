@@ -65,6 +65,11 @@ struct sf_observe_opts {
 	 * package.json names the project; NULL: the cwd of the first exec
 	 * under /work, outside node_modules, that holds a package.json. */
 	const char *project_dir;
+	/* The sandbox's user namespace (0, 0: none): the host ids it maps
+	 * are reported as the ids inside (user.uid 1000 is the sandbox user). */
+	uint32_t uid_base, uid_count;
+	/* Each container's pid 1 is our init (init.c), not the package's. */
+	bool init;
 	/* Optional: every decoded event, after rule evaluation (tests, bench). */
 	void (*on_event)(void *arg, const struct sf_event *ev);
 	void *on_event_arg;

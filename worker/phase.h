@@ -31,6 +31,7 @@
 #include "wire.h"
 
 struct sf_observe;
+struct sf_userns;
 
 struct sf_phase_spec {
 	const char *name;		 /* "fetch", "install", "import" */
@@ -38,6 +39,7 @@ struct sf_phase_spec {
 	const char *container_id;	 /* unique on this host */
 	const struct sf_argv *argv, *env;
 	int time_limit_s;
+	int cpu_left_s; /* what is left of the job's CPU time (0: the base's) */
 	/* fetch: connections to 127.0.0.1:proxy_port in the sandbox reach
 	 * *proxy (the registry proxy on the host); 0 = offline */
 	uint16_t proxy_port;
@@ -48,13 +50,25 @@ struct sf_phase_spec {
 	/* destinations unreachable in every network (netpolicy.h), the job's */
 	const struct sf_netaddr *blocked;
 	size_t nblocked;
+	/* the user namespace the phase's network namespace must belong to
+	 * (the one the container joins), or NULL */
+	const struct sf_userns *userns;
 };
 
-/* Runs the phase and fills *out (name, ran, outcome). Returns 0 when the
- * container ran, whatever its outcome (out->error says what went wrong),
- * or a negative errno when it could not be started (err filled). */
+/* What a phase used, besides what the report shows. */
+struct sf_phase_usage {
+	int64_t cpu_ms;	   /* CPU time of its container */
+	bool left_running; /* its command ended with processes still running */
+	unsigned limits;   /* enum sf_sandbox_limit bits reached */
+};
+
+/* Runs the phase and fills *out (name, ran, outcome) and *use. Returns 0
+ * when the container ran, whatever its outcome (out->error says what went
+ * wrong: a limit reached is said in words, "memory limit 2048 MiB reached
+ * in the install phase"), or a negative errno when it could not be started
+ * (err filled). */
 int sf_phase_run(const struct sf_phase_spec *ps, struct sf_observe *obs, struct sf_phase *out,
-		 char *err, size_t errlen);
+		 struct sf_phase_usage *use, char *err, size_t errlen);
 
 /* A phase that did not run, and why (NULL: there was nothing to do). */
 int sf_phase_skip(struct sf_phase *out, const char *name, const char *why);

@@ -135,6 +135,10 @@ struct sf_event {
 	/* scanfarm.phase: the job's phase ("fetch", "install", "import"), ""
 	 * or NULL for a job of one phase. */
 	const char *phase;
+	/* scanfarm.left_running: the phase's command had already ended (the
+	 * process acting was left running: a detached or background process
+	 * in its grace period). */
+	bool left_running;
 
 	/* Container the event came from: constant for a job. */
 	const char *container_id;    /* container.id */

@@ -99,6 +99,7 @@ enum fields_id {
 	FLD_SF_HTTP_HOST,
 	FLD_SF_HTTP_REQUEST_LINE,
 	FLD_SF_TLS_SNI,
+	FLD_SF_LEFT_RUNNING,
 	FLD_COUNT
 };
 
@@ -200,6 +201,7 @@ static const struct fields_info fields_table[FLD_COUNT] = {
     [FLD_SF_HTTP_HOST] = {"scanfarm.http.host", SF_FT_STR, 0},
     [FLD_SF_HTTP_REQUEST_LINE] = {"scanfarm.http.request_line", SF_FT_STR, 0},
     [FLD_SF_TLS_SNI] = {"scanfarm.tls.sni", SF_FT_STR, 0},
+    [FLD_SF_LEFT_RUNNING] = {"scanfarm.left_running", SF_FT_BOOL, 0},
 };
 
 /* ---- field names ------------------------------------------------------ */
@@ -863,6 +865,8 @@ static bool fields_get_other(const struct sf_field *f, const struct sf_event *ev
 		return fields_str(v, ev->http_request_line);
 	case FLD_SF_TLS_SNI:
 		return fields_str(v, ev->tls_sni);
+	case FLD_SF_LEFT_RUNNING:
+		return fields_num(v, ev->left_running);
 	default:
 		break;
 	}

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "sinkhole.h"
+#include "userns.h"
 
 #define NETNS_MAX_CONN 64   /* npm opens a handful; more is not a registry client */
 #define NETNS_BUF      16384
@@ -78,10 +79,20 @@ static void *netns_make_thread(void *arg)
 {
 	struct netns_make *m = arg;
 	struct sf_netns *n = m->n;
-	if (unshare(CLONE_NEWNET) != 0) {
+	/* owned by the sandbox's user namespace, the namespace is made there
+	 * (the kernel gives the container its own /sys only then); this
+	 * thread joins it */
+	int made = -1;
+	if (m->opts->owner && (m->rc = sf_userns_netns(m->opts->owner, &made)))
+		return NULL;
+	if (made >= 0 ? setns(made, CLONE_NEWNET) != 0 : unshare(CLONE_NEWNET) != 0) {
 		m->rc = -errno;
+		if (made >= 0)
+			close(made);
 		return NULL;
 	}
+	if (made >= 0)
+		close(made);
 	n->ns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (n->ns_fd < 0) {
 		m->rc = -errno;

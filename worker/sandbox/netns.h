@@ -18,8 +18,8 @@
  * sf_netns_path(), a /proc path to that fd.
  *
  * Owns: the namespace fd, the listening socket, the forwarder thread and
- * its connections, the sinkhole. Calls: netpolicy, sinkhole, libc,
- * pthreads, log.
+ * its connections, the sinkhole. Calls: netpolicy, sinkhole, userns (a
+ * namespace made in the sandbox's user namespace), libc, pthreads, log.
  */
 #ifndef SF_NETNS_H
 #define SF_NETNS_H
@@ -33,6 +33,7 @@
 
 struct sf_netns;
 struct sf_sinkhole;
+struct sf_userns;
 
 struct sf_netns_opts {
 	/* proxied: connections to 127.0.0.1:forward_port inside it are joined
@@ -44,6 +45,9 @@ struct sf_netns_opts {
 	bool sinkhole;
 	const struct sf_netaddr *blocked;
 	size_t nblocked;
+	/* the sandbox's user namespace, which the network namespace must
+	 * belong to (userns.h), or NULL for the worker's own */
+	const struct sf_userns *owner;
 };
 
 struct sf_netns_stats {
