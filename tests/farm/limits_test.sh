@@ -44,10 +44,12 @@ reason() { jq -r '.reason // ""' <<<"$1"; }
 has_alert() { jq -e --arg r "$2" '[.alerts[].rule] | index($r) != null' <<<"$1" >/dev/null; }
 # the scan failed with exactly this reason (the install phase's limit)
 failed_with() { [ "$(jq -r .status <<<"$1")" = failed ] && [ "$(reason "$1")" = "$2" ]; }
+# the limit named among the reasons (a slow disk may meet the wall-time limit too)
+failed_naming() { [ "$(jq -r .status <<<"$1")" = failed ] && grep -qF "$2" <<<"$(reason "$1")"; }
 
 r=$(report limit-disk-fill)
 ok "disk: failed, the limit is the reason ($(reason "$r"))" \
-  'failed_with "$r" "disk limit 1024 MiB reached in the install phase"'
+  'failed_naming "$r" "disk limit 1024 MiB reached in the install phase"'
 out=$(jq -r .install.stdout_tail <<<"$r")
 written=$(sed -n 's/^limit-disk-fill: wrote \([0-9]*\) MiB to the package, \([0-9]*\) MiB to \/tmp$/\1 \2/p' <<<"$out")
 ok "disk: the write stopped at the limit with ENOSPC ($written MiB in the package, then /tmp)" \
@@ -55,7 +57,8 @@ ok "disk: the write stopped at the limit with ENOSPC ($written MiB in the packag
    [ "${written%% *}" -le 1024 ] && [ "${written%% *}" -ge 900 ] && [ "$(( ${written%% *} + ${written##* } ))" -le 1024 ]'
 ok "disk: the alert collected before the limit is kept" 'has_alert "$r" "Outbound connection attempt"'
 ok "disk: Package Hunter's view says error with the reason" \
-  '[ "$(curl -s "$url/?id=${ids[limit-disk-fill]}" | jq -r ".status + \" \" + .reason")" = "error disk limit 1024 MiB reached in the install phase" ]'
+  'ph=$(curl -s "$url/?id=${ids[limit-disk-fill]}"); [ "$(jq -r .status <<<"$ph")" = error ] &&
+   jq -r .reason <<<"$ph" | grep -qF "disk limit 1024 MiB reached in the install phase"'
 
 r=$(report limit-memory)
 ok "memory: failed, the limit is the reason ($(reason "$r"))" \
