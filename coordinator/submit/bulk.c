@@ -475,83 +475,122 @@ static int bulk_prepare(PGconn *conn, const struct sf_bulk_config *cfg, bool res
 	return 0;
 }
 
-int sf_bulk_submit(PGconn *conn, const struct sf_bulk_config *cfg, const char *body, size_t len,
-		   json_t **out, unsigned *cache_hits, char *msg, size_t msglen)
+/* A JSON batch as read and judged, before the database: what
+ * sf_bulk_submit writes and sf_bulk_check (the fuzz target's way in) stops
+ * at. */
+struct bulk_read {
+	json_t *doc, *labels;
+	struct bulk_item *its;
+	size_t n;
+	int priority;
+	bool rescan;
+	const char *network; /* borrowed from doc; NULL: the worker's */
+};
+
+static void bulk_read_free(struct bulk_read *r)
+{
+	for (size_t i = 0; r->its && i < r->n; i++)
+		json_decref(r->its[i].labels);
+	free(r->its);
+	json_decref(r->labels);
+	json_decref(r->doc);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Reads the body: 0 (every item judged: accepted or refused with its
+ * code), -EINVAL / -E2BIG with msg saying why, -ENOMEM. */
+static int bulk_read_body(const struct sf_bulk_config *cfg, const char *body, size_t len,
+			  struct bulk_read *r, char *msg, size_t msglen)
 {
 	json_error_t jerr;
-	struct bulk_item *its = NULL;
-	json_t *labels = json_array();
-	size_t n = 0;
-	int rc = -EINVAL;
-	*out = NULL;
-	*cache_hits = 0;
-	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!labels) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if (!json_is_object(doc)) {
+	memset(r, 0, sizeof(*r));
+	r->doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!(r->labels = json_array()))
+		return -ENOMEM;
+	if (!json_is_object(r->doc)) {
 		snprintf(msg, msglen, "the body must be a JSON object: %s",
-			 doc ? "it is not one" : jerr.text);
-		goto out;
+			 r->doc ? "it is not one" : jerr.text);
+		return -EINVAL;
 	}
-	json_t *items = json_object_get(doc, "items");
+	json_t *items = json_object_get(r->doc, "items");
 	if (!json_is_array(items) || json_array_size(items) == 0) {
 		snprintf(msg, msglen, "items must be a non-empty array");
-		goto out;
+		return -EINVAL;
 	}
-	n = json_array_size(items);
+	size_t n = json_array_size(items);
 	if (n > (size_t)cfg->max_items) {
 		snprintf(msg, msglen, "a batch holds at most %d items", cfg->max_items);
-		rc = -E2BIG;
-		goto out;
+		return -E2BIG;
 	}
-	json_t *prio = json_object_get(doc, "priority"), *rescan = json_object_get(doc, "rescan");
+	json_t *prio = json_object_get(r->doc, "priority"),
+	       *rescan = json_object_get(r->doc, "rescan");
 	json_int_t priority = prio ? (json_is_integer(prio) ? json_integer_value(prio) : 9999) : 0;
 	if (priority < -1000 || priority > 1000) {
 		snprintf(msg, msglen, "priority must be an integer from -1000 to 1000");
-		goto out;
+		return -EINVAL;
 	}
 	if (rescan && !json_is_boolean(rescan)) {
 		snprintf(msg, msglen, "rescan must be true or false");
-		goto out;
+		return -EINVAL;
 	}
-	json_t *netv = json_object_get(doc, "network");
+	json_t *netv = json_object_get(r->doc, "network");
 	const char *network = json_string_value(netv);
 	if (netv && (!network || (strcmp(network, "sinkhole") && strcmp(network, "offline")))) {
 		snprintf(msg, msglen, "network must be \"sinkhole\" or \"offline\"");
-		goto out;
+		return -EINVAL;
 	}
-	if (!bulk_labels(json_object_get(doc, "labels"), labels, msg, msglen))
-		goto out;
-	if (!(its = calloc(n, sizeof(*its)))) {
-		rc = -ENOMEM;
-		goto out;
+	if (!bulk_labels(json_object_get(r->doc, "labels"), r->labels, msg, msglen))
+		return -EINVAL;
+	if (!(r->its = calloc(n, sizeof(*r->its))))
+		return -ENOMEM;
+	r->n = n;
+	r->priority = (int)priority;
+	r->rescan = json_is_true(rescan);
+	r->network = network;
+	for (size_t i = 0; i < n; i++) {
+		int rc = bulk_judge(cfg, json_array_get(items, i), r->labels, &r->its[i]);
+		if (rc)
+			return rc;
 	}
-	for (size_t i = 0; i < n; i++)
-		if ((rc = bulk_judge(cfg, json_array_get(items, i), labels, &its[i])))
-			goto out;
+	return 0;
+}
+
+int sf_bulk_check(const struct sf_bulk_config *cfg, const char *body, size_t len,
+		  size_t *accepted, char *msg, size_t msglen)
+{
+	struct bulk_read r;
+	int rc = bulk_read_body(cfg, body, len, &r, msg, msglen);
+	*accepted = 0;
+	for (size_t i = 0; rc == 0 && i < r.n; i++)
+		*accepted += !r.its[i].code[0];
+	bulk_read_free(&r);
+	return rc;
+}
+
+int sf_bulk_submit(PGconn *conn, const struct sf_bulk_config *cfg, const char *body, size_t len,
+		   json_t **out, unsigned *cache_hits, char *msg, size_t msglen)
+{
+	struct bulk_read r;
+	*out = NULL;
+	*cache_hits = 0;
+	int rc = bulk_read_body(cfg, body, len, &r, msg, msglen);
 	char batch_id[SF_UUID_LEN + 1];
-	if ((rc = bulk_prepare(conn, cfg, json_is_true(rescan), network, its, n, cache_hits)) ||
+	if (rc || (rc = bulk_prepare(conn, cfg, r.rescan, r.network, r.its, r.n, cache_hits)) ||
 	    (rc = sf_uuid4(batch_id)))
 		goto out;
 	bool jobs, resolving;
-	if ((rc = bulk_write(conn, cfg, batch_id, (int)priority, network, labels,
-			     json_is_true(rescan), its, n, &jobs, &resolving)))
+	if ((rc = bulk_write(conn, cfg, batch_id, r.priority, r.network, r.labels, r.rescan, r.its,
+			     r.n, &jobs, &resolving)))
 		goto out;
 	if (resolving)
 		sf_resolve_wake(cfg->resolve);
-	*out = bulk_answer(batch_id, its, n);
+	*out = bulk_answer(batch_id, r.its, r.n);
 	rc = *out ? 0 : -ENOMEM;
 	if (rc == 0)
-		sf_info("batch %s: %zu items recorded (%u from the verdict cache)", batch_id, n,
+		sf_info("batch %s: %zu items recorded (%u from the verdict cache)", batch_id, r.n,
 			*cache_hits);
 out:
-	for (size_t i = 0; its && i < n; i++)
-		json_decref(its[i].labels);
-	free(its);
-	json_decref(labels);
-	json_decref(doc);
+	bulk_read_free(&r);
 	return rc;
 }
 

@@ -44,6 +44,12 @@ struct sf_bulk_config {
 	struct sf_resolve *resolve; /* package references; NULL refuses them */
 };
 
+/* Reads and judges a JSON batch as sf_bulk_submit does, without the
+ * database: 0 with *accepted (items not refused), or sf_bulk_submit's
+ * -EINVAL / -E2BIG / -ENOMEM. What a fuzz target calls. */
+int sf_bulk_check(const struct sf_bulk_config *cfg, const char *body, size_t len,
+		  size_t *accepted, char *msg, size_t msglen);
+
 /*
  * Records the batch in body[0..len). 0 with *out = the answer
  * {"id", "status": "accepted", "items": [{index, scan_id, status, cached,
