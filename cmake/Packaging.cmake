@@ -28,6 +28,10 @@ install(FILES ${SF_PKG}/systemd/scanfarm-worker@.service ${SF_PKG}/systemd/scanf
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/rules/ DESTINATION ${CMAKE_INSTALL_DATADIR}/scanfarm/rules
         COMPONENT worker FILES_MATCHING PATTERN "*.yaml" PATTERN "README.md")
 install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/setup.sh DESTINATION lib/scanfarm COMPONENT worker)
+# Falco's configuration for the falco-* backends (docs/falco.md): config.d/
+# goes into Falco's config.d as it is, outputs/<backend>.yaml next to it.
+install(DIRECTORY ${SF_PKG}/falco/config.d ${SF_PKG}/falco/outputs
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/scanfarm/falco COMPONENT worker FILES_MATCHING PATTERN "*.yaml")
 install(FILES ${SF_PKG}/examples/worker.conf
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/scanfarm-worker/examples COMPONENT worker)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/deploy.md ${PROJECT_SOURCE_DIR}/docs/operations.md

@@ -19,7 +19,10 @@ PACKAGES=(build-essential cmake pkg-config clang llvm libbpf-dev bpftool libnng-
   postgresql crun runc mmdebstrap
   jq curl ca-certificates openssl xz-utils git python3 tinyproxy e2fsprogs
   shellcheck python3-yaml python3-jsonschema python3-jinja2 python3-configobj
-  python3-jsonpatch python3-netifaces python3-requests)
+  python3-jsonpatch python3-netifaces python3-requests python3-grpcio
+  # the libraries a Falco 0.43 built from source needs (the Falco backends' tests)
+  libgrpc++1.51 libprotobuf32 libyaml-cpp0.7 libjsoncpp25 libre2-9 libtbb12 libelf1
+  libcurl4 libssl3 libabsl20220623 libc-ares2 libzstd1)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

@@ -400,9 +400,12 @@ static int job_prepare_sandbox(const struct sf_sandbox_spec *spec, struct job_ru
 /* Starts the sensor's watch of the container's cgroup, if there is a sensor. */
 static int job_watch(const struct sf_job_env *env, struct job_run *j)
 {
-	if (!env->sensor)
+	if (!env->sensor && !env->falco)
 		return 0;
 	struct sf_observe_opts oo = {.rules = env->rules,
+				     .falco = env->falco,
+				     .err = j->err,
+				     .errlen = sizeof(j->err),
 				     .container_id = j->cid,
 				     .image = "scanfarm-sandbox",
 				     .hostname = env->hostname,
@@ -414,7 +417,7 @@ static int job_watch(const struct sf_job_env *env, struct job_run *j)
 				     .uid_count = env->userns ? env->userns->size : 0,
 				     .init = true};
 	int rc = sf_observe_start(&j->obs, env->sensor, NULL, &oo);
-	if (rc)
+	if (rc && !j->err[0])
 		snprintf(j->err, sizeof(j->err), "cannot watch the sandbox: %s", strerror(-rc));
 	return rc;
 }
@@ -619,6 +622,8 @@ static int job_collect(struct job_run *j, struct sf_batch *b)
 	if (j->obs) {
 		/* after the last phase: every record of the job is delivered */
 		rc = sf_observe_finish(j->obs, b);
+		if (sf_observe_error(j->obs) && !j->err[0])
+			snprintf(j->err, sizeof(j->err), "%s", sf_observe_error(j->obs));
 		sf_observe_free(j->obs);
 		j->obs = NULL;
 	}

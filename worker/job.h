@@ -33,6 +33,7 @@
 #include "wire.h"
 
 struct sf_sensor;
+struct sf_falco;
 struct sf_ruleset;
 struct sf_proxy;
 struct sf_userns;
@@ -44,7 +45,8 @@ struct sf_job_env {
 	const char *runtime;
 	struct sf_unpack_limits unpack;
 	bool keep;
-	struct sf_sensor *sensor;	 /* NULL: no runtime detection */
+	struct sf_sensor *sensor;	 /* NULL: no runtime detection (or Falco's) */
+	struct sf_falco *falco;		 /* Falco's alerts instead of the sensor, or NULL */
 	const struct sf_ruleset *rules; /* evaluated on the sensor's events */
 	const char *hostname;		 /* the worker's, put in alerts */
 	const char *ruleset_digest;	 /* reported with every result (verdict cache key) */

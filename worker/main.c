@@ -3,7 +3,8 @@
  * when it has a free slot), runs each in the sandbox, pushes the result
  * batches back. See README.md for options.
  *
- * This file is options → wiring only: the rules and the sensor, the job
+ * This file is options → wiring only: the rules and the sensor (or the
+ * link to Falco), the job
  * environment (job.c runs one job), the sandbox image's digest, the sweep
  * of what a killed worker left, and the link to the coordinator (uplink.c).
  */
@@ -30,6 +31,7 @@
 #include "run.h"
 #include "sensor.h"
 #include "userns.h"
+#include "falco_feed.h"
 
 static struct sf_option opts[] = {
     {"jobs-url", "tcp://127.0.0.1:7301", "coordinator address to ask for jobs at", NULL},
@@ -42,7 +44,20 @@ static struct sf_option opts[] = {
     {"max-unpacked-mb", "2048", "largest expanded size of an archive", NULL},
     {"heartbeat-interval", "10", "seconds between heartbeats", NULL},
     {"keep-jobs", "0", "1 = keep job directories for debugging", NULL},
-    {"sensor", "ebpf", "runtime sensor: ebpf (embedded CO-RE sensor) or none", NULL},
+    {"sensor", "ebpf", "runtime sensor: ebpf (embedded CO-RE sensor), falco-grpc (Falco's gRPC"
+		       " outputs), falco-json (Falco's http_output) or none", NULL},
+    {"falco-grpc-address", "unix:///run/falco/falco.sock", "falco-grpc: Falco's gRPC server"
+							     " (unix socket, or host:port with mTLS)", NULL},
+    {"falco-grpc-ca", NULL, "falco-grpc over TCP: CA certificate (PEM) to check Falco with", NULL},
+    {"falco-grpc-cert", NULL, "falco-grpc over TCP: the worker's certificate (PEM)", NULL},
+    {"falco-grpc-key", NULL, "falco-grpc over TCP: the worker's private key (PEM)", NULL},
+    {"falco-http-address", "127.0.0.1:7310", "falco-json: loopback address Falco's http_output"
+					      " posts to", NULL},
+    {"falco-queue", "4096", "Falco alerts buffered for the jobs (then dropped and counted)", NULL},
+    {"falco-pulse-ms", "1000", "milliseconds between the pulses that prove Falco delivers", NULL},
+    {"falco-relay-dir", "/run/scanfarm/falco", "directory this machine's workers share one Falco"
+					       " through (one reads it, the others get their alerts"
+					       " relayed; \"\" = this worker alone)", NULL},
     {"rules", "rules", "Falco-format rule files or directories, comma-separated", NULL},
     {"worker-secret", NULL, "shared secret the coordinator requires (if it does)", NULL},
     {"tls-cert", NULL, "this worker's certificate (PEM, from the farm's CA) for tls+tcp:// URLs", NULL},
@@ -90,6 +105,7 @@ struct worker {
 	char image_digest[SF_SHA256_HEX + 1];
 	struct sf_ruleset *rules;
 	struct sf_sensor *sensor;
+	struct sf_falco *falco;
 	struct sf_proxy proxy;
 	bool proxy_running;
 	struct sf_gateway *gateway; /* in front of a registry that wants credentials */
@@ -288,15 +304,54 @@ static int worker_load_rules(struct worker *w)
 	return 0;
 }
 
-/* --sensor ebpf: the rules and the eBPF sensor; --sensor none: neither. */
+/* --sensor falco-grpc / falco-json: Falco evaluates the rules (the same
+ * files, loaded here too: checked, and digested for the verdict cache);
+ * the worker receives its alerts (falco_feed). */
+static int worker_falco(struct worker *w, const char *kind)
+{
+	long long queue, pulse_ms;
+	if (sf_config_int(opts, NOPTS, "falco-queue", 16, 1 << 20, &queue) ||
+	    sf_config_int(opts, NOPTS, "falco-pulse-ms", 50, 60000, &pulse_ms) ||
+	    worker_load_rules(w))
+		return 2;
+	struct sf_falco_opts fo = {.kind = kind,
+				   .grpc_address = sf_config_get(opts, NOPTS, "falco-grpc-address"),
+				   .grpc_ca = sf_config_get(opts, NOPTS, "falco-grpc-ca"),
+				   .grpc_cert = sf_config_get(opts, NOPTS, "falco-grpc-cert"),
+				   .grpc_key = sf_config_get(opts, NOPTS, "falco-grpc-key"),
+				   .http_address = sf_config_get(opts, NOPTS, "falco-http-address"),
+				   .cgroup_parent = SF_SANDBOX_CGROUP_PARENT,
+				   .pulse_exe = "/bin/true",
+				   .relay_dir = sf_config_get(opts, NOPTS, "falco-relay-dir"),
+				   .queue = (unsigned)queue,
+				   .pulse_ms = (int)pulse_ms};
+	if (fo.relay_dir && !fo.relay_dir[0])
+		fo.relay_dir = NULL;
+	char err[512] = "";
+	if (sf_falco_open(&w->falco, &fo, err, sizeof(err))) {
+		fprintf(stderr, "--sensor %s: %s\n", kind, err);
+		sf_rules_free(w->rules);
+		w->rules = NULL;
+		return 2;
+	}
+	w->env.falco = w->falco;
+	return 0;
+}
+
+/* --sensor ebpf: the rules and the eBPF sensor; falco-*: Falco's alerts;
+ * --sensor none: neither. */
 static int worker_detection(struct worker *w)
 {
 	const char *sensor_kind = sf_config_get(opts, NOPTS, "sensor");
-	if (strcmp(sensor_kind, "ebpf") && strcmp(sensor_kind, "none")) {
-		fprintf(stderr, "--sensor: expected ebpf or none, got %s\n", sensor_kind);
+	bool falco = !strcmp(sensor_kind, "falco-grpc") || !strcmp(sensor_kind, "falco-json");
+	if (strcmp(sensor_kind, "ebpf") && strcmp(sensor_kind, "none") && !falco) {
+		fprintf(stderr, "--sensor: expected ebpf, falco-grpc, falco-json or none, got %s\n",
+			sensor_kind);
 		return 2;
 	}
 	sf_strlcpy(w->link.sensor, sensor_kind, sizeof(w->link.sensor));
+	if (falco)
+		return worker_falco(w, sensor_kind);
 	if (strcmp(sensor_kind, "ebpf")) {
 		sf_warn("--sensor none: installs run without runtime detection");
 		return 0;
@@ -456,6 +511,7 @@ int main(int argc, char **argv)
 	if (worker_options(&w) || worker_dirs(&w) || worker_find_init(&w) || worker_userns(&w) ||
 	    worker_network_probe(&w) ||
 	    worker_detection(&w) || worker_registry_path(&w)) {
+		sf_falco_close(w.falco);
 		sf_sensor_close(w.sensor);
 		sf_rules_free(w.rules);
 		return 2;
@@ -493,6 +549,7 @@ int main(int argc, char **argv)
 	if (w.proxy_running)
 		sf_proxy_stop(&w.proxy);
 	sf_gateway_stop(w.gateway);
+	sf_falco_close(w.falco);
 	sf_sensor_close(w.sensor);
 	sf_rules_free(w.rules);
 	sf_userns_close(&w.userns);

@@ -9,10 +9,12 @@
 
 #include "collect.h"
 #include "decode.h"
+#include "falco_watch.h"
 #include "netevent.h"
 #include "packages.h"
 #include "proctable.h"
 #include "rules.h"
+#include "run.h"
 #include "sockets.h"
 
 struct sf_observe {
@@ -33,6 +35,11 @@ struct sf_observe {
 	struct sf_observe_net net;	/* the phase's network (read on the sensor thread) */
 	struct sf_observe_net next_net; /* the next phase's, taken by sf_observe_phase */
 	struct sf_sockets sockets; /* the phase's sockets, by local end */
+	/* thread.cgroups of the phase's events: the container cgroup the
+	 * worker made for it (under the sandbox cgroup parent) */
+	char cgroups[160];
+	struct sf_falco_watch *falco; /* alerts from Falco instead of the sensor */
+	char error[512];	      /* why alerts may be missing, "" if not */
 };
 
 /* --- the rule call ------------------------------------------------------ */
@@ -120,13 +127,28 @@ int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const ch
 					 .procs = &o->procs,
 					 .packages = &o->packages,
 					 .phase = o->phase,
+					 .cgroups = o->cgroups,
 					 .sink = {.fact = obs_fact, .exec = obs_exec, .arg = o},
 					 .uid_base = opts->uid_base,
 					 .uid_count = opts->uid_count,
 					 .has_init = opts->init};
-	uint64_t events;
-	sf_sensor_counters(sensor, &events, &o->drops_at_start);
-	int rc = name ? sf_sensor_watch(sensor, name, obs_record, o, &o->cgid) : 0;
+	int rc = 0;
+	if (opts->falco) {
+		char err[512] = "";
+		rc = sf_falco_watch_start(&o->falco, opts->falco, opts->container_id, &o->collect,
+					  &o->packages, err, sizeof(err));
+		if (rc && opts->err)
+			snprintf(opts->err, opts->errlen, "%s", err);
+		name = NULL;
+	} else {
+		uint64_t events;
+		sf_sensor_counters(sensor, &events, &o->drops_at_start);
+	}
+	if (rc == 0 && name) {
+		snprintf(o->cgroups, sizeof(o->cgroups), "memory=/%s/%s", SF_SANDBOX_CGROUP_PARENT,
+			 name);
+		rc = sf_sensor_watch(sensor, name, obs_record, o, &o->cgid);
+	}
 	if (rc) {
 		sf_observe_free(o);
 		return rc;
@@ -143,6 +165,12 @@ int sf_observe_phase(struct sf_observe *o, const char *phase, const char *name)
 		o->watching = false;
 	}
 	snprintf(o->phase, sizeof(o->phase), "%s", phase);
+	snprintf(o->cgroups, sizeof(o->cgroups), "memory=/%s/%s", SF_SANDBOX_CGROUP_PARENT, name);
+	if (o->falco) {
+		/* the phase is the container cgroup's, which Falco reports */
+		sf_falco_watch_phase(o->falco);
+		return 0;
+	}
 	sf_packages_new_phase(&o->packages);
 	sf_sockets_reset(&o->sockets);
 	o->net = o->next_net; /* nothing reads it while no cgroup is watched */
@@ -233,6 +261,7 @@ void sf_observe_sinkhole(struct sf_observe *o, const struct sf_net_record *r, si
 		obs_net_notes(o, st);
 }
 
+const char *sf_observe_error(const struct sf_observe *o) { return o->error[0] ? o->error : NULL; }
 
 int sf_observe_finish(struct sf_observe *o, struct sf_batch *b)
 {
@@ -240,10 +269,16 @@ int sf_observe_finish(struct sf_observe *o, struct sf_batch *b)
 		sf_sensor_unwatch(o->sensor, o->cgid);
 		o->watching = false;
 	}
-	uint64_t events, drops;
-	sf_sensor_counters(o->sensor, &events, &drops);
-	b->events = o->records;
-	b->drops = drops - o->drops_at_start;
+	if (o->falco) {
+		sf_falco_watch_finish(o->falco, b, o->error, sizeof(o->error));
+		sf_falco_watch_free(o->falco);
+		o->falco = NULL;
+	} else {
+		uint64_t events, drops;
+		sf_sensor_counters(o->sensor, &events, &drops);
+		b->events = o->records;
+		b->drops = drops - o->drops_at_start;
+	}
 	if (o->packages.truncated)
 		sf_collect_fact(&o->collect, "sensor", "packages_truncated", "yes", NULL, NULL);
 	return sf_collect_finish(&o->collect, b);
@@ -255,6 +290,7 @@ void sf_observe_free(struct sf_observe *o)
 		return;
 	if (o->watching)
 		sf_sensor_unwatch(o->sensor, o->cgid);
+	sf_falco_watch_free(o->falco); /* no callback after this */
 	sf_proctable_free(&o->procs);
 	sf_packages_free(&o->packages);
 	sf_collect_free(&o->collect);

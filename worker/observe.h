@@ -27,7 +27,12 @@
  * (start/network/sinkhole/finish/free), never both at once:
  * sf_sensor_unwatch separates them. Calls: sensor (cgroup watch), decode,
  * proctable, packages, sockets, netevent, netpolicy (matching), sinkhole
- * (names of its addresses), rules, collect.
+ * (names of its addresses), rules, collect, falco_watch.
+ *
+ * With a Falco feed instead of the sensor (opts.falco), Falco evaluates
+ * the rules: the job's alerts come from falco_watch (on the feed's
+ * dispatcher thread), attributed to packages and phases the same way;
+ * there are no records, facts or process table then.
  */
 #ifndef SF_OBSERVE_H
 #define SF_OBSERVE_H
@@ -43,6 +48,7 @@
 
 struct sf_ruleset;
 struct sf_observe;
+struct sf_falco;
 
 /* The network of the phase about to be watched. */
 struct sf_observe_net {
@@ -70,6 +76,12 @@ struct sf_observe_opts {
 	uint32_t uid_base, uid_count;
 	/* Each container's pid 1 is our init (init.c), not the package's. */
 	bool init;
+	/* Alerts from Falco instead of the sensor (sensor is then NULL). */
+	struct sf_falco *falco;
+	/* Where a failure's reason is written (e.g. Falco does not deliver),
+	 * or NULL. */
+	char *err;
+	size_t errlen;
 	/* Optional: every decoded event, after rule evaluation (tests, bench). */
 	void (*on_event)(void *arg, const struct sf_event *ev);
 	void *on_event_arg;
@@ -104,6 +116,10 @@ const char *sf_observe_current_phase(const struct sf_observe *o);
 /* Stops watching (every record already produced is delivered first) and
  * moves alerts, facts and sensor stats into *b. Call once. */
 int sf_observe_finish(struct sf_observe *o, struct sf_batch *b);
+
+/* Why the job's alerts may be incomplete (Falco restarted or lost alerts
+ * while it ran), after sf_observe_finish; NULL when nothing is known. */
+const char *sf_observe_error(const struct sf_observe *o);
 
 void sf_observe_free(struct sf_observe *o);
 

@@ -38,7 +38,9 @@ declare -A files=(
 	[scanfarm-worker]="usr/bin/scanfarm-worker usr/bin/scanfarm-rules usr/lib/scanfarm/setup.sh
 		usr/lib/scanfarm/scanfarm-init
 		usr/lib/systemd/system/scanfarm-worker@.service usr/lib/systemd/system/scanfarm-worker.target
-		usr/lib/systemd/system/scanfarm-prepare.service usr/share/scanfarm/rules/00-macros.yaml"
+		usr/lib/systemd/system/scanfarm-prepare.service usr/share/scanfarm/rules/00-macros.yaml
+		usr/share/scanfarm/rules/falco/90-dns.yaml usr/share/scanfarm/falco/config.d/50-scanfarm.yaml
+		usr/share/scanfarm/falco/outputs/falco-grpc.yaml usr/share/scanfarm/falco/outputs/falco-json.yaml"
 	[scanfarm-cli]="usr/bin/scanfarm"
 )
 declare -A deps=(

@@ -78,9 +78,13 @@ struct sf_event {
 	int64_t res;	  /* evt.rawres: >= 0 success, -errno failure; evt.res
 			     renders "SUCCESS" or the errno name ("ENOENT") */
 	const struct sf_proc *proc; /* never NULL */
+	int32_t tid;		    /* thread.tid (host); 0 when unknown */
+	uint64_t num;		    /* evt.num: the job's event counter, 0 = unknown */
 
 	/* File descriptor the event is about (fd.*). */
 	enum sf_fd_type fd_type;
+	bool has_fd_num;     /* fd.num is known: */
+	int64_t fd_num;	     /* fd.num */
 	const char *fd_name; /* fd.name: absolute path for files; for sockets
 				Falco's "cip:cport->sip:sport" form; NULL if none */
 	uint32_t open_flags; /* the O_* flags of an open, 0 otherwise */
@@ -139,6 +143,11 @@ struct sf_event {
 	 * process acting was left running: a detached or background process
 	 * in its grace period). */
 	bool left_running;
+
+	/* thread.cgroups: the process's cgroup for each controller, as Falco
+	 * lists them ("memory=/scanfarm/<container id>-<phase>"); NULL when
+	 * unknown. */
+	const char *cgroups;
 
 	/* Container the event came from: constant for a job. */
 	const char *container_id;    /* container.id */

@@ -552,6 +552,8 @@ static bool decode_simple(struct sf_proc_entry *p, const struct sf_bpf_event *r,
 	case SF_BPF_MEMFD: {
 		const char *name = decode_slot(r, len, 0, sc->s[0], sizeof(sc->s[0]));
 		ev->fd_type = SF_FD_MEMFD;
+		ev->has_fd_num = true;
+		ev->fd_num = r->ret;
 		snprintf(sc->path, sizeof(sc->path), "/memfd:%s", name ? name : "");
 		ev->fd_name = sc->path;
 		decode_arg(ev, "name", name ? name : "");
@@ -617,6 +619,9 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	ev->container_id = d->container_id;
 	ev->container_name = d->container_id;
 	ev->container_image = d->image;
+	ev->cgroups = d->cgroups;
+	ev->tid = (int32_t)r->tid;
+	ev->num = ++d->events;
 	ev->phase = d->phase;
 
 	struct sf_proc_entry *p = sf_proctable_get(d->procs, r);
@@ -648,6 +653,9 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 		break;
 	case SF_BPF_OPEN:
 		keep = decode_open(d, r, len, sc, base, ev);
+		/* the new fd (Falco's fd.num; a failed open's is its error) */
+		ev->has_fd_num = true;
+		ev->fd_num = r->ret;
 		break;
 	case SF_BPF_RENAME:
 		keep = decode_rename(d, r, len, sc, base, ev);
@@ -663,6 +671,10 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	case SF_BPF_ACCEPT:
 	case SF_BPF_SEND:
 		keep = decode_sock(d, r, len, sc, ev);
+		if (r->kind == SF_BPF_ACCEPT && r->ret >= 0) {
+			ev->has_fd_num = true;
+			ev->fd_num = r->ret;
+		}
 		break;
 	case SF_BPF_SETID:
 		keep = decode_setid(r, sc, ev);

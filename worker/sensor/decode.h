@@ -56,12 +56,14 @@ struct sf_decoder {
 	const struct sf_sensor *sensor; /* converts the records' clock */
 	const char *container_id;	/* container.id and container.name */
 	const char *image;		/* container.image.repository */
+	const char *cgroups;		/* thread.cgroups of every event (not copied) */
 	struct sf_proctable *procs;
 	/* Attributes processes and files to packages; NULL: none. */
 	struct sf_packages *packages;
 	const char *phase; /* scanfarm.phase of every event (not copied) */
 	struct sf_decode_sink sink;
 	bool started; /* the container's first exec was seen */
+	uint64_t events; /* evt.num of the last event decoded */
 	const struct sf_proc *cur; /* the process of the record being decoded */
 	/* The sandbox's user namespace (0, 0: none): host ids in
 	 * [uid_base, uid_base + uid_count) are reported as the ids inside. */
