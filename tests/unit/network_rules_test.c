@@ -179,7 +179,9 @@ static void test_blocked(const struct sf_ruleset *rs)
 {
 	struct sf_event ev = {.type = "connect", .time_ns = 1, .res = -113, .proc = &p_node,
 			      .fd_type = SF_FD_IPV4, .l4proto = "tcp", .fd_name = "x",
-			      .container_id = "sf-job-1", .container_name = "sf-job-1"};
+			      .container_id = "sf-job-1", .container_name = "sf-job-1",
+			      /* the sandbox's processes, as the sensor and Falco show them */
+			      .cgroups = "cpuset=/ memory=/scanfarm/sf-job-1-install"};
 	ep(&ev.client, "0.0.0.0", 40000);
 	ep(&ev.server, "169.254.169.254", 80);
 	ev.dst_blocked = true;
