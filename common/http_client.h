@@ -59,6 +59,20 @@ struct sf_http_response {
 	int sink_rc;	/* the sink's error that aborted the transfer, or 0 */
 };
 
+/* An http(s) URL in parts, as curl's URL parser reads it. */
+struct sf_url_parts {
+	char scheme[8];	       /* "http" or "https" */
+	char host[256];	       /* IPv6 addresses in brackets */
+	char port[8];	       /* as written; "" when the URL names none */
+	char default_port[8];  /* port, or the scheme's */
+	char path[1024];       /* "/" at least */
+	char origin[300];      /* scheme://host[:port] (the port only when written) */
+};
+
+/* Splits an http:// or https:// URL with a host. 0, -EINVAL (another scheme,
+ * no host, not a URL), -ENAMETOOLONG or -ENOMEM. */
+int sf_url_split(const char *url, struct sf_url_parts *p);
+
 /* curl's global set-up (not thread-safe: call it before any thread). */
 int sf_http_global_init(void);
 void sf_http_global_cleanup(void);

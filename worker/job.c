@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,14 +12,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "disk.h"
 #include "fetch.h"
 #include "log.h"
+#include "netpolicy.h"
 #include "npm.h"
 #include "observe.h"
 #include "phase.h"
 #include "project.h"
 #include "proxy.h"
 #include "run.h"
+#include "userns.h"
 
 #define SANDBOX_UID 1000
 #define SANDBOX_GID 1000
@@ -49,17 +53,27 @@ static char *job_strdup(const char *s) { return s ? strdup(s) : NULL; }
 struct job_run {
 	char dir[4096], artifact[4200], src[4200], bundle[4200], state[4200], resolv[4200],
 	    tmp[4200], cid[64], err[512];
+	/* what the sandbox is given (bundle sources): through idmapped mounts
+	 * of the rootfs (sysroot), the disk (cdisk) and the tarball cache
+	 * (cache) when there is a user namespace, the plain paths otherwise */
+	char sysroot[4200], cdisk[4200], cache[4200], c_work[4300], c_tmp[4300],
+	    c_resolv[4300], c_init[4300];
+	struct sf_disk disk;
 	char root[256]; /* the package's directory in src ("" = src itself) */
 	char rootdir[4500]; /* src/root: the project on the host */
 	char project_dir[300]; /* /work/root: the project in the sandbox */
-	bool tmp_mounted;
 	struct sf_observe *obs;
 	int64_t start;
+	int64_t cpu_used_ms; /* CPU time of the phases so far */
 	struct sf_project project;
 	/* facts the worker itself notes (a neutralised .npmrc, what the
 	 * registry proxy refused), added to the sensor's */
 	struct sf_fact notes[64];
 	int nnotes;
+	/* the install and import phases' network, and what no phase reaches */
+	bool sinkhole;
+	struct sf_netaddr blocked[SF_NETPOLICY_MAX_BLOCKED];
+	size_t nblocked;
 };
 
 /* Keeps a fact of the worker's own, attributed to the project. */
@@ -108,7 +122,139 @@ static int job_batch_init(const struct sf_job_env *env, const struct sf_job *job
 	return 0;
 }
 
-/* Names the job's container and directories and creates them afresh. */
+/* The network the job's install and import run in: the job's ("none",
+ * from older coordinators, is offline), else the worker's default; an
+ * unknown one fails the job rather than run it in another. */
+static int job_network(const struct sf_job_env *env, const struct sf_job *job,
+		       struct job_run *j, struct sf_batch *b)
+{
+	const char *mode = job->network ? job->network : env->network;
+	if (mode && strcmp(mode, "none") == 0)
+		mode = "offline";
+	if (!mode || (strcmp(mode, "sinkhole") && strcmp(mode, "offline"))) {
+		snprintf(j->err, sizeof(j->err), "unknown network mode '%s' (sinkhole or offline)",
+			 mode ? mode : "");
+		return -EINVAL;
+	}
+	j->sinkhole = strcmp(mode, "sinkhole") == 0;
+	if (!(b->network = strdup(mode)))
+		return -ENOMEM;
+	int rc = sf_netpolicy_blocked(j->blocked, SF_NETPOLICY_MAX_BLOCKED, &j->nblocked);
+	if (rc)
+		sf_warn("cannot list the host's addresses (%s): only the metadata networks are blocked",
+			strerror(-rc));
+	return 0;
+}
+
+/* Unmounts everything mounted below dir, deepest first (lazily: what
+ * still holds a mount keeps it until it lets go). */
+static void job_unmount_below(const char *dir)
+{
+	char (*mps)[512] = calloc(64, sizeof(*mps));
+	FILE *f = mps ? fopen("/proc/self/mountinfo", "re") : NULL;
+	int n = 0;
+	size_t dl = strlen(dir);
+	char line[2048];
+	while (f && n < 64 && fgets(line, sizeof(line), f)) {
+		char mp[512];
+		if (sscanf(line, "%*s %*s %*s %*s %511s", mp) == 1 && strncmp(mp, dir, dl) == 0 &&
+		    mp[dl] == '/')
+			snprintf(mps[n++], sizeof(mps[0]), "%s", mp);
+	}
+	if (f)
+		fclose(f);
+	/* a mount below another sorts after it in mountinfo: undo backwards */
+	for (int i = n - 1; i >= 0; i--)
+		if (umount2(mps[i], 0) != 0 && umount2(mps[i], MNT_DETACH) != 0)
+			sf_warn("cannot unmount %s: %s", mps[i], strerror(errno));
+	free(mps);
+}
+
+/* The job's disk: room for the unpacked artifact (its bytes and a block
+ * per entry) and for the job's writes (the limit: sf_disk_reserve takes
+ * the rest once the tree is unpacked), inodes for as many files. */
+static int job_make_disk(const struct sf_job_env *env, const struct sf_job *job,
+			 struct job_run *j)
+{
+	long long limit_mb = job->disk_mb > 0 ? job->disk_mb : 1024;
+	long long entries = (long long)env->unpack.max_entries;
+	long long cap_mb = (long long)(env->unpack.max_bytes >> 20) + entries / 256 + limit_mb + 64;
+	char image[4200], mnt[4200];
+	snprintf(image, sizeof(image), "%s/disk.img", j->dir);
+	snprintf(mnt, sizeof(mnt), "%s/disk", j->dir);
+	int rc = sf_disk_create(&j->disk, image, mnt, cap_mb, entries + limit_mb * 128 + 1024,
+				j->err, sizeof(j->err));
+	if (rc)
+		return rc;
+	snprintf(j->src, sizeof(j->src), "%s/work", mnt);
+	snprintf(j->tmp, sizeof(j->tmp), "%s/tmp", mnt);
+	snprintf(j->resolv, sizeof(j->resolv), "%s/resolv.conf", mnt);
+	if ((rc = sf_mkdirs(j->src, 0755)) || (rc = sf_mkdirs(j->tmp, 01777)) ||
+	    (rc = chmod(j->tmp, 01777) ? -errno : 0))
+		snprintf(j->err, sizeof(j->err), "cannot prepare the job's disk: %s", strerror(-rc));
+	return rc;
+}
+
+/* Copies the init (init.c) onto the job's disk, root's, 0755: what the
+ * sandbox's /dev/init is bound from. */
+static int job_copy_init(const struct sf_job_env *env, struct job_run *j)
+{
+	char dst[4300];
+	snprintf(dst, sizeof(dst), "%s/init", j->disk.mnt);
+	int in = open(env->init_path, O_RDONLY | O_CLOEXEC);
+	int out = in < 0 ? -1 : open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	int rc = in < 0 || out < 0 ? -errno : 0;
+	char buf[65536];
+	ssize_t n;
+	while (rc == 0 && (n = read(in, buf, sizeof(buf))) != 0)
+		if (n < 0 || write(out, buf, (size_t)n) != n)
+			rc = -EIO;
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) != 0 && rc == 0)
+		rc = -errno;
+	if (rc)
+		snprintf(j->err, sizeof(j->err), "cannot copy the sandbox init %s: %s",
+			 env->init_path, strerror(-rc));
+	return rc;
+}
+
+/* What the sandbox is given: the rootfs and the disk through idmapped
+ * mounts of the slot's user namespace (on-disk ids are the ids inside),
+ * or as they are without one. */
+static int job_views(const struct sf_job_env *env, struct job_run *j)
+{
+	const char *disk = j->disk.mnt;
+	int rc = 0;
+	if (env->userns) {
+		snprintf(j->sysroot, sizeof(j->sysroot), "%s/sysroot", j->dir);
+		snprintf(j->cdisk, sizeof(j->cdisk), "%s/cdisk", j->dir);
+		if ((rc = sf_mkdirs(j->sysroot, 0755)) || (rc = sf_mkdirs(j->cdisk, 0755)) ||
+		    (rc = sf_userns_idmap(env->userns, env->rootfs, j->sysroot, true))) {
+			snprintf(j->err, sizeof(j->err), "cannot map the rootfs into the sandbox's"
+				 " user namespace: %s", strerror(-rc));
+			j->sysroot[0] = j->cdisk[0] = '\0';
+			return rc;
+		}
+		if ((rc = sf_userns_idmap(env->userns, j->disk.mnt, j->cdisk, false))) {
+			snprintf(j->err, sizeof(j->err), "cannot map the job's disk into the"
+				 " sandbox's user namespace: %s", strerror(-rc));
+			j->cdisk[0] = '\0';
+			return rc;
+		}
+		disk = j->cdisk;
+	} else {
+		snprintf(j->sysroot, sizeof(j->sysroot), "%s", env->rootfs);
+	}
+	snprintf(j->c_work, sizeof(j->c_work), "%s/work", disk);
+	snprintf(j->c_tmp, sizeof(j->c_tmp), "%s/tmp", disk);
+	snprintf(j->c_resolv, sizeof(j->c_resolv), "%s/resolv.conf", disk);
+	snprintf(j->c_init, sizeof(j->c_init), "%s/init", disk);
+	return job_copy_init(env, j);
+}
+
+/* Names the job's container and directories and creates them afresh:
+ * the job's disk (where the tree and /tmp live) and what the sandbox sees. */
 static int job_make_dirs(const struct sf_job_env *env, const struct sf_job *job,
 			 struct job_run *j)
 {
@@ -118,17 +264,19 @@ static int job_make_dirs(const struct sf_job_env *env, const struct sf_job *job,
 		 job->attempt);
 	snprintf(j->dir, sizeof(j->dir), "%s/jobs/%s", env->work_dir, j->cid);
 	snprintf(j->artifact, sizeof(j->artifact), "%s/artifact", j->dir);
-	snprintf(j->src, sizeof(j->src), "%s/src", j->dir);
 	snprintf(j->bundle, sizeof(j->bundle), "%s/bundle", j->dir);
 	snprintf(j->state, sizeof(j->state), "%s/runtime-state", env->work_dir);
-	snprintf(j->resolv, sizeof(j->resolv), "%s/resolv.conf", j->dir);
-	snprintf(j->tmp, sizeof(j->tmp), "%s/tmp", j->dir);
-	sf_rmtree(j->dir); /* a previous run of the same attempt on this host */
-	if ((rc = sf_mkdirs(j->src, 0755)) || (rc = sf_mkdirs(j->bundle, 0755)) ||
-	    (rc = sf_mkdirs(j->state, 0700)))
+	/* a previous run of the same attempt on this host */
+	job_unmount_below(j->dir);
+	sf_rmtree(j->dir);
+	if ((rc = sf_mkdirs(j->bundle, 0755)) || (rc = sf_mkdirs(j->state, 0700))) {
 		snprintf(j->err, sizeof(j->err), "cannot create job directory %s: %s", j->dir,
 			 strerror(-rc));
-	return rc;
+		return rc;
+	}
+	if ((rc = job_make_disk(env, job, j)))
+		return rc;
+	return job_views(env, j);
 }
 
 /* Downloads and checks the artifact, unpacks it safely, finds the
@@ -144,7 +292,7 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 			   ? (int)(lease_left / 2)
 			   : WORKER_FETCH_RETRY_MS;
 	if ((rc = sf_fetch(job->url, job->sha256, job->size, j->artifact, env->worker_secret,
-			   retry_ms, j->err, sizeof(j->err))))
+			   env->http_ca, retry_ms, j->err, sizeof(j->err))))
 		return rc;
 	struct sf_unpack_stats us;
 	if ((rc = sf_unpack(j->artifact, j->src, &env->unpack, &us, j->err, sizeof(j->err)))) {
@@ -188,28 +336,38 @@ static void job_spec(const struct sf_job_env *env, const struct sf_job *job,
 		     const struct job_run *j, char *cwd, size_t cwdlen, struct sf_sandbox_spec *spec)
 {
 	snprintf(cwd, cwdlen, "/work%s%s", j->root[0] ? "/" : "", j->root);
+	int time_s = job->time_limit_s > 0 ? job->time_limit_s : 300;
 	*spec = (struct sf_sandbox_spec){
 	    .runtime = env->runtime,
 	    .state_root = j->state,
-	    .rootfs = env->rootfs,
+	    .rootfs = j->sysroot,
 	    .bundle_dir = j->bundle,
-	    .work_dir = j->src,
+	    .work_dir = j->c_work,
 	    .cwd = cwd,
 	    .container_id = j->cid,
 	    .hostname = "scanfarm-sandbox",
-	    .resolv_conf = j->resolv,
-	    .time_limit_s = job->time_limit_s > 0 ? job->time_limit_s : 300,
+	    .resolv_conf = j->c_resolv,
+	    .time_limit_s = time_s,
 	    .memory_mb = job->memory_mb > 0 ? job->memory_mb : 2048,
 	    .pids = job->pids > 0 ? job->pids : 1024,
 	    .tmp_mb = job->disk_mb > 0 ? job->disk_mb : 1024,
-	    .tmp_dir = j->tmp,
+	    .tmp_dir = j->c_tmp,
 	    .uid = SANDBOX_UID,
 	    .gid = SANDBOX_GID,
+	    .userns_path = env->userns ? sf_userns_path(env->userns) : NULL,
+	    .userns_host_base = env->userns ? env->userns->host_base : 0,
+	    .userns_size = env->userns ? env->userns->size : 0,
+	    .seccomp = true,
+	    .init_host_path = j->c_init,
+	    .grace_ms = env->grace_ms,
+	    .cpu_limit_s = env->cpu_limit_s > 0 ? env->cpu_limit_s : time_s,
+	    .output_limit = env->output_limit_mb > 0 ? (int64_t)env->output_limit_mb << 20 : 0,
+	    .disk_path = j->src,
 	};
 }
 
-/* What the container sees besides the package: a resolv.conf and its
- * own /tmp. */
+/* What the container sees besides the package: a resolv.conf, and the
+ * job's disk limited to what the phases may write. */
 static int job_prepare_sandbox(const struct sf_sandbox_spec *spec, struct job_run *j)
 {
 	int rc;
@@ -220,18 +378,6 @@ static int job_prepare_sandbox(const struct sf_sandbox_spec *spec, struct job_ru
 		snprintf(j->err, sizeof(j->err), "cannot write %s: %s", j->resolv, strerror(-rc));
 		return rc;
 	}
-	/* The container's /tmp is a tmpfs the worker mounts itself, so what
-	 * the install dropped there can still be hashed after it exited. */
-	char tmpopts[64];
-	snprintf(tmpopts, sizeof(tmpopts), "size=%dm,mode=1777", spec->tmp_mb);
-	if ((rc = sf_mkdirs(j->tmp, 0755)) ||
-	    (rc = mount("scanfarm-tmp", j->tmp, "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) ? -errno
-											: 0)) {
-		snprintf(j->err, sizeof(j->err), "cannot mount a tmpfs at %s: %s", j->tmp,
-			 strerror(-rc));
-		return rc;
-	}
-	j->tmp_mounted = true;
 	/* The fetch phase's cache mount point, made here so that it is the
 	 * sandbox user's in the later phases too: pnpm rebuild creates the
 	 * (absent) store it was linked from there. */
@@ -240,6 +386,12 @@ static int job_prepare_sandbox(const struct sf_sandbox_spec *spec, struct job_ru
 	if ((rc = sf_mkdirs(npmdir, 0700)) ||
 	    (rc = chown(npmdir, SANDBOX_UID, SANDBOX_GID) ? -errno : 0)) {
 		snprintf(j->err, sizeof(j->err), "cannot create %s: %s", npmdir, strerror(-rc));
+		return rc;
+	}
+	/* From here on the phases may write job-disk-mb, in /work and /tmp
+	 * together, and no more. */
+	if ((rc = sf_disk_reserve(&j->disk, spec->tmp_mb))) {
+		snprintf(j->err, sizeof(j->err), "cannot limit the job's disk: %s", strerror(-rc));
 		return rc;
 	}
 	return 0;
@@ -260,7 +412,10 @@ static int job_watch(const struct sf_job_env *env, struct job_run *j)
 				     .work_host_dir = j->src,
 				     .tmp_host_dir = j->tmp,
 				     .rootfs = env->rootfs,
-				     .project_dir = j->project_dir};
+				     .project_dir = j->project_dir,
+				     .uid_base = env->userns ? env->userns->host_base : 0,
+				     .uid_count = env->userns ? env->userns->size : 0,
+				     .init = true};
 	int rc = sf_observe_start(&j->obs, env->sensor, NULL, &oo);
 	if (rc && !j->err[0])
 		snprintf(j->err, sizeof(j->err), "cannot watch the sandbox: %s", strerror(-rc));
@@ -294,7 +449,9 @@ static int job_run_phase(struct job_run *j, struct sf_phase_spec *ps, int build_
 		ps->container_id = cid;
 		ps->argv = argv;
 		ps->env = envv;
-		rc = sf_phase_run(ps, j->obs, out, j->err, sizeof(j->err));
+		struct sf_phase_usage use;
+		rc = sf_phase_run(ps, j->obs, out, &use, j->err, sizeof(j->err));
+		j->cpu_used_ms += use.cpu_ms;
 	}
 	sf_argv_free(argv);
 	sf_argv_free(envv);
@@ -332,8 +489,21 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 		snprintf(why, sizeof(why), "the registry proxy is not running: %s", perr);
 		return sf_phase_skip(out, "fetch", why);
 	}
-	if (env->cache_dir && sf_job_cache_prepare(env->cache_dir, env->cache_max_mb) != 0)
-		sf_warn("cannot prepare the tarball cache %s: fetching without it", env->cache_dir);
+	const char *cache = env->cache_dir;
+	if (cache && sf_job_cache_prepare(cache, env->cache_max_mb) != 0) {
+		sf_warn("cannot prepare the tarball cache %s: fetching without it", cache);
+		cache = NULL;
+	}
+	/* the cache as the sandbox user's (on disk it is uid 1000's) */
+	snprintf(j->cache, sizeof(j->cache), "%s/cache", j->dir);
+	if (cache && env->userns &&
+	    (sf_mkdirs(j->cache, 0700) || sf_userns_idmap(env->userns, cache, j->cache, false))) {
+		sf_warn("cannot map the tarball cache %s into the sandbox: fetching without it",
+			cache);
+		cache = NULL;
+	} else if (cache && env->userns) {
+		cache = j->cache;
+	}
 	if ((rc = job_retarget_lockfile(env, j))) {
 		char why[900];
 		snprintf(why, sizeof(why), "cannot point the lockfile at the registry gateway: %s",
@@ -343,7 +513,8 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	long long log_from = sf_proxy_log_offset(env->proxy);
 	ps->proxy_port = SF_JOB_PROXY_PORT;
 	ps->proxy = &env->proxy->addr;
-	ps->cache_dir = env->cache_dir;
+	ps->cache_dir = cache;
+	ps->userns = env->userns;
 	rc = job_run_phase(j, ps, sf_npm_fetch(&j->project, env->registry, SF_JOB_PROXY_PORT,
 					       env->gateway_origin != NULL, &argv, &envv),
 			       &argv, &envv, out);
@@ -351,6 +522,7 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	ps->proxy_port = 0;
 	ps->proxy = NULL;
 	ps->cache_dir = NULL;
+	ps->userns = NULL;
 	return rc;
 }
 
@@ -387,13 +559,19 @@ static int job_phases(const struct sf_job_env *env, struct job_run *j,
 		return -ENOMEM;
 	b->nphases = 3;
 	int64_t deadline = sf_monotonic_ms() + (int64_t)base->time_limit_s * 1000;
-	struct sf_phase_spec ps = {.base = base};
+	struct sf_phase_spec ps = {.base = base,
+				   .sinkhole = j->sinkhole,
+				   .blocked = j->blocked,
+				   .nblocked = j->nblocked};
 	struct sf_argv argv = {0}, envv = {0};
 	bool rebuild = false;
 	int rc = 0, k;
 	for (k = 0; k < 3 && rc == 0; k++) {
 		ps.name = names[k];
 		ps.time_limit_s = job_seconds_left(deadline);
+		/* the job's CPU time, like its wall time, is shared by its phases */
+		int64_t cpu_left = base->cpu_limit_s - j->cpu_used_ms / 1000;
+		ps.cpu_left_s = cpu_left > 1 ? (int)cpu_left : 1;
 		if (k == 0) {
 			rc = job_phase_fetch(env, j, &ps, &b->phases[0]);
 			if (rc == 0)
@@ -470,9 +648,11 @@ static int job_finish(const struct sf_job_env *env, const struct sf_job *job, st
 	sf_project_free(&j->project);
 	for (int i = 0; i < j->nnotes; i++)
 		sf_fact_free(&j->notes[i]);
-	if (j->tmp_mounted && umount2(j->tmp, MNT_DETACH) != 0)
-		sf_warn("job %lld: cannot unmount %s: %s", (long long)job->job_id, j->tmp,
-			strerror(errno));
+	/* the idmapped views and the cache first, then the disk itself */
+	job_unmount_below(j->dir);
+	j->disk.mounted = false;
+	if (!env->keep)
+		sf_disk_destroy(&j->disk);
 	b->duration_ms = sf_monotonic_ms() - j->start;
 	if (j->err[0]) {
 		b->error = job_strdup(j->err);
@@ -496,8 +676,8 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	int rc = job_batch_init(env, job, b);
 	if (rc)
 		return rc;
-	if (job_make_dirs(env, job, &j) == 0 && job_fetch_unpack(env, job, &j) == 0 &&
-	    job_read_project(&j) == 0) {
+	if (job_network(env, job, &j, b) == 0 && job_make_dirs(env, job, &j) == 0 &&
+	    job_fetch_unpack(env, job, &j) == 0 && job_read_project(&j) == 0) {
 		job_spec(env, job, &j, cwd, sizeof(cwd), &spec);
 		if (job_prepare_sandbox(&spec, &j) == 0 && job_watch(env, &j) == 0) {
 			if (job_phases(env, &j, &spec, b) == 0)
@@ -539,18 +719,7 @@ int sf_job_cache_prepare(const char *dir, long long max_mb)
 
 void sf_job_sweep(const char *jobs_dir)
 {
-	DIR *d = opendir(jobs_dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL) {
-			if (e->d_name[0] == '.')
-				continue;
-			char tmp[4200];
-			snprintf(tmp, sizeof(tmp), "%s/%s/tmp", jobs_dir, e->d_name);
-			if (umount2(tmp, MNT_DETACH) == 0)
-				sf_info("swept the /tmp of an interrupted job: %s", tmp);
-		}
-		closedir(d);
-	}
+	/* disks, idmapped views and caches of interrupted jobs */
+	job_unmount_below(jobs_dir);
 	sf_rmtree(jobs_dir);
 }

@@ -5,8 +5,9 @@
  *
  * The phases (phase.c), each a container of its own on the same tree:
  * fetch (the dependency tree, scripts off, the registry proxy the only way
- * out), install (lifecycle scripts, offline), import (each direct
- * dependency required in a fresh node, offline). The sensor watches every
+ * out), install (lifecycle scripts), import (each direct dependency
+ * required in a fresh node), the last two in the job's network: sinkhole
+ * or offline (the job's, else the worker's default). The sensor watches every
  * phase and observe turns what it sees into alerts and facts attributed to
  * the phase. A phase that does not complete stops the scan there and its
  * reason is the batch's error: a scan never reads clean when the work was
@@ -18,9 +19,12 @@
  * (and the installed tree between fetch and install), the outcome.
  *
  * Owns: the job's directory under the worker's work dir (removed at the
- * end unless keep is set) and its /tmp mount. The batch's members are
+ * end unless keep is set), the job's disk (disk.c: /work and /tmp on a
+ * file system of the job's own, job-disk-mb writable) and the idmapped
+ * mounts the sandbox sees the rootfs, the disk and the tarball cache
+ * through. The batch's members are
  * malloc'd and the caller's (sf_batch_free). Calls: fetch, unpack, project,
- * npm, proxy, phase, run (sandbox), observe, wire, util, log.
+ * npm, proxy, phase, run (sandbox), disk, userns, observe, wire, util, log.
  */
 #ifndef SF_JOB_H
 #define SF_JOB_H
@@ -32,6 +36,7 @@ struct sf_sensor;
 struct sf_falco;
 struct sf_ruleset;
 struct sf_proxy;
+struct sf_userns;
 
 struct sf_job_env {
 	const char *worker_id;
@@ -47,6 +52,7 @@ struct sf_job_env {
 	const char *ruleset_digest;	 /* reported with every result (verdict cache key) */
 	const char *image_digest;	 /* the sandbox rootfs's, likewise */
 	const char *worker_secret;	 /* presented to the coordinator, or NULL */
+	const char *http_ca;		 /* CA of an https:// coordinator (NULL: the system's) */
 	const char *registry;		 /* the npm registry the fetch phase installs from */
 	struct sf_proxy *proxy;		 /* the allowlisting proxy to it, or NULL */
 	/* A private registry's credential stays with the worker: registry is
@@ -56,6 +62,14 @@ struct sf_job_env {
 	const char *gateway_origin;
 	const char *cache_dir;		 /* the tarball cache shared by this worker's jobs */
 	long long cache_max_mb;		 /* emptied before a job when it has grown past this */
+	const char *network;		 /* "sinkhole" or "offline": for jobs that name none */
+	/* The slot's user namespace: the sandbox joins it and sees the job's
+	 * files through idmapped mounts; NULL: no user namespace. */
+	const struct sf_userns *userns;
+	const char *init_path;	/* the sandbox's pid 1 (init.c) on the host */
+	int grace_ms;		/* what processes left running get after a phase's command */
+	int cpu_limit_s;	/* CPU seconds per job, 0 = the job's time limit */
+	long long output_limit_mb; /* stdout + stderr per phase, 0 = unlimited */
 };
 
 /* Fills *batch (final, seq 0) with the outcome; an infrastructure failure
@@ -68,7 +82,7 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 int sf_job_cache_prepare(const char *dir, long long max_mb);
 
 /* Removes the job directories a killed worker left under jobs_dir,
- * unmounting their /tmp filesystems first. */
+ * unmounting what is mounted below them first (disks, idmapped mounts). */
 void sf_job_sweep(const char *jobs_dir);
 
 #endif

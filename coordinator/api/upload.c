@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "reply.h"
@@ -62,12 +63,18 @@ enum MHD_Result sf_api_upload_scan_start(struct sf_api_uploads *u, struct MHD_Co
 	    !sf_reply_arg(c, "labels", labels, sizeof(labels)))
 		return sf_reply_error(c, 400, "bad_request",
 				      "name, version or labels too long or not printable");
+	/* the install and import phases' network; absent: the worker's default */
+	const char *net = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "network");
+	if (net && strcmp(net, "sinkhole") != 0 && strcmp(net, "offline") != 0)
+		return sf_reply_error(c, 400, "bad_request", "network must be sinkhole or offline");
 	if (upload_too_large(c, u->cfg.max_upload))
 		return sf_reply_error(c, 413, "too_large", "the upload exceeds the configured limit");
 	struct sf_api_upload *req = calloc(1, sizeof(*req));
 	if (!req)
 		return MHD_NO;
 	sf_strlcpy(req->ecosystem, ecosystem, sizeof(req->ecosystem));
+	if (net)
+		sf_strlcpy(req->network, net, sizeof(req->network));
 	req->v1 = v1;
 	req->priority = priority;
 	memcpy(req->name, name, sizeof(name));
@@ -95,7 +102,8 @@ static enum MHD_Result upload_scan_finish(struct sf_api_uploads *u, struct MHD_C
 				    .priority = req->priority,
 				    .name = req->name[0] ? req->name : NULL,
 				    .version = req->version[0] ? req->version : NULL,
-				    .labels = req->labels};
+				    .labels = req->labels,
+				    .network = req->network[0] ? req->network : NULL};
 	bool cached = false;
 	PGconn *db = sf_db_get(u->pool);
 	rc = sf_enqueue_upload(db, &u->enqueue, &sub, req->rescan, scan_id, &cached);
@@ -158,6 +166,19 @@ static enum MHD_Result upload_artifact_finish(struct sf_api_uploads *u,
 enum MHD_Result sf_api_upload_batch_start(struct sf_api_uploads *u, struct MHD_Connection *c,
 					  void **con_cls)
 {
+	const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	if (type && strncasecmp(type, "application/x-ndjson", 20) == 0) {
+		/* streamed: one item a line, no bound on the body (ndjson.h) */
+		enum MHD_Result reply = MHD_NO;
+		struct sf_api_upload *req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		if (!(req->ndjson = sf_ndjson_begin(u->pool, &u->bulk, c, &reply))) {
+			free(req);
+			return reply;
+		}
+		return upload_begin(u, req, con_cls);
+	}
 	const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	if (len && strtoll(len, NULL, 10) > u->cfg.max_batch_bytes)
 		return sf_reply_error(c, 413, "too_large", "the batch exceeds --max-batch-bytes");
@@ -240,12 +261,16 @@ enum MHD_Result sf_api_upload_body(struct sf_api_uploads *u, struct MHD_Connecti
 		*size = 0;
 		if (req->answered)
 			return MHD_YES;
+		if (req->ndjson)
+			return sf_ndjson_chunk(req->ndjson, data, n);
 		if (req->bulk)
 			return upload_batch_chunk(u, req, data, n);
 		return upload_store_chunk(u, c, req, data, n);
 	}
 	if (req->answered)
 		return MHD_YES;
+	if (req->ndjson)
+		return sf_ndjson_finish(req->ndjson, c, u->metrics);
 	if (req->bulk)
 		return upload_batch_finish(u, c, req);
 	if (req->artifact)
@@ -260,6 +285,7 @@ void sf_api_upload_done(struct sf_api_uploads *u, struct sf_api_upload *req, int
 		sf_warn("upload aborted (termination code %d); nothing stored", toe);
 		sf_upload_abort(&req->up);
 	}
+	sf_ndjson_free(req->ndjson);
 	sf_buf_free(&req->body);
 	free(req);
 	atomic_fetch_sub(&u->in_progress, 1);

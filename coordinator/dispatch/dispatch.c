@@ -142,7 +142,7 @@ static void dispatch_reply(struct sf_dispatch *d, struct dispatch_req *r, PGconn
 					  .memory_mb = d->cfg.memory_mb,
 					  .pids = d->cfg.pids,
 					  .disk_mb = d->cfg.disk_mb,
-					  .network = "none",
+					  .network = c->network[0] ? (char *)c->network : NULL,
 					  .lease_deadline_ms = c->lease_deadline_ms};
 		memcpy(jobs[i].scan_id, c->scan_id, sizeof(jobs[i].scan_id));
 		memcpy(jobs[i].sha256, c->sha256, sizeof(jobs[i].sha256));
@@ -372,8 +372,9 @@ int sf_dispatch_start(struct sf_dispatch *d, const struct sf_dispatch_config *cf
 			goto fail;
 		}
 	}
-	if ((rc = nng_listen(d->rep, cfg->jobs_url, NULL, 0))) {
-		sf_error("cannot listen on %s: %s", cfg->jobs_url, nng_strerror(rc));
+	char err[512];
+	if ((rc = sf_nng_listen(d->rep, cfg->jobs_url, cfg->tls, err, sizeof(err)))) {
+		sf_error("%s", err);
 		goto fail;
 	}
 	for (int i = 0; i < d->nreqs; i++)

@@ -125,11 +125,6 @@ static int resolve_http_result(const struct sf_http_response *resp, const char *
 }
 
 /* The registry's dist fields of one version, copied out of the packument. */
-struct resolve_dist {
-	char tarball[SF_RESOLVE_URL_MAX];
-	char integrity[1024]; /* "" when absent */
-	char shasum[64];      /* "" when absent */
-};
 
 /* The credential's header line for url: only on the registry's origin
  * (followed by '/', ':' or nothing, so a look-alike host gets none). */
@@ -142,57 +137,15 @@ static const char *resolve_auth_for(const struct resolve_access *acc, const char
 	return acc->auth_line;
 }
 
-static int resolve_packument(CURL *c, const struct resolve_access *acc, const char *registry,
-			     const char *name, const char *version, const atomic_bool *stop,
-			     struct resolve_dist *d, char *err, size_t errlen, bool *transient)
+int sf_resolve_parse_packument(const char *body, size_t len, const char *name,
+			       const char *version, struct sf_resolve_dist *d, char *err,
+			       size_t errlen)
 {
-	/* A scoped name's slash is escaped: <registry>/@scope%2fname. */
-	char url[SF_RESOLVE_URL_MAX], what[300];
-	const char *slash = strchr(name, '/');
-	int n = slash ? snprintf(url, sizeof(url), "%s/%.*s%%2f%s", registry,
-				 (int)(slash - name), name, slash + 1)
-		      : snprintf(url, sizeof(url), "%s/%s", registry, name);
-	if (n < 0 || (size_t)n >= sizeof(url)) {
-		snprintf(err, errlen, "registry URL too long");
-		return -ENAMETOOLONG;
-	}
-	snprintf(what, sizeof(what), "package %s", name);
-	struct sf_http_mem_sink m = {.max = SF_RESOLVE_MAX_PACKUMENT};
-	/* The abbreviated form ("corgi") holds dist and is much smaller. */
-	const char *headers[] = {
-	    "Accept: application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8",
-	    resolve_auth_for(acc, url), NULL};
-	struct sf_http_request req = resolve_request(acc, url, stop);
-	req.headers = headers;
-	req.any_encoding = true;
-	req.sink = sf_http_mem_sink_write;
-	req.sink_ctx = &m;
-	struct sf_http_response resp;
-	int got = sf_http_perform(c, &req, &resp);
-	json_t *doc = NULL;
+	char what[300];
 	int rc;
-	if (got == -ECANCELED) {
-		rc = -ECANCELED;
-		snprintf(err, errlen, "stopping");
-		goto out;
-	}
-	if (resp.sink_rc) {
-		rc = resp.sink_rc;
-		*transient = rc == -ENOMEM;
-		snprintf(err, errlen, "%s: packument %s", what,
-			 rc == -EFBIG ? "larger than the resolver accepts" : strerror(-rc));
-		goto out;
-	}
-	if (got == -ENOMEM) { /* the request could not be set up */
-		rc = -ENOMEM;
-		*transient = true;
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	if ((rc = resolve_http_result(&resp, what, err, errlen, transient)))
-		goto out;
+	snprintf(what, sizeof(what), "package %s", name);
 	json_error_t jerr;
-	doc = json_loadb(m.buf.data ? m.buf.data : "", m.buf.len, 0, &jerr);
+	json_t *doc = json_loadb(body, len, 0, &jerr);
 	json_t *versions = json_object_get(doc, "versions");
 	if (!json_is_object(versions)) {
 		rc = -EBADMSG;
@@ -224,6 +177,60 @@ static int resolve_packument(CURL *c, const struct resolve_access *acc, const ch
 	rc = 0;
 out:
 	json_decref(doc);
+	return rc;
+}
+
+static int resolve_packument(CURL *c, const struct resolve_access *acc, const char *registry,
+			     const char *name, const char *version, const atomic_bool *stop,
+			     struct sf_resolve_dist *d, char *err, size_t errlen, bool *transient)
+{
+	/* A scoped name's slash is escaped: <registry>/@scope%2fname. */
+	char url[SF_RESOLVE_URL_MAX], what[300];
+	const char *slash = strchr(name, '/');
+	int n = slash ? snprintf(url, sizeof(url), "%s/%.*s%%2f%s", registry,
+				 (int)(slash - name), name, slash + 1)
+		      : snprintf(url, sizeof(url), "%s/%s", registry, name);
+	if (n < 0 || (size_t)n >= sizeof(url)) {
+		snprintf(err, errlen, "registry URL too long");
+		return -ENAMETOOLONG;
+	}
+	snprintf(what, sizeof(what), "package %s", name);
+	struct sf_http_mem_sink m = {.max = SF_RESOLVE_MAX_PACKUMENT};
+	/* The abbreviated form ("corgi") holds dist and is much smaller. */
+	const char *headers[] = {
+	    "Accept: application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8",
+	    resolve_auth_for(acc, url), NULL};
+	struct sf_http_request req = resolve_request(acc, url, stop);
+	req.headers = headers;
+	req.any_encoding = true;
+	req.sink = sf_http_mem_sink_write;
+	req.sink_ctx = &m;
+	struct sf_http_response resp;
+	int got = sf_http_perform(c, &req, &resp);
+	int rc;
+	if (got == -ECANCELED) {
+		rc = -ECANCELED;
+		snprintf(err, errlen, "stopping");
+		goto out;
+	}
+	if (resp.sink_rc) {
+		rc = resp.sink_rc;
+		*transient = rc == -ENOMEM;
+		snprintf(err, errlen, "%s: packument %s", what,
+			 rc == -EFBIG ? "larger than the resolver accepts" : strerror(-rc));
+		goto out;
+	}
+	if (got == -ENOMEM) { /* the request could not be set up */
+		rc = -ENOMEM;
+		*transient = true;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if ((rc = resolve_http_result(&resp, what, err, errlen, transient)))
+		goto out;
+	rc = sf_resolve_parse_packument(m.buf.data ? m.buf.data : "", m.buf.len, name, version, d,
+					err, errlen);
+out:
 	sf_http_mem_sink_free(&m);
 	return rc;
 }
@@ -241,7 +248,7 @@ struct resolve_expect {
 	char shasum[41]; /* "" when absent */
 };
 
-static int resolve_expect_parse(const struct resolve_dist *d, struct resolve_expect *e, char *err,
+static int resolve_expect_parse(const struct sf_resolve_dist *d, struct resolve_expect *e, char *err,
 				size_t errlen)
 {
 	static const char *const algs[] = {"sha512", "sha384", "sha256", "sha1"}; /* strongest first */
@@ -296,6 +303,13 @@ static int resolve_expect_parse(const struct resolve_dist *d, struct resolve_exp
 	return 0;
 }
 
+
+int sf_resolve_check_dist(const struct sf_resolve_dist *d, char *err, size_t errlen)
+{
+	struct resolve_expect e;
+	return resolve_expect_parse(d, &e, err, errlen);
+}
+
 /* The tarball on its way to the store: the store hashes SHA-256; the
  * registry's digests are computed alongside. */
 struct resolve_sink {
@@ -346,7 +360,7 @@ static EVP_MD_CTX *resolve_md_new(const EVP_MD *md)
 }
 
 static int resolve_tarball(CURL *c, const struct resolve_access *acc, const char *spec,
-			   const struct resolve_dist *d, struct sf_store *store, long long max_bytes, const atomic_bool *stop,
+			   const struct sf_resolve_dist *d, struct sf_store *store, long long max_bytes, const atomic_bool *stop,
 			   struct sf_resolved *out, char *err, size_t errlen, bool *transient)
 {
 	struct resolve_expect e;
@@ -443,7 +457,7 @@ static int resolve_npm_with(CURL *c, const struct resolve_access *acc, const cha
 			    const char *name, const char *version, struct sf_store *store, long long max_bytes, const atomic_bool *stop,
 			    struct sf_resolved *out, char *err, size_t errlen, bool *transient)
 {
-	struct resolve_dist *d = calloc(1, sizeof(*d));
+	struct sf_resolve_dist *d = calloc(1, sizeof(*d));
 	char spec[400];
 	*transient = false;
 	memset(out, 0, sizeof(*out));
@@ -526,27 +540,29 @@ static int resolve_claim(struct sf_resolve *r, PGconn *db, struct resolve_item *
 }
 
 /* The scan waiting for this reference gets its artifact — only while the
- * claim is still ours and the scan still waits; *priority and *attempts
- * are then its job's (taken from the queue row), *waits says so. */
+ * claim is still ours and the scan still waits; *priority, *attempts and
+ * network are then its job's (taken from the queue row; network "" for the
+ * workers' default), *waits says so. */
 static int resolve_give_artifact(PGconn *db, const struct resolve_item *it,
 				 const struct sf_resolved *res, bool *waits, int *priority,
-				 int *attempts)
+				 int *attempts, char network[16])
 {
 	const char *p[] = {it->scan_id, it->attempt, res->sha256};
 	PGresult *r = sf_db_params(
 	    db,
 	    "WITH q AS (DELETE FROM resolve_queue WHERE scan_id = $1"
-	    "   AND attempt = $2::int RETURNING scan_id, priority, job_max_attempts)"
+	    "   AND attempt = $2::int RETURNING scan_id, priority, job_max_attempts, network)"
 	    " UPDATE scans SET artifact_sha256 = $3 FROM q"
 	    "   WHERE scans.id = q.scan_id AND scans.status = 'queued'"
 	    "   AND scans.artifact_sha256 IS NULL"
-	    " RETURNING q.priority, q.job_max_attempts",
+	    " RETURNING q.priority, q.job_max_attempts, coalesce(q.network, '')",
 	    3, p);
 	int rc = sf_db_result_ok(db, r, "scan");
 	*waits = rc == 0 && PQntuples(r) == 1;
 	if (*waits) {
 		*priority = atoi(PQgetvalue(r, 0, 0));
 		*attempts = atoi(PQgetvalue(r, 0, 1));
+		sf_strlcpy(network, PQgetvalue(r, 0, 2), 16);
 	}
 	PQclear(r);
 	return rc;
@@ -561,6 +577,7 @@ static int resolve_complete(struct sf_resolve *r, PGconn *db, const struct resol
 			    res->integrity[0] ? res->integrity : NULL, res->tarball};
 	const char *ids[] = {it->scan_id};
 	int priority = 0, attempts = 0, rc;
+	char network[16] = "";
 	bool waits = false;
 	*queued = false;
 	if ((rc = sf_db_run(db, "begin", "BEGIN", 0, NULL, NULL)))
@@ -574,8 +591,9 @@ static int resolve_complete(struct sf_resolve *r, PGconn *db, const struct resol
 				      " SET sha256 = EXCLUDED.sha256, integrity = EXCLUDED.integrity,"
 				      " tarball_url = EXCLUDED.tarball_url, resolved_at = now()",
 				      7, pr, NULL))) ||
-	    (rc = resolve_give_artifact(db, it, res, &waits, &priority, &attempts)) ||
-	    (waits && (rc = sf_jobs_create(db, ids, 1, priority, attempts))) ||
+	    (rc = resolve_give_artifact(db, it, res, &waits, &priority, &attempts, network)) ||
+	    (waits && (rc = sf_jobs_create(db, ids, 1, priority, attempts,
+					   network[0] ? network : NULL))) ||
 	    (rc = sf_db_run(db, "commit", "COMMIT", 0, NULL, NULL))) {
 		sf_db_rollback(db);
 		return rc;
@@ -757,23 +775,11 @@ static void *resolve_thread(void *arg)
 static int resolve_access_init(struct resolve_access *acc, const char *registry,
 			       const struct sf_resolve_config *cfg)
 {
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *value = NULL;
-	int rc = -EINVAL;
-	if (!u)
-		return -ENOMEM;
-	if (curl_url_set(u, CURLUPART_URL, registry, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-		curl_url_get(u, CURLUPART_PORT, &port, 0);
-		int n = snprintf(acc->origin, sizeof(acc->origin), "%s://%s%s%s", scheme, host,
-				 port ? ":" : "", port ? port : "");
-		rc = n < 0 || (size_t)n >= sizeof(acc->origin) ? -ENAMETOOLONG : 0;
-	}
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
+	struct sf_url_parts u;
+	char *value = NULL;
+	int rc = sf_url_split(registry, &u);
+	if (!rc)
+		rc = sf_strlcpy(acc->origin, u.origin, sizeof(acc->origin));
 	if (!rc && cfg->npm_registry_ca && sf_strlcpy(acc->ca_file, cfg->npm_registry_ca,
 						      sizeof(acc->ca_file)))
 		rc = -ENAMETOOLONG;

@@ -72,6 +72,19 @@ for p in "${pkgs[@]}"; do wait_scan "${ids[$p]}" >/dev/null; done
 falco_wait_ready || exit 1
 
 loud='["emergency","alert","critical","error","warning","notice"]'
+# The rules this run loads (both engines): an expected rule from a file only
+# scanfarm's engine loads (the sinkhole's, the grace's) is not compared here.
+loaded=$(tr ',' '\n' <<<"$SCANFARM_RULES" | while read -r f; do
+  [ -d "$f" ] && f="$f/*.yaml"
+  # shellcheck disable=SC2086 # a directory's files
+  sed -n 's/^- rule: *//p' $f 2>/dev/null
+done)
+# Differences known and explained in docs/falco.md ("Remaining differences"):
+# Falco keeps no server address for a connect that fails at once
+# (ENETUNREACH: the metadata networks are unreachable routes), so fd.snet is
+# empty there and the metadata rule cannot match; scanfarm's sensor reads the
+# address from the call itself.
+known_falco_misses=("attack-cloud-metadata|Cloud metadata service contacted")
 out=${SCANFARM_FALCO_DIFF_OUT:-$work/diff.txt}
 : >"$out"
 for p in "${pkgs[@]}"; do
@@ -100,7 +113,17 @@ for p in "${pkgs[@]}"; do
     attack-*)
       while IFS= read -r rule || [ -n "$rule" ]; do
         [ -n "$rule" ] || continue
+        if ! grep -qxF "$rule" <<<"$loaded"; then
+          echo "  ($p: \"$rule\" is in a scanfarm-only rule file: not compared)"
+          continue
+        fi
         ok "$p: \"$rule\" fired in scanfarm" 'jq -e --arg r "$rule" "any(.[]; .rule == \$r)" <<<"$ours" >/dev/null'
+        if printf '%s\n' "${known_falco_misses[@]}" | grep -qxF "$p|$rule"; then
+          jq -e --arg r "$rule" "any(.[]; .rule == \$r)" <<<"$theirs" >/dev/null &&
+            echo "  ($p: \"$rule\" now fires in Falco too: drop it from known_falco_misses)" ||
+            echo "  ($p: \"$rule\" not in Falco: a known difference, docs/falco.md)"
+          continue
+        fi
         ok "$p: \"$rule\" fired in Falco" 'jq -e --arg r "$rule" "any(.[]; .rule == \$r)" <<<"$theirs" >/dev/null'
       done <"$src/tests/packages/$p/expect"
       ;;

@@ -19,6 +19,7 @@ ok() { if eval "$2"; then passed=$((passed + 1)); echo "ok   - $1"; else failed=
 [ -d "$src/var/rootfs" ] || { echo "SKIP: no sandbox rootfs (scripts/setup.sh rootfs)"; exit 77; }
 /usr/bin/python3 -c 'import grpc' 2>/dev/null || { echo "FAIL - python3-grpcio missing (scripts/setup.sh packages)"; exit 1; }
 work=$(mktemp -d /tmp/sf-falco-fake-XXXXXX)
+chmod 0755 "$work" # the sandbox user namespace must reach the work dir
 port=$((20000 + ($$ * 7 + 4242) % 12000))
 fake= worker=
 trap '[ -n "$fake" ] && kill "$fake" 2>/dev/null; [ -n "$worker" ] && kill "$worker" 2>/dev/null; wait 2>/dev/null;

@@ -32,6 +32,8 @@ enum fields_id {
 	FLD_EVT_IS_OPEN_CREATE,
 	FLD_EVT_ARG,
 	FLD_EVT_ARGS,
+	FLD_EVT_BUFFER,
+	FLD_EVT_BUFLEN,
 	FLD_EVT_SOURCE,
 	FLD_PROC_NAME,
 	FLD_PROC_EXE,
@@ -80,6 +82,7 @@ enum fields_id {
 	FLD_FD_SNET,
 	FLD_FD_RNET,
 	FLD_FD_LNET,
+	FLD_FD_SIP_NAME,
 	FLD_CONTAINER_ID,
 	FLD_CONTAINER_NAME,
 	FLD_CONTAINER_IMAGE,
@@ -97,6 +100,15 @@ enum fields_id {
 	FLD_SF_PACKAGE_PATH,
 	FLD_SF_PHASE,
 	FLD_SF_FD_PACKAGE,
+	FLD_SF_NET_KIND,
+	FLD_SF_NET_BLOCKED,
+	FLD_SF_DNS_TYPE,
+	FLD_SF_HTTP_METHOD,
+	FLD_SF_HTTP_URI,
+	FLD_SF_HTTP_HOST,
+	FLD_SF_HTTP_REQUEST_LINE,
+	FLD_SF_TLS_SNI,
+	FLD_SF_LEFT_RUNNING,
 	FLD_COUNT
 };
 
@@ -130,6 +142,8 @@ static const struct fields_info fields_table[FLD_COUNT] = {
     [FLD_EVT_IS_OPEN_CREATE] = {"evt.is_open_create", SF_FT_BOOL, 0},
     [FLD_EVT_ARG] = {"evt.arg", SF_FT_STR, FX_ARG},
     [FLD_EVT_ARGS] = {"evt.args", SF_FT_STR, 0},
+    [FLD_EVT_BUFFER] = {"evt.buffer", SF_FT_STR, 0},
+    [FLD_EVT_BUFLEN] = {"evt.buflen", SF_FT_NUM, 0},
     [FLD_EVT_SOURCE] = {"evt.source", SF_FT_STR, 0},
     [FLD_PROC_NAME] = {"proc.name", SF_FT_STR, 0},
     [FLD_PROC_EXE] = {"proc.exe", SF_FT_STR, 0},
@@ -178,6 +192,7 @@ static const struct fields_info fields_table[FLD_COUNT] = {
     [FLD_FD_SNET] = {"fd.snet", SF_FT_NET, 0},
     [FLD_FD_RNET] = {"fd.rnet", SF_FT_NET, 0},
     [FLD_FD_LNET] = {"fd.lnet", SF_FT_NET, 0},
+    [FLD_FD_SIP_NAME] = {"fd.sip.name", SF_FT_STR, 0},
     [FLD_CONTAINER_ID] = {"container.id", SF_FT_STR, 0},
     [FLD_CONTAINER_NAME] = {"container.name", SF_FT_STR, 0},
     [FLD_CONTAINER_IMAGE] = {"container.image", SF_FT_STR, 0},
@@ -195,6 +210,15 @@ static const struct fields_info fields_table[FLD_COUNT] = {
     [FLD_SF_PACKAGE_PATH] = {"scanfarm.package.path", SF_FT_STR, 0},
     [FLD_SF_PHASE] = {"scanfarm.phase", SF_FT_STR, 0},
     [FLD_SF_FD_PACKAGE] = {"scanfarm.fd.package", SF_FT_STR, 0},
+    [FLD_SF_NET_KIND] = {"scanfarm.net.kind", SF_FT_STR, 0},
+    [FLD_SF_NET_BLOCKED] = {"scanfarm.net.blocked", SF_FT_BOOL, 0},
+    [FLD_SF_DNS_TYPE] = {"scanfarm.dns.type", SF_FT_STR, 0},
+    [FLD_SF_HTTP_METHOD] = {"scanfarm.http.method", SF_FT_STR, 0},
+    [FLD_SF_HTTP_URI] = {"scanfarm.http.uri", SF_FT_STR, 0},
+    [FLD_SF_HTTP_HOST] = {"scanfarm.http.host", SF_FT_STR, 0},
+    [FLD_SF_HTTP_REQUEST_LINE] = {"scanfarm.http.request_line", SF_FT_STR, 0},
+    [FLD_SF_TLS_SNI] = {"scanfarm.tls.sni", SF_FT_STR, 0},
+    [FLD_SF_LEFT_RUNNING] = {"scanfarm.left_running", SF_FT_BOOL, 0},
 };
 
 /* ---- field names ------------------------------------------------------ */
@@ -692,6 +716,10 @@ static bool fields_get_evt(const struct sf_field *f, const struct sf_event *ev, 
 		return fields_arg(f, ev, v);
 	case FLD_EVT_ARGS:
 		return fields_args(ev, v, scratch, slen);
+	case FLD_EVT_BUFFER:
+		return fields_str(v, ev->buffer);
+	case FLD_EVT_BUFLEN:
+		return ev->buffer && fields_num(v, ev->buflen);
 	case FLD_EVT_SOURCE:
 		return fields_str(v, "syscall");
 	default:
@@ -823,6 +851,8 @@ static bool fields_get_fd(const struct sf_field *f, const struct sf_event *ev, u
 		if (ev->fd_type == SF_FD_UNIX)
 			return fields_str(v, "unix");
 		return false;
+	case FLD_FD_SIP_NAME:
+		return fields_str(v, ev->sip_name);
 	default:
 		break;
 	}
@@ -845,8 +875,9 @@ static bool fields_connected(const struct sf_event *ev, struct sf_fval *v)
 	return false;
 }
 
-/* The container.* fields, thread.cgroups, sf.dns.name and the scanfarm.* attribution
- * fields (never missing: "" when the event carries none). */
+/* The container.* fields, thread.cgroups, sf.dns.name, the scanfarm.*
+ * attribution fields (never missing: "" when the event carries none) and
+ * the scanfarm.* network fields (missing on events that are not about them). */
 static bool fields_get_other(const struct sf_field *f, const struct sf_event *ev, struct sf_fval *v)
 {
 	switch ((enum fields_id)f->id) {
@@ -887,6 +918,25 @@ static bool fields_get_other(const struct sf_field *f, const struct sf_event *ev
 		return fields_str(v, ev->phase ? ev->phase : "");
 	case FLD_SF_FD_PACKAGE:
 		return fields_str(v, ev->fd_package ? ev->fd_package : "");
+	case FLD_SF_NET_KIND:
+		return fields_str(v, ev->net_kind);
+	case FLD_SF_NET_BLOCKED:
+		return (ev->fd_type == SF_FD_IPV4 || ev->fd_type == SF_FD_IPV6) &&
+		       fields_num(v, ev->dst_blocked);
+	case FLD_SF_DNS_TYPE:
+		return fields_str(v, ev->dns_type);
+	case FLD_SF_HTTP_METHOD:
+		return fields_str(v, ev->http_method);
+	case FLD_SF_HTTP_URI:
+		return fields_str(v, ev->http_uri);
+	case FLD_SF_HTTP_HOST:
+		return fields_str(v, ev->http_host);
+	case FLD_SF_HTTP_REQUEST_LINE:
+		return fields_str(v, ev->http_request_line);
+	case FLD_SF_TLS_SNI:
+		return fields_str(v, ev->tls_sni);
+	case FLD_SF_LEFT_RUNNING:
+		return fields_num(v, ev->left_running);
 	default:
 		break;
 	}
@@ -903,7 +953,7 @@ bool sf_field_get(const struct sf_field *f, const struct sf_event *ev, unsigned 
 		return fields_get_evt(f, ev, v, scratch, slen);
 	if (f->id <= FLD_GROUP_NAME)
 		return fields_get_proc(f, ev, i, v, scratch, slen);
-	if (f->id <= FLD_FD_LNET)
+	if (f->id <= FLD_FD_SIP_NAME)
 		return fields_get_fd(f, ev, i, v, scratch, slen);
 	return fields_get_other(f, ev, v);
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "http_client.h"
 #include "log.h"
 #include "secret.h"
 #include "util.h"
@@ -37,37 +38,22 @@ struct sf_gateway {
  * every forwarded request must lie under. */
 static int gateway_parse(struct sf_gateway *g, const char *registry, char *err, size_t errlen)
 {
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
-	int rc = -EINVAL;
-	if (!u)
-		return -ENOMEM;
-	if (curl_url_set(u, CURLUPART_URL, registry, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK || !host[0] ||
-	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-		snprintf(err, errlen, "registry %s: not an http(s) URL with a host", registry);
-		goto out;
+	struct sf_url_parts u;
+	int rc = sf_url_split(registry, &u);
+	if (rc) {
+		snprintf(err, errlen, "registry %s: %s", registry,
+			 rc == -EINVAL ? "not an http(s) URL with a host" : "URL too long");
+		return rc;
 	}
-	curl_url_get(u, CURLUPART_PORT, &port, 0); /* absent: the scheme's */
-	size_t plen = strlen(path);
-	int a = snprintf(g->origin, sizeof(g->origin), "%s://%s%s%s", scheme, host,
-			 port ? ":" : "", port ? port : "");
-	int b = snprintf(g->prefix, sizeof(g->prefix), "%s%s", path,
-			 plen && path[plen - 1] == '/' ? "" : "/");
-	if (a < 0 || (size_t)a >= sizeof(g->origin) || b < 0 || (size_t)b >= sizeof(g->prefix)) {
+	size_t plen = strlen(u.path);
+	int n = snprintf(g->prefix, sizeof(g->prefix), "%s%s", u.path,
+			 plen && u.path[plen - 1] == '/' ? "" : "/");
+	if (n < 0 || (size_t)n >= sizeof(g->prefix) ||
+	    sf_strlcpy(g->origin, u.origin, sizeof(g->origin))) {
 		snprintf(err, errlen, "registry %s: URL too long", registry);
-		goto out;
+		return -ENAMETOOLONG;
 	}
-	rc = 0;
-out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(path);
-	curl_url_cleanup(u);
-	return rc;
+	return 0;
 }
 
 /* Whether the sandbox may ask for path: under the registry's path, one

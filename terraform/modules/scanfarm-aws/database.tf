@@ -16,7 +16,7 @@ locals {
 resource "aws_db_subnet_group" "this" {
   count       = local.db_rds ? 1 : 0
   name_prefix = "${var.name}-"
-  subnet_ids  = local.subnet_ids
+  subnet_ids  = local.inner_subnet_ids
   tags        = local.tags
 }
 
@@ -64,7 +64,7 @@ resource "aws_ssm_parameter" "db_password" {
 
 resource "aws_network_interface" "database" {
   count           = local.db_rds ? 0 : 1
-  subnet_id       = local.subnet_ids[0]
+  subnet_id       = local.inner_subnet_ids[0]
   security_groups = [aws_security_group.database.id]
   description     = "${var.name} PostgreSQL"
   tags            = merge(local.tags, { Name = "${var.name}-database" })
@@ -73,7 +73,7 @@ resource "aws_network_interface" "database" {
 # only for its way to the Debian mirror when there is no NAT: the security
 # group still admits the coordinator alone
 resource "aws_eip" "database" {
-  count             = !local.db_rds && var.assign_public_ip ? 1 : 0
+  count             = !local.db_rds && local.inner_public_ip ? 1 : 0
   domain            = "vpc"
   network_interface = aws_network_interface.database[0].id
   tags              = merge(local.tags, { Name = "${var.name}-database" })
@@ -81,7 +81,7 @@ resource "aws_eip" "database" {
 
 resource "aws_ebs_volume" "pgdata" {
   count             = local.db_rds ? 0 : 1
-  availability_zone = var.create_vpc ? aws_subnet.this[0].availability_zone : data.aws_subnet.coordinator[0].availability_zone
+  availability_zone = local.private ? aws_subnet.private[0].availability_zone : (var.create_vpc ? aws_subnet.this[0].availability_zone : data.aws_subnet.coordinator[0].availability_zone)
   size              = var.db_volume_size_gb
   type              = "gp3"
   encrypted         = true

@@ -57,6 +57,12 @@ variable "assign_public_ip" {
   default     = true
 }
 
+variable "private_subnets" {
+  type        = bool
+  description = "In the created VPC, put the workers and the database in private subnets behind one NAT gateway (no public address, nothing routable from the internet); the coordinator stays in a public subnet for the API. Costs the NAT gateway's hours and per-GB processing of everything the workers download."
+  default     = false
+}
+
 variable "allowed_cidrs" {
   type        = list(string)
   description = "CIDRs allowed to reach the coordinator's HTTP API (submitters, CI runners). Never 0.0.0.0/0 unless you mean it."

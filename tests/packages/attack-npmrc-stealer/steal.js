@@ -3,8 +3,9 @@
 // the attacker over HTTPS.
 // What this does instead, harmlessly: it writes a FAKE token to $HOME/.npmrc
 // (HOME is the sandbox's throw-away /tmp), reads it back the way the attack
-// did, and opens a TCP connection to 198.51.100.23:443, a TEST-NET-2 address
-// no sandbox can reach (it fails with ENETUNREACH). Nothing is ever sent.
+// did, and opens a TCP connection to 198.51.100.23:443, a TEST-NET-2 address:
+// in the sandbox's sinkhole network only the sandbox's own sinkhole answers
+// it, offline it fails with ENETUNREACH. Nothing is ever sent.
 // It also renames itself "npm" first (process.title sets the task name, i.e.
 // Falco's proc.name): the rules must not take it for npm.
 'use strict';

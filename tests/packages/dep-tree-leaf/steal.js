@@ -1,8 +1,8 @@
 // Simulates a token-stealing postinstall (the eslint-scope 3.7.2 pattern),
 // harmlessly: it writes a FAKE token to $HOME/.npmrc (the sandbox's
 // throw-away /tmp), reads it back, and opens a TCP connection to
-// 198.51.100.23:443, a TEST-NET-2 address no sandbox can reach. Nothing is
-// ever sent.
+// 198.51.100.23:443, a TEST-NET-2 address only the sandbox's own sinkhole
+// answers (offline: no route). Nothing is ever sent.
 'use strict';
 const fs = require('fs');
 const net = require('net');

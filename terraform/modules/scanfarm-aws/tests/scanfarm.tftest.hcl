@@ -308,3 +308,37 @@ run "rejects_a_token_instead_of_its_secret" {
   }
   expect_failures = [var.npm_registry_auth_secret_arn]
 }
+
+run "private_subnets" {
+  command = apply
+  variables {
+    private_subnets = true
+    database        = "vm"
+  }
+  assert {
+    condition     = length(aws_nat_gateway.this) == 1 && length(aws_subnet.private) == 2
+    error_message = "private_subnets: two private subnets behind one NAT gateway"
+  }
+  assert {
+    condition = (anytrue([for r in aws_route_table.private[0].route : r.cidr_block == "0.0.0.0/0" && r.nat_gateway_id == aws_nat_gateway.this[0].id]) &&
+    alltrue([for r in aws_route_table.private[0].route : r.gateway_id == null || r.gateway_id == ""]))
+    error_message = "the private subnets' way out is the NAT gateway, never the internet gateway"
+  }
+  assert {
+    condition = (toset(aws_autoscaling_group.worker.vpc_zone_identifier) == toset(aws_subnet.private[*].id) &&
+    aws_launch_template.worker.network_interfaces[0].associate_public_ip_address == "false")
+    error_message = "workers go to the private subnets, with no public address"
+  }
+  assert {
+    condition     = aws_network_interface.database[0].subnet_id == aws_subnet.private[0].id && length(aws_eip.database) == 0
+    error_message = "the database VM goes to a private subnet, with no public address"
+  }
+  assert {
+    condition     = aws_network_interface.coordinator.subnet_id == aws_subnet.this[0].id && length(aws_eip.coordinator) == 1
+    error_message = "the coordinator stays public for the API"
+  }
+  assert {
+    condition     = alltrue([for sn in aws_subnet.private : !sn.map_public_ip_on_launch])
+    error_message = "private subnets hand out no public addresses"
+  }
+}
