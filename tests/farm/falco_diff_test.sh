@@ -85,6 +85,12 @@ done)
 # empty there and the metadata rule cannot match; scanfarm's sensor reads the
 # address from the call itself.
 known_falco_misses=("attack-cloud-metadata|Cloud metadata service contacted")
+# And one upstream rule scanfarm's engine misses since the sinkhole answers the
+# reverse shell's connection: the shell then dup2()s its stdin and stdout
+# onto the socket, which Falco follows through its fd table; scanfarm's
+# engine keeps no per-fd state across events, so the dup2 of a connected
+# socket is not recognised (the shell is caught by scanfarm's own rules).
+known_scanfarm_misses=("attack-reverse-shell|Redirect STDOUT/STDIN to Network Connection in Container")
 out=${SCANFARM_FALCO_DIFF_OUT:-$work/diff.txt}
 : >"$out"
 for p in "${pkgs[@]}"; do
@@ -105,6 +111,10 @@ for p in "${pkgs[@]}"; do
     for r in "${upstream_rules[@]}"; do
       a=$(jq --arg r "$r" 'any(.[]; .rule == $r)' <<<"$ours")
       b=$(jq --arg r "$r" 'any(.[]; .rule == $r)' <<<"$theirs")
+      if [ "$a/$b" = false/true ] && printf '%s\n' "${known_scanfarm_misses[@]}" | grep -qxF "$p|$r"; then
+        echo "  ($p: upstream \"$r\" only in Falco: a known difference, docs/falco.md)"
+        continue
+      fi
       ok "$p: upstream \"$r\": the same in both (scanfarm $a, Falco $b)" '[ "$a" = "$b" ]'
     done
     continue
