@@ -25,6 +25,15 @@ bool sf_gem_version_valid(const char *v)
 	return strspn(v, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-") == len;
 }
 
+/* n hex digits of either case (the string goes on: not sf_is_hex). */
+static bool gem_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
 /* The checksum in a line's requirements ("checksum:HEX,ruby:>= 2.5"). */
 static int gem_checksum(const char *reqs, size_t len, char sha256[SF_SHA256_HEX + 1])
 {
@@ -39,7 +48,7 @@ static int gem_checksum(const char *reqs, size_t len, char sha256[SF_SHA256_HEX 
 			size_t n = (size_t)(e - hex);
 			while (n && hex[n - 1] == ' ')
 				n--;
-			if (n != SF_SHA256_HEX || !sf_is_hex(hex, n))
+			if (n != SF_SHA256_HEX || !gem_hex(hex, n))
 				return -EBADMSG;
 			for (size_t i = 0; i < n; i++)
 				sha256[i] = (char)tolower((unsigned char)hex[i]);

@@ -69,8 +69,11 @@ int sf_resolve_hex_to_sri(const char *alg, const char *hex, size_t hexlen, char 
 		if (strcmp(alg, algs[a].name) != 0)
 			continue;
 		unsigned char md[64];
-		if (hexlen != 2 * algs[a].bytes || !sf_is_hex(hex, hexlen))
+		if (hexlen != 2 * algs[a].bytes)
 			return -EBADMSG;
+		for (size_t i = 0; i < hexlen; i++)
+			if (!isxdigit((unsigned char)hex[i]))
+				return -EBADMSG;
 		for (size_t i = 0; i < algs[a].bytes; i++) {
 			char byte[3] = {hex[2 * i], hex[2 * i + 1], 0};
 			md[i] = (unsigned char)strtoul(byte, NULL, 16);
