@@ -50,8 +50,11 @@ install_packages() { # install_packages PKG...: the .debs of this version, deps 
 	DEBIAN_FRONTEND=noninteractive retry 3 apt-get install -y -q --no-install-recommends "${debs[@]}"
 }
 
+# The help text whole, then searched: `--help | grep -q` under pipefail
+# fails when grep stops reading early and the program gets SIGPIPE.
+help_of() { "$1" --help 2>&1 || true; }
 supports() { # supports BINARY OPTION: does this build have --OPTION?
-	"$1" --help 2>&1 | grep -qE -- "^ +--$2( |$)"
+	help_of "$1" | grep -E -- "^ +--$2( |$)" >/dev/null
 }
 
 # A persistent EBS volume at a mount point, formatted on first use only.
@@ -167,9 +170,14 @@ coordinator() {
 	systemctl enable --now scanfarm-coordinator.service scanfarm-queue-metric.timer
 	[ "$SF_TLS" = off ] || systemctl enable --now scanfarm-pki.timer
 	if [ "$SF_API_AUTH" = on ] && [ "$(retry 5 ssm_get "$SF_API_TOKEN_PARAM")" = unset ]; then
-		local token
-		token=$(runuser -u scanfarm -- scanfarm-coordinator --config /etc/scanfarm/coordinator.conf token create bootstrap)
-		aws ssm put-parameter --overwrite --type SecureString --name "$SF_API_TOKEN_PARAM" --value "$token" >/dev/null
+		local tokenf
+		# the token reaches the AWS CLI as a file, never on a command line
+		tokenf=$(mktemp /run/scanfarm-token.XXXXXX)
+		runuser -u scanfarm -- scanfarm-coordinator --config /etc/scanfarm/coordinator.conf token create bootstrap |
+			tr -d '\n' >"$tokenf"
+		[ -s "$tokenf" ] || die "creating the API bootstrap token failed"
+		aws ssm put-parameter --overwrite --type SecureString --name "$SF_API_TOKEN_PARAM" --value "file://$tokenf" >/dev/null
+		rm -f "$tokenf"
 		log "API bootstrap token stored in $SF_API_TOKEN_PARAM"
 	fi
 }
@@ -251,7 +259,7 @@ worker() {
 	case "$SF_SENSOR" in
 	ebpf) ;;
 	falco-json | falco-grpc)
-		scanfarm-worker --help 2>&1 | grep -q -- "$SF_SENSOR" ||
+		help_of scanfarm-worker | grep -- "$SF_SENSOR" >/dev/null ||
 			die "sensor $SF_SENSOR: scanfarm-worker $SF_PACKAGE_VERSION has no such backend (issue 16)"
 		install_falco
 		configure_falco "$rules"

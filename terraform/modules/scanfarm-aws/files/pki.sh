@@ -151,7 +151,7 @@ load_ca() {
 		new_ca_into "$scratch"
 		return
 	fi
-	{ jq -er .key <<<"$value" >"$scratch/ca.key" && jq -er .cert <<<"$value" >"$scratch/ca.pem"; } ||
+	{ jq -ej .key <<<"$value" >"$scratch/ca.key" && jq -ej .cert <<<"$value" >"$scratch/ca.pem"; } ||
 		die "the CA secret holds no key and certificate"
 	openssl pkey -in "$scratch/ca.key" -noout 2>/dev/null || die "the CA secret's key does not load"
 }
@@ -293,7 +293,7 @@ worker() {
 		die "the coordinator published no certificates within 20 minutes"
 	fi
 	printf '%s\n' "$bundle" >"$scratch/ca.pem"
-	{ jq -er .cert <<<"$value" >"$scratch/worker.pem" && jq -er .key <<<"$value" >"$scratch/worker.key"; } ||
+	{ jq -ej .cert <<<"$value" >"$scratch/worker.pem" && jq -ej .key <<<"$value" >"$scratch/worker.key"; } ||
 		die "the workers' secret holds no certificate and key"
 	openssl verify -CAfile "$scratch/ca.pem" "$scratch/worker.pem" >/dev/null || die "the workers' certificate does not chain to the published CA"
 	install_file "$scratch/ca.pem" "$dir/ca.pem" 0644 root
