@@ -110,7 +110,8 @@ if [ "$stage" = outer ]; then
 	export PATH=$ns/fakebin:$ns/usrbin:$PATH AWS_FAKE_DIR=$ns/aws
 	export SYSTEMCTL_FAKE_UNITS=$src/packaging/systemd SYSTEMCTL_FAKE_BIN=$ns/usrbin
 
-	python3 "$fakes/imds.py" 169.254.169.254 80 "local-ipv4=$coord_ip" "public-ipv4=$public_ip" \
+	# no public-ipv4: the EIP comes from bootstrap.env (SF_TLS_PUBLIC_IP)
+	python3 "$fakes/imds.py" 169.254.169.254 80 "local-ipv4=$coord_ip" \
 		2>"$ns/imds.log" &
 	imds_pid=$!
 	for _ in $(seq 1 50); do curl -s -o /dev/null http://169.254.169.254/ && break || sleep 0.1; done

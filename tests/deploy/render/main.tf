@@ -41,6 +41,7 @@ module "coordinator" {
   env = merge(local.common, local.tls, var.tls ? {
     SF_TLS_CA_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scanfarm-tls-ca-x"
     SF_TLS_API_NAMES     = "scanfarm.example.org"
+    SF_TLS_PUBLIC_IP     = "198.51.100.7"
     } : {}, {
     SF_DB_HOST         = "db.example.internal"
     SF_DB_PORT         = "5432"

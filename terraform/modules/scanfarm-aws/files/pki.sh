@@ -28,8 +28,8 @@
 # certificates last 90 days and are renewed when fewer than 30 remain, or,
 # the coordinator's, when its addresses change. The coordinator's
 # certificate names SF_TLS_SERVER_NAME (workers check it: mbedTLS does not
-# match addresses), its private and public addresses and SF_TLS_API_NAMES
-# (what API clients check).
+# match addresses), its private and public addresses (SF_TLS_PUBLIC_IP or
+# IMDS) and SF_TLS_API_NAMES (what API clients check).
 set -euo pipefail
 umask 077
 # shellcheck source=/dev/null
@@ -188,8 +188,9 @@ coordinator_san() {
 	local ip pub san name
 	ip=$(retry 5 imds meta-data/local-ipv4) || die "no private address from IMDS"
 	san="DNS:$SF_TLS_SERVER_NAME,IP:$ip"
-	# the public address (an EIP) when there is one
-	pub=$(imds meta-data/public-ipv4 2>/dev/null || true)
+	# the public address: the EIP Terraform names, else what IMDS shows, if any
+	pub=${SF_TLS_PUBLIC_IP:-}
+	[ -n "$pub" ] || pub=$(imds meta-data/public-ipv4 2>/dev/null || true)
 	[[ "$pub" =~ ^[0-9.]+$ ]] && san="$san,IP:$pub"
 	for name in ${SF_TLS_API_NAMES//,/ }; do san="$san,DNS:$name"; done
 	echo "$san"

@@ -177,6 +177,7 @@ run "defaults" {
       strcontains(output.coordinator_user_data, "SF_TLS_CA_SECRET_ARN='arn:aws:secretsmanager:eu-west-1:123456789012:secret:scanfarm-tls-ca-MOCK'") &&
       strcontains(output.coordinator_user_data, "SF_TLS_WORKER_SECRET_ARN='arn:aws:secretsmanager:eu-west-1:123456789012:secret:scanfarm-tls-worker-MOCK'") &&
       strcontains(output.coordinator_user_data, "SF_TLS_CA_PARAM='/scanfarm/tls-ca'") &&
+      strcontains(output.coordinator_user_data, "SF_TLS_PUBLIC_IP='198.51.100.7'") &&
     strcontains(output.coordinator_user_data, "SF_TLS_SERVER_NAME='coordinator.scanfarm.internal'"))
     error_message = "the coordinator must be told where the CA, the workers' certificate and the trust parameter are"
   }
@@ -308,6 +309,10 @@ run "falco_grpc_existing_vpc" {
   assert {
     condition     = length(aws_vpc.this) == 0 && output.coordinator_url == "https://10.42.0.10:3000"
     error_message = "an existing VPC: nothing created, the private URL"
+  }
+  assert {
+    condition     = strcontains(output.coordinator_user_data, "SF_TLS_PUBLIC_IP=''")
+    error_message = "no public address: none in the coordinator's certificate"
   }
 }
 
