@@ -7,7 +7,7 @@
 #   scripts/setup.sh all        all three (the default)
 #
 # Nothing here relies on anything installed by hand. (python3: the tests' fake npm registry;
-# e2fsprogs: mkfs.ext4 for each job's disk; iproute2: the deploy TLS test's loopback addresses.)
+# e2fsprogs: mkfs.ext4 for each job's disk.)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 var=${SCANFARM_VAR:-$top/var}
@@ -17,7 +17,10 @@ PACKAGES=(build-essential cmake pkg-config clang llvm libbpf-dev bpftool libnng-
   protobuf-compiler libmsgpack-dev libyaml-dev libmicrohttpd-dev
   libcurl4-openssl-dev libssl-dev libjansson-dev libnftables-dev libmnl-dev
   postgresql crun runc mmdebstrap
-  jq curl ca-certificates openssl xz-utils git python3 tinyproxy e2fsprogs iproute2
+  # iproute2: deploy_tls_bootstrap_test puts the pool's addresses on the
+  # loopback of its own network namespace
+  iproute2
+  jq curl ca-certificates openssl xz-utils git python3 tinyproxy e2fsprogs
   shellcheck python3-yaml python3-jsonschema python3-jinja2 python3-configobj
   python3-jsonpatch python3-netifaces python3-requests python3-grpcio
   # the libraries a Falco 0.43 built from source needs (the Falco backends' tests)
