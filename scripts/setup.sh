@@ -18,6 +18,9 @@ PACKAGES=(build-essential cmake pkg-config clang llvm libbpf-dev bpftool libnng-
   protobuf-compiler libmsgpack-dev libyaml-dev libmicrohttpd-dev
   libcurl4-openssl-dev libssl-dev libjansson-dev libnftables-dev libmnl-dev
   postgresql crun runc mmdebstrap
+  # iproute2: deploy_tls_bootstrap_test puts the pool's addresses on the
+  # loopback of its own network namespace
+  iproute2
   jq curl ca-certificates openssl xz-utils git python3 tinyproxy e2fsprogs
   shellcheck python3-yaml python3-jsonschema python3-jinja2 python3-configobj
   python3-jsonpatch python3-netifaces python3-requests python3-grpcio
