@@ -6,7 +6,17 @@
 # sandbox image's own node and npm (chroot into the rootfs, host network), so
 # the ratio is what the farm adds: three containers, the registry proxy, the
 # sensor and the rules, the import phase, the report.
+#
+# Scheduling: the sandbox's containers live in cgroups under /scanfarm (on a
+# host with cgroup v1's cpu controller, that group as a whole gets one
+# task's CPU share when the machine is busy, however many threads npm runs).
+# The ratio's baseline therefore runs in a cgroup of its own beside them
+# (/scanfarm/bench-baseline-PID), scheduled as the sandbox is; the same
+# npm ci in the host's root cgroup is measured too and printed beside it.
+# CPU time (the baseline's cgroup; the scan's containers plus the worker
+# process) is printed as well: it hardly moves when the machine is loaded.
 #   bench/project_bench.sh BUILD_DIR [RUNS]     (default 3; medians printed)
+#   SCANFARM_BENCH_KEEP=DIR   keep the logs and every report in DIR
 # The first run copies the project's dependency tree once from the public npm
 # registry into var/bench-registry; every run serves that copy on loopback.
 set -euo pipefail
@@ -19,6 +29,10 @@ chmod 755 "$work"
 reg=
 cleanup() {
   [ -n "$reg" ] && kill "$reg" 2>/dev/null
+  if [ -n "${SCANFARM_BENCH_KEEP:-}" ]; then
+    mkdir -p "$SCANFARM_BENCH_KEEP"
+    cp -r "$work/farm/log" "$work"/*.json "$work"/*.log "$SCANFARM_BENCH_KEEP"/ 2>/dev/null || true
+  fi
   SCANFARM_VAR=$work/farm "$top/scripts/farm.sh" down >/dev/null 2>&1 || true
   awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$work"
@@ -87,7 +101,11 @@ for name, versions in keep.items():
     os.makedirs(os.path.dirname(path), exist_ok=True)
     json.dump(doc, open(path, "w"))
 EOF
-python3 "$top/tests/tools/fake_registry.py" "$work/registry" "$((port + 3))" "$work/registry.log" &
+# like the public registry: persistent connections and a listen backlog
+# that a burst of parallel downloads does not overflow (Python's default of
+# 5 does, and the refused ones are retried seconds later, on both paths)
+python3 "$top/tests/tools/fake_registry.py" "$work/registry" "$((port + 3))" "$work/registry.log" \
+  --keep-alive --backlog 1024 &
 reg=$!
 for _ in $(seq 1 50); do curl -s -o /dev/null "$regurl/express" && break; sleep 0.1; done
 npkgs=$(wc -l <"$mirror/list")
@@ -102,19 +120,55 @@ tar -czf "$work/project.tgz" -C "$work" app
 now() { date +%s.%N; }
 since() { awk -v a="$(now)" -v b="$1" 'BEGIN {printf "%.2f", a - b}'; }
 
+# --- the baseline's cgroup: beside the sandbox's containers, in every hierarchy
+cgdirs=()
+while read -r _ mnt fstype opts _; do
+  case $fstype in cgroup|cgroup2) ;; *) continue ;; esac
+  case ,$opts, in *,name=*) continue ;; esac   # named v1 hierarchies: no controller
+  cgdirs+=("$mnt/scanfarm/bench-baseline-$$")
+done </proc/mounts
+cg_cpu_ms() { # CPU time of the baseline's cgroup so far (ms)
+  local d
+  for d in "${cgdirs[@]}"; do
+    if [ -f "$d/cpuacct.usage" ]; then echo $(( $(cat "$d/cpuacct.usage") / 1000000 )); return; fi
+    if [ -f "$d/cpu.stat" ] && grep -q '^usage_usec' "$d/cpu.stat"; then
+      echo $(( $(awk '$1 == "usage_usec" {print $2}' "$d/cpu.stat") / 1000 )); return
+    fi
+  done
+  echo 0
+}
+cg_cleanup() { local d; for d in "${cgdirs[@]}"; do rmdir "$d" 2>/dev/null || true; done; }
+
 # --- baseline: npm ci in the sandbox image's userland (chroot), loopback registry
-baseline() { # cold|warm → seconds
-  local dir=$work/base
+baseline() { # cold|warm sandbox|host → "seconds cpu-seconds"
+  local dir=$work/base enter=
   rm -rf "$dir/app"; mkdir -p "$dir/app" "$dir/cache"
   if [ "$1" = cold ]; then rm -rf "${dir:?}/cache"; mkdir -p "$dir/cache"; fi
   cp "$work/app/package.json" "$work/app/package-lock.json" "$dir/app/"
+  local cpu0=0 d
+  if [ "$2" = sandbox ]; then
+    for d in "${cgdirs[@]}"; do
+      mkdir -p "$d"
+      # a v1 cpuset starts empty: the parent's cpus and memory nodes
+      if [ -f "$d/cpuset.cpus" ] && [ -z "$(cat "$d/cpuset.cpus")" ]; then
+        cat "$d/../cpuset.cpus" >"$d/cpuset.cpus"; cat "$d/../cpuset.mems" >"$d/cpuset.mems"
+      fi
+      enter+="echo \$\$ >'$d/cgroup.procs' && "
+    done
+    cpu0=$(cg_cpu_ms)
+  fi
+  TIMEFORMAT='%R %U %S'
   local t0; t0=$(now)
-  unshare -m sh -c "mount -t tmpfs tmpfs '$rootfs/tmp' && mount -t proc proc '$rootfs/proc' &&
+  { time sh -c "${enter}exec unshare -m sh -c \"mount -t tmpfs tmpfs '$rootfs/tmp' && mount -t proc proc '$rootfs/proc' &&
     mount --bind '$dir/app' '$rootfs/work' && mkdir -p '$rootfs/tmp/cache' &&
     mount --bind '$dir/cache' '$rootfs/tmp/cache' &&
-    chroot '$rootfs' /usr/bin/env -i PATH=/usr/bin:/bin HOME=/tmp sh -c 'cd /work && npm ci --no-audit --no-fund --loglevel=error --registry=$regurl/ --cache=/tmp/cache'" \
-    >"$work/base.log" 2>&1 || { echo "baseline npm ci failed:" >&2; tail -20 "$work/base.log" >&2; exit 1; }
-  since "$t0"
+    chroot '$rootfs' /usr/bin/env -i PATH=/usr/bin:/bin HOME=/tmp sh -c 'cd /work && npm ci --no-audit --no-fund --loglevel=error --registry=$regurl/ --cache=/tmp/cache'\"" \
+    >"$work/base.log" 2>&1 ; } 2>"$work/base.time" || { echo "baseline npm ci failed:" >&2; tail -20 "$work/base.log" >&2; exit 1; }
+  local took; took=$(since "$t0")
+  local cpu
+  if [ "$2" = sandbox ]; then cpu=$(( $(cg_cpu_ms) - cpu0 ))
+  else cpu=$(awk '{printf "%d", ($2 + $3) * 1000}' "$work/base.time"); fi
+  awk -v t="$took" -v c="$cpu" 'BEGIN {printf "%.2f %.2f\n", t, c / 1000}'
 }
 
 # --- the farm: its own PostgreSQL, coordinator and worker, the same registry
@@ -123,9 +177,13 @@ export SCANFARM_HTTP_PORT=$port SCANFARM_JOBS_PORT=$((port + 1)) SCANFARM_RESULT
 export SCANFARM_NPM_REGISTRY=$regurl/ SCANFARM_ROOTFS=$rootfs
 "$top/scripts/farm.sh" up >/dev/null 2>&1 || { echo "the farm did not start"; exit 1; }
 url=http://127.0.0.1:$port
-scan() { # cold|warm → seconds (submit → finished report)
+wpid=$(cat "$SCANFARM_VAR/run/worker.pid")
+tick=$(getconf CLK_TCK)
+proc_cpu_ms() { awk -v t="$tick" '{sub(/^.*\) /, ""); printf "%d", ($12 + $13) * 1000 / t}' "/proc/$1/stat"; }
+scan() { # cold|warm → "seconds cpu-seconds fetch-s install-s import-s" (submit → finished report)
   if [ "$1" = cold ]; then rm -rf "$SCANFARM_VAR/worker/npm-cache"; fi
-  local t0 id st; t0=$(now)
+  local t0 id st w0 log0; t0=$(now); w0=$(proc_cpu_ms "$wpid")
+  log0=$(stat -c %s "$SCANFARM_VAR/log/worker.log")
   id=$(curl -fsS -H 'Content-Type: application/octet-stream' --data-binary @"$work/project.tgz" \
     "$url/monitor/project/npm?rescan=1" | jq -r .id)
   for _ in $(seq 1 3000); do
@@ -134,26 +192,43 @@ scan() { # cold|warm → seconds (submit → finished report)
     sleep 0.1
   done
   local took; took=$(since "$t0")
+  local wcpu=$(( $(proc_cpu_ms "$wpid") - w0 ))
   curl -fsS "$url/v1/scans/$id" >"$work/report.json"
+  cp "$work/report.json" "$work/report-$1-$id.json"
   [ "$st" = finished ] || { echo "scan $st: $(jq -r .reason "$work/report.json")" >&2; exit 1; }
-  echo "$took"
+  # the containers' CPU time, as the worker logs it per phase
+  local ccpu; ccpu=$(tail -c +"$((log0 + 1))" "$SCANFARM_VAR/log/worker.log" |
+    sed -n 's/.* phase (.*): exit .* in [0-9]* ms, \([0-9]*\) ms CPU.*/\1/p' | awk '{s += $1} END {print s + 0}')
+  local phases; phases=$(jq -r '[.phases[] | (.duration_ms // 0) / 1000] | map(tostring) | join(" ")' "$work/report.json")
+  awk -v t="$took" -v c="$((ccpu + wcpu))" -v p="$phases" 'BEGIN {printf "%.2f %.2f %s\n", t, c / 1000, p}'
 }
 
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-declare -A t
+col() { awk -v c="$2" '{print $c}' "$1" | median; }
+span() { awk -v c="$2" 'NR == 1 || $c < lo {lo = $c} NR == 1 || $c > hi {hi = $c} END {printf "%.2f–%.2f", lo, hi}' "$1"; }
+trap 'cg_cleanup; cleanup' EXIT
 for kind in cold warm; do
-  : >"$work/b.$kind"; : >"$work/s.$kind"
+  : >"$work/b.$kind"; : >"$work/h.$kind"; : >"$work/s.$kind"
 done
-for i in $(seq 1 "$runs"); do
-  baseline cold >>"$work/b.cold"; baseline warm >>"$work/b.warm"
-  scan cold >>"$work/s.cold"; scan warm >>"$work/s.warm"
+# interleaved, so that a change in the machine's load falls on all of them
+for _ in $(seq 1 "$runs"); do
+  for kind in cold warm; do
+    baseline "$kind" sandbox >>"$work/b.$kind"
+    scan "$kind" >>"$work/s.$kind"
+    baseline "$kind" host >>"$work/h.$kind"
+  done
 done
-for kind in cold warm; do
-  t[b$kind]=$(median <"$work/b.$kind"); t[s$kind]=$(median <"$work/s.$kind")
-done
-echo "project: express, esbuild, core-js, chalk, lodash, dayjs — $npkgs packages (lockfile), $runs runs, medians"
+echo "project: express, esbuild, core-js, chalk, lodash, dayjs — $npkgs packages (lockfile), $runs runs, medians (range)"
 echo "  report: $(jq -r '"\(.status), \(.packages | length) packages listed, phases " + ([.phases[] | "\(.name) \(.duration_ms) ms"] | join(", ")) + ", \(.alerts | length) alerts"' "$work/report.json")"
+echo "  load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 for kind in cold warm; do
-  awk -v k="$kind" -v b="${t[b$kind]}" -v s="${t[s$kind]}" 'BEGIN {
-    printf "  %s: npm ci %.2f s   scan %.2f s   ratio %.2f\n", k, b, s, s / b }'
+  b=$(col "$work/b.$kind" 1) s=$(col "$work/s.$kind" 1) h=$(col "$work/h.$kind" 1)
+  awk -v k="$kind" -v b="$b" -v s="$s" -v h="$h" -v br="$(span "$work/b.$kind" 1)" \
+    -v sr="$(span "$work/s.$kind" 1)" -v hr="$(span "$work/h.$kind" 1)" 'BEGIN {
+    printf "  %s: npm ci %.2f s (%s)   scan %.2f s (%s)   ratio %.2f\n", k, b, br, s, sr, s / b
+    printf "  %s: npm ci in the host root cgroup %.2f s (%s): scan / that %.2f\n", k, h, hr, s / h }'
+  awk -v k="$kind" -v bc="$(col "$work/b.$kind" 2)" -v sc="$(col "$work/s.$kind" 2)" \
+    -v f="$(col "$work/s.$kind" 3)" -v n="$(col "$work/s.$kind" 4)" -v m="$(col "$work/s.$kind" 5)" 'BEGIN {
+    printf "  %s: CPU npm ci %.2f s, scan %.2f s (containers + worker): ratio %.2f; phases fetch %.2f s, install %.2f s, import %.2f s\n",
+      k, bc, sc, sc / bc, f, n, m }'
 done

@@ -10,11 +10,17 @@ request is appended to LOG as "METHOD PATH STATUS", so a test can count
 downloads.
 
     fake_registry.py DIR PORT LOG [DELAY] [--token T] [--tls CERT KEY]
+                     [--keep-alive] [--backlog N]
 
 --token: a private registry; every request without "Authorization: Bearer T"
 is answered 401 (as npm registries answer), and each log line gains
 " auth=yes" or " auth=no" (without --token, " auth=sent" marks a request
 that carried a credential anyway). --tls: served over HTTPS with that certificate.
+--keep-alive: HTTP/1.1 persistent connections (a public registry's CDN keeps
+them; without it every answer closes its connection, HTTP/1.0). --backlog:
+the listening socket's backlog (default 5, Python's; a burst of npm's
+parallel downloads overflows that and is retried seconds later, which a
+benchmark must not mistake for the client's own cost).
 Never binds anything but loopback.
 """
 import argparse
@@ -71,7 +77,12 @@ def main():
     ap.add_argument("delay", type=float, nargs="?", default=0.0)
     ap.add_argument("--token")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    ap.add_argument("--keep-alive", action="store_true")
+    ap.add_argument("--backlog", type=int, default=5)
     a = ap.parse_args()
+    if a.keep_alive:
+        Handler.protocol_version = "HTTP/1.1"
+    http.server.ThreadingHTTPServer.request_queue_size = a.backlog
     Handler.delay = a.delay
     Handler.log_path = a.log
     Handler.token = a.token

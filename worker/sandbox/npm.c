@@ -190,25 +190,44 @@ int sf_npm_install(const struct sf_project *p, bool rebuild, struct sf_argv *arg
 }
 
 /* Runs in the sandbox: one fresh node per package, cwd its directory, so
- * what a package does when it is loaded is attributed to it. */
+ * what a package does when it is loaded is attributed to it (the sensor
+ * takes a process's package from its cwd at exec). As many packages load
+ * at a time as there are CPUs (at least two), each still in a process of
+ * its own with its own time bound; one line per package says how it went,
+ * as each ends. */
 static const char npm_import_driver[] =
     "'use strict';\n"
-    "const cp = require('child_process'), path = require('path');\n"
+    "const cp = require('child_process'), path = require('path'), os = require('os');\n"
     "const one = \"const n = process.argv[1], t = n === '.' ? process.cwd() : n;\" +\n"
     "  \"const say = (e) => { console.error('import ' + n + ': ' + String(e && e.message || e));"
     " process.exitCode = 3; };\" +\n"
     "  \"try { require(t); } catch (e) {\" +\n"
     "  \" if (e && e.code === 'ERR_REQUIRE_ESM') import(n === '.' ?"
     " require('url').pathToFileURL(t).href : n).catch(say); else say(e); }\";\n"
-    "for (const n of process.argv.slice(1)) {\n"
+    "const names = process.argv.slice(1);\n"
+    "const cpus = os.availableParallelism ? os.availableParallelism() : os.cpus().length;\n"
+    "let next = 0;\n"
+    "const start = () => {\n"
+    "  if (next >= names.length) return;\n"
+    "  const n = names[next++];\n"
     "  const cwd = n === '.' ? process.cwd() : path.join('node_modules', n);\n"
-    "  const r = cp.spawnSync(process.execPath, ['-e', one, n], {cwd,"
-    " stdio: ['ignore', 'inherit', 'inherit'], timeout: %d, killSignal: 'SIGKILL'});\n"
-    "  const how = r.error && r.error.code === 'ETIMEDOUT' ? 'timed out' :"
-    " r.error ? 'not run: ' + r.error.code : r.status === 0 ? 'ok' :"
-    " 'failed (' + (r.status === null ? r.signal : 'exit ' + r.status) + ')';\n"
-    "  console.log('" SF_NPM_IMPORT_MARK "' + n + ': ' + how);\n"
-    "}\n";
+    "  let ended = false, timedOut = false, c;\n"
+    "  const end = (how) => {\n"
+    "    if (ended) return;\n"
+    "    ended = true;\n"
+    "    clearTimeout(timer);\n"
+    "    console.log('" SF_NPM_IMPORT_MARK "' + n + ': ' + how);\n"
+    "    start();\n"
+    "  };\n"
+    "  const timer = setTimeout(() => { timedOut = true; if (c) c.kill('SIGKILL'); }, %d);\n"
+    "  try {\n"
+    "    c = cp.spawn(process.execPath, ['-e', one, n], {cwd, stdio: ['ignore', 'inherit', 'inherit']});\n"
+    "  } catch (e) { end('not run: ' + (e.code || e.message)); return; }\n"
+    "  c.on('error', (e) => end('not run: ' + (e.code || e.message)));\n"
+    "  c.on('exit', (code, sig) => end(timedOut ? 'timed out' : code === 0 ? 'ok' :"
+    " 'failed (' + (code === null ? sig : 'exit ' + code) + ')'));\n"
+    "};\n"
+    "for (let i = 0; i < Math.max(" SF_NPM_IMPORT_PARALLEL_MIN ", cpus); i++) start();\n";
 
 int sf_npm_import(const struct sf_project *p, struct sf_argv *argv, struct sf_argv *env)
 {

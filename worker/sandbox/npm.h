@@ -15,7 +15,8 @@
  *   import   a node driver that require()s (or import()s, for ESM) each
  *            direct dependency — and the package itself when it is an
  *            npm pack tarball — in a fresh node process whose cwd is that
- *            package's directory, each bounded in time
+ *            package's directory, each bounded in time; one process per
+ *            CPU at a time
  *
  * HOME and npm's cache live in the sandbox's /tmp; the fetch phase's cache
  * is the worker's tarball cache, mounted at SF_NPM_CACHE_DIR.
@@ -37,6 +38,8 @@
 #define SF_NPM_PNPM_CACHE SF_NPM_CACHE_DIR "/pnpm-cache"
 #define SF_ARGV_MAX (SF_PROJECT_MAX_DEPS + 32)
 #define SF_NPM_IMPORT_TIMEOUT_MS 10000 /* per required package */
+/* packages loaded at once: one per CPU, and never fewer than this */
+#define SF_NPM_IMPORT_PARALLEL_MIN "2"
 
 /* A NULL-terminated argv (or environment) of malloc'd strings. */
 struct sf_argv {
