@@ -22,7 +22,13 @@
 #include "sinkhole.h"
 #include "userns.h"
 
-#define NETNS_MAX_CONN 64   /* npm opens a handful; more is not a registry client */
+/* Connections forwarded at once. npm 9 through a proxy opens one
+ * connection per request with no cap (its proxy agent pools nothing): a
+ * tree of 83 packages had 79 open at once. Those past the cap wait in the
+ * listening socket's queue (NETNS_BACKLOG) until one ends; none is
+ * refused, which npm would retry seconds later. */
+#define NETNS_MAX_CONN 128
+#define NETNS_BACKLOG  4096
 #define NETNS_BUF      16384
 
 /* One forwarded connection: buf[i] holds bytes read from fd[i] that are
@@ -124,7 +130,7 @@ static void *netns_make_thread(void *arg)
 	int one = 1;
 	setsockopt(n->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(n->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    listen(n->listen_fd, 64) != 0) {
+	    listen(n->listen_fd, NETNS_BACKLOG) != 0) {
 		m->rc = -errno;
 		snprintf(m->err, sizeof(m->err), "cannot listen on 127.0.0.1:%u: %s",
 			 (unsigned)m->opts->forward_port, strerror(errno));
@@ -141,15 +147,15 @@ static void netns_conn_close(struct sf_netns *n, int k)
 	n->conns[k] = NULL;
 }
 
-static void netns_accept(struct sf_netns *n)
+/* Takes one queued connection into slot k and connects it to the proxy;
+ * false when none was waiting. A connection the proxy does not take is
+ * closed (the sandbox sees its connection reset). */
+static bool netns_accept_one(struct sf_netns *n, int k)
 {
 	int s = accept4(n->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (s < 0)
-		return;
-	int k = 0;
-	while (k < NETNS_MAX_CONN && n->conns[k])
-		k++;
-	struct netns_conn *c = k < NETNS_MAX_CONN ? calloc(1, sizeof(*c)) : NULL;
+		return false;
+	struct netns_conn *c = calloc(1, sizeof(*c));
 	int p = c ? socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
 	/* the proxy is on the host's loopback: a blocking connect is immediate */
 	if (p < 0 || connect(p, (struct sockaddr *)&n->to, sizeof(n->to)) != 0 ||
@@ -158,12 +164,22 @@ static void netns_accept(struct sf_netns *n)
 			close(p);
 		free(c);
 		close(s);
-		return;
+		return true;
 	}
 	c->fd[0] = s;
 	c->fd[1] = p;
 	n->conns[k] = c;
 	atomic_fetch_add(&n->connections, 1);
+	return true;
+}
+
+/* Takes the queued connections while a slot is free (npm's requests
+ * arrive in bursts). */
+static void netns_accept(struct sf_netns *n)
+{
+	for (int k = 0; k < NETNS_MAX_CONN; k++)
+		if (!n->conns[k] && !netns_accept_one(n, k))
+			return;
 }
 
 /* Moves what it can in both directions; returns false when the pair is done. */
@@ -206,12 +222,16 @@ static void *netns_forward_thread(void *arg)
 	for (;;) {
 		int np = 0;
 		p[np++] = (struct pollfd){.fd = n->stop_fd, .events = POLLIN};
-		p[np++] = (struct pollfd){.fd = n->listen_fd, .events = POLLIN};
+		/* every slot taken: new connections wait in the queue */
+		p[np++] = (struct pollfd){.fd = n->listen_fd, .events = 0};
+		bool free_slot = false;
 		for (int k = 0; k < NETNS_MAX_CONN; k++) {
 			struct netns_conn *c = n->conns[k];
 			idx[k] = -1;
-			if (!c)
+			if (!c) {
+				free_slot = true;
 				continue;
+			}
 			idx[k] = np;
 			for (int i = 0; i < 2; i++) {
 				short ev = 0;
@@ -222,6 +242,8 @@ static void *netns_forward_thread(void *arg)
 				p[np++] = (struct pollfd){.fd = c->fd[i], .events = ev};
 			}
 		}
+		if (free_slot)
+			p[1].events = POLLIN;
 		if (poll(p, (nfds_t)np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
