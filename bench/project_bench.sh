@@ -140,13 +140,25 @@ cg_cpu_ms() { # CPU time of the baseline's cgroup so far (ms)
 cg_cleanup() { local d; for d in "${cgdirs[@]}"; do rmdir "$d" 2>/dev/null || true; done; }
 
 # --- baseline: npm ci in the sandbox image's userland (chroot), loopback registry
-baseline() { # cold|warm sandbox|host → "seconds cpu-seconds"
-  local dir=$work/base enter=
+# sandbox: in the cgroup beside the containers; host: in the host's root
+# cgroup; jobdisk: beside the containers, and the project (node_modules)
+# on a fresh ext4 image like the job's disk (worker/sandbox/disk.c: no
+# journal, loop-mounted) instead of the host's file system
+baseline() { # cold|warm sandbox|host|jobdisk → "seconds cpu-seconds"
+  local dir=$work/base enter='' disk=''
+  mountpoint -q "$dir/app" 2>/dev/null && umount "$dir/app"
   rm -rf "$dir/app"; mkdir -p "$dir/app" "$dir/cache"
   if [ "$1" = cold ]; then rm -rf "${dir:?}/cache"; mkdir -p "$dir/cache"; fi
-  cp "$work/app/package.json" "$work/app/package-lock.json" "$dir/app/"
+  if [ "$2" = jobdisk ]; then
+    rm -f "$dir/disk.img"; truncate -s 1100M "$dir/disk.img"
+    mkfs.ext4 -q -F -O ^has_journal -m 0 -N 200000 -E lazy_itable_init=1,nodiscard "$dir/disk.img"
+    disk="mount -o loop,noatime,nosuid,nodev,noinit_itable '$dir/disk.img' '$dir/app' &&
+      cp '$work/app/package.json' '$work/app/package-lock.json' '$dir/app/' && "
+  else
+    cp "$work/app/package.json" "$work/app/package-lock.json" "$dir/app/"
+  fi
   local cpu0=0 d
-  if [ "$2" = sandbox ]; then
+  if [ "$2" != host ]; then
     for d in "${cgdirs[@]}"; do
       mkdir -p "$d"
       # a v1 cpuset starts empty: the parent's cpus and memory nodes
@@ -159,14 +171,15 @@ baseline() { # cold|warm sandbox|host → "seconds cpu-seconds"
   fi
   TIMEFORMAT='%R %U %S'
   local t0; t0=$(now)
-  { time sh -c "${enter}exec unshare -m sh -c \"mount -t tmpfs tmpfs '$rootfs/tmp' && mount -t proc proc '$rootfs/proc' &&
+  { time sh -c "${enter}exec unshare -m sh -c \"${disk}mount -t tmpfs tmpfs '$rootfs/tmp' && mount -t proc proc '$rootfs/proc' &&
     mount --bind '$dir/app' '$rootfs/work' && mkdir -p '$rootfs/tmp/cache' &&
     mount --bind '$dir/cache' '$rootfs/tmp/cache' &&
     chroot '$rootfs' /usr/bin/env -i PATH=/usr/bin:/bin HOME=/tmp sh -c 'cd /work && npm ci --no-audit --no-fund --loglevel=error --registry=$regurl/ --cache=/tmp/cache'\"" \
     >"$work/base.log" 2>&1 ; } 2>"$work/base.time" || { echo "baseline npm ci failed:" >&2; tail -20 "$work/base.log" >&2; exit 1; }
   local took; took=$(since "$t0")
   local cpu
-  if [ "$2" = sandbox ]; then cpu=$(( $(cg_cpu_ms) - cpu0 ))
+  rm -f "$dir/disk.img"
+  if [ "$2" != host ]; then cpu=$(( $(cg_cpu_ms) - cpu0 ))
   else cpu=$(awk '{printf "%d", ($2 + $3) * 1000}' "$work/base.time"); fi
   awk -v t="$took" -v c="$cpu" 'BEGIN {printf "%.2f %.2f\n", t, c / 1000}'
 }
@@ -208,7 +221,7 @@ col() { awk -v c="$2" '{print $c}' "$1" | median; }
 span() { awk -v c="$2" 'NR == 1 || $c < lo {lo = $c} NR == 1 || $c > hi {hi = $c} END {printf "%.2f–%.2f", lo, hi}' "$1"; }
 trap 'cg_cleanup; cleanup' EXIT
 for kind in cold warm; do
-  : >"$work/b.$kind"; : >"$work/h.$kind"; : >"$work/s.$kind"
+  : >"$work/b.$kind"; : >"$work/h.$kind"; : >"$work/d.$kind"; : >"$work/s.$kind"
 done
 # interleaved, so that a change in the machine's load falls on all of them
 for _ in $(seq 1 "$runs"); do
@@ -216,6 +229,7 @@ for _ in $(seq 1 "$runs"); do
     baseline "$kind" sandbox >>"$work/b.$kind"
     scan "$kind" >>"$work/s.$kind"
     baseline "$kind" host >>"$work/h.$kind"
+    baseline "$kind" jobdisk >>"$work/d.$kind"
   done
 done
 echo "project: express, esbuild, core-js, chalk, lodash, dayjs — $npkgs packages (lockfile), $runs runs, medians (range)"
@@ -223,10 +237,19 @@ echo "  report: $(jq -r '"\(.status), \(.packages | length) packages listed, pha
 echo "  load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 for kind in cold warm; do
   b=$(col "$work/b.$kind" 1) s=$(col "$work/s.$kind" 1) h=$(col "$work/h.$kind" 1)
-  awk -v k="$kind" -v b="$b" -v s="$s" -v h="$h" -v br="$(span "$work/b.$kind" 1)" \
-    -v sr="$(span "$work/s.$kind" 1)" -v hr="$(span "$work/h.$kind" 1)" 'BEGIN {
+  d=$(col "$work/d.$kind" 1)
+  awk -v k="$kind" -v b="$b" -v s="$s" -v h="$h" -v d="$d" -v br="$(span "$work/b.$kind" 1)" \
+    -v sr="$(span "$work/s.$kind" 1)" -v hr="$(span "$work/h.$kind" 1)" -v dr="$(span "$work/d.$kind" 1)" 'BEGIN {
     printf "  %s: npm ci %.2f s (%s)   scan %.2f s (%s)   ratio %.2f\n", k, b, br, s, sr, s / b
-    printf "  %s: npm ci in the host root cgroup %.2f s (%s): scan / that %.2f\n", k, h, hr, s / h }'
+    printf "  %s: npm ci in the host root cgroup %.2f s (%s): scan / that %.2f\n", k, h, hr, s / h
+    printf "  %s: npm ci on a job-like disk %.2f s (%s): scan / that %.2f\n", k, d, dr, s / d }'
+  # each round's scan over the baseline measured just before it: the load
+  # changes less between the two than over the whole run
+  paste -d' ' "$work/s.$kind" "$work/b.$kind" | awk '{print $1 / $(NF - 1)}' >"$work/r.$kind"
+  paste -d' ' "$work/s.$kind" "$work/d.$kind" | awk '{print $1 / $(NF - 1)}' >"$work/rd.$kind"
+  awk -v k="$kind" -v r="$(median <"$work/r.$kind")" -v rr="$(span "$work/r.$kind" 1)" \
+    -v d="$(median <"$work/rd.$kind")" -v dr="$(span "$work/rd.$kind" 1)" 'BEGIN {
+    printf "  %s: per-round ratio scan / npm ci: median %.2f (%s); scan / npm ci on a job-like disk: median %.2f (%s)\n", k, r, rr, d, dr }'
   awk -v k="$kind" -v bc="$(col "$work/b.$kind" 2)" -v sc="$(col "$work/s.$kind" 2)" \
     -v f="$(col "$work/s.$kind" 3)" -v n="$(col "$work/s.$kind" 4)" -v m="$(col "$work/s.$kind" 5)" 'BEGIN {
     printf "  %s: CPU npm ci %.2f s, scan %.2f s (containers + worker): ratio %.2f; phases fetch %.2f s, install %.2f s, import %.2f s\n",
