@@ -251,7 +251,9 @@ for kind in cold warm; do
     -v d="$(median <"$work/rd.$kind")" -v dr="$(span "$work/rd.$kind" 1)" 'BEGIN {
     printf "  %s: per-round ratio scan / npm ci: median %.2f (%s); scan / npm ci on a job-like disk: median %.2f (%s)\n", k, r, rr, d, dr }'
   awk -v k="$kind" -v bc="$(col "$work/b.$kind" 2)" -v sc="$(col "$work/s.$kind" 2)" \
+    -v dc="$(col "$work/d.$kind" 2)" \
     -v f="$(col "$work/s.$kind" 3)" -v n="$(col "$work/s.$kind" 4)" -v m="$(col "$work/s.$kind" 5)" 'BEGIN {
-    printf "  %s: CPU npm ci %.2f s, scan %.2f s (containers + worker): ratio %.2f; phases fetch %.2f s, install %.2f s, import %.2f s\n",
-      k, bc, sc, sc / bc, f, n, m }'
+    printf "  %s: CPU npm ci %.2f s, on a job-like disk %.2f s, scan %.2f s (containers + worker): ratios %.2f, %.2f\n",
+      k, bc, dc, sc, sc / bc, sc / dc
+    printf "  %s: phases fetch %.2f s, install %.2f s, import %.2f s\n", k, f, n, m }'
 done
