@@ -119,6 +119,7 @@ ok "one run, one batch, three reports" \
   '[ "$(sql "SELECT count(*) FROM scan_batches")" = $((batches + 1)) ] && [ -s "$work/r.json" ] && [ -s "$work/r.table" ] && [ -s "$work/r.sarif" ]'
 ok "json: verdict integrity_mismatch, counted in the summary" \
   '[ "$(jq -r ".packages[0].verdict, .summary.integrity_mismatch" "$work/r.json" | paste -sd" ")" = "integrity_mismatch 1" ]'
+sed "s/^/#  /" "$work/r.table" # the table, on the log
 ok "table: the package with its verdict and why" \
   'grep -qE "^npm sf-int-demo@1.0.0 +integrity_mismatch" "$work/r.table" && grep -q "the registry publishes $one512" "$work/r.table"'
 line_of=$(grep -n '"node_modules/sf-int-demo"' "$work/repos/tampered/package-lock.json" | cut -d: -f1)
