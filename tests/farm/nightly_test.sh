@@ -9,7 +9,8 @@
 #     once), reports the PyPI one (not in the loopback PEP 503 index: it
 #     answers 404) as failed with the reason, never clean;
 #   - exits 1 for the stealer, which every report format (table, json,
-#     SARIF, GitLab) shows at its lockfile and line in each repository;
+#     SARIF, GitLab; the last three written by one run) shows at its
+#     lockfile and line in each repository;
 #   - a second run is answered entirely from the verdict cache: no job, no
 #     download;
 # SARIF validates against the official SARIF 2.1.0 schema, the GitLab
@@ -110,10 +111,14 @@ ok "every npm package from the cache" \
   '[ "$(jq -c "[.packages[] | select(.ecosystem == \"npm\") | .cached] | unique" "$work/run2.json")" = "[true]" ] && [ "$(jq .summary.cached "$work/run2.json")" = 3 ]'
 ok "the same verdicts" '[ "$(jq -c "[.packages[].verdict]" "$work/run1.json")" = "$(jq -c "[.packages[].verdict]" "$work/run2.json")" ]'
 
-# --- every report format shows the stealer at its lockfile and line
-for f in table sarif gitlab; do
-  "$cli" --server "$url" deps --format $f --output "$work/r.$f" --progress off app-npm app-yarn app-pnpm app-py 2>/dev/null
-done
+# --- every report format shows the stealer at its lockfile and line: the
+# three written by one run (one batch, one set of verdicts)
+batches=$(sql "SELECT count(*) FROM scan_batches")
+"$cli" --server "$url" deps --format table,sarif,gitlab --output "-,$work/r.sarif,$work/r.gitlab" \
+  --progress off app-npm app-yarn app-pnpm app-py >"$work/r.table" 2>/dev/null
+rc=$?
+ok "one run, three reports: exit 1 for the stealer, one batch ($rc)" \
+  '[ "$rc" = 1 ] && [ "$(sql "SELECT count(*) FROM scan_batches")" = $((batches + 1)) ] && [ -s "$work/r.sarif" ] && [ -s "$work/r.gitlab" ]'
 ok "table: the stealer with its verdict and a lockfile line" \
   'grep -E "^npm $stealer@1.0.0 +alerts" "$work/r.table" | grep -q "package-lock.json:$npm_line\|pnpm-lock.yaml:$pnpm_line"'
 ok "table: requests failed; the summary line" \
