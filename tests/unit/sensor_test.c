@@ -282,7 +282,7 @@ static void check_events(const char *dir)
 	CHECK(saw("chown res=0", p, "uid=1234 gid=1234"));
 	CHECK(saw("openat res=-2", "fd=/nonexistent/sensor-test", NULL));
 	/* network */
-	CHECK(saw("connect res=-101", "->192.0.2.10:443", NULL)); /* ENETUNREACH */
+	CHECK(saw("connect res=-101", "->192.0.2.10:443", "addr=192.0.2.10:443")); /* ENETUNREACH */
 	CHECK(saw("sendto", "dns=sensor-test.example", NULL));
 	CHECK(saw("bind res=0", "fd=0.0.0.0:31337", NULL));
 	CHECK(saw("listen res=0", "fd=0.0.0.0:31337", NULL));

@@ -495,6 +495,15 @@ static bool decode_sock(struct sf_decoder *d, const struct sf_bpf_event *r, size
 		snprintf(sc->fdname, sizeof(sc->fdname), "%s", b);
 	}
 	ev->fd_name = sc->fdname;
+	if (r->kind == SF_BPF_CONNECT) {
+		/* the address asked for, as Falco renders connect's addr: "ip:port"
+		 * for both families. Falco keeps no server end for a connect that
+		 * failed at once (fd.sip is missing there), but this it has. */
+		char ip[INET6_ADDRSTRLEN] = "?";
+		inet_ntop(ev->server.family, ev->server.addr, ip, sizeof(ip));
+		snprintf(sc->addr, sizeof(sc->addr), "%s:%u", ip, ev->server.port);
+		decode_arg(ev, "addr", sc->addr);
+	}
 	if (d->started)
 		decode_sock_facts(d, r, len, sc, ev, a, b);
 	return true;
