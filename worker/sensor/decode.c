@@ -460,8 +460,11 @@ static void decode_sock_facts(struct sf_decoder *d, const struct sf_bpf_event *r
 	}
 }
 
-/* connect, bind, listen, accept and DNS sends: the endpoints in Falco's
- * client/server terms and fd.name "cip:cport->sip:sport". */
+/* connect, bind, listen, accept, DNS sends and dups of a socket: the
+ * endpoints in Falco's client/server terms and fd.name
+ * "cip:cport->sip:sport". A dup'd socket is described as a connecting one
+ * (its local end the client): the kernel does not say whether it was
+ * accepted, which Falco's fd table remembers. */
 static bool decode_sock(struct sf_decoder *d, const struct sf_bpf_event *r, size_t len,
 			struct sf_decode_scratch *sc, struct sf_event *ev)
 {
@@ -679,10 +682,19 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	case SF_BPF_LISTEN:
 	case SF_BPF_ACCEPT:
 	case SF_BPF_SEND:
+	case SF_BPF_DUP:
 		keep = decode_sock(d, r, len, sc, ev);
-		if (r->kind == SF_BPF_ACCEPT && r->ret >= 0) {
-			ev->has_fd_num = true;
+		if ((r->kind == SF_BPF_ACCEPT || r->kind == SF_BPF_DUP) && r->ret >= 0) {
+			ev->has_fd_num = true; /* the new fd */
 			ev->fd_num = r->ret;
+		}
+		if (r->kind == SF_BPF_DUP) {
+			/* Falco's arguments: oldfd, and newfd but for dup */
+			snprintf(sc->num[0], sizeof(sc->num[0]), "%d", r->u.sock.fd);
+			snprintf(sc->num[1], sizeof(sc->num[1]), "%lld", (long long)r->ret);
+			decode_arg(ev, "oldfd", sc->num[0]);
+			if (r->syscall != SF_NR_dup)
+				decode_arg(ev, "newfd", sc->num[1]);
 		}
 		break;
 	case SF_BPF_SETID:
