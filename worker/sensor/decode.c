@@ -547,6 +547,14 @@ static bool decode_simple(struct sf_proc_entry *p, const struct sf_bpf_event *r,
 		decode_arg(ev, "filename", decode_slot(r, len, 0, sc->s[0], sizeof(sc->s[0])));
 		return true;
 	case SF_BPF_EXIT:
+		/* Once per process: two of its threads ending at the same time
+		 * can both find the live count at zero (the kernel drops it
+		 * before the tracepoint), and the kernel half then reports the
+		 * exit twice. The second is no event: taken for the exit of a
+		 * process that outlived the phase's command, it made the
+		 * command's own npm "left running" after its exit. */
+		if (p->exited)
+			return false;
 		ev->type = "procexit";
 		p->exited = true;
 		snprintf(sc->num[0], sizeof(sc->num[0]), "%lld", (long long)r->ret);

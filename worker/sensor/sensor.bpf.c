@@ -754,7 +754,9 @@ int BPF_PROG(sf_exit, struct task_struct *p)
 	__u64 cgid = watched_cgroup();
 	if (!cgid)
 		return 0;
-	/* report once per process: when its last thread goes */
+	/* report once per process: when its last thread goes (two threads
+	 * ending at once may both see the count at 0; the user side keeps
+	 * the first) */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
 	struct sf_bpf_event *e = event_start(SF_BPF_EXIT, cgid, 0, BPF_CORE_READ(p, exit_code));
