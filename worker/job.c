@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "canary.h"
+#include "exfil.h"
 #include "fetch.h"
 #include "log.h"
 #include "npm.h"
@@ -19,6 +21,7 @@
 #include "project.h"
 #include "proxy.h"
 #include "run.h"
+#include "runner.h"
 
 #define SANDBOX_UID 1000
 #define SANDBOX_GID 1000
@@ -47,12 +50,21 @@ static char *job_strdup(const char *s) { return s ? strdup(s) : NULL; }
 /* One run of a job: its paths on the host, what it set up (so the end can
  * undo it), and the error the batch will report. */
 struct job_run {
-	char dir[4096], artifact[4200], src[4200], bundle[4200], state[4200], resolv[4200],
-	    tmp[4200], cid[64], err[512];
+	char dir[4096], artifact[4200], src[4200], bundle[4200], state[4200], resolv[4300],
+	    tmp[4300], cid[64], err[512];
+	/* the job's tmpfs: /tmp (tmp/), the look's etc files (etc/), home
+	 * (home/) and workspace (builds/) */
+	char scratch[4200];
+	char home[4500]; /* the look's home on the host */
 	char root[256]; /* the package's directory in src ("" = src itself) */
 	char rootdir[4500]; /* src/root: the project on the host */
-	char project_dir[300]; /* /work/root: the project in the sandbox */
 	bool tmp_mounted;
+	/* how the sandbox looks from inside, and the secrets planted in it */
+	struct sf_runner look;
+	struct sf_canaries canaries;
+	struct sf_runner_mount look_mounts[8];
+	struct sf_sandbox_mount mounts[8];
+	int nmounts;
 	struct sf_observe *obs;
 	int64_t start;
 	struct sf_project project;
@@ -121,8 +133,12 @@ static int job_make_dirs(const struct sf_job_env *env, const struct sf_job *job,
 	snprintf(j->src, sizeof(j->src), "%s/src", j->dir);
 	snprintf(j->bundle, sizeof(j->bundle), "%s/bundle", j->dir);
 	snprintf(j->state, sizeof(j->state), "%s/runtime-state", env->work_dir);
-	snprintf(j->resolv, sizeof(j->resolv), "%s/resolv.conf", j->dir);
-	snprintf(j->tmp, sizeof(j->tmp), "%s/tmp", j->dir);
+	/* one tmpfs holds what the sandbox may write besides the project
+	 * tree, and what it sees of the look: it is a file system of its
+	 * own, so the container's mount table shows no host path for it */
+	snprintf(j->scratch, sizeof(j->scratch), "%s/tmp", j->dir);
+	snprintf(j->tmp, sizeof(j->tmp), "%s/tmp", j->scratch);
+	snprintf(j->resolv, sizeof(j->resolv), "%s/etc/resolv.conf", j->scratch);
 	sf_rmtree(j->dir); /* a previous run of the same attempt on this host */
 	if ((rc = sf_mkdirs(j->src, 0755)) || (rc = sf_mkdirs(j->bundle, 0755)) ||
 	    (rc = sf_mkdirs(j->state, 0700)))
@@ -171,8 +187,6 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 static int job_read_project(struct job_run *j)
 {
 	snprintf(j->rootdir, sizeof(j->rootdir), "%s%s%s", j->src, j->root[0] ? "/" : "", j->root);
-	snprintf(j->project_dir, sizeof(j->project_dir), "/work%s%s", j->root[0] ? "/" : "",
-		 j->root);
 	int rc = sf_project_read(&j->project, j->rootdir, j->root, j->err, sizeof(j->err));
 	if (rc)
 		return rc;
@@ -183,20 +197,27 @@ static int job_read_project(struct job_run *j)
 }
 
 /* The job's container, shared by its phases (each sets argv, env, time
- * and network): the package's root, the job's limits or the defaults. */
-static void job_spec(const struct sf_job_env *env, const struct sf_job *job,
-		     const struct job_run *j, char *cwd, size_t cwdlen, struct sf_sandbox_spec *spec)
+ * and network): the package's root where the look puts the project, the
+ * look's mounts, the job's limits or the defaults. */
+static void job_spec(const struct sf_job_env *env, const struct sf_job *job, struct job_run *j,
+		     struct sf_sandbox_spec *spec)
 {
-	snprintf(cwd, cwdlen, "/work%s%s", j->root[0] ? "/" : "", j->root);
+	j->nmounts = sf_runner_mounts(&j->look, j->scratch, j->look_mounts, 8);
+	for (int i = 0; i < j->nmounts; i++)
+		j->mounts[i] = (struct sf_sandbox_mount){j->look_mounts[i].source,
+							 j->look_mounts[i].dest, j->look_mounts[i].dir};
 	*spec = (struct sf_sandbox_spec){
 	    .runtime = env->runtime,
 	    .state_root = j->state,
 	    .rootfs = env->rootfs,
 	    .bundle_dir = j->bundle,
-	    .work_dir = j->src,
-	    .cwd = cwd,
+	    .work_dir = j->rootdir,
+	    .work_dest = j->look.project_dir,
+	    .cwd = j->look.project_dir,
 	    .container_id = j->cid,
-	    .hostname = "scanfarm-sandbox",
+	    .hostname = j->look.hostname,
+	    .mounts = j->mounts,
+	    .nmounts = j->nmounts,
 	    .resolv_conf = j->resolv,
 	    .time_limit_s = job->time_limit_s > 0 ? job->time_limit_s : 300,
 	    .memory_mb = job->memory_mb > 0 ? job->memory_mb : 2048,
@@ -208,11 +229,48 @@ static void job_spec(const struct sf_job_env *env, const struct sf_job *job,
 	};
 }
 
-/* What the container sees besides the package: a resolv.conf and its
- * own /tmp. */
-static int job_prepare_sandbox(const struct sf_sandbox_spec *spec, struct job_run *j)
+/* The look inside the job's tmpfs: the etc files, the home with its
+ * canary credentials, the workspace; the sandbox user's /tmp. */
+static int job_prepare_look(const struct sf_job_env *env, struct job_run *j)
+{
+	int rc = sf_runner_prepare(&j->look, env->rootfs, j->scratch, SANDBOX_UID, SANDBOX_GID,
+				   j->err, sizeof(j->err));
+	if (rc)
+		return rc;
+	sf_runner_home_host(&j->look, j->scratch, j->home, sizeof(j->home));
+	if ((rc = sf_canaries_make(&j->canaries, &j->look))) {
+		snprintf(j->err, sizeof(j->err), "cannot make the canary credentials: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	if ((rc = sf_canaries_plant(&j->canaries, &j->look, j->home, SANDBOX_UID, SANDBOX_GID,
+				    j->err, sizeof(j->err))))
+		return rc;
+	if ((rc = sf_mkdirs(j->tmp, 01777)) || (rc = chmod(j->tmp, 01777) ? -errno : 0))
+		snprintf(j->err, sizeof(j->err), "cannot create %s: %s", j->tmp, strerror(-rc));
+	return rc;
+}
+
+/* What the container sees besides the package: the look (its own /etc
+ * files, home, workspace), a resolv.conf and its own /tmp. */
+static int job_prepare_sandbox(const struct sf_job_env *env, const struct sf_sandbox_spec *spec,
+			       struct job_run *j)
 {
 	int rc;
+	/* The container's /tmp, home and etc files are in a tmpfs the
+	 * worker mounts itself, so what the install dropped there can still
+	 * be hashed after it exited. */
+	char tmpopts[64];
+	snprintf(tmpopts, sizeof(tmpopts), "size=%dm,mode=0755", spec->tmp_mb);
+	if ((rc = sf_mkdirs(j->scratch, 0755)) ||
+	    (rc = mount("tmpfs", j->scratch, "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) ? -errno : 0)) {
+		snprintf(j->err, sizeof(j->err), "cannot mount a tmpfs at %s: %s", j->scratch,
+			 strerror(-rc));
+		return rc;
+	}
+	j->tmp_mounted = true;
+	if ((rc = job_prepare_look(env, j)))
+		return rc;
 	/* DNS questions go to loopback, where nothing answers: the sensor
 	 * records the names a package asks for, and nothing leaves. */
 	static const char resolv_text[] = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
@@ -220,18 +278,6 @@ static int job_prepare_sandbox(const struct sf_sandbox_spec *spec, struct job_ru
 		snprintf(j->err, sizeof(j->err), "cannot write %s: %s", j->resolv, strerror(-rc));
 		return rc;
 	}
-	/* The container's /tmp is a tmpfs the worker mounts itself, so what
-	 * the install dropped there can still be hashed after it exited. */
-	char tmpopts[64];
-	snprintf(tmpopts, sizeof(tmpopts), "size=%dm,mode=1777", spec->tmp_mb);
-	if ((rc = sf_mkdirs(j->tmp, 0755)) ||
-	    (rc = mount("scanfarm-tmp", j->tmp, "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) ? -errno
-											: 0)) {
-		snprintf(j->err, sizeof(j->err), "cannot mount a tmpfs at %s: %s", j->tmp,
-			 strerror(-rc));
-		return rc;
-	}
-	j->tmp_mounted = true;
 	/* The fetch phase's cache mount point, made here so that it is the
 	 * sandbox user's in the later phases too: pnpm rebuild creates the
 	 * (absent) store it was linked from there. */
@@ -254,10 +300,13 @@ static int job_watch(const struct sf_job_env *env, struct job_run *j)
 				     .container_id = j->cid,
 				     .image = "scanfarm-sandbox",
 				     .hostname = env->hostname,
-				     .work_host_dir = j->src,
+				     .work_dir = j->look.project_dir,
+				     .work_host_dir = j->rootdir,
 				     .tmp_host_dir = j->tmp,
+				     .home_dir = j->look.home,
+				     .home_host_dir = j->home,
 				     .rootfs = env->rootfs,
-				     .project_dir = j->project_dir};
+				     .project_dir = j->look.project_dir};
 	int rc = sf_observe_start(&j->obs, env->sensor, NULL, &oo);
 	if (rc)
 		snprintf(j->err, sizeof(j->err), "cannot watch the sandbox: %s", strerror(-rc));
@@ -287,11 +336,19 @@ static int job_run_phase(struct job_run *j, struct sf_phase_spec *ps, int build_
 	} else if (rc == 0 && ps->time_limit_s <= 0) {
 		rc = sf_phase_skip(out, ps->name, "no time left of the job's limit");
 	} else if (rc == 0) {
+		/* the install and import phases run the package's code: they
+		 * see the runner's environment and its credentials (the fetch,
+		 * npm alone, keeps HOME in /tmp and no secret: nothing fake is
+		 * sent to the registry) */
+		if (strcmp(ps->name, "fetch")) {
+			sf_runner_env(&j->look, envv);
+			sf_canaries_env(&j->canaries, &j->look, envv);
+		}
 		snprintf(cid, sizeof(cid), "%s-%s", j->cid, ps->name);
 		ps->container_id = cid;
 		ps->argv = argv;
 		ps->env = envv;
-		rc = sf_phase_run(ps, j->obs, out, j->err, sizeof(j->err));
+		rc = envv->oom ? -ENOMEM : sf_phase_run(ps, j->obs, out, j->err, sizeof(j->err));
 	}
 	sf_argv_free(argv);
 	sf_argv_free(envv);
@@ -434,6 +491,21 @@ static int job_collect(struct job_run *j, struct sf_batch *b)
 	return rc;
 }
 
+/* A canary credential in any fact (a DNS name, the bytes a connection
+ * sent, a command line…) is a Critical alert naming it. */
+static int job_canaries_seen(const struct sf_job_env *env, struct job_run *j, struct sf_batch *b)
+{
+	struct sf_exfil_secret secrets[SF_EXFIL_MAX_SECRETS];
+	int n = sf_canaries_secrets(&j->canaries, secrets, SF_EXFIL_MAX_SECRETS);
+	struct sf_exfil *x = NULL;
+	int rc = n > 0 ? sf_exfil_new(&x, secrets, n) : 0;
+	if (rc == 0 && x && (rc = sf_exfil_scan_batch(x, b, env->hostname)) > 0)
+		sf_warn("%s: %d canary credential finds (%s look)", j->cid, rc,
+			sf_runner_kind_name(&j->look));
+	sf_exfil_free(x);
+	return rc < 0 ? rc : 0;
+}
+
 /* Undoes what the run set up and completes the batch: duration, error,
  * output made safe to store. */
 static int job_finish(const struct sf_job_env *env, const struct sf_job *job, struct job_run *j,
@@ -443,8 +515,9 @@ static int job_finish(const struct sf_job_env *env, const struct sf_job *job, st
 	sf_project_free(&j->project);
 	for (int i = 0; i < j->nnotes; i++)
 		sf_fact_free(&j->notes[i]);
-	if (j->tmp_mounted && umount2(j->tmp, MNT_DETACH) != 0)
-		sf_warn("job %lld: cannot unmount %s: %s", (long long)job->job_id, j->tmp,
+	sf_canaries_free(&j->canaries);
+	if (j->tmp_mounted && umount2(j->scratch, MNT_DETACH) != 0)
+		sf_warn("job %lld: cannot unmount %s: %s", (long long)job->job_id, j->scratch,
 			strerror(errno));
 	b->duration_ms = sf_monotonic_ms() - j->start;
 	if (j->err[0]) {
@@ -465,17 +538,24 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 {
 	struct job_run j = {.start = sf_monotonic_ms()};
 	struct sf_sandbox_spec spec;
-	char cwd[300];
 	int rc = job_batch_init(env, job, b);
 	if (rc)
 		return rc;
+	/* the scan's look, reproducible from its id */
+	char seed[64];
+	snprintf(seed, sizeof(seed), "%s", job->scan_id[0] ? job->scan_id : "");
+	if (!seed[0])
+		snprintf(seed, sizeof(seed), "job-%lld", (long long)job->job_id);
+	sf_runner_choose(&j.look, seed);
 	if (job_make_dirs(env, job, &j) == 0 && job_fetch_unpack(env, job, &j) == 0 &&
 	    job_read_project(&j) == 0) {
-		job_spec(env, job, &j, cwd, sizeof(cwd), &spec);
-		if (job_prepare_sandbox(&spec, &j) == 0 && job_watch(env, &j) == 0) {
+		job_spec(env, job, &j, &spec);
+		if (job_prepare_sandbox(env, &spec, &j) == 0 && job_watch(env, &j) == 0) {
+			sf_info("job %lld: %s look, host %s, project at %s", (long long)job->job_id,
+				sf_runner_kind_name(&j.look), j.look.hostname, j.look.project_dir);
 			if (job_phases(env, &j, &spec, b) == 0)
 				job_install_summary(b);
-			if (job_collect(&j, b) && !j.err[0])
+			if ((job_collect(&j, b) || job_canaries_seen(env, &j, b)) && !j.err[0])
 				snprintf(j.err, sizeof(j.err),
 					 "out of memory collecting the sensor's findings");
 		}

@@ -106,7 +106,7 @@ static void test_attribution(void)
 {
 	bool oom = false;
 	struct sf_packages pk;
-	sf_packages_init(&pk, host, NULL, NULL, &oom);
+	sf_packages_init(&pk, "/work", host, NULL, NULL, &oom);
 	/* npm's first process: /work has no package.json, the project's root does */
 	struct sf_proc npm = {.pid = 2};
 	sf_packages_exec(&pk, &npm, "/work/");
@@ -208,7 +208,7 @@ static void test_project_dir(void)
 {
 	bool oom = false;
 	struct sf_packages pk;
-	sf_packages_init(&pk, host, NULL, "/work/package/", &oom);
+	sf_packages_init(&pk, "/work", host, NULL, "/work/package/", &oom);
 	struct sf_proc sh = {.pid = 1};
 	sf_packages_adopt(&pk, &sh);
 	sf_packages_exec(&pk, &sh, "/");

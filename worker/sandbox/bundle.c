@@ -41,7 +41,6 @@ int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
 	    "{s:s,s:s,s:s,s:[s,s,s,s,s]},"
 	    "{s:s,s:s,s:s,s:[s,s,s]},"
 	    "{s:s,s:s,s:s,s:[s,s,s,s]},"
-	    "{s:s,s:s,s:s,s:[s,s,s,s]},"
 	    "{s:s,s:s,s:s,s:[s,s,s,s]}]",
 	    "destination", "/proc", "type", "proc", "source", "proc",
 	    "destination", "/dev", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
@@ -55,9 +54,7 @@ int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
 	    "destination", "/sys", "type", "sysfs", "source", "sysfs", "options", "nosuid",
 	    "noexec", "nodev", "ro",
 	    "destination", "/tmp", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
-	    "nodev", "mode=1777", tmpsize,
-	    "destination", "/work", "type", "bind", "source", s->work_dir, "options", "rbind",
-	    "rw", "nosuid", "nodev");
+	    "nodev", "mode=1777", tmpsize);
 	if (mounts && s->tmp_dir) {
 		/* the caller's own tmpfs replaces the container's /tmp (the last
 		 * mount of a path wins) */
@@ -71,6 +68,21 @@ int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
 							"/etc/resolv.conf", "type", "bind", "source",
 							s->resolv_conf, "options", "bind", "ro",
 							"nosuid"));
+	/* the look's mounts, then the project tree (perhaps inside one) */
+	for (int i = 0; mounts && i < s->nmounts; i++)
+		json_array_append_new(
+		    mounts, s->mounts[i].dir
+				? json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", s->mounts[i].dest,
+					    "type", "bind", "source", s->mounts[i].source, "options",
+					    "rbind", "rw", "nosuid", "nodev")
+				: json_pack("{s:s,s:s,s:s,s:[s,s,s]}", "destination", s->mounts[i].dest,
+					    "type", "bind", "source", s->mounts[i].source, "options",
+					    "bind", "ro", "nosuid"));
+	if (mounts)
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination",
+							s->work_dest ? s->work_dest : "/work", "type",
+							"bind", "source", s->work_dir, "options",
+							"rbind", "rw", "nosuid", "nodev"));
 	if (mounts && s->cache_dir && s->cache_dest)
 		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination",
 							s->cache_dest, "type", "bind", "source",

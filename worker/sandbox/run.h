@@ -3,7 +3,8 @@
  * (or runc).
  *
  * The bundle is a read-only root file system shared by all jobs, a tmpfs
- * /tmp, and the job's own directory bind-mounted read-write at /work. The
+ * /tmp, the runner look's own mounts (etc files, home), and the job's
+ * project tree bind-mounted read-write where the look puts it. The
  * process runs as uid/gid 1000 with no capabilities and no_new_privs, in
  * new pid, mount, network (loopback only), ipc, uts and cgroup namespaces,
  * with cgroup memory and pids limits and a wall-clock timeout after which the
@@ -27,12 +28,20 @@
  * the sensor watches that cgroup. */
 #define SF_SANDBOX_CGROUP_PARENT "scanfarm"
 
+/* A bind mount: a host directory (read-write) or file (read-only). */
+struct sf_sandbox_mount {
+	const char *source;
+	const char *dest;
+	bool dir;
+};
+
 struct sf_sandbox_spec {
 	const char *runtime;	  /* "crun" */
 	const char *state_root;	  /* runtime --root */
 	const char *rootfs;	  /* absolute path, mounted read-only */
 	const char *bundle_dir;	  /* where config.json is written */
-	const char *work_dir;	  /* host dir mounted at /work (rw) */
+	const char *work_dir;	  /* host dir mounted at work_dest (rw) */
+	const char *work_dest;	  /* the project tree in the container (NULL: /work) */
 	const char *cwd;	  /* inside the container */
 	const char *const *argv;  /* NULL-terminated */
 	const char *const *env;	  /* NULL-terminated, KEY=VALUE */
@@ -51,6 +60,10 @@ struct sf_sandbox_spec {
 	 * whose tmpfs can grow the mount point), or NULL. */
 	const char *cache_dir;
 	const char *cache_dest;
+	/* More bind mounts, made in this order after /tmp and before the
+	 * project tree's (which may lie inside one of them). */
+	const struct sf_sandbox_mount *mounts;
+	int nmounts;
 	unsigned uid;
 	unsigned gid;
 };
