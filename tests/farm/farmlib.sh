@@ -12,7 +12,8 @@ ok() { if eval "$2"; then passed=$((passed + 1)); echo "ok   - $1"; else failed=
 farm_init() {
   local name=$1
   src=$2 build=$3
-  [ -d "$src/var/rootfs" ] || { echo "SKIP: no sandbox rootfs (scripts/setup.sh rootfs)"; exit 77; }
+  [ -d "$src/var/rootfs" ] && [ -f "$src/var/rootfs.img" ] ||
+    { echo "SKIP: no sandbox rootfs (scripts/setup.sh rootfs)"; exit 77; }
   command -v crun >/dev/null || { echo "SKIP: crun missing"; exit 77; }
   work=$(mktemp -d "/tmp/sf-$name-XXXXXX")
   base_dsn=$(cat "$4")
@@ -20,7 +21,8 @@ farm_init() {
   psql "$base_dsn" -qc "CREATE DATABASE $db" >/dev/null
   dsn="${base_dsn/dbname=scanfarm/dbname=$db}"
   export SCANFARM_DB_DSN=$dsn SCANFARM_VAR=$work SCANFARM_BUILD=$build SCANFARM_SKIP_SETUP=1
-  export SCANFARM_ROOTFS=$src/var/rootfs
+  # the worker's: the image (the tree beside it is for tools that chroot)
+  export SCANFARM_ROOTFS=$src/var/rootfs.img
   # Ports from the pid and the test name, so tests running side by side differ;
   # below 32768, where Linux hands out ephemeral ports (a client's source port
   # there once took a test's listening port).

@@ -24,7 +24,10 @@ int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
 	static const char *const masked[] = {
 	    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
 	    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-	    "/sys/firmware", "/sys/fs/selinux", "/sys/kernel", NULL};
+	    "/sys/firmware", "/sys/fs/selinux", "/sys/kernel",
+	    /* the host's block devices: a loop device's backing_file names
+	     * the rootfs image's host path */
+	    "/sys/block", "/sys/devices/virtual/block", "/sys/dev/block", NULL};
 	static const char *const ro[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
 					 "/proc/sysrq-trigger", NULL};
 	json_t *caps = json_pack("{s:[],s:[],s:[],s:[],s:[]}", "bounding", "effective",
