@@ -170,9 +170,14 @@ static int exfil_fill_tables(struct sf_exfil *x)
 		for (size_t off = 0; off + g->w <= nd->len; off++) {
 			uint64_t h = exfil_hash(nd->s + off, g->w);
 			size_t i = exfil_mix(h) & g->mask;
-			while (g->tab[i].needle >= 0)
-				i = (i + 1) & g->mask;
-			g->tab[i] = (struct exfil_entry){h, k, (uint32_t)off};
+			bool dup = false; /* a window seen already (a repetitive secret) */
+			for (; g->tab[i].needle >= 0 && !dup; i = (i + 1) & g->mask) {
+				const struct exfil_entry *e = &g->tab[i];
+				dup = e->hash == h &&
+				      !memcmp(x->needles[e->needle].s + e->off, nd->s + off, g->w);
+			}
+			if (!dup)
+				g->tab[i] = (struct exfil_entry){h, k, (uint32_t)off};
 		}
 	}
 	return 0;

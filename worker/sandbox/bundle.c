@@ -43,7 +43,6 @@ int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
 	    "{s:s,s:s,s:s,s:[s,s,s,s,s]},"
 	    "{s:s,s:s,s:s,s:[s,s,s,s,s]},"
 	    "{s:s,s:s,s:s,s:[s,s,s]},"
-	    "{s:s,s:s,s:s,s:[s,s,s,s]},"
 	    "{s:s,s:s,s:s,s:[s,s,s,s]}]",
 	    "destination", "/proc", "type", "proc", "source", "proc",
 	    "destination", "/dev", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
@@ -55,17 +54,18 @@ int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
 	    "destination", "/dev/mqueue", "type", "mqueue", "source", "mqueue", "options",
 	    "nosuid", "noexec", "nodev",
 	    "destination", "/sys", "type", "sysfs", "source", "sysfs", "options", "nosuid",
-	    "noexec", "nodev", "ro",
-	    "destination", "/tmp", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
-	    "nodev", "mode=1777", tmpsize);
-	if (mounts && s->tmp_dir) {
-		/* the caller's own tmpfs replaces the container's /tmp (the last
-		 * mount of a path wins) */
+	    "noexec", "nodev", "ro");
+	if (mounts && s->tmp_dir)
+		/* the caller's own tmpfs is the container's /tmp */
 		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination",
 							"/tmp", "type", "bind", "source",
 							s->tmp_dir, "options", "rbind", "rw",
 							"nosuid", "nodev"));
-	}
+	else if (mounts)
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination",
+							"/tmp", "type", "tmpfs", "source", "tmpfs",
+							"options", "nosuid", "nodev", "mode=1777",
+							tmpsize));
 	if (mounts && s->resolv_conf)
 		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s]}", "destination",
 							"/etc/resolv.conf", "type", "bind", "source",
