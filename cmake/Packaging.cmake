@@ -57,8 +57,9 @@ set(CPACK_DEBIAN_COORDINATOR_PACKAGE_CONTROL_EXTRA
 
 set(CPACK_DEBIAN_WORKER_PACKAGE_NAME scanfarm-worker)
 # crun (or runc) runs the sandbox, tinyproxy is the fetch phase's allowlisting
-# proxy, mmdebstrap builds the rootfs, util-linux mounts cgroup/tracefs.
-set(CPACK_DEBIAN_WORKER_PACKAGE_DEPENDS "crun | runc, tinyproxy, mmdebstrap, util-linux, ca-certificates")
+# proxy, mmdebstrap builds the rootfs and e2fsprogs its image, util-linux
+# mounts cgroup/tracefs.
+set(CPACK_DEBIAN_WORKER_PACKAGE_DEPENDS "crun | runc, tinyproxy, mmdebstrap, e2fsprogs, util-linux, ca-certificates")
 set(CPACK_DEBIAN_WORKER_PACKAGE_SUGGESTS "bpftool")
 set(CPACK_COMPONENT_WORKER_DESCRIPTION
   "scanfarm worker\n Installs npm packages in crun sandboxes watched by an eBPF sensor and\n evaluates Falco-format rules; systemd units, rules and the rootfs build.")

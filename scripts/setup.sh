@@ -14,7 +14,7 @@ var=${SCANFARM_VAR:-$top/var}
 PACKAGES=(build-essential cmake pkg-config clang llvm libbpf-dev bpftool libnng-dev
   libpq-dev libarchive-dev libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
   protobuf-compiler libmsgpack-dev libyaml-dev libmicrohttpd-dev
-  libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev postgresql crun runc mmdebstrap
+  libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev postgresql crun runc mmdebstrap e2fsprogs
   jq curl ca-certificates openssl xz-utils git python3 tinyproxy
   shellcheck python3-yaml python3-jsonschema python3-jinja2 python3-configobj
   python3-jsonpatch python3-netifaces python3-requests)

@@ -306,6 +306,8 @@ static int job_watch(const struct sf_job_env *env, struct job_run *j)
 				     .home_dir = j->look.home,
 				     .home_host_dir = j->home,
 				     .rootfs = env->rootfs,
+				     .user_name = j->look.user,
+				     .user_id = SANDBOX_UID,
 				     .project_dir = j->look.project_dir};
 	int rc = sf_observe_start(&j->obs, env->sensor, NULL, &oo);
 	if (rc)

@@ -98,6 +98,8 @@ int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const ch
 					 .phase = o->phase,
 					 .work_dir = opts->work_dir,
 					 .home_dir = opts->home_dir,
+					 .user_name = opts->user_name,
+					 .user_id = opts->user_id,
 					 .sink = {.fact = obs_fact, .exec = obs_exec, .arg = o}};
 	uint64_t events;
 	sf_sensor_counters(sensor, &events, &o->drops_at_start);

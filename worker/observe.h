@@ -48,6 +48,8 @@ struct sf_observe_opts {
 	const char *home_dir;		/* the user's home in the container, or NULL */
 	const char *home_host_dir;	/* its host directory */
 	const char *rootfs;		/* host path of the read-only rootfs */
+	const char *user_name;		/* user.name of uid user_id (NULL: numbers) */
+	uint32_t user_id;
 	/* The project's root in the container (work_dir or below), whose
 	 * package.json names the project; NULL: the cwd of the first exec
 	 * in work_dir, outside node_modules, that holds a package.json. */

@@ -575,6 +575,8 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	ev->container_id = d->container_id;
 	ev->container_name = d->container_id;
 	ev->container_image = d->image;
+	ev->user_name = d->user_name;
+	ev->user_id = d->user_id;
 	ev->phase = d->phase;
 
 	struct sf_proc_entry *p = sf_proctable_get(d->procs, r);

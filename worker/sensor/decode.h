@@ -62,6 +62,9 @@ struct sf_decoder {
 	 * (NULL: "/work" and none): files written outside the tree are
 	 * facts, executables below either were written by the install. */
 	const char *work_dir, *home_dir;
+	/* user.name of uid user_id (NULL: numbers) */
+	const char *user_name;
+	uint32_t user_id;
 	struct sf_decode_sink sink;
 	bool started; /* the container's first exec was seen */
 	const struct sf_proc *cur; /* the process of the record being decoded */

@@ -197,7 +197,7 @@ worker() {
 			echo "# written by scanfarm-bootstrap from SSM; do not edit by hand"
 			echo "jobs-url = tcp://$SF_COORDINATOR_HOST:7301"
 			echo "results-url = tcp://$SF_COORDINATOR_HOST:7302"
-			echo "rootfs = /var/lib/scanfarm/rootfs"
+			echo "rootfs = /var/lib/scanfarm/rootfs.img"
 			echo "rules = $rules"
 			echo "sensor = $SF_SENSOR"
 			echo "npm-registry = $SF_NPM_REGISTRY"
