@@ -190,6 +190,14 @@ ok "yarn: the packages: the project and its five dependencies, flat" \
   '[ "$(jq -c "[.packages[] | .path] | sort" "$work/yarn.json")" = "[\"\",\"node_modules/sf-import-payload\",\"node_modules/sf-tamper\",\"node_modules/sf-tree-leaf\",\"node_modules/sf-tree-mid\",\"node_modules/sf-victim\"]" ]'
 ok "pnpm: the packages: the project and its five dependencies, in pnpm's store" \
   '[ "$(jq -c "[.packages[] | .path] | sort" "$work/pnpm.json")" = "[\"\",\"node_modules/.pnpm/sf-import-payload@1.0.0/node_modules/sf-import-payload\",\"node_modules/.pnpm/sf-tamper@1.0.0/node_modules/sf-tamper\",\"node_modules/.pnpm/sf-tree-leaf@1.0.0/node_modules/sf-tree-leaf\",\"node_modules/.pnpm/sf-tree-mid@1.0.0/node_modules/sf-tree-mid\",\"node_modules/.pnpm/sf-victim@1.0.0/node_modules/sf-victim\"]" ]'
+# The package managers read the user's ~/.npmrc (in the install phase the
+# runner look's home, holding a canary token): that is no credential theft.
+for s in npm yarn pnpm; do
+  f=$work/$s.json; [ $s = npm ] && f=$work/tree.json
+  ok "$s: its own reading of npm's configuration raises nothing (only sf-tree-leaf's does)" \
+    '[ "$(jq "[.alerts[] | select(.rule == \"Read npm credentials file\" and
+        .output_fields[\"scanfarm.package\"] != \"sf-tree-leaf@1.0.0\")] | length" "$f")" = 0 ]'
+done
 for s in yarnstale pnpmstale; do
   report=$(wait_v1 "${id[$s]}")
   echo "$report" >"$work/$s.json"
