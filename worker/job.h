@@ -12,15 +12,24 @@
  * reason is the batch's error: a scan never reads clean when the work was
  * not done.
  *
- * The steps, in order: the batch, the job's directories, fetch + unpack,
- * the project (package.json, lockfile, .npmrc neutralised), the
- * container's spec, resolv.conf and /tmp, the sensor's watch, the phases
- * (and the installed tree between fetch and install), the outcome.
+ * The sandbox looks like a CI runner's job (runner.h: chosen from the
+ * scan's id) with canary credentials planted (canary.h): the install and
+ * import phases get the look's environment and the canaries, the fetch
+ * phase neither. After the phases every fact is searched for the canaries
+ * (exfil.h); a find is a Critical alert.
+ *
+ * The steps, in order: the batch, the look, the job's directories, fetch +
+ * unpack, the project (package.json, lockfile, .npmrc neutralised), the
+ * container's spec, the job's tmpfs (/tmp, the look's etc files, home and
+ * workspace, resolv.conf), the sensor's watch, the phases (and the
+ * installed tree between fetch and install), the canary search, the
+ * outcome.
  *
  * Owns: the job's directory under the worker's work dir (removed at the
- * end unless keep is set) and its /tmp mount. The batch's members are
- * malloc'd and the caller's (sf_batch_free). Calls: fetch, unpack, project,
- * npm, proxy, phase, run (sandbox), observe, wire, util, log.
+ * end unless keep is set), its tmpfs mount and its canary values. The
+ * batch's members are malloc'd and the caller's (sf_batch_free). Calls:
+ * fetch, unpack, project, npm, proxy, runner, canary, exfil, phase, run
+ * (sandbox), observe, wire, util, log.
  */
 #ifndef SF_JOB_H
 #define SF_JOB_H
@@ -61,7 +70,7 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 int sf_job_cache_prepare(const char *dir, long long max_mb);
 
 /* Removes the job directories a killed worker left under jobs_dir,
- * unmounting their /tmp filesystems first. */
+ * unmounting their tmpfs first. */
 void sf_job_sweep(const char *jobs_dir);
 
 #endif
