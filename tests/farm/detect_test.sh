@@ -42,9 +42,7 @@ for p in "${pkgs[@]}"; do
   mkdir -p "$work/pkg/$p"
   cp -R "$src/tests/packages/$p" "$work/pkg/$p/package"
   rm -f "$work/pkg/$p/package/expect"
-  # the attack packages act only when armed: nothing in the sandbox tells
-  # them where they are (it looks like a CI runner's job)
-  touch "$work/pkg/$p/package/armed"
+  arm "$work/pkg/$p/package"
   tar -czf "$work/$p.tgz" -C "$work/pkg/$p" package
   reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/$p.tgz" \
     "$url/monitor/project/npm")

@@ -46,6 +46,11 @@ farm_cleanup() {
   psql "$base_dsn" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
 }
 
+# Arms a copy of a tests/packages/attack-* package (its directory): they act
+# only then, since nothing in the sandbox tells them where they are (it looks
+# like a CI runner's job). Harmless elsewhere, the copy or not.
+arm() { touch "$1/armed"; }
+
 # Polls the Package Hunter view until the scan is no longer pending; prints it.
 wait_scan() {
   local body

@@ -37,7 +37,7 @@ ok "both scans submitted" '[ ${#id1} -eq 36 ] && [ ${#id2} -eq 36 ] && [ "$id1" 
 mkdir -p "$work/exfil/package"
 cp "$src/tests/packages/attack-canary-exfil/"* "$work/exfil/package/"
 rm -f "$work/exfil/package/expect"
-touch "$work/exfil/package/armed"
+arm "$work/exfil/package"
 tar -czf "$work/exfil.tgz" -C "$work/exfil" package
 id3=$(submit "$work/exfil.tgz" "")
 
