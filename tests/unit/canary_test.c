@@ -2,8 +2,8 @@
  * canary_test — the canary credentials (worker/sandbox/canary.c): each
  * value has its real format (npm's and GitHub's check digits included),
  * no two are alike within a scan or across scans, the files are planted
- * with their owners and modes, the SSH key is a real RSA key whose public
- * half matches, the environment carries them as each runner does, and
+ * with their owners and modes, the SSH key opens as an RSA-2048 key and
+ * id_rsa.pub is its public half, the environment carries them as each runner does, and
  * what exfil searches for finds each canary in the file or variable it
  * was planted in.
  */
@@ -116,7 +116,8 @@ static char *slurp(const char *dir, const char *rel, unsigned *mode, unsigned *u
 	return t;
 }
 
-/* The key is RSA and id_rsa.pub is its public half. */
+/* The key opens as RSA-2048 and id_rsa.pub is its public half (the same
+ * modulus, in SSH's encoding). */
 static void check_key(const char *pem, const char *pub)
 {
 	BIO *bio = BIO_new_mem_buf(pem, -1);
@@ -124,6 +125,19 @@ static void check_key(const char *pem, const char *pub)
 	CHECK(pk && EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA && EVP_PKEY_get_bits(pk) == 2048);
 	CHECK(!strncmp(pem, "-----BEGIN RSA PRIVATE KEY-----\n", 32));
 	CHECK(matches(pub, "^ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB[A-Za-z0-9+/]+=* [a-z]+@[a-z0-9-]+\n$"));
+	BIGNUM *n = NULL;
+	unsigned char blob[600], mod[300];
+	int blen = 0;
+	const char *b64 = strchr(pub, ' ');
+	if (pk && b64 && EVP_PKEY_get_bn_param(pk, "n", &n)) {
+		size_t k = strcspn(b64 + 1, " ");
+		if (k < 800)
+			blen = EVP_DecodeBlock(blob, (const unsigned char *)b64 + 1, (int)k);
+		int ml = BN_bn2bin(n, mod);
+		/* the blob ends with mpint n: its bytes, after a 0 (top bit set) */
+		CHECK(blen > ml && !memcmp(blob + 11 + 7 + 5, mod, (size_t)ml));
+	}
+	BN_free(n);
 	EVP_PKEY_free(pk);
 	BIO_free(bio);
 }

@@ -6,7 +6,7 @@
 #include <openssl/core_names.h>
 #include <openssl/encoder.h>
 #include <openssl/evp.h>
-#include <openssl/rsa.h>
+#include <openssl/param_build.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,13 +151,48 @@ out:
 	return rc;
 }
 
-/* A new RSA key as OpenSSL writes an RSA key in PEM (what ssh-keygen -m
- * PEM writes too), and the run of its body the exfil search looks for:
- * from its second line (past the fixed header bytes of every key of this
+/* An RSA-2048 key made of random numbers of the right sizes (n, d of
+ * 2048 bits, the primes and their exponents of 1024): it has the format
+ * and the look of a real one and opens as one, but is useless — no
+ * primes are searched for, which would cost a few hundred milliseconds a
+ * scan. */
+static EVP_PKEY *canary_rsa(void)
+{
+	static const char *const names[] = {
+	    OSSL_PKEY_PARAM_RSA_N,	   OSSL_PKEY_PARAM_RSA_D,	  OSSL_PKEY_PARAM_RSA_FACTOR1,
+	    OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+	    OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+	static const int bits[] = {2048, 2048, 1024, 1024, 1024, 1024, 1024};
+	BIGNUM *bn[7] = {0}, *e = BN_new();
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pk = NULL;
+	bool ok = e && bld && BN_set_word(e, 65537) &&
+		  OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e);
+	for (int i = 0; ok && i < 7; i++)
+		ok = (bn[i] = BN_new()) && BN_rand(bn[i], bits[i], BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ODD) &&
+		     OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]);
+	if (ok && (params = OSSL_PARAM_BLD_to_param(bld)) &&
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) && EVP_PKEY_fromdata_init(ctx) > 0 &&
+	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_KEYPAIR, params) <= 0)
+		pk = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	for (int i = 0; i < 7; i++)
+		BN_clear_free(bn[i]);
+	BN_free(e);
+	return pk;
+}
+
+/* The key as OpenSSL writes an RSA key in PEM (what ssh-keygen -m PEM
+ * writes too), and the run of its body the exfil search looks for: from
+ * its second line (past the fixed header bytes of every key of this
  * size), line breaks dropped. */
 static int canary_key(struct sf_canaries *cs, const struct sf_runner *r)
 {
-	EVP_PKEY *pk = EVP_RSA_gen(2048);
+	EVP_PKEY *pk = canary_rsa();
 	if (!pk)
 		return -ENOMEM;
 	int rc = -ENOMEM;

@@ -16,7 +16,8 @@
  *   files in the look's home
  *     ~/.npmrc               //registry.npmjs.org/:_authToken=npm_…
  *     ~/.aws/credentials     [default] key id and secret (and ~/.aws/config)
- *     ~/.ssh/id_rsa          a freshly generated RSA key (id_rsa.pub beside it)
+ *     ~/.ssh/id_rsa          an RSA-2048 key of random numbers: real-looking, it
+ *                            opens as a key, but useless (id_rsa.pub beside it)
  *     ~/.git-credentials     https://user:ghp_…@github.com or glpat-… for GitLab
  *                            (and ~/.gitconfig naming the store helper)
  *     ~/.config/gh/hosts.yml gho_…
