@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # bench/run.sh — runs the benchmarks (root; builds first). Each prints its
 # figures as ratios against a baseline measured in the same run.
-#   bench/run.sh [detect|ingest|upload|dispatch|project|all]
+#   bench/run.sh [detect|ingest|upload|dispatch|project|lockfile|load|all]
+#     load: SCANFARM_BENCH_CLIENTS (50), SCANFARM_BENCH_SECONDS (12)
+#     lockfile: SCANFARM_BENCH_ENTRIES (100000)
 #     upload: SCANFARM_BENCH_UPLOAD_MB (2048); dispatch: SCANFARM_BENCH_JOBS (5000),
 #     SCANFARM_BENCH_WORKERS (4)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SCANFARM_BUILD:-$top/build}
 cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" --target detect_bench ingest_bench >/dev/null
+cmake --build "$build" -j"$(nproc)" --target detect_bench ingest_bench lockfile_bench >/dev/null
 
 detect() {
   echo "== detect_bench: eBPF sensor + rule engine (rules/)"
   "$build/bench/detect_bench" "$top/rules" "${SCANFARM_BENCH_STEP_S:-1}"
+}
+
+lockfile() {
+  echo "== lockfile_bench: package-lock.json entries read per second (scanfarm deps) vs jansson alone"
+  "$build/bench/lockfile_bench" "${SCANFARM_BENCH_ENTRIES:-100000}" 5
 }
 
 ingest() {
@@ -46,12 +53,19 @@ project() {
   "$top/bench/project_bench.sh" "$build" "${SCANFARM_BENCH_RUNS:-3}"
 }
 
+load() {
+  cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator scanfarm-worker >/dev/null
+  "$top/bench/load_bench.sh" "$build" "${SCANFARM_BENCH_CLIENTS:-50}" "${SCANFARM_BENCH_SECONDS:-12}"
+}
+
 case "${1:-all}" in
   detect) detect ;;
   ingest) ingest ;;
   upload) upload ;;
   dispatch) dispatch ;;
   project) project ;;
-  all) detect; ingest; upload; dispatch; project ;;
-  *) echo "usage: $0 [detect|ingest|upload|dispatch|project|all]" >&2; exit 64 ;;
+  lockfile) lockfile ;;
+  load) load ;;
+  all) detect; ingest; upload; dispatch; project; lockfile; load ;;
+  *) echo "usage: $0 [detect|ingest|upload|dispatch|project|lockfile|load|all]" >&2; exit 64 ;;
 esac

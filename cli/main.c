@@ -1,77 +1,71 @@
 /*
- * scanfarm — the client CLI: submit tarballs, follow scans, print reports.
+ * scanfarm — the client CLI: submit tarballs, follow scans, scan the
+ * dependencies of whole checkouts, print reports.
  *
  *   scanfarm submit FILE        prints the scan id
  *   scanfarm status ID          Package Hunter's view {id, status, result}
- *   scanfarm report ID          the full /v1 report
- *   scanfarm scan FILE          submit, wait, print the report
+ *   scanfarm report ID          a scan's report
+ *   scanfarm scan FILE          submit, wait, report
+ *   scanfarm deps PATH…         the packages the lockfiles of PATH… (each a
+ *                               checkout; --repos FILE: git URLs cloned
+ *                               shallowly) use: each unique one scanned
+ *                               through a streamed batch (--scan no: only
+ *                               listed), reported with where it is used
  *
- * Exit codes (for CI): 0 finished without alerts at --fail-on priority or
- * above (default Notice); 1 such alerts, whether the scan finished or
- * failed (a failed scan keeps what it raised before it stopped); 2 the scan
- * failed without such alerts (its reason goes to stderr), did not end
- * within --timeout or could not be submitted; 64 usage.
- * Calls: http_client (streams the upload from disk), jansson, config, util.
+ * --format table|json|sarif|gitlab (report.h; `raw`, the default of scan
+ * and report, prints the coordinator's /v1 report as it is), --output FILE.
+ * Exit codes (for CI): 0 clean; 1 an alert at --fail-on priority or above
+ * (default Notice), whether the scan finished or failed (a failed scan
+ * keeps what it raised before it stopped); 2 a scan failed without such
+ * alerts (its reason on stderr), did not end within --timeout, could not be
+ * submitted, or (deps) a package could not be scanned or a lockfile was
+ * skipped as malformed; 64 usage.
+ * Calls: client (requests), walk and inventory (lockfiles), batch
+ * (streamed submission), progress, report, http_client, jansson, config,
+ * util.
  */
 #include <errno.h>
 #include <jansson.h>
-#include <stdio.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch.h"
+#include "client.h"
 #include "config.h"
+#include "depset.h"
 #include "http_client.h"
+#include "inventory.h"
+#include "progress.h"
+#include "report.h"
 #include "util.h"
+#include "walk.h"
 
 static struct sf_option opts[] = {
     {"server", "http://127.0.0.1:3000", "coordinator base URL", NULL},
-    {"timeout", "900", "seconds `scan` waits for a result", NULL},
-    {"fail-on", "notice", "lowest alert priority that makes `scan` exit 1", NULL},
+    {"timeout", "900", "seconds `scan` and `deps` wait for results", NULL},
+    {"fail-on", "notice", "lowest alert priority that makes the exit status 1", NULL},
     {"token", NULL, "API token (when the coordinator runs with --auth on)", NULL},
+    {"cacert", NULL, "CA certificate(s) (PEM) an https:// server is verified with (default: the system's)", NULL},
+    {"repos", NULL, "`deps`: a file of git URLs (one a line), each cloned shallowly", NULL},
+    {"format", NULL, "table, json, sarif or gitlab (scan, report: raw, the /v1 report)", NULL},
+    {"output", "-", "where the report goes (- : standard output)", NULL},
+    {"scan", "yes", "`deps`: no = only list the packages, scan nothing", NULL},
+    {"progress", "auto", "`deps`: bar, lines, off or auto (a bar on a terminal)", NULL},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
+#define USAGE                                                                                  \
+	"usage: scanfarm [--server URL] submit FILE | status ID | report ID | scan FILE |"        \
+	" deps [--repos FILE] PATH…"
 
-/* Performs a request; the body (if any) is streamed from upload. */
-static int cli_request(const char *url, FILE *upload, long long upload_size, long *status,
-		       struct sf_buf *body)
+static struct sf_cli cli;
+
+static int cli_submit(const char *file, char id[SF_UUID_LEN + 1])
 {
 	static const char *const octets[] = {"Content-Type: application/octet-stream", NULL};
-	struct sf_http_mem_sink sink = {0}; /* no bound */
-	struct sf_http_request req = {.url = url,
-				      .bearer = sf_config_get(opts, NOPTS, "token"),
-				      .headers = upload ? octets : NULL,
-				      .upload = upload,
-				      .upload_size = upload_size,
-				      .sink = sf_http_mem_sink_write,
-				      .sink_ctx = &sink};
-	struct sf_http_response resp;
-	int rc = sf_http_perform(NULL, &req, &resp);
-	if (resp.curl == CURLE_OK)
-		*status = resp.status;
-	else
-		fprintf(stderr, "scanfarm: %s: %s\n", url, sf_http_strerror(&resp));
-	*body = sink.buf; /* handed over */
-	return rc == 0 ? 0 : -EIO;
-}
-
-static json_t *cli_get_json(const char *server, const char *path, long *status)
-{
-	char url[2048];
-	snprintf(url, sizeof(url), "%s%s", server, path);
-	struct sf_buf body = {0};
-	json_t *j = NULL;
-	if (cli_request(url, NULL, 0, status, &body) == 0 && body.data)
-		j = json_loads(body.data, 0, NULL);
-	sf_buf_free(&body);
-	return j;
-}
-
-static int cli_submit(const char *server, const char *file, char id[SF_UUID_LEN + 1])
-{
 	FILE *f = fopen(file, "rb");
 	struct stat st;
 	if (!f || fstat(fileno(f), &st) != 0) {
@@ -80,24 +74,23 @@ static int cli_submit(const char *server, const char *file, char id[SF_UUID_LEN 
 			fclose(f);
 		return 2;
 	}
-	char url[2048];
-	snprintf(url, sizeof(url), "%s/monitor/project/npm", server);
-	struct sf_buf body = {0};
+	struct sf_http_mem_sink body = {0};
 	long status = 0;
-	int rc = cli_request(url, f, st.st_size, &status, &body);
+	int rc = sf_cli_request(&cli, "/monitor/project/npm", f, st.st_size, octets,
+				sf_http_mem_sink_write, &body, &status);
 	fclose(f);
-	json_t *j = (rc == 0 && body.data) ? json_loads(body.data, 0, NULL) : NULL;
+	json_t *j = rc == 0 && body.buf.data ? json_loadb(body.buf.data, body.buf.len, 0, NULL) : NULL;
 	const char *got = j ? json_string_value(json_object_get(j, "id")) : NULL;
 	int ret = 2;
 	if (status == 200 && got && strlen(got) == SF_UUID_LEN) {
 		memcpy(id, got, SF_UUID_LEN + 1);
 		ret = 0;
 	} else if (rc == 0) {
-		fprintf(stderr, "scanfarm: submit failed (HTTP %ld): %s\n", status,
-			body.data ? body.data : "");
+		fprintf(stderr, "scanfarm: submit failed (HTTP %ld): %.*s\n", status,
+			(int)body.buf.len, body.buf.data ? body.buf.data : "");
 	}
 	json_decref(j);
-	sf_buf_free(&body);
+	sf_http_mem_sink_free(&body);
 	return ret;
 }
 
@@ -110,52 +103,88 @@ static int cli_print(json_t *j)
 	return s ? 0 : 2;
 }
 
-static int cli_show(const char *server, const char *fmt, const char *id)
+/* Writes the report to --output. 0, or 2 (a message on stderr). */
+static int cli_write(json_t *model, json_t *raw, const char *format)
+{
+	const char *path = sf_config_get(opts, NOPTS, "output");
+	bool to_stdout = !path || !strcmp(path, "-");
+	FILE *out = to_stdout ? stdout : fopen(path, "w");
+	if (!out) {
+		fprintf(stderr, "scanfarm: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	int rc;
+	if (raw)
+		rc = json_dumpf(raw, out, JSON_INDENT(2)) == 0 && fputc('\n', out) != EOF ? 0 : -EIO;
+	else
+		rc = sf_report_write(model, format, out);
+	if (!to_stdout && fclose(out) != 0)
+		rc = -EIO;
+	if (rc)
+		fprintf(stderr, "scanfarm: the report could not be written\n");
+	return rc ? 2 : 0;
+}
+
+/* One scan's /v1 report as a run of one package: its name and version,
+ * used in file (the tarball, or the scan). */
+static int cli_scan_report(json_t *rep, const char *file, const char *format, int fail_rank)
+{
+	const char *name = json_string_value(json_object_get(rep, "name"));
+	const char *version = json_string_value(json_object_get(rep, "version"));
+	const char *artifact = json_string_value(json_object_get(rep, "artifact"));
+	const char *status = json_string_value(json_object_get(rep, "status"));
+	const char *reason = json_string_value(json_object_get(rep, "reason"));
+	const char *id = json_string_value(json_object_get(rep, "id"));
+	struct sf_depset set;
+	struct sf_lockfile lf;
+	struct sf_dep_result res = {0};
+	sf_depset_init(&set);
+	const char *base = strrchr(file, '/');
+	int rc = sf_lockfile_begin(&lf, &set, ".", file);
+	if (rc == 0)
+		rc = sf_lockfile_add(&lf, SF_ECO_NPM, name ? name : base ? base + 1 : file,
+				     version ? version : artifact ? artifact : "", NULL, NULL, 1);
+	if (rc == 0)
+		rc = sf_lockfile_end(&lf);
+	sf_strlcpy(res.status, status ? status : "queued", sizeof(res.status));
+	if (id)
+		sf_strlcpy(res.scan_id, id, sizeof(res.scan_id));
+	res.reason = reason ? strdup(reason) : NULL;
+	res.alerts = json_incref(json_object_get(rep, "alerts"));
+	json_t *model = rc == 0 ? sf_report_build(&set, &res, fail_rank, NULL) : NULL;
+	int ret = 2;
+	if (model) {
+		ret = cli_write(model, format ? NULL : rep, format);
+		ret = ret ? ret : sf_report_exit(model);
+	}
+	if (reason && status && !strcmp(status, "failed"))
+		fprintf(stderr, "scanfarm: scan %s failed: %s\n", id ? id : "?", reason);
+	json_decref(model);
+	free(res.reason);
+	json_decref(res.alerts);
+	sf_depset_free(&set);
+	return ret;
+}
+
+static int cli_report(const char *id, const char *format, int fail_rank)
 {
 	char path[256];
-	snprintf(path, sizeof(path), fmt, id);
+	snprintf(path, sizeof(path), "/v1/scans/%s", id);
 	long status = 0;
-	json_t *j = cli_get_json(server, path, &status);
-	if (!j)
-		return 2;
-	int rc = cli_print(j);
+	json_t *j = sf_cli_get_json(&cli, path, &status);
+	int ret = 2;
+	if (j && status == 200)
+		ret = cli_scan_report(j, id, format, fail_rank);
+	else if (j)
+		fprintf(stderr, "scanfarm: report %s: HTTP %ld\n", id, status);
 	json_decref(j);
-	return status == 200 ? rc : 2;
+	return ret;
 }
 
-/* Falco's priorities, most severe first. */
-static const char *const cli_priorities[] = {"emergency", "alert",  "critical",
-					      "error",	   "warning", "notice",
-					      "informational", "debug"};
-
-static int cli_priority_rank(const char *p)
-{
-	if (p && !strcasecmp(p, "info"))
-		return 6;
-	for (int i = 0; p && i < 8; i++)
-		if (!strcasecmp(p, cli_priorities[i]))
-			return i;
-	return -1;
-}
-
-/* Whether the report holds an alert at fail_rank or more severe. */
-static bool cli_has_alerts(json_t *report, int fail_rank)
-{
-	size_t i;
-	json_t *a;
-	json_array_foreach(json_object_get(report, "alerts"), i, a)
-	{
-		int r = cli_priority_rank(json_string_value(json_object_get(a, "priority")));
-		if (r >= 0 && r <= fail_rank)
-			return true;
-	}
-	return false;
-}
-
-static int cli_scan(const char *server, const char *file, long long timeout, int fail_rank)
+static int cli_scan(const char *file, long long timeout, const char *format, int fail_rank)
 {
 	char id[SF_UUID_LEN + 1], path[128];
-	int rc = cli_submit(server, file, id);
+	int rc = cli_submit(file, id);
 	if (rc)
 		return rc;
 	fprintf(stderr, "scanfarm: scan %s submitted\n", id);
@@ -163,18 +192,10 @@ static int cli_scan(const char *server, const char *file, long long timeout, int
 	int64_t deadline = sf_monotonic_ms() + timeout * 1000;
 	while (sf_monotonic_ms() < deadline) {
 		long status = 0;
-		json_t *j = cli_get_json(server, path, &status);
+		json_t *j = sf_cli_get_json(&cli, path, &status);
 		const char *st = j ? json_string_value(json_object_get(j, "status")) : NULL;
 		if (st && (strcmp(st, "finished") == 0 || strcmp(st, "failed") == 0)) {
-			cli_print(j);
-			bool failed = strcmp(st, "failed") == 0;
-			if (failed) {
-				const char *why = json_string_value(json_object_get(j, "reason"));
-				fprintf(stderr, "scanfarm: scan %s failed: %s\n", id,
-					why ? why : "no reason given");
-			}
-			/* alerts outrank the failure: what was raised is the finding */
-			int ret = cli_has_alerts(j, fail_rank) ? 1 : failed ? 2 : 0;
+			int ret = cli_scan_report(j, file, format, fail_rank);
 			json_decref(j);
 			return ret;
 		}
@@ -185,42 +206,123 @@ static int cli_scan(const char *server, const char *file, long long timeout, int
 	return 2;
 }
 
+/* Reads the --repos list: one git URL a line, # comments. */
+static int cli_deps_repos(struct sf_depset *set, const char *list)
+{
+	FILE *f = fopen(list, "r");
+	if (!f) {
+		fprintf(stderr, "scanfarm: %s: %s\n", list, strerror(errno));
+		return -errno;
+	}
+	const char *tmp = getenv("TMPDIR");
+	char line[4096];
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		char *url = line + strspn(line, " \t");
+		if (*url && *url != '#')
+			rc = sf_walk_git(set, url, tmp && *tmp ? tmp : "/tmp");
+	}
+	fclose(f);
+	return rc;
+}
+
+/* scanfarm deps PATH…: every lockfile's packages, unique, scanned once. */
+static int cli_deps(char **paths, int npaths, long long timeout, const char *format,
+		    int fail_rank)
+{
+	struct sf_depset set;
+	sf_depset_init(&set);
+	const char *repos = sf_config_get(opts, NOPTS, "repos");
+	int rc = repos ? cli_deps_repos(&set, repos) : 0;
+	for (int i = 0; rc == 0 && i < npaths; i++)
+		rc = sf_walk_path(&set, paths[i], NULL);
+	for (size_t i = 0; rc == 0 && i < set.ndiags; i++) {
+		const struct sf_dep_diag *g = &set.diags[i];
+		fprintf(stderr, "scanfarm: %s: %s:%d: %s%s\n", g->repo, g->file, g->line, g->reason,
+			g->skipped_file ? " (lockfile skipped)" : "");
+	}
+	int ret = 2;
+	if (rc == 0 && !strcmp(sf_config_get(opts, NOPTS, "scan"), "no")) {
+		json_t *inv = sf_inventory_json(&set);
+		ret = inv ? cli_print(inv) : 2;
+		json_decref(inv);
+		sf_depset_free(&set);
+		return ret;
+	}
+	struct sf_dep_result *res = calloc(set.ndeps ? set.ndeps : 1, sizeof(*res));
+	struct sf_progress prog;
+	char batch[SF_UUID_LEN + 1] = "";
+	if (rc == 0 && res &&
+	    sf_progress_init(&prog, stderr, sf_config_get(opts, NOPTS, "progress")) == 0) {
+		fprintf(stderr, "scanfarm: %zu unique packages in %zu lockfiles\n", set.ndeps,
+			set.lockfiles);
+		rc = sf_batch_run(&cli, &set, res, timeout, &prog, batch);
+		json_t *model = rc == 0 ? sf_report_build(&set, res, fail_rank, batch) : NULL;
+		if (model) {
+			ret = cli_write(model, NULL, format ? format : "table");
+			ret = ret ? ret : sf_report_exit(model);
+		}
+		json_decref(model);
+	}
+	sf_batch_results_free(res, set.ndeps);
+	sf_depset_free(&set);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	char **rest;
 	int nrest;
-	int rc = sf_config_load(opts, NOPTS, argc, argv,
-				"usage: scanfarm [--server URL] submit FILE | status ID | report ID | scan FILE",
-				&rest, &nrest);
+	int rc = sf_config_load(opts, NOPTS, argc, argv, USAGE, &rest, &nrest);
 	if (rc)
 		return rc > 0 ? 0 : 64;
 	long long timeout;
 	if (sf_config_int(opts, NOPTS, "timeout", 1, 86400 * 7, &timeout))
 		return 64;
-	const char *server = sf_config_get(opts, NOPTS, "server");
-	int fail_rank = cli_priority_rank(sf_config_get(opts, NOPTS, "fail-on"));
+	cli.server = sf_config_get(opts, NOPTS, "server");
+	cli.token = sf_config_get(opts, NOPTS, "token");
+	cli.cacert = sf_config_get(opts, NOPTS, "cacert");
+	int fail_rank = sf_report_priority_rank(sf_config_get(opts, NOPTS, "fail-on"));
+	const char *format = sf_config_get(opts, NOPTS, "format");
+	const char *cmd = nrest >= 1 ? rest[0] : "";
+	bool deps = !strcmp(cmd, "deps");
 	if (fail_rank < 0) {
 		fprintf(stderr, "--fail-on: expected a Falco priority (emergency … debug)\n");
 		return 64;
 	}
-	if (nrest != 2) {
-		fprintf(stderr, "usage: scanfarm [--server URL] submit FILE | status ID | report ID | scan FILE\n");
+	if (format && !sf_report_format_ok(format) && !(strcmp(format, "raw") == 0 && !deps)) {
+		fprintf(stderr, "--format: table, json, sarif or gitlab\n");
+		return 64;
+	}
+	if (format && !strcmp(format, "raw"))
+		format = NULL;
+	if (deps ? nrest < 2 && !sf_config_get(opts, NOPTS, "repos") : nrest != 2) {
+		fprintf(stderr, USAGE "\n");
 		return 64;
 	}
 	sf_http_global_init();
-	const char *cmd = rest[0], *arg = rest[1];
+	const char *arg = rest[1];
 	int ret = 64;
-	if (strcmp(cmd, "submit") == 0) {
+	if (deps) {
+		ret = cli_deps(rest + 1, nrest - 1, timeout, format, fail_rank);
+	} else if (strcmp(cmd, "submit") == 0) {
 		char id[SF_UUID_LEN + 1];
-		ret = cli_submit(server, arg, id);
+		ret = cli_submit(arg, id);
 		if (ret == 0)
 			puts(id);
 	} else if (strcmp(cmd, "status") == 0) {
-		ret = cli_show(server, "/?id=%s", arg);
+		long status = 0;
+		char path[256];
+		snprintf(path, sizeof(path), "/?id=%s", arg);
+		json_t *j = sf_cli_get_json(&cli, path, &status);
+		ret = j ? cli_print(j) : 2;
+		ret = ret ? ret : status == 200 ? 0 : 2;
+		json_decref(j);
 	} else if (strcmp(cmd, "report") == 0) {
-		ret = cli_show(server, "/v1/scans/%s", arg);
+		ret = cli_report(arg, format, fail_rank);
 	} else if (strcmp(cmd, "scan") == 0) {
-		ret = cli_scan(server, arg, timeout, fail_rank);
+		ret = cli_scan(arg, timeout, format, fail_rank);
 	} else {
 		fprintf(stderr, "scanfarm: unknown command '%s'\n", cmd);
 	}

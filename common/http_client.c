@@ -110,6 +110,8 @@ static void http_client_setup(CURL *c, const struct sf_http_request *req,
 		curl_easy_setopt(c, CURLOPT_READDATA, req->upload);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->upload_size);
 	}
+	if (req->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
 	if (headers)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 }
@@ -225,4 +227,40 @@ int sf_http_hash_sink_final(struct sf_http_hash_sink *s, char hex[SF_SHA256_HEX 
 void sf_http_hash_sink_free(struct sf_http_hash_sink *s)
 {
 	sf_sha256_free(&s->hash);
+}
+
+int sf_url_split(const char *url, struct sf_url_parts *p)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *dport = NULL, *path = NULL;
+	int rc = -EINVAL;
+	if (!u)
+		return -ENOMEM;
+	memset(p, 0, sizeof(*p));
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &dport, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK || !host[0] ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+		goto out;
+	curl_url_get(u, CURLUPART_PORT, &port, 0); /* absent: NULL */
+	int n = snprintf(p->origin, sizeof(p->origin), "%s://%s%s%s", scheme, host,
+			 port ? ":" : "", port ? port : "");
+	rc = sf_strlcpy(p->scheme, scheme, sizeof(p->scheme)) ||
+		     sf_strlcpy(p->host, host, sizeof(p->host)) ||
+		     sf_strlcpy(p->port, port ? port : "", sizeof(p->port)) ||
+		     sf_strlcpy(p->default_port, dport, sizeof(p->default_port)) ||
+		     sf_strlcpy(p->path, path, sizeof(p->path)) || n < 0 ||
+		     (size_t)n >= sizeof(p->origin)
+		 ? -ENAMETOOLONG
+		 : 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(dport);
+	curl_free(path);
+	curl_url_cleanup(u);
+	return rc;
 }

@@ -47,6 +47,7 @@ struct sf_http_request {
 	long timeout_s;		   /* the whole transfer; 0: no bound */
 	long low_speed_time_s;	   /* below 1 KiB/s for this long aborts; 0: no bound */
 	const char *user_agent;	   /* or NULL */
+	const char *ca_file;	   /* CA certificates (PEM) instead of the system's, or NULL */
 	const atomic_bool *stop;   /* the transfer is aborted once it turns true, or NULL */
 	sf_http_sink_fn sink;	   /* NULL: the body is discarded */
 	void *sink_ctx;
@@ -57,6 +58,20 @@ struct sf_http_response {
 	long status;	/* the HTTP status, 0 when no answer came */
 	int sink_rc;	/* the sink's error that aborted the transfer, or 0 */
 };
+
+/* An http(s) URL in parts, as curl's URL parser reads it. */
+struct sf_url_parts {
+	char scheme[8];	       /* "http" or "https" */
+	char host[256];	       /* IPv6 addresses in brackets */
+	char port[8];	       /* as written; "" when the URL names none */
+	char default_port[8];  /* port, or the scheme's */
+	char path[1024];       /* "/" at least */
+	char origin[300];      /* scheme://host[:port] (the port only when written) */
+};
+
+/* Splits an http:// or https:// URL with a host. 0, -EINVAL (another scheme,
+ * no host, not a URL), -ENAMETOOLONG or -ENOMEM. */
+int sf_url_split(const char *url, struct sf_url_parts *p);
 
 /* curl's global set-up (not thread-safe: call it before any thread). */
 int sf_http_global_init(void);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,15 +33,20 @@
 
 static struct sf_option opts[] = {
     {"http-address", "127.0.0.1:3000", "address:port of the REST API", NULL},
-    {"public-url", NULL, "base URL workers use to reach this coordinator (default http://<http-address>)", NULL},
+    {"public-url", NULL, "base URL workers use to reach this coordinator (default http(s)://<http-address>)", NULL},
     {"db-dsn", NULL, "PostgreSQL connection string (required)", NULL},
     {"db-pool", "8", "PostgreSQL connections", NULL},
     {"store-dir", "var/artifacts", "artifact store directory", NULL},
     {"jobs-url", "tcp://127.0.0.1:7301", "NNG rep address workers ask for jobs at", NULL},
     {"results-url", "tcp://127.0.0.1:7302", "NNG pull address workers push results to", NULL},
     {"max-upload-bytes", "0", "largest accepted upload in bytes, 0 = unlimited", NULL},
-    {"idle-timeout", "60", "seconds a request may stay silent before it is dropped", NULL},
-    {"max-connections", "256", "simultaneous HTTP connections", NULL},
+    {"idle-timeout", "60", "seconds a request's body may stay silent before it is dropped", NULL},
+    {"header-timeout", "10", "seconds a request's headers may take to arrive (slow clients are cut)", NULL},
+    {"max-connections", "4096", "simultaneous HTTP connections (the file limit is raised to fit)", NULL},
+    {"max-connections-per-ip", "128", "simultaneous HTTP connections from one address; 0: no limit", NULL},
+    {"http-threads", "4", "threads of the API's event loop", NULL},
+    {"ops-address", NULL, "address:port of an operations listener (/healthz, /readyz, /metrics"
+			  " only, no token): probes answered while the API port is busy", NULL},
     {"job-time-limit", "300", "seconds an install may run", NULL},
     {"job-memory-mb", "2048", "memory limit of the sandbox", NULL},
     {"job-pids", "1024", "process limit of the sandbox", NULL},
@@ -50,13 +56,26 @@ static struct sf_option opts[] = {
     {"worker-live", "60", "seconds after its last heartbeat a worker counts as gone", NULL},
     {"auth", "off", "on = /v1 routes need an API token (see the token command)", NULL},
     {"auth-package-hunter", "0", "1 = Package Hunter's routes need a token too", NULL},
+    {"quota-submissions-per-minute", "0", "submissions a token may make a minute, unless it has"
+					  " its own limit (token limits); 0: none", NULL},
+    {"quota-bytes-per-day", "0", "bytes a token may upload a UTC day, unless it has its own"
+				 " limit; 0: none", NULL},
     {"worker-secret", NULL, "shared secret workers must present (artifacts, NNG messages)", NULL},
+    {"tls-cert", NULL, "the coordinator's certificate (PEM, from the farm's CA) for tls+tcp:// jobs and results URLs", NULL},
+    {"tls-key", NULL, "its private key (PEM)", NULL},
+    {"tls-ca", NULL, "the farm's CA certificate(s) (PEM): workers' certificates must chain to it", NULL},
+    {"http-tls-cert", NULL, "certificate (PEM chain) of the REST API: it then speaks HTTPS only", NULL},
+    {"http-tls-key", NULL, "its private key (PEM)", NULL},
     {"webhook-url", NULL, "POST every alert there as Falco JSON (e.g. Falcosidekick)", NULL},
     {"webhook-queue", "10000", "alerts waiting for the webhook before new ones are dropped", NULL},
     {"npm-registry", "https://registry.npmjs.org", "npm registry batches' package references are fetched from", NULL},
+    {"npm-registry-auth", NULL, "file with the registry's token (or a whole Authorization value),"
+				" sent to the registry's origin only", NULL},
+    {"npm-registry-ca", NULL, "CA certificates (PEM) to verify the registry with", NULL},
     {"resolve-concurrency", "4", "package references fetched at once", NULL},
     {"max-batch-items", "10000", "items of one POST /v1/batches", NULL},
     {"max-batch-bytes", "16777216", "size of one POST /v1/batches body", NULL},
+    {"max-stream-items", "1000000", "items of one streamed (NDJSON) POST /v1/batches", NULL},
     {"reap-interval", "5", "seconds between checks for expired leases", NULL},
     {"retry-backoff", "5", "seconds (times the attempt) before a re-queued job runs again", NULL},
     {"drain-timeout", "30", "on SIGTERM, seconds uploads in progress may take to finish", NULL},
@@ -110,7 +129,27 @@ static void coord_drain(struct sf_api *api, const sigset_t *sigs, int drain_s)
 
 #define COORD_USAGE                                                                        \
 	"usage: scanfarm-coordinator [--option value]...\n"                                 \
-	"       scanfarm-coordinator --db-dsn DSN token create NAME | token revoke ID | token list"
+	"       scanfarm-coordinator --db-dsn DSN token create NAME | token revoke ID | token list\n" \
+	"       scanfarm-coordinator --db-dsn DSN token limits ID SUBMISSIONS_PER_MINUTE|default" \
+	" BYTES_PER_DAY|default"
+
+/* token limits ID SPM BPD: a token's own quotas ("default": the
+ * coordinator's). */
+static int coord_token_limits(PGconn *c, const char *id_arg, const char *spm, const char *bpd)
+{
+	long long id;
+	int rc;
+	if (sf_parse_ll(id_arg, 1, INT64_MAX, &id) != 0 ||
+	    (rc = sf_auth_token_limits(c, id, spm, bpd)) == -EINVAL) {
+		fprintf(stderr, "token limits: expected ID and two numbers (0: none) or default\n");
+		return 64;
+	}
+	if (rc == -ENOENT) {
+		fprintf(stderr, "no live token %lld\n", id);
+		return 1;
+	}
+	return rc ? 2 : 0;
+}
 
 /* The token command: API tokens are managed next to the database. */
 static int coord_token(const char *dsn, char **args, int nargs)
@@ -146,6 +185,8 @@ static int coord_token(const char *dsn, char **args, int nargs)
 		}
 	} else if (nargs == 2 && strcmp(args[1], "list") == 0) {
 		rc = sf_auth_token_list(c) ? 2 : 0;
+	} else if (nargs == 5 && strcmp(args[1], "limits") == 0) {
+		rc = coord_token_limits(c, args[2], args[3], args[4]);
 	} else {
 		fprintf(stderr, "%s\n", COORD_USAGE);
 		rc = 64;
@@ -166,6 +207,7 @@ struct coord_settings {
 	struct sf_ingest_config ingest;
 	struct sf_sweep_config sweep;
 	struct sf_resolve_config resolve;
+	struct sf_tls_files tls; /* the NNG links' (tls+tcp:// URLs) */
 	char public_url[512];
 };
 
@@ -181,22 +223,41 @@ static int coord_options(struct coord_settings *s)
 		return 2;
 	}
 	a->api.address = sf_config_get(opts, NOPTS, "http-address");
+	a->api.ops_address = sf_config_get(opts, NOPTS, "ops-address");
 	a->access.auth = strcmp(auth, "on") == 0;
 	a->access.worker_secret = sf_config_get(opts, NOPTS, "worker-secret");
 	int auth_ph = 0;
 	if (geti("auth-package-hunter", 0, 1, &auth_ph))
 		return 2;
 	a->access.auth_package_hunter = auth_ph != 0;
+	if (geti("quota-submissions-per-minute", 0, 1000000000, &a->access.submissions_per_minute) ||
+	    sf_config_int(opts, NOPTS, "quota-bytes-per-day", 0, INT64_MAX,
+			  &a->access.bytes_per_day))
+		return 2;
 	dc->jobs_url = sf_config_get(opts, NOPTS, "jobs-url");
 	dc->dsn = s->dsn;
 	dc->worker_secret = a->access.worker_secret;
 	s->ingest.results_url = sf_config_get(opts, NOPTS, "results-url");
 	s->ingest.worker_secret = a->access.worker_secret;
+	s->tls = (struct sf_tls_files){.cert = sf_config_get(opts, NOPTS, "tls-cert"),
+				       .key = sf_config_get(opts, NOPTS, "tls-key"),
+				       .ca = sf_config_get(opts, NOPTS, "tls-ca")};
+	dc->tls = &s->tls;
+	s->ingest.tls = &s->tls;
+	a->api.tls_cert = sf_config_get(opts, NOPTS, "http-tls-cert");
+	a->api.tls_key = sf_config_get(opts, NOPTS, "http-tls-key");
+	if (!a->api.tls_cert != !a->api.tls_key) {
+		fprintf(stderr, "--http-tls-cert and --http-tls-key go together\n");
+		return 2;
+	}
 	int max_attempts, live_s;
 	long long max_upload;
 	if (geti("db-pool", 2, 256, &s->pool_size) ||
 	    geti("idle-timeout", 1, 86400, &a->api.idle_timeout_s) ||
-	    geti("max-connections", 1, 100000, &a->api.max_connections) ||
+	    geti("max-connections", 1, 1000000, &a->api.max_connections) ||
+	    geti("header-timeout", 1, 3600, &a->api.header_timeout_s) ||
+	    geti("max-connections-per-ip", 0, 1000000, &a->api.max_per_ip) ||
+	    geti("http-threads", 1, 256, &a->api.threads) ||
 	    sf_config_int(opts, NOPTS, "max-upload-bytes", 0, INT64_MAX, &max_upload) ||
 	    geti("job-time-limit", 1, 86400, &dc->time_limit_s) ||
 	    geti("job-memory-mb", 16, 1 << 20, &dc->memory_mb) ||
@@ -231,16 +292,21 @@ static int coord_options_batches(struct coord_settings *s)
 	long long max_batch_bytes;
 	if (geti("max-batch-items", 1, 1000000, &a->bulk.max_items) ||
 	    geti("resolve-concurrency", 1, 64, &s->resolve.concurrency) ||
-	    sf_config_int(opts, NOPTS, "max-batch-bytes", 1024, 1LL << 32, &max_batch_bytes))
+	    sf_config_int(opts, NOPTS, "max-batch-bytes", 1024, 1LL << 32, &max_batch_bytes) ||
+	    sf_config_int(opts, NOPTS, "max-stream-items", 1, 100000000,
+			  &a->bulk.max_stream_items))
 		return 2;
 	a->upload.max_batch_bytes = max_batch_bytes;
 	s->resolve.npm_registry = sf_config_get(opts, NOPTS, "npm-registry");
+	s->resolve.npm_registry_auth = sf_config_get(opts, NOPTS, "npm-registry-auth");
+	s->resolve.npm_registry_ca = sf_config_get(opts, NOPTS, "npm-registry-ca");
 	s->store_dir = sf_config_get(opts, NOPTS, "store-dir");
 	const char *pu = sf_config_get(opts, NOPTS, "public-url");
 	if (pu)
 		snprintf(s->public_url, sizeof(s->public_url), "%s", pu);
 	else
-		snprintf(s->public_url, sizeof(s->public_url), "http://%s", a->api.address);
+		snprintf(s->public_url, sizeof(s->public_url), "%s://%s",
+			 a->api.tls_cert ? "https" : "http", a->api.address);
 	s->dispatch.public_url = s->public_url;
 	return 0;
 }
@@ -287,6 +353,26 @@ static int coord_start_storage(struct coord *co, struct coord_settings *s)
 	return 0;
 }
 
+/* Every connection is a descriptor: the soft file limit (often 1024) is
+ * raised to the hard one, and a warning says when max-connections still
+ * does not fit. */
+static void coord_raise_nofile(int max_connections)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && getrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return;
+	}
+	/* the database pool, NNG, the store and the listeners need some too */
+	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)max_connections + 256 > rl.rlim_cur)
+		sf_warn("max-connections %d: the file limit is %llu; raise it (LimitNOFILE=) or"
+			" connections beyond it are refused", max_connections,
+			(unsigned long long)rl.rlim_cur);
+}
+
 /* Every stage in order; 0, or a negative errno (logged) with what did
  * start recorded in co for coord_stop. */
 static int coord_start(struct coord *co, struct coord_settings *s)
@@ -329,13 +415,16 @@ static int coord_start(struct coord *co, struct coord_settings *s)
 	a->metrics.sweep = &co->sweep.stats;
 	a->metrics.resolve = co->resolve;
 	a->metrics.webhook = co->webhook ? sf_webhook_stats(co->webhook) : NULL;
+	coord_raise_nofile(a->api.max_connections);
 	if ((rc = sf_api_start(&co->api, a))) {
-		sf_error("cannot serve HTTP on %s", a->api.address);
+		sf_error("cannot serve HTTP on %s%s%s", a->api.address,
+			 a->api.ops_address ? " and " : "", a->api.ops_address ? a->api.ops_address : "");
 		return rc;
 	}
 	co->have_api = true;
-	sf_info("ready: http=%s jobs=%s results=%s", a->api.address, s->dispatch.jobs_url,
-		s->ingest.results_url);
+	sf_info("ready: http=%s jobs=%s results=%s%s%s", a->api.address, s->dispatch.jobs_url,
+		s->ingest.results_url, a->api.ops_address ? " ops=" : "",
+		a->api.ops_address ? a->api.ops_address : "");
 	return 0;
 }
 

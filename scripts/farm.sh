@@ -14,6 +14,13 @@
 #   SCANFARM_RUNTIME [crun]  SCANFARM_ROOTFS [var/rootfs.img]  SCANFARM_SKIP_SETUP [0]
 #   SCANFARM_NPM_REGISTRY [https://registry.npmjs.org/]  the one npm registry: the
 #     coordinator resolves package references there, workers fetch dependency trees there
+#   SCANFARM_NPM_REGISTRY_AUTH  file with the registry's token: the worker's gateway adds
+#     it to the fetch phase's requests, the coordinator to its package references'
+#   SCANFARM_NPM_REGISTRY_CA  PEM CA certificates to verify the registry with (both)
+#   SCANFARM_COORDINATOR_OPTS / SCANFARM_WORKER_OPTS  more options of each, e.g.
+#     "--ops-address 127.0.0.1:3001"; SCANFARM_NNG_SCHEME [tcp]: tls+tcp for TLS links
+#   SCANFARM_URL [http://127.0.0.1:$SCANFARM_HTTP_PORT]  the API as this script reaches it
+#     (https://… with --http-tls-cert), SCANFARM_CURL_OPTS e.g. "--cacert ca.pem"
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 var=$(mkdir -p "${SCANFARM_VAR:-$top/var}" && cd "${SCANFARM_VAR:-$top/var}" && pwd)
@@ -21,10 +28,16 @@ build=${SCANFARM_BUILD:-$top/build}
 http_port=${SCANFARM_HTTP_PORT:-3000}
 jobs_port=${SCANFARM_JOBS_PORT:-7301}
 results_port=${SCANFARM_RESULTS_PORT:-7302}
-url="http://127.0.0.1:$http_port"
+url=${SCANFARM_URL:-http://127.0.0.1:$http_port}
+nng=${SCANFARM_NNG_SCHEME:-tcp}
+# shellcheck disable=SC2206 # options are words
+curl_opts=(${SCANFARM_CURL_OPTS:-}) coord_opts=(${SCANFARM_COORDINATOR_OPTS:-}) worker_opts=(${SCANFARM_WORKER_OPTS:-})
 npm_registry=${SCANFARM_NPM_REGISTRY:-https://registry.npmjs.org/}
 
 log() { printf '[farm] %s\n' "$*" >&2; }
+# A process that exists and is not a zombie (a daemon killed -9 stays one
+# until reaped, and where pid 1 reaps nothing that is for ever).
+alive() { kill -0 "$1" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
 up() {
   if [ "${SCANFARM_SKIP_SETUP:-0}" != 1 ]; then
@@ -43,39 +56,47 @@ up() {
     touch "$var/run/local-pg"
   fi
   for d in coordinator worker; do
-    if [ -f "$var/run/$d.pid" ] && kill -0 "$(cat "$var/run/$d.pid")" 2>/dev/null; then
+    if [ -f "$var/run/$d.pid" ] && alive "$(cat "$var/run/$d.pid")"; then
       log "$d already running (pid $(cat "$var/run/$d.pid"))"
       [ "$d" = worker ] && wlog_from=1
       continue
     fi
     case $d in
       coordinator)
+        local coordauth=()
+        [ -n "${SCANFARM_NPM_REGISTRY_AUTH:-}" ] && coordauth+=(--npm-registry-auth "$SCANFARM_NPM_REGISTRY_AUTH")
+        [ -n "${SCANFARM_NPM_REGISTRY_CA:-}" ] && coordauth+=(--npm-registry-ca "$SCANFARM_NPM_REGISTRY_CA")
         "$build/coordinator/scanfarm-coordinator" --db-dsn "$dsn" \
           --http-address "127.0.0.1:$http_port" --store-dir "$var/artifacts" \
-          --jobs-url "tcp://127.0.0.1:$jobs_port" --results-url "tcp://127.0.0.1:$results_port" \
-          --npm-registry "$npm_registry" >>"$var/log/coordinator.log" 2>&1 &
+          --jobs-url "$nng://127.0.0.1:$jobs_port" --results-url "$nng://127.0.0.1:$results_port" \
+          --npm-registry "$npm_registry" "${coordauth[@]}" "${coord_opts[@]}" \
+          >>"$var/log/coordinator.log" 2>&1 &
         ;;
       worker)
-        "$build/worker/scanfarm-worker" --jobs-url "tcp://127.0.0.1:$jobs_port" \
-          --results-url "tcp://127.0.0.1:$results_port" --work-dir "$var/worker" \
+        # a private registry's credential (and CA): the worker's alone
+        local regauth=()
+        [ -n "${SCANFARM_NPM_REGISTRY_AUTH:-}" ] && regauth+=(--npm-registry-auth "$SCANFARM_NPM_REGISTRY_AUTH")
+        [ -n "${SCANFARM_NPM_REGISTRY_CA:-}" ] && regauth+=(--npm-registry-ca "$SCANFARM_NPM_REGISTRY_CA")
+        "$build/worker/scanfarm-worker" --jobs-url "$nng://127.0.0.1:$jobs_port" \
+          --results-url "$nng://127.0.0.1:$results_port" --work-dir "$var/worker" \
           --rootfs "${SCANFARM_ROOTFS:-$top/var/rootfs.img}" --runtime "${SCANFARM_RUNTIME:-crun}" \
           --rules "${SCANFARM_RULES:-$top/rules}" --npm-registry "$npm_registry" \
-          >>"$var/log/worker.log" 2>&1 &
+          "${regauth[@]}" "${worker_opts[@]}" >>"$var/log/worker.log" 2>&1 &
         ;;
     esac
     echo $! >"$var/run/$d.pid"
   done
   for _ in $(seq 1 100); do
-    if ! kill -0 "$(cat "$var/run/worker.pid")" 2>/dev/null; then
+    if ! alive "$(cat "$var/run/worker.pid")"; then
       log "the worker did not start; see $var/log/worker.log"
       tail -n 20 "$var/log/worker.log" >&2 || true
       return 1
     fi
-    if curl -fsS "$url/healthz" >/dev/null 2>&1 &&
+    if curl -fsS "${curl_opts[@]}" "$url/healthz" >/dev/null 2>&1 &&
       tail -c +"$wlog_from" "$var/log/worker.log" 2>/dev/null | grep -q ' ready: '; then
       log "farm up at $url (logs in $var/log)"; return 0
     fi
-    kill -0 "$(cat "$var/run/coordinator.pid")" 2>/dev/null || break
+    alive "$(cat "$var/run/coordinator.pid")" || break
     sleep 0.2
   done
   log "the farm did not come up; see $var/log/coordinator.log and worker.log"
@@ -89,7 +110,7 @@ down() {
     [ -f "$f" ] || continue
     local pid; pid=$(cat "$f")
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
     rm -f "$f"
   done

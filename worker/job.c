@@ -160,7 +160,7 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 			   ? (int)(lease_left / 2)
 			   : WORKER_FETCH_RETRY_MS;
 	if ((rc = sf_fetch(job->url, job->sha256, job->size, j->artifact, env->worker_secret,
-			   retry_ms, j->err, sizeof(j->err))))
+			   env->http_ca, retry_ms, j->err, sizeof(j->err))))
 		return rc;
 	struct sf_unpack_stats us;
 	if ((rc = sf_unpack(j->artifact, j->src, &env->unpack, &us, j->err, sizeof(j->err)))) {
@@ -357,12 +357,28 @@ static int job_run_phase(struct job_run *j, struct sf_phase_spec *ps, int build_
 	return rc;
 }
 
+/* yarn classic and pnpm take a lockfile's URLs as written: those naming a
+ * private registry are pointed at the worker's gateway to it. */
+static int job_retarget_lockfile(const struct sf_job_env *env, struct job_run *j)
+{
+	unsigned changed = 0;
+	if (!env->gateway_origin)
+		return 0;
+	int rc = sf_project_retarget_lockfile(&j->project, j->rootdir, env->registry_origin,
+					      env->gateway_origin, &changed);
+	if (!rc && changed)
+		sf_info("job: %u lockfile URLs of %s fetched through the registry gateway", changed,
+			env->registry_origin);
+	return rc;
+}
+
 /* fetch: the dependency tree, scripts off, through the registry proxy. */
 static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 			   struct sf_phase_spec *ps, struct sf_phase *out)
 {
 	char perr[512];
 	struct sf_argv argv = {0}, envv = {0};
+	int rc;
 	if (!j->project.has_deps)
 		return sf_phase_skip(out, "fetch", NULL);
 	if (!env->proxy)
@@ -374,12 +390,18 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	}
 	if (env->cache_dir && sf_job_cache_prepare(env->cache_dir, env->cache_max_mb) != 0)
 		sf_warn("cannot prepare the tarball cache %s: fetching without it", env->cache_dir);
+	if ((rc = job_retarget_lockfile(env, j))) {
+		char why[900];
+		snprintf(why, sizeof(why), "cannot point the lockfile at the registry gateway: %s",
+			 strerror(-rc));
+		return sf_phase_skip(out, "fetch", why);
+	}
 	long long log_from = sf_proxy_log_offset(env->proxy);
 	ps->proxy_port = SF_JOB_PROXY_PORT;
 	ps->proxy = &env->proxy->addr;
 	ps->cache_dir = env->cache_dir;
-	int rc = job_run_phase(j, ps, sf_npm_fetch(&j->project, env->registry, SF_JOB_PROXY_PORT,
-						   &argv, &envv),
+	rc = job_run_phase(j, ps, sf_npm_fetch(&j->project, env->registry, SF_JOB_PROXY_PORT,
+					       env->gateway_origin != NULL, &argv, &envv),
 			       &argv, &envv, out);
 	sf_proxy_refusals(env->proxy, log_from, job_note_refusal, j);
 	ps->proxy_port = 0;

@@ -54,8 +54,14 @@ struct sf_job_env {
 	const char *ruleset_digest;	 /* reported with every result (verdict cache key) */
 	const char *image_digest;	 /* the sandbox rootfs's, likewise */
 	const char *worker_secret;	 /* presented to the coordinator, or NULL */
+	const char *http_ca;		 /* CA of an https:// coordinator (NULL: the system's) */
 	const char *registry;		 /* the npm registry the fetch phase installs from */
 	struct sf_proxy *proxy;		 /* the allowlisting proxy to it, or NULL */
+	/* A private registry's credential stays with the worker: registry is
+	 * then the gateway's URL, and a lockfile's URLs naming
+	 * registry_origin are fetched from gateway_origin. NULL otherwise. */
+	const char *registry_origin;
+	const char *gateway_origin;
 	const char *cache_dir;		 /* the tarball cache shared by this worker's jobs */
 	long long cache_max_mb;		 /* emptied before a job when it has grown past this */
 };

@@ -22,6 +22,7 @@
 #include "job.h"
 #include "uplink.h"
 #include "log.h"
+#include "gateway.h"
 #include "proxy.h"
 #include "rootimg.h"
 #include "rules.h"
@@ -45,11 +46,20 @@ static struct sf_option opts[] = {
     {"sensor", "ebpf", "runtime sensor: ebpf (embedded CO-RE sensor) or none", NULL},
     {"rules", "rules", "Falco-format rule files or directories, comma-separated", NULL},
     {"worker-secret", NULL, "shared secret the coordinator requires (if it does)", NULL},
+    {"tls-cert", NULL, "this worker's certificate (PEM, from the farm's CA) for tls+tcp:// URLs", NULL},
+    {"tls-key", NULL, "its private key (PEM)", NULL},
+    {"tls-ca", NULL, "the farm's CA certificate(s) (PEM) the coordinator's must chain to", NULL},
+    {"tls-server-name", NULL, "the name in the coordinator's certificate (default: the URL's host)", NULL},
+    {"http-ca", NULL, "CA certificate(s) (PEM) of an https:// coordinator's artifact downloads"
+		      " (default: the system's)", NULL},
     {"noop", "0", "1 = answer every job at once without running it (dispatch benchmarks)", NULL},
     {"capacity", "1", "jobs asked for at once; above 1 only with --noop 1 (for parallel"
 		      " installs run one worker process per slot)", NULL},
     {"npm-registry", "https://registry.npmjs.org/", "npm registry the fetch phase installs"
 		      " from (http or https; the sandbox reaches nothing else)", NULL},
+    {"npm-registry-auth", NULL, "file holding the registry's token (or a whole Authorization"
+				" value): added by the worker's gateway, never seen by the sandbox", NULL},
+    {"npm-registry-ca", NULL, "extra CA certificates (PEM) to verify the registry with", NULL},
     {"registry-proxy", "tinyproxy", "the allowlisting forward proxy the worker starts for the"
 				    " fetch phase", NULL},
     {"npm-cache-mb", "2048", "tarball cache shared by this worker's jobs: emptied when over", NULL},
@@ -70,6 +80,7 @@ struct worker {
 	struct sf_sensor *sensor;
 	struct sf_proxy proxy;
 	bool proxy_running;
+	struct sf_gateway *gateway; /* in front of a registry that wants credentials */
 	char cache_dir[PATH_MAX + 16];
 	long long cache_max_mb;
 };
@@ -243,6 +254,30 @@ static bool worker_is_npmjs(const char *url)
 	return url[0] == '\0' || url[0] == '/';
 }
 
+/* A registry that wants credentials is reached through the worker's
+ * gateway, which holds them: the sandbox (and the proxy's allowlist) get
+ * the gateway's URL instead of the registry's. */
+static int worker_gateway(struct worker *w)
+{
+	const char *auth = sf_config_get(opts, NOPTS, "npm-registry-auth");
+	char dir[PATH_MAX + 16], err[512] = "";
+	if (!auth || !auth[0])
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/gateway", w->workdir);
+	int rc = sf_gateway_start(&w->gateway, w->env.registry, auth,
+				  sf_config_get(opts, NOPTS, "npm-registry-ca"), dir, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "--npm-registry-auth: %s\n", err[0] ? err : strerror(-rc));
+		return 2;
+	}
+	sf_info("registry gateway on %s adds the credential for %s", sf_gateway_origin(w->gateway),
+		w->env.registry);
+	w->env.registry = sf_gateway_url(w->gateway);
+	w->env.registry_origin = sf_gateway_registry_origin(w->gateway);
+	w->env.gateway_origin = sf_gateway_origin(w->gateway);
+	return 0;
+}
+
 /* The fetch phase's way to the registry: the allowlisting proxy, and the
  * tarball cache its jobs share (owned by the sandbox user). */
 static int worker_registry_path(struct worker *w)
@@ -252,9 +287,12 @@ static int worker_registry_path(struct worker *w)
 	/* yarn classic fetches a yarn.lock's resolved URLs as they are, and
 	 * real-world ones name registry.yarnpkg.com (npm's registry by
 	 * another name): allowed too when the registry is npm's */
+	int rc = worker_gateway(w);
+	if (rc)
+		return rc;
 	const char *registries[] = {w->env.registry, WORKER_YARN_REGISTRY};
-	int nreg = worker_is_npmjs(w->env.registry) ? 2 : 1;
-	int rc = sf_proxy_start(&w->proxy, sf_config_get(opts, NOPTS, "registry-proxy"), dir,
+	int nreg = !w->gateway && worker_is_npmjs(w->env.registry) ? 2 : 1;
+	rc = sf_proxy_start(&w->proxy, sf_config_get(opts, NOPTS, "registry-proxy"), dir,
 				registries, nreg, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "registry proxy: %s\n", err[0] ? err : strerror(-rc));
@@ -318,7 +356,12 @@ int main(int argc, char **argv)
 	int exit_code = 1;
 	const char *jobs_url = sf_config_get(opts, NOPTS, "jobs-url");
 	const char *results_url = sf_config_get(opts, NOPTS, "results-url");
-	if (sf_link_open(&w.link, jobs_url, results_url) == 0) {
+	struct sf_tls_files tls = {.cert = sf_config_get(opts, NOPTS, "tls-cert"),
+				   .key = sf_config_get(opts, NOPTS, "tls-key"),
+				   .ca = sf_config_get(opts, NOPTS, "tls-ca"),
+				   .server_name = sf_config_get(opts, NOPTS, "tls-server-name")};
+	w.env.http_ca = sf_config_get(opts, NOPTS, "http-ca");
+	if (sf_link_open(&w.link, jobs_url, results_url, &tls) == 0) {
 		sf_info("worker %s ready: jobs=%s results=%s runtime=%s sensor=%s capacity=%d",
 			w.link.id, jobs_url, results_url, w.env.runtime, w.link.sensor,
 			w.link.capacity);
@@ -329,6 +372,7 @@ int main(int argc, char **argv)
 	sf_link_close(&w.link);
 	if (w.proxy_running)
 		sf_proxy_stop(&w.proxy);
+	sf_gateway_stop(w.gateway);
 	sf_sensor_close(w.sensor);
 	sf_rules_free(w.rules);
 	if (w.rootfs_mount[0])

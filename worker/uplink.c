@@ -6,6 +6,7 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -175,7 +176,8 @@ static int link_ask(struct sf_link *lk, const struct sf_want *want, struct sf_jo
 	return 0;
 }
 
-int sf_link_open(struct sf_link *lk, const char *jobs_url, const char *results_url)
+int sf_link_open(struct sf_link *lk, const char *jobs_url, const char *results_url,
+		 const struct sf_tls_files *tls)
 {
 	int rc;
 	if ((rc = nng_req0_open(&lk->req)) || (rc = nng_push0_open(&lk->push)) ||
@@ -192,9 +194,11 @@ int sf_link_open(struct sf_link *lk, const char *jobs_url, const char *results_u
 	}
 	/* Non-blocking dials keep retrying in the background until the
 	 * coordinator is up, so workers may start first. */
-	if ((rc = nng_dial(lk->req, jobs_url, NULL, NNG_FLAG_NONBLOCK)) ||
-	    (rc = nng_dial(lk->push, results_url, NULL, NNG_FLAG_NONBLOCK))) {
-		sf_error("cannot dial the coordinator: %s", nng_strerror(rc));
+	char err[512];
+	if ((rc = sf_nng_dial(lk->req, jobs_url, tls, NNG_FLAG_NONBLOCK, err, sizeof(err))) ||
+	    (rc = sf_nng_dial(lk->push, results_url, tls, NNG_FLAG_NONBLOCK, err, sizeof(err)))) {
+		fprintf(stderr, "%s\n", err);
+		sf_error("%s", err);
 		return -EIO;
 	}
 	link_send_hello(lk, false);

@@ -27,6 +27,8 @@
  * answers signals within about this long. */
 #define SF_LINK_WAIT_MS 2000
 
+#include "nngtls.h"
+
 struct sf_link {
 	nng_socket req;
 	nng_socket push;
@@ -50,7 +52,8 @@ void sf_link_on_signal(int sig);
 /* Opens both sockets, dials the coordinator, sends the hello and starts
  * the heartbeats. 0, or a negative errno after logging why; call
  * sf_link_close either way. */
-int sf_link_open(struct sf_link *l, const char *jobs_url, const char *results_url);
+int sf_link_open(struct sf_link *l, const char *jobs_url, const char *results_url,
+		 const struct sf_tls_files *tls);
 
 /* Asks for jobs and runs them until a signal arrives. */
 void sf_link_serve(struct sf_link *l, const struct sf_job_env *env);

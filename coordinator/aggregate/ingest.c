@@ -130,8 +130,9 @@ int sf_ingest_start(struct sf_ingest *g, const struct sf_ingest_config *cfg,
 	     * ingest thread has work while a worker sends a reply's batches */
 	    (rc = nng_socket_set_int(g->pull, NNG_OPT_RECVBUF, 256)))
 		goto fail;
-	if ((rc = nng_listen(g->pull, cfg->results_url, NULL, 0))) {
-		sf_error("cannot listen on %s: %s", cfg->results_url, nng_strerror(rc));
+	char err[512];
+	if ((rc = sf_nng_listen(g->pull, cfg->results_url, cfg->tls, err, sizeof(err)))) {
+		sf_error("%s", err);
 		goto fail;
 	}
 	for (int i = 0; i < SF_INGEST_THREADS; i++) {

@@ -16,6 +16,8 @@
 #ifndef SF_INGEST_H
 #define SF_INGEST_H
 
+#include "nngtls.h"
+
 #include <nng/nng.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,7 +31,8 @@
 #define SF_INGEST_THREADS 4
 
 struct sf_ingest_config {
-	const char *results_url;   /* "tcp://127.0.0.1:7302" */
+	const char *results_url;   /* "tcp://127.0.0.1:7302", or tls+tcp:// with tls */
+	const struct sf_tls_files *tls;
 	const char *worker_secret; /* messages without it are dropped (NULL: open) */
 	struct sf_webhook *webhook; /* stored alerts are posted there, or NULL */
 };

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "dispatch.h"
+#include "guard.h"
 #include "ingest.h"
 #include "jobs.h"
 #include "reply.h"
@@ -104,6 +105,9 @@ static int metrics_counters(struct sf_buf *b, struct sf_metrics *m)
 	    {"scanfarm_jobs_lost_requeued_total",
 	     "Jobs re-queued because their worker never got them or restarted.",
 	     atomic_load(&d->lost_requeued)},
+	    {"scanfarm_http_header_timeouts_total",
+	     "API connections closed because a request's headers did not arrive in time.",
+	     m->guard ? atomic_load(&m->guard->header_cuts) : 0},
 	};
 	int rc = 0;
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
@@ -119,6 +123,10 @@ static int metrics_counters(struct sf_buf *b, struct sf_metrics *m)
 			     " verdict cache.\n# TYPE scanfarm_verdict_cache_hits_total counter\n"
 			     "scanfarm_verdict_cache_hits_total %llu\n",
 			     atomic_load(&m->verdict_cache_hits));
+	rc |= sf_buf_appendf(b,
+			     "# HELP scanfarm_http_connections API connections open now.\n"
+			     "# TYPE scanfarm_http_connections gauge\nscanfarm_http_connections %llu\n",
+			     m->guard ? atomic_load(&m->guard->open) : 0ULL);
 	return rc;
 }
 

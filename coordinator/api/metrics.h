@@ -32,8 +32,11 @@ struct sf_metrics_sources {
 	int worker_live_s; /* a worker silent for longer counts as gone */
 };
 
+struct sf_guard;
+
 struct sf_metrics {
 	struct sf_metrics_sources src;
+	const struct sf_guard *guard; /* the API's connections (server.c), or NULL */
 	atomic_ullong verdict_cache_hits;
 	atomic_ullong upload_bytes; /* artifact bytes received */
 	/* request durations, first call to answer (uploads: to completion) */

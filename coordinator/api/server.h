@@ -10,14 +10,21 @@
  * and the scan row committed. A connection that drops mid-upload leaves
  * nothing behind.
  *
+ * The daemon is event-driven (epoll, a pool of `threads` threads), so that
+ * idle and slow connections cost a descriptor, not a thread; the guard
+ * (guard.h) gives each request's headers a deadline; libmicrohttpd caps
+ * connections per client address. An optional operations listener of its
+ * own serves /healthz, /readyz and /metrics (no token, no body), so probes
+ * are answered while the public port is full or draining.
+ *
  * Graceful shutdown: sf_api_quiesce stops accepting connections (new ones
  * are refused; a new request on a kept-alive connection gets 503) while
  * uploads in progress go on and are answered as usual; the caller waits
  * while sf_api_uploads says some are left, up to its deadline, then
  * sf_api_stop closes what is still open and those uploads are discarded.
  *
- * Owns: the MHD daemon, the API's counters, the uploads' state. Calls:
- * routes, access, upload, metrics, reply, log, libmicrohttpd.
+ * Owns: the MHD daemons, the API's counters, the uploads' state, the guard.
+ * Calls: routes, access, upload, metrics, reply, guard, log, libmicrohttpd.
  */
 #ifndef SF_SERVER_H
 #define SF_SERVER_H
@@ -30,6 +37,7 @@
 #include "bulk.h"
 #include "db.h"
 #include "enqueue.h"
+#include "guard.h"
 #include "metrics.h"
 #include "routes.h"
 #include "store.h"
@@ -37,8 +45,14 @@
 
 struct sf_api_config {
 	const char *address; /* "127.0.0.1:3000" */
-	int idle_timeout_s;
+	const char *ops_address; /* /healthz, /readyz, /metrics of their own, or NULL */
+	const char *tls_cert;	 /* PEM files: HTTPS only; NULL: plain HTTP */
+	const char *tls_key;
+	int idle_timeout_s;	 /* a request's body may stay silent this long */
+	int header_timeout_s;	 /* a request's headers must all arrive within this */
 	int max_connections;
+	int max_per_ip;		 /* connections from one address; 0: no limit */
+	int threads;		 /* the event loop's threads */
 	int worker_live_s; /* /v1/workers: a worker silent for longer is gone */
 };
 
@@ -57,6 +71,8 @@ struct sf_api_setup {
 
 struct sf_api {
 	struct MHD_Daemon *daemon;
+	struct MHD_Daemon *ops; /* the operations listener, or NULL */
+	struct sf_guard guard;
 	struct sf_api_config cfg;
 	struct sf_access_config access;
 	struct sf_db_pool *pool;
@@ -64,7 +80,10 @@ struct sf_api {
 	struct sf_metrics metrics;
 	struct sf_routes routes;
 	unsigned short port;  /* the bound port (useful with port 0) */
+	unsigned short ops_port;
 	atomic_bool draining; /* quiesced: refuse new requests */
+	char *tls_cert_pem;   /* read at start; MHD uses them while it runs */
+	char *tls_key_pem;
 	int listen_fd;	      /* ours to close once quiesced, else -1 */
 };
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "reply.h"
@@ -158,6 +159,19 @@ static enum MHD_Result upload_artifact_finish(struct sf_api_uploads *u,
 enum MHD_Result sf_api_upload_batch_start(struct sf_api_uploads *u, struct MHD_Connection *c,
 					  void **con_cls)
 {
+	const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	if (type && strncasecmp(type, "application/x-ndjson", 20) == 0) {
+		/* streamed: one item a line, no bound on the body (ndjson.h) */
+		enum MHD_Result reply = MHD_NO;
+		struct sf_api_upload *req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		if (!(req->ndjson = sf_ndjson_begin(u->pool, &u->bulk, c, &reply))) {
+			free(req);
+			return reply;
+		}
+		return upload_begin(u, req, con_cls);
+	}
 	const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	if (len && strtoll(len, NULL, 10) > u->cfg.max_batch_bytes)
 		return sf_reply_error(c, 413, "too_large", "the batch exceeds --max-batch-bytes");
@@ -240,12 +254,16 @@ enum MHD_Result sf_api_upload_body(struct sf_api_uploads *u, struct MHD_Connecti
 		*size = 0;
 		if (req->answered)
 			return MHD_YES;
+		if (req->ndjson)
+			return sf_ndjson_chunk(req->ndjson, data, n);
 		if (req->bulk)
 			return upload_batch_chunk(u, req, data, n);
 		return upload_store_chunk(u, c, req, data, n);
 	}
 	if (req->answered)
 		return MHD_YES;
+	if (req->ndjson)
+		return sf_ndjson_finish(req->ndjson, c, u->metrics);
 	if (req->bulk)
 		return upload_batch_finish(u, c, req);
 	if (req->artifact)
@@ -260,6 +278,7 @@ void sf_api_upload_done(struct sf_api_uploads *u, struct sf_api_upload *req, int
 		sf_warn("upload aborted (termination code %d); nothing stored", toe);
 		sf_upload_abort(&req->up);
 	}
+	sf_ndjson_free(req->ndjson);
 	sf_buf_free(&req->body);
 	free(req);
 	atomic_fetch_sub(&u->in_progress, 1);

@@ -8,7 +8,8 @@
  *             (enqueue.h), and only then the client is answered
  *   artifact  POST|PUT /v1/artifacts: the same bytes, stored with no scan
  *   batch     POST /v1/batches: a JSON document (bulk.h), the one body kept
- *             in memory, up to max_batch_bytes
+ *             in memory, up to max_batch_bytes; or, as application/x-ndjson,
+ *             one item a line, streamed (ndjson.h)
  *
  * libmicrohttpd calls for the headers (a *_start), then per body chunk and
  * once more at the end (sf_api_upload_body); sf_api_upload_done ends a
@@ -18,7 +19,7 @@
  *
  * Owns: the per-request state (struct sf_api_upload, freed by
  * sf_api_upload_done). Calls: store (the bytes), enqueue (scans, artifact
- * rows), bulk (batches), metrics (counters), reply, db (pool), util, log,
+ * rows), bulk (batches), ndjson (streamed batches), metrics (counters), reply, db (pool), util, log,
  * libmicrohttpd, jansson.
  */
 #ifndef SF_UPLOAD_H
@@ -34,6 +35,7 @@
 #include "db.h"
 #include "enqueue.h"
 #include "metrics.h"
+#include "ndjson.h"
 #include "store.h"
 #include "util.h"
 
@@ -63,6 +65,7 @@ struct sf_api_upload {
 	bool artifact;	    /* POST|PUT /v1/artifacts: store the bytes, no scan */
 	bool bulk;	    /* POST /v1/batches: a JSON body, kept in memory (bounded) */
 	struct sf_buf body; /* the JSON body so far */
+	struct sf_ndjson *ndjson; /* …or the streamed batch (NDJSON) */
 	bool overflow;	    /* …went past max_batch_bytes: answered 413 at the end */
 	long long dropped;  /* bytes received after that */
 	char ecosystem[16];

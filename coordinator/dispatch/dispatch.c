@@ -372,8 +372,9 @@ int sf_dispatch_start(struct sf_dispatch *d, const struct sf_dispatch_config *cf
 			goto fail;
 		}
 	}
-	if ((rc = nng_listen(d->rep, cfg->jobs_url, NULL, 0))) {
-		sf_error("cannot listen on %s: %s", cfg->jobs_url, nng_strerror(rc));
+	char err[512];
+	if ((rc = sf_nng_listen(d->rep, cfg->jobs_url, cfg->tls, err, sizeof(err)))) {
+		sf_error("%s", err);
 		goto fail;
 	}
 	for (int i = 0; i < d->nreqs; i++)

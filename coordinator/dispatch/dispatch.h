@@ -26,6 +26,7 @@
 #include <stdatomic.h>
 
 #include "db.h"
+#include "nngtls.h"
 
 /* Requests the jobs socket holds open at once (one per idle worker);
  * more workers than this queue inside NNG until a slot frees up. */
@@ -34,7 +35,8 @@
 #define SF_DISPATCH_CLAIM_MAX 256
 
 struct sf_dispatch_config {
-	const char *jobs_url;	/* "tcp://127.0.0.1:7301" */
+	const char *jobs_url;	/* "tcp://127.0.0.1:7301", or tls+tcp:// with tls */
+	const struct sf_tls_files *tls; /* the coordinator's certificate and the farm's CA */
 	const char *public_url; /* base URL workers fetch artifacts from */
 	const char *dsn;	/* for the LISTEN connection */
 	int time_limit_s;

@@ -283,23 +283,25 @@ static int bulk_jobs(PGconn *db, const struct sf_bulk_config *cfg, int priority,
 	return rc;
 }
 
-/* Writes the batch: one transaction, set-based statements over the items
- * as one JSON document. */
-static int bulk_write(PGconn *db, const struct sf_bulk_config *cfg, const char *batch_id,
-		      int priority, json_t *labels, bool rescan, struct bulk_item *its, size_t n,
-		      bool *jobs, bool *resolving)
+/* Writes items its[0..n), numbered from base, of batch_id inside the
+ * caller's transaction: set-based statements over the items as one JSON
+ * document. *jobs and *resolving say whether jobs were created and
+ * references queued for the resolver. */
+static int bulk_write_items(PGconn *db, const struct sf_bulk_config *cfg, const char *batch_id,
+			    size_t base, int priority, struct bulk_item *its, size_t n, bool *jobs,
+			    bool *resolving)
 {
 	json_t *rows = json_array();
-	char *doc = NULL, *labels_s = json_dumps(labels, JSON_COMPACT);
+	char *doc = NULL;
 	int rc = -ENOMEM;
 	*jobs = *resolving = false;
-	if (!rows || !labels_s)
+	if (!rows)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct bulk_item *it = &its[i];
 		bool fresh = !it->code[0] && !it->cached;
 		json_t *o = json_pack(
-		    "{s:I,s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:o}", "idx", (json_int_t)i,
+		    "{s:I,s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:o}", "idx", (json_int_t)(base + i),
 		    "scan_id", it->code[0] ? json_null() : json_string(it->scan_id), "sha256",
 		    it->sha256[0] ? json_string(it->sha256) : json_null(), "size",
 		    (json_int_t)it->size, "ecosystem", json_string(it->ecosystem ? it->ecosystem : "npm"),
@@ -316,11 +318,9 @@ static int bulk_write(PGconn *db, const struct sf_bulk_config *cfg, const char *
 	}
 	if (!(doc = json_dumps(rows, JSON_COMPACT)))
 		goto out;
-	char prio[16], attempts[16], count[16];
+	char prio[16], attempts[16];
 	snprintf(prio, sizeof(prio), "%d", priority);
 	snprintf(attempts, sizeof(attempts), "%d", cfg->max_attempts);
-	snprintf(count, sizeof(count), "%zu", n);
-	const char *bp[] = {batch_id, prio, labels_s, rescan ? "true" : "false", count};
 	const char *jp[] = {doc};
 	const char *qp[] = {doc, cfg->resolve ? sf_resolve_registry(cfg->resolve) : "", prio,
 			    attempts};
@@ -329,13 +329,7 @@ static int bulk_write(PGconn *db, const struct sf_bulk_config *cfg, const char *
 	" FROM jsonb_to_recordset($1::jsonb) AS x(idx int, scan_id uuid, sha256 text, size bigint," \
 	" ecosystem text, name text, version text, package text, labels jsonb, new boolean,"  \
 	" cached boolean, code text, message text)"
-	if ((rc = sf_db_run(db, "begin", "BEGIN", 0, NULL, NULL)) ||
-	    (rc = sf_db_run(db, "durable", "SET LOCAL synchronous_commit = on", 0, NULL, NULL)) ||
-	    (rc = sf_db_run(db, "batch",
-			    "INSERT INTO scan_batches (id, priority, labels, rescan, items)"
-			    " VALUES ($1, $2, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), $4, $5)",
-			    5, bp, NULL)) ||
-	    (rc = sf_db_run(db, "artifacts",
+	if ((rc = sf_db_run(db, "artifacts",
 			    "INSERT INTO artifacts (sha256, size) SELECT DISTINCT x.sha256, x.size"
 			    BULK_ROWS " WHERE x.new AND x.sha256 IS NOT NULL"
 			    " ON CONFLICT (sha256) DO NOTHING",
@@ -358,39 +352,99 @@ static int bulk_write(PGconn *db, const struct sf_bulk_config *cfg, const char *
 			    "INSERT INTO scan_batch_items (batch_id, idx, scan_id, cached, error_code,"
 			    " error_message) SELECT $2, x.idx, x.scan_id, x.cached, x.code, x.message"
 			    BULK_ROWS,
-			    2, ip, NULL)) ||
-	    (rc = sf_db_run(db, "commit", "COMMIT", 0, NULL, NULL)))
-		sf_db_rollback(db);
+			    2, ip, NULL)))
+		goto out;
 #undef BULK_ROWS
 out:
 	free(doc);
-	free(labels_s);
 	json_decref(rows);
 	return rc;
+}
+
+/* Opens the batch's transaction and records the batch row (items: its
+ * count, or 0 to be set when a stream ends). */
+static int bulk_write_begin(PGconn *db, const char *batch_id, int priority, json_t *labels,
+			    bool rescan, size_t items)
+{
+	char *labels_s = json_dumps(labels, JSON_COMPACT);
+	if (!labels_s)
+		return -ENOMEM;
+	char prio[16], count[16];
+	snprintf(prio, sizeof(prio), "%d", priority);
+	snprintf(count, sizeof(count), "%zu", items);
+	const char *bp[] = {batch_id, prio, labels_s, rescan ? "true" : "false", count};
+	int rc;
+	if ((rc = sf_db_run(db, "begin", "BEGIN", 0, NULL, NULL)) ||
+	    (rc = sf_db_run(db, "durable", "SET LOCAL synchronous_commit = on", 0, NULL, NULL)) ||
+	    (rc = sf_db_run(db, "batch",
+			    "INSERT INTO scan_batches (id, priority, labels, rescan, items)"
+			    " VALUES ($1, $2, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), $4, $5)",
+			    5, bp, NULL)))
+		sf_db_rollback(db);
+	free(labels_s);
+	return rc;
+}
+
+/* Writes the batch: one transaction. */
+static int bulk_write(PGconn *db, const struct sf_bulk_config *cfg, const char *batch_id,
+		      int priority, json_t *labels, bool rescan, struct bulk_item *its, size_t n,
+		      bool *jobs, bool *resolving)
+{
+	int rc = bulk_write_begin(db, batch_id, priority, labels, rescan, n);
+	if (rc)
+		return rc;
+	if ((rc = bulk_write_items(db, cfg, batch_id, 0, priority, its, n, jobs, resolving)) ||
+	    (rc = sf_db_run(db, "commit", "COMMIT", 0, NULL, NULL)))
+		sf_db_rollback(db);
+	return rc;
+}
+
+/* One item's answer: its scan, or why it was refused. */
+static json_t *bulk_item_answer(const struct bulk_item *it, size_t index)
+{
+	if (it->code[0])
+		return json_pack("{s:I,s:{s:s,s:s}}", "index", (json_int_t)index, "error", "code",
+				 it->code, "message", it->message);
+	return json_pack("{s:I,s:s,s:s,s:b,s:o,s:o}", "index", (json_int_t)index, "scan_id",
+			 it->scan_id, "status", it->cached ? "finished" : "queued", "cached",
+			 it->cached, "artifact", it->sha256[0] ? json_string(it->sha256) : json_null(),
+			 "phase", it->sha256[0] ? json_null() : json_string("resolving"));
+}
+
+/* Counts of what the items became. */
+struct bulk_counts {
+	json_int_t items, cached, queued, resolving, rejected;
+};
+
+static void bulk_count(struct bulk_counts *k, const struct bulk_item *its, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct bulk_item *it = &its[i];
+		k->items++;
+		if (it->code[0]) {
+			k->rejected++;
+			continue;
+		}
+		k->cached += it->cached;
+		k->queued += !it->cached && it->sha256[0];
+		k->resolving += !it->sha256[0];
+	}
+}
+
+static json_t *bulk_counts_json(const struct bulk_counts *k)
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "items", k->items, "accepted",
+			 k->items - k->rejected, "cached", k->cached, "queued", k->queued,
+			 "resolving", k->resolving, "rejected", k->rejected);
 }
 
 /* The answer: one entry per item, in order, and counts. */
 static json_t *bulk_answer(const char *batch_id, const struct bulk_item *its, size_t n)
 {
 	json_t *items = json_array();
-	json_int_t cached = 0, queued = 0, resolving = 0, rejected = 0;
+	struct bulk_counts k = {0};
 	for (size_t i = 0; items && i < n; i++) {
-		const struct bulk_item *it = &its[i];
-		json_t *o;
-		if (it->code[0]) {
-			rejected++;
-			o = json_pack("{s:I,s:{s:s,s:s}}", "index", (json_int_t)i, "error", "code",
-				      it->code, "message", it->message);
-		} else {
-			cached += it->cached;
-			queued += !it->cached && it->sha256[0];
-			resolving += !it->sha256[0];
-			o = json_pack("{s:I,s:s,s:s,s:b,s:o,s:o}", "index", (json_int_t)i, "scan_id",
-				      it->scan_id, "status", it->cached ? "finished" : "queued",
-				      "cached", it->cached, "artifact",
-				      it->sha256[0] ? json_string(it->sha256) : json_null(), "phase",
-				      it->sha256[0] ? json_null() : json_string("resolving"));
-		}
+		json_t *o = bulk_item_answer(&its[i], i);
 		if (!o || json_array_append_new(items, o)) {
 			json_decref(items);
 			return NULL;
@@ -398,10 +452,24 @@ static json_t *bulk_answer(const char *batch_id, const struct bulk_item *its, si
 	}
 	if (!items)
 		return NULL;
-	return json_pack("{s:s,s:s,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I}}", "id", batch_id, "status",
-			 "accepted", "items", items, "counts", "items", (json_int_t)n, "accepted",
-			 (json_int_t)n - rejected, "cached", cached, "queued", queued, "resolving",
-			 resolving, "rejected", rejected);
+	bulk_count(&k, its, n);
+	return json_pack("{s:s,s:s,s:o,s:o}", "id", batch_id, "status", "accepted", "items", items,
+			 "counts", bulk_counts_json(&k));
+}
+
+/* After judging: remembered resolutions, the verdict cache (unless
+ * rescan), and ids for the new scans. */
+static int bulk_prepare(PGconn *conn, const struct sf_bulk_config *cfg, bool rescan,
+			struct bulk_item *its, size_t n, unsigned *cache_hits)
+{
+	int rc;
+	if ((rc = bulk_known_references(conn, cfg, its, n)) ||
+	    (!rescan && (rc = bulk_verdicts(conn, cfg, its, n, cache_hits))))
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (!its[i].code[0] && !its[i].cached && (rc = sf_uuid4(its[i].scan_id)))
+			return rc;
+	return 0;
 }
 
 int sf_bulk_submit(PGconn *conn, const struct sf_bulk_config *cfg, const char *body, size_t len,
@@ -454,15 +522,10 @@ int sf_bulk_submit(PGconn *conn, const struct sf_bulk_config *cfg, const char *b
 	for (size_t i = 0; i < n; i++)
 		if ((rc = bulk_judge(cfg, json_array_get(items, i), labels, &its[i])))
 			goto out;
-	if ((rc = bulk_known_references(conn, cfg, its, n)) ||
-	    (!json_is_true(rescan) && (rc = bulk_verdicts(conn, cfg, its, n, cache_hits))))
-		goto out;
 	char batch_id[SF_UUID_LEN + 1];
-	if ((rc = sf_uuid4(batch_id)))
+	if ((rc = bulk_prepare(conn, cfg, json_is_true(rescan), its, n, cache_hits)) ||
+	    (rc = sf_uuid4(batch_id)))
 		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (!its[i].code[0] && !its[i].cached && (rc = sf_uuid4(its[i].scan_id)))
-			goto out;
 	bool jobs, resolving;
 	if ((rc = bulk_write(conn, cfg, batch_id, (int)priority, labels, json_is_true(rescan), its, n,
 			     &jobs, &resolving)))
@@ -481,6 +544,144 @@ out:
 	json_decref(labels);
 	json_decref(doc);
 	return rc;
+}
+
+/* ------------------------------------------------------ streamed batches */
+
+struct sf_bulk_stream {
+	PGconn *db;
+	const struct sf_bulk_config *cfg;
+	char id[SF_UUID_LEN + 1];
+	int priority;
+	bool rescan, resolving;
+	json_t *labels;
+	struct bulk_counts counts;
+	unsigned cache_hits;
+};
+
+int sf_bulk_stream_begin(PGconn *db, const struct sf_bulk_config *cfg, int priority,
+			 const char *labels, bool rescan, struct sf_bulk_stream **out, char *msg,
+			 size_t msglen)
+{
+	struct sf_bulk_stream *s = calloc(1, sizeof(*s));
+	json_t *given = json_array();
+	int rc = -ENOMEM;
+	*out = NULL;
+	if (!s || !given || !(s->labels = json_array()))
+		goto fail;
+	/* labels as POST /v1/scans takes them: "a=b,c" */
+	for (const char *p = labels ? labels : ""; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n && json_array_append_new(given, json_stringn(p, n)))
+			goto fail;
+		p += n + (p[n] == ',');
+	}
+	rc = -EINVAL;
+	if (!bulk_labels(given, s->labels, msg, msglen))
+		goto fail;
+	s->db = db;
+	s->cfg = cfg;
+	s->priority = priority;
+	s->rescan = rescan;
+	if ((rc = sf_uuid4(s->id)) ||
+	    (rc = bulk_write_begin(db, s->id, priority, s->labels, rescan, 0)))
+		goto fail;
+	json_decref(given);
+	*out = s;
+	return 0;
+fail:
+	json_decref(given);
+	if (s)
+		json_decref(s->labels);
+	free(s);
+	return rc;
+}
+
+const char *sf_bulk_stream_id(const struct sf_bulk_stream *s)
+{
+	return s->id;
+}
+
+int sf_bulk_stream_items(struct sf_bulk_stream *s, const char *const *lines, const size_t *lens,
+			 size_t n, sf_bulk_answer_fn answer, void *ctx)
+{
+	if (s->counts.items + (json_int_t)n > s->cfg->max_stream_items)
+		return -E2BIG;
+	struct bulk_item *its = calloc(n ? n : 1, sizeof(*its));
+	json_t **docs = calloc(n ? n : 1, sizeof(*docs));
+	int rc = its && docs ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		json_error_t err;
+		/* the document lives until the items are written: they borrow from it */
+		docs[i] = json_loadb(lines[i], lens[i], JSON_REJECT_DUPLICATES, &err);
+		if (!docs[i])
+			bulk_refuse(&its[i], "bad_item", "not a JSON object: %s", err.text);
+		else
+			rc = bulk_judge(s->cfg, docs[i], s->labels, &its[i]);
+	}
+	bool jobs = false, resolving = false;
+	size_t base = (size_t)s->counts.items;
+	if (rc == 0 && (rc = bulk_prepare(s->db, s->cfg, s->rescan, its, n, &s->cache_hits)) == 0)
+		rc = bulk_write_items(s->db, s->cfg, s->id, base, s->priority, its, n, &jobs,
+				      &resolving);
+	if (rc == 0) {
+		s->resolving |= resolving;
+		bulk_count(&s->counts, its, n);
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		json_t *o = bulk_item_answer(&its[i], base + i);
+		rc = o ? answer(ctx, o) : -ENOMEM;
+		json_decref(o);
+	}
+	for (size_t i = 0; its && docs && i < n; i++) {
+		json_decref(its[i].labels);
+		json_decref(docs[i]);
+	}
+	free(its);
+	free(docs);
+	return rc;
+}
+
+static void bulk_stream_free(struct sf_bulk_stream *s)
+{
+	json_decref(s->labels);
+	free(s);
+}
+
+int sf_bulk_stream_commit(struct sf_bulk_stream *s, json_t **summary, unsigned *cache_hits)
+{
+	char count[24];
+	snprintf(count, sizeof(count), "%lld", (long long)s->counts.items);
+	const char *p[] = {s->id, count};
+	int rc = s->counts.items ? 0 : -ENODATA;
+	*summary = NULL;
+	if (rc == 0 && ((rc = sf_db_run(s->db, "batch items",
+					"UPDATE scan_batches SET items = $2 WHERE id = $1", 2, p,
+					NULL)) ||
+			(rc = sf_db_run(s->db, "commit", "COMMIT", 0, NULL, NULL))))
+		rc = rc ? rc : -EIO;
+	if (rc) {
+		sf_db_rollback(s->db);
+		bulk_stream_free(s);
+		return rc;
+	}
+	if (s->resolving)
+		sf_resolve_wake(s->cfg->resolve);
+	*cache_hits = s->cache_hits;
+	sf_info("batch %s: %lld streamed items recorded (%u from the verdict cache)", s->id,
+		(long long)s->counts.items, s->cache_hits);
+	*summary = json_pack("{s:s,s:s,s:o}", "id", s->id, "status", "accepted", "counts",
+			     bulk_counts_json(&s->counts));
+	bulk_stream_free(s);
+	return *summary ? 0 : -ENOMEM;
+}
+
+void sf_bulk_stream_abort(struct sf_bulk_stream *s)
+{
+	if (!s)
+		return;
+	sf_db_rollback(s->db);
+	bulk_stream_free(s);
 }
 
 int sf_bulk_view(PGconn *conn, const char *batch_id, int limit, const char *cursor,

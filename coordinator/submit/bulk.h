@@ -36,7 +36,8 @@
 #include "store.h"
 
 struct sf_bulk_config {
-	int max_items;	   /* more: -E2BIG (413) */
+	int max_items;	      /* more: -E2BIG (413) */
+	long long max_stream_items; /* of one streamed batch */
 	int max_attempts;  /* of each job */
 	int worker_live_s; /* verdict cache: a worker heard from this recently */
 	struct sf_store *store;
@@ -52,6 +53,34 @@ struct sf_bulk_config {
  */
 int sf_bulk_submit(PGconn *conn, const struct sf_bulk_config *cfg, const char *body, size_t len,
 		   json_t **out, unsigned *cache_hits, char *msg, size_t msglen);
+
+/*
+ * A streamed batch (POST /v1/batches as NDJSON): begun, fed chunks of
+ * lines (each one item, as in the JSON document's items), committed or
+ * aborted — all in one transaction on conn, which the stream holds until
+ * it ends, so a stream cut off leaves nothing. Each chunk is judged and
+ * written like a JSON batch (remembered resolutions, the verdict cache,
+ * set-based statements), and each of its items answered through answer
+ * (the answer is borrowed for the call) in order. Memory is bounded by
+ * the chunk, not the batch.
+ */
+struct sf_bulk_stream;
+typedef int (*sf_bulk_answer_fn)(void *ctx, json_t *answer);
+/* labels: "key=value,label" as POST /v1/scans takes them. -EINVAL (msg
+ * says why), -EIO, -ENOMEM. */
+int sf_bulk_stream_begin(PGconn *conn, const struct sf_bulk_config *cfg, int priority,
+			 const char *labels, bool rescan, struct sf_bulk_stream **out, char *msg,
+			 size_t msglen);
+const char *sf_bulk_stream_id(const struct sf_bulk_stream *s);
+/* n lines (without their newline); an unparsable line is an item refused
+ * (bad_item). -E2BIG past max_stream_items, -EIO, -ENOMEM, or answer's. */
+int sf_bulk_stream_items(struct sf_bulk_stream *s, const char *const *lines, const size_t *lens,
+			 size_t n, sf_bulk_answer_fn answer, void *ctx);
+/* Commits (s is freed either way): *summary = {"id", "status", "counts"}
+ * and *cache_hits. -ENODATA (no item), -EIO, -ENOMEM. */
+int sf_bulk_stream_commit(struct sf_bulk_stream *s, json_t **summary, unsigned *cache_hits);
+/* Rolls back and frees (NULL: nothing). */
+void sf_bulk_stream_abort(struct sf_bulk_stream *s);
 
 /*
  * GET /v1/batches/<id>: the batch, counts of its items by scan status, and

@@ -17,6 +17,7 @@
 #include "http_client.h"
 #include "jobs.h"
 #include "log.h"
+#include "secret.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -26,8 +27,18 @@
 #define RESOLVE_POLL_S 5     /* re-check the queue this often without a wake-up */
 #define RESOLVE_MAX_THREADS 64
 
+/* How the registry is reached: its credential, sent only to URLs of its
+ * origin (a tarball handed to a blob store elsewhere gets none), and its
+ * CA. */
+struct resolve_access {
+	char auth_line[SF_SECRET_AUTH_MAX + 32]; /* "Authorization: …", or "" */
+	char origin[SF_RESOLVE_URL_MAX];	 /* scheme://host[:port] */
+	char ca_file[4096];			 /* or "" */
+};
+
 struct sf_resolve {
 	char registry[SF_RESOLVE_URL_MAX];
+	struct resolve_access access;
 	long long max_bytes;
 	struct sf_db_pool *pool;
 	struct sf_store *store;
@@ -78,9 +89,11 @@ bool sf_npm_version_valid(const char *v)
 
 /* What every transfer of the resolver asks for: redirects within http(s),
  * time bounds, abort on stop. */
-static struct sf_http_request resolve_request(const char *url, const atomic_bool *stop)
+static struct sf_http_request resolve_request(const struct resolve_access *acc, const char *url,
+					      const atomic_bool *stop)
 {
 	return (struct sf_http_request){.url = url,
+					.ca_file = acc && acc->ca_file[0] ? acc->ca_file : NULL,
 					.fail_on_error = true,
 					.follow_redirects = true,
 					.connect_timeout_s = 10,
@@ -112,62 +125,27 @@ static int resolve_http_result(const struct sf_http_response *resp, const char *
 }
 
 /* The registry's dist fields of one version, copied out of the packument. */
-struct resolve_dist {
-	char tarball[SF_RESOLVE_URL_MAX];
-	char integrity[1024]; /* "" when absent */
-	char shasum[64];      /* "" when absent */
-};
 
-static int resolve_packument(CURL *c, const char *registry, const char *name,
-			     const char *version, const atomic_bool *stop, struct resolve_dist *d,
-			     char *err, size_t errlen, bool *transient)
+/* The credential's header line for url: only on the registry's origin
+ * (followed by '/', ':' or nothing, so a look-alike host gets none). */
+static const char *resolve_auth_for(const struct resolve_access *acc, const char *url)
 {
-	/* A scoped name's slash is escaped: <registry>/@scope%2fname. */
-	char url[SF_RESOLVE_URL_MAX], what[300];
-	const char *slash = strchr(name, '/');
-	int n = slash ? snprintf(url, sizeof(url), "%s/%.*s%%2f%s", registry,
-				 (int)(slash - name), name, slash + 1)
-		      : snprintf(url, sizeof(url), "%s/%s", registry, name);
-	if (n < 0 || (size_t)n >= sizeof(url)) {
-		snprintf(err, errlen, "registry URL too long");
-		return -ENAMETOOLONG;
-	}
-	snprintf(what, sizeof(what), "package %s", name);
-	struct sf_http_mem_sink m = {.max = SF_RESOLVE_MAX_PACKUMENT};
-	/* The abbreviated form ("corgi") holds dist and is much smaller. */
-	static const char *const accept[] = {
-	    "Accept: application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8", NULL};
-	struct sf_http_request req = resolve_request(url, stop);
-	req.headers = accept;
-	req.any_encoding = true;
-	req.sink = sf_http_mem_sink_write;
-	req.sink_ctx = &m;
-	struct sf_http_response resp;
-	int got = sf_http_perform(c, &req, &resp);
-	json_t *doc = NULL;
+	size_t n = acc ? strlen(acc->origin) : 0;
+	if (!n || !acc->auth_line[0] || strncmp(url, acc->origin, n) != 0 ||
+	    (url[n] != '/' && url[n] != '\0'))
+		return NULL;
+	return acc->auth_line;
+}
+
+int sf_resolve_parse_packument(const char *body, size_t len, const char *name,
+			       const char *version, struct sf_resolve_dist *d, char *err,
+			       size_t errlen)
+{
+	char what[300];
 	int rc;
-	if (got == -ECANCELED) {
-		rc = -ECANCELED;
-		snprintf(err, errlen, "stopping");
-		goto out;
-	}
-	if (resp.sink_rc) {
-		rc = resp.sink_rc;
-		*transient = rc == -ENOMEM;
-		snprintf(err, errlen, "%s: packument %s", what,
-			 rc == -EFBIG ? "larger than the resolver accepts" : strerror(-rc));
-		goto out;
-	}
-	if (got == -ENOMEM) { /* the request could not be set up */
-		rc = -ENOMEM;
-		*transient = true;
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	if ((rc = resolve_http_result(&resp, what, err, errlen, transient)))
-		goto out;
+	snprintf(what, sizeof(what), "package %s", name);
 	json_error_t jerr;
-	doc = json_loadb(m.buf.data ? m.buf.data : "", m.buf.len, 0, &jerr);
+	json_t *doc = json_loadb(body, len, 0, &jerr);
 	json_t *versions = json_object_get(doc, "versions");
 	if (!json_is_object(versions)) {
 		rc = -EBADMSG;
@@ -199,6 +177,60 @@ static int resolve_packument(CURL *c, const char *registry, const char *name,
 	rc = 0;
 out:
 	json_decref(doc);
+	return rc;
+}
+
+static int resolve_packument(CURL *c, const struct resolve_access *acc, const char *registry,
+			     const char *name, const char *version, const atomic_bool *stop,
+			     struct sf_resolve_dist *d, char *err, size_t errlen, bool *transient)
+{
+	/* A scoped name's slash is escaped: <registry>/@scope%2fname. */
+	char url[SF_RESOLVE_URL_MAX], what[300];
+	const char *slash = strchr(name, '/');
+	int n = slash ? snprintf(url, sizeof(url), "%s/%.*s%%2f%s", registry,
+				 (int)(slash - name), name, slash + 1)
+		      : snprintf(url, sizeof(url), "%s/%s", registry, name);
+	if (n < 0 || (size_t)n >= sizeof(url)) {
+		snprintf(err, errlen, "registry URL too long");
+		return -ENAMETOOLONG;
+	}
+	snprintf(what, sizeof(what), "package %s", name);
+	struct sf_http_mem_sink m = {.max = SF_RESOLVE_MAX_PACKUMENT};
+	/* The abbreviated form ("corgi") holds dist and is much smaller. */
+	const char *headers[] = {
+	    "Accept: application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8",
+	    resolve_auth_for(acc, url), NULL};
+	struct sf_http_request req = resolve_request(acc, url, stop);
+	req.headers = headers;
+	req.any_encoding = true;
+	req.sink = sf_http_mem_sink_write;
+	req.sink_ctx = &m;
+	struct sf_http_response resp;
+	int got = sf_http_perform(c, &req, &resp);
+	int rc;
+	if (got == -ECANCELED) {
+		rc = -ECANCELED;
+		snprintf(err, errlen, "stopping");
+		goto out;
+	}
+	if (resp.sink_rc) {
+		rc = resp.sink_rc;
+		*transient = rc == -ENOMEM;
+		snprintf(err, errlen, "%s: packument %s", what,
+			 rc == -EFBIG ? "larger than the resolver accepts" : strerror(-rc));
+		goto out;
+	}
+	if (got == -ENOMEM) { /* the request could not be set up */
+		rc = -ENOMEM;
+		*transient = true;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if ((rc = resolve_http_result(&resp, what, err, errlen, transient)))
+		goto out;
+	rc = sf_resolve_parse_packument(m.buf.data ? m.buf.data : "", m.buf.len, name, version, d,
+					err, errlen);
+out:
 	sf_http_mem_sink_free(&m);
 	return rc;
 }
@@ -216,7 +248,7 @@ struct resolve_expect {
 	char shasum[41]; /* "" when absent */
 };
 
-static int resolve_expect_parse(const struct resolve_dist *d, struct resolve_expect *e, char *err,
+static int resolve_expect_parse(const struct sf_resolve_dist *d, struct resolve_expect *e, char *err,
 				size_t errlen)
 {
 	static const char *const algs[] = {"sha512", "sha384", "sha256", "sha1"}; /* strongest first */
@@ -271,6 +303,13 @@ static int resolve_expect_parse(const struct resolve_dist *d, struct resolve_exp
 	return 0;
 }
 
+
+int sf_resolve_check_dist(const struct sf_resolve_dist *d, char *err, size_t errlen)
+{
+	struct resolve_expect e;
+	return resolve_expect_parse(d, &e, err, errlen);
+}
+
 /* The tarball on its way to the store: the store hashes SHA-256; the
  * registry's digests are computed alongside. */
 struct resolve_sink {
@@ -320,8 +359,8 @@ static EVP_MD_CTX *resolve_md_new(const EVP_MD *md)
 	return ctx;
 }
 
-static int resolve_tarball(CURL *c, const char *spec, const struct resolve_dist *d,
-			   struct sf_store *store, long long max_bytes, const atomic_bool *stop,
+static int resolve_tarball(CURL *c, const struct resolve_access *acc, const char *spec,
+			   const struct sf_resolve_dist *d, struct sf_store *store, long long max_bytes, const atomic_bool *stop,
 			   struct sf_resolved *out, char *err, size_t errlen, bool *transient)
 {
 	struct resolve_expect e;
@@ -340,7 +379,9 @@ static int resolve_tarball(CURL *c, const char *spec, const struct resolve_dist 
 		snprintf(err, errlen, "artifact store: %s", strerror(-rc));
 		goto out;
 	}
-	struct sf_http_request req = resolve_request(d->tarball, stop);
+	const char *headers[] = {resolve_auth_for(acc, d->tarball), NULL};
+	struct sf_http_request req = resolve_request(acc, d->tarball, stop);
+	req.headers = headers;
 	req.sink = resolve_sink_write;
 	req.sink_ctx = &s;
 	struct sf_http_response resp;
@@ -412,11 +453,11 @@ out:
 	return rc;
 }
 
-static int resolve_npm_with(CURL *c, const char *registry, const char *name, const char *version,
-			    struct sf_store *store, long long max_bytes, const atomic_bool *stop,
+static int resolve_npm_with(CURL *c, const struct resolve_access *acc, const char *registry,
+			    const char *name, const char *version, struct sf_store *store, long long max_bytes, const atomic_bool *stop,
 			    struct sf_resolved *out, char *err, size_t errlen, bool *transient)
 {
-	struct resolve_dist *d = calloc(1, sizeof(*d));
+	struct sf_resolve_dist *d = calloc(1, sizeof(*d));
 	char spec[400];
 	*transient = false;
 	memset(out, 0, sizeof(*out));
@@ -425,9 +466,10 @@ static int resolve_npm_with(CURL *c, const char *registry, const char *name, con
 		return -ENOMEM;
 	}
 	snprintf(spec, sizeof(spec), "%s@%s", name, version);
-	int rc = resolve_packument(c, registry, name, version, stop, d, err, errlen, transient);
+	int rc = resolve_packument(c, acc, registry, name, version, stop, d, err, errlen, transient);
 	if (rc == 0)
-		rc = resolve_tarball(c, spec, d, store, max_bytes, stop, out, err, errlen, transient);
+		rc = resolve_tarball(c, acc, spec, d, store, max_bytes, stop, out, err, errlen,
+				     transient);
 	free(d);
 	return rc;
 }
@@ -442,8 +484,8 @@ int sf_resolve_npm(const char *registry, const char *name, const char *version,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	int rc = resolve_npm_with(c, registry, name, version, store, max_bytes, stop, out, err,
-				  errlen, transient);
+	int rc = resolve_npm_with(c, NULL, registry, name, version, store, max_bytes, stop, out,
+				  err, errlen, transient);
 	curl_easy_cleanup(c);
 	return rc;
 }
@@ -646,7 +688,7 @@ static void resolve_one(struct sf_resolve *r, CURL *c, struct resolve_item *it)
 			snprintf(reason + prefix, sizeof(reason) - prefix, "unsupported ecosystem");
 			goto fail;
 		}
-		rc = resolve_npm_with(c, r->registry, it->package, it->version, r->store,
+		rc = resolve_npm_with(c, &r->access, r->registry, it->package, it->version, r->store,
 				      r->max_bytes, &r->stop, &res, err, sizeof(err), &transient);
 		if (rc == -ECANCELED) {
 			db = sf_db_get(r->pool);
@@ -725,6 +767,29 @@ static void *resolve_thread(void *arg)
 	return NULL;
 }
 
+/* The registry's origin and, when configured, its credential and CA. */
+static int resolve_access_init(struct resolve_access *acc, const char *registry,
+			       const struct sf_resolve_config *cfg)
+{
+	struct sf_url_parts u;
+	char *value = NULL;
+	int rc = sf_url_split(registry, &u);
+	if (!rc)
+		rc = sf_strlcpy(acc->origin, u.origin, sizeof(acc->origin));
+	if (!rc && cfg->npm_registry_ca && sf_strlcpy(acc->ca_file, cfg->npm_registry_ca,
+						      sizeof(acc->ca_file)))
+		rc = -ENAMETOOLONG;
+	if (rc || !cfg->npm_registry_auth)
+		return rc;
+	if (!(value = malloc(SF_SECRET_AUTH_MAX)))
+		return -ENOMEM;
+	if (!(rc = sf_secret_read_auth(cfg->npm_registry_auth, value, SF_SECRET_AUTH_MAX)))
+		snprintf(acc->auth_line, sizeof(acc->auth_line), "Authorization: %s", value);
+	explicit_bzero(value, SF_SECRET_AUTH_MAX);
+	free(value);
+	return rc;
+}
+
 int sf_resolve_start(struct sf_resolve **out, const struct sf_resolve_config *cfg,
 		     struct sf_db_pool *pool, struct sf_store *store)
 {
@@ -742,6 +807,11 @@ int sf_resolve_start(struct sf_resolve **out, const struct sf_resolve_config *cf
 	}
 	for (size_t n = strlen(r->registry); n > 8 && r->registry[n - 1] == '/'; n--)
 		r->registry[n - 1] = '\0';
+	int arc = resolve_access_init(&r->access, r->registry, cfg);
+	if (arc) {
+		free(r);
+		return arc;
+	}
 	r->max_bytes = cfg->max_bytes;
 	r->pool = pool;
 	r->store = store;
@@ -791,6 +861,7 @@ void sf_resolve_stop(struct sf_resolve *r)
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->wake);
 	free(r->threads);
+	explicit_bzero(&r->access, sizeof(r->access));
 	free(r);
 }
 

@@ -41,6 +41,10 @@
 
 struct sf_resolve_config {
 	const char *npm_registry; /* base URL, e.g. https://registry.npmjs.org */
+	/* A private registry's credential (a file: a token or a whole
+	 * Authorization value), sent to the registry's origin only; or NULL. */
+	const char *npm_registry_auth;
+	const char *npm_registry_ca; /* CA certificates (PEM) for it, or NULL */
 	int concurrency;	  /* fetch threads */
 	long long max_bytes;	  /* largest tarball, 0 = unlimited */
 };
@@ -79,6 +83,23 @@ struct sf_resolved {
 	char integrity[256]; /* what was checked: "sha512-…", "sha1:<hex>" or "" */
 	char tarball[SF_RESOLVE_URL_MAX];
 };
+
+/* The dist fields of one version, as a packument gives them. */
+struct sf_resolve_dist {
+	char tarball[SF_RESOLVE_URL_MAX];
+	char integrity[1024]; /* "" when absent */
+	char shasum[64];      /* "" when absent */
+};
+
+/* Reads version's dist from a packument (the registry's bytes: anything at
+ * all). 0, -EBADMSG (not a packument, no usable tarball URL, malformed
+ * digests) or -ENOENT (no such version), with err filled. */
+int sf_resolve_parse_packument(const char *body, size_t len, const char *name,
+			       const char *version, struct sf_resolve_dist *d, char *err,
+			       size_t errlen);
+/* Whether d's digests can be checked (dist.integrity's algorithms and
+ * base64 values, dist.shasum's hex): 0 or -EBADMSG with err filled. */
+int sf_resolve_check_dist(const struct sf_resolve_dist *d, char *err, size_t errlen);
 
 /*
  * Resolves one reference synchronously into the store (the threads' work).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# userdata_test.sh SRC BUILD — the cloud-init user-data of both roles, for
-# every sensor backend, rendered by the module's user-data submodule
+# userdata_test.sh SRC BUILD — the cloud-init user-data of every role
+# (coordinator, worker, and the PostgreSQL VM of database = vm), for every
+# sensor backend, rendered by the module's user-data submodule
 # (tests/deploy/render, no provider) and checked:
 #   - a #cloud-config YAML document (write_files, runcmd) that `cloud-init
 #     schema` accepts: Debian's cloud-init on the PATH, or the one
@@ -47,7 +48,7 @@ for backend in ebpf falco-json falco-grpc; do
 		cat "$dir/apply.log" >&2
 		tf_fail "render $backend"
 	}
-	for role in coordinator worker; do
+	for role in coordinator worker database; do
 		ud=$dir/$role.yaml
 		terraform -chdir="$render" output -state="$dir/state" -raw "$role" >"$ud"
 		[ "$role" = worker ] && check "$backend worker: SF_SENSOR='$backend'" grep -qx "      SF_SENSOR='$backend'" "$ud"

@@ -9,12 +9,17 @@ a package reference while the coordinator is still resolving it. Every
 request is appended to LOG as "METHOD PATH STATUS", so a test can count
 downloads.
 
-    fake_registry.py DIR PORT LOG [DELAY]
+    fake_registry.py DIR PORT LOG [DELAY] [--token T] [--tls CERT KEY]
 
+--token: a private registry; every request without "Authorization: Bearer T"
+is answered 401 (as npm registries answer), and each log line gains
+" auth=yes" or " auth=no". --tls: served over HTTPS with that certificate.
 Never binds anything but loopback.
 """
+import argparse
 import functools
 import http.server
+import ssl
 import sys
 import threading
 import time
@@ -25,29 +30,55 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     log_path = None
     log_lock = threading.Lock()
 
+    token = None
+
+    def authorized(self):
+        return self.headers.get("Authorization") == f"Bearer {self.token}"
+
     def do_GET(self):
+        if self.token is not None and not self.authorized():
+            body = b'{"error":"authentication required"}'
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if not self.path.endswith(".tgz") and self.delay > 0:
             time.sleep(self.delay)
         super().do_GET()
 
     def log_request(self, code="-", size="-"):
         code = getattr(code, "value", code)
+        auth = ""
+        if self.token is not None:
+            auth = " auth=yes" if self.authorized() else " auth=no"
         with self.log_lock, open(self.log_path, "a") as f:
-            f.write(f"{self.command} {self.path} {code}\n")
+            f.write(f"{self.command} {self.path} {code}{auth}\n")
 
     def log_message(self, fmt, *args):
         pass
 
 
 def main():
-    if len(sys.argv) not in (4, 5):
-        sys.exit(__doc__)
-    directory, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    Handler.delay = float(sys.argv[4]) if len(sys.argv) == 5 else 0.0
-    Handler.log_path = log
-    handler = functools.partial(Handler, directory=directory)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    ap = argparse.ArgumentParser(usage=__doc__)
+    ap.add_argument("dir")
+    ap.add_argument("port", type=int)
+    ap.add_argument("log")
+    ap.add_argument("delay", type=float, nargs="?", default=0.0)
+    ap.add_argument("--token")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    a = ap.parse_args()
+    Handler.delay = a.delay
+    Handler.log_path = a.log
+    Handler.token = a.token
+    handler = functools.partial(Handler, directory=a.dir)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), handler)
     server.daemon_threads = True
+    if a.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls[0], a.tls[1])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     server.serve_forever()
 
 

@@ -66,7 +66,7 @@ int main(void)
 	/* The server comes up 1.5 s late: the download waits for it. */
 	pid_t srv = server_start(1500);
 	int64_t t0 = sf_monotonic_ms();
-	int rc = sf_fetch(url, sha, size, out, NULL, 20000, err, sizeof(err));
+	int rc = sf_fetch(url, sha, size, out, NULL, NULL, 20000, err, sizeof(err));
 	int64_t took = sf_monotonic_ms() - t0;
 	if (rc)
 		fprintf(stderr, "fetch: %s\n", err);
@@ -80,7 +80,7 @@ int main(void)
 
 	/* Not there (404): no retry, an error at once, no file left. */
 	t0 = sf_monotonic_ms();
-	CHECK_EQ(sf_fetch(missing, sha, size, out, NULL, 20000, err, sizeof(err)), -EIO);
+	CHECK_EQ(sf_fetch(missing, sha, size, out, NULL, NULL, 20000, err, sizeof(err)), -EIO);
 	CHECK(sf_monotonic_ms() - t0 < 2000);
 	CHECK(strstr(err, "HTTP 404") != NULL);
 	CHECK(access(out, F_OK) != 0);
@@ -89,13 +89,13 @@ int main(void)
 	char wrong[SF_SHA256_HEX + 1];
 	memset(wrong, 'a', SF_SHA256_HEX);
 	wrong[SF_SHA256_HEX] = '\0';
-	CHECK_EQ(sf_fetch(url, wrong, size, out, NULL, 20000, err, sizeof(err)), -EBADMSG);
+	CHECK_EQ(sf_fetch(url, wrong, size, out, NULL, NULL, 20000, err, sizeof(err)), -EBADMSG);
 	CHECK(access(out, F_OK) != 0);
 	server_stop(srv);
 
 	/* Nobody ever answers: given up after the retry window. */
 	t0 = sf_monotonic_ms();
-	CHECK_EQ(sf_fetch(url, sha, size, out, NULL, 1500, err, sizeof(err)), -EIO);
+	CHECK_EQ(sf_fetch(url, sha, size, out, NULL, NULL, 1500, err, sizeof(err)), -EIO);
 	took = sf_monotonic_ms() - t0;
 	CHECK(took >= 700 && took < 6000);
 	CHECK(strstr(err, "failed") != NULL);

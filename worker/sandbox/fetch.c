@@ -14,11 +14,12 @@
 
 /* One download attempt into s (whose file and hash start empty). Sets
  * *transient when trying again later may succeed. */
-static int fetch_once(const char *url, const char *secret, struct sf_http_hash_sink *s,
-		      bool *transient, char *err, size_t errlen)
+static int fetch_once(const char *url, const char *secret, const char *ca_file,
+		      struct sf_http_hash_sink *s, bool *transient, char *err, size_t errlen)
 {
 	struct sf_http_request req = {.url = url,
 				      .bearer = secret,
+				      .ca_file = ca_file,
 				      .fail_on_error = true,
 				      .connect_timeout_s = 10,
 				      .low_speed_time_s = 30,
@@ -39,7 +40,7 @@ static int fetch_once(const char *url, const char *secret, struct sf_http_hash_s
 }
 
 int sf_fetch(const char *url, const char *sha256, long long size, const char *path,
-	     const char *secret, int retry_ms, char *err, size_t errlen)
+	     const char *secret, const char *ca_file, int retry_ms, char *err, size_t errlen)
 {
 	struct sf_http_hash_sink s;
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -57,7 +58,7 @@ int sf_fetch(const char *url, const char *sha256, long long size, const char *pa
 	int pause_ms = 250;
 	for (;;) {
 		bool transient;
-		rc = fetch_once(url, secret, &s, &transient, err, errlen);
+		rc = fetch_once(url, secret, ca_file, &s, &transient, err, errlen);
 		if (rc == 0 || !transient || sf_monotonic_ms() + pause_ms > give_up)
 			break;
 		/* start over: an empty file, a fresh digest */

@@ -17,8 +17,10 @@
 #include <stddef.h>
 
 /* 0, or -EIO (transfer), -EBADMSG (hash/size mismatch), with err filled. */
-/* secret, when not NULL, is sent as "Authorization: Bearer <secret>". */
+/* secret, when not NULL, is sent as "Authorization: Bearer <secret>";
+ * ca_file: the CA certificates an https:// coordinator is verified with
+ * (NULL: the system's). */
 int sf_fetch(const char *url, const char *sha256, long long size, const char *path,
-	     const char *secret, int retry_ms, char *err, size_t errlen);
+	     const char *secret, const char *ca_file, int retry_ms, char *err, size_t errlen);
 
 #endif

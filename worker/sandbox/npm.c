@@ -114,7 +114,7 @@ static void npm_fetch_pnpm(const struct sf_project *p, const char *registry, uin
 }
 
 int sf_npm_fetch(const struct sf_project *p, const char *registry, uint16_t proxy_port,
-		 struct sf_argv *argv, struct sf_argv *env)
+		 bool any_host, struct sf_argv *argv, struct sf_argv *env)
 {
 	if (p->lock == SF_LOCK_YARN || p->lock == SF_LOCK_PNPM) {
 		if (p->lock == SF_LOCK_YARN)
@@ -136,6 +136,8 @@ int sf_npm_fetch(const struct sf_project *p, const char *registry, uint16_t prox
 	sf_argv_add(argv, "--proxy=http://127.0.0.1:%u", (unsigned)proxy_port);
 	sf_argv_add(argv, "--https-proxy=http://127.0.0.1:%u", (unsigned)proxy_port);
 	sf_argv_add(argv, "--noproxy=");
+	if (any_host)
+		sf_argv_add(argv, "--replace-registry-host=always");
 	/* transient registry errors are retried, quickly */
 	sf_argv_add(argv, "--fetch-retries=2");
 	sf_argv_add(argv, "--fetch-retry-mintimeout=1000");

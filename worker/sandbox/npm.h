@@ -50,9 +50,13 @@ struct sf_argv {
 void sf_argv_add(struct sf_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sf_argv_free(struct sf_argv *a);
 
-/* The fetch phase: argv and env. registry: the worker's npm registry URL. */
+/* The fetch phase: argv and env. registry: the worker's npm registry URL
+ * (or its gateway's). any_host: every tarball URL of a lockfile or a
+ * packument is fetched from registry whatever host it names (npm's
+ * replace-registry-host=always; what a gateway in front of a private
+ * registry needs). */
 int sf_npm_fetch(const struct sf_project *p, const char *registry, uint16_t proxy_port,
-		 struct sf_argv *argv, struct sf_argv *env);
+		 bool any_host, struct sf_argv *argv, struct sf_argv *env);
 
 /* The install phase. rebuild: whether any installed dependency declares
  * install scripts. Returns -ENOENT when there is nothing to run. */

@@ -17,6 +17,7 @@
 
 #define PROJECT_JSON_MAX (4u << 20) /* bytes of one package.json */
 #define PROJECT_NPMRC_MAX (64u << 10)
+#define PROJECT_LOCK_MAX (64u << 20) /* a yarn.lock the gateway retargets */
 #define PROJECT_DEPTH_MAX 32	   /* nested node_modules levels walked */
 
 /* npm's order of a project's own install-time scripts (npm help scripts). */
@@ -221,6 +222,75 @@ int sf_project_neutralise_npmrc(const char *dir, void (*fn)(void *arg, const cha
 			rc = sf_write_file(path, kept.data ? kept.data : "", kept.len);
 	}
 	sf_buf_free(&kept);
+	free(data);
+	return rc;
+}
+
+/* Rewrites every `<key>from/` of text into `<key>to/` for each key (the
+ * lockfile's words before a URL); 0 with *out NULL when nothing matched. */
+static int project_retarget_text(const char *text, const char *const *keys, const char *from,
+				 const char *to, struct sf_buf *out, unsigned *changed)
+{
+	size_t flen = strlen(from);
+	const char *at = text;
+	int rc = 0;
+	for (const char *p = text; !rc && *p;) {
+		size_t klen = 0;
+		for (size_t k = 0; keys[k] && !klen; k++) {
+			size_t n = strlen(keys[k]);
+			if (strncmp(p, keys[k], n) == 0 && strncmp(p + n, from, flen) == 0 &&
+			    p[n + flen] == '/')
+				klen = n;
+		}
+		if (!klen) {
+			p++;
+			continue;
+		}
+		rc = sf_buf_append(out, at, (size_t)(p - at));
+		if (!rc)
+			rc = sf_buf_appendf(out, "%.*s%s", (int)klen, p, to);
+		(*changed)++;
+		p += klen + flen;
+		at = p;
+	}
+	if (!rc && *changed)
+		rc = sf_buf_append(out, at, strlen(at));
+	return rc;
+}
+
+int sf_project_retarget_lockfile(const struct sf_project *p, const char *dir, const char *from,
+				 const char *to, unsigned *changed)
+{
+	static const char *const yarn_keys[] = {"resolved \"", NULL};
+	static const char *const pnpm_keys[] = {"tarball: ", "tarball: '", "tarball: \"", NULL};
+	char path[4200];
+	struct stat st;
+	*changed = 0;
+	if (p->lock != SF_LOCK_YARN && p->lock != SF_LOCK_PNPM)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", dir,
+		 p->lock == SF_LOCK_YARN ? "yarn.lock" : "pnpm-lock.yaml");
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISREG(st.st_mode))
+		return 0; /* the package manager refuses it itself */
+	char *data = NULL;
+	size_t len = 0;
+	int rc = sf_read_file(path, PROJECT_LOCK_MAX, &data, &len);
+	if (rc)
+		return rc;
+	struct sf_buf out = {0};
+	if (strlen(data) == len) /* (a NUL: not a lockfile they read either) */
+		rc = project_retarget_text(data, p->lock == SF_LOCK_YARN ? yarn_keys : pnpm_keys,
+					   from, to, &out, changed);
+	if (!rc && *changed) {
+		rc = unlink(path) == 0 ? 0 : -errno;
+		if (!rc)
+			rc = sf_write_file(path, out.data, out.len);
+		if (!rc && chown(path, st.st_uid, st.st_gid) != 0)
+			rc = -errno;
+	}
+	sf_buf_free(&out);
 	free(data);
 	return rc;
 }

@@ -62,6 +62,16 @@ bool sf_project_valid_name(const char *s);
 int sf_project_neutralise_npmrc(const char *dir,
 				void (*fn)(void *arg, const char *line), void *arg);
 
+/* Points the URLs of the project's lockfile that name the origin `from`
+ * (scheme://host[:port]) at the origin `to` instead: yarn classic fetches a
+ * yarn.lock's resolved URLs as written, pnpm a pnpm-lock.yaml's tarball
+ * URLs, and a private registry's are answered by the worker's gateway.
+ * Integrity lines are untouched, so the tree is the one the lockfile pins.
+ * *changed: how many URLs were rewritten. 0 also when there is no such
+ * lockfile (npm's are retargeted by npm itself). */
+int sf_project_retarget_lockfile(const struct sf_project *p, const char *dir, const char *from,
+				 const char *to, unsigned *changed);
+
 /* Lists the packages under <dir>/node_modules (npm's and yarn classic's
  * layout, nested and scoped; pnpm's, whose packages are real directories
  * in node_modules/.pnpm/<id>/node_modules/<name> behind links) into

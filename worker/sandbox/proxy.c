@@ -2,7 +2,6 @@
 #include "proxy.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http_client.h"
 #include "log.h"
 #include "util.h"
 
@@ -38,17 +38,11 @@ static int proxy_ere_escape(char *out, size_t outlen, size_t *used, const char *
 
 int sf_proxy_filter_line(const char *registry, char *out, size_t outlen)
 {
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
-	int rc = -EINVAL;
-	if (!u)
-		return -ENOMEM;
-	if (curl_url_set(u, CURLUPART_URL, registry, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK || !host[0])
-		goto out;
+	struct sf_url_parts u;
+	int rc = sf_url_split(registry, &u);
+	if (rc)
+		return rc == -ENOMEM ? rc : -EINVAL;
+	const char *scheme = u.scheme, *host = u.host, *port = u.default_port, *path = u.path;
 	size_t used = 0;
 	out[0] = '\0';
 	if (strcmp(scheme, "https") == 0) {
@@ -86,12 +80,6 @@ int sf_proxy_filter_line(const char *registry, char *out, size_t outlen)
 		if (!rc && (plen == 0 || path[plen - 1] != '/'))
 			rc = proxy_ere_escape(out, outlen, &used, "/");
 	}
-out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(path);
-	curl_url_cleanup(u);
 	return rc;
 }
 
@@ -140,13 +128,9 @@ static int proxy_write_config(struct sf_proxy *p, char *err, size_t errlen)
 		    (unsigned)p->port, path);
 	/* CONNECT only to the ports of https registries */
 	for (int i = 0; i < p->nregistries && !rc; i++) {
-		CURLU *u = curl_url();
-		char *scheme = NULL, *port = NULL;
-		if (u && curl_url_set(u, CURLUPART_URL, p->registries[i], 0) == CURLUE_OK &&
-		    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-		    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
-		    strcmp(scheme, "https") == 0) {
-			int k = 0, n = atoi(port);
+		struct sf_url_parts u;
+		if (sf_url_split(p->registries[i], &u) == 0 && strcmp(u.scheme, "https") == 0) {
+			int k = 0, n = atoi(u.default_port);
 			while (k < nports && connect_ports[k] != n)
 				k++;
 			if (k == nports) {
@@ -154,9 +138,6 @@ static int proxy_write_config(struct sf_proxy *p, char *err, size_t errlen)
 				rc = sf_buf_appendf(&conf, "ConnectPort %d\n", n);
 			}
 		}
-		curl_free(scheme);
-		curl_free(port);
-		curl_url_cleanup(u);
 	}
 	snprintf(path, sizeof(path), "%s/tinyproxy.conf", p->dir);
 	if (!rc)

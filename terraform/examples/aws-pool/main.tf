@@ -49,6 +49,24 @@ variable "sensor_backend" {
   default     = "ebpf"
 }
 
+variable "database" {
+  type        = string
+  description = "rds (managed) or vm (PostgreSQL on an instance of its own: cheaper, backups yours)."
+  default     = "rds"
+}
+
+variable "npm_registry" {
+  type        = string
+  description = "npm registry the pool installs from (a company's private one, say)."
+  default     = "https://registry.npmjs.org/"
+}
+
+variable "npm_registry_auth_secret_arn" {
+  type        = string
+  description = "Secrets Manager secret holding that registry's token, or null for a public registry."
+  default     = null
+}
+
 module "pool" {
   source = "../../modules/scanfarm-aws"
 
@@ -59,6 +77,10 @@ module "pool" {
   package_bucket_arn = var.package_bucket_arn
   package_version    = var.package_version
   sensor_backend     = var.sensor_backend
+  database           = var.database
+
+  npm_registry                 = var.npm_registry
+  npm_registry_auth_secret_arn = var.npm_registry_auth_secret_arn
 
   worker_min       = 1
   worker_desired   = 1

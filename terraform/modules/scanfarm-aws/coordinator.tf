@@ -24,6 +24,8 @@ locals {
     SF_PACKAGE_VERSION     = var.package_version
     SF_WORKER_SECRET_PARAM = aws_ssm_parameter.worker_secret.name
     SF_NPM_REGISTRY        = var.npm_registry
+    # where the token of a private registry is (not the token)
+    SF_NPM_REGISTRY_AUTH_SECRET_ARN = var.npm_registry_auth_secret_arn == null ? "" : var.npm_registry_auth_secret_arn
   }
 }
 
@@ -59,15 +61,16 @@ module "coordinator_user_data" {
   source = "./user-data"
   role   = "coordinator"
   env = merge(local.common_env, {
-    SF_DB_HOST         = aws_db_instance.this.address
-    SF_DB_PORT         = tostring(aws_db_instance.this.port)
-    SF_DB_NAME         = aws_db_instance.this.db_name
-    SF_DB_SECRET_ARN   = aws_db_instance.this.master_user_secret[0].secret_arn
-    SF_STORE_VOLUME_ID = aws_ebs_volume.store.id
-    SF_DRAIN_TIMEOUT   = tostring(var.drain_timeout)
-    SF_JOB_TIME_LIMIT  = tostring(var.job_time_limit)
-    SF_API_AUTH        = var.api_auth ? "on" : "off"
-    SF_API_TOKEN_PARAM = var.api_auth ? aws_ssm_parameter.api_token[0].name : ""
+    SF_DB_HOST           = local.db_host
+    SF_DB_PORT           = tostring(local.db_port)
+    SF_DB_NAME           = "scanfarm"
+    SF_DB_SECRET_ARN     = local.db_rds ? aws_db_instance.this[0].master_user_secret[0].secret_arn : ""
+    SF_DB_PASSWORD_PARAM = local.db_rds ? "" : aws_ssm_parameter.db_password[0].name
+    SF_STORE_VOLUME_ID   = aws_ebs_volume.store.id
+    SF_DRAIN_TIMEOUT     = tostring(var.drain_timeout)
+    SF_JOB_TIME_LIMIT    = tostring(var.job_time_limit)
+    SF_API_AUTH          = var.api_auth ? "on" : "off"
+    SF_API_TOKEN_PARAM   = var.api_auth ? aws_ssm_parameter.api_token[0].name : ""
   })
 }
 

@@ -1,6 +1,7 @@
 # Instance roles: each role reads only its own secrets; the coordinator
 # publishes the queue-depth metric; a worker completes its own lifecycle
-# action. Both get SSM Session Manager (no SSH needed).
+# action; the database VM (database = vm) reads its password. All get SSM
+# Session Manager (no SSH needed).
 data "aws_iam_policy_document" "assume_ec2" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -15,6 +16,8 @@ data "aws_partition" "current" {}
 
 locals {
   ssm_core_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+  # a private registry's token: the coordinator and the workers read it
+  registry_auth_read = var.npm_registry_auth_secret_arn == null ? [] : [var.npm_registry_auth_secret_arn]
   bucket_read = var.package_bucket_arn == null ? [] : [{
     actions   = ["s3:GetObject", "s3:ListBucket"]
     resources = [var.package_bucket_arn, "${var.package_bucket_arn}/*"]
@@ -47,10 +50,29 @@ data "aws_iam_policy_document" "coordinator" {
       resources = aws_ssm_parameter.api_token[*].arn
     }
   }
-  statement {
-    sid       = "DatabasePassword"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_db_instance.this.master_user_secret[0].secret_arn]
+  dynamic "statement" {
+    for_each = local.db_rds ? [aws_db_instance.this[0].master_user_secret[0].secret_arn] : []
+    content {
+      sid       = "DatabasePassword"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
+  dynamic "statement" {
+    for_each = local.db_rds ? [] : [aws_ssm_parameter.db_password[0].arn]
+    content {
+      sid       = "DatabaseVmPassword"
+      actions   = ["ssm:GetParameter"]
+      resources = [statement.value]
+    }
+  }
+  dynamic "statement" {
+    for_each = local.registry_auth_read
+    content {
+      sid       = "RegistryToken"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
   }
   statement {
     sid       = "QueueDepthMetric"
@@ -77,6 +99,14 @@ data "aws_iam_policy_document" "worker" {
     actions   = ["ssm:GetParameter"]
     resources = [aws_ssm_parameter.worker_secret.arn]
   }
+  dynamic "statement" {
+    for_each = local.registry_auth_read
+    content {
+      sid       = "RegistryToken"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
   statement {
     sid       = "DrainOnScaleIn"
     actions   = ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"]
@@ -102,7 +132,8 @@ resource "aws_iam_role_policy" "worker" {
 }
 
 resource "aws_iam_role_policy_attachment" "ssm_core" {
-  for_each   = { coordinator = aws_iam_role.coordinator.name, worker = aws_iam_role.worker.name }
+  for_each = merge({ coordinator = aws_iam_role.coordinator.name, worker = aws_iam_role.worker.name },
+  local.db_rds ? {} : { database = aws_iam_role.database[0].name })
   role       = each.value
   policy_arn = local.ssm_core_arn
 }
@@ -115,4 +146,33 @@ resource "aws_iam_instance_profile" "coordinator" {
 resource "aws_iam_instance_profile" "worker" {
   name_prefix = "${var.name}-worker-"
   role        = aws_iam_role.worker.name
+}
+
+# --- the database VM (database = vm): its own password, nothing else
+resource "aws_iam_role" "database" {
+  count              = local.db_rds ? 0 : 1
+  name_prefix        = "${var.name}-db-"
+  assume_role_policy = data.aws_iam_policy_document.assume_ec2.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "database" {
+  count = local.db_rds ? 0 : 1
+  statement {
+    sid       = "DatabasePassword"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.db_password[0].arn]
+  }
+}
+
+resource "aws_iam_role_policy" "database" {
+  count  = local.db_rds ? 0 : 1
+  role   = aws_iam_role.database[0].id
+  policy = data.aws_iam_policy_document.database[0].json
+}
+
+resource "aws_iam_instance_profile" "database" {
+  count       = local.db_rds ? 0 : 1
+  name_prefix = "${var.name}-db-"
+  role        = aws_iam_role.database[0].name
 }

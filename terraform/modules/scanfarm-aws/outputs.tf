@@ -14,13 +14,23 @@ output "worker_group_name" {
 }
 
 output "database_endpoint" {
-  description = "host:port of the RDS PostgreSQL instance."
-  value       = aws_db_instance.this.endpoint
+  description = "host:port of PostgreSQL (the RDS instance, or the database VM's private address)."
+  value       = local.db_rds ? aws_db_instance.this[0].endpoint : local.db_endpoint
 }
 
 output "database_secret_arn" {
-  description = "Secrets Manager secret (managed by RDS) holding the database user and password."
-  value       = aws_db_instance.this.master_user_secret[0].secret_arn
+  description = "Secrets Manager secret (managed by RDS) holding the database user and password (null with database = vm)."
+  value       = local.db_rds ? aws_db_instance.this[0].master_user_secret[0].secret_arn : null
+}
+
+output "database_password_parameter" {
+  description = "SSM SecureString holding the database VM's password (null with database = rds)."
+  value       = local.db_rds ? null : aws_ssm_parameter.db_password[0].name
+}
+
+output "database_user_data" {
+  description = "Rendered cloud-config of the database VM (contains no secrets; checked by the tests)."
+  value       = module.database_user_data.cloud_config
 }
 
 output "api_token_parameter" {

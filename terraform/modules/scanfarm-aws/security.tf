@@ -88,9 +88,11 @@ resource "aws_vpc_security_group_ingress_rule" "ssh" {
 }
 
 # Egress: instances reach the Debian mirror, the npm registry, the package
-# source and the AWS APIs; the sandbox itself is confined by the worker.
+# source and the AWS APIs (the database VM: the mirror and SSM); the sandbox
+# itself is confined by the worker.
 resource "aws_vpc_security_group_egress_rule" "all" {
-  for_each          = { coordinator = aws_security_group.coordinator.id, worker = aws_security_group.worker.id }
+  for_each = merge({ coordinator = aws_security_group.coordinator.id, worker = aws_security_group.worker.id },
+  local.db_rds ? {} : { database = aws_security_group.database.id })
   security_group_id = each.value
   description       = "outbound to the internet"
   ip_protocol       = "-1"

@@ -57,6 +57,12 @@ variable "assign_public_ip" {
   default     = true
 }
 
+variable "private_subnets" {
+  type        = bool
+  description = "In the created VPC, put the workers and the database in private subnets behind one NAT gateway (no public address, nothing routable from the internet); the coordinator stays in a public subnet for the API. Costs the NAT gateway's hours and per-GB processing of everything the workers download."
+  default     = false
+}
+
 variable "allowed_cidrs" {
   type        = list(string)
   description = "CIDRs allowed to reach the coordinator's HTTP API (submitters, CI runners). Never 0.0.0.0/0 unless you mean it."
@@ -105,6 +111,36 @@ variable "worker_instance_type" {
   validation {
     condition     = can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", var.worker_instance_type)) && !can(regex("^[a-z][0-9]+g", var.worker_instance_type))
     error_message = "worker_instance_type: an x86_64 EC2 instance type such as c6i.large (no Graviton: the packages are amd64)."
+  }
+}
+
+variable "database" {
+  type        = string
+  description = "Where PostgreSQL runs: rds (Amazon RDS: managed backups, patching and password) or vm (PostgreSQL 15 from Debian on an EC2 instance with a persistent encrypted data volume: cheaper, backups are yours)."
+  default     = "rds"
+  validation {
+    condition     = contains(["rds", "vm"], var.database)
+    error_message = "database: rds or vm."
+  }
+}
+
+variable "db_vm_instance_type" {
+  type        = string
+  description = "Instance type of the PostgreSQL VM (database = vm)."
+  default     = "t3.small"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", var.db_vm_instance_type)) && !can(regex("^[a-z][0-9]+g", var.db_vm_instance_type))
+    error_message = "db_vm_instance_type: an x86_64 EC2 instance type such as t3.small."
+  }
+}
+
+variable "db_volume_size_gb" {
+  type        = number
+  description = "Size of the PostgreSQL VM's data volume in GiB (database = vm)."
+  default     = 50
+  validation {
+    condition     = var.db_volume_size_gb >= 10
+    error_message = "db_volume_size_gb: at least 10."
   }
 }
 
@@ -263,6 +299,16 @@ variable "npm_registry" {
   type        = string
   description = "npm registry the workers' fetch phase and the coordinator's batches use."
   default     = "https://registry.npmjs.org/"
+}
+
+variable "npm_registry_auth_secret_arn" {
+  type        = string
+  description = "Secrets Manager secret holding a private npm_registry's token (or a whole Authorization value): read at boot by the coordinator and the workers (whose gateway adds it; the sandbox never sees it). null: a public registry."
+  default     = null
+  validation {
+    condition     = var.npm_registry_auth_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", var.npm_registry_auth_secret_arn))
+    error_message = "npm_registry_auth_secret_arn: a Secrets Manager secret ARN, or null."
+  }
 }
 
 variable "api_auth" {

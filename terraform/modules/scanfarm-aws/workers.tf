@@ -32,7 +32,7 @@ resource "aws_launch_template" "worker" {
     arn = aws_iam_instance_profile.worker.arn
   }
   network_interfaces {
-    associate_public_ip_address = var.assign_public_ip
+    associate_public_ip_address = local.inner_public_ip
     security_groups             = [aws_security_group.worker.id]
     delete_on_termination       = true
   }
@@ -63,7 +63,7 @@ resource "aws_autoscaling_group" "worker" {
   min_size                  = var.worker_min
   max_size                  = var.worker_max
   desired_capacity          = var.worker_desired
-  vpc_zone_identifier       = local.subnet_ids
+  vpc_zone_identifier       = local.inner_subnet_ids
   health_check_type         = "EC2"
   health_check_grace_period = 300
   default_instance_warmup   = 180

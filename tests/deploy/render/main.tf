@@ -18,6 +18,8 @@ locals {
     SF_PACKAGE_VERSION     = "0.1.0"
     SF_WORKER_SECRET_PARAM = "/scanfarm/worker-secret"
     SF_NPM_REGISTRY        = "https://registry.npmjs.org/"
+    # a private registry's token: where it is, never what
+    SF_NPM_REGISTRY_AUTH_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:npm-token"
   }
 }
 
@@ -50,6 +52,22 @@ module "worker" {
     SF_ASG_NAME         = "scanfarm-workers"
     SF_LIFECYCLE_HOOK   = "scanfarm-drain"
   })
+}
+
+module "database" {
+  source = "../../../terraform/modules/scanfarm-aws/user-data"
+  role   = "database"
+  env = {
+    SF_NAME              = "scanfarm"
+    SF_REGION            = "eu-west-1"
+    SF_DB_PASSWORD_PARAM = "/scanfarm/db-password"
+    SF_DB_VOLUME_ID      = "vol-0fedcba9876543210"
+    SF_DB_CLIENT         = "10.42.0.10/32"
+  }
+}
+
+output "database" {
+  value = module.database.cloud_config
 }
 
 output "coordinator" {

@@ -50,26 +50,46 @@ supports() { # supports BINARY OPTION: does this build have --OPTION?
 	"$1" --help 2>&1 | grep -qE -- "^ +--$2( |$)"
 }
 
-# The artifact store: the persistent EBS volume, formatted on first use only.
-mount_store() {
-	local dev="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${SF_STORE_VOLUME_ID//-/}" i
+# A persistent EBS volume at a mount point, formatted on first use only.
+mount_volume() { # mount_volume VOLUME-ID MOUNTPOINT LABEL
+	local dev="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${1//-/}" i uuid
 	for ((i = 0; i < 60; i++)); do
 		[ -e "$dev" ] && break
 		sleep 5
 	done
-	[ -e "$dev" ] || die "store volume $SF_STORE_VOLUME_ID not attached"
+	[ -e "$dev" ] || die "volume $1 not attached"
 	if ! blkid "$dev" >/dev/null 2>&1; then
-		log "formatting the new store volume $SF_STORE_VOLUME_ID"
-		mkfs.ext4 -q -L sfstore "$dev"
+		log "formatting the new volume $1 ($3)"
+		mkfs.ext4 -q -L "$3" "$dev"
 	fi
-	local uuid
 	uuid=$(blkid -s UUID -o value "$dev")
-	mkdir -p /var/lib/scanfarm/artifacts
-	grep -q "$uuid" /etc/fstab ||
-		echo "UUID=$uuid /var/lib/scanfarm/artifacts ext4 defaults,nofail,noatime 0 2" >>/etc/fstab
-	mountpoint -q /var/lib/scanfarm/artifacts || mount /var/lib/scanfarm/artifacts
+	mkdir -p "$2"
+	grep -q "$uuid" /etc/fstab || echo "UUID=$uuid $2 ext4 defaults,nofail,noatime 0 2" >>/etc/fstab
+	mountpoint -q "$2" || mount "$2"
+}
+
+# The artifact store.
+mount_store() {
+	mount_volume "$SF_STORE_VOLUME_ID" /var/lib/scanfarm/artifacts sfstore
 	chown scanfarm:scanfarm /var/lib/scanfarm/artifacts
 	chmod 0750 /var/lib/scanfarm/artifacts
+}
+
+# A private registry's token (Secrets Manager) into a file GROUP may read;
+# prints the configuration line naming it, or nothing for a public registry.
+registry_auth() { # registry_auth GROUP
+	[ -n "${SF_NPM_REGISTRY_AUTH_SECRET_ARN:-}" ] || return 0
+	local f=/etc/scanfarm/npm-registry-auth value
+	value=$(retry 10 aws secretsmanager get-secret-value --secret-id "$SF_NPM_REGISTRY_AUTH_SECRET_ARN" \
+		--query SecretString --output text) || die "cannot read the registry token"
+	install -d -m 0755 /etc/scanfarm
+	(
+		umask 027
+		printf '%s\n' "$value" >"$f.tmp"
+	)
+	chgrp "$1" "$f.tmp"
+	mv "$f.tmp" "$f"
+	echo "npm-registry-auth = $f"
 }
 
 # libpq conninfo quoting: backslash and single quote escaped, value quoted.
@@ -78,12 +98,18 @@ pq_quote() { local v=${1//\\/\\\\}; printf "'%s'" "${v//\'/\\\'}"; }
 coordinator() {
 	install_packages scanfarm-coordinator scanfarm-cli
 	mount_store
-	local secret dbjson dbuser dbpass ip
+	local secret dbjson dbuser dbpass ip regauth
 	secret=$(retry 10 ssm_get "$SF_WORKER_SECRET_PARAM") || die "cannot read $SF_WORKER_SECRET_PARAM"
-	dbjson=$(retry 10 aws secretsmanager get-secret-value --secret-id "$SF_DB_SECRET_ARN" \
-		--query SecretString --output text) || die "cannot read the database secret"
-	dbuser=$(jq -r .username <<<"$dbjson")
-	dbpass=$(jq -r .password <<<"$dbjson")
+	if [ -n "${SF_DB_PASSWORD_PARAM:-}" ]; then # the database VM's
+		dbuser=scanfarm
+		dbpass=$(retry 30 ssm_get "$SF_DB_PASSWORD_PARAM") || die "cannot read $SF_DB_PASSWORD_PARAM"
+	else # RDS's, managed in Secrets Manager
+		dbjson=$(retry 10 aws secretsmanager get-secret-value --secret-id "$SF_DB_SECRET_ARN" \
+			--query SecretString --output text) || die "cannot read the database secret"
+		dbuser=$(jq -r .username <<<"$dbjson")
+		dbpass=$(jq -r .password <<<"$dbjson")
+	fi
+	regauth=$(registry_auth scanfarm)
 	ip=$(imds meta-data/local-ipv4)
 	install -d -m 0755 /etc/scanfarm
 	(
@@ -101,6 +127,7 @@ coordinator() {
 			drain-timeout = $SF_DRAIN_TIMEOUT
 			job-time-limit = $SF_JOB_TIME_LIMIT
 			npm-registry = ${SF_NPM_REGISTRY%/}
+			$regauth
 			log-format = json
 		CONF
 	)
@@ -187,9 +214,10 @@ worker() {
 		;;
 	*) die "unknown sensor backend $SF_SENSOR" ;;
 	esac
-	local secret rules
+	local secret rules regauth
 	secret=$(retry 10 ssm_get "$SF_WORKER_SECRET_PARAM") || die "cannot read $SF_WORKER_SECRET_PARAM"
 	rules=$(rules_dir)
+	regauth=$(registry_auth root)
 	install -d -m 0755 /etc/scanfarm
 	(
 		umask 077
@@ -201,6 +229,7 @@ worker() {
 			echo "rules = $rules"
 			echo "sensor = $SF_SENSOR"
 			echo "npm-registry = $SF_NPM_REGISTRY"
+			[ -z "$regauth" ] || echo "$regauth"
 			echo "worker-secret = $secret"
 			echo "log-format = json"
 			if supports scanfarm-worker network; then
@@ -221,6 +250,50 @@ worker() {
 	systemctl start scanfarm-worker.target "${units[@]}" scanfarm-lifecycle.timer
 }
 
+# The PostgreSQL VM (database = vm): Debian's PostgreSQL 15 with the
+# cluster's data and configuration on the persistent volume (a replacement
+# instance finds both there), TLS with the host's certificate, one role and
+# database for the coordinator, which alone may connect (its address, scram).
+database() {
+	local vol=/srv/pgvolume pass
+	install -d /etc/postgresql-common
+	# no default cluster at package install: ours lives on the volume
+	echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
+	DEBIAN_FRONTEND=noninteractive retry 3 apt-get install -y -q --no-install-recommends postgresql ssl-cert
+	# the host's certificate for TLS (a new instance makes its own)
+	[ -e /etc/ssl/private/ssl-cert-snakeoil.key ] || make-ssl-cert generate-default-snakeoil
+	mount_volume "$SF_DB_VOLUME_ID" "$vol" sfpgdata
+	mkdir -p "$vol/etc" "$vol/data"
+	grep -q " /etc/postgresql " /etc/fstab || echo "$vol/etc /etc/postgresql none bind,nofail 0 0" >>/etc/fstab
+	mountpoint -q /etc/postgresql || mount /etc/postgresql
+	[ -d /etc/postgresql/15/main ] || pg_createcluster 15 main -d "$vol/data/15/main" >&2
+	# a new instance's postgres user may have other ids than the last one's
+	[ "$(stat -c %U "$vol/data")" = postgres ] || chown -R postgres:postgres "$vol/data" /etc/postgresql
+	cat >/etc/postgresql/15/main/conf.d/50-scanfarm.conf <<-'CONF'
+		# written by scanfarm-bootstrap
+		listen_addresses = '*'
+		ssl = on
+		ssl_cert_file = '/etc/ssl/certs/ssl-cert-snakeoil.pem'
+		ssl_key_file = '/etc/ssl/private/ssl-cert-snakeoil.key'
+		password_encryption = scram-sha-256
+	CONF
+	cat >/etc/postgresql/15/main/pg_hba.conf <<-HBA
+		# written by scanfarm-bootstrap: the coordinator only, over TLS
+		local   all       postgres                 peer
+		hostssl scanfarm  scanfarm  $SF_DB_CLIENT  scram-sha-256
+	HBA
+	systemctl enable postgresql@15-main.service
+	systemctl restart postgresql@15-main.service
+	pass=$(retry 10 ssm_get "$SF_DB_PASSWORD_PARAM") || die "cannot read $SF_DB_PASSWORD_PARAM"
+	pass=${pass//\'/\'\'} # an SQL string literal's quotes doubled
+	# the password on psql's stdin, never on a command line
+	runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 <<-SQL
+		SELECT 'CREATE ROLE scanfarm LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'scanfarm')\gexec
+		ALTER ROLE scanfarm WITH LOGIN PASSWORD '$pass';
+		SELECT 'CREATE DATABASE scanfarm OWNER scanfarm' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'scanfarm')\gexec
+	SQL
+}
+
 imds() { # imds PATH: IMDSv2 (tokens required, hop limit 1)
 	local t
 	t=$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)
@@ -230,6 +303,7 @@ imds() { # imds PATH: IMDSv2 (tokens required, hop limit 1)
 case "$SF_ROLE" in
 coordinator) coordinator ;;
 worker) worker ;;
-*) die "SF_ROLE must be coordinator or worker" ;;
+database) database ;;
+*) die "SF_ROLE must be coordinator, worker or database" ;;
 esac
 log "$SF_ROLE ready"

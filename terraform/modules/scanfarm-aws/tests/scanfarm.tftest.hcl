@@ -5,7 +5,10 @@
 #   - IMDSv2 is required with hop limit 1 on the coordinator and the workers;
 #   - no secret value appears in the rendered user-data;
 #   - a queue-depth scaling policy and a drain lifecycle hook exist;
-#   - every sensor backend renders.
+#   - every sensor backend renders;
+#   - the PostgreSQL VM option (database = vm) keeps the same rules: the
+#     coordinator alone reaches it, IMDSv2, its password in SSM only;
+#   - a private registry's token is named (its secret's ARN), never carried.
 mock_provider "aws" {
   mock_data "aws_availability_zones" {
     defaults = { names = ["xx-test-1a", "xx-test-1b", "xx-test-1c"] }
@@ -83,7 +86,7 @@ run "defaults" {
     error_message = "the API must be open to allowed_cidrs exactly"
   }
   assert {
-    condition     = aws_db_instance.this.publicly_accessible == false
+    condition     = aws_db_instance.this[0].publicly_accessible == false
     error_message = "the database must not be publicly accessible"
   }
 
@@ -119,7 +122,7 @@ run "defaults" {
     error_message = "the coordinator must be told where its secrets are"
   }
   assert {
-    condition     = aws_db_instance.this.manage_master_user_password == true && aws_db_instance.this.password == null
+    condition     = aws_db_instance.this[0].manage_master_user_password == true && aws_db_instance.this[0].password == null
     error_message = "the database password must be managed by RDS in Secrets Manager"
   }
 
@@ -210,4 +213,132 @@ run "existing_vpc_needs_subnets" {
     subnet_ids = ["subnet-a"]
   }
   expect_failures = [aws_security_group.coordinator]
+}
+
+run "database_vm_and_registry_token" {
+  command = apply
+  variables {
+    database                     = "vm"
+    npm_registry                 = "https://npm.corp.example/api/npm/npm/"
+    npm_registry_auth_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:npm-token"
+  }
+  assert {
+    condition     = length(aws_db_instance.this) == 0 && length(aws_instance.database) == 1 && length(aws_db_subnet_group.this) == 0
+    error_message = "database = vm: a PostgreSQL instance instead of RDS"
+  }
+  assert {
+    condition = (aws_instance.database[0].metadata_options[0].http_tokens == "required" &&
+    aws_instance.database[0].metadata_options[0].http_put_response_hop_limit == 1)
+    error_message = "the database VM must require IMDSv2 with hop limit 1"
+  }
+  assert {
+    condition = (contains(tolist(aws_network_interface.database[0].security_groups), aws_security_group.database.id) &&
+      length(aws_network_interface.database[0].security_groups) == 1 &&
+    aws_vpc_security_group_ingress_rule.db_from_coordinator.referenced_security_group_id == aws_security_group.coordinator.id)
+    error_message = "the database VM must sit in the database group, which admits the coordinator group only"
+  }
+  assert {
+    condition     = aws_ebs_volume.pgdata[0].encrypted && aws_ssm_parameter.db_password[0].type == "SecureString"
+    error_message = "the data volume must be encrypted and the password a SecureString"
+  }
+  assert {
+    condition = (!strcontains(output.database_user_data, "MOCK-worker-secret") &&
+      !strcontains(output.coordinator_user_data, "MOCK-worker-secret") &&
+    !strcontains(output.worker_user_data, "MOCK-worker-secret"))
+    error_message = "the database password appears in rendered user-data"
+  }
+  assert {
+    condition = (strcontains(output.coordinator_user_data, "SF_DB_PASSWORD_PARAM='/scanfarm/db-password'") &&
+      strcontains(output.coordinator_user_data, "SF_DB_SECRET_ARN=''") &&
+      strcontains(output.database_user_data, "SF_ROLE='database'") &&
+      strcontains(output.database_user_data, "SF_DB_CLIENT='10.42.0.10/32'") &&
+    strcontains(output.database_user_data, "SF_DB_VOLUME_ID='vol-0123456789abcdef0'"))
+    error_message = "the coordinator and the database VM must be told where the password, the volume and the client are"
+  }
+  assert {
+    condition     = output.database_endpoint == "10.42.0.10:5432" && output.database_secret_arn == null && output.database_password_parameter == "/scanfarm/db-password"
+    error_message = "database outputs for the VM"
+  }
+  assert {
+    condition = anytrue([for st in data.aws_iam_policy_document.coordinator.statement :
+      st.sid == "DatabaseVmPassword" && contains(tolist(st.resources), aws_ssm_parameter.db_password[0].arn)]) && alltrue([for st in data.aws_iam_policy_document.coordinator.statement :
+    st.sid != "DatabasePassword"])
+    error_message = "the coordinator reads the VM's password from SSM, and no RDS secret"
+  }
+  assert {
+    condition     = [for st in data.aws_iam_policy_document.database[0].statement : st.sid] == ["DatabasePassword"]
+    error_message = "the database VM's role reads its own password and nothing else"
+  }
+  # the private registry's token: its secret named for both roles, the value nowhere
+  assert {
+    condition = (strcontains(output.worker_user_data, "SF_NPM_REGISTRY_AUTH_SECRET_ARN='arn:aws:secretsmanager:eu-west-1:123456789012:secret:npm-token'") &&
+    strcontains(output.coordinator_user_data, "SF_NPM_REGISTRY_AUTH_SECRET_ARN='arn:aws:secretsmanager:eu-west-1:123456789012:secret:npm-token'"))
+    error_message = "both roles must be told where the registry token is"
+  }
+  assert {
+    condition = (anytrue([for st in data.aws_iam_policy_document.worker.statement :
+      st.sid == "RegistryToken" && length(st.resources) == 1 && contains(tolist(st.resources), "arn:aws:secretsmanager:eu-west-1:123456789012:secret:npm-token")]) &&
+      anytrue([for st in data.aws_iam_policy_document.coordinator.statement :
+    st.sid == "RegistryToken" && length(st.resources) == 1 && contains(tolist(st.resources), "arn:aws:secretsmanager:eu-west-1:123456789012:secret:npm-token")]))
+    error_message = "both roles may read the registry token's secret"
+  }
+}
+
+run "public_registry_no_token_statement" {
+  command = plan
+  assert {
+    condition = (alltrue([for st in data.aws_iam_policy_document.worker.statement : st.sid != "RegistryToken"]) &&
+    length(aws_instance.database) == 0)
+    error_message = "no registry token: no statement for one; RDS by default"
+  }
+}
+
+run "rejects_bad_database" {
+  command = plan
+  variables {
+    database = "sqlite"
+  }
+  expect_failures = [var.database]
+}
+
+run "rejects_a_token_instead_of_its_secret" {
+  command = plan
+  variables {
+    npm_registry_auth_secret_arn = "npm_0123456789abcdef"
+  }
+  expect_failures = [var.npm_registry_auth_secret_arn]
+}
+
+run "private_subnets" {
+  command = apply
+  variables {
+    private_subnets = true
+    database        = "vm"
+  }
+  assert {
+    condition     = length(aws_nat_gateway.this) == 1 && length(aws_subnet.private) == 2
+    error_message = "private_subnets: two private subnets behind one NAT gateway"
+  }
+  assert {
+    condition = (anytrue([for r in aws_route_table.private[0].route : r.cidr_block == "0.0.0.0/0" && r.nat_gateway_id == aws_nat_gateway.this[0].id]) &&
+    alltrue([for r in aws_route_table.private[0].route : r.gateway_id == null || r.gateway_id == ""]))
+    error_message = "the private subnets' way out is the NAT gateway, never the internet gateway"
+  }
+  assert {
+    condition = (toset(aws_autoscaling_group.worker.vpc_zone_identifier) == toset(aws_subnet.private[*].id) &&
+    aws_launch_template.worker.network_interfaces[0].associate_public_ip_address == "false")
+    error_message = "workers go to the private subnets, with no public address"
+  }
+  assert {
+    condition     = aws_network_interface.database[0].subnet_id == aws_subnet.private[0].id && length(aws_eip.database) == 0
+    error_message = "the database VM goes to a private subnet, with no public address"
+  }
+  assert {
+    condition     = aws_network_interface.coordinator.subnet_id == aws_subnet.this[0].id && length(aws_eip.coordinator) == 1
+    error_message = "the coordinator stays public for the API"
+  }
+  assert {
+    condition     = alltrue([for sn in aws_subnet.private : !sn.map_public_ip_on_launch])
+    error_message = "private subnets hand out no public addresses"
+  }
 }

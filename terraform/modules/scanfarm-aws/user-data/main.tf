@@ -8,10 +8,10 @@ terraform {
 
 variable "role" {
   type        = string
-  description = "coordinator or worker."
+  description = "coordinator, worker or database (the PostgreSQL VM)."
   validation {
-    condition     = contains(["coordinator", "worker"], var.role)
-    error_message = "role: coordinator or worker."
+    condition     = contains(["coordinator", "worker", "database"], var.role)
+    error_message = "role: coordinator, worker or database."
   }
 }
 
@@ -37,6 +37,7 @@ locals {
       { path = "/etc/systemd/system/scanfarm-lifecycle.service", mode = "0644", content = file("${local.files_dir}/scanfarm-lifecycle.service") },
       { path = "/etc/systemd/system/scanfarm-lifecycle.timer", mode = "0644", content = file("${local.files_dir}/scanfarm-lifecycle.timer") },
     ]
+    database = []
   }
   # KEY='value' with ' written as '\'' — read by bash's `.`
   env_file = join("", [for k in sort(keys(var.env)) : "${k}='${replace(var.env[k], "'", "'\\''")}'\n"])
