@@ -120,7 +120,7 @@ baseline() { # cold|warm → seconds
 # --- the farm: its own PostgreSQL, coordinator and worker, the same registry
 export SCANFARM_VAR=$work/farm SCANFARM_BUILD=$build SCANFARM_SKIP_SETUP=1
 export SCANFARM_HTTP_PORT=$port SCANFARM_JOBS_PORT=$((port + 1)) SCANFARM_RESULTS_PORT=$((port + 2))
-export SCANFARM_NPM_REGISTRY=$regurl/ SCANFARM_ROOTFS=$rootfs.img # the tree beside it: the image
+export SCANFARM_NPM_REGISTRY=$regurl/ SCANFARM_ROOTFS=$rootfs.img # the image beside the tree
 "$top/scripts/farm.sh" up >/dev/null 2>&1 || { echo "the farm did not start"; exit 1; }
 url=http://127.0.0.1:$port
 scan() { # cold|warm → seconds (submit → finished report)
