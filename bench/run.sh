@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh — runs the benchmarks (root; builds first). Each prints its
 # figures as ratios against a baseline measured in the same run.
-#   bench/run.sh [detect|ingest|upload|dispatch|project|lockfile|load|all]
+#   bench/run.sh [detect|sandbox|ingest|upload|dispatch|project|lockfile|load|network|all]
 #     load: SCANFARM_BENCH_CLIENTS (50), SCANFARM_BENCH_SECONDS (12)
 #     lockfile: SCANFARM_BENCH_ENTRIES (100000)
 #     upload: SCANFARM_BENCH_UPLOAD_MB (2048); dispatch: SCANFARM_BENCH_JOBS (5000),
@@ -53,19 +53,34 @@ project() {
   "$top/bench/project_bench.sh" "$build" "${SCANFARM_BENCH_RUNS:-3}"
 }
 
+sandbox() {
+  cmake --build "$build" -j"$(nproc)" --target sandbox_bench scanfarm-init >/dev/null
+  echo "== sandbox_bench: the job's disk and the hardened container vs the old shape"
+  "$build/bench/sandbox_bench" "$top/var/rootfs" "$build/worker/scanfarm-init" \
+    "${SCANFARM_BENCH_RUNS_SANDBOX:-15}"
+}
+
 load() {
   cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator scanfarm-worker >/dev/null
   "$top/bench/load_bench.sh" "$build" "${SCANFARM_BENCH_CLIENTS:-50}" "${SCANFARM_BENCH_SECONDS:-12}"
 }
 
+network() {
+  cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator scanfarm-worker >/dev/null
+  echo "== network_bench: a small scan in the sinkhole network vs offline"
+  "$top/bench/network_bench.sh" "$build" "${SCANFARM_BENCH_RUNS:-10}"
+}
+
 case "${1:-all}" in
   detect) detect ;;
+  sandbox) sandbox ;;
   ingest) ingest ;;
   upload) upload ;;
   dispatch) dispatch ;;
   project) project ;;
   lockfile) lockfile ;;
   load) load ;;
-  all) detect; ingest; upload; dispatch; project; lockfile; load ;;
-  *) echo "usage: $0 [detect|ingest|upload|dispatch|project|lockfile|load|all]" >&2; exit 64 ;;
+  network) network ;;
+  all) detect; sandbox; ingest; upload; dispatch; project; lockfile; load; network ;;
+  *) echo "usage: $0 [detect|sandbox|ingest|upload|dispatch|project|lockfile|load|network|all]" >&2; exit 64 ;;
 esac

@@ -55,6 +55,8 @@ static struct sf_option opts[] = {
     {"output", "-", "where the report goes (- : standard output)", NULL},
     {"scan", "yes", "`deps`: no = only list the packages, scan nothing", NULL},
     {"progress", "auto", "`deps`: bar, lines, off or auto (a bar on a terminal)", NULL},
+    {"network", NULL, "the install and import phases' network: sinkhole or offline"
+		      " (default: the worker's)", NULL},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 #define USAGE                                                                                  \
@@ -76,8 +78,12 @@ static int cli_submit(const char *file, char id[SF_UUID_LEN + 1])
 	}
 	struct sf_http_mem_sink body = {0};
 	long status = 0;
-	int rc = sf_cli_request(&cli, "/monitor/project/npm", f, st.st_size, octets,
-				sf_http_mem_sink_write, &body, &status);
+	char path[64];
+	const char *net = sf_config_get(opts, NOPTS, "network");
+	snprintf(path, sizeof(path), "/monitor/project/npm%s%s", net ? "?network=" : "",
+		 net ? net : "");
+	int rc = sf_cli_request(&cli, path, f, st.st_size, octets, sf_http_mem_sink_write, &body,
+				&status);
 	fclose(f);
 	json_t *j = rc == 0 && body.buf.data ? json_loadb(body.buf.data, body.buf.len, 0, NULL) : NULL;
 	const char *got = j ? json_string_value(json_object_get(j, "id")) : NULL;
@@ -289,6 +295,11 @@ int main(int argc, char **argv)
 	bool deps = !strcmp(cmd, "deps");
 	if (fail_rank < 0) {
 		fprintf(stderr, "--fail-on: expected a Falco priority (emergency … debug)\n");
+		return 64;
+	}
+	const char *net = sf_config_get(opts, NOPTS, "network");
+	if (net && strcmp(net, "sinkhole") != 0 && strcmp(net, "offline") != 0) {
+		fprintf(stderr, "--network: expected sinkhole or offline\n");
 		return 64;
 	}
 	if (format && !sf_report_format_ok(format) && !(strcmp(format, "raw") == 0 && !deps)) {

@@ -28,6 +28,10 @@ install(FILES ${SF_PKG}/systemd/scanfarm-worker@.service ${SF_PKG}/systemd/scanf
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/rules/ DESTINATION ${CMAKE_INSTALL_DATADIR}/scanfarm/rules
         COMPONENT worker FILES_MATCHING PATTERN "*.yaml" PATTERN "README.md")
 install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/setup.sh DESTINATION lib/scanfarm COMPONENT worker)
+# Falco's configuration for the falco-* backends (docs/falco.md): config.d/
+# goes into Falco's config.d as it is, outputs/<backend>.yaml next to it.
+install(DIRECTORY ${SF_PKG}/falco/config.d ${SF_PKG}/falco/outputs
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/scanfarm/falco COMPONENT worker FILES_MATCHING PATTERN "*.yaml")
 install(FILES ${SF_PKG}/examples/worker.conf
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/scanfarm-worker/examples COMPONENT worker)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/deploy.md ${PROJECT_SOURCE_DIR}/docs/operations.md
@@ -57,9 +61,9 @@ set(CPACK_DEBIAN_COORDINATOR_PACKAGE_CONTROL_EXTRA
 
 set(CPACK_DEBIAN_WORKER_PACKAGE_NAME scanfarm-worker)
 # crun (or runc) runs the sandbox, tinyproxy is the fetch phase's allowlisting
-# proxy, mmdebstrap builds the rootfs and e2fsprogs its image, util-linux
-# mounts cgroup/tracefs.
-set(CPACK_DEBIAN_WORKER_PACKAGE_DEPENDS "crun | runc, tinyproxy, mmdebstrap, e2fsprogs, util-linux, ca-certificates")
+# proxy, mmdebstrap builds the rootfs, util-linux mounts cgroup/tracefs,
+# e2fsprogs makes each job's disk and the rootfs image (mkfs.ext4).
+set(CPACK_DEBIAN_WORKER_PACKAGE_DEPENDS "crun | runc, tinyproxy, mmdebstrap, util-linux, e2fsprogs, ca-certificates")
 set(CPACK_DEBIAN_WORKER_PACKAGE_SUGGESTS "bpftool")
 set(CPACK_COMPONENT_WORKER_DESCRIPTION
   "scanfarm worker\n Installs npm packages in crun sandboxes watched by an eBPF sensor and\n evaluates Falco-format rules; systemd units, rules and the rootfs build.")

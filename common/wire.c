@@ -141,7 +141,7 @@ int sf_wire_encode_batch(const struct sf_batch *b, struct sf_buf *out)
 {
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, out, wire_write);
-	if (pack_header(&pk, 18, "batch") || KINT(&pk, "job_id", b->job_id) ||
+	if (pack_header(&pk, 19, "batch") || KINT(&pk, "job_id", b->job_id) ||
 	    KINT(&pk, "attempt", b->attempt) || KINT(&pk, "seq", b->seq) ||
 	    KSTR(&pk, "worker_id", b->worker_id) || pack_key(&pk, "final") ||
 	    (b->final ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk)) ||
@@ -170,7 +170,8 @@ int sf_wire_encode_batch(const struct sf_batch *b, struct sf_buf *out)
 	    KSTR(&pk, "stderr_tail", b->stderr_tail) || KSTR(&pk, "error", b->error) ||
 	    KINT(&pk, "duration_ms", b->duration_ms) ||
 	    KSTR(&pk, "ruleset_digest", b->ruleset_digest) ||
-	    KSTR(&pk, "image_digest", b->image_digest) || KSTR(&pk, "auth", b->auth))
+	    KSTR(&pk, "image_digest", b->image_digest) || KSTR(&pk, "auth", b->auth) ||
+	    KSTR(&pk, "network", b->network))
 		return -ENOMEM;
 	return 0;
 }
@@ -643,6 +644,7 @@ void sf_batch_free(struct sf_batch *b)
 	free(b->ruleset_digest);
 	free(b->image_digest);
 	free(b->auth);
+	free(b->network);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -767,7 +769,8 @@ static int decode_batch(const msgpack_object *m, struct sf_batch *b)
 	    (rc = get_int(m, "duration_ms", false, 0, INT64_MAX, &b->duration_ms)) ||
 	    (rc = get_str(m, "ruleset_digest", false, &b->ruleset_digest)) ||
 	    (rc = get_str(m, "image_digest", false, &b->image_digest)) ||
-	    (rc = get_str(m, "auth", false, &b->auth)))
+	    (rc = get_str(m, "auth", false, &b->auth)) ||
+	    (rc = get_str(m, "network", false, &b->network)))
 		goto fail;
 	if (b->seq < 0 || b->attempt < 1) {
 		rc = -EPROTO;

@@ -103,7 +103,10 @@ struct sf_job {
 	int32_t memory_mb;
 	int32_t pids;
 	int32_t disk_mb;
-	char *network; /* "none" */
+	/* The install and import phases' network: "sinkhole" or "offline";
+	 * NULL (absent): the worker's default (--network). Older coordinators
+	 * sent "none", which means offline. */
+	char *network;
 	int64_t lease_deadline_ms;
 };
 
@@ -134,6 +137,7 @@ struct sf_batch {
 	uint32_t nphases;
 	struct sf_package *packages;
 	uint32_t npackages;
+	char *network; /* the network the job's install and import ran in, or NULL */
 };
 
 /*

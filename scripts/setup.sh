@@ -6,7 +6,8 @@
 #   scripts/setup.sh rootfs     build the sandbox root filesystem once into var/rootfs
 #   scripts/setup.sh all        all three (the default)
 #
-# Nothing here relies on anything installed by hand. (python3: the tests' fake npm registry.)
+# Nothing here relies on anything installed by hand. (python3: the tests' fake npm registry;
+# e2fsprogs: mkfs.ext4 for each job's disk and the rootfs image.)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 var=${SCANFARM_VAR:-$top/var}
@@ -14,10 +15,14 @@ var=${SCANFARM_VAR:-$top/var}
 PACKAGES=(build-essential cmake pkg-config clang llvm libbpf-dev bpftool libnng-dev
   libpq-dev libarchive-dev libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
   protobuf-compiler libmsgpack-dev libyaml-dev libmicrohttpd-dev
-  libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev postgresql crun runc mmdebstrap e2fsprogs
-  jq curl ca-certificates openssl xz-utils git python3 tinyproxy
+  libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libnftables-dev libmnl-dev
+  postgresql crun runc mmdebstrap
+  jq curl ca-certificates openssl xz-utils git python3 tinyproxy e2fsprogs
   shellcheck python3-yaml python3-jsonschema python3-jinja2 python3-configobj
-  python3-jsonpatch python3-netifaces python3-requests)
+  python3-jsonpatch python3-netifaces python3-requests python3-grpcio
+  # the libraries a Falco 0.43 built from source needs (the Falco backends' tests)
+  libgrpc++1.51 libprotobuf32 libyaml-cpp0.7 libjsoncpp25 libre2-9 libtbb12 libelf1
+  libcurl4 libssl3 libabsl20220623 libc-ares2 libzstd1)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +13,11 @@
 #include <unistd.h>
 
 #include "canary.h"
+#include "disk.h"
 #include "exfil.h"
 #include "fetch.h"
 #include "log.h"
+#include "netpolicy.h"
 #include "npm.h"
 #include "observe.h"
 #include "phase.h"
@@ -22,6 +25,7 @@
 #include "proxy.h"
 #include "run.h"
 #include "runner.h"
+#include "userns.h"
 
 #define SANDBOX_UID 1000
 #define SANDBOX_GID 1000
@@ -50,15 +54,24 @@ static char *job_strdup(const char *s) { return s ? strdup(s) : NULL; }
 /* One run of a job: its paths on the host, what it set up (so the end can
  * undo it), and the error the batch will report. */
 struct job_run {
-	char dir[4096], artifact[4200], src[4200], bundle[4200], state[4200], resolv[4300],
-	    tmp[4300], cid[64], err[512];
-	/* the job's tmpfs: /tmp (tmp/), the look's etc files (etc/), home
-	 * (home/) and workspace (builds/) */
-	char scratch[4200];
+	char dir[4096], artifact[4200], src[4200], bundle[4200], state[4200], resolv[4200],
+	    tmp[4200], cid[64], err[512];
+	/* what the sandbox is given (bundle sources): through idmapped mounts
+	 * of the rootfs (sysroot), the disk (cdisk) and the tarball cache
+	 * (cache) when there is a user namespace, the plain paths otherwise;
+	 * view is the disk as the sandbox is given it (cdisk or the mount) */
+	char sysroot[4200], cdisk[4200], cache[4200], c_work[4300], c_tmp[4300],
+	    c_resolv[4300], c_init[4300];
+	const char *view;
+	/* the job's disk holds, besides work/ (the tree) and tmp/, what the
+	 * sandbox sees of the look: etc/ (passwd, group, hostname, hosts,
+	 * resolv.conf), home/ and builds/ (runner.h); a file system of its
+	 * own, so the container's mount table shows no host path for them */
+	struct sf_disk disk;
 	char home[4500]; /* the look's home on the host */
 	char root[256]; /* the package's directory in src ("" = src itself) */
 	char rootdir[4500]; /* src/root: the project on the host */
-	bool tmp_mounted;
+	char c_project[4600]; /* the same as the sandbox is given it */
 	/* how the sandbox looks from inside, and the secrets planted in it */
 	struct sf_runner look;
 	struct sf_canaries canaries;
@@ -67,11 +80,16 @@ struct job_run {
 	int nmounts;
 	struct sf_observe *obs;
 	int64_t start;
+	int64_t cpu_used_ms; /* CPU time of the phases so far */
 	struct sf_project project;
 	/* facts the worker itself notes (a neutralised .npmrc, what the
 	 * registry proxy refused), added to the sensor's */
 	struct sf_fact notes[64];
 	int nnotes;
+	/* the install and import phases' network, and what no phase reaches */
+	bool sinkhole;
+	struct sf_netaddr blocked[SF_NETPOLICY_MAX_BLOCKED];
+	size_t nblocked;
 };
 
 /* Keeps a fact of the worker's own, attributed to the project. */
@@ -120,7 +138,140 @@ static int job_batch_init(const struct sf_job_env *env, const struct sf_job *job
 	return 0;
 }
 
-/* Names the job's container and directories and creates them afresh. */
+/* The network the job's install and import run in: the job's ("none",
+ * from older coordinators, is offline), else the worker's default; an
+ * unknown one fails the job rather than run it in another. */
+static int job_network(const struct sf_job_env *env, const struct sf_job *job,
+		       struct job_run *j, struct sf_batch *b)
+{
+	const char *mode = job->network ? job->network : env->network;
+	if (mode && strcmp(mode, "none") == 0)
+		mode = "offline";
+	if (!mode || (strcmp(mode, "sinkhole") && strcmp(mode, "offline"))) {
+		snprintf(j->err, sizeof(j->err), "unknown network mode '%s' (sinkhole or offline)",
+			 mode ? mode : "");
+		return -EINVAL;
+	}
+	j->sinkhole = strcmp(mode, "sinkhole") == 0;
+	if (!(b->network = strdup(mode)))
+		return -ENOMEM;
+	int rc = sf_netpolicy_blocked(j->blocked, SF_NETPOLICY_MAX_BLOCKED, &j->nblocked);
+	if (rc)
+		sf_warn("cannot list the host's addresses (%s): only the metadata networks are blocked",
+			strerror(-rc));
+	return 0;
+}
+
+/* Unmounts everything mounted below dir, deepest first (lazily: what
+ * still holds a mount keeps it until it lets go). */
+static void job_unmount_below(const char *dir)
+{
+	char (*mps)[512] = calloc(64, sizeof(*mps));
+	FILE *f = mps ? fopen("/proc/self/mountinfo", "re") : NULL;
+	int n = 0;
+	size_t dl = strlen(dir);
+	char line[2048];
+	while (f && n < 64 && fgets(line, sizeof(line), f)) {
+		char mp[512];
+		if (sscanf(line, "%*s %*s %*s %*s %511s", mp) == 1 && strncmp(mp, dir, dl) == 0 &&
+		    mp[dl] == '/')
+			snprintf(mps[n++], sizeof(mps[0]), "%s", mp);
+	}
+	if (f)
+		fclose(f);
+	/* a mount below another sorts after it in mountinfo: undo backwards */
+	for (int i = n - 1; i >= 0; i--)
+		if (umount2(mps[i], 0) != 0 && umount2(mps[i], MNT_DETACH) != 0)
+			sf_warn("cannot unmount %s: %s", mps[i], strerror(errno));
+	free(mps);
+}
+
+/* The job's disk: room for the unpacked artifact (its bytes and a block
+ * per entry) and for the job's writes (the limit: sf_disk_reserve takes
+ * the rest once the tree is unpacked), inodes for as many files. */
+static int job_make_disk(const struct sf_job_env *env, const struct sf_job *job,
+			 struct job_run *j)
+{
+	long long limit_mb = job->disk_mb > 0 ? job->disk_mb : 1024;
+	long long entries = (long long)env->unpack.max_entries;
+	long long cap_mb = (long long)(env->unpack.max_bytes >> 20) + entries / 256 + limit_mb + 64;
+	char image[4200], mnt[4200];
+	snprintf(image, sizeof(image), "%s/disk.img", j->dir);
+	snprintf(mnt, sizeof(mnt), "%s/disk", j->dir);
+	int rc = sf_disk_create(&j->disk, image, mnt, cap_mb, entries + limit_mb * 128 + 1024,
+				j->err, sizeof(j->err));
+	if (rc)
+		return rc;
+	snprintf(j->src, sizeof(j->src), "%s/work", mnt);
+	snprintf(j->tmp, sizeof(j->tmp), "%s/tmp", mnt);
+	snprintf(j->resolv, sizeof(j->resolv), "%s/etc/resolv.conf", mnt);
+	if ((rc = sf_mkdirs(j->src, 0755)) || (rc = sf_mkdirs(j->tmp, 01777)) ||
+	    (rc = chmod(j->tmp, 01777) ? -errno : 0))
+		snprintf(j->err, sizeof(j->err), "cannot prepare the job's disk: %s", strerror(-rc));
+	return rc;
+}
+
+/* Copies the init (init.c) onto the job's disk, root's, 0755: what the
+ * sandbox's /dev/init is bound from. */
+static int job_copy_init(const struct sf_job_env *env, struct job_run *j)
+{
+	char dst[4300];
+	snprintf(dst, sizeof(dst), "%s/init", j->disk.mnt);
+	int in = open(env->init_path, O_RDONLY | O_CLOEXEC);
+	int out = in < 0 ? -1 : open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	int rc = in < 0 || out < 0 ? -errno : 0;
+	char buf[65536];
+	ssize_t n;
+	while (rc == 0 && (n = read(in, buf, sizeof(buf))) != 0)
+		if (n < 0 || write(out, buf, (size_t)n) != n)
+			rc = -EIO;
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) != 0 && rc == 0)
+		rc = -errno;
+	if (rc)
+		snprintf(j->err, sizeof(j->err), "cannot copy the sandbox init %s: %s",
+			 env->init_path, strerror(-rc));
+	return rc;
+}
+
+/* What the sandbox is given: the rootfs and the disk through idmapped
+ * mounts of the slot's user namespace (on-disk ids are the ids inside),
+ * or as they are without one. */
+static int job_views(const struct sf_job_env *env, struct job_run *j)
+{
+	const char *disk = j->disk.mnt;
+	int rc = 0;
+	if (env->userns) {
+		snprintf(j->sysroot, sizeof(j->sysroot), "%s/sysroot", j->dir);
+		snprintf(j->cdisk, sizeof(j->cdisk), "%s/cdisk", j->dir);
+		if ((rc = sf_mkdirs(j->sysroot, 0755)) || (rc = sf_mkdirs(j->cdisk, 0755)) ||
+		    (rc = sf_userns_idmap(env->userns, env->rootfs, j->sysroot, true))) {
+			snprintf(j->err, sizeof(j->err), "cannot map the rootfs into the sandbox's"
+				 " user namespace: %s", strerror(-rc));
+			j->sysroot[0] = j->cdisk[0] = '\0';
+			return rc;
+		}
+		if ((rc = sf_userns_idmap(env->userns, j->disk.mnt, j->cdisk, false))) {
+			snprintf(j->err, sizeof(j->err), "cannot map the job's disk into the"
+				 " sandbox's user namespace: %s", strerror(-rc));
+			j->cdisk[0] = '\0';
+			return rc;
+		}
+		disk = j->cdisk;
+	} else {
+		snprintf(j->sysroot, sizeof(j->sysroot), "%s", env->rootfs);
+	}
+	j->view = disk;
+	snprintf(j->c_work, sizeof(j->c_work), "%s/work", disk);
+	snprintf(j->c_tmp, sizeof(j->c_tmp), "%s/tmp", disk);
+	snprintf(j->c_resolv, sizeof(j->c_resolv), "%s/etc/resolv.conf", disk);
+	snprintf(j->c_init, sizeof(j->c_init), "%s/init", disk);
+	return job_copy_init(env, j);
+}
+
+/* Names the job's container and directories and creates them afresh:
+ * the job's disk (where the tree and /tmp live) and what the sandbox sees. */
 static int job_make_dirs(const struct sf_job_env *env, const struct sf_job *job,
 			 struct job_run *j)
 {
@@ -130,21 +281,19 @@ static int job_make_dirs(const struct sf_job_env *env, const struct sf_job *job,
 		 job->attempt);
 	snprintf(j->dir, sizeof(j->dir), "%s/jobs/%s", env->work_dir, j->cid);
 	snprintf(j->artifact, sizeof(j->artifact), "%s/artifact", j->dir);
-	snprintf(j->src, sizeof(j->src), "%s/src", j->dir);
 	snprintf(j->bundle, sizeof(j->bundle), "%s/bundle", j->dir);
 	snprintf(j->state, sizeof(j->state), "%s/runtime-state", env->work_dir);
-	/* one tmpfs holds what the sandbox may write besides the project
-	 * tree, and what it sees of the look: it is a file system of its
-	 * own, so the container's mount table shows no host path for it */
-	snprintf(j->scratch, sizeof(j->scratch), "%s/tmp", j->dir);
-	snprintf(j->tmp, sizeof(j->tmp), "%s/tmp", j->scratch);
-	snprintf(j->resolv, sizeof(j->resolv), "%s/etc/resolv.conf", j->scratch);
-	sf_rmtree(j->dir); /* a previous run of the same attempt on this host */
-	if ((rc = sf_mkdirs(j->src, 0755)) || (rc = sf_mkdirs(j->bundle, 0755)) ||
-	    (rc = sf_mkdirs(j->state, 0700)))
+	/* a previous run of the same attempt on this host */
+	job_unmount_below(j->dir);
+	sf_rmtree(j->dir);
+	if ((rc = sf_mkdirs(j->bundle, 0755)) || (rc = sf_mkdirs(j->state, 0700))) {
 		snprintf(j->err, sizeof(j->err), "cannot create job directory %s: %s", j->dir,
 			 strerror(-rc));
-	return rc;
+		return rc;
+	}
+	if ((rc = job_make_disk(env, job, j)))
+		return rc;
+	return job_views(env, j);
 }
 
 /* Downloads and checks the artifact, unpacks it safely, finds the
@@ -187,6 +336,8 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 static int job_read_project(struct job_run *j)
 {
 	snprintf(j->rootdir, sizeof(j->rootdir), "%s%s%s", j->src, j->root[0] ? "/" : "", j->root);
+	snprintf(j->c_project, sizeof(j->c_project), "%s%s%s", j->c_work, j->root[0] ? "/" : "",
+		 j->root);
 	int rc = sf_project_read(&j->project, j->rootdir, j->root, j->err, sizeof(j->err));
 	if (rc)
 		return rc;
@@ -202,74 +353,70 @@ static int job_read_project(struct job_run *j)
 static void job_spec(const struct sf_job_env *env, const struct sf_job *job, struct job_run *j,
 		     struct sf_sandbox_spec *spec)
 {
-	j->nmounts = sf_runner_mounts(&j->look, j->scratch, j->look_mounts, 8);
+	j->nmounts = sf_runner_mounts(&j->look, j->view, j->look_mounts, 8);
 	for (int i = 0; i < j->nmounts; i++)
 		j->mounts[i] = (struct sf_sandbox_mount){j->look_mounts[i].source,
 							 j->look_mounts[i].dest, j->look_mounts[i].dir};
+	int time_s = job->time_limit_s > 0 ? job->time_limit_s : 300;
 	*spec = (struct sf_sandbox_spec){
 	    .runtime = env->runtime,
 	    .state_root = j->state,
-	    .rootfs = env->rootfs,
+	    .rootfs = j->sysroot,
 	    .bundle_dir = j->bundle,
-	    .work_dir = j->rootdir,
+	    .work_dir = j->c_project,
 	    .work_dest = j->look.project_dir,
 	    .cwd = j->look.project_dir,
 	    .container_id = j->cid,
 	    .hostname = j->look.hostname,
 	    .mounts = j->mounts,
 	    .nmounts = j->nmounts,
-	    .resolv_conf = j->resolv,
-	    .time_limit_s = job->time_limit_s > 0 ? job->time_limit_s : 300,
+	    .resolv_conf = j->c_resolv,
+	    .time_limit_s = time_s,
 	    .memory_mb = job->memory_mb > 0 ? job->memory_mb : 2048,
 	    .pids = job->pids > 0 ? job->pids : 1024,
 	    .tmp_mb = job->disk_mb > 0 ? job->disk_mb : 1024,
-	    .tmp_dir = j->tmp,
+	    .tmp_dir = j->c_tmp,
 	    .uid = SANDBOX_UID,
 	    .gid = SANDBOX_GID,
+	    .userns_path = env->userns ? sf_userns_path(env->userns) : NULL,
+	    .userns_host_base = env->userns ? env->userns->host_base : 0,
+	    .userns_size = env->userns ? env->userns->size : 0,
+	    .seccomp = true,
+	    .init_host_path = j->c_init,
+	    .grace_ms = env->grace_ms,
+	    .cpu_limit_s = env->cpu_limit_s > 0 ? env->cpu_limit_s : time_s,
+	    .output_limit = env->output_limit_mb > 0 ? (int64_t)env->output_limit_mb << 20 : 0,
+	    .disk_path = j->src,
 	};
 }
 
-/* The look inside the job's tmpfs: the etc files, the home with its
- * canary credentials, the workspace; the sandbox user's /tmp. */
+/* The look on the job's disk: the etc files, the home with its canary
+ * credentials, the workspace. On-disk ids are the ids inside (the disk is
+ * seen through an idmapped mount): the home is the sandbox user's. */
 static int job_prepare_look(const struct sf_job_env *env, struct job_run *j)
 {
-	int rc = sf_runner_prepare(&j->look, env->rootfs, j->scratch, SANDBOX_UID, SANDBOX_GID,
+	int rc = sf_runner_prepare(&j->look, env->rootfs, j->disk.mnt, SANDBOX_UID, SANDBOX_GID,
 				   j->err, sizeof(j->err));
 	if (rc)
 		return rc;
-	sf_runner_home_host(&j->look, j->scratch, j->home, sizeof(j->home));
+	sf_runner_home_host(&j->look, j->disk.mnt, j->home, sizeof(j->home));
 	if ((rc = sf_canaries_make(&j->canaries, &j->look))) {
 		snprintf(j->err, sizeof(j->err), "cannot make the canary credentials: %s",
 			 strerror(-rc));
 		return rc;
 	}
-	if ((rc = sf_canaries_plant(&j->canaries, &j->look, j->home, SANDBOX_UID, SANDBOX_GID,
-				    j->err, sizeof(j->err))))
-		return rc;
-	if ((rc = sf_mkdirs(j->tmp, 01777)) || (rc = chmod(j->tmp, 01777) ? -errno : 0))
-		snprintf(j->err, sizeof(j->err), "cannot create %s: %s", j->tmp, strerror(-rc));
-	return rc;
+	return sf_canaries_plant(&j->canaries, &j->look, j->home, SANDBOX_UID, SANDBOX_GID,
+				 j->err, sizeof(j->err));
 }
 
 /* What the container sees besides the package: the look (its own /etc
- * files, home, workspace), a resolv.conf and its own /tmp. */
+ * files, home, workspace), a resolv.conf, and the job's disk limited to
+ * what the phases may write. */
 static int job_prepare_sandbox(const struct sf_job_env *env, const struct sf_sandbox_spec *spec,
 			       struct job_run *j)
 {
-	int rc;
-	/* The container's /tmp, home and etc files are in a tmpfs the
-	 * worker mounts itself, so what the install dropped there can still
-	 * be hashed after it exited. */
-	char tmpopts[64];
-	snprintf(tmpopts, sizeof(tmpopts), "size=%dm,mode=0755", spec->tmp_mb);
-	if ((rc = sf_mkdirs(j->scratch, 0755)) ||
-	    (rc = mount("tmpfs", j->scratch, "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) ? -errno : 0)) {
-		snprintf(j->err, sizeof(j->err), "cannot mount a tmpfs at %s: %s", j->scratch,
-			 strerror(-rc));
-		return rc;
-	}
-	j->tmp_mounted = true;
-	if ((rc = job_prepare_look(env, j)))
+	int rc = job_prepare_look(env, j);
+	if (rc)
 		return rc;
 	/* DNS questions go to loopback, where nothing answers: the sensor
 	 * records the names a package asks for, and nothing leaves. */
@@ -288,15 +435,24 @@ static int job_prepare_sandbox(const struct sf_job_env *env, const struct sf_san
 		snprintf(j->err, sizeof(j->err), "cannot create %s: %s", npmdir, strerror(-rc));
 		return rc;
 	}
+	/* From here on the phases may write job-disk-mb, in /work and /tmp
+	 * together, and no more. */
+	if ((rc = sf_disk_reserve(&j->disk, spec->tmp_mb))) {
+		snprintf(j->err, sizeof(j->err), "cannot limit the job's disk: %s", strerror(-rc));
+		return rc;
+	}
 	return 0;
 }
 
 /* Starts the sensor's watch of the container's cgroup, if there is a sensor. */
 static int job_watch(const struct sf_job_env *env, struct job_run *j)
 {
-	if (!env->sensor)
+	if (!env->sensor && !env->falco)
 		return 0;
 	struct sf_observe_opts oo = {.rules = env->rules,
+				     .falco = env->falco,
+				     .err = j->err,
+				     .errlen = sizeof(j->err),
 				     .container_id = j->cid,
 				     .image = "scanfarm-sandbox",
 				     .hostname = env->hostname,
@@ -308,9 +464,12 @@ static int job_watch(const struct sf_job_env *env, struct job_run *j)
 				     .rootfs = env->rootfs,
 				     .user_name = j->look.user,
 				     .user_id = SANDBOX_UID,
-				     .project_dir = j->look.project_dir};
+				     .project_dir = j->look.project_dir,
+				     .uid_base = env->userns ? env->userns->host_base : 0,
+				     .uid_count = env->userns ? env->userns->size : 0,
+				     .init = true};
 	int rc = sf_observe_start(&j->obs, env->sensor, NULL, &oo);
-	if (rc)
+	if (rc && !j->err[0])
 		snprintf(j->err, sizeof(j->err), "cannot watch the sandbox: %s", strerror(-rc));
 	return rc;
 }
@@ -350,7 +509,10 @@ static int job_run_phase(struct job_run *j, struct sf_phase_spec *ps, int build_
 		ps->container_id = cid;
 		ps->argv = argv;
 		ps->env = envv;
-		rc = envv->oom ? -ENOMEM : sf_phase_run(ps, j->obs, out, j->err, sizeof(j->err));
+		struct sf_phase_usage use = {0};
+		rc = envv->oom ? -ENOMEM
+			       : sf_phase_run(ps, j->obs, out, &use, j->err, sizeof(j->err));
+		j->cpu_used_ms += use.cpu_ms;
 	}
 	sf_argv_free(argv);
 	sf_argv_free(envv);
@@ -388,8 +550,21 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 		snprintf(why, sizeof(why), "the registry proxy is not running: %s", perr);
 		return sf_phase_skip(out, "fetch", why);
 	}
-	if (env->cache_dir && sf_job_cache_prepare(env->cache_dir, env->cache_max_mb) != 0)
-		sf_warn("cannot prepare the tarball cache %s: fetching without it", env->cache_dir);
+	const char *cache = env->cache_dir;
+	if (cache && sf_job_cache_prepare(cache, env->cache_max_mb) != 0) {
+		sf_warn("cannot prepare the tarball cache %s: fetching without it", cache);
+		cache = NULL;
+	}
+	/* the cache as the sandbox user's (on disk it is uid 1000's) */
+	snprintf(j->cache, sizeof(j->cache), "%s/cache", j->dir);
+	if (cache && env->userns &&
+	    (sf_mkdirs(j->cache, 0700) || sf_userns_idmap(env->userns, cache, j->cache, false))) {
+		sf_warn("cannot map the tarball cache %s into the sandbox: fetching without it",
+			cache);
+		cache = NULL;
+	} else if (cache && env->userns) {
+		cache = j->cache;
+	}
 	if ((rc = job_retarget_lockfile(env, j))) {
 		char why[900];
 		snprintf(why, sizeof(why), "cannot point the lockfile at the registry gateway: %s",
@@ -399,7 +574,8 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	long long log_from = sf_proxy_log_offset(env->proxy);
 	ps->proxy_port = SF_JOB_PROXY_PORT;
 	ps->proxy = &env->proxy->addr;
-	ps->cache_dir = env->cache_dir;
+	ps->cache_dir = cache;
+	ps->userns = env->userns;
 	rc = job_run_phase(j, ps, sf_npm_fetch(&j->project, env->registry, SF_JOB_PROXY_PORT,
 					       env->gateway_origin != NULL, &argv, &envv),
 			       &argv, &envv, out);
@@ -407,6 +583,7 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	ps->proxy_port = 0;
 	ps->proxy = NULL;
 	ps->cache_dir = NULL;
+	ps->userns = NULL;
 	return rc;
 }
 
@@ -443,13 +620,19 @@ static int job_phases(const struct sf_job_env *env, struct job_run *j,
 		return -ENOMEM;
 	b->nphases = 3;
 	int64_t deadline = sf_monotonic_ms() + (int64_t)base->time_limit_s * 1000;
-	struct sf_phase_spec ps = {.base = base};
+	struct sf_phase_spec ps = {.base = base,
+				   .sinkhole = j->sinkhole,
+				   .blocked = j->blocked,
+				   .nblocked = j->nblocked};
 	struct sf_argv argv = {0}, envv = {0};
 	bool rebuild = false;
 	int rc = 0, k;
 	for (k = 0; k < 3 && rc == 0; k++) {
 		ps.name = names[k];
 		ps.time_limit_s = job_seconds_left(deadline);
+		/* the job's CPU time, like its wall time, is shared by its phases */
+		int64_t cpu_left = base->cpu_limit_s - j->cpu_used_ms / 1000;
+		ps.cpu_left_s = cpu_left > 1 ? (int)cpu_left : 1;
 		if (k == 0) {
 			rc = job_phase_fetch(env, j, &ps, &b->phases[0]);
 			if (rc == 0)
@@ -500,6 +683,8 @@ static int job_collect(struct job_run *j, struct sf_batch *b)
 	if (j->obs) {
 		/* after the last phase: every record of the job is delivered */
 		rc = sf_observe_finish(j->obs, b);
+		if (sf_observe_error(j->obs) && !j->err[0])
+			snprintf(j->err, sizeof(j->err), "%s", sf_observe_error(j->obs));
 		sf_observe_free(j->obs);
 		j->obs = NULL;
 	}
@@ -540,9 +725,11 @@ static int job_finish(const struct sf_job_env *env, const struct sf_job *job, st
 	for (int i = 0; i < j->nnotes; i++)
 		sf_fact_free(&j->notes[i]);
 	sf_canaries_free(&j->canaries);
-	if (j->tmp_mounted && umount2(j->scratch, MNT_DETACH) != 0)
-		sf_warn("job %lld: cannot unmount %s: %s", (long long)job->job_id, j->scratch,
-			strerror(errno));
+	/* the idmapped views and the cache first, then the disk itself */
+	job_unmount_below(j->dir);
+	j->disk.mounted = false;
+	if (!env->keep)
+		sf_disk_destroy(&j->disk);
 	b->duration_ms = sf_monotonic_ms() - j->start;
 	if (j->err[0]) {
 		b->error = job_strdup(j->err);
@@ -571,8 +758,8 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	if (!seed[0])
 		snprintf(seed, sizeof(seed), "job-%lld", (long long)job->job_id);
 	sf_runner_choose(&j.look, seed);
-	if (job_make_dirs(env, job, &j) == 0 && job_fetch_unpack(env, job, &j) == 0 &&
-	    job_read_project(&j) == 0) {
+	if (job_network(env, job, &j, b) == 0 && job_make_dirs(env, job, &j) == 0 &&
+	    job_fetch_unpack(env, job, &j) == 0 && job_read_project(&j) == 0) {
 		job_spec(env, job, &j, &spec);
 		if (job_prepare_sandbox(env, &spec, &j) == 0 && job_watch(env, &j) == 0) {
 			sf_info("job %lld: %s look, host %s, project at %s", (long long)job->job_id,
@@ -616,18 +803,7 @@ int sf_job_cache_prepare(const char *dir, long long max_mb)
 
 void sf_job_sweep(const char *jobs_dir)
 {
-	DIR *d = opendir(jobs_dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL) {
-			if (e->d_name[0] == '.')
-				continue;
-			char tmp[4200];
-			snprintf(tmp, sizeof(tmp), "%s/%s/tmp", jobs_dir, e->d_name);
-			if (umount2(tmp, MNT_DETACH) == 0)
-				sf_info("swept the /tmp of an interrupted job: %s", tmp);
-		}
-		closedir(d);
-	}
+	/* disks, idmapped views and caches of interrupted jobs */
+	job_unmount_below(jobs_dir);
 	sf_rmtree(jobs_dir);
 }

@@ -5,8 +5,9 @@
  *
  * The phases (phase.c), each a container of its own on the same tree:
  * fetch (the dependency tree, scripts off, the registry proxy the only way
- * out), install (lifecycle scripts, offline), import (each direct
- * dependency required in a fresh node, offline). The sensor watches every
+ * out), install (lifecycle scripts), import (each direct dependency
+ * required in a fresh node), the last two in the job's network: sinkhole
+ * or offline (the job's, else the worker's default). The sensor watches every
  * phase and observe turns what it sees into alerts and facts attributed to
  * the phase. A phase that does not complete stops the scan there and its
  * reason is the batch's error: a scan never reads clean when the work was
@@ -18,18 +19,22 @@
  * phase neither. After the phases every fact is searched for the canaries
  * (exfil.h); a find is a Critical alert.
  *
- * The steps, in order: the batch, the look, the job's directories, fetch +
+ * The steps, in order: the batch, the network, the look, the job's directories, fetch +
  * unpack, the project (package.json, lockfile, .npmrc neutralised), the
- * container's spec, the job's tmpfs (/tmp, the look's etc files, home and
- * workspace, resolv.conf), the sensor's watch, the phases (and the
+ * container's spec, the job's disk (/tmp, the look's etc files, home and
+ * workspace, resolv.conf, the init), the sensor's watch, the phases (and the
  * installed tree between fetch and install), the canary search, the
  * outcome.
  *
  * Owns: the job's directory under the worker's work dir (removed at the
- * end unless keep is set), its tmpfs mount and its canary values. The
- * batch's members are malloc'd and the caller's (sf_batch_free). Calls:
- * fetch, unpack, project, npm, proxy, runner, canary, exfil, phase, run
- * (sandbox), observe, wire, util, log.
+ * end unless keep is set), the job's disk (disk.c: a file system of the
+ * job's own holding the project tree, /tmp and the look's etc files, home
+ * and workspace, job-disk-mb writable; the container's mount table shows
+ * no host path), the idmapped mounts the sandbox sees the rootfs, the disk
+ * and the tarball cache through, and its canary values. The batch's
+ * members are malloc'd and the caller's (sf_batch_free). Calls: fetch,
+ * unpack, project, npm, proxy, runner, canary, exfil, phase, run
+ * (sandbox), disk, userns, observe, wire, util, log.
  */
 #ifndef SF_JOB_H
 #define SF_JOB_H
@@ -38,8 +43,10 @@
 #include "wire.h"
 
 struct sf_sensor;
+struct sf_falco;
 struct sf_ruleset;
 struct sf_proxy;
+struct sf_userns;
 
 struct sf_job_env {
 	const char *worker_id;
@@ -48,7 +55,8 @@ struct sf_job_env {
 	const char *runtime;
 	struct sf_unpack_limits unpack;
 	bool keep;
-	struct sf_sensor *sensor;	 /* NULL: no runtime detection */
+	struct sf_sensor *sensor;	 /* NULL: no runtime detection (or Falco's) */
+	struct sf_falco *falco;		 /* Falco's alerts instead of the sensor, or NULL */
 	const struct sf_ruleset *rules; /* evaluated on the sensor's events */
 	const char *hostname;		 /* the worker's, put in alerts */
 	const char *ruleset_digest;	 /* reported with every result (verdict cache key) */
@@ -64,6 +72,14 @@ struct sf_job_env {
 	const char *gateway_origin;
 	const char *cache_dir;		 /* the tarball cache shared by this worker's jobs */
 	long long cache_max_mb;		 /* emptied before a job when it has grown past this */
+	const char *network;		 /* "sinkhole" or "offline": for jobs that name none */
+	/* The slot's user namespace: the sandbox joins it and sees the job's
+	 * files through idmapped mounts; NULL: no user namespace. */
+	const struct sf_userns *userns;
+	const char *init_path;	/* the sandbox's pid 1 (init.c) on the host */
+	int grace_ms;		/* what processes left running get after a phase's command */
+	int cpu_limit_s;	/* CPU seconds per job, 0 = the job's time limit */
+	long long output_limit_mb; /* stdout + stderr per phase, 0 = unlimited */
 };
 
 /* Fills *batch (final, seq 0) with the outcome; an infrastructure failure
@@ -76,7 +92,7 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 int sf_job_cache_prepare(const char *dir, long long max_mb);
 
 /* Removes the job directories a killed worker left under jobs_dir,
- * unmounting their tmpfs first. */
+ * unmounting what is mounted below them first (disks, idmapped mounts). */
 void sf_job_sweep(const char *jobs_dir);
 
 #endif

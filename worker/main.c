@@ -3,7 +3,8 @@
  * when it has a free slot), runs each in the sandbox, pushes the result
  * batches back. See README.md for options.
  *
- * This file is options → wiring only: the rules and the sensor, the job
+ * This file is options → wiring only: the rules and the sensor (or the
+ * link to Falco), the job
  * environment (job.c runs one job), the sandbox image's digest, the sweep
  * of what a killed worker left, and the link to the coordinator (uplink.c).
  */
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,11 +25,14 @@
 #include "uplink.h"
 #include "log.h"
 #include "gateway.h"
+#include "netns.h"
 #include "proxy.h"
 #include "rootimg.h"
 #include "rules.h"
 #include "run.h"
 #include "sensor.h"
+#include "userns.h"
+#include "falco_feed.h"
 
 static struct sf_option opts[] = {
     {"jobs-url", "tcp://127.0.0.1:7301", "coordinator address to ask for jobs at", NULL},
@@ -43,7 +48,20 @@ static struct sf_option opts[] = {
     {"max-unpacked-mb", "2048", "largest expanded size of an archive", NULL},
     {"heartbeat-interval", "10", "seconds between heartbeats", NULL},
     {"keep-jobs", "0", "1 = keep job directories for debugging", NULL},
-    {"sensor", "ebpf", "runtime sensor: ebpf (embedded CO-RE sensor) or none", NULL},
+    {"sensor", "ebpf", "runtime sensor: ebpf (embedded CO-RE sensor), falco-grpc (Falco's gRPC"
+		       " outputs), falco-json (Falco's http_output) or none", NULL},
+    {"falco-grpc-address", "unix:///run/falco/falco.sock", "falco-grpc: Falco's gRPC server"
+							     " (unix socket, or host:port with mTLS)", NULL},
+    {"falco-grpc-ca", NULL, "falco-grpc over TCP: CA certificate (PEM) to check Falco with", NULL},
+    {"falco-grpc-cert", NULL, "falco-grpc over TCP: the worker's certificate (PEM)", NULL},
+    {"falco-grpc-key", NULL, "falco-grpc over TCP: the worker's private key (PEM)", NULL},
+    {"falco-http-address", "127.0.0.1:7310", "falco-json: loopback address Falco's http_output"
+					      " posts to", NULL},
+    {"falco-queue", "4096", "Falco alerts buffered for the jobs (then dropped and counted)", NULL},
+    {"falco-pulse-ms", "1000", "milliseconds between the pulses that prove Falco delivers", NULL},
+    {"falco-relay-dir", "/run/scanfarm/falco", "directory this machine's workers share one Falco"
+					       " through (one reads it, the others get their alerts"
+					       " relayed; \"\" = this worker alone)", NULL},
     {"rules", "rules", "Falco-format rule files or directories, comma-separated", NULL},
     {"worker-secret", NULL, "shared secret the coordinator requires (if it does)", NULL},
     {"tls-cert", NULL, "this worker's certificate (PEM, from the farm's CA) for tls+tcp:// URLs", NULL},
@@ -63,6 +81,20 @@ static struct sf_option opts[] = {
     {"registry-proxy", "tinyproxy", "the allowlisting forward proxy the worker starts for the"
 				    " fetch phase", NULL},
     {"npm-cache-mb", "2048", "tarball cache shared by this worker's jobs: emptied when over", NULL},
+    {"network", "sinkhole", "the install and import phases' network for jobs that name none:"
+			    " sinkhole (every name resolved, every connection answered and"
+			    " recorded, nothing leaves) or offline (loopback only)", NULL},
+    {"userns-base", "2013265920", "first host id of the sandbox user namespaces: slot k maps"
+				  " ids 0-65535 to base + k * 65536 onwards (an unassigned range)", NULL},
+    {"userns-slot", "0", "this worker's slot number k (workers sharing a host need different"
+			 " ones)", NULL},
+    {"init", NULL, "the sandbox's init (default: scanfarm-init next to this program or in"
+		   " ../lib/scanfarm)", NULL},
+    {"grace", "5", "seconds processes still running when a phase's command ends get, watched,"
+		   " before they are killed", NULL},
+    {"cpu-limit", "0", "CPU seconds a job may use (0: its time limit)", NULL},
+    {"output-limit-mb", "1024", "stdout + stderr a phase may write before it is killed"
+				" (0: unlimited)", NULL},
     {"log-level", "info", "debug, info, warn or error", NULL},
     {"log-format", "text", "text or json (one JSON object per line)", NULL},
 };
@@ -78,11 +110,14 @@ struct worker {
 	char image_digest[SF_SHA256_HEX + 1];
 	struct sf_ruleset *rules;
 	struct sf_sensor *sensor;
+	struct sf_falco *falco;
 	struct sf_proxy proxy;
 	bool proxy_running;
 	struct sf_gateway *gateway; /* in front of a registry that wants credentials */
 	char cache_dir[PATH_MAX + 16];
 	long long cache_max_mb;
+	struct sf_userns userns;
+	char init_path[PATH_MAX];
 };
 
 /* The numeric options, the worker's name and the job environment they
@@ -125,9 +160,112 @@ static int worker_options(struct worker *w)
 	if (sf_config_int(opts, NOPTS, "npm-cache-mb", 16, 1 << 24, &w->cache_max_mb))
 		return 2;
 	w->env.registry = sf_config_get(opts, NOPTS, "npm-registry");
+	w->env.network = sf_config_get(opts, NOPTS, "network");
+	if (strcmp(w->env.network, "sinkhole") && strcmp(w->env.network, "offline")) {
+		fprintf(stderr, "--network: expected sinkhole or offline, got %s\n", w->env.network);
+		return 2;
+	}
 	sf_unpack_default_limits(&w->env.unpack);
 	w->env.unpack.max_entries = (uint64_t)entries;
 	w->env.unpack.max_bytes = (uint64_t)unpacked_mb << 20;
+	long long grace, cpu, out_mb;
+	if (sf_config_int(opts, NOPTS, "grace", 0, SF_INIT_GRACE_MAX_MS / 1000, &grace) ||
+	    sf_config_int(opts, NOPTS, "cpu-limit", 0, 1 << 20, &cpu) ||
+	    sf_config_int(opts, NOPTS, "output-limit-mb", 0, 1 << 24, &out_mb))
+		return 2;
+	w->env.grace_ms = (int)grace * 1000;
+	w->env.cpu_limit_s = (int)cpu;
+	w->env.output_limit_mb = out_mb;
+	return 0;
+}
+
+/* The sandbox's init: --init, or scanfarm-init next to this program, or
+ * in ../lib/scanfarm beside its bin directory (the installed layout). */
+static int worker_find_init(struct worker *w)
+{
+	const char *opt = sf_config_get(opts, NOPTS, "init");
+	char self[PATH_MAX] = "", cand[2][PATH_MAX + 64];
+	int n = 0;
+	if (opt) {
+		snprintf(cand[n++], sizeof(cand[0]), "%s", opt);
+	} else {
+		ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		self[l > 0 ? l : 0] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash)
+			*slash = '\0';
+		snprintf(cand[n++], sizeof(cand[0]), "%s/scanfarm-init", self);
+		snprintf(cand[n++], sizeof(cand[0]), "%s/../lib/scanfarm/scanfarm-init", self);
+	}
+	for (int i = 0; i < n; i++) {
+		if (access(cand[i], X_OK) == 0 && realpath(cand[i], w->init_path)) {
+			w->env.init_path = w->init_path;
+			return 0;
+		}
+	}
+	fprintf(stderr, "--init: no sandbox init at %s%s%s (it is built with the worker)\n",
+		cand[0], n > 1 ? " or " : "", n > 1 ? cand[1] : "");
+	return 2;
+}
+
+/* The sandbox's runtime sets the container up as the user namespace's
+ * root, an unprivileged host user: every directory above the rootfs and
+ * the work dir must be searchable by others. 0, or 2 after saying which is
+ * not. */
+static int worker_check_reachable(const char *what, const char *path)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *slash = p + strlen(p); slash; slash = strrchr(p, '/')) {
+		struct stat st;
+		if (stat(p[0] ? p : "/", &st) == 0 && S_ISDIR(st.st_mode) && !(st.st_mode & S_IXOTH)) {
+			fprintf(stderr, "%s: %s is not searchable by others (mode %03o): the sandbox's"
+					" user namespace cannot reach %s (chmod o+x %s)\n",
+				what, p[0] ? p : "/", (unsigned)st.st_mode & 0777, path, p[0] ? p : "/");
+			return 2;
+		}
+		*slash = '\0';
+	}
+	return 0;
+}
+
+/* The slot's user namespace, and proof that the rootfs can be seen
+ * through it (an idmapped mount): a worker must not run installs without. */
+static int worker_userns(struct worker *w)
+{
+	long long base, slot;
+	char err[256] = "", probe[PATH_MAX + 32];
+	if (sf_config_int(opts, NOPTS, "userns-base", 65536, 0xfffeffffLL, &base) ||
+	    sf_config_int(opts, NOPTS, "userns-slot", 0, 65535, &slot) ||
+	    worker_check_reachable("--rootfs", w->rootfs) ||
+	    worker_check_reachable("--work-dir", w->workdir))
+		return 2;
+	if (base + (slot + 1) * (long long)SF_USERNS_SIZE > 0xfffffffeLL) {
+		fprintf(stderr, "--userns-base %lld + slot %lld: beyond the 32-bit id range\n", base,
+			slot);
+		return 2;
+	}
+	unsigned host_base = (unsigned)(base + slot * SF_USERNS_SIZE);
+	if (sf_userns_create(&w->userns, host_base, SF_USERNS_SIZE, err, sizeof(err))) {
+		fprintf(stderr, "%s (the worker must run as root)\n", err);
+		return 2;
+	}
+	snprintf(probe, sizeof(probe), "%s/idmap-probe", w->workdir);
+	int rc = sf_mkdirs(probe, 0755);
+	if (rc == 0)
+		rc = sf_userns_idmap(&w->userns, w->rootfs, probe, true);
+	if (rc == 0)
+		umount2(probe, MNT_DETACH);
+	rmdir(probe);
+	if (rc) {
+		fprintf(stderr, "cannot make an idmapped mount of %s (%s): the kernel or the file"
+				" system does not support idmapped mounts\n", w->rootfs, strerror(-rc));
+		sf_userns_close(&w->userns);
+		return 2;
+	}
+	w->env.userns = &w->userns;
+	sf_info("sandbox ids 0-%u are host ids %u-%u (slot %lld)", SF_USERNS_SIZE - 1, host_base,
+		host_base + SF_USERNS_SIZE - 1, slot);
 	return 0;
 }
 
@@ -188,15 +326,54 @@ static int worker_load_rules(struct worker *w)
 	return 0;
 }
 
-/* --sensor ebpf: the rules and the eBPF sensor; --sensor none: neither. */
+/* --sensor falco-grpc / falco-json: Falco evaluates the rules (the same
+ * files, loaded here too: checked, and digested for the verdict cache);
+ * the worker receives its alerts (falco_feed). */
+static int worker_falco(struct worker *w, const char *kind)
+{
+	long long queue, pulse_ms;
+	if (sf_config_int(opts, NOPTS, "falco-queue", 16, 1 << 20, &queue) ||
+	    sf_config_int(opts, NOPTS, "falco-pulse-ms", 50, 60000, &pulse_ms) ||
+	    worker_load_rules(w))
+		return 2;
+	struct sf_falco_opts fo = {.kind = kind,
+				   .grpc_address = sf_config_get(opts, NOPTS, "falco-grpc-address"),
+				   .grpc_ca = sf_config_get(opts, NOPTS, "falco-grpc-ca"),
+				   .grpc_cert = sf_config_get(opts, NOPTS, "falco-grpc-cert"),
+				   .grpc_key = sf_config_get(opts, NOPTS, "falco-grpc-key"),
+				   .http_address = sf_config_get(opts, NOPTS, "falco-http-address"),
+				   .cgroup_parent = SF_SANDBOX_CGROUP_PARENT,
+				   .pulse_exe = "/bin/true",
+				   .relay_dir = sf_config_get(opts, NOPTS, "falco-relay-dir"),
+				   .queue = (unsigned)queue,
+				   .pulse_ms = (int)pulse_ms};
+	if (fo.relay_dir && !fo.relay_dir[0])
+		fo.relay_dir = NULL;
+	char err[512] = "";
+	if (sf_falco_open(&w->falco, &fo, err, sizeof(err))) {
+		fprintf(stderr, "--sensor %s: %s\n", kind, err);
+		sf_rules_free(w->rules);
+		w->rules = NULL;
+		return 2;
+	}
+	w->env.falco = w->falco;
+	return 0;
+}
+
+/* --sensor ebpf: the rules and the eBPF sensor; falco-*: Falco's alerts;
+ * --sensor none: neither. */
 static int worker_detection(struct worker *w)
 {
 	const char *sensor_kind = sf_config_get(opts, NOPTS, "sensor");
-	if (strcmp(sensor_kind, "ebpf") && strcmp(sensor_kind, "none")) {
-		fprintf(stderr, "--sensor: expected ebpf or none, got %s\n", sensor_kind);
+	bool falco = !strcmp(sensor_kind, "falco-grpc") || !strcmp(sensor_kind, "falco-json");
+	if (strcmp(sensor_kind, "ebpf") && strcmp(sensor_kind, "none") && !falco) {
+		fprintf(stderr, "--sensor: expected ebpf, falco-grpc, falco-json or none, got %s\n",
+			sensor_kind);
 		return 2;
 	}
 	sf_strlcpy(w->link.sensor, sensor_kind, sizeof(w->link.sensor));
+	if (falco)
+		return worker_falco(w, sensor_kind);
 	if (strcmp(sensor_kind, "ebpf")) {
 		sf_warn("--sensor none: installs run without runtime detection");
 		return 0;
@@ -313,6 +490,26 @@ static int worker_registry_path(struct worker *w)
 	return 0;
 }
 
+/* The default network must be one this host can make: a sinkhole needs
+ * nf_tables with tproxy and rtnetlink in a new namespace. Checked once at
+ * start (a few milliseconds) rather than failing every scan. */
+static int worker_network_probe(const struct worker *w)
+{
+	if (w->link.noop || strcmp(w->env.network, "sinkhole") != 0)
+		return 0;
+	struct sf_netns *ns = NULL;
+	struct sf_netns_opts o = {.sinkhole = true};
+	char err[300] = "";
+	int rc = sf_netns_create(&ns, &o, err, sizeof(err));
+	sf_netns_free(ns);
+	if (rc) {
+		fprintf(stderr, "--network sinkhole: %s (needs root and a kernel with nf_tables and"
+				" tproxy; or --network offline)\n", err);
+		return 2;
+	}
+	return 0;
+}
+
 /* A worker killed mid-job leaves its container and job directory. */
 static void worker_sweep(const struct worker *w)
 {
@@ -325,7 +522,7 @@ static void worker_sweep(const struct worker *w)
 
 int main(int argc, char **argv)
 {
-	static struct worker w;
+	static struct worker w = {.userns.fd = -1};
 	int rc = sf_config_load(opts, NOPTS, argc, argv, "usage: scanfarm-worker [--option value]...",
 				NULL, NULL);
 	if (rc)
@@ -333,8 +530,10 @@ int main(int argc, char **argv)
 	if (sf_log_setup("worker", sf_config_get(opts, NOPTS, "log-level")) ||
 	    sf_log_format(sf_config_get(opts, NOPTS, "log-format")))
 		return 2;
-	if (worker_options(&w) || worker_dirs(&w) || worker_detection(&w) ||
-	    worker_registry_path(&w)) {
+	if (worker_options(&w) || worker_dirs(&w) || worker_find_init(&w) || worker_userns(&w) ||
+	    worker_network_probe(&w) ||
+	    worker_detection(&w) || worker_registry_path(&w)) {
+		sf_falco_close(w.falco);
 		sf_sensor_close(w.sensor);
 		sf_rules_free(w.rules);
 		if (w.rootfs_mount[0])
@@ -362,9 +561,10 @@ int main(int argc, char **argv)
 				   .server_name = sf_config_get(opts, NOPTS, "tls-server-name")};
 	w.env.http_ca = sf_config_get(opts, NOPTS, "http-ca");
 	if (sf_link_open(&w.link, jobs_url, results_url, &tls) == 0) {
-		sf_info("worker %s ready: jobs=%s results=%s runtime=%s sensor=%s capacity=%d",
+		sf_info("worker %s ready: jobs=%s results=%s runtime=%s sensor=%s capacity=%d"
+			" network=%s",
 			w.link.id, jobs_url, results_url, w.env.runtime, w.link.sensor,
-			w.link.capacity);
+			w.link.capacity, w.env.network);
 		sf_link_serve(&w.link, &w.env);
 		sf_info("stopping");
 		exit_code = 0;
@@ -373,8 +573,10 @@ int main(int argc, char **argv)
 	if (w.proxy_running)
 		sf_proxy_stop(&w.proxy);
 	sf_gateway_stop(w.gateway);
+	sf_falco_close(w.falco);
 	sf_sensor_close(w.sensor);
 	sf_rules_free(w.rules);
+	sf_userns_close(&w.userns);
 	if (w.rootfs_mount[0])
 		sf_rootimg_unmount(w.rootfs_mount);
 	sf_http_global_cleanup();

@@ -13,12 +13,26 @@
  * first exec) are counted but not evaluated: they are crun's doing, not
  * the package's.
  *
+ * The network a phase runs in (sf_observe_network) adds to its socket
+ * events: scanfarm.net.blocked for destinations no sandbox may reach, and
+ * fd.sip.name for the addresses its sinkhole gave out. What the sandbox
+ * sent the sinkhole is handed over when the phase has ended
+ * (sf_observe_sinkhole): each record becomes an event for the rules and
+ * facts (netevent.h), attributed to the process whose socket it was
+ * (sockets.h: its local end, as the sensor saw it connect or send).
+ *
  * Owns: the job's process table (proctable) and collector (collect) until
  * sf_observe_finish moves alerts and facts into a batch (which then owns
  * them). Runs on the sensor thread (records) and the job thread
- * (start/finish/free), never both at once: sf_sensor_unwatch separates
- * them. Calls: sensor (cgroup watch), decode, proctable, packages, rules,
- * collect.
+ * (start/network/sinkhole/finish/free), never both at once:
+ * sf_sensor_unwatch separates them. Calls: sensor (cgroup watch), decode,
+ * proctable, packages, sockets, netevent, netpolicy (matching), sinkhole
+ * (names of its addresses), rules, collect, falco_watch.
+ *
+ * With a Falco feed instead of the sensor (opts.falco), Falco evaluates
+ * the rules: the job's alerts come from falco_watch (on the feed's
+ * dispatcher thread), attributed to packages and phases the same way;
+ * there are no records, facts or process table then.
  */
 #ifndef SF_OBSERVE_H
 #define SF_OBSERVE_H
@@ -27,11 +41,21 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "netpolicy.h"
 #include "sensor.h"
+#include "sinkhole.h"
 #include "wire.h"
 
 struct sf_ruleset;
 struct sf_observe;
+struct sf_falco;
+
+/* The network of the phase about to be watched. */
+struct sf_observe_net {
+	const struct sf_netaddr *blocked; /* scanfarm.net.blocked; the caller's, kept */
+	size_t nblocked;
+	struct sf_sinkhole *sinkhole;	  /* fd.sip.name of its addresses; NULL: none */
+};
 
 struct sf_observe_opts {
 	const struct sf_ruleset *rules; /* NULL: collect facts only */
@@ -54,6 +78,17 @@ struct sf_observe_opts {
 	 * package.json names the project; NULL: the cwd of the first exec
 	 * in work_dir, outside node_modules, that holds a package.json. */
 	const char *project_dir;
+	/* The sandbox's user namespace (0, 0: none): the host ids it maps
+	 * are reported as the ids inside (user.uid 1000 is the sandbox user). */
+	uint32_t uid_base, uid_count;
+	/* Each container's pid 1 is our init (init.c), not the package's. */
+	bool init;
+	/* Alerts from Falco instead of the sensor (sensor is then NULL). */
+	struct sf_falco *falco;
+	/* Where a failure's reason is written (e.g. Falco does not deliver),
+	 * or NULL. */
+	char *err;
+	size_t errlen;
 	/* Optional: every decoded event, after rule evaluation (tests, bench). */
 	void (*on_event)(void *arg, const struct sf_event *ev);
 	void *on_event_arg;
@@ -70,12 +105,28 @@ int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const ch
  * The process table, the facts and the alerts carry on across phases. */
 int sf_observe_phase(struct sf_observe *o, const char *phase, const char *name);
 
+/* The network of the phase the next sf_observe_phase starts watching
+ * (taken then, when no watch is on); NULL for none of the worker's making.
+ * What it points at must last as long as that phase is watched. */
+void sf_observe_network(struct sf_observe *o, const struct sf_observe_net *net);
+
+/* After a phase's container has exited and its sinkhole stopped: stops
+ * watching (every record of the phase delivered first), then evaluates
+ * and records what the sandbox sent the sinkhole, r[0..n), and notes what
+ * the sinkhole could not keep (st). The next phase needs sf_observe_phase. */
+void sf_observe_sinkhole(struct sf_observe *o, const struct sf_net_record *r, size_t n,
+			 const struct sf_sinkhole_stats *st);
+
 /* The phase being watched ("" before the first sf_observe_phase). */
 const char *sf_observe_current_phase(const struct sf_observe *o);
 
 /* Stops watching (every record already produced is delivered first) and
  * moves alerts, facts and sensor stats into *b. Call once. */
 int sf_observe_finish(struct sf_observe *o, struct sf_batch *b);
+
+/* Why the job's alerts may be incomplete (Falco restarted or lost alerts
+ * while it ran), after sf_observe_finish; NULL when nothing is known. */
+const char *sf_observe_error(const struct sf_observe *o);
 
 void sf_observe_free(struct sf_observe *o);
 

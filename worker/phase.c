@@ -9,6 +9,7 @@
 #include "log.h"
 #include "netns.h"
 #include "observe.h"
+#include "sinkhole.h"
 
 int sf_phase_skip(struct sf_phase *out, const char *name, const char *why)
 {
@@ -72,31 +73,53 @@ static void phase_last_line(const char *tail, char *out, size_t outlen)
 	}
 }
 
-/* Why a phase that ran did not complete, or nothing when it did. */
+/* The limits the run reached, in words ("memory limit 2048 MiB reached;
+ * …"), with the job's limits (the phase's own are what was left of them). */
+static void phase_limits(const struct sf_sandbox_spec *b, unsigned limits, char *why, size_t len)
+{
+	size_t o = 0;
+	why[0] = '\0';
+#define PHASE_LIMIT(bit, ...)                                                                     \
+	if ((limits & (bit)) && o < len) {                                                         \
+		o += (size_t)snprintf(why + o, len - o, "%s", o ? "; " : "");                      \
+		if (o < len)                                                                       \
+			o += (size_t)snprintf(why + o, len - o, __VA_ARGS__);                      \
+	}
+	PHASE_LIMIT(SF_LIMIT_TIME, "timeout after %d s", b->time_limit_s)
+	PHASE_LIMIT(SF_LIMIT_MEMORY, "memory limit %d MiB reached", b->memory_mb)
+	PHASE_LIMIT(SF_LIMIT_PIDS, "process limit %d reached", b->pids)
+	PHASE_LIMIT(SF_LIMIT_CPU, "CPU time limit %d s reached", b->cpu_limit_s)
+	PHASE_LIMIT(SF_LIMIT_DISK, "disk limit %d MiB reached", b->tmp_mb)
+	PHASE_LIMIT(SF_LIMIT_OUTPUT, "output limit %lld MiB reached",
+		    (long long)(b->output_limit >> 20))
+#undef PHASE_LIMIT
+}
+
+/* Why a phase that ran did not complete, or nothing when it did. A limit
+ * reached is the reason even when the command then exited 0. */
 static int phase_reason(const struct sf_phase_spec *ps, const struct sf_sandbox_result *res,
 			struct sf_phase *out)
 {
-	char why[512] = "", last[256];
+	char why[512] = "", last[256], limits[300];
 	/* the tails have moved into out by now */
 	/* pnpm reports its errors on stdout */
 	bool pnpm = out->stdout_tail && strstr(out->stdout_tail, "ERR_PNPM_");
 	phase_last_line(pnpm ? out->stdout_tail : out->stderr_tail, last, sizeof(last));
 	if (!last[0])
 		phase_last_line(out->stdout_tail, last, sizeof(last));
-	if (res->timed_out)
-		snprintf(why, sizeof(why), "%s timed out after %d s and was killed", ps->name,
-			 ps->time_limit_s);
+	phase_limits(ps->base, res->limits, limits, sizeof(limits));
+	if (limits[0])
+		snprintf(why, sizeof(why), "%s in the %s phase", limits, ps->name);
 	else if (!res->exited)
 		snprintf(why, sizeof(why), "%s: the sandbox runtime was killed (status %d)",
 			 ps->name, res->exit_status);
 	else if (res->exit_status == 125 || res->exit_status == 127)
-		/* crun's own failures; the container's stderr says why. */
+		/* the runtime's own failures; the container's stderr says why. */
 		snprintf(why, sizeof(why), "sandbox failed to start for %s (runtime exit %d)",
 			 ps->name, res->exit_status);
-	else if (res->exit_status == 137)
-		snprintf(why, sizeof(why),
-			 "%s was killed (exit 137: the memory limit of %d MiB, or a kill)", ps->name,
-			 ps->base->memory_mb);
+	else if (res->exit_status > 128 && res->exit_status < 128 + 65)
+		snprintf(why, sizeof(why), "%s was killed by signal %d (exit %d)", ps->name,
+			 res->exit_status - 128, res->exit_status);
 	else if (res->exit_status != 0)
 		snprintf(why, sizeof(why), "%s failed: %s exited %d%s%s", ps->name, ps->argv->v[0],
 			 res->exit_status, last[0] ? ": " : "", last);
@@ -106,24 +129,73 @@ static int phase_reason(const struct sf_phase_spec *ps, const struct sf_sandbox_
 	return out->error ? 0 : -ENOMEM;
 }
 
+/* The phase's network namespace, when the worker makes it (proxied or
+ * sinkhole; offline is the runtime's empty one: *ns NULL), and what the
+ * sensor's watch needs to know of it. */
+static int phase_network(const struct sf_phase_spec *ps, struct sf_observe *obs,
+			 struct sf_netns **ns, char *err, size_t errlen)
+{
+	bool sinkhole = !ps->proxy_port && ps->sinkhole;
+	struct sf_netns_opts no = {.forward_port = ps->proxy_port,
+				   .forward_to = ps->proxy,
+				   .sinkhole = sinkhole,
+				   .blocked = ps->blocked,
+				   .nblocked = ps->nblocked,
+				   .owner = ps->userns};
+	char nerr[300];
+	int rc;
+	*ns = NULL;
+	if ((ps->proxy_port || sinkhole) && (rc = sf_netns_create(ns, &no, nerr, sizeof(nerr)))) {
+		snprintf(err, errlen, "cannot make the %s phase's network: %s", ps->name, nerr);
+		return rc;
+	}
+	if (obs) {
+		struct sf_observe_net on = {.blocked = ps->blocked,
+					    .nblocked = ps->nblocked,
+					    .sinkhole = *ns ? sf_netns_sinkhole(*ns) : NULL};
+		sf_observe_network(obs, &on);
+	}
+	return 0;
+}
+
+/* After the container: the sinkhole stops, and what it was sent goes to
+ * the sensor's findings of the phase. */
+static void phase_sinkhole_done(const struct sf_phase_spec *ps, struct sf_netns *ns,
+				struct sf_observe *obs)
+{
+	struct sf_sinkhole *sh = ns ? sf_netns_sinkhole(ns) : NULL;
+	if (!sh)
+		return;
+	sf_sinkhole_stop(sh);
+	size_t n;
+	const struct sf_net_record *r = sf_sinkhole_records(sh, &n);
+	struct sf_sinkhole_stats st;
+	sf_sinkhole_stats(sh, &st);
+	if (obs)
+		sf_observe_sinkhole(obs, r, n, &st);
+	sf_debug("%s phase: sinkhole saw %llu connections, %llu datagrams, %llu DNS questions",
+		 ps->name, (unsigned long long)st.connections, (unsigned long long)st.datagrams,
+		 (unsigned long long)st.questions);
+}
+
 int sf_phase_run(const struct sf_phase_spec *ps, struct sf_observe *obs, struct sf_phase *out,
-		 char *err, size_t errlen)
+		 struct sf_phase_usage *use, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
+	memset(use, 0, sizeof(*use));
 	if (!(out->name = strdup(ps->name)))
 		return -ENOMEM;
 	struct sf_netns *ns = NULL;
-	int rc = 0;
-	if (ps->proxy_port && (rc = sf_netns_create(&ns, ps->proxy_port, ps->proxy))) {
-		snprintf(err, errlen, "cannot make the %s phase's network: %s", ps->name,
-			 strerror(-rc));
+	int rc = phase_network(ps, obs, &ns, err, errlen);
+	if (rc)
 		return rc;
-	}
 	struct sf_sandbox_spec spec = *ps->base;
 	spec.container_id = ps->container_id;
 	spec.argv = (const char *const *)ps->argv->v;
 	spec.env = (const char *const *)ps->env->v;
 	spec.time_limit_s = ps->time_limit_s;
+	if (ps->cpu_left_s > 0)
+		spec.cpu_limit_s = ps->cpu_left_s;
 	spec.netns_path = ns ? sf_netns_path(ns) : NULL;
 	spec.cache_dir = ps->cache_dir;
 	spec.cache_dest = ps->cache_dir ? SF_NPM_CACHE_DIR : NULL;
@@ -139,6 +211,9 @@ int sf_phase_run(const struct sf_phase_spec *ps, struct sf_observe *obs, struct 
 	out->exit_status = res.exit_status;
 	out->timed_out = res.timed_out;
 	out->duration_ms = res.duration_ms;
+	use->cpu_ms = res.cpu_ms;
+	use->left_running = res.left_running;
+	use->limits = res.limits;
 	out->stdout_tail = res.stdout_tail;
 	out->stderr_tail = res.stderr_tail;
 	res.stdout_tail = res.stderr_tail = NULL;
@@ -148,8 +223,14 @@ int sf_phase_run(const struct sf_phase_spec *ps, struct sf_observe *obs, struct 
 	if (out->stderr_tail)
 		sf_utf8_sanitize(out->stderr_tail, strlen(out->stderr_tail));
 	rc = phase_reason(ps, &res, out);
+	sf_info("%s phase (%s): exit %d in %lld ms, %lld ms CPU, %lld KiB of output%s%s",
+		ps->name, ps->container_id, res.exit_status, (long long)res.duration_ms,
+		(long long)res.cpu_ms, (long long)(res.output_bytes >> 10),
+		res.left_running ? ", processes left running" : "",
+		out->error ? "" : ", completed");
 	sf_sandbox_result_free(&res);
-	if (ns) {
+	phase_sinkhole_done(ps, ns, obs);
+	if (ns && ps->proxy_port) {
 		struct sf_netns_stats st;
 		sf_netns_stats(ns, &st);
 		sf_debug("%s phase: %llu registry connections, %llu bytes out, %llu in", ps->name,

@@ -36,7 +36,7 @@ struct sf_link {
 	char id[256];
 	atomic_int running;
 	int heartbeat_s;
-	char sensor[16]; /* "ebpf" or "none" */
+	char sensor[16]; /* "ebpf", "falco-grpc", "falco-json" or "none" */
 	const char *ruleset_digest;
 	const char *image_digest;
 	const char *secret;

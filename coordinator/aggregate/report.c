@@ -113,7 +113,7 @@ static const char SCAN_SQL[] =
     " to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " to_char(s.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " j.attempt, j.state, j.worker_id, s.name, s.version, array_to_json(s.labels),"
-    " j.last_error, s.phases::text"
+    " j.last_error, s.phases::text, s.network, j.network"
     " FROM scans s LEFT JOIN artifacts a ON a.sha256 = s.artifact_sha256"
     " LEFT JOIN jobs j ON j.scan_id = s.id WHERE s.id = $1 ORDER BY j.id DESC LIMIT 1";
 
@@ -307,6 +307,10 @@ int sf_report_v1(PGconn *conn, const char *scan_id, json_t **out)
 		json_t *job = json_object_get(o, "job");
 		if (job)
 			json_object_set_new(job, "last_error", report_str_or_null(r, 20));
+		/* the install and import phases' network: as asked for (null: the
+		 * worker's default), and as the scan ran (null until it has) */
+		json_object_set_new(o, "network", report_str_or_null(r, 22));
+		json_object_set_new(o, "network_requested", report_str_or_null(r, 23));
 		/* fetch, install, import as the worker ran them ([] before any) */
 		json_object_set_new(o, "phases",
 				    report_phases(PQgetisnull(r, 0, 21) ? NULL

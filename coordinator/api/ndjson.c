@@ -150,7 +150,9 @@ struct sf_ndjson *sf_ndjson_begin(struct sf_db_pool *pool, const struct sf_bulk_
 	n->pool = pool;
 	n->db = sf_db_get(pool);
 	bool re = rescan && (!strcmp(rescan, "1") || !strcmp(rescan, "true"));
-	int rc = sf_bulk_stream_begin(n->db, cfg, (int)p, labels, re, &n->stream, msg, sizeof(msg));
+	const char *net = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "network");
+	int rc = sf_bulk_stream_begin(n->db, cfg, (int)p, labels, re, net, &n->stream, msg,
+				      sizeof(msg));
 	if (rc) {
 		sf_ndjson_free(n);
 		*reply = rc == -EINVAL ? sf_reply_error(c, 400, "bad_request", msg)

@@ -332,18 +332,44 @@ static routes_fn routes_handler(const struct routes_route *rt, const char *metho
 	return NULL;
 }
 
-enum MHD_Result sf_routes_answer(struct sf_routes *r, struct MHD_Connection *c, const char *url,
-				 const char *method, void **con_cls)
+/* The route that answers url and method: its index with *fn (NULL: the
+ * method is not allowed, *use says what is), or -1 for no route. */
+static int routes_find(const char *url, const char *method, routes_fn *fn, const char **use)
 {
 	for (size_t i = 0; i < sizeof(routes_table) / sizeof(routes_table[0]); i++) {
 		const struct routes_route *rt = &routes_table[i];
 		if (!routes_match_url(rt, url))
 			continue;
-		routes_fn fn = routes_handler(rt, method);
-		if (fn)
-			return fn(r, c, url + strlen(rt->path), con_cls);
-		if (rt->use)
-			return sf_reply_error(c, 405, "method_not_allowed", rt->use);
+		*fn = routes_handler(rt, method);
+		*use = rt->use;
+		if (*fn || rt->use)
+			return (int)i;
 	}
-	return sf_reply_error(c, 404, "not_found", "no such route");
+	*fn = NULL;
+	*use = NULL;
+	return -1;
+}
+
+int sf_routes_lookup(const char *url, const char *method, size_t *rest)
+{
+	routes_fn fn;
+	const char *use;
+	int i = routes_find(url, method, &fn, &use);
+	if (i < 0)
+		return 404;
+	*rest = strlen(routes_table[i].path);
+	return fn ? 0 : 405;
+}
+
+enum MHD_Result sf_routes_answer(struct sf_routes *r, struct MHD_Connection *c, const char *url,
+				 const char *method, void **con_cls)
+{
+	routes_fn fn;
+	const char *use;
+	int i = routes_find(url, method, &fn, &use);
+	if (i < 0)
+		return sf_reply_error(c, 404, "not_found", "no such route");
+	if (!fn)
+		return sf_reply_error(c, 405, "method_not_allowed", use);
+	return fn(r, c, url + strlen(routes_table[i].path), con_cls);
 }

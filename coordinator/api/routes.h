@@ -45,6 +45,10 @@ struct sf_routes {
 
 /* Answers the first call of a request (its access already granted); a
  * route with a body sets *con_cls (upload.h). */
+/* Which route would answer (no connection, no database: the fuzz target's
+ * way in): 0 (a handler; *rest: where the handler's part of url starts),
+ * 404 or 405. */
+int sf_routes_lookup(const char *url, const char *method, size_t *rest);
 enum MHD_Result sf_routes_answer(struct sf_routes *r, struct MHD_Connection *c, const char *url,
 				 const char *method, void **con_cls);
 

@@ -202,12 +202,16 @@ int sf_api_start(struct sf_api *a, const struct sf_api_setup *setup)
 		return rc;
 	}
 	unsigned tls = a->tls_cert_pem ? MHD_USE_TLS : 0;
+	/* the HTTPS options only with TLS: MHD complains of them otherwise */
+	struct MHD_OptionItem https[] = {
+	    {MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls_cert_pem},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls_key_pem},
+	    {MHD_OPTION_END, 0, NULL}};
 	a->daemon = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | tls |
 		MHD_USE_ITC, /* for MHD_quiesce_daemon */
-	    0, NULL, NULL, server_handle, a, MHD_OPTION_HTTPS_MEM_CERT,
-	    a->tls_cert_pem ? a->tls_cert_pem : "", MHD_OPTION_HTTPS_MEM_KEY,
-	    a->tls_key_pem ? a->tls_key_pem : "", MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    0, NULL, NULL, server_handle, a, MHD_OPTION_ARRAY, tls ? https : https + 2,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_NOTIFY_COMPLETED,
 	    server_completed, a, MHD_OPTION_NOTIFY_CONNECTION, sf_guard_notify, &a->guard,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,

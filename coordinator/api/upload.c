@@ -63,12 +63,18 @@ enum MHD_Result sf_api_upload_scan_start(struct sf_api_uploads *u, struct MHD_Co
 	    !sf_reply_arg(c, "labels", labels, sizeof(labels)))
 		return sf_reply_error(c, 400, "bad_request",
 				      "name, version or labels too long or not printable");
+	/* the install and import phases' network; absent: the worker's default */
+	const char *net = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "network");
+	if (net && strcmp(net, "sinkhole") != 0 && strcmp(net, "offline") != 0)
+		return sf_reply_error(c, 400, "bad_request", "network must be sinkhole or offline");
 	if (upload_too_large(c, u->cfg.max_upload))
 		return sf_reply_error(c, 413, "too_large", "the upload exceeds the configured limit");
 	struct sf_api_upload *req = calloc(1, sizeof(*req));
 	if (!req)
 		return MHD_NO;
 	sf_strlcpy(req->ecosystem, ecosystem, sizeof(req->ecosystem));
+	if (net)
+		sf_strlcpy(req->network, net, sizeof(req->network));
 	req->v1 = v1;
 	req->priority = priority;
 	memcpy(req->name, name, sizeof(name));
@@ -96,7 +102,8 @@ static enum MHD_Result upload_scan_finish(struct sf_api_uploads *u, struct MHD_C
 				    .priority = req->priority,
 				    .name = req->name[0] ? req->name : NULL,
 				    .version = req->version[0] ? req->version : NULL,
-				    .labels = req->labels};
+				    .labels = req->labels,
+				    .network = req->network[0] ? req->network : NULL};
 	bool cached = false;
 	PGconn *db = sf_db_get(u->pool);
 	rc = sf_enqueue_upload(db, &u->enqueue, &sub, req->rescan, scan_id, &cached);

@@ -69,6 +69,7 @@ struct sf_api_upload {
 	bool overflow;	    /* …went past max_batch_bytes: answered 413 at the end */
 	long long dropped;  /* bytes received after that */
 	char ecosystem[16];
+	char network[16]; /* "" = the worker's default */
 	int priority;
 	char name[256], version[128], labels[512];
 	int64_t started_us; /* set by the server: the request's duration runs from here */

@@ -13,7 +13,7 @@
 /* ------------------------------------------------------------- created */
 
 int sf_jobs_create(PGconn *conn, const char *const *scan_ids, size_t n, int priority,
-		   int max_attempts)
+		   int max_attempts, const char *network)
 {
 	if (n == 0)
 		return 0;
@@ -30,12 +30,12 @@ int sf_jobs_create(PGconn *conn, const char *const *scan_ids, size_t n, int prio
 	char prio[16], attempts[16];
 	snprintf(prio, sizeof(prio), "%d", priority);
 	snprintf(attempts, sizeof(attempts), "%d", max_attempts);
-	const char *p[] = {ids.data, prio, attempts};
+	const char *p[] = {ids.data, prio, attempts, network};
 	if ((rc = sf_db_run(conn, "jobs",
-			    "INSERT INTO jobs (scan_id, priority, max_attempts)"
-			    " SELECT u.id, $2, $3 FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)"
+			    "INSERT INTO jobs (scan_id, priority, max_attempts, network)"
+			    " SELECT u.id, $2, $3, $4 FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)"
 			    " ORDER BY u.n",
-			    3, p, NULL)) == 0)
+			    4, p, NULL)) == 0)
 		rc = sf_db_run(conn, "notify", "SELECT pg_notify('scanfarm_jobs', '')", 0, NULL, NULL);
 	sf_buf_free(&ids);
 	return rc;
@@ -81,12 +81,14 @@ int sf_jobs_claim_slots(PGconn *conn, int lease_s, const struct sf_slot *slots, 
 	    "    lease_until = now() + make_interval(secs => $1::int),"
 	    "    worker_id = coalesce(slots.worker, j.worker_id), lease_token = slots.token"
 	    "  FROM next JOIN slots ON slots.n = next.n WHERE j.id = next.id"
-	    "  RETURNING j.id, j.attempt, j.scan_id, j.lease_until, j.priority, j.lease_token),"
+	    "  RETURNING j.id, j.attempt, j.scan_id, j.lease_until, j.priority, j.lease_token,"
+	    "   j.network),"
 	    " touched AS ("
 	    "  UPDATE scans s SET status = 'running' FROM claimed WHERE s.id = claimed.scan_id"
 	    "  RETURNING s.id, s.artifact_sha256, s.ecosystem)"
 	    " SELECT c.id, c.attempt, c.scan_id, t.artifact_sha256, a.size, t.ecosystem,"
-	    "  (extract(epoch FROM c.lease_until) * 1000)::bigint, coalesce(c.lease_token, 0)"
+	    "  (extract(epoch FROM c.lease_until) * 1000)::bigint, coalesce(c.lease_token, 0),"
+	    "  coalesce(c.network, '')"
 	    " FROM claimed c JOIN touched t ON t.id = c.scan_id"
 	    " JOIN artifacts a ON a.sha256 = t.artifact_sha256"
 	    " ORDER BY c.priority DESC, c.id";
@@ -103,6 +105,7 @@ int sf_jobs_claim_slots(PGconn *conn, int lease_s, const struct sf_slot *slots, 
 		sf_strlcpy(c->ecosystem, PQgetvalue(r, i, 5), sizeof(c->ecosystem));
 		c->lease_deadline_ms = strtoll(PQgetvalue(r, i, 6), NULL, 10);
 		c->token = strtoll(PQgetvalue(r, i, 7), NULL, 10);
+		sf_strlcpy(c->network, PQgetvalue(r, i, 8), sizeof(c->network));
 		(*n)++;
 	}
 	PQclear(r);
@@ -238,7 +241,8 @@ int sf_jobs_requeue_lost(PGconn *conn, const char *worker_id, int64_t token, int
  * current one (a batch row that was there already makes it a duplicate),
  * and only then update the job and the scan: who ran it, the sensor's
  * counts, the digests that key the verdict cache and, for the final batch,
- * the outcome (with its phases, $16, when the worker sent them). Returns the scan, whether the attempt is current, and
+ * the outcome (with its phases, $16, when the worker sent them; and the
+ * network it ran in, $17). Returns the scan, whether the attempt is current, and
  * whether the batch is new.
  */
 static const char JOBS_BATCH_SQL[] =
@@ -261,6 +265,7 @@ static const char JOBS_BATCH_SQL[] =
     "  stderr_tail = CASE WHEN $5::bool THEN $14 ELSE stderr_tail END,"
     "  duration_ms = CASE WHEN $5::bool THEN $15::bigint ELSE duration_ms END,"
     "  phases = CASE WHEN $5::bool THEN coalesce($16::jsonb, phases) ELSE phases END,"
+    "  network = coalesce($17, network),"
     "  finished_at = CASE WHEN $5::bool THEN now() ELSE finished_at END"
     "  FROM uj WHERE scans.id = uj.scan_id RETURNING 1)"
     " SELECT scan_id, state IN ('running', 'done') AND attempt = $2,"
@@ -292,9 +297,10 @@ int sf_jobs_record_batch(PGconn *conn, const struct sf_batch *b, const char *pha
 			   b->stdout_tail,
 			   b->stderr_tail,
 			   duration,
-			   phases_json};
+			   phases_json,
+			   b->network};
 	memset(out, 0, sizeof(*out));
-	PGresult *r = sf_db_prepared(conn, "sf_ingest", JOBS_BATCH_SQL, 16, p);
+	PGresult *r = sf_db_prepared(conn, "sf_ingest", JOBS_BATCH_SQL, 17, p);
 	int rc = sf_db_result_ok(conn, r, "ingest: batch");
 	if (rc == 0 && PQntuples(r) > 0) {
 		out->found = true;

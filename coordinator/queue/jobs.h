@@ -29,10 +29,12 @@
 #include "wire.h"
 
 /* Queues one job per scan, in the order given (job ids follow it), and
- * wakes the dispatchers. Runs in the caller's transaction, so the jobs
- * commit with their scans; n = 0 does nothing. */
+ * wakes the dispatchers. network: the install and import phases' network
+ * ("sinkhole", "offline"), NULL for the worker's default. Runs in the
+ * caller's transaction, so the jobs commit with their scans; n = 0 does
+ * nothing. */
 int sf_jobs_create(PGconn *conn, const char *const *scan_ids, size_t n, int priority,
-		   int max_attempts);
+		   int max_attempts, const char *network);
 
 struct sf_claim {
 	int64_t job_id;
@@ -41,6 +43,7 @@ struct sf_claim {
 	char sha256[SF_SHA256_HEX + 1];
 	long long size;
 	char ecosystem[32];
+	char network[16]; /* "" = the worker's default */
 	int64_t lease_deadline_ms;
 	int64_t token; /* the request it was leased in reply to, 0: none */
 };

@@ -234,8 +234,8 @@ static int bulk_known_references(PGconn *db, const struct sf_bulk_config *cfg,
 }
 
 /* The verdict cache (enqueue.h) for every artifact of the batch at once. */
-static int bulk_verdicts(PGconn *db, const struct sf_bulk_config *cfg, struct bulk_item *its,
-			 size_t n, unsigned *hits)
+static int bulk_verdicts(PGconn *db, const struct sf_bulk_config *cfg, const char *network,
+			 struct bulk_item *its, size_t n, unsigned *hits)
 {
 	const char **shas = calloc(n, sizeof(*shas));
 	size_t *idx = calloc(n, sizeof(*idx));
@@ -250,7 +250,7 @@ static int bulk_verdicts(PGconn *db, const struct sf_bulk_config *cfg, struct bu
 		shas[m] = its[i].sha256;
 		idx[m++] = i;
 	}
-	rc = sf_enqueue_verdicts(db, shas, m, cfg->worker_live_s, found);
+	rc = sf_enqueue_verdicts(db, shas, m, cfg->worker_live_s, network, found);
 	for (size_t k = 0; rc == 0 && k < m; k++) {
 		if (!found[k][0])
 			continue;
@@ -269,7 +269,7 @@ out:
 /* The new jobs of the batch (items with bytes, neither refused nor cached),
  * in the batch's order. */
 static int bulk_jobs(PGconn *db, const struct sf_bulk_config *cfg, int priority,
-		     const struct bulk_item *its, size_t n)
+		     const char *network, const struct bulk_item *its, size_t n)
 {
 	const char **ids = calloc(n, sizeof(*ids));
 	size_t m = 0;
@@ -278,7 +278,7 @@ static int bulk_jobs(PGconn *db, const struct sf_bulk_config *cfg, int priority,
 	for (size_t i = 0; i < n; i++)
 		if (!its[i].code[0] && !its[i].cached && its[i].sha256[0])
 			ids[m++] = its[i].scan_id;
-	int rc = sf_jobs_create(db, ids, m, priority, cfg->max_attempts);
+	int rc = sf_jobs_create(db, ids, m, priority, cfg->max_attempts, network);
 	free(ids);
 	return rc;
 }
@@ -286,10 +286,11 @@ static int bulk_jobs(PGconn *db, const struct sf_bulk_config *cfg, int priority,
 /* Writes items its[0..n), numbered from base, of batch_id inside the
  * caller's transaction: set-based statements over the items as one JSON
  * document. *jobs and *resolving say whether jobs were created and
- * references queued for the resolver. */
+ * references queued for the resolver. network: the scans' (NULL: the
+ * worker's default). */
 static int bulk_write_items(PGconn *db, const struct sf_bulk_config *cfg, const char *batch_id,
-			    size_t base, int priority, struct bulk_item *its, size_t n, bool *jobs,
-			    bool *resolving)
+			    size_t base, int priority, const char *network, struct bulk_item *its,
+			    size_t n, bool *jobs, bool *resolving)
 {
 	json_t *rows = json_array();
 	char *doc = NULL;
@@ -323,7 +324,7 @@ static int bulk_write_items(PGconn *db, const struct sf_bulk_config *cfg, const 
 	snprintf(attempts, sizeof(attempts), "%d", cfg->max_attempts);
 	const char *jp[] = {doc};
 	const char *qp[] = {doc, cfg->resolve ? sf_resolve_registry(cfg->resolve) : "", prio,
-			    attempts};
+			    attempts, network};
 	const char *ip[] = {doc, batch_id};
 #define BULK_ROWS                                                                          \
 	" FROM jsonb_to_recordset($1::jsonb) AS x(idx int, scan_id uuid, sha256 text, size bigint," \
@@ -340,14 +341,14 @@ static int bulk_write_items(PGconn *db, const struct sf_bulk_config *cfg, const 
 			    " ARRAY(SELECT jsonb_array_elements_text(x.labels))"
 			    BULK_ROWS " WHERE x.new ORDER BY x.idx",
 			    1, jp, NULL)) ||
-	    (*jobs && (rc = bulk_jobs(db, cfg, priority, its, n))) ||
+	    (*jobs && (rc = bulk_jobs(db, cfg, priority, network, its, n))) ||
 	    (*resolving &&
 	     (rc = sf_db_run(db, "resolve queue",
 			     "INSERT INTO resolve_queue (scan_id, registry, ecosystem, package, version,"
-			     " priority, job_max_attempts) SELECT x.scan_id, $2, x.ecosystem, x.package,"
-			     " x.version, $3, $4" BULK_ROWS " WHERE x.new AND x.sha256 IS NULL"
-			     " ORDER BY x.idx",
-			     4, qp, NULL))) ||
+			     " priority, job_max_attempts, network) SELECT x.scan_id, $2, x.ecosystem,"
+			     " x.package, x.version, $3, $4, $5" BULK_ROWS
+			     " WHERE x.new AND x.sha256 IS NULL ORDER BY x.idx",
+			     5, qp, NULL))) ||
 	    (rc = sf_db_run(db, "items",
 			    "INSERT INTO scan_batch_items (batch_id, idx, scan_id, cached, error_code,"
 			    " error_message) SELECT $2, x.idx, x.scan_id, x.cached, x.code, x.message"
@@ -363,8 +364,8 @@ out:
 
 /* Opens the batch's transaction and records the batch row (items: its
  * count, or 0 to be set when a stream ends). */
-static int bulk_write_begin(PGconn *db, const char *batch_id, int priority, json_t *labels,
-			    bool rescan, size_t items)
+static int bulk_write_begin(PGconn *db, const char *batch_id, int priority, const char *network,
+			    json_t *labels, bool rescan, size_t items)
 {
 	char *labels_s = json_dumps(labels, JSON_COMPACT);
 	if (!labels_s)
@@ -372,14 +373,15 @@ static int bulk_write_begin(PGconn *db, const char *batch_id, int priority, json
 	char prio[16], count[16];
 	snprintf(prio, sizeof(prio), "%d", priority);
 	snprintf(count, sizeof(count), "%zu", items);
-	const char *bp[] = {batch_id, prio, labels_s, rescan ? "true" : "false", count};
+	const char *bp[] = {batch_id, prio, labels_s, rescan ? "true" : "false", count, network};
 	int rc;
 	if ((rc = sf_db_run(db, "begin", "BEGIN", 0, NULL, NULL)) ||
 	    (rc = sf_db_run(db, "durable", "SET LOCAL synchronous_commit = on", 0, NULL, NULL)) ||
 	    (rc = sf_db_run(db, "batch",
-			    "INSERT INTO scan_batches (id, priority, labels, rescan, items)"
-			    " VALUES ($1, $2, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), $4, $5)",
-			    5, bp, NULL)))
+			    "INSERT INTO scan_batches (id, priority, labels, rescan, items, network)"
+			    " VALUES ($1, $2, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), $4, $5,"
+			    " $6)",
+			    6, bp, NULL)))
 		sf_db_rollback(db);
 	free(labels_s);
 	return rc;
@@ -387,13 +389,14 @@ static int bulk_write_begin(PGconn *db, const char *batch_id, int priority, json
 
 /* Writes the batch: one transaction. */
 static int bulk_write(PGconn *db, const struct sf_bulk_config *cfg, const char *batch_id,
-		      int priority, json_t *labels, bool rescan, struct bulk_item *its, size_t n,
-		      bool *jobs, bool *resolving)
+		      int priority, const char *network, json_t *labels, bool rescan,
+		      struct bulk_item *its, size_t n, bool *jobs, bool *resolving)
 {
-	int rc = bulk_write_begin(db, batch_id, priority, labels, rescan, n);
+	int rc = bulk_write_begin(db, batch_id, priority, network, labels, rescan, n);
 	if (rc)
 		return rc;
-	if ((rc = bulk_write_items(db, cfg, batch_id, 0, priority, its, n, jobs, resolving)) ||
+	if ((rc = bulk_write_items(db, cfg, batch_id, 0, priority, network, its, n, jobs,
+				   resolving)) ||
 	    (rc = sf_db_run(db, "commit", "COMMIT", 0, NULL, NULL)))
 		sf_db_rollback(db);
 	return rc;
@@ -460,11 +463,11 @@ static json_t *bulk_answer(const char *batch_id, const struct bulk_item *its, si
 /* After judging: remembered resolutions, the verdict cache (unless
  * rescan), and ids for the new scans. */
 static int bulk_prepare(PGconn *conn, const struct sf_bulk_config *cfg, bool rescan,
-			struct bulk_item *its, size_t n, unsigned *cache_hits)
+			const char *network, struct bulk_item *its, size_t n, unsigned *cache_hits)
 {
 	int rc;
 	if ((rc = bulk_known_references(conn, cfg, its, n)) ||
-	    (!rescan && (rc = bulk_verdicts(conn, cfg, its, n, cache_hits))))
+	    (!rescan && (rc = bulk_verdicts(conn, cfg, network, its, n, cache_hits))))
 		return rc;
 	for (size_t i = 0; i < n; i++)
 		if (!its[i].code[0] && !its[i].cached && (rc = sf_uuid4(its[i].scan_id)))
@@ -472,77 +475,122 @@ static int bulk_prepare(PGconn *conn, const struct sf_bulk_config *cfg, bool res
 	return 0;
 }
 
-int sf_bulk_submit(PGconn *conn, const struct sf_bulk_config *cfg, const char *body, size_t len,
-		   json_t **out, unsigned *cache_hits, char *msg, size_t msglen)
+/* A JSON batch as read and judged, before the database: what
+ * sf_bulk_submit writes and sf_bulk_check (the fuzz target's way in) stops
+ * at. */
+struct bulk_read {
+	json_t *doc, *labels;
+	struct bulk_item *its;
+	size_t n;
+	int priority;
+	bool rescan;
+	const char *network; /* borrowed from doc; NULL: the worker's */
+};
+
+static void bulk_read_free(struct bulk_read *r)
+{
+	for (size_t i = 0; r->its && i < r->n; i++)
+		json_decref(r->its[i].labels);
+	free(r->its);
+	json_decref(r->labels);
+	json_decref(r->doc);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Reads the body: 0 (every item judged: accepted or refused with its
+ * code), -EINVAL / -E2BIG with msg saying why, -ENOMEM. */
+static int bulk_read_body(const struct sf_bulk_config *cfg, const char *body, size_t len,
+			  struct bulk_read *r, char *msg, size_t msglen)
 {
 	json_error_t jerr;
-	struct bulk_item *its = NULL;
-	json_t *labels = json_array();
-	size_t n = 0;
-	int rc = -EINVAL;
-	*out = NULL;
-	*cache_hits = 0;
-	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!labels) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if (!json_is_object(doc)) {
+	memset(r, 0, sizeof(*r));
+	r->doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!(r->labels = json_array()))
+		return -ENOMEM;
+	if (!json_is_object(r->doc)) {
 		snprintf(msg, msglen, "the body must be a JSON object: %s",
-			 doc ? "it is not one" : jerr.text);
-		goto out;
+			 r->doc ? "it is not one" : jerr.text);
+		return -EINVAL;
 	}
-	json_t *items = json_object_get(doc, "items");
+	json_t *items = json_object_get(r->doc, "items");
 	if (!json_is_array(items) || json_array_size(items) == 0) {
 		snprintf(msg, msglen, "items must be a non-empty array");
-		goto out;
+		return -EINVAL;
 	}
-	n = json_array_size(items);
+	size_t n = json_array_size(items);
 	if (n > (size_t)cfg->max_items) {
 		snprintf(msg, msglen, "a batch holds at most %d items", cfg->max_items);
-		rc = -E2BIG;
-		goto out;
+		return -E2BIG;
 	}
-	json_t *prio = json_object_get(doc, "priority"), *rescan = json_object_get(doc, "rescan");
+	json_t *prio = json_object_get(r->doc, "priority"),
+	       *rescan = json_object_get(r->doc, "rescan");
 	json_int_t priority = prio ? (json_is_integer(prio) ? json_integer_value(prio) : 9999) : 0;
 	if (priority < -1000 || priority > 1000) {
 		snprintf(msg, msglen, "priority must be an integer from -1000 to 1000");
-		goto out;
+		return -EINVAL;
 	}
 	if (rescan && !json_is_boolean(rescan)) {
 		snprintf(msg, msglen, "rescan must be true or false");
-		goto out;
+		return -EINVAL;
 	}
-	if (!bulk_labels(json_object_get(doc, "labels"), labels, msg, msglen))
-		goto out;
-	if (!(its = calloc(n, sizeof(*its)))) {
-		rc = -ENOMEM;
-		goto out;
+	json_t *netv = json_object_get(r->doc, "network");
+	const char *network = json_string_value(netv);
+	if (netv && (!network || (strcmp(network, "sinkhole") && strcmp(network, "offline")))) {
+		snprintf(msg, msglen, "network must be \"sinkhole\" or \"offline\"");
+		return -EINVAL;
 	}
-	for (size_t i = 0; i < n; i++)
-		if ((rc = bulk_judge(cfg, json_array_get(items, i), labels, &its[i])))
-			goto out;
+	if (!bulk_labels(json_object_get(r->doc, "labels"), r->labels, msg, msglen))
+		return -EINVAL;
+	if (!(r->its = calloc(n, sizeof(*r->its))))
+		return -ENOMEM;
+	r->n = n;
+	r->priority = (int)priority;
+	r->rescan = json_is_true(rescan);
+	r->network = network;
+	for (size_t i = 0; i < n; i++) {
+		int rc = bulk_judge(cfg, json_array_get(items, i), r->labels, &r->its[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int sf_bulk_check(const struct sf_bulk_config *cfg, const char *body, size_t len,
+		  size_t *accepted, char *msg, size_t msglen)
+{
+	struct bulk_read r;
+	int rc = bulk_read_body(cfg, body, len, &r, msg, msglen);
+	*accepted = 0;
+	for (size_t i = 0; rc == 0 && i < r.n; i++)
+		*accepted += !r.its[i].code[0];
+	bulk_read_free(&r);
+	return rc;
+}
+
+int sf_bulk_submit(PGconn *conn, const struct sf_bulk_config *cfg, const char *body, size_t len,
+		   json_t **out, unsigned *cache_hits, char *msg, size_t msglen)
+{
+	struct bulk_read r;
+	*out = NULL;
+	*cache_hits = 0;
+	int rc = bulk_read_body(cfg, body, len, &r, msg, msglen);
 	char batch_id[SF_UUID_LEN + 1];
-	if ((rc = bulk_prepare(conn, cfg, json_is_true(rescan), its, n, cache_hits)) ||
+	if (rc || (rc = bulk_prepare(conn, cfg, r.rescan, r.network, r.its, r.n, cache_hits)) ||
 	    (rc = sf_uuid4(batch_id)))
 		goto out;
 	bool jobs, resolving;
-	if ((rc = bulk_write(conn, cfg, batch_id, (int)priority, labels, json_is_true(rescan), its, n,
-			     &jobs, &resolving)))
+	if ((rc = bulk_write(conn, cfg, batch_id, r.priority, r.network, r.labels, r.rescan, r.its,
+			     r.n, &jobs, &resolving)))
 		goto out;
 	if (resolving)
 		sf_resolve_wake(cfg->resolve);
-	*out = bulk_answer(batch_id, its, n);
+	*out = bulk_answer(batch_id, r.its, r.n);
 	rc = *out ? 0 : -ENOMEM;
 	if (rc == 0)
-		sf_info("batch %s: %zu items recorded (%u from the verdict cache)", batch_id, n,
+		sf_info("batch %s: %zu items recorded (%u from the verdict cache)", batch_id, r.n,
 			*cache_hits);
 out:
-	for (size_t i = 0; its && i < n; i++)
-		json_decref(its[i].labels);
-	free(its);
-	json_decref(labels);
-	json_decref(doc);
+	bulk_read_free(&r);
 	return rc;
 }
 
@@ -554,14 +602,15 @@ struct sf_bulk_stream {
 	char id[SF_UUID_LEN + 1];
 	int priority;
 	bool rescan, resolving;
+	char network[16]; /* "" : the worker's */
 	json_t *labels;
 	struct bulk_counts counts;
 	unsigned cache_hits;
 };
 
 int sf_bulk_stream_begin(PGconn *db, const struct sf_bulk_config *cfg, int priority,
-			 const char *labels, bool rescan, struct sf_bulk_stream **out, char *msg,
-			 size_t msglen)
+			 const char *labels, bool rescan, const char *network,
+			 struct sf_bulk_stream **out, char *msg, size_t msglen)
 {
 	struct sf_bulk_stream *s = calloc(1, sizeof(*s));
 	json_t *given = json_array();
@@ -583,8 +632,14 @@ int sf_bulk_stream_begin(PGconn *db, const struct sf_bulk_config *cfg, int prior
 	s->cfg = cfg;
 	s->priority = priority;
 	s->rescan = rescan;
+	if (network && strcmp(network, "sinkhole") && strcmp(network, "offline")) {
+		snprintf(msg, msglen, "network must be sinkhole or offline");
+		goto fail;
+	}
+	snprintf(s->network, sizeof(s->network), "%s", network ? network : "");
+	const char *net = s->network[0] ? s->network : NULL;
 	if ((rc = sf_uuid4(s->id)) ||
-	    (rc = bulk_write_begin(db, s->id, priority, s->labels, rescan, 0)))
+	    (rc = bulk_write_begin(db, s->id, priority, net, s->labels, rescan, 0)))
 		goto fail;
 	json_decref(given);
 	*out = s;
@@ -621,8 +676,10 @@ int sf_bulk_stream_items(struct sf_bulk_stream *s, const char *const *lines, con
 	}
 	bool jobs = false, resolving = false;
 	size_t base = (size_t)s->counts.items;
-	if (rc == 0 && (rc = bulk_prepare(s->db, s->cfg, s->rescan, its, n, &s->cache_hits)) == 0)
-		rc = bulk_write_items(s->db, s->cfg, s->id, base, s->priority, its, n, &jobs,
+	const char *net = s->network[0] ? s->network : NULL;
+	if (rc == 0 &&
+	    (rc = bulk_prepare(s->db, s->cfg, s->rescan, net, its, n, &s->cache_hits)) == 0)
+		rc = bulk_write_items(s->db, s->cfg, s->id, base, s->priority, net, its, n, &jobs,
 				      &resolving);
 	if (rc == 0) {
 		s->resolving |= resolving;
@@ -707,7 +764,7 @@ int sf_bulk_view(PGconn *conn, const char *batch_id, int limit, const char *curs
 	    " count(s.id) FILTER (WHERE s.status = 'queued'),"
 	    " count(s.id) FILTER (WHERE s.status = 'running'),"
 	    " count(s.id) FILTER (WHERE s.status = 'finished'),"
-	    " count(s.id) FILTER (WHERE s.status = 'failed')"
+	    " count(s.id) FILTER (WHERE s.status = 'failed'), b.network"
 	    " FROM scan_batches b LEFT JOIN scan_batch_items i ON i.batch_id = b.id"
 	    " LEFT JOIN scans s ON s.id = i.scan_id WHERE b.id = $1 GROUP BY b.id",
 	    1, p);
@@ -730,6 +787,10 @@ int sf_bulk_view(PGconn *conn, const char *batch_id, int limit, const char *curs
 		      (json_int_t)c[0], "cached", (json_int_t)c[1], "resolving", (json_int_t)c[2],
 		      "queued", (json_int_t)c[3], "running", (json_int_t)c[4], "finished",
 		      (json_int_t)c[5], "failed", (json_int_t)c[6], "done", c[3] + c[4] == 0);
+	if (o)
+		json_object_set_new(o, "network", PQgetisnull(r, 0, 13)
+						      ? json_null()
+						      : json_string(PQgetvalue(r, 0, 13)));
 	PQclear(r);
 	if (!o)
 		return -ENOMEM;

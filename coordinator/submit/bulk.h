@@ -44,6 +44,12 @@ struct sf_bulk_config {
 	struct sf_resolve *resolve; /* package references; NULL refuses them */
 };
 
+/* Reads and judges a JSON batch as sf_bulk_submit does, without the
+ * database: 0 with *accepted (items not refused), or sf_bulk_submit's
+ * -EINVAL / -E2BIG / -ENOMEM. What a fuzz target calls. */
+int sf_bulk_check(const struct sf_bulk_config *cfg, const char *body, size_t len,
+		  size_t *accepted, char *msg, size_t msglen);
+
 /*
  * Records the batch in body[0..len). 0 with *out = the answer
  * {"id", "status": "accepted", "items": [{index, scan_id, status, cached,
@@ -66,11 +72,12 @@ int sf_bulk_submit(PGconn *conn, const struct sf_bulk_config *cfg, const char *b
  */
 struct sf_bulk_stream;
 typedef int (*sf_bulk_answer_fn)(void *ctx, json_t *answer);
-/* labels: "key=value,label" as POST /v1/scans takes them. -EINVAL (msg
- * says why), -EIO, -ENOMEM. */
+/* labels: "key=value,label" as POST /v1/scans takes them; network:
+ * "sinkhole", "offline" or NULL (the worker's). -EINVAL (msg says why),
+ * -EIO, -ENOMEM. */
 int sf_bulk_stream_begin(PGconn *conn, const struct sf_bulk_config *cfg, int priority,
-			 const char *labels, bool rescan, struct sf_bulk_stream **out, char *msg,
-			 size_t msglen);
+			 const char *labels, bool rescan, const char *network,
+			 struct sf_bulk_stream **out, char *msg, size_t msglen);
 const char *sf_bulk_stream_id(const struct sf_bulk_stream *s);
 /* n lines (without their newline); an unparsable line is an item refused
  * (bad_item). -E2BIG past max_stream_items, -EIO, -ENOMEM, or answer's. */

@@ -68,7 +68,7 @@ int sf_enqueue_submit(PGconn *conn, const struct sf_submission *s,
 			    " labels) VALUES ($1, $2, $3, $4, $5,"
 			    " array_remove(string_to_array($6, ','), ''))",
 			    6, scan, NULL)) ||
-	    (rc = sf_jobs_create(conn, ids, 1, s->priority, s->max_attempts)) ||
+	    (rc = sf_jobs_create(conn, ids, 1, s->priority, s->max_attempts, s->network)) ||
 	    (rc = sf_db_exec(conn, "COMMIT"))) {
 		sf_db_rollback(conn);
 		return rc;
@@ -77,7 +77,7 @@ int sf_enqueue_submit(PGconn *conn, const struct sf_submission *s,
 }
 
 int sf_enqueue_verdicts(PGconn *conn, const char *const *sha256s, size_t n, int live_s,
-			char (*scan_ids)[SF_UUID_LEN + 1])
+			const char *network, char (*scan_ids)[SF_UUID_LEN + 1])
 {
 	struct sf_buf arr = {0};
 	json_t *seen = json_object(); /* sha256 → scan id */
@@ -89,9 +89,11 @@ int sf_enqueue_verdicts(PGconn *conn, const char *const *sha256s, size_t n, int 
 	if (rc == 0 && n > 0 && (rc = sf_buf_append(&arr, "}", 1)) == 0) {
 		char live[16];
 		snprintf(live, sizeof(live), "%d", live_s);
-		const char *p[] = {arr.data, live};
+		const char *p[] = {arr.data, live, network};
 		/* A finished scan of these bytes whose rules and image are what a
-		 * live worker runs now: its verdict is the one a rescan would give. */
+		 * live worker runs now, in the network asked for (one that ran in
+		 * it, or was asked for the same way): its verdict is the one a
+		 * rescan would give. */
 		PGresult *r = sf_db_params(
 		    conn,
 		    "SELECT DISTINCT ON (s.artifact_sha256) s.artifact_sha256, s.id FROM scans s"
@@ -99,8 +101,10 @@ int sf_enqueue_verdicts(PGconn *conn, const char *const *sha256s, size_t n, int 
 		    " AND w.image_digest = s.image_digest"
 		    " WHERE s.artifact_sha256 = ANY($1::text[]) AND s.status = 'finished'"
 		    " AND w.last_seen > now() - make_interval(secs => $2::int)"
+		    " AND (s.network = $3 OR EXISTS (SELECT 1 FROM jobs j WHERE j.scan_id = s.id"
+		    "  AND j.network IS NOT DISTINCT FROM $3))"
 		    " ORDER BY s.artifact_sha256, s.finished_at DESC",
-		    2, p);
+		    3, p);
 		rc = sf_db_result_ok(conn, r, "verdict cache");
 		for (int row = 0; rc == 0 && row < PQntuples(r); row++)
 			json_object_set_new(seen, PQgetvalue(r, row, 0),
@@ -127,7 +131,7 @@ int sf_enqueue_upload(PGconn *conn, const struct sf_enqueue_config *cfg,
 	/* The verdict cache: the same bytes, scanned to the end by the rules
 	 * and sandbox image a live worker runs now, are answered at once. A
 	 * lookup failure only costs a rescan. */
-	if (!rescan && sf_enqueue_verdicts(conn, &sub.sha256, 1, cfg->worker_live_s,
+	if (!rescan && sf_enqueue_verdicts(conn, &sub.sha256, 1, cfg->worker_live_s, sub.network,
 					   (char (*)[SF_UUID_LEN + 1])scan_id) == 0)
 		*cached = scan_id[0] != '\0';
 	if (*cached) {
@@ -136,7 +140,7 @@ int sf_enqueue_upload(PGconn *conn, const struct sf_enqueue_config *cfg,
 	}
 	int rc = sf_enqueue_submit(conn, &sub, scan_id);
 	if (rc == 0)
-		sf_info("scan %s queued: artifact %s (%lld bytes, priority %d)", scan_id, sub.sha256,
-			sub.size, sub.priority);
+		sf_info("scan %s queued: artifact %s (%lld bytes, priority %d, network %s)", scan_id,
+			sub.sha256, sub.size, sub.priority, sub.network ? sub.network : "default");
 	return rc;
 }

@@ -36,6 +36,7 @@ struct sf_submission {
 	const char *name;    /* optional: package name, NULL if not given */
 	const char *version; /* optional */
 	const char *labels;  /* optional: comma-separated */
+	const char *network; /* optional: "sinkhole" or "offline"; NULL: the worker's default */
 };
 /* Records artifact (once), scan and job in one transaction, durable before
  * it returns (it is answered to a client); fills scan_id. */
@@ -51,9 +52,11 @@ int sf_enqueue_upload(PGconn *conn, const struct sf_enqueue_config *cfg,
 
 /* The verdict cache for n artifacts at once: scan_ids[i] gets a finished
  * scan of sha256s[i] by the rules and image a worker seen within live_s
- * seconds runs (the latest), or "" when there is none. */
+ * seconds runs (the latest), in the network asked for (network, NULL: one
+ * asked for with no network, i.e. the workers' default), or "" when there
+ * is none. */
 int sf_enqueue_verdicts(PGconn *conn, const char *const *sha256s, size_t n, int live_s,
-			char (*scan_ids)[SF_UUID_LEN + 1]);
+			const char *network, char (*scan_ids)[SF_UUID_LEN + 1]);
 
 /* Records stored bytes in the artifacts table, in the caller's transaction
  * (if any); *created (if not NULL) says whether they were new to it. */

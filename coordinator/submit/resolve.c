@@ -540,27 +540,29 @@ static int resolve_claim(struct sf_resolve *r, PGconn *db, struct resolve_item *
 }
 
 /* The scan waiting for this reference gets its artifact — only while the
- * claim is still ours and the scan still waits; *priority and *attempts
- * are then its job's (taken from the queue row), *waits says so. */
+ * claim is still ours and the scan still waits; *priority, *attempts and
+ * network are then its job's (taken from the queue row; network "" for the
+ * workers' default), *waits says so. */
 static int resolve_give_artifact(PGconn *db, const struct resolve_item *it,
 				 const struct sf_resolved *res, bool *waits, int *priority,
-				 int *attempts)
+				 int *attempts, char network[16])
 {
 	const char *p[] = {it->scan_id, it->attempt, res->sha256};
 	PGresult *r = sf_db_params(
 	    db,
 	    "WITH q AS (DELETE FROM resolve_queue WHERE scan_id = $1"
-	    "   AND attempt = $2::int RETURNING scan_id, priority, job_max_attempts)"
+	    "   AND attempt = $2::int RETURNING scan_id, priority, job_max_attempts, network)"
 	    " UPDATE scans SET artifact_sha256 = $3 FROM q"
 	    "   WHERE scans.id = q.scan_id AND scans.status = 'queued'"
 	    "   AND scans.artifact_sha256 IS NULL"
-	    " RETURNING q.priority, q.job_max_attempts",
+	    " RETURNING q.priority, q.job_max_attempts, coalesce(q.network, '')",
 	    3, p);
 	int rc = sf_db_result_ok(db, r, "scan");
 	*waits = rc == 0 && PQntuples(r) == 1;
 	if (*waits) {
 		*priority = atoi(PQgetvalue(r, 0, 0));
 		*attempts = atoi(PQgetvalue(r, 0, 1));
+		sf_strlcpy(network, PQgetvalue(r, 0, 2), 16);
 	}
 	PQclear(r);
 	return rc;
@@ -575,6 +577,7 @@ static int resolve_complete(struct sf_resolve *r, PGconn *db, const struct resol
 			    res->integrity[0] ? res->integrity : NULL, res->tarball};
 	const char *ids[] = {it->scan_id};
 	int priority = 0, attempts = 0, rc;
+	char network[16] = "";
 	bool waits = false;
 	*queued = false;
 	if ((rc = sf_db_run(db, "begin", "BEGIN", 0, NULL, NULL)))
@@ -588,8 +591,9 @@ static int resolve_complete(struct sf_resolve *r, PGconn *db, const struct resol
 				      " SET sha256 = EXCLUDED.sha256, integrity = EXCLUDED.integrity,"
 				      " tarball_url = EXCLUDED.tarball_url, resolved_at = now()",
 				      7, pr, NULL))) ||
-	    (rc = resolve_give_artifact(db, it, res, &waits, &priority, &attempts)) ||
-	    (waits && (rc = sf_jobs_create(db, ids, 1, priority, attempts))) ||
+	    (rc = resolve_give_artifact(db, it, res, &waits, &priority, &attempts, network)) ||
+	    (waits && (rc = sf_jobs_create(db, ids, 1, priority, attempts,
+					   network[0] ? network : NULL))) ||
 	    (rc = sf_db_run(db, "commit", "COMMIT", 0, NULL, NULL))) {
 		sf_db_rollback(db);
 		return rc;

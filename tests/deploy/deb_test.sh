@@ -36,13 +36,16 @@ depends_on() { dpkg-deb -f "$1" Depends | tr ',' '\n' | sed 's/^ *//; s/ .*//' |
 declare -A files=(
 	[scanfarm-coordinator]="usr/bin/scanfarm-coordinator usr/lib/systemd/system/scanfarm-coordinator.service"
 	[scanfarm-worker]="usr/bin/scanfarm-worker usr/bin/scanfarm-rules usr/lib/scanfarm/setup.sh
+		usr/lib/scanfarm/scanfarm-init
 		usr/lib/systemd/system/scanfarm-worker@.service usr/lib/systemd/system/scanfarm-worker.target
-		usr/lib/systemd/system/scanfarm-prepare.service usr/share/scanfarm/rules/00-macros.yaml"
+		usr/lib/systemd/system/scanfarm-prepare.service usr/share/scanfarm/rules/00-macros.yaml
+		usr/share/scanfarm/rules/falco/90-dns.yaml usr/share/scanfarm/falco/config.d/50-scanfarm.yaml
+		usr/share/scanfarm/falco/outputs/falco-grpc.yaml usr/share/scanfarm/falco/outputs/falco-json.yaml"
 	[scanfarm-cli]="usr/bin/scanfarm"
 )
 declare -A deps=(
 	[scanfarm-coordinator]="libc6 libnng1 libpq5 libmicrohttpd12 libjansson4 libcurl4 libssl3 libmsgpackc2 adduser"
-	[scanfarm-worker]="libc6 libnng1 libjansson4 libcurl4 libssl3 libarchive13 libbpf1 libyaml-0-2 libmsgpackc2 tinyproxy mmdebstrap"
+	[scanfarm-worker]="libc6 libnng1 libjansson4 libcurl4 libssl3 libarchive13 libbpf1 libyaml-0-2 libmsgpackc2 tinyproxy mmdebstrap e2fsprogs"
 	[scanfarm-cli]="libc6 libcurl4 libjansson4 libssl3"
 )
 for p in scanfarm-coordinator scanfarm-worker scanfarm-cli; do
@@ -82,6 +85,8 @@ for b in scanfarm-coordinator scanfarm-worker scanfarm scanfarm-rules; do
 done
 check "packaged rules load" "$root/usr/bin/scanfarm-rules" check "$root/usr/share/scanfarm/rules"
 check "packaged setup.sh: bash -n" bash -n "$root/usr/lib/scanfarm/setup.sh"
+# the sandbox's pid 1 runs on the sandbox's rootfs: no shared library at all
+check "packaged scanfarm-init is static" bash -c '[ -x "$1" ] && ! readelf -d "$1" 2>/dev/null | grep -q NEEDED' _ "$root/usr/lib/scanfarm/scanfarm-init"
 
 units=$build/deploy-tests/units
 rm -rf "$units" && mkdir -p "$units"

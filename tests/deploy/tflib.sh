@@ -15,9 +15,11 @@ tf_find_mirror() {
 		return
 	fi
 	local p
+	# the standard plugin directories, then /opt (add-on software), bounded
 	for d in /usr/local/share/terraform/plugins /usr/share/terraform/plugins \
-		"$HOME/.terraform.d/plugins"; do
-		p=$(find "$d" -name 'terraform-provider-aws*' -path '*registry.terraform.io*' 2>/dev/null | head -n1)
+		"$HOME/.terraform.d/plugins" /opt; do
+		p=$(find "$d" -maxdepth 8 -name 'terraform-provider-aws*' -path '*registry.terraform.io*' \
+			2>/dev/null | head -n1)
 		[ -n "$p" ] && break
 	done
 	if [ -z "$p" ]; then

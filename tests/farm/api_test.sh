@@ -79,7 +79,7 @@ ok "empty artifact: 400" '[ "$(code --data-binary @/dev/null "$url/v1/artifacts"
 ok "GET /v1/artifacts: 405" '[ "$(code "$url/v1/artifacts")" = 405 ]'
 
 # --- the batch
-jq -n --arg d "$dsha" '{priority: -100, labels: {run: "nightly"}, rescan: false, items: [
+jq -n --arg d "$dsha" '{priority: -100, labels: {run: "nightly"}, rescan: false, network: "offline", items: [
   {sha256: $d, name: "dropper", version: "1.0.0", labels: {team: "sec"}},
   {ecosystem: "npm", package: "sf-api-demo", version: "1.0.0"},
   {package: "sf-api-demo", version: "9.9.9"},
@@ -158,6 +158,10 @@ ok "item labels are added to the batch's" \
   '[ "$(curl -s "$url/v1/scans/$did" | jq -c .labels)" = "[\"run=nightly\",\"team=sec\"]" ]'
 ok "jobs have the batch's priority" \
   '[ "$(sql "SELECT DISTINCT priority FROM jobs")" = -100 ]'
+ok "the batch's network is kept, and its scans, references too, ran in it" \
+  '[ "$(jq -r .network <<<"$view")" = offline ] &&
+   [ "$(curl -s "$url/v1/scans/$did" | jq -c "[.network, .network_requested]")" = "[\"offline\",\"offline\"]" ] &&
+   [ "$(jq -c "[.network, .network_requested]" <<<"$r1")" = "[\"offline\",\"offline\"]" ]'
 pages=0 idx="" cursor=""
 while :; do
   page=$(curl -s "$url/v1/batches/$bid?limit=3${cursor:+&cursor=$cursor}")
@@ -255,6 +259,7 @@ ok "not JSON: 400" '[ "$(err --data-binary "{items:" "$url/v1/batches")" = "400 
 ok "items not an array: 400" '[ "$(err --data-binary "{\"items\":\"x\"}" "$url/v1/batches")" = "400 bad_request" ]'
 ok "no items: 400" '[ "$(err --data-binary "{\"items\":[]}" "$url/v1/batches")" = "400 bad_request" ]'
 ok "bad priority: 400" '[ "$(err --data-binary "{\"priority\":\"high\",\"items\":[{}]}" "$url/v1/batches")" = "400 bad_request" ]'
+ok "bad network: 400" '[ "$(err --data-binary "{\"network\":\"internet\",\"items\":[{}]}" "$url/v1/batches")" = "400 bad_request" ]'
 ok "bad batch labels: 400" '[ "$(err --data-binary "{\"labels\":{\"a\":\"x,y\"},\"items\":[{}]}" "$url/v1/batches")" = "400 bad_request" ]'
 ok "empty body: 400" '[ "$(err --data-binary @/dev/null "$url/v1/batches")" = "400 empty_body" ]'
 jq -n '{items: [range(21) | {package: "sf-api-demo", version: "1.0.0"}]}' >"$work/big.json"
@@ -263,8 +268,9 @@ jq -n '{items: [{package: "x", version: "1.0.0", pad: ("y" * 70000)}]}' >"$work/
 ok "a body over --max-batch-bytes: 413" '[ "$(err --data-binary @"$work/huge.json" "$url/v1/batches")" = "413 too_large" ]'
 ok "a chunked body over the bound: 413" \
   '[ "$(err -H "Transfer-Encoding: chunked" --data-binary @"$work/huge.json" "$url/v1/batches")" = "413 too_large" ]'
+# (in the network the first batch asked for: its verdict answers only that)
 ok "one bad item does not sink the batch" \
-  '[ "$(curl -s --data-binary "{\"items\":[{},{\"sha256\":\"$dsha\"}]}" "$url/v1/batches" | jq -c "[.items[0].error.code, .items[1].cached]")" = "[\"bad_item\",true]" ]'
+  '[ "$(curl -s --data-binary "{\"network\":\"offline\",\"items\":[{},{\"sha256\":\"$dsha\"}]}" "$url/v1/batches" | jq -c "[.items[0].error.code, .items[1].cached]")" = "[\"bad_item\",true]" ]'
 ok "GET /v1/batches: 405" '[ "$(err "$url/v1/batches")" = "405 method_not_allowed" ]'
 ok "DELETE a batch: 405" '[ "$(err -X DELETE "$url/v1/batches/$bid")" = "405 method_not_allowed" ]'
 ok "unknown batch: 404" '[ "$(err "$url/v1/batches/00000000-0000-4000-8000-000000000000")" = "404 not_found" ]'

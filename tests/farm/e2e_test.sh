@@ -36,7 +36,12 @@ ok "ran in the sandbox's uts namespace, named like a CI runner's job ($host)" \
 ok "ran as the unprivileged sandbox user" 'probe uid 1000'
 ok "ran in its own pid namespace" '[ "$(sed -n "s/^PROBE pid=//p" <<<"$out")" -lt 100 ]'
 ok "network namespace has loopback only" 'probe interfaces lo'
-ok "outbound connection impossible" 'probe connect ENETUNREACH'
+# the sinkhole network (the default): the connection reaches the sandbox's own
+# sinkhole, which records it; nothing leaves (network_test.sh, also offline)
+ok "outbound connection answered inside the sandbox only" 'probe connect CONNECTED'
+ok "the scan ran in the sinkhole network" '[ "$(jq -r .network <<<"$report")" = sinkhole ]'
+ok "the sinkhole recorded the connection" \
+  'jq -e ".facts.tcp_data[] | select(.value == \"198.51.100.7:80/tcp\")" <<<"$report" >/dev/null'
 ok "root file system is read-only" 'probe etc_write EROFS'
 ok "package directory is writable" 'probe pkg_write ok'
 ok "no capabilities" 'probe capeff 0000000000000000'
@@ -70,7 +75,7 @@ ok "artifact download by hash" 'curl -fs "$url/v1/artifacts/$sha" | cmp -s - "$w
 wait_scan "$id2" >/dev/null
 
 # --- the CLI: scan = submit + wait + report; exit 0 = clean, 1 = alerts. The probe
-# tries to reach 198.51.100.7, which the sensor reports.
+# connects to 198.51.100.7, which the sensor reports.
 "$build/cli/scanfarm" --server "$url" scan "$work/probe.tgz" >"$work/cli.json" 2>"$work/cli.err"
 cli_rc=$?
 ok "scanfarm scan exits 1: the probe's connection attempt raised an alert" '[ "$cli_rc" = 1 ]'

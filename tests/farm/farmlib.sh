@@ -16,6 +16,8 @@ farm_init() {
     { echo "SKIP: no sandbox rootfs (scripts/setup.sh rootfs)"; exit 77; }
   command -v crun >/dev/null || { echo "SKIP: crun missing"; exit 77; }
   work=$(mktemp -d "/tmp/sf-$name-XXXXXX")
+  # the sandbox's user namespace must reach the worker's dirs below it
+  chmod 0755 "$work"
   base_dsn=$(cat "$4")
   db=sf_${name}_$$
   psql "$base_dsn" -qc "CREATE DATABASE $db" >/dev/null

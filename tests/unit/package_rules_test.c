@@ -68,6 +68,7 @@ static struct sf_event write_ev(const struct sf_proc *p, const char *file, const
 	    .phase = phase,
 	    .container_id = "sf-job-1",
 	    .container_name = "sf-job-1",
+	    .cgroups = "cpuset=/ memory=/scanfarm/sf-job-1-install",
 	};
 	return ev;
 }

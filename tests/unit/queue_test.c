@@ -248,6 +248,54 @@ static void test_project_batch(PGconn *c, const struct sf_submission *sub)
 	check_project_report(c, scan);
 }
 
+/*
+ * The network a scan asks for goes with its job to the worker (none asked
+ * for: the worker's default), and the one its final batch says it ran in
+ * is the scan's; the verdict cache answers a submission only with a scan
+ * of the same network.
+ */
+static void test_network(PGconn *c, struct sf_submission sub)
+{
+	char offline[SF_UUID_LEN + 1], deflt[SF_UUID_LEN + 1], sql[512];
+	PQclear(PQexec(c, "UPDATE jobs SET state = 'done'"));
+	sub.network = "offline";
+	CHECK_EQ(sf_enqueue_submit(c, &sub, offline), 0);
+	sub.network = NULL;
+	CHECK_EQ(sf_enqueue_submit(c, &sub, deflt), 0);
+	struct sf_claim cs[2];
+	int n = 0;
+	CHECK_EQ(sf_jobs_claim_many(c, 60, 2, "w-net", 555, cs, &n), 0);
+	CHECK_EQ(n, 2);
+	for (int i = 0; i < n; i++) {
+		bool off = strcmp(cs[i].scan_id, offline) == 0;
+		CHECK(strcmp(cs[i].network, off ? "offline" : "") == 0);
+		struct sf_batch bt;
+		enum sf_ingest_result res;
+		batch_init(&bt, cs[i].job_id, cs[i].attempt, 0, true);
+		bt.network = off ? "offline" : "sinkhole";
+		bt.ruleset_digest = "net-rules";
+		bt.image_digest = "net-image";
+		CHECK_EQ(sf_ingest_db_store(c, &bt, &res), 0);
+		CHECK_EQ(res, SF_INGEST_STORED);
+	}
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM scans WHERE (id = '%s' AND network = 'offline')"
+		 " OR (id = '%s' AND network = 'sinkhole')", offline, deflt);
+	CHECK_EQ(scalar(c, sql), 2);
+	PQclear(PQexec(c, "INSERT INTO workers (id, last_seen, ruleset_digest, image_digest)"
+			  " VALUES ('w-net', now(), 'net-rules', 'net-image')"));
+	const char *shas[] = {sub.sha256};
+	char found[1][SF_UUID_LEN + 1];
+	/* both scans are of the same bytes: each network gets its own */
+	CHECK_EQ(sf_enqueue_verdicts(c, shas, 1, 60, "offline", found), 0);
+	CHECK(strcmp(found[0], offline) == 0);
+	CHECK_EQ(sf_enqueue_verdicts(c, shas, 1, 60, "sinkhole", found), 0);
+	CHECK(strcmp(found[0], deflt) == 0); /* asked for nothing, ran in the sinkhole */
+	CHECK_EQ(sf_enqueue_verdicts(c, shas, 1, 60, NULL, found), 0);
+	CHECK(strcmp(found[0], deflt) == 0); /* asked for nothing, like this one */
+	PQclear(PQexec(c, "DELETE FROM workers WHERE id = 'w-net'"));
+}
+
 int main(void)
 {
 	char dbname[64];
@@ -428,6 +476,8 @@ int main(void)
 			   " AND last_error LIKE 'worker w-lost went silent during attempt _'"), 1);
 	CHECK_EQ(scalar(c, "SELECT count(*) FROM jobs WHERE state = 'running' AND worker_id = 'w-live'"),
 		 1);
+
+	test_network(c, sub);
 
 	PQfinish(c);
 	TEST_DONE();

@@ -11,7 +11,7 @@ static void test_jobs_roundtrip(void)
 {
 	struct sf_job j[2] = {{.job_id = 42, .attempt = 2, .ecosystem = "npm", .size = 1234,
 			       .url = "http://127.0.0.1:3000/v1/artifacts/x", .time_limit_s = 300,
-			       .memory_mb = 512, .pids = 100, .disk_mb = 64, .network = "none",
+			       .memory_mb = 512, .pids = 100, .disk_mb = 64, .network = "offline",
 			       .lease_deadline_ms = 1700000000000LL},
 			      {.job_id = 43, .attempt = 1, .ecosystem = "pypi", .size = 0,
 			       .url = "http://h/y"}};
@@ -35,6 +35,9 @@ static void test_jobs_roundtrip(void)
 	CHECK_EQ(d[0].lease_deadline_ms, 1700000000000LL);
 	CHECK_EQ(d[1].job_id, 43);
 	CHECK(strcmp(d[1].ecosystem, "pypi") == 0 && strcmp(d[1].sha256, j[1].sha256) == 0);
+	/* the network: as asked for, or none (the worker's default) */
+	CHECK(d[0].network && strcmp(d[0].network, "offline") == 0);
+	CHECK(d[1].network == NULL);
 	sf_msg_free(&m);
 
 	/* Every truncation of a valid message is rejected, never crashes. */
@@ -127,7 +130,8 @@ static void test_batch_roundtrip(void)
 			     .alerts = &a, .nalerts = 1, .facts = &f, .nfacts = 1, .events = 99,
 			     .drops = 1, .has_exit_status = true, .exit_status = 1,
 			     .stdout_tail = out, .stderr_tail = "err", .error = NULL,
-			     .duration_ms = 1500, .ruleset_digest = "r1", .image_digest = NULL};
+			     .duration_ms = 1500, .ruleset_digest = "r1", .image_digest = NULL,
+			     .network = "sinkhole"};
 	struct sf_buf buf = {0};
 	CHECK_EQ(sf_wire_encode_batch(&b, &buf), 0);
 	struct sf_msg m;
@@ -154,6 +158,7 @@ static void test_batch_roundtrip(void)
 	CHECK(d->error == NULL);
 	CHECK(d->ruleset_digest && strcmp(d->ruleset_digest, "r1") == 0);
 	CHECK(d->image_digest == NULL);
+	CHECK(d->network && strcmp(d->network, "sinkhole") == 0);
 	CHECK(d->nphases == 0 && d->npackages == 0);
 	sf_msg_free(&m);
 	sf_buf_free(&buf);

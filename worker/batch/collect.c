@@ -25,7 +25,8 @@ struct collect_fact {
 };
 
 struct collect_rule_count {
-	const void *rule;
+	const void *rule; /* the engine's rule; NULL: counted by name */
+	char *name;
 	uint32_t fired;
 	struct collect_rule_count *next;
 };
@@ -267,45 +268,53 @@ static int collect_alert_attribute(struct sf_alert *a, const struct sf_event *ev
 	return 0;
 }
 
-void sf_collect_alert(struct sf_collect *c, const struct sf_rule *rule, const struct sf_event *ev)
+/* The per-rule count of a rule (the engine's rule, or by name for alerts
+ * that arrive rendered), created at its first alert; NULL when memory ran
+ * out. */
+static struct collect_rule_count *collect_rule_count(struct sf_collect *c, const void *rule,
+						     const char *name)
 {
 	struct collect_rule_count *rc;
-	for (rc = c->rule_counts; rc && rc->rule != rule; rc = rc->next)
-		;
-	if (!rc) {
-		if (!(rc = calloc(1, sizeof(*rc)))) {
-			c->oom = true;
-			return;
-		}
-		rc->rule = rule;
-		rc->next = c->rule_counts;
-		c->rule_counts = rc;
+	for (rc = c->rule_counts; rc; rc = rc->next)
+		if (rule ? rc->rule == rule : (!rc->rule && !strcmp(rc->name, name)))
+			return rc;
+	if (!(rc = calloc(1, sizeof(*rc))) || (!rule && !(rc->name = strdup(name)))) {
+		free(rc);
+		c->oom = true;
+		return NULL;
 	}
+	rc->rule = rule;
+	rc->next = c->rule_counts;
+	c->rule_counts = rc;
+	return rc;
+}
+
+/* Room for one more alert within the caps, or false (counted). */
+static bool collect_alert_room(struct sf_collect *c, struct collect_rule_count *rc)
+{
 	if (rc->fired >= SF_COLLECT_MAX_ALERTS_PER_RULE || c->nalerts >= SF_COLLECT_MAX_ALERTS) {
 		c->alerts_suppressed++;
-		return;
+		return false;
 	}
 	if (c->nalerts == c->alerts_cap) {
 		uint32_t cap = c->alerts_cap ? c->alerts_cap * 2 : 16;
 		struct sf_alert *a = realloc(c->alerts, cap * sizeof(*a));
 		if (!a) {
 			c->oom = true;
-			return;
+			return false;
 		}
 		c->alerts = a;
 		c->alerts_cap = cap;
 	}
+	return true;
+}
+
+/* Keeps the alert rendered at c->alerts[c->nalerts] unless the same rule
+ * already said the same thing (a resent DNS question, a file read twice)
+ * for the same package in the same phase: then it is one alert. */
+static void collect_alert_keep(struct sf_collect *c, struct collect_rule_count *rc)
+{
 	struct sf_alert *a = &c->alerts[c->nalerts];
-	memset(a, 0, sizeof(*a));
-	if (sf_rules_alert(c->opts.rules, rule, ev, c->opts.hostname, a) != 0 ||
-	    collect_alert_attribute(a, ev) != 0) {
-		sf_alert_free(a);
-		c->oom = true;
-		return;
-	}
-	/* The same rule saying the same thing again (a resent DNS question,
-	 * a file read twice) for the same package in the same phase is one
-	 * alert. */
 	const char *pkg = collect_alert_field(a, "scanfarm.package");
 	const char *phase = collect_alert_field(a, "scanfarm.phase");
 	for (uint32_t i = 0; i < c->nalerts; i++)
@@ -318,6 +327,34 @@ void sf_collect_alert(struct sf_collect *c, const struct sf_rule *rule, const st
 		}
 	rc->fired++;
 	c->nalerts++;
+}
+
+void sf_collect_alert(struct sf_collect *c, const struct sf_rule *rule, const struct sf_event *ev)
+{
+	struct collect_rule_count *rc = collect_rule_count(c, rule, NULL);
+	if (!rc || !collect_alert_room(c, rc))
+		return;
+	struct sf_alert *a = &c->alerts[c->nalerts];
+	memset(a, 0, sizeof(*a));
+	if (sf_rules_alert(c->opts.rules, rule, ev, c->opts.hostname, a) != 0 ||
+	    collect_alert_attribute(a, ev) != 0) {
+		sf_alert_free(a);
+		c->oom = true;
+		return;
+	}
+	collect_alert_keep(c, rc);
+}
+
+void sf_collect_alert_take(struct sf_collect *c, struct sf_alert *a)
+{
+	struct collect_rule_count *rc = collect_rule_count(c, NULL, a->rule);
+	if (!rc || !collect_alert_room(c, rc)) {
+		sf_alert_free(a);
+		return;
+	}
+	c->alerts[c->nalerts] = *a;
+	memset(a, 0, sizeof(*a));
+	collect_alert_keep(c, rc);
 }
 
 /* --- into the batch ----------------------------------------------------- */
@@ -395,6 +432,7 @@ void sf_collect_free(struct sf_collect *c)
 	c->nalerts = 0;
 	while (c->rule_counts) {
 		struct collect_rule_count *next = c->rule_counts->next;
+		free(c->rule_counts->name);
 		free(c->rule_counts);
 		c->rule_counts = next;
 	}

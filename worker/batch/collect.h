@@ -86,6 +86,12 @@ void sf_collect_exec(struct sf_collect *c, int32_t pid, const char *exepath, uin
  * rule already said the same thing. */
 void sf_collect_alert(struct sf_collect *c, const struct sf_rule *rule, const struct sf_event *ev);
 
+/* Keeps an alert that arrived rendered (from Falco, which evaluated the
+ * rule itself) on the same terms: the caps, counted by rule name, and
+ * the deduplication. Takes *a over (it is zeroed): kept or freed. Its
+ * output_fields should already say scanfarm.package and scanfarm.phase. */
+void sf_collect_alert_take(struct sf_collect *c, struct sf_alert *a);
+
 /* Moves the facts (sorted, with the collector's own notes: suppressed and
  * repeated alerts, truncation, memory) and the alerts into *b. Call once;
  * -ENOMEM leaves them with the collector. */

@@ -19,6 +19,16 @@
 
 #define RULES_LIST_MAX 100000u /* items in one expanded list */
 
+/* Notes the Falco fields the sensor cannot know that conditions use
+ * (scanfarm-rules check --explain). */
+static void rules_env_field(void *arg, const struct sf_field *f)
+{
+	struct sf_ruleset *rs = arg;
+	unsigned k = f->id >= SF_FIELD_ABSENT ? f->id - SF_FIELD_ABSENT : 0;
+	if (f->id >= SF_FIELD_ABSENT && k < sizeof(rs->absent_used) * 8)
+		rs->absent_used[k / 8] |= (uint8_t)(1u << (k % 8));
+}
+
 static int rules_macro_compile(struct sf_ruleset *rs, struct rl_macro *m);
 
 /* Expands list l: items naming other lists are replaced by their items,
@@ -150,7 +160,7 @@ static uint32_t rules_cond_line(struct rl_loc loc, int style, const struct sf_co
 
 static int rules_macro_compile(struct sf_ruleset *rs, struct rl_macro *m)
 {
-	struct sf_cond_env env = {&rs->arena, rs, rules_env_list, rules_env_macro};
+	struct sf_cond_env env = {&rs->arena, rs, rules_env_list, rules_env_macro, rules_env_field};
 	struct sf_cond_err err;
 	m->state = RL_MACRO_BUSY;
 	rs->macro_depth++;
@@ -182,7 +192,7 @@ static int rules_compile_rule(struct sf_ruleset *rs, struct sf_rule *r)
 	int rc = sf_exceptions_cond(rs, r);
 	if (rc)
 		return rc;
-	struct sf_cond_env env = {&rs->arena, rs, rules_env_list, rules_env_macro};
+	struct sf_cond_env env = {&rs->arena, rs, rules_env_list, rules_env_macro, rules_env_field};
 	struct sf_cond_err err;
 	rc = sf_cond_compile(r->full_cond, &env, &r->node, &err);
 	if (rc) {

@@ -105,6 +105,8 @@ struct sf_cond_env {
 	/* The compiled tree of macro `name`. */
 	int (*macro)(void *arg, const char *name, size_t len, const struct sf_cnode **out,
 		     struct sf_cond_err *err);
+	/* Told of every field a check resolves (may be NULL). */
+	void (*field)(void *arg, const struct sf_field *f);
 };
 
 /*

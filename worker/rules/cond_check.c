@@ -186,7 +186,8 @@ static bool cond_op_ok(int ftype, int op)
 		return true;
 	switch (ftype) {
 	case SF_FT_STR:
-		return op != SF_OP_BCONTAINS && op != SF_OP_BSTARTSWITH && op != SF_OP_REGEX;
+		/* bcontains / bstartswith: the value in hex, matched as bytes */
+		return op != SF_OP_REGEX;
 	case SF_FT_NUM:
 		return op == SF_OP_LT || op == SF_OP_LE || op == SF_OP_GT || op == SF_OP_GE;
 	default:
@@ -226,6 +227,29 @@ static bool cond_parse_int(const struct sf_str *v, int64_t *out)
 	return true;
 }
 
+/* bcontains / bstartswith take their value as hex digits ("cafebabe"):
+ * the bytes go into n->u.str. */
+static int cond_rhs_hex(struct cond_p *p, struct sf_cnode *n, const struct sf_str *v)
+{
+	if (v->len == 0 || v->len % 2)
+		return sf_lex_fail(p, SF_CERR_SEMANTIC, "'%.*s' is not an even number of hex digits",
+				   (int)(v->len > 64 ? 64 : v->len), v->s);
+	char *d = sf_arena_calloc(p->env->arena, v->len / 2 + 1, 1);
+	if (!d)
+		return sf_lex_nomem(p);
+	for (size_t k = 0; k < v->len; k += 2) {
+		char hx[3] = {v->s[k], v->s[k + 1], 0}, *end;
+		unsigned long b = strtoul(hx, &end, 16);
+		if (*end || !isxdigit((unsigned char)hx[0]))
+			return sf_lex_fail(p, SF_CERR_SEMANTIC, "'%.*s' is not hex",
+					   (int)(v->len > 64 ? 64 : v->len), v->s);
+		d[k / 2] = (char)b;
+	}
+	n->u.str.s = d;
+	n->u.str.len = v->len / 2;
+	return 0;
+}
+
 /* Builds the right-hand side of a check into n. */
 static int cond_rhs(struct cond_p *p, struct sf_cnode *n, struct cond_vals *vs)
 {
@@ -258,6 +282,8 @@ static int cond_rhs(struct cond_p *p, struct sf_cnode *n, struct cond_vals *vs)
 			n->n = (uint32_t)u;
 			return 0;
 		}
+		if (n->op == SF_OP_BCONTAINS || n->op == SF_OP_BSTARTSWITH)
+			return cond_rhs_hex(p, n, &vs->v[0]);
 		{
 			char *d = sf_arena_strndup(a, vs->v[0].s, vs->v[0].len);
 			if (!d)
@@ -372,6 +398,8 @@ static int cond_field_ref(struct cond_p *p, size_t namelen, struct sf_field *f, 
 		if (!f->arg)
 			return sf_lex_nomem(p);
 	}
+	if (p->env->field)
+		p->env->field(p->env->arg, f);
 	return 0;
 }
 

@@ -223,10 +223,12 @@ static bool cond_cmp_str(const struct sf_cnode *n, const struct sf_fval *v)
 					   : c >= 0;
 	}
 	case SF_OP_CONTAINS:
+	case SF_OP_BCONTAINS:
 		return r->len == 0 || memmem(v->s, v->len, r->s, r->len) != NULL;
 	case SF_OP_ICONTAINS:
 		return cond_icontains(v->s, v->len, r->s, r->len);
 	case SF_OP_STARTSWITH:
+	case SF_OP_BSTARTSWITH:
 		return v->len >= r->len && memcmp(v->s, r->s, r->len) == 0;
 	case SF_OP_ENDSWITH:
 		return v->len >= r->len && memcmp(v->s + v->len - r->len, r->s, r->len) == 0;

@@ -78,9 +78,13 @@ struct sf_event {
 	int64_t res;	  /* evt.rawres: >= 0 success, -errno failure; evt.res
 			     renders "SUCCESS" or the errno name ("ENOENT") */
 	const struct sf_proc *proc; /* never NULL */
+	int32_t tid;		    /* thread.tid (host); 0 when unknown */
+	uint64_t num;		    /* evt.num: the job's event counter, 0 = unknown */
 
 	/* File descriptor the event is about (fd.*). */
 	enum sf_fd_type fd_type;
+	bool has_fd_num;     /* fd.num is known: */
+	int64_t fd_num;	     /* fd.num */
 	const char *fd_name; /* fd.name: absolute path for files; for sockets
 				Falco's "cip:cport->sip:sport" form; NULL if none */
 	uint32_t open_flags; /* the O_* flags of an open, 0 otherwise */
@@ -101,9 +105,31 @@ struct sf_event {
 	struct sf_event_arg args[SF_EVENT_MAX_ARGS];
 	uint32_t nargs;
 
-	/* A DNS question the event carries (sendto/sendmsg to port 53):
-	 * the scanfarm-only field sf.dns.name; NULL otherwise. */
+	/* A DNS question the event carries (sendto/sendmsg to port 53, or
+	 * a question the sinkhole answered): the scanfarm-only field
+	 * sf.dns.name; NULL otherwise. */
 	const char *dns_name;
+
+	/* fd.sip.name: the name the sandbox's sinkhole resolver answered
+	 * with the server address; NULL when it is none of its answers. */
+	const char *sip_name;
+	/* scanfarm.net.blocked (socket events): the server address is one no
+	 * sandbox may reach (cloud metadata, the worker host). */
+	bool dst_blocked;
+
+	/* What the sandbox sent the sinkhole (evt.type "sinkhole"; all NULL
+	 * on other events): scanfarm.net.kind ("dns", "http", "tls", "tcp",
+	 * "udp"); scanfarm.dns.type of a question ("A", "TXT", …);
+	 * scanfarm.http.method, .uri, .host and .request_line of an HTTP
+	 * request; scanfarm.tls.sni of a ClientHello; evt.buffer, a text-safe
+	 * preview of the first bytes (netproto.h), and evt.buflen, how many
+	 * bytes were sent in all. */
+	const char *net_kind;
+	const char *dns_type;
+	const char *http_method, *http_uri, *http_host, *http_request_line;
+	const char *tls_sni;
+	const char *buffer;
+	int64_t buflen;
 
 	/* scanfarm.fd.package: the package ("name@version") whose directory
 	 * (the deepest node_modules/<name> holding fd.name) the file is in,
@@ -113,6 +139,15 @@ struct sf_event {
 	/* scanfarm.phase: the job's phase ("fetch", "install", "import"), ""
 	 * or NULL for a job of one phase. */
 	const char *phase;
+	/* scanfarm.left_running: the phase's command had already ended (the
+	 * process acting was left running: a detached or background process
+	 * in its grace period). */
+	bool left_running;
+
+	/* thread.cgroups: the process's cgroup for each controller, as Falco
+	 * lists them ("memory=/scanfarm/<container id>-<phase>"); NULL when
+	 * unknown. */
+	const char *cgroups;
 
 	/* user.name and group.name of the sandbox's user: its account name
 	 * when the id is user_id (the runner look's user); NULL: ids other

@@ -1,5 +1,6 @@
 /* fields — see fields.h. */
 #include "fields.h"
+#include "fields_absent.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,6 +32,8 @@ enum fields_id {
 	FLD_EVT_IS_OPEN_CREATE,
 	FLD_EVT_ARG,
 	FLD_EVT_ARGS,
+	FLD_EVT_BUFFER,
+	FLD_EVT_BUFLEN,
 	FLD_EVT_SOURCE,
 	FLD_PROC_NAME,
 	FLD_PROC_EXE,
@@ -79,15 +82,33 @@ enum fields_id {
 	FLD_FD_SNET,
 	FLD_FD_RNET,
 	FLD_FD_LNET,
+	FLD_FD_SIP_NAME,
 	FLD_CONTAINER_ID,
 	FLD_CONTAINER_NAME,
 	FLD_CONTAINER_IMAGE,
 	FLD_CONTAINER_IMAGE_REPOSITORY,
+	FLD_EVT_NUM,
+	FLD_FD_NUM,
+	FLD_FD_CONNECTED,
+	FLD_FD_NAMERAW,
+	FLD_PROC_IS_EXE_FROM_MEMFD,
+	FLD_THREAD_CGROUPS,
+	FLD_THREAD_TID,
+	FLD_THREAD_ISMAIN,
 	FLD_SF_DNS_NAME,
 	FLD_SF_PACKAGE,
 	FLD_SF_PACKAGE_PATH,
 	FLD_SF_PHASE,
 	FLD_SF_FD_PACKAGE,
+	FLD_SF_NET_KIND,
+	FLD_SF_NET_BLOCKED,
+	FLD_SF_DNS_TYPE,
+	FLD_SF_HTTP_METHOD,
+	FLD_SF_HTTP_URI,
+	FLD_SF_HTTP_HOST,
+	FLD_SF_HTTP_REQUEST_LINE,
+	FLD_SF_TLS_SNI,
+	FLD_SF_LEFT_RUNNING,
 	FLD_COUNT
 };
 
@@ -121,6 +142,8 @@ static const struct fields_info fields_table[FLD_COUNT] = {
     [FLD_EVT_IS_OPEN_CREATE] = {"evt.is_open_create", SF_FT_BOOL, 0},
     [FLD_EVT_ARG] = {"evt.arg", SF_FT_STR, FX_ARG},
     [FLD_EVT_ARGS] = {"evt.args", SF_FT_STR, 0},
+    [FLD_EVT_BUFFER] = {"evt.buffer", SF_FT_STR, 0},
+    [FLD_EVT_BUFLEN] = {"evt.buflen", SF_FT_NUM, 0},
     [FLD_EVT_SOURCE] = {"evt.source", SF_FT_STR, 0},
     [FLD_PROC_NAME] = {"proc.name", SF_FT_STR, 0},
     [FLD_PROC_EXE] = {"proc.exe", SF_FT_STR, 0},
@@ -169,15 +192,33 @@ static const struct fields_info fields_table[FLD_COUNT] = {
     [FLD_FD_SNET] = {"fd.snet", SF_FT_NET, 0},
     [FLD_FD_RNET] = {"fd.rnet", SF_FT_NET, 0},
     [FLD_FD_LNET] = {"fd.lnet", SF_FT_NET, 0},
+    [FLD_FD_SIP_NAME] = {"fd.sip.name", SF_FT_STR, 0},
     [FLD_CONTAINER_ID] = {"container.id", SF_FT_STR, 0},
     [FLD_CONTAINER_NAME] = {"container.name", SF_FT_STR, 0},
     [FLD_CONTAINER_IMAGE] = {"container.image", SF_FT_STR, 0},
     [FLD_CONTAINER_IMAGE_REPOSITORY] = {"container.image.repository", SF_FT_STR, 0},
+    [FLD_EVT_NUM] = {"evt.num", SF_FT_NUM, 0},
+    [FLD_FD_NUM] = {"fd.num", SF_FT_NUM, 0},
+    [FLD_FD_CONNECTED] = {"fd.connected", SF_FT_BOOL, 0},
+    [FLD_FD_NAMERAW] = {"fd.nameraw", SF_FT_STR, 0},
+    [FLD_PROC_IS_EXE_FROM_MEMFD] = {"proc.is_exe_from_memfd", SF_FT_BOOL, 0},
+    [FLD_THREAD_CGROUPS] = {"thread.cgroups", SF_FT_STR, 0},
+    [FLD_THREAD_TID] = {"thread.tid", SF_FT_NUM, 0},
+    [FLD_THREAD_ISMAIN] = {"thread.ismain", SF_FT_BOOL, 0},
     [FLD_SF_DNS_NAME] = {"sf.dns.name", SF_FT_STR, 0},
     [FLD_SF_PACKAGE] = {"scanfarm.package", SF_FT_STR, 0},
     [FLD_SF_PACKAGE_PATH] = {"scanfarm.package.path", SF_FT_STR, 0},
     [FLD_SF_PHASE] = {"scanfarm.phase", SF_FT_STR, 0},
     [FLD_SF_FD_PACKAGE] = {"scanfarm.fd.package", SF_FT_STR, 0},
+    [FLD_SF_NET_KIND] = {"scanfarm.net.kind", SF_FT_STR, 0},
+    [FLD_SF_NET_BLOCKED] = {"scanfarm.net.blocked", SF_FT_BOOL, 0},
+    [FLD_SF_DNS_TYPE] = {"scanfarm.dns.type", SF_FT_STR, 0},
+    [FLD_SF_HTTP_METHOD] = {"scanfarm.http.method", SF_FT_STR, 0},
+    [FLD_SF_HTTP_URI] = {"scanfarm.http.uri", SF_FT_STR, 0},
+    [FLD_SF_HTTP_HOST] = {"scanfarm.http.host", SF_FT_STR, 0},
+    [FLD_SF_HTTP_REQUEST_LINE] = {"scanfarm.http.request_line", SF_FT_STR, 0},
+    [FLD_SF_TLS_SNI] = {"scanfarm.tls.sni", SF_FT_STR, 0},
+    [FLD_SF_LEFT_RUNNING] = {"scanfarm.left_running", SF_FT_BOOL, 0},
 };
 
 /* ---- field names ------------------------------------------------------ */
@@ -235,8 +276,18 @@ int sf_field_parse(const char *text, size_t len, struct sf_field *f)
 		arg = text + sizeof(evtarg) - 1;
 		arglen = base - (sizeof(evtarg) - 1);
 	}
-	if (id < 0)
-		return -ENOENT;
+	if (id < 0) {
+		/* a Falco field the sensor cannot know: always missing */
+		int ax = sf_fields_absent_lookup(text, base);
+		if (ax < 0)
+			return -ENOENT;
+		if (arg && !sf_fields_absent_at(ax)->takes_arg)
+			return -EINVAL;
+		f->id = (uint16_t)(SF_FIELD_ABSENT + ax);
+		f->arg = arg;
+		f->arglen = (uint16_t)(arglen > UINT16_MAX ? UINT16_MAX : arglen);
+		return 0;
+	}
 	f->id = (uint16_t)id;
 	unsigned fl = fields_table[id].flags;
 	if (fl & FX_ARG) {
@@ -262,11 +313,15 @@ int sf_field_parse(const char *text, size_t len, struct sf_field *f)
 
 enum sf_ftype sf_field_type(const struct sf_field *f)
 {
+	if (f->id >= SF_FIELD_ABSENT)
+		return (enum sf_ftype)sf_fields_absent_at(f->id - SF_FIELD_ABSENT)->type;
 	return (enum sf_ftype)fields_table[f->id].type;
 }
 
 enum sf_fmulti sf_field_multi(const struct sf_field *f)
 {
+	if (f->id >= SF_FIELD_ABSENT)
+		return SF_FM_ONE;
 	unsigned fl = fields_table[f->id].flags;
 	if ((fl & FX_ANC) && f->index < 0)
 		return SF_FM_ANCESTORS;
@@ -277,6 +332,8 @@ enum sf_fmulti sf_field_multi(const struct sf_field *f)
 
 const char *sf_field_name(const struct sf_field *f)
 {
+	if (f->id >= SF_FIELD_ABSENT)
+		return sf_fields_absent_at(f->id - SF_FIELD_ABSENT)->name;
 	return fields_table[f->id].name;
 }
 
@@ -659,6 +716,10 @@ static bool fields_get_evt(const struct sf_field *f, const struct sf_event *ev, 
 		return fields_arg(f, ev, v);
 	case FLD_EVT_ARGS:
 		return fields_args(ev, v, scratch, slen);
+	case FLD_EVT_BUFFER:
+		return fields_str(v, ev->buffer);
+	case FLD_EVT_BUFLEN:
+		return ev->buffer && fields_num(v, ev->buflen);
 	case FLD_EVT_SOURCE:
 		return fields_str(v, "syscall");
 	default:
@@ -714,6 +775,8 @@ static bool fields_get_proc(const struct sf_field *f, const struct sf_event *ev,
 	case FLD_PROC_CWD:
 		return p && p->cwd && p->cwd[0] && fields_str(v, p->cwd);
 	case FLD_PROC_IS_EXE_UPPER_LAYER:
+		/* an overlayfs upper layer, as in Falco: the sandbox has none */
+		return p && fields_num(v, 0);
 	case FLD_PROC_IS_EXE_WRITABLE:
 		return p && fields_num(v, p->exe_writable);
 	case FLD_USER_UID:
@@ -788,14 +851,33 @@ static bool fields_get_fd(const struct sf_field *f, const struct sf_event *ev, u
 		if (ev->fd_type == SF_FD_UNIX)
 			return fields_str(v, "unix");
 		return false;
+	case FLD_FD_SIP_NAME:
+		return fields_str(v, ev->sip_name);
 	default:
 		break;
 	}
 	return false;
 }
 
-/* The container.* fields, sf.dns.name and the scanfarm.* attribution
- * fields (never missing: "" when the event carries none). */
+/* fd.connected: a socket the event connected (connect succeeding or in
+ * progress) or accepted; false for one bound or listening; missing for
+ * anything else (scanfarm keeps no per-fd table across events). */
+static bool fields_connected(const struct sf_event *ev, struct sf_fval *v)
+{
+	if (!fields_is_socket(ev))
+		return false;
+	if (!strcmp(ev->type, "connect"))
+		return fields_num(v, ev->res == 0 || ev->res == -EINPROGRESS);
+	if (!strncmp(ev->type, "accept", 6))
+		return fields_num(v, ev->res >= 0);
+	if (!strcmp(ev->type, "bind") || !strcmp(ev->type, "listen"))
+		return fields_num(v, 0);
+	return false;
+}
+
+/* The container.* fields, thread.cgroups, sf.dns.name, the scanfarm.*
+ * attribution fields (never missing: "" when the event carries none) and
+ * the scanfarm.* network fields (missing on events that are not about them). */
 static bool fields_get_other(const struct sf_field *f, const struct sf_event *ev, struct sf_fval *v)
 {
 	switch ((enum fields_id)f->id) {
@@ -806,6 +888,25 @@ static bool fields_get_other(const struct sf_field *f, const struct sf_event *ev
 	case FLD_CONTAINER_IMAGE:
 	case FLD_CONTAINER_IMAGE_REPOSITORY:
 		return fields_str(v, ev->container_image);
+	case FLD_EVT_NUM:
+		return ev->num > 0 && fields_num(v, (int64_t)ev->num);
+	case FLD_FD_NUM:
+		return ev->has_fd_num && ev->fd_type != SF_FD_NONE && fields_num(v, ev->fd_num);
+	case FLD_FD_CONNECTED:
+		return fields_connected(ev, v);
+	case FLD_FD_NAMERAW:
+		return fields_str(v, ev->fd_name);
+	case FLD_PROC_IS_EXE_FROM_MEMFD:
+		return ev->proc && ev->proc->exepath &&
+		       fields_num(v, !strncmp(ev->proc->exepath, "memfd:", 6) ||
+					 !strncmp(ev->proc->exepath, "/memfd:", 7));
+	case FLD_THREAD_CGROUPS:
+		return fields_str(v, ev->cgroups);
+	case FLD_THREAD_TID:
+		return ev->tid > 0 && fields_num(v, ev->tid);
+	case FLD_THREAD_ISMAIN:
+		/* unknown tid: the process itself */
+		return fields_num(v, ev->tid <= 0 || !ev->proc || ev->tid == ev->proc->pid);
 	case FLD_SF_DNS_NAME:
 		return fields_str(v, ev->dns_name);
 	case FLD_SF_PACKAGE:
@@ -817,6 +918,25 @@ static bool fields_get_other(const struct sf_field *f, const struct sf_event *ev
 		return fields_str(v, ev->phase ? ev->phase : "");
 	case FLD_SF_FD_PACKAGE:
 		return fields_str(v, ev->fd_package ? ev->fd_package : "");
+	case FLD_SF_NET_KIND:
+		return fields_str(v, ev->net_kind);
+	case FLD_SF_NET_BLOCKED:
+		return (ev->fd_type == SF_FD_IPV4 || ev->fd_type == SF_FD_IPV6) &&
+		       fields_num(v, ev->dst_blocked);
+	case FLD_SF_DNS_TYPE:
+		return fields_str(v, ev->dns_type);
+	case FLD_SF_HTTP_METHOD:
+		return fields_str(v, ev->http_method);
+	case FLD_SF_HTTP_URI:
+		return fields_str(v, ev->http_uri);
+	case FLD_SF_HTTP_HOST:
+		return fields_str(v, ev->http_host);
+	case FLD_SF_HTTP_REQUEST_LINE:
+		return fields_str(v, ev->http_request_line);
+	case FLD_SF_TLS_SNI:
+		return fields_str(v, ev->tls_sni);
+	case FLD_SF_LEFT_RUNNING:
+		return fields_num(v, ev->left_running);
 	default:
 		break;
 	}
@@ -826,14 +946,14 @@ static bool fields_get_other(const struct sf_field *f, const struct sf_event *ev
 bool sf_field_get(const struct sf_field *f, const struct sf_event *ev, unsigned i,
 		  struct sf_fval *v, char *scratch, size_t slen)
 {
-	if (i > 0 && sf_field_multi(f) == SF_FM_ONE)
+	if ((i > 0 && sf_field_multi(f) == SF_FM_ONE) || f->id >= SF_FIELD_ABSENT)
 		return false;
 	/* enum fields_id keeps each class together: dispatch on its ranges. */
 	if (f->id <= FLD_EVT_SOURCE)
 		return fields_get_evt(f, ev, v, scratch, slen);
 	if (f->id <= FLD_GROUP_NAME)
 		return fields_get_proc(f, ev, i, v, scratch, slen);
-	if (f->id <= FLD_FD_LNET)
+	if (f->id <= FLD_FD_SIP_NAME)
 		return fields_get_fd(f, ev, i, v, scratch, slen);
 	return fields_get_other(f, ev, v);
 }

@@ -14,9 +14,11 @@
  * without an index have one value per ancestor, parent first. Everything
  * else has at most one value. A field with no value for an event (fd.sip on
  * a file event, an evt.arg the event lacks) is "missing": sf_field_get
- * returns false and rendering gives "<NA>", as Falco prints it.
+ * returns false and rendering gives "<NA>", as Falco prints it. Falco
+ * fields the sensor cannot know at all (fields_absent.h) resolve too and
+ * are always missing.
  *
- * Owns: the static field table. Calls: libc (inet_pton/ntop, gmtime_r,
+ * Owns: the static field table. Calls: fields_absent, libc (inet_pton/ntop, gmtime_r,
  * strerrorname_np). Memory: values returned by sf_field_get point into the
  * event or into the caller's scratch and are valid until either changes.
  */
@@ -30,6 +32,7 @@
 #include "event.h"
 
 #define SF_FIELD_NA            "<NA>"
+#define SF_FIELD_ABSENT        0x4000 /* ids from here: fields_absent.h */
 #define SF_FIELD_MAX_ANCESTORS 64 /* walks stop here, also on a parent loop */
 
 enum sf_ftype {

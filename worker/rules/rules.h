@@ -41,7 +41,7 @@
 
 /* The Falco engine version whose rule language we implement; rules files
  * that require a newer one (required_engine_version) are refused. */
-#define SF_RULES_ENGINE_VERSION "0.43.0"
+#define SF_RULES_ENGINE_VERSION "0.58.0"
 #define SF_RULES_MAX_FILE       (16u << 20) /* bytes in one rules file */
 #define SF_RULES_SCRATCH        8192        /* longest field value built per event */
 #define SF_RULES_MEMO           1024        /* macros whose results are shared within an event */
@@ -102,6 +102,11 @@ const struct sf_rule *sf_rules_find(const struct sf_ruleset *rs, const char *nam
  * skipped for an unknown field (skip-if-unknown-filter) or another source,
  * rules that run for every event type. */
 const char *sf_rules_warnings(const struct sf_ruleset *rs);
+
+/* The Falco fields the loaded conditions use that the sensor cannot know
+ * (always missing: fields_absent.h), one "name: why" per line, "" when none. Owned by the
+ * caller (free). NULL when memory ran out. */
+char *sf_rules_absent_fields(const struct sf_ruleset *rs);
 
 const char *sf_rule_name(const struct sf_rule *r);
 const char *sf_rule_desc(const struct sf_rule *r);

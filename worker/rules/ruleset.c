@@ -1,6 +1,8 @@
 /* ruleset — see ruleset.h. */
 #include "ruleset.h"
 
+#include "fields_absent.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -159,6 +161,23 @@ const struct sf_rule *sf_rules_find(const struct sf_ruleset *rs, const char *nam
 const char *sf_rules_warnings(const struct sf_ruleset *rs)
 {
 	return rs->warnings ? rs->warnings : "";
+}
+
+char *sf_rules_absent_fields(const struct sf_ruleset *rs)
+{
+	struct sf_buf b = {0};
+	if (sf_buf_append(&b, "", 1) != 0)
+		return NULL;
+	b.len = 0;
+	for (int k = 0; k < sf_fields_absent_count() && k < (int)sizeof(rs->absent_used) * 8; k++)
+		if ((rs->absent_used[k / 8] >> (k % 8)) & 1) {
+			const struct sf_field_absent *a = sf_fields_absent_at(k);
+			if (sf_buf_appendf(&b, "%s: %s\n", a->name, a->why) != 0) {
+				sf_buf_free(&b);
+				return NULL;
+			}
+		}
+	return b.data;
 }
 
 const char *sf_rule_name(const struct sf_rule *r)

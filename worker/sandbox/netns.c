@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sinkhole.h"
+#include "userns.h"
 
 #define NETNS_MAX_CONN 64   /* npm opens a handful; more is not a registry client */
 #define NETNS_BUF      16384
@@ -42,11 +44,13 @@ struct sf_netns {
 	char path[64];
 	struct netns_conn *conns[NETNS_MAX_CONN];
 	_Atomic uint64_t connections, bytes_out, bytes_in;
+	struct sf_sinkhole *sinkhole;
 };
 
 struct netns_make {
 	struct sf_netns *n;
-	uint16_t port;
+	const struct sf_netns_opts *opts;
+	char err[256];
 	int rc;
 };
 
@@ -75,29 +79,56 @@ static void *netns_make_thread(void *arg)
 {
 	struct netns_make *m = arg;
 	struct sf_netns *n = m->n;
-	if (unshare(CLONE_NEWNET) != 0) {
+	/* owned by the sandbox's user namespace, the namespace is made there
+	 * (the kernel gives the container its own /sys only then); this
+	 * thread joins it */
+	int made = -1;
+	if (m->opts->owner && (m->rc = sf_userns_netns(m->opts->owner, &made)))
+		return NULL;
+	if (made >= 0 ? setns(made, CLONE_NEWNET) != 0 : unshare(CLONE_NEWNET) != 0) {
 		m->rc = -errno;
+		if (made >= 0)
+			close(made);
 		return NULL;
 	}
+	if (made >= 0)
+		close(made);
 	n->ns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (n->ns_fd < 0) {
 		m->rc = -errno;
 		return NULL;
 	}
-	if ((m->rc = netns_lo_up()) || !m->port)
+	if ((m->rc = netns_lo_up())) {
+		snprintf(m->err, sizeof(m->err), "cannot bring lo up: %s", strerror(-m->rc));
+		return NULL;
+	}
+	if (m->opts->sinkhole) {
+		if ((m->rc = sf_netpolicy_apply_blocked(m->opts->blocked, m->opts->nblocked, m->err,
+							sizeof(m->err))) ||
+		    (m->rc = sf_netpolicy_apply_sinkhole(SF_SINKHOLE_PORT, m->err, sizeof(m->err))))
+			return NULL;
+		if ((m->rc = sf_sinkhole_open(&n->sinkhole, SF_SINKHOLE_PORT)))
+			snprintf(m->err, sizeof(m->err), "cannot open the sinkhole's sockets: %s",
+				 strerror(-m->rc));
+		return NULL;
+	}
+	if (!m->opts->forward_port)
 		return NULL;
 	n->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (n->listen_fd < 0) {
 		m->rc = -errno;
 		return NULL;
 	}
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(m->port),
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(m->opts->forward_port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int one = 1;
 	setsockopt(n->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(n->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    listen(n->listen_fd, 64) != 0)
+	    listen(n->listen_fd, 64) != 0) {
 		m->rc = -errno;
+		snprintf(m->err, sizeof(m->err), "cannot listen on 127.0.0.1:%u: %s",
+			 (unsigned)m->opts->forward_port, strerror(errno));
+	}
 	return NULL;
 }
 
@@ -212,34 +243,43 @@ static void *netns_forward_thread(void *arg)
 	return NULL;
 }
 
-int sf_netns_create(struct sf_netns **out, uint16_t forward_port,
-		    const struct sockaddr_in *forward_to)
+int sf_netns_create(struct sf_netns **out, const struct sf_netns_opts *opts, char *err,
+		    size_t errlen)
 {
 	*out = NULL;
 	struct sf_netns *n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
 	n->ns_fd = n->listen_fd = n->stop_fd = -1;
-	if (forward_to)
-		n->to = *forward_to;
-	struct netns_make m = {.n = n, .port = forward_port};
+	if (opts->forward_to)
+		n->to = *opts->forward_to;
+	struct netns_make m = {.n = n, .opts = opts};
 	pthread_t t;
 	int rc = -pthread_create(&t, NULL, netns_make_thread, &m);
 	if (rc == 0) {
 		pthread_join(t, NULL);
 		rc = m.rc;
 	}
-	if (rc)
+	if (rc) {
+		snprintf(err, errlen, "%s", m.err[0] ? m.err : strerror(-rc));
 		goto fail;
+	}
 	snprintf(n->path, sizeof(n->path), "/proc/%d/fd/%d", (int)getpid(), n->ns_fd);
-	if (forward_port) {
+	if (n->sinkhole && (rc = sf_sinkhole_start(n->sinkhole))) {
+		snprintf(err, errlen, "cannot start the sinkhole: %s", strerror(-rc));
+		goto fail;
+	}
+	if (opts->forward_port && !opts->sinkhole) {
 		n->stop_fd = eventfd(0, EFD_CLOEXEC);
 		if (n->stop_fd < 0) {
 			rc = -errno;
+			snprintf(err, errlen, "eventfd: %s", strerror(-rc));
 			goto fail;
 		}
-		if ((rc = -pthread_create(&n->thread, NULL, netns_forward_thread, n)))
+		if ((rc = -pthread_create(&n->thread, NULL, netns_forward_thread, n))) {
+			snprintf(err, errlen, "cannot start the forwarder: %s", strerror(-rc));
 			goto fail;
+		}
 		n->running = true;
 	}
 	*out = n;
@@ -250,6 +290,8 @@ fail:
 }
 
 const char *sf_netns_path(const struct sf_netns *n) { return n->path; }
+
+struct sf_sinkhole *sf_netns_sinkhole(const struct sf_netns *n) { return n->sinkhole; }
 
 void sf_netns_stats(const struct sf_netns *n, struct sf_netns_stats *st)
 {
@@ -271,6 +313,7 @@ void sf_netns_free(struct sf_netns *n)
 	for (int k = 0; k < NETNS_MAX_CONN; k++)
 		if (n->conns[k])
 			netns_conn_close(n, k);
+	sf_sinkhole_free(n->sinkhole);
 	if (n->listen_fd >= 0)
 		close(n->listen_fd);
 	if (n->stop_fd >= 0)

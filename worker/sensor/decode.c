@@ -148,6 +148,20 @@ static void decode_mode(char *buf, size_t len, uint32_t m)
 		snprintf(buf, len, "0");
 }
 
+static void decode_clone_flags(char *buf, size_t len, uint64_t f)
+{
+	static const struct decode_flag t[] = {
+	    {0x00000100, "CLONE_VM"},	     {0x00000200, "CLONE_FS"},
+	    {0x00000400, "CLONE_FILES"},     {0x00000800, "CLONE_SIGHAND"},
+	    {0x00010000, "CLONE_THREAD"},    {0x00020000, "CLONE_NEWNS"},
+	    {0x02000000, "CLONE_NEWCGROUP"}, {0x04000000, "CLONE_NEWUTS"},
+	    {0x08000000, "CLONE_NEWIPC"},    {0x10000000, "CLONE_NEWUSER"},
+	    {0x20000000, "CLONE_NEWPID"},    {0x40000000, "CLONE_NEWNET"}};
+	decode_flags(buf, len, (uint32_t)f, t, sizeof(t) / sizeof(t[0]), NULL);
+	if (!buf[0])
+		snprintf(buf, len, "0");
+}
+
 static const char *decode_ptrace_request(int64_t r)
 {
 	switch (r) {
@@ -309,6 +323,8 @@ static bool decode_exec(struct sf_decoder *d, struct sf_proc_entry *p, const str
 	}
 	sf_proctable_set_strings(p, sc->args, exepath ? exepath : filename, rest,
 				 cwd ? cwdslash : "");
+	if (d->has_init && p->p.vpid == 1)
+		return false; /* our init: no fact, no event, and not yet started */
 	p->p.exe_writable = decode_writable_path(d, p->p.exepath);
 	if (d->packages) /* before the facts: they are the new package's */
 		sf_packages_exec(d->packages, &p->p, p->p.cwd);
@@ -551,11 +567,21 @@ static bool decode_simple(struct sf_proc_entry *p, const struct sf_bpf_event *r,
 	case SF_BPF_MEMFD: {
 		const char *name = decode_slot(r, len, 0, sc->s[0], sizeof(sc->s[0]));
 		ev->fd_type = SF_FD_MEMFD;
+		ev->has_fd_num = true;
+		ev->fd_num = r->ret;
 		snprintf(sc->path, sizeof(sc->path), "/memfd:%s", name ? name : "");
 		ev->fd_name = sc->path;
 		decode_arg(ev, "name", name ? name : "");
 		return true;
 	}
+	case SF_BPF_DENIED:
+		/* a call the seccomp filter denies: its result is the filter's
+		 * errno; clone and unshare say which namespaces were asked for */
+		if (r->syscall == SF_NR_clone || r->syscall == SF_NR_unshare) {
+			decode_clone_flags(sc->flags, sizeof(sc->flags), r->u.raw.args[0]);
+			decode_arg(ev, "flags", sc->flags);
+		}
+		return true;
 	case SF_BPF_MOUNT:
 		decode_arg(ev, "dev", decode_slot(r, len, 0, sc->s[0], sizeof(sc->s[0])));
 		decode_arg(ev, "dir", decode_slot(r, len, 1, sc->s[1], sizeof(sc->s[1])));
@@ -564,6 +590,39 @@ static bool decode_simple(struct sf_proc_entry *p, const struct sf_bpf_event *r,
 	default:
 		return false;
 	}
+}
+
+/* Records of our init (the container's pid 1): its exec names it, its
+ * first fork is the phase's command; none is an event of the package's. */
+static bool decode_init(struct sf_decoder *d, struct sf_proc_entry *p, const struct sf_bpf_event *r,
+			size_t len, struct sf_decode_scratch *sc, struct sf_event *ev)
+{
+	if (r->kind == SF_BPF_EXEC) {
+		decode_exec(d, p, r, len, sc, ev);
+	} else if (r->kind == SF_BPF_FORK) {
+		decode_fork(d, p, r, ev);
+		if (!d->command_pid)
+			d->command_pid = r->u.fork.child_pid;
+	} else if (r->kind == SF_BPF_EXIT) {
+		p->exited = true;
+	}
+	return false;
+}
+
+/* A process that outlived the phase's command has ended (by itself, or
+ * killed with the rest when the grace was over): a fact. */
+static void decode_left_running(struct sf_decoder *d, const struct sf_proc_entry *p,
+				const struct sf_bpf_event *r)
+{
+	char cmd[SF_DECODE_PATH + SF_BPF_ARGS + 2], how[64];
+	snprintf(cmd, sizeof(cmd), "%s%s%s", p->p.exepath ? p->p.exepath : p->p.name,
+		 p->p.args && p->p.args[0] ? " " : "", p->p.args ? p->p.args : "");
+	int code = (int)r->ret;
+	if (code & 0x7f)
+		snprintf(how, sizeof(how), "pid %d, killed by signal %d", p->p.vpid, code & 0x7f);
+	else
+		snprintf(how, sizeof(how), "pid %d, exited %d", p->p.vpid, (code >> 8) & 0xff);
+	decode_fact(d, "left_running", cmd, how);
 }
 
 bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t len,
@@ -577,14 +636,24 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	ev->container_image = d->image;
 	ev->user_name = d->user_name;
 	ev->user_id = d->user_id;
+	ev->cgroups = d->cgroups;
+	ev->tid = (int32_t)r->tid;
+	ev->num = ++d->events;
 	ev->phase = d->phase;
 
 	struct sf_proc_entry *p = sf_proctable_get(d->procs, r);
 	if (!p)
 		return false;
+	/* ids as the sandbox sees them (its user namespace maps them) */
+	if (d->uid_count && r->uid - d->uid_base < d->uid_count)
+		p->p.uid = r->uid - d->uid_base;
+	if (d->uid_count && r->gid - d->uid_base < d->uid_count)
+		p->p.gid = r->gid - d->uid_base;
 	if (d->packages)
 		sf_packages_adopt(d->packages, &p->p);
 	d->cur = &p->p;
+	if (d->has_init && p->p.vpid == 1)
+		return decode_init(d, p, r, len, sc, ev);
 	const char *base = p->p.cwd && p->p.cwd[0] ? p->p.cwd : NULL;
 	ev->type = sf_syscall_name(r->syscall);
 
@@ -601,6 +670,9 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 		break;
 	case SF_BPF_OPEN:
 		keep = decode_open(d, r, len, sc, base, ev);
+		/* the new fd (Falco's fd.num; a failed open's is its error) */
+		ev->has_fd_num = true;
+		ev->fd_num = r->ret;
 		break;
 	case SF_BPF_RENAME:
 		keep = decode_rename(d, r, len, sc, base, ev);
@@ -616,6 +688,10 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	case SF_BPF_ACCEPT:
 	case SF_BPF_SEND:
 		keep = decode_sock(d, r, len, sc, ev);
+		if (r->kind == SF_BPF_ACCEPT && r->ret >= 0) {
+			ev->has_fd_num = true;
+			ev->fd_num = r->ret;
+		}
 		break;
 	case SF_BPF_SETID:
 		keep = decode_setid(r, sc, ev);
@@ -627,6 +703,13 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	if (!keep || !ev->type || !d->started)
 		return false; /* crun's own setup of the container */
 	ev->proc = &p->p;
+	if (d->command_ended) {
+		ev->left_running = true;
+		if (r->kind == SF_BPF_EXIT)
+			decode_left_running(d, p, r);
+	} else if (r->kind == SF_BPF_EXIT && r->pid == (uint32_t)d->command_pid) {
+		d->command_ended = true;
+	}
 	if (d->packages && ev->fd_name &&
 	    (ev->fd_type == SF_FD_FILE || ev->fd_type == SF_FD_DIRECTORY))
 		ev->fd_package = sf_packages_file_owner(d->packages, &p->p, ev->fd_name);

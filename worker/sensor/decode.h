@@ -11,7 +11,9 @@
  *
  * Records of the container runtime's own setup (before the container's
  * first exec) are decoded but not returned: they are crun's doing, not
- * the package's; neither are their facts kept.
+ * the package's; neither are their facts kept. Nor are our init's (the
+ * container's pid 1 when has_init is set). Calls the seccomp filter
+ * denies arrive as their syscall's event with the filter's errno.
  *
  * Owns: nothing. The event points into the caller's struct
  * sf_decode_scratch and the process table, valid until the next record.
@@ -54,6 +56,7 @@ struct sf_decoder {
 	const struct sf_sensor *sensor; /* converts the records' clock */
 	const char *container_id;	/* container.id and container.name */
 	const char *image;		/* container.image.repository */
+	const char *cgroups;		/* thread.cgroups of every event (not copied) */
 	struct sf_proctable *procs;
 	/* Attributes processes and files to packages; NULL: none. */
 	struct sf_packages *packages;
@@ -67,7 +70,18 @@ struct sf_decoder {
 	uint32_t user_id;
 	struct sf_decode_sink sink;
 	bool started; /* the container's first exec was seen */
+	uint64_t events; /* evt.num of the last event decoded */
 	const struct sf_proc *cur; /* the process of the record being decoded */
+	/* The sandbox's user namespace (0, 0: none): host ids in
+	 * [uid_base, uid_base + uid_count) are reported as the ids inside. */
+	uint32_t uid_base, uid_count;
+	/* The container's pid 1 is our init (init.c): its records are not the
+	 * package's, the phase's command is its first child, and whatever acts
+	 * after that child ended was left running (scanfarm.left_running, a
+	 * left_running fact when it exits). Reset for every phase. */
+	bool has_init;
+	int32_t command_pid;	 /* host pid of the phase's command, 0 = not yet */
+	bool command_ended;
 };
 
 /* Everything an event may point at lives here, on the sensor thread's

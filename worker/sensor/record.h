@@ -54,6 +54,7 @@ enum sf_bpf_kind {
 	SF_BPF_SETID,	   /* setuid family */
 	SF_BPF_MOUNT,	   /* mount: dev, dir, type */
 	SF_BPF_CHOWN,	   /* chown/fchown/lchown/fchownat: path (or walked fd), dirfd base */
+	SF_BPF_DENIED,	   /* a call the sandbox's seccomp filter denies (syscalls.h): args */
 };
 
 #define SF_BPF_SLOT_WALKED 1 /* slot holds reversed path components */
@@ -111,6 +112,9 @@ struct sf_bpf_event {
 		struct {
 			__u32 flags;
 		} memfd;
+		struct {
+			__u64 args[3]; /* the first three arguments, raw */
+		} raw;
 		struct {
 			/* the file executed (bprm->file): its inode number and
 			 * its super block's s_dev (the kernel's encoding:

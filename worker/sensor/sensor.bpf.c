@@ -570,6 +570,29 @@ static __noinline int on_proc(__u64 cgid, __u32 nr, long ret, struct pt_regs *re
 	return 0;
 }
 
+/*
+ * A call the seccomp filter denies (SF_SYSCALLS_DENIED), or clone/unshare
+ * asking for a new namespace. seccomp runs on syscall entry before the
+ * sys_enter tracepoint, so an entry-side sensor never sees a denied call;
+ * sys_exit still fires, with the filter's errno as the result.
+ */
+static __noinline int on_denied(__u64 cgid, __u32 nr, long ret, struct pt_regs *regs)
+{
+	__u64 a0 = BPF_CORE_READ(regs, di);
+	if (nr == SF_NR_clone && !(a0 & SF_CLONE_NEW_FLAGS))
+		return 0; /* an ordinary fork or thread */
+	if (nr == SF_NR_unshare && !(a0 & (SF_CLONE_NEW_FLAGS | SF_CLONE_NEWTIME)))
+		return 0;
+	struct sf_bpf_event *e = event_start(SF_BPF_DENIED, cgid, nr, ret);
+	if (!e)
+		return 0;
+	e->u.raw.args[0] = a0;
+	e->u.raw.args[1] = BPF_CORE_READ(regs, si);
+	e->u.raw.args[2] = BPF_CORE_READ(regs, dx);
+	event_send(e);
+	return 0;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -622,6 +645,12 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 	case SF_NR_execve:
 	case SF_NR_execveat:
 		return on_proc(cgid, nr, ret, regs);
+	case SF_NR_clone:
+	case SF_NR_unshare:
+#define SF_DENIED_CASE(name, number) case number:
+	SF_SYSCALLS_DENIED(SF_DENIED_CASE)
+#undef SF_DENIED_CASE
+		return on_denied(cgid, nr, ret, regs);
 	}
 	return 0;
 }

@@ -232,7 +232,7 @@ variable "target_jobs_per_slot" {
 
 variable "sensor_backend" {
   type        = string
-  description = "Runtime sensor of the workers: ebpf (embedded CO-RE sensor), falco-json or falco-grpc (Falco installed on each worker, issue 16)."
+  description = "Runtime sensor of the workers: ebpf (embedded CO-RE sensor), falco-json or falco-grpc (Falco installed on each worker, docs/falco.md)."
   default     = "ebpf"
   validation {
     condition     = contains(["ebpf", "falco-json", "falco-grpc"], var.sensor_backend)

@@ -4,7 +4,9 @@
 // What this does instead, harmlessly: it looks up names under
 // exfil-test.example (.example is reserved by RFC 2606 and never resolves),
 // once with getaddrinfo (dns.lookup) and once with c-ares (dns.resolve4). The
-// sandbox's resolver is a sinkhole on loopback; both give up within seconds.
+// sandbox's resolver, on its loopback, is its sinkhole's: it answers with an
+// address inside the sandbox (offline, nobody answers and both give up
+// within seconds).
 'use strict';
 const dns = require('dns');
 const os = require('os');

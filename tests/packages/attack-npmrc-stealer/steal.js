@@ -4,8 +4,9 @@
 // What this does instead, harmlessly: it reads the token of $HOME/.npmrc the
 // way the attack did (the job's own home: a worthless canary; if there is no
 // file it writes a FAKE token first), and opens a TCP connection to
-// 198.51.100.23:443, a TEST-NET-2 address no sandbox can reach (it fails with
-// ENETUNREACH). Nothing is ever sent.
+// 198.51.100.23:443, a TEST-NET-2 address: in the sandbox's sinkhole network
+// only the sandbox's own sinkhole answers it, offline it fails with
+// ENETUNREACH. Nothing is ever sent.
 // It also renames itself "npm" first (process.title sets the task name, i.e.
 // Falco's proc.name): the rules must not take it for npm.
 'use strict';

@@ -1,6 +1,6 @@
 // Acts only when required (no install scripts): spawns `sh -c id` and opens
-// a TCP connection to 198.51.100.24:8443 (TEST-NET-2, unreachable from any
-// sandbox). Nothing is sent.
+// a TCP connection to 198.51.100.24:8443 (TEST-NET-2: only the sandbox's own
+// sinkhole answers it; offline, no route). Nothing is sent.
 'use strict';
 const cp = require('child_process');
 const net = require('net');

@@ -2,7 +2,8 @@
 // harmlessly: it reads the token of $HOME/.npmrc (in the sandbox the job's
 // own home, a worthless canary; if there is no file it writes a FAKE token
 // first), and opens a TCP connection to 198.51.100.23:443, a TEST-NET-2
-// address no sandbox can reach. Nothing is ever sent.
+// address only the sandbox's own sinkhole answers (offline: no route).
+// Nothing is ever sent.
 'use strict';
 const fs = require('fs');
 const net = require('net');

@@ -1,6 +1,7 @@
 // Reports facts about the environment the install runs in, one
 // "PROBE key=value" line each. Harmless: the only network target is a
-// TEST-NET-2 address that no sandbox can reach.
+// TEST-NET-2 address that only the sandbox's own sinkhole answers (offline:
+// no route).
 const fs = require('fs');
 const os = require('os');
 const net = require('net');

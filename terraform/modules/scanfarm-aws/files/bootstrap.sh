@@ -154,13 +154,18 @@ install_falco() {
 		retry 3 apt-get install -y -q "falco=$SF_FALCO_VERSION"
 }
 
-# Falco's configuration for the worker (issue 16): the worker package ships
-# its overrides in /usr/share/scanfarm/falco/ once that exists; until then
-# these are the outputs the two backends read.
+# Falco's configuration for the worker (docs/falco.md): the worker package
+# ships it in /usr/share/scanfarm/falco/ — config.d/50-scanfarm.yaml (rules,
+# append_output, engine) with its rule paths pointed at the rules the
+# workers load ($1), and outputs/<backend>.yaml. Older packages had none:
+# then only the outputs are written here.
 configure_falco() {
+	local rules=$1 shipped=/usr/share/scanfarm/falco
 	install -d /etc/falco/config.d
-	if [ -d /usr/share/scanfarm/falco/config.d ]; then
-		cp /usr/share/scanfarm/falco/config.d/*.yaml /etc/falco/config.d/
+	if [ -f "$shipped/config.d/50-scanfarm.yaml" ] && [ -f "$shipped/outputs/$SF_SENSOR.yaml" ]; then
+		sed "s#/usr/share/scanfarm/rules/#$rules/#" "$shipped/config.d/50-scanfarm.yaml" \
+			>/etc/falco/config.d/50-scanfarm.yaml
+		cp "$shipped/outputs/$SF_SENSOR.yaml" /etc/falco/config.d/60-scanfarm-outputs.yaml
 	elif [ "$SF_SENSOR" = falco-grpc ]; then
 		cat >/etc/falco/config.d/50-scanfarm.yaml <<-'YAML'
 			# scanfarm worker: alerts over gRPC on a local unix socket
@@ -186,6 +191,12 @@ configure_falco() {
 	systemctl restart falco-modern-bpf.service
 }
 
+# The rule files Falco loads, as the worker's comma-separated --rules (it
+# checks and digests the same files).
+falco_rules() {
+	sed -n 's#^  - \(/.*\.yaml\)$#\1#p' /etc/falco/config.d/50-scanfarm.yaml | paste -sd, -
+}
+
 rules_dir() { # the rules the workers load: bundled or downloaded and checked
 	if [ "$SF_RULES_SOURCE" = bundled ]; then
 		echo /usr/share/scanfarm/rules
@@ -204,19 +215,21 @@ rules_dir() { # the rules the workers load: bundled or downloaded and checked
 
 worker() {
 	install_packages scanfarm-worker scanfarm-cli
+	local secret rules regauth
+	rules=$(rules_dir)
 	case "$SF_SENSOR" in
 	ebpf) ;;
 	falco-json | falco-grpc)
 		scanfarm-worker --help 2>&1 | grep -q -- "$SF_SENSOR" ||
 			die "sensor $SF_SENSOR: scanfarm-worker $SF_PACKAGE_VERSION has no such backend (issue 16)"
 		install_falco
-		configure_falco
+		configure_falco "$rules"
+		# Falco evaluates the rules; the worker checks and digests the same files
+		[ -z "$(falco_rules)" ] || rules=$(falco_rules)
 		;;
 	*) die "unknown sensor backend $SF_SENSOR" ;;
 	esac
-	local secret rules regauth
 	secret=$(retry 10 ssm_get "$SF_WORKER_SECRET_PARAM") || die "cannot read $SF_WORKER_SECRET_PARAM"
-	rules=$(rules_dir)
 	regauth=$(registry_auth root)
 	install -d -m 0755 /etc/scanfarm
 	(
