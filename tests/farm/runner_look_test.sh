@@ -106,12 +106,13 @@ ok "the tools malware expects are there" \
 mi=$(sec mountinfo)
 ok "the root is the image, read-only, on a loop device" \
   'grep -qE "^[0-9]+ [0-9]+ [0-9:]+ / / ro,[^ ]* - ext4 /dev/loop[0-9]+ ro" <<<"$mi"'
-# The project tree is the one bind mount from the worker's disk: its mount
-# root is the job directory's host path (the tree needs a file system of its
-# own to hide it). Every other mount shows no host path.
-ok "no mount but the project tree's shows a path of the worker's" \
-  '[ "$(grep -c " $work/" <<<"$mi")" = 1 ] && grep " $work/" <<<"$mi" | grep -q " $cwd rw," ||
-   { grep " $work/" <<<"$mi"; false; }'
+# Every mount is a file system of its own (the image, the job's disk, the
+# kernel's): none shows a host path of the worker's, the project tree's
+# included (it is bound from the job's disk, where its root reads /work/…).
+ok "no mount shows a path of the worker's" \
+  '! grep -q " $work/" <<<"$mi" || { grep " $work/" <<<"$mi"; false; }'
+ok "the project tree is mounted read-write at the working directory" \
+  'grep -q " $cwd rw," <<<"$mi" || { echo "$mi"; false; }'
 ok "the cgroup paths are the namespace's root" '! sec cgroup | grep -qv ":/$"'
 
 # --- another scan, another look, other credentials
