@@ -575,7 +575,6 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	ps->proxy_port = SF_JOB_PROXY_PORT;
 	ps->proxy = &env->proxy->addr;
 	ps->cache_dir = cache;
-	ps->userns = env->userns;
 	rc = job_run_phase(j, ps, sf_npm_fetch(&j->project, env->registry, SF_JOB_PROXY_PORT,
 					       env->gateway_origin != NULL, &argv, &envv),
 			       &argv, &envv, out);
@@ -583,7 +582,6 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	ps->proxy_port = 0;
 	ps->proxy = NULL;
 	ps->cache_dir = NULL;
-	ps->userns = NULL;
 	return rc;
 }
 
@@ -620,7 +618,12 @@ static int job_phases(const struct sf_job_env *env, struct job_run *j,
 		return -ENOMEM;
 	b->nphases = 3;
 	int64_t deadline = sf_monotonic_ms() + (int64_t)base->time_limit_s * 1000;
+	/* every network namespace the worker makes for a phase (the fetch
+	 * phase's, the sinkhole) is owned by the slot's user namespace: the
+	 * kernel lets the container mount a /sys of its own only then (else
+	 * the runtime binds the host's, the host's devices and mounts in it) */
 	struct sf_phase_spec ps = {.base = base,
+				   .userns = env->userns,
 				   .sinkhole = j->sinkhole,
 				   .blocked = j->blocked,
 				   .nblocked = j->nblocked};

@@ -113,6 +113,13 @@ ok "no mount shows a path of the worker's" \
   '! grep -q " $work/" <<<"$mi" || { grep " $work/" <<<"$mi"; false; }'
 ok "the project tree is mounted read-write at the working directory" \
   'grep -q " $cwd rw," <<<"$mi" || { echo "$mi"; false; }'
+# The host's /sys bound in would show the host's devices and mounts: the
+# container's sysfs must be its own (its network namespace is the user
+# namespace's, so the runtime may mount one).
+host_sys=$(awk '$5 == "/sys" {print $3; exit}' /proc/self/mountinfo)
+box_sys=$(awk '$5 == "/sys" {print $3; exit}' <<<"$mi")
+ok "/sys is a sysfs of the container's own ($box_sys, the host's is $host_sys)" \
+  '[ -n "$box_sys" ] && [ "$box_sys" != "$host_sys" ] && ! grep -q " /sys/kernel/tracing " <<<"$mi"'
 ok "the cgroup paths are the namespace's root" '! sec cgroup | grep -qv ":/$"'
 
 # --- another scan, another look, other credentials
