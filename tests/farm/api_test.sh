@@ -23,6 +23,7 @@ pack() { # NAME TEST_PACKAGE → $work/NAME.tgz
   mkdir -p "$work/pack/$1"
   cp -R "$src/tests/packages/$2" "$work/pack/$1/package"
   rm -f "$work/pack/$1/package/expect"
+  arm "$work/pack/$1/package"
   [ -n "${3:-}" ] && echo "$3" >"$work/pack/$1/package/variant.txt"
   tar -czf "$work/$1.tgz" -C "$work/pack/$1" package
 }

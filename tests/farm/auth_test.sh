@@ -55,7 +55,7 @@ before=$(curl -s "$url/metrics" | sed -n 's/^scanfarm_messages_unauthenticated_t
 wait_id=$(curl -s "${auth[@]}" -H 'Content-Type: application/octet-stream' \
   --data-binary @"$work/waiting.tgz" "$url/v1/scans" | jq -r .id)
 env -u SCANFARM_WORKER_SECRET "$build/worker/scanfarm-worker" --worker-id rogue \
-  --work-dir "$work/rogue" --rootfs "$src/var/rootfs" --rules "$src/rules" \
+  --work-dir "$work/rogue" --rootfs "$SCANFARM_ROOTFS" --rules "$src/rules" \
   --jobs-url "tcp://127.0.0.1:$((port + 1))" --results-url "tcp://127.0.0.1:$((port + 2))" \
   >"$work/rogue.log" 2>&1 &
 rogue=$!

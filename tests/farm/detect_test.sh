@@ -47,6 +47,7 @@ for p in "${pkgs[@]}"; do
   mkdir -p "$work/pkg/$p"
   cp -R "$(pkgdir "$p")" "$work/pkg/$p/package"
   rm -f "$work/pkg/$p/package/expect"
+  arm "$work/pkg/$p/package"
   tar -czf "$work/$p.tgz" -C "$work/pkg/$p" package
   reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/$p.tgz" \
     "$url/monitor/project/npm")
@@ -97,7 +98,7 @@ done
 # A broken rules file: the worker names file and line and refuses to start.
 printf -- '- rule: broken\n  desc: x\n  condition: evt.type = open and (proc.name = x\n  output: x\n  priority: WARNING\n' >"$work/broken.yaml"
 timeout 20 "$build/worker/scanfarm-worker" --rules "$work/broken.yaml" --work-dir "$work/wb" \
-  --rootfs "$src/var/rootfs" --jobs-url tcp://127.0.0.1:1 --results-url tcp://127.0.0.1:1 \
+  --rootfs "$SCANFARM_ROOTFS" --jobs-url tcp://127.0.0.1:1 --results-url tcp://127.0.0.1:1 \
   >"$work/broken.out" 2>&1
 brc=$?
 ok "worker refuses to start on a broken rule file (exit $brc)" '[ "$brc" = 2 ]'

@@ -63,6 +63,7 @@ declare -A ids
 for p in "${pkgs[@]}"; do
   mkdir -p "$work/pkg/$p" && cp -R "$src/tests/packages/$p" "$work/pkg/$p/package"
   rm -f "$work/pkg/$p/package/expect"
+  case $p in attack-*) arm "$work/pkg/$p/package" ;; esac # the simulations act only armed
   tar -czf "$work/$p.tgz" -C "$work/pkg/$p" package
   ids[$p]=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/$p.tgz" \
     "$url/monitor/project/npm" | jq -r '.id // empty')

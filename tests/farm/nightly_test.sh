@@ -29,8 +29,9 @@ cli=$build/cli/scanfarm
 
 regport=$((port + 3)) regurl=http://127.0.0.1:$((port + 3))
 pk=$src/tests/packages
+mkdir -p "$work/pk" && cp -R "$pk/attack-npmrc-stealer" "$work/pk/" && arm "$work/pk/attack-npmrc-stealer"
 python3 "$src/tests/tools/npm_registry.py" "$work/registry" "$regurl" \
-  "$pk/benign-banner" "$pk/dep-victim" "$pk/attack-npmrc-stealer" >"$work/registry.txt"
+  "$pk/benign-banner" "$pk/dep-victim" "$work/pk/attack-npmrc-stealer" >"$work/registry.txt"
 python3 "$src/tests/tools/fake_registry.py" "$work/registry" "$regport" "$work/registry.log" &
 reg=$!
 for _ in $(seq 1 50); do curl -s -o /dev/null "$regurl/sf-victim" && break; sleep 0.1; done
@@ -42,9 +43,9 @@ export SCANFARM_PYPI_INDEX=$regurl/simple
 
 # --- three repositories, three lockfile formats, shared dependencies
 in_rootfs() {
-  unshare --mount --fork sh -c 'mount --bind "$1" "$2/work" && mount -t tmpfs scratch "$2/tmp" &&
-    mount -t proc proc "$2/proc" && exec chroot "$2" env HOME=/tmp sh -c "cd /work && $3"' \
-    in_rootfs "$1" "$SCANFARM_ROOTFS" "$2" >>"$work/lockgen.log" 2>&1
+  unshare --mount --fork sh -c 'mount --bind "$1" "$2/mnt" && mount -t tmpfs scratch "$2/tmp" &&
+    mount -t proc proc "$2/proc" && exec chroot "$2" env HOME=/tmp sh -c "cd /mnt && $3"' \
+    in_rootfs "$1" "$src/var/rootfs" "$2" >>"$work/lockgen.log" 2>&1
 }
 repo() { # NAME DEPENDENCIES-JSON
   mkdir -p "$work/repos/$1"

@@ -230,9 +230,23 @@ int sf_decode_dns_name(const unsigned char *m, size_t len, char *name, size_t na
 	return 0;
 }
 
-static bool decode_writable_path(const char *p)
+/* Is path below dir (a container path without a trailing '/'; NULL: no)? */
+static bool decode_below(const char *path, const char *dir)
 {
-	return !strncmp(p, "/tmp/", 5) || !strncmp(p, "/work/", 6) || !strncmp(p, "/dev/shm/", 9) ||
+	size_t n = dir ? strlen(dir) : 0;
+	return n > 1 && !strncmp(path, dir, n) && path[n] == '/';
+}
+
+/* The project tree's path in the container ("/work" unless told). */
+static const char *decode_work_dir(const struct sf_decoder *d)
+{
+	return d->work_dir ? d->work_dir : "/work";
+}
+
+static bool decode_writable_path(const struct sf_decoder *d, const char *p)
+{
+	return !strncmp(p, "/tmp/", 5) || decode_below(p, decode_work_dir(d)) ||
+	       decode_below(p, d->home_dir) || !strncmp(p, "/dev/shm/", 9) ||
 	       !strncmp(p, "/memfd:", 7) || !strncmp(p, "/proc/", 6);
 }
 
@@ -269,7 +283,8 @@ static void decode_fact(struct sf_decoder *d, const char *kind, const char *valu
 
 static void decode_file_written(struct sf_decoder *d, const char *path)
 {
-	if (path[0] == '/' && strncmp(path, "/work/", 6) && strcmp(path, "/work"))
+	const char *work = decode_work_dir(d);
+	if (path[0] == '/' && !decode_below(path, work) && strcmp(path, work))
 		decode_fact(d, "file_written", path, "");
 }
 
@@ -310,7 +325,7 @@ static bool decode_exec(struct sf_decoder *d, struct sf_proc_entry *p, const str
 				 cwd ? cwdslash : "");
 	if (d->has_init && p->p.vpid == 1)
 		return false; /* our init: no fact, no event, and not yet started */
-	p->p.exe_writable = decode_writable_path(p->p.exepath);
+	p->p.exe_writable = decode_writable_path(d, p->p.exepath);
 	if (d->packages) /* before the facts: they are the new package's */
 		sf_packages_exec(d->packages, &p->p, p->p.cwd);
 	ev->type = r->syscall == SF_NR_execveat ? "execveat" : "execve";
@@ -639,6 +654,8 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	ev->container_id = d->container_id;
 	ev->container_name = d->container_id;
 	ev->container_image = d->image;
+	ev->user_name = d->user_name;
+	ev->user_id = d->user_id;
 	ev->cgroups = d->cgroups;
 	ev->tid = (int32_t)r->tid;
 	ev->num = ++d->events;

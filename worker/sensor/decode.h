@@ -61,6 +61,13 @@ struct sf_decoder {
 	/* Attributes processes and files to packages; NULL: none. */
 	struct sf_packages *packages;
 	const char *phase; /* scanfarm.phase of every event (not copied) */
+	/* The project tree's and the user's home's paths in the container
+	 * (NULL: "/work" and none): files written outside the tree are
+	 * facts, executables below either were written by the install. */
+	const char *work_dir, *home_dir;
+	/* user.name of uid user_id (NULL: numbers) */
+	const char *user_name;
+	uint32_t user_id;
 	struct sf_decode_sink sink;
 	bool started; /* the container's first exec was seen */
 	uint64_t events; /* evt.num of the last event decoded */
