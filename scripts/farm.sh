@@ -17,6 +17,10 @@
 #   SCANFARM_NPM_REGISTRY_AUTH  file with the registry's token: the worker's gateway adds
 #     it to the fetch phase's requests, the coordinator to its package references'
 #   SCANFARM_NPM_REGISTRY_CA  PEM CA certificates to verify the registry with (both)
+#   SCANFARM_PYPI_INDEX [https://pypi.org/simple/]  the PEP 503 simple index PyPI scans
+#     fetch phase resolves from ("" for none); SCANFARM_PYPI_INDEX_AUTH / _CA as above
+#   SCANFARM_GEM_SOURCE [https://rubygems.org/]  the gem source of RubyGems scans ("" for
+#     none); SCANFARM_GEM_SOURCE_AUTH / _CA as above
 #   SCANFARM_COORDINATOR_OPTS / SCANFARM_WORKER_OPTS  more options of each, e.g.
 #     "--ops-address 127.0.0.1:3001"; SCANFARM_NNG_SCHEME [tcp]: tls+tcp for TLS links
 #   SCANFARM_URL [http://127.0.0.1:$SCANFARM_HTTP_PORT]  the API as this script reaches it
@@ -77,6 +81,12 @@ up() {
         local regauth=()
         [ -n "${SCANFARM_NPM_REGISTRY_AUTH:-}" ] && regauth+=(--npm-registry-auth "$SCANFARM_NPM_REGISTRY_AUTH")
         [ -n "${SCANFARM_NPM_REGISTRY_CA:-}" ] && regauth+=(--npm-registry-ca "$SCANFARM_NPM_REGISTRY_CA")
+        regauth+=(--pypi-index "${SCANFARM_PYPI_INDEX-https://pypi.org/simple/}"
+          --gem-source "${SCANFARM_GEM_SOURCE-https://rubygems.org/}")
+        [ -n "${SCANFARM_PYPI_INDEX_AUTH:-}" ] && regauth+=(--pypi-index-auth "$SCANFARM_PYPI_INDEX_AUTH")
+        [ -n "${SCANFARM_PYPI_INDEX_CA:-}" ] && regauth+=(--pypi-index-ca "$SCANFARM_PYPI_INDEX_CA")
+        [ -n "${SCANFARM_GEM_SOURCE_AUTH:-}" ] && regauth+=(--gem-source-auth "$SCANFARM_GEM_SOURCE_AUTH")
+        [ -n "${SCANFARM_GEM_SOURCE_CA:-}" ] && regauth+=(--gem-source-ca "$SCANFARM_GEM_SOURCE_CA")
         "$build/worker/scanfarm-worker" --jobs-url "$nng://127.0.0.1:$jobs_port" \
           --results-url "$nng://127.0.0.1:$results_port" --work-dir "$var/worker" \
           --rootfs "${SCANFARM_ROOTFS:-$top/var/rootfs}" --runtime "${SCANFARM_RUNTIME:-crun}" \

@@ -18,6 +18,8 @@ PACKAGES=(build-essential cmake pkg-config clang llvm libbpf-dev bpftool libnng-
   libcurl4-openssl-dev libssl-dev libjansson-dev libnftables-dev libmnl-dev
   postgresql crun runc mmdebstrap
   jq curl ca-certificates openssl xz-utils git python3 tinyproxy e2fsprogs
+  # the PyPI and RubyGems tests build their packages and indexes on the host
+  python3-setuptools python3-wheel ruby
   shellcheck python3-yaml python3-jsonschema python3-jinja2 python3-configobj
   python3-jsonpatch python3-netifaces python3-requests python3-grpcio
   # the libraries a Falco 0.43 built from source needs (the Falco backends' tests)
@@ -82,7 +84,12 @@ host() {
 # The rootfs recipe: bump ROOTFS_RECIPE with every change to what rootfs() puts
 # in the image (and IMAGE_SANDBOX_RECIPE in worker/sandbox/image.c with it, the
 # verdict cache key). A rootfs whose marker names another recipe is rebuilt.
-ROOTFS_RECIPE=scanfarm-sandbox-2
+ROOTFS_RECIPE=scanfarm-sandbox-4
+# What the image installs with: npm, yarn and pnpm; pip, setuptools and wheel
+# in python3 (a plain setup.py builds with no index); gem and bundler in ruby;
+# make, gcc and the headers for native extensions (Python's, Ruby's); curl and
+# wget, which build scripts that call home expect.
+ROOTFS_PACKAGES=nodejs,npm,yarnpkg,ca-certificates,curl,wget,python3,python3-pip,python3-setuptools,python3-wheel,python3-venv,python3-dev,ruby,ruby-dev,bundler,make,gcc,libc6-dev
 # pnpm from the npm registry, pinned by version and by the registry's sha512
 PNPM_VERSION=9.15.9
 PNPM_INTEGRITY=sha512-aARhQYk8ZvrQHAeSMRKOmvuJ74fiaR1p5NQO7iKJiClf1GghgbrlW1hBjDolO95lpQXsfF+UA+zlzDzTfc8lMQ==
@@ -115,8 +122,8 @@ rootfs() {
   if [ -e "$dir/.scanfarm-rootfs-ok" ]; then log "rootfs: $dir is an older recipe: rebuilding"; fi
   mkdir -p "$var"
   rm -rf "$dir.tmp"
-  log "rootfs: building Debian bookworm minbase + nodejs + npm + yarnpkg + pnpm into $dir (a few minutes)"
-  mmdebstrap --quiet --variant=minbase --include=nodejs,npm,yarnpkg,ca-certificates \
+  log "rootfs: building Debian bookworm minbase + ${ROOTFS_PACKAGES//,/ } + pnpm into $dir (a few minutes)"
+  mmdebstrap --quiet --variant=minbase --include="$ROOTFS_PACKAGES" \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
@@ -127,6 +134,8 @@ rootfs() {
   pnpm_into "$dir.tmp"
   chroot "$dir.tmp" yarnpkg --version >/dev/null
   chroot "$dir.tmp" pnpm --version >/dev/null
+  chroot "$dir.tmp" python3 -m pip --version >/dev/null
+  chroot "$dir.tmp" bundle --version >/dev/null
   echo "$ROOTFS_RECIPE" > "$dir.tmp/.scanfarm-rootfs-ok"
   rm -rf "$dir"
   mv "$dir.tmp" "$dir"

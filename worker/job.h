@@ -60,6 +60,11 @@ struct sf_job_env {
 	 * registry_origin are fetched from gateway_origin. NULL otherwise. */
 	const char *registry_origin;
 	const char *gateway_origin;
+	/* The PyPI index (PEP 503 simple) and the gem source the fetch phase of
+	 * those ecosystems' jobs uses (the gateway's URL when the worker holds
+	 * their credential); NULL or "": none, only what the body brings. */
+	const char *pypi_index;
+	const char *gem_source;
 	const char *cache_dir;		 /* the tarball cache shared by this worker's jobs */
 	long long cache_max_mb;		 /* emptied before a job when it has grown past this */
 	const char *network;		 /* "sinkhole" or "offline": for jobs that name none */

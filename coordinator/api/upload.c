@@ -42,9 +42,12 @@ static bool upload_too_large(struct MHD_Connection *c, long long max)
 enum MHD_Result sf_api_upload_scan_start(struct sf_api_uploads *u, struct MHD_Connection *c,
 					 const char *ecosystem, bool v1, void **con_cls)
 {
-	if (!ecosystem || strcmp(ecosystem, "npm") != 0)
+	/* /v1 takes PyPI and RubyGems bodies too (the worker tells their kind
+	 * from their content); Package Hunter's routes npm's */
+	bool other = v1 && ecosystem && (!strcmp(ecosystem, "pypi") || !strcmp(ecosystem, "rubygems"));
+	if (!ecosystem || (strcmp(ecosystem, "npm") != 0 && !other))
 		return sf_reply_error(c, 400, "unsupported_ecosystem",
-				      "only npm projects and packages can be scanned");
+				      "only npm, pypi and rubygems projects and packages can be scanned");
 	/* /v1 submissions may say what they are and how urgent they are
 	 * (CI before nightly bulk): priority -1000 … 1000, higher first. */
 	int priority = 0;

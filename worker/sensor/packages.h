@@ -16,6 +16,14 @@
  * the first exec (of a process of the project's) under /work, outside
  * node_modules, with a readable package.json.
  *
+ * Other ecosystems (sf_packages_set_ecosystem) have their own package
+ * directories: for PyPI an installed distribution's <name>-<version>.dist-info
+ * (identity "name==version" from its METADATA) and a source tree pip
+ * builds in (pip-install-X/<name>_<hex>, pip-req-build-X: from its
+ * PKG-INFO); for RubyGems an installed gem's gems/<name>-<version>
+ * (its directory's name). The project's identity is the one the worker
+ * read from the body.
+ *
  * A process gets its package at exec, from its cwd; outside any package
  * it keeps what it inherited from its parent (fork copies it). A
  * dependency's process is re-attributed only to a package inside its own
@@ -54,7 +62,10 @@ struct sf_pkg {
 	struct sf_pkg *next;
 };
 
+enum sf_packages_eco { SF_PACKAGES_NPM, SF_PACKAGES_PYPI, SF_PACKAGES_RUBYGEMS };
+
 struct sf_packages {
+	enum sf_packages_eco eco;
 	const char *work_host_dir; /* host directory mounted at /work, or NULL */
 	const char *tmp_host_dir;  /* host directory mounted at /tmp, or NULL */
 	char root_dir[1024];	   /* the project's root in the container, "" until known */
@@ -75,6 +86,17 @@ struct sf_packages {
  * directories are borrowed and must outlive the cache. */
 void sf_packages_init(struct sf_packages *pk, const char *work_host_dir,
 		      const char *tmp_host_dir, const char *project_dir, bool *oom);
+
+/* The job's ecosystem ("pypi", "rubygems"; NULL or anything else: npm)
+ * and, when not NULL, the project's identity ("name==version"). */
+void sf_packages_set_ecosystem(struct sf_packages *pk, const char *ecosystem,
+			       const char *project_id);
+
+/* Exposed for tests: like sf_packages_dir_len, for a Python tree (the
+ * deepest NAME.dist-info, pip-req-build-X, or pip-<kind>-X/<dir>) and for a
+ * gem home (gems/<name>-<version>). */
+size_t sf_packages_py_dir_len(const char *path);
+size_t sf_packages_gem_dir_len(const char *path);
 
 /* A new phase began: identities that were read from a directory name
  * (package.json missing, e.g. mid-extraction) are read again once. */

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# pypi_test — PyPI scans end to end on a whole farm (real pip in the real
+# sandbox, the eBPF sensor, rules/) with a PEP 503 simple index on loopback
+# built from tests/packages/pypi-* at test time (indexlib.sh):
+#   - an sdist whose setup.py reads SSH/AWS keys and connects out: caught in
+#     the fetch phase (pip runs setup.py to resolve it) and in the install,
+#     named sf-py-setup-steal==1.0.0;
+#   - a requirements.txt project pulling that sdist from the index: the
+#     alert names the dependency, phase fetch;
+#   - a wheel shipping a .pth start-up hook: the rule fires at install, the
+#     hook's code runs in the import phase;
+#   - an import-time payload in a package's __init__.py: phase import;
+#   - a benign sdist, a benign wheel and a benign sdist with a C extension
+#     (built with gcc in the install): three phases ran, nothing at Notice
+#     or above, the extension imported;
+#   - a requirement the index lacks: failed, never clean;
+#   - with no index configured at all, a self-contained sdist still scans.
+#   pypi_test.sh SOURCE_DIR BUILD_DIR DSN_FILE
+set -uo pipefail
+. "$(dirname "$0")/farmlib.sh"
+. "$(dirname "$0")/indexlib.sh"
+farm_init pypi "$1" "$2" "$3"
+[ -x "$py_host" ] && "$py_host" -c 'import setuptools, wheel' 2>/dev/null ||
+  { echo "SKIP: the host's python3 lacks setuptools or wheel (scripts/setup.sh packages)"; exit 77; }
+served_pid=
+trap '[ -n "$served_pid" ] && kill "$served_pid" 2>/dev/null; farm_cleanup' EXIT
+check() { local before=$failed; ok "$@"; [ "$failed" = "$before" ]; }
+pk=$src/tests/packages
+
+# --- the packages and the index
+dist=$work/dist
+steal=$(py_build "$pk/pypi-attack-setup" "$dist")
+benign=$(py_build "$pk/pypi-benign-sdist" "$dist")
+benign_whl=$(py_build "$pk/pypi-benign-sdist" "$dist" wheel)
+native=$(py_build "$pk/pypi-benign-native" "$dist")
+pth_whl=$(py_build "$pk/pypi-attack-pth" "$dist" wheel)
+payload=$(py_build "$pk/pypi-attack-import" "$dist")
+ok "the test distributions were built" '[ -f "$steal" ] && [ -f "$benign_whl" ] && [ -f "$native" ] && [ -f "$pth_whl" ] && [ -f "$payload" ]'
+idxport=$((port + 3))
+pypi_index "$work/index" "$steal" "$benign_whl"
+serve_static "$work/index" "$idxport" "$work/index.log"
+ok "the loopback index serves its simple pages" \
+  'curl -s "http://127.0.0.1:$idxport/simple/sf-py-setup-steal/" | grep -q "sf-py-setup-steal-1.0.0.tar.gz#sha256="'
+
+export SCANFARM_PYPI_INDEX=http://127.0.0.1:$idxport/simple/
+"$src/scripts/farm.sh" up || { echo "FAIL - farm did not start"; exit 1; }
+
+# a project: requirements.txt at the top of app/
+mkdir -p "$work/proj/app" "$work/missing/app"
+printf 'sf-py-setup-steal==1.0.0\nsf-py-benign\n' >"$work/proj/app/requirements.txt"
+tar -czf "$work/project.tgz" -C "$work/proj" app
+printf 'sf-py-not-in-index==1.0\n' >"$work/missing/app/requirements.txt"
+tar -czf "$work/missing.tgz" -C "$work/missing" app
+
+submit() { curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$1" \
+  "$url/v1/scans?ecosystem=pypi&rescan=1" | jq -r ".id // empty"; }
+wait_v1() { wait_scan "$1" >/dev/null; curl -s "$url/v1/scans/$1"; }
+alerts() { jq --arg r "$1" --arg p "$2" --arg ph "$3" '[.alerts[] | select(.rule == $r
+  and .output_fields["scanfarm.package"] == $p and .output_fields["scanfarm.phase"] == $ph)]
+  | length' <<<"$report"; }
+loud='["emergency","alert","critical","error","warning","warn","notice"]'
+loud_alerts() { jq -c --argjson l "$loud" '[.alerts[] | select((.priority | ascii_downcase) as $p
+  | $l | index($p)) | [.rule, .output_fields["scanfarm.package"], .output_fields["scanfarm.phase"], .output]]' <<<"$report"; }
+phases() { jq -c '[.phases[] | [.name, .ran, .exit_status]]' <<<"$report"; }
+all3='[["fetch",true,0],["install",true,0],["import",true,0]]'
+
+declare -A id
+id[steal]=$(submit "$steal")
+id[project]=$(submit "$work/project.tgz")
+id[pth]=$(submit "$pth_whl")
+id[payload]=$(submit "$payload")
+id[benign]=$(submit "$benign")
+id[benign_whl]=$(submit "$benign_whl")
+id[native]=$(submit "$native")
+id[missing]=$(submit "$work/missing.tgz")
+ok "eight PyPI bodies submitted" '[ ${#id[steal]} -eq 36 ] && [ ${#id[native]} -eq 36 ] && [ ${#id[missing]} -eq 36 ]'
+
+# --- 1. the malicious sdist itself
+report=$(wait_v1 "${id[steal]}"); echo "$report" >"$work/steal.json"
+check "steal: finished with three phases: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
+  '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
+ok "steal: setup.py's key theft caught while pip resolved it (phase fetch), named sf-py-setup-steal==1.0.0" \
+  '[ "$(alerts "Credential file read during install" sf-py-setup-steal==1.0.0 fetch)" -ge 1 ]'
+ok "steal: and again when the install built it (phase install), with its connection out" \
+  '[ "$(alerts "Credential file read during install" sf-py-setup-steal==1.0.0 install)" -ge 1 ] &&
+   [ "$(alerts "Outbound connection attempt" sf-py-setup-steal==1.0.0 install)" -ge 1 ]'
+ok "steal: the keys it tried are in the alerts" \
+  '[ "$(jq "[.alerts[] | select(.output_fields[\"fd.name\"] | tostring | test(\"id_rsa|aws/credentials|pypirc\"))] | length" <<<"$report")" -ge 3 ]'
+
+# --- 2. the project whose dependency is that sdist, from the index
+report=$(wait_v1 "${id[project]}"); echo "$report" >"$work/project.json"
+check "project: finished with three phases: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
+  '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
+ok "project: the dependency's setup.py is named sf-py-setup-steal==1.0.0 in the fetch phase" \
+  '[ "$(alerts "Credential file read during install" sf-py-setup-steal==1.0.0 fetch)" -ge 1 ]'
+ok "project: pip itself (the project) raised nothing at Notice or above: $(loud_alerts | jq -c '[.[] | select(.[1] == "app")]')" \
+  '[ "$(loud_alerts | jq "[.[] | select(.[1] == \"app\")] | length")" -eq 0 ]'
+ok "project: both distributions installed, the sdist built from source" \
+  '[ "$(jq -c "[.packages[] | select(.path != \"\") | [.name, .version, .install_scripts]] | sort" <<<"$report")" = "[[\"sf-py-benign\",\"1.2.0\",false],[\"sf-py-setup-steal\",\"1.0.0\",true]]" ]'
+ok "project: the index served both, through the proxy" \
+  'grep -q "GET /packages/sf-py-setup-steal-1.0.0.tar.gz 200" "$work/index.log" && grep -q "GET /packages/sf_py_benign-1.2.0-py3-none-any.whl 200" "$work/index.log"'
+
+# --- 3. the .pth start-up hook
+report=$(wait_v1 "${id[pth]}"); echo "$report" >"$work/pth.json"
+check "pth: finished with three phases: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
+  '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
+ok "pth: the start-up hook written at install is caught, phase install" \
+  '[ "$(jq "[.alerts[] | select(.rule == \"Python start-up hook written during install\" and .output_fields[\"scanfarm.phase\"] == \"install\")] | length" <<<"$report")" -ge 1 ]'
+ok "pth: the hook's code ran in the import phase's interpreters and connected out" \
+  '[ "$(jq "[.alerts[] | select(.rule == \"Outbound connection attempt\" and .output_fields[\"scanfarm.phase\"] == \"import\")] | length" <<<"$report")" -ge 1 ]'
+
+# --- 4. the import-time payload
+report=$(wait_v1 "${id[payload]}"); echo "$report" >"$work/payload.json"
+check "payload: finished: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
+  '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
+ok "payload: its __init__.py's connection is named sf-py-import-payload==1.0.0, phase import" \
+  '[ "$(alerts "Outbound connection attempt" sf-py-import-payload==1.0.0 import)" -ge 1 ]'
+ok "payload: nothing of it ran before the import" \
+  '[ "$(jq "[.alerts[] | select(.rule == \"Outbound connection attempt\" and .output_fields[\"scanfarm.phase\"] != \"import\")] | length" <<<"$report")" -eq 0 ]'
+
+# --- 5. benign sdist, wheel, native extension: clean
+for s in benign benign_whl native; do
+  report=$(wait_v1 "${id[$s]}"); echo "$report" >"$work/$s.json"
+  check "$s: finished with three phases: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
+    '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
+  ok "$s: nothing at Notice or above: $(loud_alerts)" '[ "$(loud_alerts)" = "[]" ]'
+done
+report=$(cat "$work/native.json")
+ok "native: the extension was compiled in the install phase" \
+  'jq -r ".facts.process[]? | select(.phase == \"install\") | .detail" <<<"$report" | grep -q "sf_py_native.c"'
+ok "native: and imported in the import phase" \
+  'jq -r ".phases[2].stdout_tail" <<<"$report" | grep -q "sf_py_native: ok"'
+report=$(cat "$work/benign.json")
+ok "benign: its module imported in the import phase" \
+  'jq -r ".phases[2].stdout_tail" <<<"$report" | grep -q "sf_py_benign: ok"'
+
+# --- 6. a requirement the index does not have: failed, never clean
+report=$(wait_v1 "${id[missing]}"); echo "$report" >"$work/missing.json"
+ok "missing: failed in the fetch phase with the reason: $(jq -r '.reason // ""' <<<"$report" | head -c 200)" \
+  '[ "$(jq -r .status <<<"$report")" = failed ] && [ "$(jq -r ".phases[0].ran" <<<"$report")" = true ] &&
+   [ "$(jq -r ".phases[1].ran" <<<"$report")" = false ]'
+ok "missing: the Package Hunter view says error" '[ "$(curl -s "$url/?id=${id[missing]}" | jq -r .status)" = error ]'
+
+# --- 7. no index configured at all: a self-contained sdist still scans
+"$src/scripts/farm.sh" down >/dev/null 2>&1
+kill "$served_pid" 2>/dev/null; served_pid=
+export SCANFARM_PYPI_INDEX=
+"$src/scripts/farm.sh" up || { echo "FAIL - farm did not restart without an index"; exit 1; }
+report=$(wait_v1 "$(submit "$native")"); echo "$report" >"$work/noindex.json"
+check "no index: the native sdist finished with three phases: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
+  '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
+ok "no index: nothing at Notice or above: $(loud_alerts)" '[ "$(loud_alerts)" = "[]" ]'
+
+# SCANFARM_TEST_KEEP=DIR keeps the reports for a look
+[ -n "${SCANFARM_TEST_KEEP:-}" ] && mkdir -p "$SCANFARM_TEST_KEEP" && cp "$work"/*.json "$SCANFARM_TEST_KEEP"/
+farm_finish
