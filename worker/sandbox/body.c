@@ -291,6 +291,70 @@ static const char *body_yaml_get(yaml_document_t *doc, yaml_node_t *map, const c
 	return NULL;
 }
 
+/* The item nodes of a YAML sequence node (NULL, 0 when it is none). */
+static yaml_node_item_t *body_yaml_items(yaml_node_t *seq, size_t *n)
+{
+	*n = 0;
+	if (!seq || seq->type != YAML_SEQUENCE_NODE)
+		return NULL;
+	*n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	return seq->data.sequence.items.start;
+}
+
+/* A requirement's operator and version: RubyGems' own, nothing else. */
+static bool body_gem_op(const char *op)
+{
+	static const char *const ops[] = {"=", "!=", ">", "<", ">=", "<=", "~>"};
+	for (size_t i = 0; op && i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!strcmp(op, ops[i]))
+			return true;
+	return false;
+}
+
+/* The runtime dependencies of a spec ("dependencies": Gem::Dependency
+ * mappings with name, type :runtime, requirement.requirements [[op,
+ * {version}]…]). A malformed one fails the body. */
+static int body_gem_deps(yaml_document_t *doc, yaml_node_t *root, struct sf_body *b)
+{
+	yaml_node_t *deps = NULL;
+	body_yaml_get(doc, root, "dependencies", &deps);
+	size_t n;
+	yaml_node_item_t *it = body_yaml_items(deps, &n);
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *d = yaml_document_get_node(doc, it[i]), *req = NULL, *reqs = NULL;
+		const char *name = body_yaml_get(doc, d, "name", NULL);
+		const char *type = body_yaml_get(doc, d, "type", NULL);
+		if (type && strcmp(type, ":runtime"))
+			continue;
+		if (b->ndeps >= SF_BODY_MAX_DEPS || !name || !sf_body_valid_name(name))
+			return -EBADMSG;
+		struct sf_body_dep *dep = &b->deps[b->ndeps];
+		sf_strlcpy(dep->name, name, sizeof(dep->name));
+		dep->req[0] = '\0';
+		body_yaml_get(doc, d, "requirement", &req);
+		body_yaml_get(doc, req, "requirements", &reqs);
+		size_t nr;
+		yaml_node_item_t *ri = body_yaml_items(reqs, &nr);
+		for (size_t k = 0; k < nr; k++) {
+			size_t np;
+			yaml_node_item_t *pi = body_yaml_items(yaml_document_get_node(doc, ri[k]), &np);
+			yaml_node_t *opn = np == 2 ? yaml_document_get_node(doc, pi[0]) : NULL;
+			yaml_node_t *vn = np == 2 ? yaml_document_get_node(doc, pi[1]) : NULL;
+			const char *op = opn && opn->type == YAML_SCALAR_NODE
+					     ? (const char *)opn->data.scalar.value
+					     : NULL;
+			const char *v = body_yaml_get(doc, vn, "version", NULL);
+			size_t used = strlen(dep->req);
+			if (!body_gem_op(op) || !v || !body_valid_version(v) ||
+			    used + strlen(op) + strlen(v) + 4 >= sizeof(dep->req))
+				return -EBADMSG;
+			snprintf(dep->req + used, sizeof(dep->req) - used, "%s%s %s", used ? ", " : "", op, v);
+		}
+		b->ndeps++;
+	}
+	return 0;
+}
+
 /* name, version (a Gem::Version mapping) and platform of the spec. */
 static int body_gemspec(const char *yaml, size_t len, struct sf_body *b)
 {
@@ -311,7 +375,7 @@ static int body_gemspec(const char *yaml, size_t len, struct sf_body *b)
 		    sf_body_valid_name(b->name) && body_valid_version(b->version)) {
 			sf_strlcpy(b->platform, platform && platform[0] ? platform : "ruby",
 				   sizeof(b->platform));
-			rc = sf_body_valid_name(b->platform) ? 0 : -EBADMSG;
+			rc = sf_body_valid_name(b->platform) ? body_gem_deps(&doc, root, b) : -EBADMSG;
 		}
 		yaml_document_delete(&doc);
 	}

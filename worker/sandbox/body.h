@@ -41,6 +41,14 @@ enum {
 
 #define SF_BODY_NAME_MAX 128
 #define SF_BODY_VERSION_MAX 64
+#define SF_BODY_MAX_DEPS 64 /* a gem's runtime dependencies */
+
+/* A gem's runtime dependency: its name and requirement (">= 1.2, < 2"),
+ * both of the characters RubyGems allows only. */
+struct sf_body_dep {
+	char name[SF_BODY_NAME_MAX];
+	char req[160];
+};
 
 struct sf_body {
 	enum sf_body_kind kind;
@@ -50,6 +58,8 @@ struct sf_body {
 	char tag[128];			/* wheel: a compatibility tag of its WHEEL ("py3-none-any") */
 	char platform[64];		/* gem: "ruby" unless the gem is prebuilt for one */
 	unsigned files;			/* SF_BODY_* files at the root */
+	struct sf_body_dep deps[SF_BODY_MAX_DEPS]; /* gem: its runtime dependencies */
+	int ndeps;
 };
 
 /* Tells the kind of the tree unpacked in dir for ecosystem ("pypi" or

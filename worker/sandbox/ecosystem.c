@@ -17,6 +17,8 @@ const struct sf_ecosystem *sf_ecosystem_find(const char *name)
 {
 	if (name && !strcmp(name, sf_ecosystem_pypi.name))
 		return &sf_ecosystem_pypi;
+	if (name && !strcmp(name, sf_ecosystem_rubygems.name))
+		return &sf_ecosystem_rubygems;
 	return NULL;
 }
 

@@ -93,5 +93,6 @@ void sf_eco_base_env(struct sf_argv *env);
 int sf_eco_done(struct sf_argv *argv, struct sf_argv *env);
 
 extern const struct sf_ecosystem sf_ecosystem_pypi;
+extern const struct sf_ecosystem sf_ecosystem_rubygems;
 
 #endif
