@@ -64,6 +64,14 @@ all3='[["fetch",true,0],["install",true,0],["import",true,0]]'
 nofetch='[["fetch",false,null],["install",true,0],["import",true,0]]'
 status() { jq -r '.status + " " + (.reason // "")' <<<"$report"; }
 
+# expect_fired PACKAGE-DIR: every rule its expect file names fired ($report)
+expect_fired() {
+  local rule missing=()
+  while IFS= read -r rule; do
+    [ -n "$rule" ] && [ "$(jq --arg r "$rule" '[.alerts[] | select(.rule == $r)] | length' <<<"$report")" -eq 0 ] && missing+=("$rule")
+  done <"$pk/$1/expect"
+  ok "$1: every rule of its expect file fired${missing[*]:+ (missing: ${missing[*]})}" '[ ${#missing[@]} -eq 0 ]'
+}
 declare -A id
 for s in callhome native pure withdep; do id[$s]=$(submit "${!s}"); done
 for s in proj lock missing; do id[$s]=$(submit "$work/$s.tgz"); done
@@ -71,6 +79,7 @@ ok "seven RubyGems bodies submitted" '[ ${#id[callhome]} -eq 36 ] && [ ${#id[loc
 
 # --- 1. the gem whose extconf.rb calls home
 report=$(wait_v1 "${id[callhome]}"); echo "$report" >"$work/callhome.json"
+expect_fired gem-attack-extconf
 check "callhome: finished, nothing to fetch: $(status) $(phases)" \
   '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$nofetch" ]'
 ok "callhome: extconf.rb's read of ~/.gem/credentials is named sf-gem-callhome-1.0.0, phase install" \

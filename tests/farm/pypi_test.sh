@@ -64,6 +64,14 @@ loud_alerts() { jq -c --argjson l "$loud" '[.alerts[] | select((.priority | asci
 phases() { jq -c '[.phases[] | [.name, .ran, .exit_status]]' <<<"$report"; }
 all3='[["fetch",true,0],["install",true,0],["import",true,0]]'
 
+# expect_fired PACKAGE-DIR: every rule its expect file names fired ($report)
+expect_fired() {
+  local rule missing=()
+  while IFS= read -r rule; do
+    [ -n "$rule" ] && [ "$(jq --arg r "$rule" '[.alerts[] | select(.rule == $r)] | length' <<<"$report")" -eq 0 ] && missing+=("$rule")
+  done <"$pk/$1/expect"
+  ok "$1: every rule of its expect file fired${missing[*]:+ (missing: ${missing[*]})}" '[ ${#missing[@]} -eq 0 ]'
+}
 declare -A id
 id[steal]=$(submit "$steal")
 id[project]=$(submit "$work/project.tgz")
@@ -77,6 +85,7 @@ ok "eight PyPI bodies submitted" '[ ${#id[steal]} -eq 36 ] && [ ${#id[native]} -
 
 # --- 1. the malicious sdist itself
 report=$(wait_v1 "${id[steal]}"); echo "$report" >"$work/steal.json"
+expect_fired pypi-attack-setup
 check "steal: finished with three phases: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
   '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
 ok "steal: setup.py's key theft caught while pip resolved it (phase fetch), named sf-py-setup-steal==1.0.0" \
@@ -102,6 +111,7 @@ ok "project: the index served both, through the proxy" \
 
 # --- 3. the .pth start-up hook
 report=$(wait_v1 "${id[pth]}"); echo "$report" >"$work/pth.json"
+expect_fired pypi-attack-pth
 check "pth: finished with three phases: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
   '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
 ok "pth: the start-up hook written at install is caught, phase install" \
@@ -111,6 +121,7 @@ ok "pth: the hook's code ran in the import phase's interpreters and connected ou
 
 # --- 4. the import-time payload
 report=$(wait_v1 "${id[payload]}"); echo "$report" >"$work/payload.json"
+expect_fired pypi-attack-import
 check "payload: finished: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
   '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
 ok "payload: its __init__.py's connection is named sf-py-import-payload==1.0.0, phase import" \
