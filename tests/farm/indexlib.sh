@@ -7,8 +7,8 @@
 #                                    linking DIR/packages/<file>#sha256=<digest>
 #   gem_build SRC OUT                `gem build` of SRC/*.gemspec; prints the .gem
 #   gem_index DIR GEM...             a static gem source in DIR (`gem generate_index`)
-#   serve_static DIR PORT LOG        serve DIR on 127.0.0.1:PORT (tools/fake_registry.py);
-#                                    sets served_pid
+#   serve_static DIR PORT LOG [OPT…] serve DIR on 127.0.0.1:PORT (tools/fake_registry.py;
+#                                    OPT: --token T, --tls CERT KEY); sets served_pid
 # Needs: src (the source tree) from farmlib.sh.
 
 # The host's Debian python3, whose setuptools and wheel build the packages.
@@ -81,7 +81,7 @@ gem_index() {
 }
 
 serve_static() {
-  python3 "$src/tests/tools/fake_registry.py" "$1" "$2" "$3" &
+  python3 "$src/tests/tools/fake_registry.py" "$@" &
   served_pid=$!
   for _ in $(seq 1 50); do
     curl -s -o /dev/null "http://127.0.0.1:$2/" && return 0

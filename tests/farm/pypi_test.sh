@@ -13,8 +13,11 @@
 #   - a benign sdist, a benign wheel and a benign sdist with a C extension
 #     (built with gcc in the install): three phases ran, nothing at Notice
 #     or above, the extension imported;
-#   - a requirement the index lacks: failed, never clean;
-#   - with no index configured at all, a self-contained sdist still scans.
+#   - a requirement the index lacks, a Pipfile.lock digest that does not
+#     match: failed, never clean; the right digest installs;
+#   - with no index configured at all, a self-contained sdist still scans;
+#   - a private index that wants a token: the worker's gateway adds it, and
+#     the token is nowhere in the report.
 #   pypi_test.sh SOURCE_DIR BUILD_DIR DSN_FILE
 set -uo pipefail
 . "$(dirname "$0")/farmlib.sh"
@@ -52,6 +55,17 @@ tar -czf "$work/project.tgz" -C "$work/proj" app
 printf 'sf-py-not-in-index==1.0\n' >"$work/missing/app/requirements.txt"
 tar -czf "$work/missing.tgz" -C "$work/missing" app
 
+# a Pipfile.lock project pinning the wheel by its sha256, and the same with a
+# digest that does not match what the index serves
+mkdir -p "$work/pipfile/app" "$work/badhash/app"
+whl_sha=$(sha256sum "$benign_whl" | cut -d' ' -f1)
+pipfile() { jq -n --arg h "sha256:$1" '{_meta: {sources: [{name: "pypi", url: "https://pypi.org/simple", verify_ssl: true}]},
+  default: {"sf-py-benign": {version: "==1.2.0", hashes: [$h], index: "pypi"}}, develop: {}}'; }
+pipfile "$whl_sha" >"$work/pipfile/app/Pipfile.lock"
+pipfile "$(printf '%064d' 0)" >"$work/badhash/app/Pipfile.lock"
+tar -czf "$work/pipfile.tgz" -C "$work/pipfile" app
+tar -czf "$work/badhash.tgz" -C "$work/badhash" app
+
 submit() { curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$1" \
   "$url/v1/scans?ecosystem=pypi&rescan=1" | jq -r ".id // empty"; }
 wait_v1() { wait_scan "$1" >/dev/null; curl -s "$url/v1/scans/$1"; }
@@ -81,7 +95,9 @@ id[benign]=$(submit "$benign")
 id[benign_whl]=$(submit "$benign_whl")
 id[native]=$(submit "$native")
 id[missing]=$(submit "$work/missing.tgz")
-ok "eight PyPI bodies submitted" '[ ${#id[steal]} -eq 36 ] && [ ${#id[native]} -eq 36 ] && [ ${#id[missing]} -eq 36 ]'
+id[pipfile]=$(submit "$work/pipfile.tgz")
+id[badhash]=$(submit "$work/badhash.tgz")
+ok "ten PyPI bodies submitted" '[ ${#id[steal]} -eq 36 ] && [ ${#id[native]} -eq 36 ] && [ ${#id[missing]} -eq 36 ] && [ ${#id[badhash]} -eq 36 ]'
 
 # --- 1. the malicious sdist itself
 report=$(wait_v1 "${id[steal]}"); echo "$report" >"$work/steal.json"
@@ -152,6 +168,16 @@ ok "missing: failed in the fetch phase with the reason: $(jq -r '.reason // ""' 
    [ "$(jq -r ".phases[1].ran" <<<"$report")" = false ]'
 ok "missing: the Package Hunter view says error" '[ "$(curl -s "$url/?id=${id[missing]}" | jq -r .status)" = error ]'
 
+# --- 6b. a Pipfile.lock: its pinned wheel installed, checked against its digest
+report=$(wait_v1 "${id[pipfile]}"); echo "$report" >"$work/pipfile.json"
+check "pipfile: finished with three phases: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
+  '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
+ok "pipfile: the pinned wheel was installed" \
+  '[ "$(jq -c "[.packages[] | select(.path != \"\") | [.name, .version]]" <<<"$report")" = "[[\"sf-py-benign\",\"1.2.0\"]]" ]'
+report=$(wait_v1 "${id[badhash]}"); echo "$report" >"$work/badhash.json"
+ok "badhash: a digest mismatch fails the fetch, never clean: $(jq -r '.reason // ""' <<<"$report" | head -c 160)" \
+  '[ "$(jq -r .status <<<"$report")" = failed ] && jq -r .reason <<<"$report" | grep -c "HASH" >/dev/null'
+
 # --- 7. no index configured at all: a self-contained sdist still scans
 "$src/scripts/farm.sh" down >/dev/null 2>&1
 kill "$served_pid" 2>/dev/null; served_pid=
@@ -161,6 +187,22 @@ report=$(wait_v1 "$(submit "$native")"); echo "$report" >"$work/noindex.json"
 check "no index: the native sdist finished with three phases: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
   '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
 ok "no index: nothing at Notice or above: $(loud_alerts)" '[ "$(loud_alerts)" = "[]" ]'
+
+# --- 8. a private index: the worker's gateway holds its token, pip never sees it
+"$src/scripts/farm.sh" down >/dev/null 2>&1
+token=pypi-FAKE0scanfarm0test0token0000000000
+printf '%s\n' "$token" >"$work/index.token"
+: >"$work/private.log"
+serve_static "$work/index" "$idxport" "$work/private.log" --token "$token"
+export SCANFARM_PYPI_INDEX=http://127.0.0.1:$idxport/simple/ SCANFARM_PYPI_INDEX_AUTH=$work/index.token
+"$src/scripts/farm.sh" up || { echo "FAIL - farm did not restart with a private index"; exit 1; }
+report=$(wait_v1 "$(submit "$work/project.tgz")"); echo "$report" >"$work/private.json"
+check "private: the project finished with three phases: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
+  '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
+ok "private: every request the index saw carried the token" \
+  'grep -q "GET /packages/sf-py-setup-steal-1.0.0.tar.gz 200 auth=yes" "$work/private.log" && ! grep -q "auth=no" "$work/private.log"'
+ok "private: the token is nowhere in the report" '! grep -q "$token" "$work/private.json"'
+unset SCANFARM_PYPI_INDEX_AUTH
 
 # SCANFARM_TEST_KEEP=DIR keeps the reports for a look
 [ -n "${SCANFARM_TEST_KEEP:-}" ] && mkdir -p "$SCANFARM_TEST_KEEP" && cp "$work"/*.json "$SCANFARM_TEST_KEEP"/
