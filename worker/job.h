@@ -13,8 +13,13 @@
  * reason is the batch's error: a scan never reads clean when the work was
  * not done.
  *
+ * A PyPI or RubyGems job (the job's ecosystem) runs the same phases with
+ * the builders ecosystem.h names (pip; gem and bundler), from a body told
+ * apart by its content (body.h) instead of package.json.
+ *
  * The steps, in order: the batch, the job's directories, fetch + unpack,
- * the project (package.json, lockfile, .npmrc neutralised), the
+ * the project (package.json, lockfile, .npmrc neutralised; or the body
+ * laid out for its ecosystem), the
  * container's spec, resolv.conf and /tmp, the sensor's watch, the phases
  * (and the installed tree between fetch and install), the outcome.
  *
@@ -24,7 +29,7 @@
  * mounts the sandbox sees the rootfs, the disk and the tarball cache
  * through. The batch's members are
  * malloc'd and the caller's (sf_batch_free). Calls: fetch, unpack, project,
- * npm, proxy, phase, run (sandbox), disk, userns, observe, wire, util, log.
+ * npm, ecosystem, proxy, phase, run (sandbox), disk, userns, observe, wire, util, log.
  */
 #ifndef SF_JOB_H
 #define SF_JOB_H

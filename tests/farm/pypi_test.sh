@@ -176,7 +176,9 @@ ok "pipfile: the pinned wheel was installed" \
   '[ "$(jq -c "[.packages[] | select(.path != \"\") | [.name, .version]]" <<<"$report")" = "[[\"sf-py-benign\",\"1.2.0\"]]" ]'
 report=$(wait_v1 "${id[badhash]}"); echo "$report" >"$work/badhash.json"
 ok "badhash: a digest mismatch fails the fetch, never clean: $(jq -r '.reason // ""' <<<"$report" | head -c 160)" \
-  '[ "$(jq -r .status <<<"$report")" = failed ] && jq -r .reason <<<"$report" | grep -c "HASH" >/dev/null'
+  '[ "$(jq -r .status <<<"$report")" = failed ] && [ "$(jq -r ".phases[0].exit_status" <<<"$report")" = 1 ] &&
+   jq -r ".phases[0].stderr_tail" <<<"$report" | grep -c "DO NOT MATCH THE HASHES" >/dev/null &&
+   [ "$(jq -r ".phases[1].ran" <<<"$report")" = false ]'
 
 # --- 7. no index configured at all: a self-contained sdist still scans
 "$src/scripts/farm.sh" down >/dev/null 2>&1
@@ -200,7 +202,8 @@ report=$(wait_v1 "$(submit "$work/project.tgz")"); echo "$report" >"$work/privat
 check "private: the project finished with three phases: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
   '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
 ok "private: every request the index saw carried the token" \
-  'grep -q "GET /packages/sf-py-setup-steal-1.0.0.tar.gz 200 auth=yes" "$work/private.log" && ! grep -q "auth=no" "$work/private.log"'
+  'grep -q "GET /packages/sf-py-setup-steal-1.0.0.tar.gz 200 auth=yes" "$work/private.log" &&
+   ! grep -E "^GET /(simple|packages)/" "$work/private.log" | grep -q "auth=no"'
 ok "private: the token is nowhere in the report" '! grep -q "$token" "$work/private.json"'
 unset SCANFARM_PYPI_INDEX_AUTH
 

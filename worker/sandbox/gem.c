@@ -14,6 +14,8 @@
 
 #define GEM_SPEC_MAX (1u << 20)
 #define GEM_SANDBOX_UID 1000
+/* files required at most: four import arguments each must fit an argv */
+#define GEM_MAX_IMPORTS ((SF_ARGV_MAX - 8) / 4)
 
 /* The gem's file in SF_ECO_DIST: its full name, as RubyGems names it. */
 static void gem_file_name(const struct sf_body *b, char *out, size_t outlen)
@@ -255,7 +257,7 @@ static int gem_imports(struct sf_eco_job *e, const char *gems, const char *full,
 		return 0;
 	struct dirent *de;
 	int rc = 0;
-	while (rc == 0 && (de = readdir(d))) {
+	while (rc == 0 && e->nimports < GEM_MAX_IMPORTS && (de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 		if (n <= 3 || strcmp(de->d_name + n - 3, ".rb") || de->d_name[0] == '.' ||
 		    de->d_type != DT_REG || n > 100)

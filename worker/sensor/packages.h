@@ -34,7 +34,8 @@
  * directories per job, then one shared "too many packages" identity) and
  * every string struct sf_proc's package fields and an event's fd_package
  * point at, valid until sf_packages_free. One thread at a time, like the
- * process table. Calls: util (sf_open_beneath), jansson, event.
+ * process table. Calls: util (sf_open_beneath), jansson, event, body
+ * (sf_body_header).
  */
 #ifndef SF_PACKAGES_H
 #define SF_PACKAGES_H
