@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include "inspect.h"
 #include "log.h"
 #include "reply.h"
 
@@ -39,15 +41,31 @@ static bool upload_too_large(struct MHD_Connection *c, long long max)
 	return len && max > 0 && strtoll(len, NULL, 10) > max;
 }
 
-enum MHD_Result sf_api_upload_scan_start(struct sf_api_uploads *u, struct MHD_Connection *c,
-					 const char *ecosystem, bool v1, void **con_cls)
+/* The ecosystem a submission route names: /v1 takes npm, pypi and
+ * rubygems; Package Hunter's /monitor/project/<ecosystem> its own two
+ * names, npm and bundler (a Gemfile project: rubygems). NULL: none. */
+static const char *upload_ecosystem(const char *named, bool v1)
 {
-	/* /v1 takes PyPI and RubyGems bodies too (the worker tells their kind
-	 * from their content); Package Hunter's routes npm's */
-	bool other = v1 && ecosystem && (!strcmp(ecosystem, "pypi") || !strcmp(ecosystem, "rubygems"));
-	if (!ecosystem || (strcmp(ecosystem, "npm") != 0 && !other))
+	if (!named)
+		return NULL;
+	if (strcmp(named, "npm") == 0)
+		return "npm";
+	if (v1 && (strcmp(named, "pypi") == 0 || strcmp(named, "rubygems") == 0))
+		return named;
+	if (!v1 && strcmp(named, "bundler") == 0)
+		return "rubygems";
+	return NULL;
+}
+
+enum MHD_Result sf_api_upload_scan_start(struct sf_api_uploads *u, struct MHD_Connection *c,
+					 const char *named, bool v1, void **con_cls)
+{
+	const char *ecosystem = upload_ecosystem(named, v1);
+	if (!ecosystem)
 		return sf_reply_error(c, 400, "unsupported_ecosystem",
-				      "only npm, pypi and rubygems projects and packages can be scanned");
+				      v1 ? "ecosystem must be npm, pypi or rubygems"
+					 : "Package Hunter's routes are /monitor/project/npm and"
+					   " /monitor/project/bundler");
 	/* /v1 submissions may say what they are and how urgent they are
 	 * (CI before nightly bulk): priority -1000 … 1000, higher first. */
 	int priority = 0;
@@ -88,6 +106,15 @@ enum MHD_Result sf_api_upload_scan_start(struct sf_api_uploads *u, struct MHD_Co
 	return upload_store_begin(u, c, req, con_cls);
 }
 
+/* {"kind", "name", "version"} of an inspected body (null name and version
+ * for projects). */
+static json_t *upload_kind_json(const struct sf_inspection *ins)
+{
+	return json_pack("{s:s,s:o,s:o}", "kind", ins->kind, "name",
+			 ins->name[0] ? json_string(ins->name) : json_null(), "version",
+			 ins->version[0] ? json_string(ins->version) : json_null());
+}
+
 static enum MHD_Result upload_scan_finish(struct sf_api_uploads *u, struct MHD_Connection *c,
 					  struct sf_api_upload *req)
 {
@@ -99,6 +126,28 @@ static enum MHD_Result upload_scan_finish(struct sf_api_uploads *u, struct MHD_C
 		return sf_reply_store_error(c, rc);
 	if (size == 0)
 		return sf_reply_error(c, 400, "empty_body", "the request body (a tarball) is empty");
+	/* pypi and rubygems bodies are judged by their content before a scan
+	 * exists; a refused body's bytes stay row-less in the store, and the
+	 * sweep takes them (sweep.h) */
+	struct sf_inspection ins = {0};
+	if (sf_inspect_ecosystem(req->ecosystem)) {
+		int fd = -1;
+		long long stored;
+		rc = sf_store_open_artifact(u->store, sha, &fd, &stored);
+		if (rc == 0) {
+			rc = sf_inspect_fd(fd, req->ecosystem, &u->cfg.inspect, &ins);
+			close(fd);
+		}
+		if (rc) {
+			sf_info("%s submission %s refused: %s", req->ecosystem, sha,
+				ins.message[0] ? ins.message : strerror(-rc));
+			if (rc == -EBADMSG || rc == -EPERM)
+				return sf_reply_error(c, 422, "invalid_artifact", ins.message);
+			if (rc == -EFBIG)
+				return sf_reply_error(c, 413, "too_large", ins.message);
+			return sf_reply_store_error(c, rc);
+		}
+	}
 	struct sf_submission sub = {.sha256 = sha,
 				    .size = size,
 				    .ecosystem = req->ecosystem,
@@ -106,7 +155,10 @@ static enum MHD_Result upload_scan_finish(struct sf_api_uploads *u, struct MHD_C
 				    .name = req->name[0] ? req->name : NULL,
 				    .version = req->version[0] ? req->version : NULL,
 				    .labels = req->labels,
-				    .network = req->network[0] ? req->network : NULL};
+				    .network = req->network[0] ? req->network : NULL,
+				    .kind = ins.kind[0] ? ins.kind : NULL,
+				    .detected_name = ins.name,
+				    .detected_version = ins.version};
 	bool cached = false;
 	PGconn *db = sf_db_get(u->pool);
 	rc = sf_enqueue_upload(db, &u->enqueue, &sub, req->rescan, scan_id, &cached);
@@ -120,9 +172,13 @@ static enum MHD_Result upload_scan_finish(struct sf_api_uploads *u, struct MHD_C
 						       req->v1 ? "finished" : "ok", "id", scan_id,
 						       "cached", 1));
 	}
-	if (req->v1)
-		return sf_reply_json(c, 201, json_pack("{s:s,s:s,s:b,s:s}", "status", "queued", "id",
-						       scan_id, "cached", 0, "artifact", sha));
+	if (req->v1) {
+		json_t *o = json_pack("{s:s,s:s,s:b,s:s,s:s}", "status", "queued", "id", scan_id,
+				      "cached", 0, "artifact", sha, "ecosystem", req->ecosystem);
+		if (o && ins.kind[0])
+			json_object_set_new(o, "kind", upload_kind_json(&ins));
+		return sf_reply_json(c, 201, o);
+	}
 	return sf_reply_json(c, 200, json_pack("{s:s,s:s}", "status", "ok", "id", scan_id));
 }
 

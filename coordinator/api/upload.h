@@ -2,10 +2,12 @@
  * upload — the API's requests with a body, from the first call to the
  * answer:
  *
- *   scan      POST /monitor/project/npm, POST /v1/scans: a tarball streamed
- *             into the artifact store while it is hashed; once the bytes are
- *             fsynced, the verdict cache answers or a scan is queued
- *             (enqueue.h), and only then the client is answered
+ *   scan      POST /monitor/project/npm|bundler, POST /v1/scans: a body
+ *             streamed into the artifact store while it is hashed; once the
+ *             bytes are fsynced, a pypi or rubygems body is judged by its
+ *             content (inspect.h: 422 when it is not an artifact of its
+ *             ecosystem), then the verdict cache answers or a scan is
+ *             queued (enqueue.h), and only then the client is answered
  *   artifact  POST|PUT /v1/artifacts: the same bytes, stored with no scan
  *   batch     POST /v1/batches: a JSON document (bulk.h), the one body kept
  *             in memory, up to max_batch_bytes; or, as application/x-ndjson,
@@ -19,7 +21,8 @@
  *
  * Owns: the per-request state (struct sf_api_upload, freed by
  * sf_api_upload_done). Calls: store (the bytes), enqueue (scans, artifact
- * rows), bulk (batches), ndjson (streamed batches), metrics (counters), reply, db (pool), util, log,
+ * rows), inspect (what a body is), bulk (batches), ndjson (streamed batches), metrics (counters),
+ * reply, db (pool), util, log,
  * libmicrohttpd, jansson.
  */
 #ifndef SF_UPLOAD_H
@@ -34,6 +37,7 @@
 #include "bulk.h"
 #include "db.h"
 #include "enqueue.h"
+#include "inspect.h"
 #include "metrics.h"
 #include "ndjson.h"
 #include "store.h"
@@ -42,6 +46,7 @@
 struct sf_upload_config {
 	long long max_upload;	   /* bytes of one artifact, 0 = unlimited */
 	long long max_batch_bytes; /* a batch's JSON body */
+	struct sf_inspect_limits inspect; /* pypi and rubygems bodies */
 };
 
 /* What the uploads reach, and how many are in progress. */

@@ -87,7 +87,7 @@ jq -n --arg d "$dsha" '{priority: -100, labels: {run: "nightly"}, rescan: false,
   {package: "sf-api-missing", version: "1.0.0"},
   {sha256: "zz"},
   {sha256: "0000000000000000000000000000000000000000000000000000000000000000"},
-  {ecosystem: "pypi", package: "requests", version: "2.31.0"},
+  {ecosystem: "cargo", package: "serde", version: "1.0.0"},
   {package: "sf-api-demo", version: "^1.0.0"}]}' >"$work/batch.json"
 curl -s -D "$work/headers" -o "$work/batch.out" -w '%{http_code} %{time_total}' \
   -H 'Content-Type: application/json' --data-binary @"$work/batch.json" "$url/v1/batches" >"$work/batch.code"
@@ -148,7 +148,10 @@ ok "scoped artifact too" '[ "$(jq -r ".items[4].artifact" <<<"$view")" = "$(sha 
 wsha=$(sha "$work/wrong.tgz")
 ok "the mismatching bytes were not kept" \
   '[ ! -e "$work/artifacts/objects/${wsha:0:2}/$wsha" ] && [ "$(sql "SELECT count(*) FROM artifacts WHERE sha256 = '"'"'$wsha'"'"'")" = 0 ]'
-ok "resolutions remembered (2)" '[ "$(sql "SELECT count(*) FROM package_resolutions")" = 2 ]'
+# the cancelled reference may have been resolved before the cancel reached
+# it (a remembered resolution is harmless); the two that finished must be
+ok "resolutions remembered (2: $(sql "SELECT string_agg(package || version, ',') FROM package_resolutions"))" \
+  '[ "$(sql "SELECT count(*) FROM package_resolutions WHERE NOT (package = '"'"'sf-api-demo'"'"' AND version = '"'"'1.0.2'"'"')")" = 2 ]'
 r1=$(curl -s "$url/v1/scans/$ref")
 ok "the reference's report: name, version, batch labels" \
   '[ "$(jq -c "[.name, .version, .labels, .phase]" <<<"$r1")" = "[\"sf-api-demo\",\"1.0.0\",[\"run=nightly\"],null]" ]'
