@@ -183,12 +183,17 @@ ok "badhash: a digest mismatch fails the fetch, never clean: $(jq -r '.reason //
 # --- 7. no index configured at all: a self-contained sdist still scans
 "$src/scripts/farm.sh" down >/dev/null 2>&1
 kill "$served_pid" 2>/dev/null; served_pid=
-export SCANFARM_PYPI_INDEX=
+# (the worker's option alone: the coordinator resolves references from its default)
+unset SCANFARM_PYPI_INDEX
+export SCANFARM_WORKER_OPTS=--pypi-index=
 "$src/scripts/farm.sh" up || { echo "FAIL - farm did not restart without an index"; exit 1; }
+unset SCANFARM_WORKER_OPTS
 report=$(wait_v1 "$(submit "$native")"); echo "$report" >"$work/noindex.json"
 check "no index: the native sdist finished with three phases: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
   '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
 ok "no index: nothing at Notice or above: $(loud_alerts)" '[ "$(loud_alerts)" = "[]" ]'
+ok "no index: pip resolved it with no index at all" \
+  'jq -r ".facts.process[]? | select(.phase == \"fetch\") | .detail" <<<"$report" | grep -c "pip download .*--no-index" >/dev/null'
 
 # --- 8. a private index: the worker's gateway holds its token, pip never sees it
 "$src/scripts/farm.sh" down >/dev/null 2>&1
