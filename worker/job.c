@@ -107,6 +107,11 @@ static void job_note_npmrc(void *arg, const char *line)
 	job_note(arg, "npmrc_override", line, "fetch");
 }
 
+static void job_note_index(void *arg, const char *line)
+{
+	job_note(arg, "index_override", line, "fetch");
+}
+
 static void job_note_refusal(void *arg, const char *url)
 {
 	job_note(arg, "registry_refused", url, "fetch");
@@ -337,8 +342,11 @@ static int job_read_project(struct job_run *j)
 	snprintf(j->rootdir, sizeof(j->rootdir), "%s%s%s", j->src, j->root[0] ? "/" : "", j->root);
 	snprintf(j->project_dir, sizeof(j->project_dir), "/work%s%s", j->root[0] ? "/" : "",
 		 j->root);
-	if (j->eco) /* the tree laid out for the ecosystem's phases */
+	if (j->eco) { /* the tree laid out for the ecosystem's phases */
+		j->ej.note = job_note_index;
+		j->ej.note_arg = j;
 		return j->eco->prepare(&j->ej, j->src, j->artifact, j->err, sizeof(j->err));
+	}
 	int rc = sf_project_read(&j->project, j->rootdir, j->root, j->err, sizeof(j->err));
 	if (rc)
 		return rc;

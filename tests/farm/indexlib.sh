@@ -1,7 +1,7 @@
 # indexlib.sh — sourced by the farm tests of PyPI and RubyGems scans: local
 # package indexes built at test time from tests/packages, served on loopback.
 #
-#   py_build SRC OUT [sdist|wheel]   build the Python package in SRC (a copy of
+#   py_build SRC OUT [sdist|zip|wheel] build the Python package in SRC (a copy of
 #                                    it) with the host's setuptools; prints the file
 #   pypi_index DIR FILE...           a PEP 503 simple index in DIR: DIR/simple/<name>/
 #                                    linking DIR/packages/<file>#sha256=<digest>
@@ -19,7 +19,10 @@ py_build() {
   tmp=$(mktemp -d)
   cp -r "$from"/. "$tmp"/
   mkdir -p "$out"
-  if [ "$kind" = wheel ]; then
+  if [ "$kind" = zip ]; then
+    (cd "$tmp" && "$py_host" setup.py -q sdist --formats=zip -d "$out") >/dev/null 2>&1 || { rm -rf "$tmp"; return 1; }
+    ls -t "$out"/*.zip | head -n1
+  elif [ "$kind" = wheel ]; then
     (cd "$tmp" && "$py_host" setup.py -q bdist_wheel -d "$out") >/dev/null 2>&1 || { rm -rf "$tmp"; return 1; }
     ls -t "$out"/*.whl | head -n1
   else

@@ -6,11 +6,12 @@
 #     the fetch phase (pip runs setup.py to resolve it) and in the install,
 #     named sf-py-setup-steal==1.0.0;
 #   - a requirements.txt project pulling that sdist from the index: the
-#     alert names the dependency, phase fetch;
+#     alert names the dependency, phase fetch; the project's own index
+#     options (its file's and an included one's) are taken out and noted;
 #   - a wheel shipping a .pth start-up hook: the rule fires at install, the
 #     hook's code runs in the import phase;
 #   - an import-time payload in a package's __init__.py: phase import;
-#   - a benign sdist, a benign wheel and a benign sdist with a C extension
+#   - a benign sdist (tar.gz and zip), a benign wheel and a benign sdist with a C extension
 #     (built with gcc in the install): three phases ran, nothing at Notice
 #     or above, the extension imported;
 #   - a requirement the index lacks, a Pipfile.lock digest that does not
@@ -35,6 +36,7 @@ dist=$work/dist
 steal=$(py_build "$pk/pypi-attack-setup" "$dist")
 benign=$(py_build "$pk/pypi-benign-sdist" "$dist")
 benign_whl=$(py_build "$pk/pypi-benign-sdist" "$dist" wheel)
+benign_zip=$(py_build "$pk/pypi-benign-sdist" "$work/zip" zip)
 native=$(py_build "$pk/pypi-benign-native" "$dist")
 pth_whl=$(py_build "$pk/pypi-attack-pth" "$dist" wheel)
 payload=$(py_build "$pk/pypi-attack-import" "$dist")
@@ -50,7 +52,11 @@ export SCANFARM_PYPI_INDEX=http://127.0.0.1:$idxport/simple/
 
 # a project: requirements.txt at the top of app/
 mkdir -p "$work/proj/app" "$work/missing/app"
-printf 'sf-py-setup-steal==1.0.0\nsf-py-benign\n' >"$work/proj/app/requirements.txt"
+# the project's requirements name another index (and include a file that
+# does too): the worker's must win, and the attempt is on record
+printf -- '--index-url http://127.0.0.1:%s/simple/\nsf-py-setup-steal==1.0.0\n-r more.txt\n' \
+  $((port + 4)) >"$work/proj/app/requirements.txt"
+printf -- '--extra-index-url=http://127.0.0.1:%s/simple/\nsf-py-benign\n' $((port + 4)) >"$work/proj/app/more.txt"
 tar -czf "$work/project.tgz" -C "$work/proj" app
 printf 'sf-py-not-in-index==1.0\n' >"$work/missing/app/requirements.txt"
 tar -czf "$work/missing.tgz" -C "$work/missing" app
@@ -93,11 +99,12 @@ id[pth]=$(submit "$pth_whl")
 id[payload]=$(submit "$payload")
 id[benign]=$(submit "$benign")
 id[benign_whl]=$(submit "$benign_whl")
+id[benign_zip]=$(submit "$benign_zip")
 id[native]=$(submit "$native")
 id[missing]=$(submit "$work/missing.tgz")
 id[pipfile]=$(submit "$work/pipfile.tgz")
 id[badhash]=$(submit "$work/badhash.tgz")
-ok "ten PyPI bodies submitted" '[ ${#id[steal]} -eq 36 ] && [ ${#id[native]} -eq 36 ] && [ ${#id[missing]} -eq 36 ] && [ ${#id[badhash]} -eq 36 ]'
+ok "eleven PyPI bodies submitted" '[ ${#id[steal]} -eq 36 ] && [ ${#id[native]} -eq 36 ] && [ ${#id[missing]} -eq 36 ] && [ ${#id[badhash]} -eq 36 ]'
 
 # --- 1. the malicious sdist itself
 report=$(wait_v1 "${id[steal]}"); echo "$report" >"$work/steal.json"
@@ -122,6 +129,8 @@ ok "project: pip itself (the project) raised nothing at Notice or above: $(loud_
   '[ "$(loud_alerts | jq "[.[] | select(.[1] == \"app\")] | length")" -eq 0 ]'
 ok "project: both distributions installed, the sdist built from source" \
   '[ "$(jq -c "[.packages[] | select(.path != \"\") | [.name, .version, .install_scripts]] | sort" <<<"$report")" = "[[\"sf-py-benign\",\"1.2.0\",false],[\"sf-py-setup-steal\",\"1.0.0\",true]]" ]'
+ok "project: the index options of both requirements files were taken out, and noted" \
+  '[ "$(jq "[.facts.index_override[]? | select(.phase == \"fetch\")] | length" <<<"$report")" -eq 2 ]'
 ok "project: the index served both, through the proxy" \
   'grep -q "GET /packages/sf-py-setup-steal-1.0.0.tar.gz 200" "$work/index.log" && grep -q "GET /packages/sf_py_benign-1.2.0-py3-none-any.whl 200" "$work/index.log"'
 
@@ -146,7 +155,7 @@ ok "payload: nothing of it ran before the import" \
   '[ "$(jq "[.alerts[] | select(.rule == \"Outbound connection attempt\" and .output_fields[\"scanfarm.phase\"] != \"import\")] | length" <<<"$report")" -eq 0 ]'
 
 # --- 5. benign sdist, wheel, native extension: clean
-for s in benign benign_whl native; do
+for s in benign benign_whl benign_zip native; do
   report=$(wait_v1 "${id[$s]}"); echo "$report" >"$work/$s.json"
   check "$s: finished with three phases: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
     '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'

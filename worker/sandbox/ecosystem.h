@@ -44,6 +44,10 @@ struct sf_eco_job {
 	/* the index (PEP 503 simple index) or gem source the sandbox fetches
 	 * from, the worker's gateway's when it holds a credential; NULL: none */
 	const char *index;
+	/* called by prepare for each setting of the body taken out because it
+	 * would send the fetch elsewhere (a requirements file's --index-url…) */
+	void (*note)(void *arg, const char *line);
+	void *note_arg;
 	uint16_t proxy_port; /* the registry proxy inside the sandbox (fetch) */
 	bool cache;	     /* the worker's download cache is mounted (fetch) */
 	/* after the install: what the import loads, each in a fresh

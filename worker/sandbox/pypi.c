@@ -112,6 +112,89 @@ static int pypi_pipfile(const struct sf_eco_job *e, const char *tree, char *err,
 	return rc;
 }
 
+/* The requirements-file options that choose where pip fetches from. */
+static bool pypi_index_option(const char *k)
+{
+	static const char *const opts[] = {"-i",	   "--index-url", "--extra-index-url",
+					   "-f",	   "--find-links", "--trusted-host",
+					   "--no-index"};
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		size_t n = strlen(opts[i]);
+		/* "--index-url URL", "--index-url=URL", and "-iURL" for the short ones */
+		if (!strncmp(k, opts[i], n) &&
+		    (!k[n] || strchr(" \t=\r", k[n]) || (n == 2 && k[n] != '-')))
+			return true;
+	}
+	return false;
+}
+
+/* Takes the index options out of a requirements file (rel below tree) and
+ * of the files it includes with -r / -c (relative, inside the tree, depth
+ * bounded): the worker's index must win, as npm's registry does over a
+ * project's .npmrc. Each line taken out is noted. A file that is not a
+ * regular one is left alone: pip is told nothing else. */
+static int pypi_neutralise(struct sf_eco_job *e, const char *tree, const char *rel, int depth)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int fd = sf_open_beneath(tree, rel, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= PYPI_META_MAX;
+	close(fd);
+	char path[4600];
+	snprintf(path, sizeof(path), "%s/%s", tree, rel);
+	if (!regular || sf_read_file(path, PYPI_META_MAX, &text, &len) != 0)
+		return 0;
+	struct sf_buf kept = {0};
+	bool changed = false;
+	int rc = 0;
+	for (char *line = text, *next; line && *line && rc == 0; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		const char *k = line + strspn(line, " \t");
+		if (pypi_index_option(k)) {
+			char shown[300];
+			snprintf(shown, sizeof(shown), "%s: %.*s", rel, (int)strcspn(line, "\r"), line);
+			if (e->note)
+				e->note(e->note_arg, shown);
+			changed = true;
+			continue;
+		}
+		/* an included file: the same, once it is known to stay inside */
+		bool inc = !strncmp(k, "-r", 2) || !strncmp(k, "-c", 2) ||
+			   !strncmp(k, "--requirement", 13) || !strncmp(k, "--constraint", 12);
+		if (inc && depth < 4) {
+			const char *f = k + strcspn(k, " \t=");
+			f += strspn(f, " \t=");
+			if (k[1] != '-' && k[2] && k[2] != ' ' && k[2] != '\t')
+				f = k + 2;
+			char sub[600], dir[500];
+			snprintf(dir, sizeof(dir), "%s", rel);
+			char *slash = strrchr(dir, '/');
+			if (slash)
+				slash[1] = '\0';
+			else
+				dir[0] = '\0';
+			snprintf(sub, sizeof(sub), "%s%.*s", dir, (int)strcspn(f, " \t\r#"), f);
+			if (f[0] && f[0] != '/' && !strstr(f, "..") && !strstr(f, "://"))
+				rc = pypi_neutralise(e, tree, sub, depth + 1);
+		}
+		if (rc == 0)
+			rc = sf_buf_appendf(&kept, "%s\n", line);
+	}
+	if (!rc && changed) {
+		rc = unlink(path) == 0 ? sf_write_file(path, kept.data ? kept.data : "", kept.len) : -errno;
+		if (rc == 0 && chown(path, 1000, 1000) != 0)
+			rc = -errno;
+	}
+	sf_buf_free(&kept);
+	free(text);
+	return rc;
+}
+
 static int pypi_prepare(struct sf_eco_job *e, const char *tree, const char *artifact, char *err,
 			size_t errlen)
 {
@@ -141,8 +224,16 @@ static int pypi_prepare(struct sf_eco_job *e, const char *tree, const char *arti
 		snprintf(rel, sizeof(rel), ".dist/%s", e->file);
 		return sf_eco_place(artifact, tree, rel, err, errlen);
 	}
-	if (e->body.kind == SF_BODY_PY_PROJECT && !(e->body.files & SF_BODY_REQUIREMENTS) &&
-	    (e->body.files & SF_BODY_PIPFILE_LOCK))
+	if (e->body.kind == SF_BODY_PY_PROJECT && (e->body.files & SF_BODY_REQUIREMENTS)) {
+		char rel[300];
+		snprintf(rel, sizeof(rel), "%s%srequirements.txt", e->body.root,
+			 e->body.root[0] ? "/" : "");
+		if ((rc = pypi_neutralise(e, tree, rel, 0)))
+			snprintf(err, errlen, "cannot neutralise the requirements' index options: %s",
+				 strerror(-rc));
+		return rc;
+	}
+	if (e->body.kind == SF_BODY_PY_PROJECT && (e->body.files & SF_BODY_PIPFILE_LOCK))
 		return pypi_pipfile(e, tree, err, errlen);
 	return 0;
 }
