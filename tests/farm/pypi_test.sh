@@ -15,7 +15,8 @@
 #     (built with gcc in the install): three phases ran, nothing at Notice
 #     or above, the extension imported;
 #   - a requirement the index lacks, a Pipfile.lock digest that does not
-#     match: failed, never clean; the right digest installs;
+#     match: failed, never clean; the right digest installs, from a
+#     Pipfile.lock and from a poetry.lock;
 #   - with no index configured at all, a self-contained sdist still scans;
 #   - a private index that wants a token: the worker's gateway adds it, and
 #     the token is nowhere in the report.
@@ -69,6 +70,14 @@ pipfile() { jq -n --arg h "sha256:$1" '{_meta: {sources: [{name: "pypi", url: "h
   default: {"sf-py-benign": {version: "==1.2.0", hashes: [$h], index: "pypi"}}, develop: {}}'; }
 pipfile "$whl_sha" >"$work/pipfile/app/Pipfile.lock"
 pipfile "$(printf '%064d' 0)" >"$work/badhash/app/Pipfile.lock"
+# a poetry project (pyproject.toml whose build backend the image lacks, and
+# its poetry.lock): the lock's packages are what is installed
+mkdir -p "$work/poetry/app"
+printf '[tool.poetry]\nname = "app"\nversion = "0.1.0"\n\n[build-system]\nrequires = ["poetry-core"]\nbuild-backend = "poetry.core.masonry.api"\n' \
+  >"$work/poetry/app/pyproject.toml"
+printf '[[package]]\nname = "sf-py-benign"\nversion = "1.2.0"\ndescription = ""\noptional = false\npython-versions = "*"\nfiles = [\n    {file = "sf_py_benign-1.2.0-py3-none-any.whl", hash = "sha256:%s"},\n]\n\n[metadata]\nlock-version = "2.0"\npython-versions = "^3.11"\ncontent-hash = "%064d"\n' \
+  "$whl_sha" 0 >"$work/poetry/app/poetry.lock"
+tar -czf "$work/poetry.tgz" -C "$work/poetry" app
 tar -czf "$work/pipfile.tgz" -C "$work/pipfile" app
 tar -czf "$work/badhash.tgz" -C "$work/badhash" app
 
@@ -104,7 +113,8 @@ id[native]=$(submit "$native")
 id[missing]=$(submit "$work/missing.tgz")
 id[pipfile]=$(submit "$work/pipfile.tgz")
 id[badhash]=$(submit "$work/badhash.tgz")
-ok "eleven PyPI bodies submitted" '[ ${#id[steal]} -eq 36 ] && [ ${#id[native]} -eq 36 ] && [ ${#id[missing]} -eq 36 ] && [ ${#id[badhash]} -eq 36 ]'
+id[poetry]=$(submit "$work/poetry.tgz")
+ok "twelve PyPI bodies submitted" '[ ${#id[steal]} -eq 36 ] && [ ${#id[native]} -eq 36 ] && [ ${#id[missing]} -eq 36 ] && [ ${#id[badhash]} -eq 36 ]'
 
 # --- 1. the malicious sdist itself
 report=$(wait_v1 "${id[steal]}"); echo "$report" >"$work/steal.json"
@@ -183,6 +193,12 @@ check "pipfile: finished with three phases: $(jq -r '.status + " " + (.reason //
   '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
 ok "pipfile: the pinned wheel was installed" \
   '[ "$(jq -c "[.packages[] | select(.path != \"\") | [.name, .version]]" <<<"$report")" = "[[\"sf-py-benign\",\"1.2.0\"]]" ]'
+report=$(wait_v1 "${id[poetry]}"); echo "$report" >"$work/poetry.json"
+check "poetry: finished with three phases: $(jq -r '.status + " " + (.reason // "")' <<<"$report") $(phases)" \
+  '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
+ok "poetry: the locked wheel was installed by its digest" \
+  '[ "$(jq -c "[.packages[] | select(.path != \"\") | [.name, .version]]" <<<"$report")" = "[[\"sf-py-benign\",\"1.2.0\"]]" ] &&
+   jq -r ".facts.process[]? | select(.phase == \"fetch\") | .detail" <<<"$report" | grep -c "poetry.lock.txt" >/dev/null'
 report=$(wait_v1 "${id[badhash]}"); echo "$report" >"$work/badhash.json"
 ok "badhash: a digest mismatch fails the fetch, never clean: $(jq -r '.reason // ""' <<<"$report" | head -c 160)" \
   '[ "$(jq -r .status <<<"$report")" = failed ] && [ "$(jq -r ".phases[0].exit_status" <<<"$report")" = 1 ] &&

@@ -12,10 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pylock.h"
 #include "util.h"
 
 /* A Pipfile.lock's default packages as a requirements file, in SF_ECO_DIST */
 #define PYPI_PIPFILE_REQS ".dist/Pipfile.lock.txt"
+/* A poetry.lock's packages likewise */
+#define PYPI_POETRY_REQS ".dist/poetry.lock.txt"
 #define PYPI_META_MAX (1u << 20)
 
 int sf_pypi_wheel_name(const char *name, const char *version, const char *tag, char *out,
@@ -195,6 +198,40 @@ static int pypi_neutralise(struct sf_eco_job *e, const char *tree, const char *r
 	return rc;
 }
 
+/* A poetry.lock's packages as pinned requirements with their hashes
+ * (pylock.h), in SF_ECO_DIST. */
+static int pypi_poetry(const struct sf_eco_job *e, const char *tree, char *err, size_t errlen)
+{
+	char rel[300], path[4600], *text = NULL;
+	size_t len = 0;
+	snprintf(rel, sizeof(rel), "%s%spoetry.lock", e->body.root, e->body.root[0] ? "/" : "");
+	int fd = sf_open_beneath(tree, rel, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+	struct stat st;
+	bool regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/%s", tree, rel);
+	int rc = regular ? sf_read_file(path, PYPI_META_MAX * 16, &text, &len) : -EBADMSG;
+	if (rc) {
+		snprintf(err, errlen, "cannot read poetry.lock: %s", strerror(-rc));
+		return rc;
+	}
+	struct sf_buf out = {0};
+	rc = sf_pylock_poetry(text, len, &out, err, errlen);
+	free(text);
+	if (rc == 0) {
+		snprintf(path, sizeof(path), "%s/%s", tree, PYPI_POETRY_REQS);
+		rc = sf_write_file(path, out.data ? out.data : "", out.len);
+		if (rc == 0 && chown(path, 1000, 1000) != 0)
+			rc = -errno;
+		if (rc)
+			snprintf(err, errlen, "cannot write the poetry.lock's requirements: %s",
+				 strerror(-rc));
+	}
+	sf_buf_free(&out);
+	return rc;
+}
+
 static int pypi_prepare(struct sf_eco_job *e, const char *tree, const char *artifact, char *err,
 			size_t errlen)
 {
@@ -235,6 +272,8 @@ static int pypi_prepare(struct sf_eco_job *e, const char *tree, const char *arti
 	}
 	if (e->body.kind == SF_BODY_PY_PROJECT && (e->body.files & SF_BODY_PIPFILE_LOCK))
 		return pypi_pipfile(e, tree, err, errlen);
+	if (e->body.kind == SF_BODY_PY_PROJECT && (e->body.files & SF_BODY_POETRY_LOCK))
+		return pypi_poetry(e, tree, err, errlen);
 	return 0;
 }
 
@@ -250,6 +289,9 @@ static void pypi_targets(const struct sf_eco_job *e, struct sf_argv *argv)
 	} else if (e->body.kind == SF_BODY_PY_PROJECT && (e->body.files & SF_BODY_PIPFILE_LOCK)) {
 		sf_argv_add(argv, "-r");
 		sf_argv_add(argv, SF_ECO_WORK "/%s", PYPI_PIPFILE_REQS);
+	} else if (e->body.kind == SF_BODY_PY_PROJECT && (e->body.files & SF_BODY_POETRY_LOCK)) {
+		sf_argv_add(argv, "-r");
+		sf_argv_add(argv, SF_ECO_WORK "/%s", PYPI_POETRY_REQS);
 	} else {
 		sf_argv_add(argv, "%s", e->dir);
 	}
