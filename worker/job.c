@@ -319,8 +319,10 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 	j->eco = sf_ecosystem_find(job->ecosystem);
 	if (j->eco && (rc = sf_eco_job_init(&j->ej, job->ecosystem, j->src, j->err, sizeof(j->err))))
 		return rc;
-	if (j->eco)
+	if (j->eco) { /* the tree is mounted at /work in the sandbox */
 		sf_strlcpy(j->root, j->ej.body.root, sizeof(j->root));
+		sf_eco_job_place(&j->ej, "/work", j->root);
+	}
 	else if ((rc = sf_unpack_find_root(j->src, j->root, sizeof(j->root), j->err,
 					   sizeof(j->err))))
 		return rc;

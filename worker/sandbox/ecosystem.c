@@ -30,9 +30,15 @@ int sf_eco_job_init(struct sf_eco_job *e, const char *ecosystem, const char *tre
 	if (rc)
 		return rc;
 	sf_body_id(&e->body, e->id, sizeof(e->id));
-	snprintf(e->dir, sizeof(e->dir), SF_ECO_WORK "%s%s", e->body.root[0] ? "/" : "",
-		 e->body.root);
+	e->home = "/tmp";
 	return 0;
+}
+
+void sf_eco_job_place(struct sf_eco_job *e, const char *work, const char *rel)
+{
+	sf_strlcpy(e->work, work, sizeof(e->work));
+	sf_strlcpy(e->rel, rel, sizeof(e->rel));
+	snprintf(e->dir, sizeof(e->dir), "%s%s%s", work, rel[0] ? "/" : "", rel);
 }
 
 void sf_eco_job_free(struct sf_eco_job *e)
@@ -110,11 +116,12 @@ int sf_eco_add_import(struct sf_eco_job *e, const char *dir, const char *name)
 	return 0;
 }
 
-void sf_eco_base_env(struct sf_argv *env)
+void sf_eco_base_env(const struct sf_eco_job *e, bool fetch, struct sf_argv *env)
 {
 	sf_argv_add(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	sf_argv_add(env, "HOME=/tmp");
-	sf_argv_add(env, "TMPDIR=" SF_ECO_TMP);
+	if (fetch || e->home)
+		sf_argv_add(env, "HOME=%s", fetch ? "/tmp" : e->home);
+	sf_argv_add(env, "TMPDIR=%s/" SF_ECO_TMP, e->work);
 	sf_argv_add(env, "LANG=C.UTF-8");
 	sf_argv_add(env, "TERM=dumb");
 }

@@ -6,12 +6,13 @@
  * install and import phases run, and lists what the install put in the
  * tree, on the host, between the install and the import.
  *
- * Paths in the sandbox, all in the project tree (/work), so that the
- * rules see an install's own files there: SF_ECO_DIST, the distributions
- * and gems the fetch downloaded (a submitted wheel or .gem waits there
- * too) and the install's only source; SF_ECO_TMP, the package managers'
- * scratch (pip builds dependencies' sdists there); SF_ECO_VENV, the
- * Python environment installed into; SF_ECO_GEM_HOME, the gems'.
+ * Paths in the sandbox, all in the project tree (the directory the job's
+ * tree is mounted at, struct sf_eco_job's work), so that the rules see an
+ * install's own files there: SF_ECO_DIST, the distributions and gems the
+ * fetch downloaded (a submitted wheel or .gem waits there too) and the
+ * install's only source; SF_ECO_TMP, the package managers' scratch (pip
+ * builds dependencies' sdists there); SF_ECO_VENV, the Python environment
+ * installed into; SF_ECO_GEMS, the gems' home.
  *
  * Owns: the strings of struct sf_eco_job (sf_eco_job_free); the packages
  * an inventory lists are the batch's. Calls: body, npm (struct sf_argv),
@@ -27,11 +28,11 @@
 #include "npm.h"
 #include "wire.h"
 
-#define SF_ECO_WORK "/work"
-#define SF_ECO_DIST SF_ECO_WORK "/.dist"
-#define SF_ECO_TMP SF_ECO_WORK "/.tmp"
-#define SF_ECO_VENV SF_ECO_WORK "/.venv"
-#define SF_ECO_GEM_HOME SF_ECO_WORK "/.gems"
+/* below the tree (work in the sandbox, the tree given to prepare on the host) */
+#define SF_ECO_DIST ".dist"
+#define SF_ECO_TMP ".tmp"
+#define SF_ECO_VENV ".venv"
+#define SF_ECO_GEMS ".gems"
 #define SF_ECO_MAX_IMPORTS 256	  /* modules or require paths loaded */
 #define SF_ECO_IMPORT_TIMEOUT_S 10 /* per module */
 
@@ -39,7 +40,12 @@
 struct sf_eco_job {
 	struct sf_body body;
 	char id[SF_BODY_NAME_MAX + SF_BODY_VERSION_MAX + 4]; /* sf_body_id */
-	char dir[300];	/* the body's directory in the sandbox: /work or /work/<root> */
+	char work[300]; /* where the tree is mounted in the sandbox ("/work") */
+	char rel[256];	/* the body's directory below the tree ("" or its root) */
+	char dir[600];	/* the same in the sandbox: work/rel */
+	/* HOME of the install and import phases ("/tmp"; NULL: the caller
+	 * sets it); the fetch's is /tmp */
+	const char *home;
 	char file[400]; /* a wheel's or gem's file in SF_ECO_DIST ("" otherwise) */
 	/* the index (PEP 503 simple index) or gem source the sandbox fetches
 	 * from, the worker's gateway's when it holds a credential; NULL: none */
@@ -77,9 +83,12 @@ struct sf_ecosystem {
 const struct sf_ecosystem *sf_ecosystem_find(const char *name);
 
 /* Reads the body of the tree unpacked at `tree` (body.h) and names the
- * job's identity and directory. */
+ * job's identity. */
 int sf_eco_job_init(struct sf_eco_job *e, const char *ecosystem, const char *tree, char *err,
 		    size_t errlen);
+/* Where the tree the phases see is mounted in the sandbox (work) and the
+ * body's directory below it (rel). */
+void sf_eco_job_place(struct sf_eco_job *e, const char *work, const char *rel);
 void sf_eco_job_free(struct sf_eco_job *e);
 
 /* Helpers shared by pypi.c and gem.c. */
@@ -92,8 +101,9 @@ int sf_eco_add_package(struct sf_batch *b, const char *name, const char *version
 		       const char *path, bool install_scripts, bool direct);
 /* Appends an import (the directory it runs in, what it loads). */
 int sf_eco_add_import(struct sf_eco_job *e, const char *dir, const char *name);
-/* The base environment: PATH, HOME=/tmp, TMPDIR, LANG, TERM. */
-void sf_eco_base_env(struct sf_argv *env);
+/* The base environment: PATH, HOME (/tmp in the fetch, else e->home),
+ * TMPDIR, LANG, TERM. */
+void sf_eco_base_env(const struct sf_eco_job *e, bool fetch, struct sf_argv *env);
 int sf_eco_done(struct sf_argv *argv, struct sf_argv *env);
 
 extern const struct sf_ecosystem sf_ecosystem_pypi;

@@ -85,18 +85,18 @@ static int gem_prepare(struct sf_eco_job *e, const char *tree, const char *artif
 }
 
 /* What every phase's gem, bundle and ruby see. */
-static void gem_env(const struct sf_eco_job *e, struct sf_argv *env)
+static void gem_env(const struct sf_eco_job *e, bool fetch, struct sf_argv *env)
 {
-	sf_eco_base_env(env);
+	sf_eco_base_env(e, fetch, env);
 	/* GEM_PATH stays the default: GEM_HOME and the image's gems (its
 	 * bundler among them) */
-	sf_argv_add(env, "GEM_HOME=" SF_ECO_GEM_HOME);
+	sf_argv_add(env, "GEM_HOME=%s/" SF_ECO_GEMS, e->work);
 	sf_argv_add(env, "BUNDLE_GEMFILE=%s/Gemfile", e->dir);
 	/* not the project's .bundle/config: the worker's settings only */
-	sf_argv_add(env, "BUNDLE_APP_CONFIG=" SF_ECO_TMP "/bundle");
+	sf_argv_add(env, "BUNDLE_APP_CONFIG=%s/" SF_ECO_TMP "/bundle", e->work);
 	sf_argv_add(env, "BUNDLE_USER_HOME=/tmp/.bundle");
 	sf_argv_add(env, "BUNDLE_PATH__SYSTEM=true");
-	sf_argv_add(env, "BUNDLE_CACHE_PATH=" SF_ECO_DIST);
+	sf_argv_add(env, "BUNDLE_CACHE_PATH=%s/" SF_ECO_DIST, e->work);
 	sf_argv_add(env, "BUNDLE_DISABLE_VERSION_CHECK=true");
 	sf_argv_add(env, "BUNDLE_SILENCE_ROOT_WARNING=true");
 	sf_argv_add(env, "BUNDLE_NO_PRUNE=true");
@@ -109,7 +109,7 @@ static int gem_fetch(const struct sf_eco_job *e, struct sf_argv *argv, struct sf
 	sf_argv_add(argv, "bundle");
 	sf_argv_add(argv, "cache");
 	sf_argv_add(argv, "--no-install");
-	gem_env(e, env);
+	gem_env(e, true, env);
 	if (e->index && e->index[0])
 		sf_argv_add(env, "BUNDLE_MIRROR__ALL=%s", e->index);
 	sf_argv_add(env, "BUNDLE_RETRY=2");
@@ -126,17 +126,18 @@ static int gem_install(const struct sf_eco_job *e, struct sf_argv *argv, struct 
 		/* --local: the gem's dependencies from the .gem files beside it */
 		sf_argv_add(argv, "/bin/sh");
 		sf_argv_add(argv, "-c");
-		sf_argv_add(argv, "cd " SF_ECO_DIST " && exec gem install --local --no-document"
-				  " --install-dir " SF_ECO_GEM_HOME " --bindir " SF_ECO_GEM_HOME
-				  "/bin \"$1\"");
+		sf_argv_add(argv, "cd \"$1\" && exec gem install --local --no-document"
+				  " --install-dir \"$2\" --bindir \"$2/bin\" \"$3\"");
 		sf_argv_add(argv, "gem-install");
+		sf_argv_add(argv, "%s/" SF_ECO_DIST, e->work);
+		sf_argv_add(argv, "%s/" SF_ECO_GEMS, e->work);
 		sf_argv_add(argv, "%s", e->file);
 	} else {
 		sf_argv_add(argv, "bundle");
 		sf_argv_add(argv, "install");
 		sf_argv_add(argv, "--local");
 	}
-	gem_env(e, env);
+	gem_env(e, false, env);
 	/* the lockfile's tree exactly (the fetch took the locked versions, as
 	 * bundler does; bundler 2.3 does not fetch at all when frozen) */
 	if (e->body.kind == SF_BODY_GEM_PROJECT && (e->body.files & SF_BODY_GEMFILE_LOCK))
@@ -193,7 +194,7 @@ static int gem_import(const struct sf_eco_job *e, struct sf_argv *argv, struct s
 		sf_argv_add(argv, "%s", parts[1]);
 		sf_argv_add(argv, "%s", parts[2]);
 	}
-	gem_env(e, env);
+	gem_env(e, false, env);
 	return sf_eco_done(argv, env);
 }
 
@@ -264,7 +265,7 @@ static int gem_imports(struct sf_eco_job *e, const char *gems, const char *full,
 			continue;
 		char what[400], cwd[600];
 		snprintf(what, sizeof(what), "%s\t%s\t%.*s", name, version, (int)(n - 3), de->d_name);
-		snprintf(cwd, sizeof(cwd), SF_ECO_GEM_HOME "/gems/%s", full);
+		snprintf(cwd, sizeof(cwd), "%s/" SF_ECO_GEMS "/gems/%s", e->work, full);
 		rc = sf_eco_add_import(e, cwd, what);
 		if (rc == -E2BIG)
 			rc = 0;

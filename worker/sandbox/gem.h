@@ -1,7 +1,7 @@
 /*
  * gem — what each phase of a RubyGems scan runs inside the sandbox
  * (struct sf_ecosystem sf_ecosystem_rubygems, ecosystem.h), with bundler
- * resolving and gem / bundler installing into SF_ECO_GEM_HOME:
+ * resolving and gem / bundler installing into SF_ECO_GEMS:
  *
  *   fetch    bundle cache --no-install: the Gemfile's tree (a Gemfile.lock's
  *            versions, as bundler keeps them) downloaded into SF_ECO_DIST from the

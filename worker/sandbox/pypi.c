@@ -51,8 +51,7 @@ static int pypi_pipfile(const struct sf_eco_job *e, const char *tree, char *err,
 {
 	char path[4600], *text = NULL;
 	size_t len = 0;
-	snprintf(path, sizeof(path), "%s/%s%sPipfile.lock", tree, e->body.root,
-		 e->body.root[0] ? "/" : "");
+	snprintf(path, sizeof(path), "%s/%s%sPipfile.lock", tree, e->rel, e->rel[0] ? "/" : "");
 	int fd = sf_open_beneath(tree, path + strlen(tree), O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open Pipfile.lock: %s", strerror(-fd));
@@ -204,7 +203,7 @@ static int pypi_poetry(const struct sf_eco_job *e, const char *tree, char *err, 
 {
 	char rel[300], path[4600], *text = NULL;
 	size_t len = 0;
-	snprintf(rel, sizeof(rel), "%s%spoetry.lock", e->body.root, e->body.root[0] ? "/" : "");
+	snprintf(rel, sizeof(rel), "%s%spoetry.lock", e->rel, e->rel[0] ? "/" : "");
 	int fd = sf_open_beneath(tree, rel, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
 	struct stat st;
 	bool regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
@@ -263,8 +262,7 @@ static int pypi_prepare(struct sf_eco_job *e, const char *tree, const char *arti
 	}
 	if (e->body.kind == SF_BODY_PY_PROJECT && (e->body.files & SF_BODY_REQUIREMENTS)) {
 		char rel[300];
-		snprintf(rel, sizeof(rel), "%s%srequirements.txt", e->body.root,
-			 e->body.root[0] ? "/" : "");
+		snprintf(rel, sizeof(rel), "%s%srequirements.txt", e->rel, e->rel[0] ? "/" : "");
 		if ((rc = pypi_neutralise(e, tree, rel, 0)))
 			snprintf(err, errlen, "cannot neutralise the requirements' index options: %s",
 				 strerror(-rc));
@@ -282,25 +280,25 @@ static int pypi_prepare(struct sf_eco_job *e, const char *tree, const char *arti
 static void pypi_targets(const struct sf_eco_job *e, struct sf_argv *argv)
 {
 	if (e->body.kind == SF_BODY_WHEEL) {
-		sf_argv_add(argv, SF_ECO_DIST "/%s", e->file);
+		sf_argv_add(argv, "%s/" SF_ECO_DIST "/%s", e->work, e->file);
 	} else if (e->body.kind == SF_BODY_PY_PROJECT && (e->body.files & SF_BODY_REQUIREMENTS)) {
 		sf_argv_add(argv, "-r");
 		sf_argv_add(argv, "%s/requirements.txt", e->dir);
 	} else if (e->body.kind == SF_BODY_PY_PROJECT && (e->body.files & SF_BODY_PIPFILE_LOCK)) {
 		sf_argv_add(argv, "-r");
-		sf_argv_add(argv, SF_ECO_WORK "/%s", PYPI_PIPFILE_REQS);
+		sf_argv_add(argv, "%s/%s", e->work, PYPI_PIPFILE_REQS);
 	} else if (e->body.kind == SF_BODY_PY_PROJECT && (e->body.files & SF_BODY_POETRY_LOCK)) {
 		sf_argv_add(argv, "-r");
-		sf_argv_add(argv, SF_ECO_WORK "/%s", PYPI_POETRY_REQS);
+		sf_argv_add(argv, "%s/%s", e->work, PYPI_POETRY_REQS);
 	} else {
 		sf_argv_add(argv, "%s", e->dir);
 	}
 }
 
 /* What every phase's pip and python see. */
-static void pypi_env(struct sf_argv *env)
+static void pypi_env(const struct sf_eco_job *e, bool fetch, struct sf_argv *env)
 {
-	sf_eco_base_env(env);
+	sf_eco_base_env(e, fetch, env);
 	sf_argv_add(env, "PIP_CONFIG_FILE=/dev/null");
 	sf_argv_add(env, "PIP_DISABLE_PIP_VERSION_CHECK=1");
 	sf_argv_add(env, "PIP_NO_INPUT=1");
@@ -315,9 +313,9 @@ static int pypi_fetch(const struct sf_eco_job *e, struct sf_argv *argv, struct s
 	sf_argv_add(argv, "pip");
 	sf_argv_add(argv, "download");
 	sf_argv_add(argv, "--dest");
-	sf_argv_add(argv, SF_ECO_DIST);
+	sf_argv_add(argv, "%s/" SF_ECO_DIST, e->work);
 	sf_argv_add(argv, "--find-links");
-	sf_argv_add(argv, SF_ECO_DIST);
+	sf_argv_add(argv, "%s/" SF_ECO_DIST, e->work);
 	/* sdists' metadata comes from the image's setuptools: what the
 	 * install builds them with too */
 	sf_argv_add(argv, "--no-build-isolation");
@@ -341,23 +339,28 @@ static int pypi_fetch(const struct sf_eco_job *e, struct sf_argv *argv, struct s
 		sf_argv_add(argv, "--no-cache-dir");
 	}
 	pypi_targets(e, argv);
-	pypi_env(env);
+	pypi_env(e, true, env);
 	return sf_eco_done(argv, env);
 }
 
 static int pypi_install(const struct sf_eco_job *e, struct sf_argv *argv, struct sf_argv *env)
 {
-	/* fixed words only; the targets come in as the script's arguments */
+	/* fixed words only; the paths and targets come in as the script's
+	 * arguments: the venv, the distributions, then what to install */
 	sf_argv_add(argv, "/bin/sh");
 	sf_argv_add(argv, "-c");
 	sf_argv_add(argv, "set -e\n"
-			  "python3 -m venv --without-pip --system-site-packages " SF_ECO_VENV "\n"
-			  "exec " SF_ECO_VENV "/bin/python -I -m pip install --no-index"
-			  " --find-links " SF_ECO_DIST " --no-build-isolation --no-cache-dir"
+			  "venv=$1 dist=$2\n"
+			  "shift 2\n"
+			  "python3 -m venv --without-pip --system-site-packages \"$venv\"\n"
+			  "exec \"$venv/bin/python\" -I -m pip install --no-index"
+			  " --find-links \"$dist\" --no-build-isolation --no-cache-dir"
 			  " --no-warn-script-location \"$@\"\n");
 	sf_argv_add(argv, "pip-install");
+	sf_argv_add(argv, "%s/" SF_ECO_VENV, e->work);
+	sf_argv_add(argv, "%s/" SF_ECO_DIST, e->work);
 	pypi_targets(e, argv);
-	pypi_env(env);
+	pypi_env(e, false, env);
 	return sf_eco_done(argv, env);
 }
 
@@ -382,7 +385,7 @@ static int pypi_import(const struct sf_eco_job *e, struct sf_argv *argv, struct 
 {
 	if (e->nimports == 0)
 		return -ENOENT;
-	sf_argv_add(argv, SF_ECO_VENV "/bin/python");
+	sf_argv_add(argv, "%s/" SF_ECO_VENV "/bin/python", e->work);
 	sf_argv_add(argv, "-I");
 	sf_argv_add(argv, "-c");
 	sf_argv_add(argv, pypi_import_driver, SF_ECO_IMPORT_TIMEOUT_S);
@@ -390,7 +393,7 @@ static int pypi_import(const struct sf_eco_job *e, struct sf_argv *argv, struct 
 		sf_argv_add(argv, "%s", e->import_dir[i]);
 		sf_argv_add(argv, "%s", e->import_name[i]);
 	}
-	pypi_env(env);
+	pypi_env(e, false, env);
 	return sf_eco_done(argv, env);
 }
 
@@ -571,7 +574,7 @@ static int pypi_inventory(struct sf_eco_job *e, const char *tree, struct sf_batc
 		bool self = body->name[0] && !strcasecmp(name, body->name);
 		char path[700], infodir[800];
 		snprintf(path, sizeof(path), "%s/%s", siterel, de->d_name);
-		snprintf(infodir, sizeof(infodir), SF_ECO_WORK "/%s", path);
+		snprintf(infodir, sizeof(infodir), "%s/%s", e->work, path);
 		/* the body itself is listed first, as the project */
 		if (!self)
 			rc = sf_eco_add_package(b, name, version, path, pypi_built(tree, name),
