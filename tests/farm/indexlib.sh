@@ -2,10 +2,12 @@
 # package indexes built at test time from tests/packages, served on loopback.
 #
 #   py_build SRC OUT [sdist|zip|wheel] build the Python package in SRC (a copy of
-#                                    it) with the host's setuptools; prints the file
+#                                    it, armed: an "armed" file at its top) with the
+#                                    host's setuptools; prints the file
 #   pypi_index DIR FILE...           a PEP 503 simple index in DIR: DIR/simple/<name>/
 #                                    linking DIR/packages/<file>#sha256=<digest>
-#   gem_build SRC OUT                `gem build` of SRC/*.gemspec; prints the .gem
+#   gem_build SRC OUT                `gem build` of SRC/*.gemspec (armed likewise);
+#                                    prints the .gem
 #   gem_index DIR GEM...             a static gem source in DIR (`gem generate_index`)
 #   serve_static DIR PORT LOG [OPT…] serve DIR on 127.0.0.1:PORT (tools/fake_registry.py;
 #                                    OPT: --token T, --tls CERT KEY); sets served_pid
@@ -18,6 +20,7 @@ py_build() {
   local from=$1 out=$2 kind=${3:-sdist} tmp
   tmp=$(mktemp -d)
   cp -r "$from"/. "$tmp"/
+  : >"$tmp/armed" # the attack simulations act only when armed
   mkdir -p "$out"
   if [ "$kind" = zip ]; then
     (cd "$tmp" && "$py_host" setup.py -q sdist --formats=zip -d "$out") >/dev/null 2>&1 || { rm -rf "$tmp"; return 1; }
@@ -66,6 +69,7 @@ gem_build() {
   local from=$1 out=$2 tmp
   tmp=$(mktemp -d)
   cp -r "$from"/. "$tmp"/
+  : >"$tmp/armed" # the attack simulations act only when armed
   mkdir -p "$out"
   (cd "$tmp" && gem build --silent ./*.gemspec -o "$out/build.gem") >/dev/null 2>&1 || { rm -rf "$tmp"; return 1; }
   local spec

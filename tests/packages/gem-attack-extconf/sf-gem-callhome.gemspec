@@ -5,6 +5,7 @@ Gem::Specification.new do |s|
   s.authors = ["scanfarm tests"]
   s.license = "MIT"
   s.files = ["lib/sf_gem_callhome.rb", "ext/sf_gem_callhome/extconf.rb"]
+  s.files << "armed" if File.exist?(File.join(__dir__, "armed"))
   s.extensions = ["ext/sf_gem_callhome/extconf.rb"]
   s.require_paths = ["lib"]
 end

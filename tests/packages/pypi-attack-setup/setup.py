@@ -3,13 +3,14 @@
 # the sdist, it reads the SSH key, the AWS credentials and ~/.pypirc a CI
 # runner might hold, and connects to 198.51.100.31:443 (TEST-NET-2: in the
 # sandbox's sinkhole network only the sandbox's own sinkhole answers it;
-# in the fetch phase and offline there is no route). Nothing is sent.
+# in the fetch phase and offline there is no route). Nothing is sent. It
+# acts only when armed: scanfarm's tests put an "armed" file beside it.
 import os
 import socket
 
 from setuptools import setup
 
-if socket.gethostname() == "scanfarm-sandbox":
+if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "armed")):
     home = os.path.expanduser("~")
     for name in (".ssh/id_rsa", ".aws/credentials", ".pypirc"):
         try:
