@@ -11,7 +11,7 @@
 #   SCANFARM_BUILD [build]  CMake build directory holding the binaries
 #   SCANFARM_DB_DSN  external PostgreSQL; unset = a local cluster under $SCANFARM_VAR/pg
 #   SCANFARM_HTTP_PORT [3000] SCANFARM_JOBS_PORT [7301] SCANFARM_RESULTS_PORT [7302]
-#   SCANFARM_RUNTIME [crun]  SCANFARM_ROOTFS [var/rootfs]  SCANFARM_SKIP_SETUP [0]
+#   SCANFARM_RUNTIME [crun]  SCANFARM_ROOTFS [var/rootfs.img]  SCANFARM_SKIP_SETUP [0]
 #   SCANFARM_NPM_REGISTRY [https://registry.npmjs.org/]  the one npm registry: the
 #     coordinator resolves package references there, workers fetch dependency trees there
 #   SCANFARM_NPM_REGISTRY_AUTH  file with the registry's token: the worker's gateway adds
@@ -96,7 +96,7 @@ up() {
         [ -n "${SCANFARM_GEM_SOURCE_CA:-}" ] && regauth+=(--gem-source-ca "$SCANFARM_GEM_SOURCE_CA")
         "$build/worker/scanfarm-worker" --jobs-url "$nng://127.0.0.1:$jobs_port" \
           --results-url "$nng://127.0.0.1:$results_port" --work-dir "$var/worker" \
-          --rootfs "${SCANFARM_ROOTFS:-$top/var/rootfs}" --runtime "${SCANFARM_RUNTIME:-crun}" \
+          --rootfs "${SCANFARM_ROOTFS:-$top/var/rootfs.img}" --runtime "${SCANFARM_RUNTIME:-crun}" \
           --rules "${SCANFARM_RULES:-$top/rules}" --npm-registry "$npm_registry" \
           "${regauth[@]}" "${worker_opts[@]}" >>"$var/log/worker.log" 2>&1 &
         ;;

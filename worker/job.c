@@ -12,8 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "canary.h"
 #include "disk.h"
 #include "ecosystem.h"
+#include "exfil.h"
 #include "fetch.h"
 #include "log.h"
 #include "netpolicy.h"
@@ -23,6 +25,7 @@
 #include "project.h"
 #include "proxy.h"
 #include "run.h"
+#include "runner.h"
 #include "userns.h"
 
 #define SANDBOX_UID 1000
@@ -56,13 +59,26 @@ struct job_run {
 	    tmp[4200], cid[64], err[512];
 	/* what the sandbox is given (bundle sources): through idmapped mounts
 	 * of the rootfs (sysroot), the disk (cdisk) and the tarball cache
-	 * (cache) when there is a user namespace, the plain paths otherwise */
+	 * (cache) when there is a user namespace, the plain paths otherwise;
+	 * view is the disk as the sandbox is given it (cdisk or the mount) */
 	char sysroot[4200], cdisk[4200], cache[4200], c_work[4300], c_tmp[4300],
 	    c_resolv[4300], c_init[4300];
+	const char *view;
+	/* the job's disk holds, besides work/ (the tree) and tmp/, what the
+	 * sandbox sees of the look: etc/ (passwd, group, hostname, hosts,
+	 * resolv.conf), home/ and builds/ (runner.h); a file system of its
+	 * own, so the container's mount table shows no host path for them */
 	struct sf_disk disk;
+	char home[4500]; /* the look's home on the host */
 	char root[256]; /* the package's directory in src ("" = src itself) */
 	char rootdir[4500]; /* src/root: the project on the host */
-	char project_dir[300]; /* /work/root: the project in the sandbox */
+	char c_project[4600]; /* the same as the sandbox is given it */
+	/* how the sandbox looks from inside, and the secrets planted in it */
+	struct sf_runner look;
+	struct sf_canaries canaries;
+	struct sf_runner_mount look_mounts[8];
+	struct sf_sandbox_mount mounts[8];
+	int nmounts;
 	struct sf_observe *obs;
 	int64_t start;
 	int64_t cpu_used_ms; /* CPU time of the phases so far */
@@ -201,7 +217,7 @@ static int job_make_disk(const struct sf_job_env *env, const struct sf_job *job,
 		return rc;
 	snprintf(j->src, sizeof(j->src), "%s/work", mnt);
 	snprintf(j->tmp, sizeof(j->tmp), "%s/tmp", mnt);
-	snprintf(j->resolv, sizeof(j->resolv), "%s/resolv.conf", mnt);
+	snprintf(j->resolv, sizeof(j->resolv), "%s/etc/resolv.conf", mnt);
 	if ((rc = sf_mkdirs(j->src, 0755)) || (rc = sf_mkdirs(j->tmp, 01777)) ||
 	    (rc = chmod(j->tmp, 01777) ? -errno : 0))
 		snprintf(j->err, sizeof(j->err), "cannot prepare the job's disk: %s", strerror(-rc));
@@ -259,9 +275,10 @@ static int job_views(const struct sf_job_env *env, struct job_run *j)
 	} else {
 		snprintf(j->sysroot, sizeof(j->sysroot), "%s", env->rootfs);
 	}
+	j->view = disk;
 	snprintf(j->c_work, sizeof(j->c_work), "%s/work", disk);
 	snprintf(j->c_tmp, sizeof(j->c_tmp), "%s/tmp", disk);
-	snprintf(j->c_resolv, sizeof(j->c_resolv), "%s/resolv.conf", disk);
+	snprintf(j->c_resolv, sizeof(j->c_resolv), "%s/etc/resolv.conf", disk);
 	snprintf(j->c_init, sizeof(j->c_init), "%s/init", disk);
 	return job_copy_init(env, j);
 }
@@ -319,9 +336,10 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 	j->eco = sf_ecosystem_find(job->ecosystem);
 	if (j->eco && (rc = sf_eco_job_init(&j->ej, job->ecosystem, j->src, j->err, sizeof(j->err))))
 		return rc;
-	if (j->eco) { /* the tree is mounted at /work in the sandbox */
+	if (j->eco) { /* the body's directory is what the sandbox is given, at the look's place */
 		sf_strlcpy(j->root, j->ej.body.root, sizeof(j->root));
-		sf_eco_job_place(&j->ej, "/work", j->root);
+		sf_eco_job_place(&j->ej, j->look.project_dir, "");
+		j->ej.home = NULL; /* the install and import phases get the look's */
 	}
 	else if ((rc = sf_unpack_find_root(j->src, j->root, sizeof(j->root), j->err,
 					   sizeof(j->err))))
@@ -342,12 +360,12 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 static int job_read_project(struct job_run *j)
 {
 	snprintf(j->rootdir, sizeof(j->rootdir), "%s%s%s", j->src, j->root[0] ? "/" : "", j->root);
-	snprintf(j->project_dir, sizeof(j->project_dir), "/work%s%s", j->root[0] ? "/" : "",
+	snprintf(j->c_project, sizeof(j->c_project), "%s%s%s", j->c_work, j->root[0] ? "/" : "",
 		 j->root);
 	if (j->eco) { /* the tree laid out for the ecosystem's phases */
 		j->ej.note = job_note_index;
 		j->ej.note_arg = j;
-		return j->eco->prepare(&j->ej, j->src, j->artifact, j->err, sizeof(j->err));
+		return j->eco->prepare(&j->ej, j->rootdir, j->artifact, j->err, sizeof(j->err));
 	}
 	int rc = sf_project_read(&j->project, j->rootdir, j->root, j->err, sizeof(j->err));
 	if (rc)
@@ -359,21 +377,28 @@ static int job_read_project(struct job_run *j)
 }
 
 /* The job's container, shared by its phases (each sets argv, env, time
- * and network): the package's root, the job's limits or the defaults. */
-static void job_spec(const struct sf_job_env *env, const struct sf_job *job,
-		     const struct job_run *j, char *cwd, size_t cwdlen, struct sf_sandbox_spec *spec)
+ * and network): the package's root where the look puts the project, the
+ * look's mounts, the job's limits or the defaults. */
+static void job_spec(const struct sf_job_env *env, const struct sf_job *job, struct job_run *j,
+		     struct sf_sandbox_spec *spec)
 {
-	snprintf(cwd, cwdlen, "/work%s%s", j->root[0] ? "/" : "", j->root);
+	j->nmounts = sf_runner_mounts(&j->look, j->view, j->look_mounts, 8);
+	for (int i = 0; i < j->nmounts; i++)
+		j->mounts[i] = (struct sf_sandbox_mount){j->look_mounts[i].source,
+							 j->look_mounts[i].dest, j->look_mounts[i].dir};
 	int time_s = job->time_limit_s > 0 ? job->time_limit_s : 300;
 	*spec = (struct sf_sandbox_spec){
 	    .runtime = env->runtime,
 	    .state_root = j->state,
 	    .rootfs = j->sysroot,
 	    .bundle_dir = j->bundle,
-	    .work_dir = j->c_work,
-	    .cwd = cwd,
+	    .work_dir = j->c_project,
+	    .work_dest = j->look.project_dir,
+	    .cwd = j->look.project_dir,
 	    .container_id = j->cid,
-	    .hostname = "scanfarm-sandbox",
+	    .hostname = j->look.hostname,
+	    .mounts = j->mounts,
+	    .nmounts = j->nmounts,
 	    .resolv_conf = j->c_resolv,
 	    .time_limit_s = time_s,
 	    .memory_mb = job->memory_mb > 0 ? job->memory_mb : 2048,
@@ -394,11 +419,34 @@ static void job_spec(const struct sf_job_env *env, const struct sf_job *job,
 	};
 }
 
-/* What the container sees besides the package: a resolv.conf, and the
- * job's disk limited to what the phases may write. */
-static int job_prepare_sandbox(const struct sf_sandbox_spec *spec, struct job_run *j)
+/* The look on the job's disk: the etc files, the home with its canary
+ * credentials, the workspace. On-disk ids are the ids inside (the disk is
+ * seen through an idmapped mount): the home is the sandbox user's. */
+static int job_prepare_look(const struct sf_job_env *env, struct job_run *j)
 {
-	int rc;
+	int rc = sf_runner_prepare(&j->look, env->rootfs, j->disk.mnt, SANDBOX_UID, SANDBOX_GID,
+				   j->err, sizeof(j->err));
+	if (rc)
+		return rc;
+	sf_runner_home_host(&j->look, j->disk.mnt, j->home, sizeof(j->home));
+	if ((rc = sf_canaries_make(&j->canaries, &j->look))) {
+		snprintf(j->err, sizeof(j->err), "cannot make the canary credentials: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	return sf_canaries_plant(&j->canaries, &j->look, j->home, SANDBOX_UID, SANDBOX_GID,
+				 j->err, sizeof(j->err));
+}
+
+/* What the container sees besides the package: the look (its own /etc
+ * files, home, workspace), a resolv.conf, and the job's disk limited to
+ * what the phases may write. */
+static int job_prepare_sandbox(const struct sf_job_env *env, const struct sf_sandbox_spec *spec,
+			       struct job_run *j)
+{
+	int rc = job_prepare_look(env, j);
+	if (rc)
+		return rc;
 	/* DNS questions go to loopback, where nothing answers: the sensor
 	 * records the names a package asks for, and nothing leaves. */
 	static const char resolv_text[] = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
@@ -437,10 +485,15 @@ static int job_watch(const struct sf_job_env *env, struct job_run *j)
 				     .container_id = j->cid,
 				     .image = "scanfarm-sandbox",
 				     .hostname = env->hostname,
-				     .work_host_dir = j->src,
+				     .work_dir = j->look.project_dir,
+				     .work_host_dir = j->rootdir,
 				     .tmp_host_dir = j->tmp,
+				     .home_dir = j->look.home,
+				     .home_host_dir = j->home,
 				     .rootfs = env->rootfs,
-				     .project_dir = j->project_dir,
+				     .user_name = j->look.user,
+				     .user_id = SANDBOX_UID,
+				     .project_dir = j->look.project_dir,
 				     .ecosystem = j->eco ? j->eco->name : NULL,
 				     .project_id = j->eco ? j->ej.id : NULL,
 				     .uid_base = env->userns ? env->userns->host_base : 0,
@@ -475,12 +528,21 @@ static int job_run_phase(struct job_run *j, struct sf_phase_spec *ps, int build_
 	} else if (rc == 0 && ps->time_limit_s <= 0) {
 		rc = sf_phase_skip(out, ps->name, "no time left of the job's limit");
 	} else if (rc == 0) {
+		/* the install and import phases run the package's code: they
+		 * see the runner's environment and its credentials (the fetch,
+		 * npm alone, keeps HOME in /tmp and no secret: nothing fake is
+		 * sent to the registry) */
+		if (strcmp(ps->name, "fetch")) {
+			sf_runner_env(&j->look, envv);
+			sf_canaries_env(&j->canaries, &j->look, envv);
+		}
 		snprintf(cid, sizeof(cid), "%s-%s", j->cid, ps->name);
 		ps->container_id = cid;
 		ps->argv = argv;
 		ps->env = envv;
-		struct sf_phase_usage use;
-		rc = sf_phase_run(ps, j->obs, out, &use, j->err, sizeof(j->err));
+		struct sf_phase_usage use = {0};
+		rc = envv->oom ? -ENOMEM
+			       : sf_phase_run(ps, j->obs, out, &use, j->err, sizeof(j->err));
 		j->cpu_used_ms += use.cpu_ms;
 	}
 	sf_argv_free(argv);
@@ -544,7 +606,6 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	ps->proxy_port = SF_JOB_PROXY_PORT;
 	ps->proxy = &env->proxy->addr;
 	ps->cache_dir = cache;
-	ps->userns = env->userns;
 	if (j->eco) {
 		j->ej.index = !strcmp(j->eco->name, "pypi") ? env->pypi_index : env->gem_source;
 		j->ej.proxy_port = SF_JOB_PROXY_PORT;
@@ -560,7 +621,6 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	ps->proxy_port = 0;
 	ps->proxy = NULL;
 	ps->cache_dir = NULL;
-	ps->userns = NULL;
 	return rc;
 }
 
@@ -597,7 +657,12 @@ static int job_phases(const struct sf_job_env *env, struct job_run *j,
 		return -ENOMEM;
 	b->nphases = 3;
 	int64_t deadline = sf_monotonic_ms() + (int64_t)base->time_limit_s * 1000;
+	/* every network namespace the worker makes for a phase (the fetch
+	 * phase's, the sinkhole) is owned by the slot's user namespace: the
+	 * kernel lets the container mount a /sys of its own only then (else
+	 * the runtime binds the host's, the host's devices and mounts in it) */
 	struct sf_phase_spec ps = {.base = base,
+				   .userns = env->userns,
 				   .sinkhole = j->sinkhole,
 				   .blocked = j->blocked,
 				   .nblocked = j->nblocked};
@@ -618,7 +683,7 @@ static int job_phases(const struct sf_job_env *env, struct job_run *j,
 			rc = job_run_phase(j, &ps, j->eco->install(&j->ej, &argv, &envv), &argv,
 					   &envv, &b->phases[1]);
 			if (rc == 0) /* what got installed, even by an install that failed */
-				rc = j->eco->inventory(&j->ej, j->src, b);
+				rc = j->eco->inventory(&j->ej, j->rootdir, b);
 		} else if (k == 2 && j->eco) {
 			int bound = 30 + j->ej.nimports * (SF_ECO_IMPORT_TIMEOUT_S + 2);
 			if (ps.time_limit_s > bound)
@@ -688,6 +753,21 @@ static int job_collect(struct job_run *j, struct sf_batch *b)
 	return rc;
 }
 
+/* A canary credential in any fact (a DNS name, the bytes a connection
+ * sent, a command line…) is a Critical alert naming it. */
+static int job_canaries_seen(const struct sf_job_env *env, struct job_run *j, struct sf_batch *b)
+{
+	struct sf_exfil_secret secrets[SF_EXFIL_MAX_SECRETS];
+	int n = sf_canaries_secrets(&j->canaries, secrets, SF_EXFIL_MAX_SECRETS);
+	struct sf_exfil *x = NULL;
+	int rc = n > 0 ? sf_exfil_new(&x, secrets, n) : 0;
+	if (rc == 0 && x && (rc = sf_exfil_scan_batch(x, b, env->hostname)) > 0)
+		sf_warn("%s: %d canary credential finds (%s look)", j->cid, rc,
+			sf_runner_kind_name(&j->look));
+	sf_exfil_free(x);
+	return rc < 0 ? rc : 0;
+}
+
 /* Undoes what the run set up and completes the batch: duration, error,
  * output made safe to store. */
 static int job_finish(const struct sf_job_env *env, const struct sf_job *job, struct job_run *j,
@@ -698,6 +778,7 @@ static int job_finish(const struct sf_job_env *env, const struct sf_job *job, st
 	sf_eco_job_free(&j->ej);
 	for (int i = 0; i < j->nnotes; i++)
 		sf_fact_free(&j->notes[i]);
+	sf_canaries_free(&j->canaries);
 	/* the idmapped views and the cache first, then the disk itself */
 	job_unmount_below(j->dir);
 	j->disk.mounted = false;
@@ -722,17 +803,24 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 {
 	struct job_run j = {.start = sf_monotonic_ms()};
 	struct sf_sandbox_spec spec;
-	char cwd[300];
 	int rc = job_batch_init(env, job, b);
 	if (rc)
 		return rc;
+	/* the scan's look, reproducible from its id */
+	char seed[64];
+	snprintf(seed, sizeof(seed), "%s", job->scan_id[0] ? job->scan_id : "");
+	if (!seed[0])
+		snprintf(seed, sizeof(seed), "job-%lld", (long long)job->job_id);
+	sf_runner_choose(&j.look, seed);
 	if (job_network(env, job, &j, b) == 0 && job_make_dirs(env, job, &j) == 0 &&
 	    job_fetch_unpack(env, job, &j) == 0 && job_read_project(&j) == 0) {
-		job_spec(env, job, &j, cwd, sizeof(cwd), &spec);
-		if (job_prepare_sandbox(&spec, &j) == 0 && job_watch(env, &j) == 0) {
+		job_spec(env, job, &j, &spec);
+		if (job_prepare_sandbox(env, &spec, &j) == 0 && job_watch(env, &j) == 0) {
+			sf_info("job %lld: %s look, host %s, project at %s", (long long)job->job_id,
+				sf_runner_kind_name(&j.look), j.look.hostname, j.look.project_dir);
 			if (job_phases(env, &j, &spec, b) == 0)
 				job_install_summary(b);
-			if (job_collect(&j, b) && !j.err[0])
+			if ((job_collect(&j, b) || job_canaries_seen(env, &j, b)) && !j.err[0])
 				snprintf(j.err, sizeof(j.err),
 					 "out of memory collecting the sensor's findings");
 		}

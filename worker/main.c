@@ -27,6 +27,7 @@
 #include "gateway.h"
 #include "netns.h"
 #include "proxy.h"
+#include "rootimg.h"
 #include "rules.h"
 #include "run.h"
 #include "sensor.h"
@@ -37,7 +38,10 @@ static struct sf_option opts[] = {
     {"jobs-url", "tcp://127.0.0.1:7301", "coordinator address to ask for jobs at", NULL},
     {"results-url", "tcp://127.0.0.1:7302", "coordinator address to push results to", NULL},
     {"worker-id", NULL, "name of this worker (default: hostname-pid)", NULL},
-    {"rootfs", "var/rootfs", "sandbox root file system (scripts/setup.sh rootfs)", NULL},
+    {"rootfs", "var/rootfs.img", "sandbox root file system: the image scripts/setup.sh rootfs"
+				 " builds (mounted read-only for the worker's lifetime), or a"
+				 " directory (development: its host path shows in the sandbox's"
+				 " mount table)", NULL},
     {"work-dir", "var/worker", "scratch space for jobs", NULL},
     {"runtime", "crun", "OCI runtime: crun or runc", NULL},
     {"max-entries", "100000", "most entries an archive may have", NULL},
@@ -112,6 +116,7 @@ struct worker {
 	struct sf_link link;
 	struct sf_job_env env;
 	char rootfs[PATH_MAX], workdir[PATH_MAX];
+	char rootfs_mount[PATH_MAX + 16]; /* where the image is mounted, "" for a directory */
 	char hostname[256];
 	char image_digest[SF_SHA256_HEX + 1];
 	struct sf_ruleset *rules;
@@ -282,12 +287,15 @@ static int worker_userns(struct worker *w)
 	return 0;
 }
 
-/* The sandbox rootfs and the scratch space, as absolute paths. */
+/* The sandbox rootfs and the scratch space, as absolute paths; a rootfs
+ * image is mounted below the work dir. */
 static int worker_dirs(struct worker *w)
 {
-	if (!realpath(sf_config_get(opts, NOPTS, "rootfs"), w->rootfs)) {
-		fprintf(stderr, "--rootfs %s: %s (build it with scripts/setup.sh rootfs)\n",
-			sf_config_get(opts, NOPTS, "rootfs"), strerror(errno));
+	const char *rootfs = sf_config_get(opts, NOPTS, "rootfs");
+	struct stat st;
+	if (!realpath(rootfs, w->rootfs) || stat(w->rootfs, &st) != 0) {
+		fprintf(stderr, "--rootfs %s: %s (build it with scripts/setup.sh rootfs)\n", rootfs,
+			strerror(errno));
 		return 2;
 	}
 	if (sf_mkdirs(sf_config_get(opts, NOPTS, "work-dir"), 0755) ||
@@ -295,6 +303,20 @@ static int worker_dirs(struct worker *w)
 		fprintf(stderr, "--work-dir: cannot create %s\n", sf_config_get(opts, NOPTS, "work-dir"));
 		return 2;
 	}
+	if (S_ISDIR(st.st_mode)) {
+		sf_warn("--rootfs %s is a directory: its host path shows in the sandbox's mount"
+			" table (use the image for scans)", w->rootfs);
+		return 0;
+	}
+	char err[512];
+	snprintf(w->rootfs_mount, sizeof(w->rootfs_mount), "%s/rootfs", w->workdir);
+	if (sf_rootimg_mount(w->rootfs, w->rootfs_mount, err, sizeof(err))) {
+		fprintf(stderr, "--rootfs: %s\n", err);
+		w->rootfs_mount[0] = 0;
+		return 2;
+	}
+	sf_info("rootfs image %s mounted at %s", w->rootfs, w->rootfs_mount);
+	snprintf(w->rootfs, sizeof(w->rootfs), "%s", w->rootfs_mount);
 	return 0;
 }
 
@@ -584,6 +606,8 @@ int main(int argc, char **argv)
 		sf_falco_close(w.falco);
 		sf_sensor_close(w.sensor);
 		sf_rules_free(w.rules);
+		if (w.rootfs_mount[0])
+			sf_rootimg_unmount(w.rootfs_mount);
 		return 2;
 	}
 	worker_identity(&w);
@@ -625,6 +649,8 @@ int main(int argc, char **argv)
 	sf_sensor_close(w.sensor);
 	sf_rules_free(w.rules);
 	sf_userns_close(&w.userns);
+	if (w.rootfs_mount[0])
+		sf_rootimg_unmount(w.rootfs_mount);
 	sf_http_global_cleanup();
 	sf_config_free(opts, NOPTS);
 	return exit_code;

@@ -114,13 +114,16 @@ int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const ch
 	sf_rules_ctx_init(&o->rctx);
 	struct sf_collect_opts co = {.rules = opts->rules,
 				     .hostname = opts->hostname,
+				     .work_dir = opts->work_dir,
 				     .work_host_dir = opts->work_host_dir,
 				     .tmp_host_dir = opts->tmp_host_dir,
+				     .home_dir = opts->home_dir,
+				     .home_host_dir = opts->home_host_dir,
 				     .rootfs = opts->rootfs};
 	sf_collect_init(&o->collect, &co);
 	sf_proctable_init(&o->procs, &o->collect.oom);
-	sf_packages_init(&o->packages, opts->work_host_dir, opts->tmp_host_dir, opts->project_dir,
-			 &o->collect.oom);
+	sf_packages_init(&o->packages, opts->work_dir, opts->work_host_dir, opts->tmp_host_dir,
+			 opts->project_dir, &o->collect.oom);
 	sf_packages_set_ecosystem(&o->packages, opts->ecosystem, opts->project_id);
 	o->decoder = (struct sf_decoder){.sensor = sensor,
 					 .container_id = opts->container_id,
@@ -128,6 +131,10 @@ int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const ch
 					 .procs = &o->procs,
 					 .packages = &o->packages,
 					 .phase = o->phase,
+					 .work_dir = opts->work_dir,
+					 .home_dir = opts->home_dir,
+					 .user_name = opts->user_name,
+					 .user_id = opts->user_id,
 					 .cgroups = o->cgroups,
 					 .sink = {.fact = obs_fact, .exec = obs_exec, .arg = o},
 					 .uid_base = opts->uid_base,

@@ -345,6 +345,8 @@ export AWS_FAKE_ROLE=$stage SYSTEMCTL_FAKE_DIR=$r/systemd
 if [ "$stage" = worker ]; then # what scanfarm-prepare builds there
 	mkdir -p /var/lib/scanfarm/rootfs
 	mount --bind "$src/var/rootfs" /var/lib/scanfarm/rootfs
+	touch /var/lib/scanfarm/rootfs.img
+	mount --bind "$src/var/rootfs.img" /var/lib/scanfarm/rootfs.img
 fi
 case "${4:-}" in
 boot)

@@ -106,7 +106,7 @@ static void test_attribution(void)
 {
 	bool oom = false;
 	struct sf_packages pk;
-	sf_packages_init(&pk, host, NULL, NULL, &oom);
+	sf_packages_init(&pk, "/work", host, NULL, NULL, &oom);
 	/* npm's first process: /work has no package.json, the project's root does */
 	struct sf_proc npm = {.pid = 2};
 	sf_packages_exec(&pk, &npm, "/work/");
@@ -208,7 +208,7 @@ static void test_project_dir(void)
 {
 	bool oom = false;
 	struct sf_packages pk;
-	sf_packages_init(&pk, host, NULL, "/work/package/", &oom);
+	sf_packages_init(&pk, "/work", host, NULL, "/work/package/", &oom);
 	struct sf_proc sh = {.pid = 1};
 	sf_packages_adopt(&pk, &sh);
 	sf_packages_exec(&pk, &sh, "/");
@@ -260,7 +260,7 @@ static void test_other_ecosystems(void)
 	put(".tmp/pip-install-ab12/nometa_1/setup.py", "");
 	bool oom = false;
 	struct sf_packages pk;
-	sf_packages_init(&pk, host, NULL, "/work/foo-1.0", &oom);
+	sf_packages_init(&pk, "/work", host, NULL, "/work/foo-1.0", &oom);
 	sf_packages_set_ecosystem(&pk, "pypi", "foo==1.0");
 	struct sf_proc pip = {0}, setup = {.parent = &pip}, imp = {.parent = &pip}, other = {.parent = &pip};
 	sf_packages_exec(&pk, &pip, "/work/foo-1.0/");
@@ -273,7 +273,7 @@ static void test_other_ecosystems(void)
 	STR("no PKG-INFO: the directory's name", other.package, "nometa_1");
 	sf_packages_free(&pk);
 
-	sf_packages_init(&pk, host, NULL, "/work", &oom);
+	sf_packages_init(&pk, "/work", host, NULL, "/work", &oom);
 	sf_packages_set_ecosystem(&pk, "rubygems", "app");
 	struct sf_proc bundle = {0}, ext = {.parent = &bundle}, make = {.parent = &ext};
 	sf_packages_exec(&pk, &bundle, "/work/app/");
@@ -286,6 +286,44 @@ static void test_other_ecosystems(void)
 	CHECK(!oom);
 }
 
+/* The project tree where a CI runner has it, the tree's host side its
+ * directory "package": the same attribution, and nothing under /work. */
+static void test_workspace(void)
+{
+	bool oom = false;
+	struct sf_packages pk;
+	char tree[128];
+	snprintf(tree, sizeof(tree), "%s/package", host);
+	sf_packages_init(&pk, "/builds/acme/web-app", tree, NULL, NULL, &oom);
+	struct sf_proc npm = {.pid = 2};
+	sf_packages_exec(&pk, &npm, "/builds/acme/web-app/");
+	STR("the project found at the workspace", npm.package, "proj@1.0.0");
+	struct sf_proc a = npm;
+	sf_packages_exec(&pk, &a, "/builds/acme/web-app/node_modules/a/");
+	STR("a in the workspace", a.package, "a@1.0.0");
+	STR("a's path in the workspace", a.package_path, "node_modules/a");
+	STR("b in the workspace",
+	    sf_packages_file_owner(&pk, &a, "/builds/acme/web-app/node_modules/a/node_modules/b/x"), "");
+	STR("a writes d", sf_packages_file_owner(&pk, &a, "/builds/acme/web-app/node_modules/@s/d/x"),
+	    "@s/d@3.0.0");
+	/* the same names elsewhere are no package of the tree's: the process
+	 * stays the project's */
+	struct sf_proc w = npm;
+	sf_packages_exec(&pk, &w, "/work/package/node_modules/a/");
+	STR("outside the workspace", w.package, "proj@1.0.0");
+	sf_packages_free(&pk);
+	/* a workspace inside the home (GitHub's): the home is not the tree */
+	sf_packages_init(&pk, "/home/runner/_work/web-app/web-app/", tree, NULL,
+			 "/home/runner/_work/web-app/web-app", &oom);
+	struct sf_proc g = {.pid = 3};
+	sf_packages_exec(&pk, &g, "/home/runner/_work/web-app/web-app/node_modules/@s/d/");
+	STR("d in GitHub's workspace", g.package, "@s/d@3.0.0");
+	STR("the home's files are no package's",
+	    sf_packages_file_owner(&pk, &g, "/home/runner/node_modules/a/x"), "");
+	CHECK(!oom);
+	sf_packages_free(&pk);
+}
+
 int main(void)
 {
 	alarm(60); /* a FIFO that blocked would hang us: fail instead */
@@ -296,6 +334,7 @@ int main(void)
 	make_tree();
 	test_attribution();
 	test_project_dir();
+	test_workspace();
 	test_other_ecosystems();
 	sf_rmtree(host);
 	TEST_DONE();

@@ -165,16 +165,22 @@ static int collect_hash_verified(int fd, uint64_t ino, uint32_t dev, char hex[SF
 	return collect_hash_fd(fd, &st, hex);
 }
 
-/* The host side of an executable's path in the sandbox: the work and tmp
- * mounts (written by the install: opened beneath their host directory),
- * else the read-only rootfs. Returns an fd or -errno. */
+/* The host side of an executable's path in the sandbox: the project
+ * tree's, the home's and /tmp's mounts (written by the install: opened
+ * beneath their host directory), else the read-only rootfs. Returns an fd
+ * or -errno. */
 static int collect_open_host(const struct sf_collect *c, const char *exepath)
 {
 	const int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
 	if (exepath[0] != '/')
 		return -ENOENT;
-	if (!strncmp(exepath, "/work/", 6) && c->opts.work_host_dir)
-		return sf_open_beneath(c->opts.work_host_dir, exepath + 6, flags);
+	const char *const dirs[2] = {c->opts.work_dir ? c->opts.work_dir : "/work", c->opts.home_dir};
+	const char *const hosts[2] = {c->opts.work_host_dir, c->opts.home_host_dir};
+	for (int i = 0; i < 2; i++) {
+		size_t n = dirs[i] ? strlen(dirs[i]) : 0;
+		if (n > 1 && hosts[i] && !strncmp(exepath, dirs[i], n) && exepath[n] == '/')
+			return sf_open_beneath(hosts[i], exepath + n + 1, flags);
+	}
 	if (!strncmp(exepath, "/tmp/", 5) && c->opts.tmp_host_dir)
 		return sf_open_beneath(c->opts.tmp_host_dir, exepath + 5, flags);
 	if (!strncmp(exepath, "/tmp/", 5) || !strncmp(exepath, "/proc/", 6) ||

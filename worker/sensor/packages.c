@@ -16,10 +16,14 @@
 static char packages_empty[] = "";
 static char packages_unknown[] = "?";
 
-void sf_packages_init(struct sf_packages *pk, const char *work_host_dir,
+void sf_packages_init(struct sf_packages *pk, const char *work_dir, const char *work_host_dir,
 		      const char *tmp_host_dir, const char *project_dir, bool *oom)
 {
 	memset(pk, 0, sizeof(*pk));
+	pk->work_dir = work_dir && work_dir[0] == '/' ? work_dir : "/work";
+	pk->work_len = strlen(pk->work_dir);
+	while (pk->work_len > 1 && pk->work_dir[pk->work_len - 1] == '/')
+		pk->work_len--;
 	pk->work_host_dir = work_host_dir;
 	pk->tmp_host_dir = tmp_host_dir;
 	pk->oom = oom;
@@ -105,6 +109,13 @@ static size_t packages_dir_len(const struct sf_packages *pk, const char *path)
 	return sf_packages_dir_len(path);
 }
 
+/* Is dir equal to or below the project tree? */
+static bool packages_in_work(const struct sf_packages *pk, const char *dir)
+{
+	return !strncmp(dir, pk->work_dir, pk->work_len) &&
+	       (dir[pk->work_len] == '/' || !dir[pk->work_len]);
+}
+
 /* Is dir equal to or below parent? */
 static bool packages_within(const char *dir, const char *parent)
 {
@@ -117,9 +128,9 @@ static bool packages_within(const char *dir, const char *parent)
 static bool packages_host(const struct sf_packages *pk, const char *dir, const char **root,
 			  const char **rel)
 {
-	if (!strncmp(dir, "/work", 5) && (dir[5] == '/' || !dir[5]) && pk->work_host_dir) {
+	if (packages_in_work(pk, dir) && pk->work_host_dir) {
 		*root = pk->work_host_dir;
-		*rel = dir + 5;
+		*rel = dir + pk->work_len;
 		return true;
 	}
 	if (!strncmp(dir, "/tmp", 4) && (dir[4] == '/' || !dir[4]) && pk->tmp_host_dir) {
@@ -278,14 +289,14 @@ static void packages_root_refresh(struct sf_packages *pk)
 }
 
 /* A process of the project's exec'd in cwd, outside node_modules: until
- * the project's root is known, cwd is a candidate (under /work, with a
- * readable package.json; the first candidate's name stands in). */
+ * the project's root is known, cwd is a candidate (in the project tree,
+ * with a readable package.json; the first candidate's name stands in). */
 static void packages_root_try(struct sf_packages *pk, const char *cwd)
 {
 	if (pk->root_fixed || pk->root_tries >= SF_PACKAGES_ROOT_TRIES)
 		return;
-	if (strncmp(cwd, "/work", 5) || (cwd[5] != '/' && cwd[5]) || strstr(cwd, "/node_modules"))
-		return; /* outside /work, or in node_modules/.bin and the like */
+	if (!packages_in_work(pk, cwd) || strstr(cwd, "/node_modules"))
+		return; /* outside the tree, or in node_modules/.bin and the like */
 	pk->root_tries++;
 	char dir[sizeof(pk->root_dir)];
 	snprintf(dir, sizeof(dir), "%s", cwd);
@@ -300,7 +311,7 @@ static void packages_root_try(struct sf_packages *pk, const char *cwd)
 		pk->root_fixed = pk->root_read = true;
 		return;
 	}
-	if (!pk->root.id[0] && strcmp(dir, "/work")) {
+	if (!pk->root.id[0] && strlen(dir) != pk->work_len) {
 		const char *base = strrchr(dir, '/');
 		packages_clean(pk->root.id, sizeof(pk->root.id), base + 1, sizeof(pk->root.id) - 1);
 	}
@@ -317,20 +328,20 @@ static uint64_t packages_hash(const char *s, size_t n)
 }
 
 /* dir's path relative to the project's root; from its first node_modules
- * when outside it (or the root is unknown); dir itself outside /work. */
+ * when outside it (or the root is unknown); dir itself outside the tree. */
 static const char *packages_rel(const struct sf_packages *pk, const char *dir)
 {
 	size_t rl = strlen(pk->root_dir);
 	if (rl && !strncmp(dir, pk->root_dir, rl) && dir[rl] == '/')
 		return dir + rl + 1;
 	const char *nm = strstr(dir, "/node_modules/");
-	if (!strncmp(dir, "/work/", 6) && nm)
+	if (packages_in_work(pk, dir) && nm)
 		return nm + 1;
 	return dir;
 }
 
 /* The package holding path (its deepest node_modules/<name> directory
- * on /work or /tmp), created on first sight; NULL when path is in none
+ * in the project tree or /tmp), created on first sight; NULL when path is in none
  * or memory ran out; the overflow identity when the cache is full. */
 static struct sf_pkg *packages_lookup(struct sf_packages *pk, const char *path)
 {
