@@ -41,9 +41,9 @@ export SCANFARM_GEM_SOURCE=http://127.0.0.1:$srcport/
 mkdir -p "$work/proj/app" "$work/lock/app" "$work/missing/app"
 cp "$pk/gem-project-bundler/Gemfile" "$work/proj/app/"
 cp "$pk/gem-project-bundler/Gemfile" "$work/lock/app/"
-unshare --mount --fork sh -c 'mount --bind "$1" "$2/work" && mount -t tmpfs scratch "$2/tmp" &&
-  exec chroot "$2" env HOME=/tmp BUNDLE_MIRROR__ALL="$3" BUNDLE_APP_CONFIG=/tmp/b sh -c "cd /work && bundle lock"' \
-  lock "$work/lock/app" "$SCANFARM_ROOTFS" "$SCANFARM_GEM_SOURCE" >"$work/lockgen.log" 2>&1
+unshare --mount --fork sh -c 'mount --bind "$1" "$2/mnt" && mount -t tmpfs scratch "$2/tmp" &&
+  exec chroot "$2" env HOME=/tmp BUNDLE_MIRROR__ALL="$3" BUNDLE_APP_CONFIG=/tmp/b sh -c "cd /mnt && bundle lock"' \
+  lock "$work/lock/app" "$src/var/rootfs" "$SCANFARM_GEM_SOURCE" >"$work/lockgen.log" 2>&1
 ok "a Gemfile.lock was made for the project" 'grep -q "sf-gem-callhome (1.0.0)" "$work/lock/app/Gemfile.lock"'
 printf 'source "https://rubygems.org"\ngem "sf-gem-absent"\n' >"$work/missing/app/Gemfile"
 for p in proj lock missing; do tar -czf "$work/$p.tgz" -C "$work/$p" app; done
