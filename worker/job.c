@@ -14,6 +14,7 @@
 
 #include "canary.h"
 #include "disk.h"
+#include "ecosystem.h"
 #include "exfil.h"
 #include "fetch.h"
 #include "log.h"
@@ -82,6 +83,10 @@ struct job_run {
 	int64_t start;
 	int64_t cpu_used_ms; /* CPU time of the phases so far */
 	struct sf_project project;
+	/* a PyPI or RubyGems job: its phases' builders and what they work
+	 * from (NULL: npm, the project above) */
+	const struct sf_ecosystem *eco;
+	struct sf_eco_job ej;
 	/* facts the worker itself notes (a neutralised .npmrc, what the
 	 * registry proxy refused), added to the sensor's */
 	struct sf_fact notes[64];
@@ -99,8 +104,11 @@ static void job_note(struct job_run *j, const char *kind, const char *value, con
 		return;
 	struct sf_fact *f = &j->notes[j->nnotes];
 	char pkg[600];
-	snprintf(pkg, sizeof(pkg), "%s@%s", j->project.name ? j->project.name : "",
-		 j->project.version ? j->project.version : "");
+	if (j->eco)
+		snprintf(pkg, sizeof(pkg), "%s", j->ej.id);
+	else
+		snprintf(pkg, sizeof(pkg), "%s@%s", j->project.name ? j->project.name : "",
+			 j->project.version ? j->project.version : "");
 	*f = (struct sf_fact){.kind = strdup(kind), .value = strdup(value), .detail = strdup(""),
 			      .package = strdup(pkg), .phase = strdup(phase)};
 	if (f->kind && f->value && f->detail && f->package && f->phase) {
@@ -113,6 +121,11 @@ static void job_note(struct job_run *j, const char *kind, const char *value, con
 static void job_note_npmrc(void *arg, const char *line)
 {
 	job_note(arg, "npmrc_override", line, "fetch");
+}
+
+static void job_note_index(void *arg, const char *line)
+{
+	job_note(arg, "index_override", line, "fetch");
 }
 
 static void job_note_refusal(void *arg, const char *url)
@@ -318,7 +331,18 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 		snprintf(j->err, sizeof(j->err), "%s", reason);
 		return rc;
 	}
-	if ((rc = sf_unpack_find_root(j->src, j->root, sizeof(j->root), j->err, sizeof(j->err))))
+	/* npm's root holds package.json; other ecosystems' bodies are told
+	 * apart by their content (body.h) */
+	j->eco = sf_ecosystem_find(job->ecosystem);
+	if (j->eco && (rc = sf_eco_job_init(&j->ej, job->ecosystem, j->src, j->err, sizeof(j->err))))
+		return rc;
+	if (j->eco) { /* the body's directory is what the sandbox is given, at the look's place */
+		sf_strlcpy(j->root, j->ej.body.root, sizeof(j->root));
+		sf_eco_job_place(&j->ej, j->look.project_dir, "");
+		j->ej.home = NULL; /* the install and import phases get the look's */
+	}
+	else if ((rc = sf_unpack_find_root(j->src, j->root, sizeof(j->root), j->err,
+					   sizeof(j->err))))
 		return rc;
 	if ((rc = job_chown_tree(j->src))) {
 		snprintf(j->err, sizeof(j->err), "cannot hand the tree to the sandbox user: %s",
@@ -338,6 +362,11 @@ static int job_read_project(struct job_run *j)
 	snprintf(j->rootdir, sizeof(j->rootdir), "%s%s%s", j->src, j->root[0] ? "/" : "", j->root);
 	snprintf(j->c_project, sizeof(j->c_project), "%s%s%s", j->c_work, j->root[0] ? "/" : "",
 		 j->root);
+	if (j->eco) { /* the tree laid out for the ecosystem's phases */
+		j->ej.note = job_note_index;
+		j->ej.note_arg = j;
+		return j->eco->prepare(&j->ej, j->rootdir, j->artifact, j->err, sizeof(j->err));
+	}
 	int rc = sf_project_read(&j->project, j->rootdir, j->root, j->err, sizeof(j->err));
 	if (rc)
 		return rc;
@@ -465,6 +494,8 @@ static int job_watch(const struct sf_job_env *env, struct job_run *j)
 				     .user_name = j->look.user,
 				     .user_id = SANDBOX_UID,
 				     .project_dir = j->look.project_dir,
+				     .ecosystem = j->eco ? j->eco->name : NULL,
+				     .project_id = j->eco ? j->ej.id : NULL,
 				     .uid_base = env->userns ? env->userns->host_base : 0,
 				     .uid_count = env->userns ? env->userns->size : 0,
 				     .init = true};
@@ -541,7 +572,7 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	char perr[512];
 	struct sf_argv argv = {0}, envv = {0};
 	int rc;
-	if (!j->project.has_deps)
+	if (!j->eco && !j->project.has_deps)
 		return sf_phase_skip(out, "fetch", NULL);
 	if (!env->proxy)
 		return sf_phase_skip(out, "fetch", "dependencies to fetch, but no registry is configured");
@@ -575,9 +606,17 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	ps->proxy_port = SF_JOB_PROXY_PORT;
 	ps->proxy = &env->proxy->addr;
 	ps->cache_dir = cache;
-	rc = job_run_phase(j, ps, sf_npm_fetch(&j->project, env->registry, SF_JOB_PROXY_PORT,
-					       env->gateway_origin != NULL, &argv, &envv),
-			       &argv, &envv, out);
+	if (j->eco) {
+		j->ej.index = !strcmp(j->eco->name, "pypi") ? env->pypi_index : env->gem_source;
+		j->ej.proxy_port = SF_JOB_PROXY_PORT;
+		j->ej.cache = cache != NULL;
+		rc = job_run_phase(j, ps, j->eco->fetch(&j->ej, &argv, &envv), &argv, &envv, out);
+	} else {
+		rc = job_run_phase(j, ps,
+				   sf_npm_fetch(&j->project, env->registry, SF_JOB_PROXY_PORT,
+						env->gateway_origin != NULL, &argv, &envv),
+				   &argv, &envv, out);
+	}
 	sf_proxy_refusals(env->proxy, log_from, job_note_refusal, j);
 	ps->proxy_port = 0;
 	ps->proxy = NULL;
@@ -638,8 +677,19 @@ static int job_phases(const struct sf_job_env *env, struct job_run *j,
 		ps.cpu_left_s = cpu_left > 1 ? (int)cpu_left : 1;
 		if (k == 0) {
 			rc = job_phase_fetch(env, j, &ps, &b->phases[0]);
-			if (rc == 0)
+			if (rc == 0 && !j->eco)
 				rc = job_inventory(j, b, &rebuild);
+		} else if (k == 1 && j->eco) {
+			rc = job_run_phase(j, &ps, j->eco->install(&j->ej, &argv, &envv), &argv,
+					   &envv, &b->phases[1]);
+			if (rc == 0) /* what got installed, even by an install that failed */
+				rc = j->eco->inventory(&j->ej, j->rootdir, b);
+		} else if (k == 2 && j->eco) {
+			int bound = 30 + j->ej.nimports * (SF_ECO_IMPORT_TIMEOUT_S + 2);
+			if (ps.time_limit_s > bound)
+				ps.time_limit_s = bound;
+			rc = job_run_phase(j, &ps, j->eco->import(&j->ej, &argv, &envv), &argv,
+					   &envv, &b->phases[2]);
 		} else if (k == 1) {
 			rc = job_run_phase(j, &ps, sf_npm_install(&j->project, rebuild, &argv, &envv),
 					   &argv, &envv, &b->phases[1]);
@@ -725,6 +775,7 @@ static int job_finish(const struct sf_job_env *env, const struct sf_job *job, st
 {
 	sf_observe_free(j->obs);
 	sf_project_free(&j->project);
+	sf_eco_job_free(&j->ej);
 	for (int i = 0; i < j->nnotes; i++)
 		sf_fact_free(&j->notes[i]);
 	sf_canaries_free(&j->canaries);

@@ -19,6 +19,10 @@
  * phase neither. After the phases every fact is searched for the canaries
  * (exfil.h); a find is a Critical alert.
  *
+ * A PyPI or RubyGems job (the job's ecosystem) runs the same phases with
+ * the builders ecosystem.h names (pip; gem and bundler), from a body told
+ * apart by its content (body.h) instead of package.json.
+ *
  * The steps, in order: the batch, the network, the look, the job's directories, fetch +
  * unpack, the project (package.json, lockfile, .npmrc neutralised), the
  * container's spec, the job's disk (/tmp, the look's etc files, home and
@@ -33,7 +37,7 @@
  * no host path), the idmapped mounts the sandbox sees the rootfs, the disk
  * and the tarball cache through, and its canary values. The batch's
  * members are malloc'd and the caller's (sf_batch_free). Calls: fetch,
- * unpack, project, npm, proxy, runner, canary, exfil, phase, run
+ * unpack, project, npm, ecosystem, proxy, runner, canary, exfil, phase, run
  * (sandbox), disk, userns, observe, wire, util, log.
  */
 #ifndef SF_JOB_H
@@ -70,6 +74,11 @@ struct sf_job_env {
 	 * registry_origin are fetched from gateway_origin. NULL otherwise. */
 	const char *registry_origin;
 	const char *gateway_origin;
+	/* The PyPI index (PEP 503 simple) and the gem source the fetch phase of
+	 * those ecosystems' jobs uses (the gateway's URL when the worker holds
+	 * their credential); NULL or "": none, only what the body brings. */
+	const char *pypi_index;
+	const char *gem_source;
 	const char *cache_dir;		 /* the tarball cache shared by this worker's jobs */
 	long long cache_max_mb;		 /* emptied before a job when it has grown past this */
 	const char *network;		 /* "sinkhole" or "offline": for jobs that name none */

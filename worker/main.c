@@ -78,6 +78,17 @@ static struct sf_option opts[] = {
     {"npm-registry-auth", NULL, "file holding the registry's token (or a whole Authorization"
 				" value): added by the worker's gateway, never seen by the sandbox", NULL},
     {"npm-registry-ca", NULL, "extra CA certificates (PEM) to verify the registry with", NULL},
+    {"pypi-index", "https://pypi.org/simple/", "PEP 503 simple index the fetch phase of PyPI"
+		   " scans resolves from (http or https; \"\": none, a body installs from what"
+		   " it brings)", NULL},
+    {"pypi-index-auth", NULL, "file holding the index's token or Authorization value: added by"
+			      " the worker's gateway, never seen by the sandbox", NULL},
+    {"pypi-index-ca", NULL, "extra CA certificates (PEM) to verify the index with", NULL},
+    {"gem-source", "https://rubygems.org/", "gem source the fetch phase of RubyGems scans"
+		   " resolves from (http or https; \"\": none)", NULL},
+    {"gem-source-auth", NULL, "file holding the gem source's token or Authorization value"
+			      " (the worker's gateway adds it)", NULL},
+    {"gem-source-ca", NULL, "extra CA certificates (PEM) to verify the gem source with", NULL},
     {"registry-proxy", "tinyproxy", "the allowlisting forward proxy the worker starts for the"
 				    " fetch phase", NULL},
     {"npm-cache-mb", "2048", "tarball cache shared by this worker's jobs: emptied when over", NULL},
@@ -114,6 +125,13 @@ struct worker {
 	struct sf_proxy proxy;
 	bool proxy_running;
 	struct sf_gateway *gateway; /* in front of a registry that wants credentials */
+	/* the PyPI index and the gem source: what the sandbox is given (the
+	 * gateway's URL when the worker holds their credential), and the
+	 * origins the proxy allows for them */
+	struct sf_gateway *pypi_gateway, *gem_gateway;
+	char pypi_url[1400], gem_url[1400];
+	char allow[4][320];
+	int nallow;
 	char cache_dir[PATH_MAX + 16];
 	long long cache_max_mb;
 	struct sf_userns userns;
@@ -455,6 +473,49 @@ static int worker_gateway(struct worker *w)
 	return 0;
 }
 
+/* A PyPI index or gem source (option opt, with opt-auth and opt-ca): the
+ * URL the sandbox uses for it (url), and the origins the proxy must allow
+ * (its files may lie anywhere on its host: a simple index links to
+ * /packages/…; public PyPI's and RubyGems' on a second host). With a
+ * credential, a gateway of its own in front of the whole origin holds it. */
+static int worker_index(struct worker *w, const char *opt, const char *extra_host,
+			const char *extra, struct sf_gateway **gw, char *url, size_t urllen)
+{
+	const char *index = sf_config_get(opts, NOPTS, opt);
+	char name[64], dir[PATH_MAX + 32], err[512] = "";
+	struct sf_url_parts u;
+	url[0] = '\0';
+	if (!index || !index[0])
+		return 0;
+	if (sf_url_split(index, &u)) {
+		fprintf(stderr, "--%s %s: not an http(s) URL with a host\n", opt, index);
+		return 2;
+	}
+	snprintf(name, sizeof(name), "%s-auth", opt);
+	const char *auth = sf_config_get(opts, NOPTS, name);
+	if (auth && auth[0]) {
+		char origin[320], ca[64];
+		snprintf(origin, sizeof(origin), "%s/", u.origin);
+		snprintf(ca, sizeof(ca), "%s-ca", opt);
+		snprintf(dir, sizeof(dir), "%s/gateway-%s", w->workdir, opt);
+		int rc = sf_gateway_start(gw, origin, auth, sf_config_get(opts, NOPTS, ca), dir, err,
+					  sizeof(err));
+		if (rc) {
+			fprintf(stderr, "--%s: %s\n", name, err[0] ? err : strerror(-rc));
+			return 2;
+		}
+		snprintf(url, urllen, "%s%s", sf_gateway_origin(*gw), u.path);
+		snprintf(w->allow[w->nallow++], sizeof(w->allow[0]), "%s/", sf_gateway_origin(*gw));
+		sf_info("gateway on %s adds the credential for %s", sf_gateway_origin(*gw), index);
+		return 0;
+	}
+	snprintf(url, urllen, "%s", index);
+	snprintf(w->allow[w->nallow++], sizeof(w->allow[0]), "%s/", u.origin);
+	if (!strcmp(u.host, extra_host) && !strcmp(u.scheme, "https"))
+		snprintf(w->allow[w->nallow++], sizeof(w->allow[0]), "%s", extra);
+	return 0;
+}
+
 /* The fetch phase's way to the registry: the allowlisting proxy, and the
  * tarball cache its jobs share (owned by the sandbox user). */
 static int worker_registry_path(struct worker *w)
@@ -467,8 +528,17 @@ static int worker_registry_path(struct worker *w)
 	int rc = worker_gateway(w);
 	if (rc)
 		return rc;
-	const char *registries[] = {w->env.registry, WORKER_YARN_REGISTRY};
+	if ((rc = worker_index(w, "pypi-index", "pypi.org", "https://files.pythonhosted.org/",
+			       &w->pypi_gateway, w->pypi_url, sizeof(w->pypi_url))) ||
+	    (rc = worker_index(w, "gem-source", "rubygems.org", "https://index.rubygems.org/",
+			       &w->gem_gateway, w->gem_url, sizeof(w->gem_url))))
+		return rc;
+	w->env.pypi_index = w->pypi_url;
+	w->env.gem_source = w->gem_url;
+	const char *registries[SF_PROXY_MAX_REGISTRIES] = {w->env.registry, WORKER_YARN_REGISTRY};
 	int nreg = !w->gateway && worker_is_npmjs(w->env.registry) ? 2 : 1;
+	for (int i = 0; i < w->nallow && nreg < SF_PROXY_MAX_REGISTRIES; i++)
+		registries[nreg++] = w->allow[i];
 	rc = sf_proxy_start(&w->proxy, sf_config_get(opts, NOPTS, "registry-proxy"), dir,
 				registries, nreg, err, sizeof(err));
 	if (rc) {
@@ -479,7 +549,7 @@ static int worker_registry_path(struct worker *w)
 	w->proxy_running = true;
 	w->env.proxy = &w->proxy;
 	sf_info("registry proxy on 127.0.0.1:%u allows %s%s only", (unsigned)w->proxy.port,
-		w->env.registry, nreg > 1 ? " and " WORKER_YARN_REGISTRY : "");
+		w->env.registry, nreg > 1 ? " and the yarn, PyPI and gem hosts configured" : "");
 	snprintf(w->cache_dir, sizeof(w->cache_dir), "%s/npm-cache", w->workdir);
 	if (sf_job_cache_prepare(w->cache_dir, w->cache_max_mb) != 0) {
 		fprintf(stderr, "--work-dir: cannot create the tarball cache %s\n", w->cache_dir);
@@ -573,6 +643,8 @@ int main(int argc, char **argv)
 	if (w.proxy_running)
 		sf_proxy_stop(&w.proxy);
 	sf_gateway_stop(w.gateway);
+	sf_gateway_stop(w.pypi_gateway);
+	sf_gateway_stop(w.gem_gateway);
 	sf_falco_close(w.falco);
 	sf_sensor_close(w.sensor);
 	sf_rules_free(w.rules);

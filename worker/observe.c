@@ -124,6 +124,7 @@ int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const ch
 	sf_proctable_init(&o->procs, &o->collect.oom);
 	sf_packages_init(&o->packages, opts->work_dir, opts->work_host_dir, opts->tmp_host_dir,
 			 opts->project_dir, &o->collect.oom);
+	sf_packages_set_ecosystem(&o->packages, opts->ecosystem, opts->project_id);
 	o->decoder = (struct sf_decoder){.sensor = sensor,
 					 .container_id = opts->container_id,
 					 .image = opts->image,

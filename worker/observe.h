@@ -78,6 +78,11 @@ struct sf_observe_opts {
 	 * package.json names the project; NULL: the cwd of the first exec
 	 * in work_dir, outside node_modules, that holds a package.json. */
 	const char *project_dir;
+	/* The job's ecosystem when it is not npm ("pypi", "rubygems"): which
+	 * directories are packages (packages.h), and the project's identity
+	 * as the worker read it from the body (project_id), or NULL. */
+	const char *ecosystem;
+	const char *project_id;
 	/* The sandbox's user namespace (0, 0: none): the host ids it maps
 	 * are reported as the ids inside (user.uid 1000 is the sandbox user). */
 	uint32_t uid_base, uid_count;

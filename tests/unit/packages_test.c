@@ -219,6 +219,73 @@ static void test_project_dir(void)
 	sf_packages_free(&pk);
 }
 
+/* PyPI's and RubyGems' package directories, and their identities. */
+static void test_other_ecosystems(void)
+{
+	static const struct {
+		const char *path, *dir;
+	} py[] = {
+	    {"/work/.venv/lib/python3.11/site-packages/foo-1.0.dist-info",
+	     "/work/.venv/lib/python3.11/site-packages/foo-1.0.dist-info"},
+	    {"/work/.venv/lib/python3.11/site-packages/foo-1.0.dist-info/",
+	     "/work/.venv/lib/python3.11/site-packages/foo-1.0.dist-info"},
+	    {"/work/.venv/lib/python3.11/site-packages/foo/x.py", ""},
+	    {"/work/.tmp/pip-install-ab12/foo-bar_0f1e/build/lib",
+	     "/work/.tmp/pip-install-ab12/foo-bar_0f1e"},
+	    {"/work/.tmp/pip-download-x/foo_1/", "/work/.tmp/pip-download-x/foo_1"},
+	    {"/work/.tmp/pip-req-build-zz/src", "/work/.tmp/pip-req-build-zz"},
+	    {"/work/.tmp/pip-install-ab12", ""},
+	    {"/work/.tmp/pip-install-ab12/.x", ""},
+	    {"/work/foo-1.0/setup.py", ""},
+	}, gem[] = {
+	    {"/work/.gems/gems/bar-2.0/ext/bar", "/work/.gems/gems/bar-2.0"},
+	    {"/work/.gems/gems/bar-baz-2.0.1-x86_64-linux/lib", "/work/.gems/gems/bar-baz-2.0.1-x86_64-linux"},
+	    {"/work/.gems/gems/nover/lib", ""},
+	    {"/work/.gems/specifications/bar-2.0.gemspec", ""},
+	    {"/work/app/lib/gems/x", ""},
+	};
+	char got[256];
+	for (size_t i = 0; i < sizeof(py) / sizeof(py[0]); i++) {
+		snprintf(got, sizeof(got), "%.*s", (int)sf_packages_py_dir_len(py[i].path), py[i].path);
+		STR(py[i].path, got, py[i].dir);
+	}
+	for (size_t i = 0; i < sizeof(gem) / sizeof(gem[0]); i++) {
+		snprintf(got, sizeof(got), "%.*s", (int)sf_packages_gem_dir_len(gem[i].path), gem[i].path);
+		STR(gem[i].path, got, gem[i].dir);
+	}
+
+	put(".venv/lib/python3.11/site-packages/foo-1.0.dist-info/METADATA",
+	    "Metadata-Version: 2.1\nName: foo\nVersion: 1.0\n\nName: not this\n");
+	put(".tmp/pip-install-ab12/evil_0f1e/PKG-INFO", "Name: evil-pkg\nVersion: 6.6.6\n");
+	put(".tmp/pip-install-ab12/nometa_1/setup.py", "");
+	bool oom = false;
+	struct sf_packages pk;
+	sf_packages_init(&pk, "/work", host, NULL, "/work/foo-1.0", &oom);
+	sf_packages_set_ecosystem(&pk, "pypi", "foo==1.0");
+	struct sf_proc pip = {0}, setup = {.parent = &pip}, imp = {.parent = &pip}, other = {.parent = &pip};
+	sf_packages_exec(&pk, &pip, "/work/foo-1.0/");
+	STR("pip is the project's", pip.package, "foo==1.0");
+	sf_packages_exec(&pk, &setup, "/work/.tmp/pip-install-ab12/evil_0f1e/");
+	STR("a dependency's setup.py", setup.package, "evil-pkg==6.6.6");
+	sf_packages_exec(&pk, &imp, "/work/.venv/lib/python3.11/site-packages/foo-1.0.dist-info");
+	STR("an import", imp.package, "foo==1.0");
+	sf_packages_exec(&pk, &other, "/work/.tmp/pip-install-ab12/nometa_1");
+	STR("no PKG-INFO: the directory's name", other.package, "nometa_1");
+	sf_packages_free(&pk);
+
+	sf_packages_init(&pk, "/work", host, NULL, "/work", &oom);
+	sf_packages_set_ecosystem(&pk, "rubygems", "app");
+	struct sf_proc bundle = {0}, ext = {.parent = &bundle}, make = {.parent = &ext};
+	sf_packages_exec(&pk, &bundle, "/work/app/");
+	STR("bundler is the project's", bundle.package, "app");
+	sf_packages_exec(&pk, &ext, "/work/.gems/gems/bar-2.0/ext/bar");
+	STR("extconf.rb", ext.package, "bar-2.0");
+	sf_packages_exec(&pk, &make, "/work/.gems/gems/bar-2.0/ext/bar/");
+	STR("make below it", make.package, "bar-2.0");
+	sf_packages_free(&pk);
+	CHECK(!oom);
+}
+
 /* The project tree where a CI runner has it, the tree's host side its
  * directory "package": the same attribution, and nothing under /work. */
 static void test_workspace(void)
@@ -268,6 +335,7 @@ int main(void)
 	test_attribution();
 	test_project_dir();
 	test_workspace();
+	test_other_ecosystems();
 	sf_rmtree(host);
 	TEST_DONE();
 }

@@ -664,6 +664,12 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	struct sf_proc_entry *p = sf_proctable_get(d->procs, r);
 	if (!p)
 		return false;
+	/* The sensor reports a process's exit when its last thread goes; two
+	 * threads ending at once can both see themselves last. The second
+	 * report is no news — after the phase's command it would read as the
+	 * command itself left running. */
+	if (r->kind == SF_BPF_EXIT && p->exited)
+		return false;
 	/* ids as the sandbox sees them (its user namespace maps them) */
 	if (d->uid_count && r->uid - d->uid_base < d->uid_count)
 		p->p.uid = r->uid - d->uid_base;

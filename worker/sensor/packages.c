@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "body.h"
 #include "util.h"
 
 static char packages_empty[] = "";
@@ -59,6 +60,53 @@ size_t sf_packages_dir_len(const char *path)
 		best = (size_t)(end - path);
 	}
 	return best;
+}
+
+/* The component of path starting at c, and its length. */
+static size_t packages_component(const char *c) { return (size_t)(strchrnul(c, '/') - c); }
+
+size_t sf_packages_py_dir_len(const char *path)
+{
+	size_t best = 0;
+	for (const char *c = strchr(path, '/'); c; c = strchr(c + 1, '/')) {
+		const char *name = c + 1;
+		size_t n = packages_component(name);
+		if (n > 10 && !strncmp(name + n - 10, ".dist-info", 10))
+			best = (size_t)(name + n - path);
+		else if (n > 14 && !strncmp(name, "pip-req-build-", 14))
+			best = (size_t)(name + n - path);
+		else if (n > 4 && !strncmp(name, "pip-", 4) && name[n] == '/' && name[n + 1] &&
+			 name[n + 1] != '.')
+			best = (size_t)(name + n + 1 + packages_component(name + n + 1) - path);
+	}
+	return best;
+}
+
+size_t sf_packages_gem_dir_len(const char *path)
+{
+	static const char gems[] = "/gems/";
+	size_t best = 0;
+	for (const char *p = strstr(path, gems); p; p = strstr(p + 1, gems)) {
+		const char *name = p + sizeof(gems) - 1;
+		size_t n = packages_component(name);
+		/* name-version: a dash followed by a digit, not first */
+		const char *dash = NULL;
+		for (const char *q = name + 1; q < name + n; q++)
+			if (*q == '-' && q[1] >= '0' && q[1] <= '9')
+				dash = q;
+		if (dash && name[0] != '.')
+			best = (size_t)(name + n - path);
+	}
+	return best;
+}
+
+static size_t packages_dir_len(const struct sf_packages *pk, const char *path)
+{
+	if (pk->eco == SF_PACKAGES_PYPI)
+		return sf_packages_py_dir_len(path);
+	if (pk->eco == SF_PACKAGES_RUBYGEMS)
+		return sf_packages_gem_dir_len(path);
+	return sf_packages_dir_len(path);
 }
 
 /* Is dir equal to or below the project tree? */
@@ -148,9 +196,51 @@ out:
 	return rc;
 }
 
-/* "name@version" of the package in container directory dir. */
+/* "name==version" from the Name and Version headers of dir's METADATA
+ * (a .dist-info) or PKG-INFO (a source tree), read like package.json. */
+static int packages_read_py_id(const struct sf_packages *pk, const char *dir, char *id, size_t len)
+{
+	const char *root, *rel;
+	if (!packages_host(pk, dir, &root, &rel))
+		return -ENOENT;
+	size_t dl = strlen(dir);
+	bool info = dl > 10 && !strcmp(dir + dl - 10, ".dist-info");
+	char path[1200];
+	if (snprintf(path, sizeof(path), "%s/%s", rel, info ? "METADATA" : "PKG-INFO") >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	int fd = sf_open_beneath(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return fd;
+	char buf[8192];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EPROTO;
+	buf[n] = 0;
+	char name[215], version[65];
+	if (!sf_body_header(buf, (size_t)n, "Name", name, sizeof(name)) ||
+	    !sf_body_header(buf, (size_t)n, "Version", version, sizeof(version)))
+		return -EPROTO;
+	size_t o = packages_clean(id, len, name, 214);
+	if (o + 3 < len) {
+		memcpy(id + o, "==", 3);
+		packages_clean(id + o + 2, len - o - 2, version, 64);
+	}
+	return 0;
+}
+
+/* "name@version" of the package in container directory dir; the
+ * identity of another ecosystem's package directory. */
 static int packages_read_id(const struct sf_packages *pk, const char *dir, char *id, size_t len)
 {
+	if (pk->eco == SF_PACKAGES_PYPI)
+		return packages_read_py_id(pk, dir, id, len);
+	if (pk->eco == SF_PACKAGES_RUBYGEMS) { /* gems/<name>-<version> */
+		const char *base = strrchr(dir, '/');
+		packages_clean(id, len, base ? base + 1 : dir, len - 1);
+		return 0;
+	}
 	json_t *j = NULL;
 	int rc = packages_load_json(pk, dir, &j);
 	if (rc)
@@ -255,7 +345,7 @@ static const char *packages_rel(const struct sf_packages *pk, const char *dir)
  * or memory ran out; the overflow identity when the cache is full. */
 static struct sf_pkg *packages_lookup(struct sf_packages *pk, const char *path)
 {
-	size_t len = sf_packages_dir_len(path);
+	size_t len = packages_dir_len(pk, path);
 	const char *root, *rel;
 	if (!len || !packages_host(pk, path, &root, &rel))
 		return NULL;
@@ -297,6 +387,19 @@ static void packages_assign(struct sf_proc *p, const struct sf_pkg *g)
 }
 
 void sf_packages_new_phase(struct sf_packages *pk) { pk->gen++; }
+
+void sf_packages_set_ecosystem(struct sf_packages *pk, const char *ecosystem,
+			       const char *project_id)
+{
+	pk->eco = ecosystem && !strcmp(ecosystem, "pypi")	? SF_PACKAGES_PYPI
+		  : ecosystem && !strcmp(ecosystem, "rubygems") ? SF_PACKAGES_RUBYGEMS
+								 : SF_PACKAGES_NPM;
+	if (project_id && project_id[0]) {
+		packages_clean(pk->root.id, sizeof(pk->root.id), project_id, sizeof(pk->root.id) - 1);
+		pk->root.provisional = false;
+		pk->root_read = true;
+	}
+}
 
 void sf_packages_adopt(struct sf_packages *pk, struct sf_proc *p)
 {

@@ -17,6 +17,14 @@
  * the first exec (of a process of the project's) in the work directory, outside
  * node_modules, with a readable package.json.
  *
+ * Other ecosystems (sf_packages_set_ecosystem) have their own package
+ * directories: for PyPI an installed distribution's <name>-<version>.dist-info
+ * (identity "name==version" from its METADATA) and a source tree pip
+ * builds in (pip-install-X/<name>_<hex>, pip-req-build-X: from its
+ * PKG-INFO); for RubyGems an installed gem's gems/<name>-<version>
+ * (its directory's name). The project's identity is the one the worker
+ * read from the body.
+ *
  * A process gets its package at exec, from its cwd; outside any package
  * it keeps what it inherited from its parent (fork copies it). A
  * dependency's process is re-attributed only to a package inside its own
@@ -27,7 +35,8 @@
  * directories per job, then one shared "too many packages" identity) and
  * every string struct sf_proc's package fields and an event's fd_package
  * point at, valid until sf_packages_free. One thread at a time, like the
- * process table. Calls: util (sf_open_beneath), jansson, event.
+ * process table. Calls: util (sf_open_beneath), jansson, event, body
+ * (sf_body_header).
  */
 #ifndef SF_PACKAGES_H
 #define SF_PACKAGES_H
@@ -55,7 +64,10 @@ struct sf_pkg {
 	struct sf_pkg *next;
 };
 
+enum sf_packages_eco { SF_PACKAGES_NPM, SF_PACKAGES_PYPI, SF_PACKAGES_RUBYGEMS };
+
 struct sf_packages {
+	enum sf_packages_eco eco;
 	const char *work_dir;	   /* the project tree's path in the container */
 	size_t work_len;
 	const char *work_host_dir; /* host directory mounted at work_dir, or NULL */
@@ -80,6 +92,17 @@ struct sf_packages {
  * strings are borrowed and must outlive the cache. */
 void sf_packages_init(struct sf_packages *pk, const char *work_dir, const char *work_host_dir,
 		      const char *tmp_host_dir, const char *project_dir, bool *oom);
+
+/* The job's ecosystem ("pypi", "rubygems"; NULL or anything else: npm)
+ * and, when not NULL, the project's identity ("name==version"). */
+void sf_packages_set_ecosystem(struct sf_packages *pk, const char *ecosystem,
+			       const char *project_id);
+
+/* Exposed for tests: like sf_packages_dir_len, for a Python tree (the
+ * deepest NAME.dist-info, pip-req-build-X, or pip-<kind>-X/<dir>) and for a
+ * gem home (gems/<name>-<version>). */
+size_t sf_packages_py_dir_len(const char *path);
+size_t sf_packages_gem_dir_len(const char *path);
 
 /* A new phase began: identities that were read from a directory name
  * (package.json missing, e.g. mid-extraction) are read again once. */
