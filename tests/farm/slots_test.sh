@@ -162,5 +162,7 @@ done
 batches=$(psql "$dsn" -tAc "SELECT string_agg(b.attempt || ':' || b.final, ',') FROM batches b JOIN jobs j ON j.id = b.job_id WHERE j.scan_id IN ('${slow[0]}', '${slow[1]}')")
 ok "one batch stored per job, from attempt 2 ($batches)" '[ "$batches" = "2:true,2:true" ]'
 kill "$w2"; wait "$w2" 2>/dev/null; w2=
+ok "no sanitizer findings in the workers' logs (ASan build: their exits too)" \
+  '! grep -E "Sanitizer|runtime error:" "$work/log/worker.log" "$work/wk.log"'
 
 farm_finish
