@@ -72,6 +72,20 @@ static struct sf_option opts[] = {
     {"npm-registry-auth", NULL, "file with the registry's token (or a whole Authorization value),"
 				" sent to the registry's origin only", NULL},
     {"npm-registry-ca", NULL, "CA certificates (PEM) to verify the registry with", NULL},
+    {"pypi-index", "https://pypi.org/simple", "PEP 503 simple index batches' pypi references are"
+					      " fetched from", NULL},
+    {"pypi-index-auth", NULL, "file with the index's token (or a whole Authorization value),"
+			      " sent to the index's origin only", NULL},
+    {"pypi-index-ca", NULL, "CA certificates (PEM) to verify the index with", NULL},
+    {"gem-source", "https://rubygems.org", "gem source batches' rubygems references are fetched"
+					   " from (compact index, or a static gem generate_index"
+					   " source)", NULL},
+    {"gem-source-auth", NULL, "file with the gem source's token (or a whole Authorization"
+			      " value), sent to the source's origin only", NULL},
+    {"gem-source-ca", NULL, "CA certificates (PEM) to verify the gem source with", NULL},
+    {"max-entries", "100000", "entries a pypi or rubygems body may hold (its kind is read from"
+			      " its content)", NULL},
+    {"max-unpacked-mb", "2048", "MiB a pypi or rubygems body may unpack to", NULL},
     {"resolve-concurrency", "4", "package references fetched at once", NULL},
     {"max-batch-items", "10000", "items of one POST /v1/batches", NULL},
     {"max-batch-bytes", "16777216", "size of one POST /v1/batches body", NULL},
@@ -297,6 +311,18 @@ static int coord_options_batches(struct coord_settings *s)
 			  &a->bulk.max_stream_items))
 		return 2;
 	a->upload.max_batch_bytes = max_batch_bytes;
+	long long max_entries, max_unpacked_mb;
+	if (sf_config_int(opts, NOPTS, "max-entries", 1, 100000000, &max_entries) ||
+	    sf_config_int(opts, NOPTS, "max-unpacked-mb", 1, 1LL << 30, &max_unpacked_mb))
+		return 2;
+	a->upload.inspect = a->bulk.inspect = s->resolve.inspect = (struct sf_inspect_limits){
+	    .max_entries = max_entries, .max_unpacked = max_unpacked_mb << 20};
+	s->resolve.pypi_index = sf_config_get(opts, NOPTS, "pypi-index");
+	s->resolve.pypi_index_auth = sf_config_get(opts, NOPTS, "pypi-index-auth");
+	s->resolve.pypi_index_ca = sf_config_get(opts, NOPTS, "pypi-index-ca");
+	s->resolve.gem_source = sf_config_get(opts, NOPTS, "gem-source");
+	s->resolve.gem_source_auth = sf_config_get(opts, NOPTS, "gem-source-auth");
+	s->resolve.gem_source_ca = sf_config_get(opts, NOPTS, "gem-source-ca");
 	s->resolve.npm_registry = sf_config_get(opts, NOPTS, "npm-registry");
 	s->resolve.npm_registry_auth = sf_config_get(opts, NOPTS, "npm-registry-auth");
 	s->resolve.npm_registry_ca = sf_config_get(opts, NOPTS, "npm-registry-ca");
@@ -402,8 +428,10 @@ static int coord_start(struct coord *co, struct coord_settings *s)
 		return rc;
 	co->have_ingest = true;
 	if ((rc = sf_resolve_start(&co->resolve, &s->resolve, &co->pool, &co->store))) {
-		sf_error("cannot start the package resolver (--npm-registry %s): %s",
-			 s->resolve.npm_registry, strerror(-rc));
+		sf_error("cannot start the package resolver (--npm-registry %s, --pypi-index %s,"
+			 " --gem-source %s): %s",
+			 s->resolve.npm_registry, s->resolve.pypi_index, s->resolve.gem_source,
+			 strerror(-rc));
 		return rc;
 	}
 	struct sf_api_setup *a = &s->api;

@@ -17,6 +17,10 @@
 #   SCANFARM_NPM_REGISTRY_AUTH  file with the registry's token: the worker's gateway adds
 #     it to the fetch phase's requests, the coordinator to its package references'
 #   SCANFARM_NPM_REGISTRY_CA  PEM CA certificates to verify the registry with (both)
+#   SCANFARM_PYPI_INDEX [https://pypi.org/simple]  the PEP 503 simple index, and
+#   SCANFARM_GEM_SOURCE [https://rubygems.org]  the gem source: the coordinator resolves
+#     pypi and rubygems package references there; SCANFARM_PYPI_INDEX_AUTH,
+#     SCANFARM_PYPI_INDEX_CA, SCANFARM_GEM_SOURCE_AUTH, SCANFARM_GEM_SOURCE_CA as for npm
 #   SCANFARM_COORDINATOR_OPTS / SCANFARM_WORKER_OPTS  more options of each, e.g.
 #     "--ops-address 127.0.0.1:3001"; SCANFARM_NNG_SCHEME [tcp]: tls+tcp for TLS links
 #   SCANFARM_URL [http://127.0.0.1:$SCANFARM_HTTP_PORT]  the API as this script reaches it
@@ -66,6 +70,12 @@ up() {
         local coordauth=()
         [ -n "${SCANFARM_NPM_REGISTRY_AUTH:-}" ] && coordauth+=(--npm-registry-auth "$SCANFARM_NPM_REGISTRY_AUTH")
         [ -n "${SCANFARM_NPM_REGISTRY_CA:-}" ] && coordauth+=(--npm-registry-ca "$SCANFARM_NPM_REGISTRY_CA")
+        [ -n "${SCANFARM_PYPI_INDEX:-}" ] && coordauth+=(--pypi-index "$SCANFARM_PYPI_INDEX")
+        [ -n "${SCANFARM_PYPI_INDEX_AUTH:-}" ] && coordauth+=(--pypi-index-auth "$SCANFARM_PYPI_INDEX_AUTH")
+        [ -n "${SCANFARM_PYPI_INDEX_CA:-}" ] && coordauth+=(--pypi-index-ca "$SCANFARM_PYPI_INDEX_CA")
+        [ -n "${SCANFARM_GEM_SOURCE:-}" ] && coordauth+=(--gem-source "$SCANFARM_GEM_SOURCE")
+        [ -n "${SCANFARM_GEM_SOURCE_AUTH:-}" ] && coordauth+=(--gem-source-auth "$SCANFARM_GEM_SOURCE_AUTH")
+        [ -n "${SCANFARM_GEM_SOURCE_CA:-}" ] && coordauth+=(--gem-source-ca "$SCANFARM_GEM_SOURCE_CA")
         "$build/coordinator/scanfarm-coordinator" --db-dsn "$dsn" \
           --http-address "127.0.0.1:$http_port" --store-dir "$var/artifacts" \
           --jobs-url "$nng://127.0.0.1:$jobs_port" --results-url "$nng://127.0.0.1:$results_port" \

@@ -7,6 +7,7 @@
 #   scripts/setup.sh all        all three (the default)
 #
 # Nothing here relies on anything installed by hand. (python3: the tests' fake npm registry;
+# python3-setuptools, python3-wheel, ruby: the PyPI and RubyGems tests' packages and indexes;
 # e2fsprogs: mkfs.ext4 for each job's disk and the rootfs image.)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,9 +18,15 @@ PACKAGES=(build-essential cmake pkg-config clang llvm libbpf-dev bpftool libnng-
   protobuf-compiler libmsgpack-dev libyaml-dev libmicrohttpd-dev
   libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libnftables-dev libmnl-dev
   postgresql crun runc mmdebstrap
+  # iproute2: deploy_tls_bootstrap_test puts the pool's addresses on the
+  # loopback of its own network namespace
+  iproute2
   jq curl ca-certificates openssl xz-utils git python3 tinyproxy e2fsprogs
   shellcheck python3-yaml python3-jsonschema python3-jinja2 python3-configobj
   python3-jsonpatch python3-netifaces python3-requests python3-grpcio
+  # the coordinator reads PEP 503 pages with libxml2; the ecosystems' tests
+  # build sdists, wheels, gems and a static gem source on the host
+  libxml2-dev python3-setuptools python3-wheel ruby
   # the libraries a Falco 0.43 built from source needs (the Falco backends' tests)
   libgrpc++1.51 libprotobuf32 libyaml-cpp0.7 libjsoncpp25 libre2-9 libtbb12 libelf1
   libcurl4 libssl3 libabsl20220623 libc-ares2 libzstd1)

@@ -113,8 +113,10 @@ static const char SCAN_SQL[] =
     " to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " to_char(s.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     " j.attempt, j.state, j.worker_id, s.name, s.version, array_to_json(s.labels),"
-    " j.last_error, s.phases::text, s.network, j.network"
+    " j.last_error, s.phases::text, s.network, j.network,"
+    " k.kind, k.name, k.version, s.resolved_url, s.resolved_integrity"
     " FROM scans s LEFT JOIN artifacts a ON a.sha256 = s.artifact_sha256"
+    " LEFT JOIN artifact_kinds k ON k.sha256 = s.artifact_sha256 AND k.ecosystem = s.ecosystem"
     " LEFT JOIN jobs j ON j.scan_id = s.id WHERE s.id = $1 ORDER BY j.id DESC LIMIT 1";
 
 static json_t *report_str_or_null(PGresult *r, int col)
@@ -311,6 +313,21 @@ int sf_report_v1(PGconn *conn, const char *scan_id, json_t **out)
 		 * worker's default), and as the scan ran (null until it has) */
 		json_object_set_new(o, "network", report_str_or_null(r, 22));
 		json_object_set_new(o, "network_requested", report_str_or_null(r, 23));
+		/* what the bytes are, read from their content (pypi, rubygems;
+		 * sql/009): kind, and the name and version their metadata gives */
+		json_t *art = json_object_get(o, "artifact");
+		if (json_is_object(art) && !PQgetisnull(r, 0, 24)) {
+			json_object_set_new(art, "kind", json_string(PQgetvalue(r, 0, 24)));
+			json_object_set_new(art, "name", report_str_or_null(r, 25));
+			json_object_set_new(art, "version", report_str_or_null(r, 26));
+		}
+		/* a package reference: where its bytes came from and the digest
+		 * they matched (null: the source announced none, not verified) */
+		if (!PQgetisnull(r, 0, 27))
+			json_object_set_new(o, "resolution",
+					    json_pack("{s:s,s:o,s:b}", "url", PQgetvalue(r, 0, 27),
+						      "integrity", report_str_or_null(r, 28),
+						      "verified", !PQgetisnull(r, 0, 28)));
 		/* fetch, install, import as the worker ran them ([] before any) */
 		json_object_set_new(o, "phases",
 				    report_phases(PQgetisnull(r, 0, 21) ? NULL

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include "inspect.h"
 #include "log.h"
 #include "reply.h"
 
@@ -39,50 +41,58 @@ static bool upload_too_large(struct MHD_Connection *c, long long max)
 	return len && max > 0 && strtoll(len, NULL, 10) > max;
 }
 
-enum MHD_Result sf_api_upload_scan_start(struct sf_api_uploads *u, struct MHD_Connection *c,
-					 const char *ecosystem, bool v1, void **con_cls)
+/* The ecosystem a submission route names: /v1 takes npm, pypi and
+ * rubygems; Package Hunter's /monitor/project/<ecosystem> its own two
+ * names, npm and bundler (a Gemfile project: rubygems). NULL: none. */
+static const char *upload_ecosystem(const char *named, bool v1)
 {
-	if (!ecosystem || strcmp(ecosystem, "npm") != 0)
+	if (!named)
+		return NULL;
+	if (strcmp(named, "npm") == 0)
+		return "npm";
+	if (v1 && (strcmp(named, "pypi") == 0 || strcmp(named, "rubygems") == 0))
+		return named;
+	if (!v1 && strcmp(named, "bundler") == 0)
+		return "rubygems";
+	return NULL;
+}
+
+enum MHD_Result sf_api_upload_scan_start(struct sf_api_uploads *u, struct MHD_Connection *c,
+					 const char *named, const struct sf_query *q, bool v1,
+					 void **con_cls)
+{
+	const char *ecosystem = upload_ecosystem(named, v1);
+	if (!ecosystem)
 		return sf_reply_error(c, 400, "unsupported_ecosystem",
-				      "only npm projects and packages can be scanned");
-	/* /v1 submissions may say what they are and how urgent they are
-	 * (CI before nightly bulk): priority -1000 … 1000, higher first. */
-	int priority = 0;
-	const char *prio = v1 ? MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "priority")
-			      : NULL;
-	if (prio) {
-		char *end = NULL;
-		long p = strtol(prio, &end, 10);
-		if (!*prio || *end || p < -1000 || p > 1000)
-			return sf_reply_error(c, 400, "bad_request", "priority must be -1000 to 1000");
-		priority = (int)p;
-	}
-	char name[256], version[128], labels[512];
-	if (!sf_reply_arg(c, "name", name, sizeof(name)) ||
-	    !sf_reply_arg(c, "version", version, sizeof(version)) ||
-	    !sf_reply_arg(c, "labels", labels, sizeof(labels)))
-		return sf_reply_error(c, 400, "bad_request",
-				      "name, version or labels too long or not printable");
-	/* the install and import phases' network; absent: the worker's default */
-	const char *net = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "network");
-	if (net && strcmp(net, "sinkhole") != 0 && strcmp(net, "offline") != 0)
-		return sf_reply_error(c, 400, "bad_request", "network must be sinkhole or offline");
+				      v1 ? "ecosystem must be npm, pypi or rubygems"
+					 : "Package Hunter's routes are /monitor/project/npm and"
+					   " /monitor/project/bundler");
 	if (upload_too_large(c, u->cfg.max_upload))
 		return sf_reply_error(c, 413, "too_large", "the upload exceeds the configured limit");
 	struct sf_api_upload *req = calloc(1, sizeof(*req));
 	if (!req)
 		return MHD_NO;
+	/* what the submission says it is, how urgent it is (/v1 only: CI
+	 * before nightly bulk) and the install and import phases' network
+	 * ("": the worker's default), as query.h checked them */
 	sf_strlcpy(req->ecosystem, ecosystem, sizeof(req->ecosystem));
-	if (net)
-		sf_strlcpy(req->network, net, sizeof(req->network));
+	sf_strlcpy(req->network, q->network, sizeof(req->network));
 	req->v1 = v1;
-	req->priority = priority;
-	memcpy(req->name, name, sizeof(name));
-	memcpy(req->version, version, sizeof(version));
-	memcpy(req->labels, labels, sizeof(labels));
-	const char *rescan = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "rescan");
-	req->rescan = rescan && (!strcmp(rescan, "1") || !strcmp(rescan, "true"));
+	req->priority = v1 ? q->priority : 0;
+	sf_strlcpy(req->name, q->name, sizeof(req->name));
+	sf_strlcpy(req->version, q->version, sizeof(req->version));
+	sf_strlcpy(req->labels, q->labels, sizeof(req->labels));
+	req->rescan = q->rescan;
 	return upload_store_begin(u, c, req, con_cls);
+}
+
+/* {"kind", "name", "version"} of an inspected body (null name and version
+ * for projects). */
+static json_t *upload_kind_json(const struct sf_inspection *ins)
+{
+	return json_pack("{s:s,s:o,s:o}", "kind", ins->kind, "name",
+			 ins->name[0] ? json_string(ins->name) : json_null(), "version",
+			 ins->version[0] ? json_string(ins->version) : json_null());
 }
 
 static enum MHD_Result upload_scan_finish(struct sf_api_uploads *u, struct MHD_Connection *c,
@@ -96,6 +106,28 @@ static enum MHD_Result upload_scan_finish(struct sf_api_uploads *u, struct MHD_C
 		return sf_reply_store_error(c, rc);
 	if (size == 0)
 		return sf_reply_error(c, 400, "empty_body", "the request body (a tarball) is empty");
+	/* pypi and rubygems bodies are judged by their content before a scan
+	 * exists; a refused body's bytes stay row-less in the store, and the
+	 * sweep takes them (sweep.h) */
+	struct sf_inspection ins = {0};
+	if (sf_inspect_ecosystem(req->ecosystem)) {
+		int fd = -1;
+		long long stored;
+		rc = sf_store_open_artifact(u->store, sha, &fd, &stored);
+		if (rc == 0) {
+			rc = sf_inspect_fd(fd, req->ecosystem, &u->cfg.inspect, &ins);
+			close(fd);
+		}
+		if (rc) {
+			sf_info("%s submission %s refused: %s", req->ecosystem, sha,
+				ins.message[0] ? ins.message : strerror(-rc));
+			if (rc == -EBADMSG || rc == -EPERM)
+				return sf_reply_error(c, 422, "invalid_artifact", ins.message);
+			if (rc == -EFBIG)
+				return sf_reply_error(c, 413, "too_large", ins.message);
+			return sf_reply_store_error(c, rc);
+		}
+	}
 	struct sf_submission sub = {.sha256 = sha,
 				    .size = size,
 				    .ecosystem = req->ecosystem,
@@ -103,7 +135,10 @@ static enum MHD_Result upload_scan_finish(struct sf_api_uploads *u, struct MHD_C
 				    .name = req->name[0] ? req->name : NULL,
 				    .version = req->version[0] ? req->version : NULL,
 				    .labels = req->labels,
-				    .network = req->network[0] ? req->network : NULL};
+				    .network = req->network[0] ? req->network : NULL,
+				    .kind = ins.kind[0] ? ins.kind : NULL,
+				    .detected_name = ins.name,
+				    .detected_version = ins.version};
 	bool cached = false;
 	PGconn *db = sf_db_get(u->pool);
 	rc = sf_enqueue_upload(db, &u->enqueue, &sub, req->rescan, scan_id, &cached);
@@ -117,9 +152,13 @@ static enum MHD_Result upload_scan_finish(struct sf_api_uploads *u, struct MHD_C
 						       req->v1 ? "finished" : "ok", "id", scan_id,
 						       "cached", 1));
 	}
-	if (req->v1)
-		return sf_reply_json(c, 201, json_pack("{s:s,s:s,s:b,s:s}", "status", "queued", "id",
-						       scan_id, "cached", 0, "artifact", sha));
+	if (req->v1) {
+		json_t *o = json_pack("{s:s,s:s,s:b,s:s,s:s}", "status", "queued", "id", scan_id,
+				      "cached", 0, "artifact", sha, "ecosystem", req->ecosystem);
+		if (o && ins.kind[0])
+			json_object_set_new(o, "kind", upload_kind_json(&ins));
+		return sf_reply_json(c, 201, o);
+	}
 	return sf_reply_json(c, 200, json_pack("{s:s,s:s}", "status", "ok", "id", scan_id));
 }
 
@@ -162,9 +201,10 @@ static enum MHD_Result upload_artifact_finish(struct sf_api_uploads *u,
 				       "size", (json_int_t)size, "created", created));
 }
 
-/* POST /v1/batches: the body is a JSON document of bounded size. */
+/* POST /v1/batches: the body is a JSON document of bounded size, or a
+ * stream (NDJSON) whose options are in the query. */
 enum MHD_Result sf_api_upload_batch_start(struct sf_api_uploads *u, struct MHD_Connection *c,
-					  void **con_cls)
+					  const struct sf_query *q, void **con_cls)
 {
 	const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 	if (type && strncasecmp(type, "application/x-ndjson", 20) == 0) {
@@ -173,12 +213,18 @@ enum MHD_Result sf_api_upload_batch_start(struct sf_api_uploads *u, struct MHD_C
 		struct sf_api_upload *req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
-		if (!(req->ndjson = sf_ndjson_begin(u->pool, &u->bulk, c, &reply))) {
+		if (!(req->ndjson = sf_ndjson_begin(u->pool, &u->bulk, q, c, &reply))) {
 			free(req);
 			return reply;
 		}
 		return upload_begin(u, req, con_cls);
 	}
+	/* a JSON document carries its options itself: a query beside it
+	 * would be ignored, so it is refused rather than dropped */
+	if (q->given)
+		return sf_reply_error(c, 400, "bad_request",
+				      "a JSON batch carries priority, labels, rescan and network in"
+				      " its body, not in the query");
 	const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	if (len && strtoll(len, NULL, 10) > u->cfg.max_batch_bytes)
 		return sf_reply_error(c, 413, "too_large", "the batch exceeds --max-batch-bytes");

@@ -2,10 +2,12 @@
  * upload — the API's requests with a body, from the first call to the
  * answer:
  *
- *   scan      POST /monitor/project/npm, POST /v1/scans: a tarball streamed
- *             into the artifact store while it is hashed; once the bytes are
- *             fsynced, the verdict cache answers or a scan is queued
- *             (enqueue.h), and only then the client is answered
+ *   scan      POST /monitor/project/npm|bundler, POST /v1/scans: a body
+ *             streamed into the artifact store while it is hashed; once the
+ *             bytes are fsynced, a pypi or rubygems body is judged by its
+ *             content (inspect.h: 422 when it is not an artifact of its
+ *             ecosystem), then the verdict cache answers or a scan is
+ *             queued (enqueue.h), and only then the client is answered
  *   artifact  POST|PUT /v1/artifacts: the same bytes, stored with no scan
  *   batch     POST /v1/batches: a JSON document (bulk.h), the one body kept
  *             in memory, up to max_batch_bytes; or, as application/x-ndjson,
@@ -18,9 +20,10 @@
  * are done: a graceful shutdown waits for it to drop to zero.
  *
  * Owns: the per-request state (struct sf_api_upload, freed by
- * sf_api_upload_done). Calls: store (the bytes), enqueue (scans, artifact
- * rows), bulk (batches), ndjson (streamed batches), metrics (counters), reply, db (pool), util, log,
- * libmicrohttpd, jansson.
+ * sf_api_upload_done). Calls: query (its checked parameters), store (the
+ * bytes), enqueue (scans, artifact rows), inspect (what a body is), bulk
+ * (batches), ndjson (streamed batches), metrics (counters), reply, db
+ * (pool), util, log, libmicrohttpd, jansson.
  */
 #ifndef SF_UPLOAD_H
 #define SF_UPLOAD_H
@@ -34,14 +37,17 @@
 #include "bulk.h"
 #include "db.h"
 #include "enqueue.h"
+#include "inspect.h"
 #include "metrics.h"
 #include "ndjson.h"
+#include "query.h"
 #include "store.h"
 #include "util.h"
 
 struct sf_upload_config {
 	long long max_upload;	   /* bytes of one artifact, 0 = unlimited */
 	long long max_batch_bytes; /* a batch's JSON body */
+	struct sf_inspect_limits inspect; /* pypi and rubygems bodies */
 };
 
 /* What the uploads reach, and how many are in progress. */
@@ -76,13 +82,15 @@ struct sf_api_upload {
 };
 
 /* The first call of each kind: refuses at once (an answer queued, *con_cls
- * left NULL) or sets *con_cls to the request's state. */
+ * left NULL) or sets *con_cls to the request's state. q is the request's
+ * query, read and checked by query.h (borrowed for the call). */
 enum MHD_Result sf_api_upload_scan_start(struct sf_api_uploads *u, struct MHD_Connection *c,
-					 const char *ecosystem, bool v1, void **con_cls);
+					 const char *ecosystem, const struct sf_query *q, bool v1,
+					 void **con_cls);
 enum MHD_Result sf_api_upload_artifact_start(struct sf_api_uploads *u,
 					     struct MHD_Connection *c, void **con_cls);
 enum MHD_Result sf_api_upload_batch_start(struct sf_api_uploads *u, struct MHD_Connection *c,
-					  void **con_cls);
+					  const struct sf_query *q, void **con_cls);
 /* Every later call: a chunk of the body (*size > 0, consumed) or its end
  * (the answer). */
 enum MHD_Result sf_api_upload_body(struct sf_api_uploads *u, struct MHD_Connection *c,

@@ -10,8 +10,11 @@
 
 #include "db.h"
 #include "enqueue.h"
+#include "integrity.h"
 #include "jobs.h"
+#include "inspect.h"
 #include "log.h"
+#include "resolve_pypi.h"
 #include "util.h"
 
 #define BULK_MAX_LABELS 32
@@ -29,7 +32,11 @@ struct bulk_item {
 	bool cached;
 	bool reference; /* a package reference (resolved or not) */
 	const char *ecosystem, *name, *version, *package; /* borrowed from the document */
-	json_t *labels;					   /* owned */
+	char norm[SF_PYPI_NAME_MAX + 1]; /* a reference's name as recorded (PEP 503 for pypi) */
+	/* what stored pypi or rubygems bytes are (inspect.h); "" otherwise */
+	char kind[16], kind_name[256], kind_version[128];
+	const char *integrity; /* a reference's pinned SRI (integrity.h), borrowed; or NULL */
+	json_t *labels;	       /* owned */
 };
 
 /* A short text field: printable (no control characters), at most max bytes. */
@@ -109,6 +116,30 @@ static void bulk_refuse(struct bulk_item *it, const char *code, const char *fmt,
 	snprintf(it->message, sizeof(it->message), fmt, arg ? arg : "");
 }
 
+/* Stored bytes named as a pypi or rubygems item: what they are, or the
+ * item refused. Closes fd. */
+static int bulk_inspect(const struct sf_bulk_config *cfg, struct bulk_item *it, int fd)
+{
+	struct sf_inspection *ins = malloc(sizeof(*ins));
+	if (!ins) {
+		close(fd);
+		return -ENOMEM;
+	}
+	int rc = sf_inspect_fd(fd, it->ecosystem, &cfg->inspect, ins);
+	close(fd);
+	if (rc == 0) {
+		sf_strlcpy(it->kind, ins->kind, sizeof(it->kind));
+		sf_strlcpy(it->kind_name, ins->name, sizeof(it->kind_name));
+		sf_strlcpy(it->kind_version, ins->version, sizeof(it->kind_version));
+	} else if (rc != -ENOMEM) {
+		bulk_refuse(it, rc == -EFBIG ? "too_large" : "invalid_artifact", "%s", ins->message);
+		it->sha256[0] = '\0';
+		rc = 0;
+	}
+	free(ins);
+	return rc;
+}
+
 /* Judges one item; a refusal is recorded in it->code, never returned. */
 static int bulk_judge(const struct sf_bulk_config *cfg, json_t *v, json_t *batch_labels,
 		      struct bulk_item *it)
@@ -119,8 +150,12 @@ static int bulk_judge(const struct sf_bulk_config *cfg, json_t *v, json_t *batch
 	}
 	json_t *eco = json_object_get(v, "ecosystem");
 	it->ecosystem = eco ? json_string_value(eco) : "npm";
-	if (!it->ecosystem || strcmp(it->ecosystem, "npm") != 0) {
-		bulk_refuse(it, "unsupported_ecosystem", "only npm packages can be scanned%s", NULL);
+	if (!it->ecosystem || (strcmp(it->ecosystem, "npm") != 0 &&
+			       strcmp(it->ecosystem, "pypi") != 0 &&
+			       strcmp(it->ecosystem, "rubygems") != 0)) {
+		bulk_refuse(it, "unsupported_ecosystem", "ecosystem must be npm, pypi or rubygems%s",
+			    NULL);
+		it->ecosystem = NULL;
 		return 0;
 	}
 	json_t *sha = json_object_get(v, "sha256"), *pkg = json_object_get(v, "package");
@@ -140,13 +175,21 @@ static int bulk_judge(const struct sf_bulk_config *cfg, json_t *v, json_t *batch
 	if (pkg) {
 		it->package = json_string_value(pkg);
 		it->version = json_string_value(version);
-		if (!it->package || !sf_npm_name_valid(it->package)) {
-			bulk_refuse(it, "bad_item", "package is not a valid npm package name%s", NULL);
+		if (!it->package || !it->version ||
+		    !sf_resolve_reference_valid(it->ecosystem, it->package, it->version, it->norm,
+						sizeof(it->norm))) {
+			bulk_refuse(it, "bad_item",
+				    "package must be a valid %s name and version an exact version such"
+				    " as 1.3.0 (no ranges or tags)",
+				    it->ecosystem);
 			return 0;
 		}
-		if (!it->version || !sf_npm_version_valid(it->version)) {
+		json_t *pin = json_object_get(v, "integrity");
+		it->integrity = json_string_value(pin);
+		if (pin && (!it->integrity || !sf_integrity_valid(it->integrity))) {
 			bulk_refuse(it, "bad_item",
-				    "version must be an exact version such as 1.3.0 (no ranges or tags)%s",
+				    "integrity must be a Subresource Integrity string such as"
+				    " sha512-<base64>%s",
 				    NULL);
 			return 0;
 		}
@@ -155,7 +198,7 @@ static int bulk_judge(const struct sf_bulk_config *cfg, json_t *v, json_t *batch
 				    "this coordinator does not fetch package references%s", NULL);
 			return 0;
 		}
-		it->name = it->package;
+		it->package = it->name = it->norm;
 		it->reference = true;
 		return 0;
 	}
@@ -182,12 +225,16 @@ static int bulk_judge(const struct sf_bulk_config *cfg, json_t *v, json_t *batch
 		it->sha256[0] = '\0';
 		return 0;
 	}
+	if (sf_inspect_ecosystem(it->ecosystem))
+		return bulk_inspect(cfg, it, fd);
 	close(fd);
 	return 0;
 }
 
 /* References resolved before (package_resolutions) whose bytes are still
- * stored become plain artifacts. */
+ * stored become plain artifacts — unless the item pins an integrity the
+ * registry's bytes do not have (refused: integrity_mismatch, no scan), or
+ * one of another algorithm (left to the resolver, which hashes the bytes). */
 static int bulk_known_references(PGconn *db, const struct sf_bulk_config *cfg,
 				 struct bulk_item *its, size_t n)
 {
@@ -196,9 +243,11 @@ static int bulk_known_references(PGconn *db, const struct sf_bulk_config *cfg,
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		if (!its[i].code[0] && its[i].reference)
-			json_array_append_new(refs, json_pack("{s:I,s:s,s:s}", "idx", (json_int_t)i,
-							      "package", its[i].package, "version",
-							      its[i].version));
+			json_array_append_new(
+			    refs, json_pack("{s:I,s:s,s:s,s:s,s:s}", "idx", (json_int_t)i, "package",
+					    its[i].package, "version", its[i].version, "ecosystem",
+					    its[i].ecosystem, "registry",
+					    sf_resolve_registry(cfg->resolve, its[i].ecosystem)));
 	if (json_array_size(refs) == 0) {
 		json_decref(refs);
 		return 0;
@@ -207,14 +256,14 @@ static int bulk_known_references(PGconn *db, const struct sf_bulk_config *cfg,
 	json_decref(refs);
 	if (!doc)
 		return -ENOMEM;
-	const char *p[] = {sf_resolve_registry(cfg->resolve), doc};
+	const char *p[] = {doc};
 	PGresult *r = sf_db_params(
 	    db,
-	    "SELECT x.idx, p.sha256 FROM jsonb_to_recordset($2::jsonb)"
-	    " AS x(idx int, package text, version text)"
-	    " JOIN package_resolutions p ON p.registry = $1 AND p.ecosystem = 'npm'"
+	    "SELECT x.idx, p.sha256, coalesce(p.integrity, '') FROM jsonb_to_recordset($1::jsonb)"
+	    " AS x(idx int, package text, version text, ecosystem text, registry text)"
+	    " JOIN package_resolutions p ON p.registry = x.registry AND p.ecosystem = x.ecosystem"
 	    " AND p.package = x.package AND p.version = x.version",
-	    2, p);
+	    1, p);
 	free(doc);
 	int rc = sf_db_result_ok(db, r, "batch: known references");
 	for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
@@ -222,6 +271,18 @@ static int bulk_known_references(PGconn *db, const struct sf_bulk_config *cfg,
 		if (idx < 0 || (size_t)idx >= n)
 			continue;
 		struct bulk_item *it = &its[idx];
+		const char *known = PQgetvalue(r, row, 2);
+		enum sf_integrity_verdict v =
+		    it->integrity ? sf_integrity_compare(it->integrity, known) : SF_INTEGRITY_AGREE;
+		if (v == SF_INTEGRITY_DISAGREE) {
+			char m[sizeof(it->message)];
+			snprintf(m, sizeof(m), "the lockfile pins %.100s, the registry publishes %.100s",
+				 it->integrity, known);
+			bulk_refuse(it, "integrity_mismatch", "%s", m);
+			continue;
+		}
+		if (v == SF_INTEGRITY_UNKNOWN)
+			continue;
 		int fd;
 		sf_strlcpy(it->sha256, PQgetvalue(r, row, 1), sizeof(it->sha256));
 		if (sf_store_open_artifact(cfg->store, it->sha256, &fd, &it->size) == 0)
@@ -237,20 +298,21 @@ static int bulk_known_references(PGconn *db, const struct sf_bulk_config *cfg,
 static int bulk_verdicts(PGconn *db, const struct sf_bulk_config *cfg, const char *network,
 			 struct bulk_item *its, size_t n, unsigned *hits)
 {
-	const char **shas = calloc(n, sizeof(*shas));
+	const char **shas = calloc(n, sizeof(*shas)), **ecos = calloc(n, sizeof(*ecos));
 	size_t *idx = calloc(n, sizeof(*idx));
 	char(*found)[SF_UUID_LEN + 1] = calloc(n, sizeof(*found));
 	size_t m = 0;
 	int rc = -ENOMEM;
-	if (!shas || !idx || !found)
+	if (!shas || !ecos || !idx || !found)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (its[i].code[0] || !its[i].sha256[0])
 			continue;
 		shas[m] = its[i].sha256;
+		ecos[m] = its[i].ecosystem;
 		idx[m++] = i;
 	}
-	rc = sf_enqueue_verdicts(db, shas, m, cfg->worker_live_s, network, found);
+	rc = sf_enqueue_verdicts(db, shas, ecos, m, cfg->worker_live_s, network, found);
 	for (size_t k = 0; rc == 0 && k < m; k++) {
 		if (!found[k][0])
 			continue;
@@ -261,6 +323,7 @@ static int bulk_verdicts(PGconn *db, const struct sf_bulk_config *cfg, const cha
 	}
 out:
 	free(shas);
+	free(ecos);
 	free(idx);
 	free(found);
 	return rc;
@@ -301,8 +364,11 @@ static int bulk_write_items(PGconn *db, const struct sf_bulk_config *cfg, const 
 	for (size_t i = 0; i < n; i++) {
 		struct bulk_item *it = &its[i];
 		bool fresh = !it->code[0] && !it->cached;
+		const char *registry = it->reference ? sf_resolve_registry(cfg->resolve, it->ecosystem)
+						     : NULL;
 		json_t *o = json_pack(
-		    "{s:I,s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:o}", "idx", (json_int_t)(base + i),
+		    "{s:I,s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:o,s:o}", "idx",
+		    (json_int_t)(base + i),
 		    "scan_id", it->code[0] ? json_null() : json_string(it->scan_id), "sha256",
 		    it->sha256[0] ? json_string(it->sha256) : json_null(), "size",
 		    (json_int_t)it->size, "ecosystem", json_string(it->ecosystem ? it->ecosystem : "npm"),
@@ -311,7 +377,14 @@ static int bulk_write_items(PGconn *db, const struct sf_bulk_config *cfg, const 
 		    it->package ? json_string(it->package) : json_null(), "labels",
 		    it->labels ? json_incref(it->labels) : json_array(), "new", fresh, "cached",
 		    it->cached, "code", it->code[0] ? json_string(it->code) : json_null(), "message",
-		    it->code[0] ? json_string(it->message) : json_null());
+		    it->code[0] ? json_string(it->message) : json_null(), "integrity",
+		    it->integrity && !it->code[0] ? json_string(it->integrity) : json_null());
+		if (o && registry)
+			json_object_set_new(o, "registry", json_string(registry));
+		if (o && it->kind[0])
+			json_object_set_new(o, "kind",
+					    json_pack("{s:s,s:s,s:s}", "kind", it->kind, "name",
+						      it->kind_name, "version", it->kind_version));
 		if (!o || json_array_append_new(rows, o))
 			goto out;
 		*jobs |= fresh && it->sha256[0];
@@ -323,32 +396,47 @@ static int bulk_write_items(PGconn *db, const struct sf_bulk_config *cfg, const 
 	snprintf(prio, sizeof(prio), "%d", priority);
 	snprintf(attempts, sizeof(attempts), "%d", cfg->max_attempts);
 	const char *jp[] = {doc};
-	const char *qp[] = {doc, cfg->resolve ? sf_resolve_registry(cfg->resolve) : "", prio,
-			    attempts, network};
+	const char *qp[] = {doc, prio, attempts, network};
 	const char *ip[] = {doc, batch_id};
 #define BULK_ROWS                                                                          \
 	" FROM jsonb_to_recordset($1::jsonb) AS x(idx int, scan_id uuid, sha256 text, size bigint," \
 	" ecosystem text, name text, version text, package text, labels jsonb, new boolean,"  \
-	" cached boolean, code text, message text)"
+	" cached boolean, code text, message text, registry text, kind jsonb, integrity text)"
 	if ((rc = sf_db_run(db, "artifacts",
 			    "INSERT INTO artifacts (sha256, size) SELECT DISTINCT x.sha256, x.size"
 			    BULK_ROWS " WHERE x.new AND x.sha256 IS NOT NULL"
 			    " ON CONFLICT (sha256) DO NOTHING",
 			    1, jp, NULL)) ||
+	    (rc = sf_db_run(db, "artifact kinds",
+			    "INSERT INTO artifact_kinds (sha256, ecosystem, kind, name, version)"
+			    " SELECT DISTINCT ON (x.sha256, x.ecosystem) x.sha256, x.ecosystem,"
+			    " x.kind->>'kind', nullif(x.kind->>'name', ''),"
+			    " nullif(x.kind->>'version', '')" BULK_ROWS
+			    " WHERE x.new AND x.sha256 IS NOT NULL AND x.kind IS NOT NULL"
+			    " ON CONFLICT (sha256, ecosystem) DO NOTHING",
+			    1, jp, NULL)) ||
+	    /* a reference resolved before keeps how its bytes were checked */
 	    (rc = sf_db_run(db, "scans",
-			    "INSERT INTO scans (id, artifact_sha256, ecosystem, name, version, labels)"
+			    "INSERT INTO scans (id, artifact_sha256, ecosystem, name, version, labels,"
+			    " resolved_url, resolved_integrity)"
 			    " SELECT x.scan_id, x.sha256, x.ecosystem, x.name, x.version,"
-			    " ARRAY(SELECT jsonb_array_elements_text(x.labels))"
-			    BULK_ROWS " WHERE x.new ORDER BY x.idx",
+			    " ARRAY(SELECT jsonb_array_elements_text(x.labels)), p.tarball_url,"
+			    " p.integrity" BULK_ROWS
+			    " LEFT JOIN package_resolutions p ON x.package IS NOT NULL"
+			    " AND p.registry = x.registry AND p.ecosystem = x.ecosystem"
+			    " AND p.package = x.package AND p.version = x.version"
+			    " AND p.sha256 = x.sha256"
+			    " WHERE x.new ORDER BY x.idx",
 			    1, jp, NULL)) ||
 	    (*jobs && (rc = bulk_jobs(db, cfg, priority, network, its, n))) ||
 	    (*resolving &&
 	     (rc = sf_db_run(db, "resolve queue",
 			     "INSERT INTO resolve_queue (scan_id, registry, ecosystem, package, version,"
-			     " priority, job_max_attempts, network) SELECT x.scan_id, $2, x.ecosystem,"
-			     " x.package, x.version, $3, $4, $5" BULK_ROWS
+			     " priority, job_max_attempts, network, pinned_integrity) SELECT x.scan_id,"
+			     " x.registry, x.ecosystem, x.package, x.version, $2, $3, $4, x.integrity"
+			     BULK_ROWS
 			     " WHERE x.new AND x.sha256 IS NULL ORDER BY x.idx",
-			     5, qp, NULL))) ||
+			     4, qp, NULL))) ||
 	    (rc = sf_db_run(db, "items",
 			    "INSERT INTO scan_batch_items (batch_id, idx, scan_id, cached, error_code,"
 			    " error_message) SELECT $2, x.idx, x.scan_id, x.cached, x.code, x.message"

@@ -6,7 +6,9 @@
  * A batch is one JSON document: {"priority", "labels", "rescan", "items"}.
  * Each item names bytes already in the artifact store ({"sha256", …}) or a
  * package reference the coordinator fetches itself ({"package",
- * "version"}, see resolve.h). Items are judged one by one — a bad item gets
+ * "version"}, see resolve.h), of an "ecosystem": npm (the default), pypi
+ * or rubygems. pypi and rubygems bytes are inspected (inspect.h) and
+ * refused (invalid_artifact) when they are not an artifact of it. Items are judged one by one — a bad item gets
  * an error with a code and does not sink the others — and then recorded in
  * one transaction: new scans and jobs, references waiting in resolve_queue
  * (their scans are 'queued' without an artifact: phase 'resolving'), and
@@ -20,7 +22,7 @@
  * (Named bulk, not batch: wire.h's sf_batch is a worker's result batch.)
  *
  * Owns: nothing after return. Calls: store (to see that bytes are there),
- * resolve (registry URL, name rules, wake-up), enqueue (verdict cache),
+ * inspect (what they are), resolve (sources' URLs, name rules, wake-up), enqueue (verdict cache),
  * jobs (creating jobs), db (statement helpers), util, jansson, libpq, log.
  * Returned json_t are owned by the caller.
  */
@@ -42,6 +44,7 @@ struct sf_bulk_config {
 	int worker_live_s; /* verdict cache: a worker heard from this recently */
 	struct sf_store *store;
 	struct sf_resolve *resolve; /* package references; NULL refuses them */
+	struct sf_inspect_limits inspect; /* pypi and rubygems items naming stored bytes */
 };
 
 /* Reads and judges a JSON batch as sf_bulk_submit does, without the

@@ -51,6 +51,17 @@ int sf_enqueue_artifact_record(PGconn *conn, const char *sha256, long long size,
 	return rc;
 }
 
+int sf_enqueue_kind(PGconn *conn, const char *sha256, const char *ecosystem, const char *kind,
+		    const char *name, const char *version)
+{
+	const char *p[] = {sha256, ecosystem, kind, name && name[0] ? name : NULL,
+			   version && version[0] ? version : NULL};
+	return sf_db_run(conn, "artifact kind",
+			 "INSERT INTO artifact_kinds (sha256, ecosystem, kind, name, version)"
+			 " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256, ecosystem) DO NOTHING",
+			 5, p, NULL);
+}
+
 int sf_enqueue_submit(PGconn *conn, const struct sf_submission *s,
 		      char scan_id[SF_UUID_LEN + 1])
 {
@@ -63,6 +74,8 @@ int sf_enqueue_submit(PGconn *conn, const struct sf_submission *s,
 	if ((rc = enqueue_begin_durable(conn)))
 		return rc;
 	if ((rc = sf_enqueue_artifact(conn, s->sha256, s->size, NULL)) ||
+	    (s->kind && (rc = sf_enqueue_kind(conn, s->sha256, s->ecosystem, s->kind,
+					      s->detected_name, s->detected_version))) ||
 	    (rc = sf_db_run(conn, "scan",
 			    "INSERT INTO scans (id, artifact_sha256, ecosystem, name, version,"
 			    " labels) VALUES ($1, $2, $3, $4, $5,"
@@ -76,48 +89,62 @@ int sf_enqueue_submit(PGconn *conn, const struct sf_submission *s,
 	return 0;
 }
 
-int sf_enqueue_verdicts(PGconn *conn, const char *const *sha256s, size_t n, int live_s,
-			const char *network, char (*scan_ids)[SF_UUID_LEN + 1])
+int sf_enqueue_verdicts(PGconn *conn, const char *const *sha256s,
+			const char *const *ecosystems, size_t n, int live_s, const char *network,
+			char (*scan_ids)[SF_UUID_LEN + 1])
 {
-	struct sf_buf arr = {0};
-	json_t *seen = json_object(); /* sha256 → scan id */
+	struct sf_buf arr = {0}, ecos = {0};
+	json_t *seen = json_object(); /* "ecosystem sha256" → scan id */
 	int rc = seen ? sf_buf_append(&arr, "{", 1) : -ENOMEM;
+	if (rc == 0)
+		rc = sf_buf_append(&ecos, "{", 1);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		scan_ids[i][0] = '\0';
-		rc = sf_buf_appendf(&arr, "%s%s", i ? "," : "", sha256s[i]);
+		/* ecosystems are [a-z]+ (checked by the callers): no quoting needed */
+		if ((rc = sf_buf_appendf(&arr, "%s%s", i ? "," : "", sha256s[i])) == 0)
+			rc = sf_buf_appendf(&ecos, "%s%s", i ? "," : "",
+					    ecosystems ? ecosystems[i] : "npm");
 	}
-	if (rc == 0 && n > 0 && (rc = sf_buf_append(&arr, "}", 1)) == 0) {
+	if (rc == 0 && n > 0 && (rc = sf_buf_append(&arr, "}", 1)) == 0 &&
+	    (rc = sf_buf_append(&ecos, "}", 1)) == 0) {
 		char live[16];
 		snprintf(live, sizeof(live), "%d", live_s);
-		const char *p[] = {arr.data, live, network};
-		/* A finished scan of these bytes whose rules and image are what a
-		 * live worker runs now, in the network asked for (one that ran in
-		 * it, or was asked for the same way): its verdict is the one a
-		 * rescan would give. */
+		const char *p[] = {arr.data, live, network, ecos.data};
+		/* A finished scan of these bytes, for the same ecosystem, whose
+		 * rules and image are what a live worker runs now, in the network
+		 * asked for (one that ran in it, or was asked for the same way):
+		 * its verdict is the one a rescan would give. */
 		PGresult *r = sf_db_params(
 		    conn,
-		    "SELECT DISTINCT ON (s.artifact_sha256) s.artifact_sha256, s.id FROM scans s"
+		    "SELECT DISTINCT ON (s.artifact_sha256, s.ecosystem) s.ecosystem || ' ' ||"
+		    " s.artifact_sha256, s.id"
+		    " FROM unnest($1::text[], $4::text[]) AS x(sha256, ecosystem)"
+		    " JOIN scans s ON s.artifact_sha256 = x.sha256 AND s.ecosystem = x.ecosystem"
 		    " JOIN workers w ON w.ruleset_digest = s.ruleset_digest"
 		    " AND w.image_digest = s.image_digest"
-		    " WHERE s.artifact_sha256 = ANY($1::text[]) AND s.status = 'finished'"
+		    " WHERE s.status = 'finished'"
 		    " AND w.last_seen > now() - make_interval(secs => $2::int)"
 		    " AND (s.network = $3 OR EXISTS (SELECT 1 FROM jobs j WHERE j.scan_id = s.id"
 		    "  AND j.network IS NOT DISTINCT FROM $3))"
-		    " ORDER BY s.artifact_sha256, s.finished_at DESC",
-		    3, p);
+		    " ORDER BY s.artifact_sha256, s.ecosystem, s.finished_at DESC",
+		    4, p);
 		rc = sf_db_result_ok(conn, r, "verdict cache");
 		for (int row = 0; rc == 0 && row < PQntuples(r); row++)
 			json_object_set_new(seen, PQgetvalue(r, row, 0),
 					    json_string(PQgetvalue(r, row, 1)));
 		PQclear(r);
 		for (size_t i = 0; rc == 0 && i < n; i++) {
-			const char *id = json_string_value(json_object_get(seen, sha256s[i]));
+			char key[SF_SHA256_HEX + 40];
+			snprintf(key, sizeof(key), "%s %s", ecosystems ? ecosystems[i] : "npm",
+				 sha256s[i]);
+			const char *id = json_string_value(json_object_get(seen, key));
 			if (id)
 				sf_strlcpy(scan_ids[i], id, SF_UUID_LEN + 1);
 		}
 	}
 	json_decref(seen);
 	sf_buf_free(&arr);
+	sf_buf_free(&ecos);
 	return rc;
 }
 
@@ -131,8 +158,8 @@ int sf_enqueue_upload(PGconn *conn, const struct sf_enqueue_config *cfg,
 	/* The verdict cache: the same bytes, scanned to the end by the rules
 	 * and sandbox image a live worker runs now, are answered at once. A
 	 * lookup failure only costs a rescan. */
-	if (!rescan && sf_enqueue_verdicts(conn, &sub.sha256, 1, cfg->worker_live_s, sub.network,
-					   (char (*)[SF_UUID_LEN + 1])scan_id) == 0)
+	if (!rescan && sf_enqueue_verdicts(conn, &sub.sha256, &sub.ecosystem, 1, cfg->worker_live_s,
+					   sub.network, (char (*)[SF_UUID_LEN + 1])scan_id) == 0)
 		*cached = scan_id[0] != '\0';
 	if (*cached) {
 		sf_info("artifact %s answered from the verdict cache: scan %s", sub.sha256, scan_id);
@@ -140,7 +167,8 @@ int sf_enqueue_upload(PGconn *conn, const struct sf_enqueue_config *cfg,
 	}
 	int rc = sf_enqueue_submit(conn, &sub, scan_id);
 	if (rc == 0)
-		sf_info("scan %s queued: artifact %s (%lld bytes, priority %d, network %s)", scan_id,
-			sub.sha256, sub.size, sub.priority, sub.network ? sub.network : "default");
+		sf_info("scan %s queued: %s %s %s (%lld bytes, priority %d, network %s)", scan_id,
+			sub.ecosystem, sub.kind ? sub.kind : "artifact", sub.sha256, sub.size,
+			sub.priority, sub.network ? sub.network : "default");
 	return rc;
 }

@@ -37,6 +37,11 @@ struct sf_submission {
 	const char *version; /* optional */
 	const char *labels;  /* optional: comma-separated */
 	const char *network; /* optional: "sinkhole" or "offline"; NULL: the worker's default */
+	/* What the body is (inspect.h), recorded in artifact_kinds with the
+	 * artifact; NULL kind: not inspected (npm). */
+	const char *kind;
+	const char *detected_name;    /* NULL or "" for none */
+	const char *detected_version; /* likewise */
 };
 /* Records artifact (once), scan and job in one transaction, durable before
  * it returns (it is answered to a client); fills scan_id. */
@@ -51,12 +56,18 @@ int sf_enqueue_upload(PGconn *conn, const struct sf_enqueue_config *cfg,
 		      bool *cached);
 
 /* The verdict cache for n artifacts at once: scan_ids[i] gets a finished
- * scan of sha256s[i] by the rules and image a worker seen within live_s
- * seconds runs (the latest), in the network asked for (network, NULL: one
- * asked for with no network, i.e. the workers' default), or "" when there
- * is none. */
-int sf_enqueue_verdicts(PGconn *conn, const char *const *sha256s, size_t n, int live_s,
-			const char *network, char (*scan_ids)[SF_UUID_LEN + 1]);
+ * scan of sha256s[i] for ecosystems[i] (NULL: npm for all) by the rules
+ * and image a worker seen within live_s seconds runs (the latest), in the
+ * network asked for (network, NULL: one asked for with no network, i.e.
+ * the workers' default), or "" when there is none. */
+int sf_enqueue_verdicts(PGconn *conn, const char *const *sha256s,
+			const char *const *ecosystems, size_t n, int live_s, const char *network,
+			char (*scan_ids)[SF_UUID_LEN + 1]);
+
+/* Records what the bytes are for an ecosystem (artifact_kinds), in the
+ * caller's transaction; a row already there is kept. */
+int sf_enqueue_kind(PGconn *conn, const char *sha256, const char *ecosystem, const char *kind,
+		    const char *name, const char *version);
 
 /* Records stored bytes in the artifacts table, in the caller's transaction
  * (if any); *created (if not NULL) says whether they were new to it. */

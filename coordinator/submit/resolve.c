@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <libxml/parser.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,8 +16,12 @@
 #include "db.h"
 #include "enqueue.h"
 #include "http_client.h"
+#include "inspect.h"
+#include "integrity.h"
 #include "jobs.h"
 #include "log.h"
+#include "resolve_gem.h"
+#include "resolve_pypi.h"
 #include "secret.h"
 #include "sha256.h"
 #include "util.h"
@@ -36,9 +41,15 @@ struct resolve_access {
 	char ca_file[4096];			 /* or "" */
 };
 
-struct sf_resolve {
-	char registry[SF_RESOLVE_URL_MAX];
+/* One ecosystem's source: its base URL (no trailing slash) and access. */
+struct resolve_source {
+	char url[SF_RESOLVE_URL_MAX];
 	struct resolve_access access;
+};
+
+struct sf_resolve {
+	struct resolve_source npm, pypi, gems;
+	struct sf_inspect_limits inspect;
 	long long max_bytes;
 	struct sf_db_pool *pool;
 	struct sf_store *store;
@@ -233,6 +244,53 @@ static int resolve_packument(CURL *c, const struct resolve_access *acc, const ch
 out:
 	sf_http_mem_sink_free(&m);
 	return rc;
+}
+
+
+/* A small document (a project page, a compact index file) into m: 0, or
+ * an error with err and *transient set; *missing when the answer was 404
+ * or 410 (rc -ENOENT). The URL it came from after redirects in final. */
+static int resolve_document(CURL *c, const struct resolve_access *acc, const char *url,
+			    const char *accept, const char *what, const atomic_bool *stop,
+			    struct sf_http_mem_sink *m, char *final, size_t finallen, char *err,
+			    size_t errlen, bool *transient)
+{
+	const char *headers[] = {accept, resolve_auth_for(acc, url), NULL};
+	if (!accept) {
+		headers[0] = headers[1];
+		headers[1] = NULL;
+	}
+	struct sf_http_request req = resolve_request(acc, url, stop);
+	req.headers = headers;
+	req.any_encoding = true;
+	req.sink = sf_http_mem_sink_write;
+	req.sink_ctx = m;
+	struct sf_http_response resp;
+	int got = sf_http_perform(c, &req, &resp);
+	if (got == -ECANCELED) {
+		snprintf(err, errlen, "stopping");
+		return -ECANCELED;
+	}
+	if (resp.sink_rc) {
+		*transient = resp.sink_rc == -ENOMEM;
+		snprintf(err, errlen, "%s %s", what,
+			 resp.sink_rc == -EFBIG ? "is larger than the resolver accepts"
+						: strerror(-resp.sink_rc));
+		return resp.sink_rc;
+	}
+	if (got == -ENOMEM) {
+		*transient = true;
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int rc = resolve_http_result(&resp, what, err, errlen, transient);
+	if (rc)
+		return rc;
+	char *eff = NULL;
+	if (curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff) != CURLE_OK || !eff ||
+	    sf_strlcpy(final, eff, finallen))
+		sf_strlcpy(final, url, finallen);
+	return 0;
 }
 
 /* ------------------------------------------------------------ integrity */
@@ -474,6 +532,96 @@ static int resolve_npm_with(CURL *c, const struct resolve_access *acc, const cha
 	return rc;
 }
 
+/* A PyPI reference: the project page, the file it names for the version,
+ * checked against the link's digest. name is PEP 503 normalized. */
+static int resolve_pypi_with(CURL *c, const struct resolve_access *acc, const char *index,
+			     const char *name, const char *version, struct sf_store *store,
+			     long long max_bytes, const atomic_bool *stop, struct sf_resolved *out,
+			     char *err, size_t errlen, bool *transient)
+{
+	char url[SF_RESOLVE_URL_MAX], final[SF_RESOLVE_URL_MAX], spec[400], what[300];
+	struct sf_resolve_dist *d = calloc(1, sizeof(*d));
+	struct sf_http_mem_sink m = {.max = SF_RESOLVE_MAX_PACKUMENT};
+	int rc;
+	*transient = false;
+	memset(out, 0, sizeof(*out));
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	/* PEP 503: the project's URL is <index>/<normalized>/, trailing slash
+	 * and all (relative links resolve against it) */
+	int n = snprintf(url, sizeof(url), "%s/%s/", index, name);
+	if (n < 0 || (size_t)n >= sizeof(url)) {
+		snprintf(err, errlen, "index URL too long");
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	snprintf(spec, sizeof(spec), "%s==%s", name, version);
+	snprintf(what, sizeof(what), "project page of %s", name);
+	rc = resolve_document(c, acc, url, "Accept: text/html", what, stop, &m, final,
+			      sizeof(final), err, errlen, transient);
+	if (rc)
+		goto out;
+	rc = sf_pypi_parse_page(m.buf.data ? m.buf.data : "", m.buf.len, final, name, version, d,
+				err, errlen);
+	if (rc == 0)
+		rc = resolve_tarball(c, acc, spec, d, store, max_bytes, stop, out, err, errlen,
+				     transient);
+out:
+	sf_http_mem_sink_free(&m);
+	free(d);
+	return rc;
+}
+
+/* A gem reference: the compact index's checksum when the source has one
+ * (info/<name>), none for a static source (404 there), then the .gem. */
+static int resolve_gem_with(CURL *c, const struct resolve_access *acc, const char *source,
+			    const char *name, const char *version, struct sf_store *store,
+			    long long max_bytes, const atomic_bool *stop, struct sf_resolved *out,
+			    char *err, size_t errlen, bool *transient)
+{
+	char url[SF_RESOLVE_URL_MAX], final[SF_RESOLVE_URL_MAX], spec[400], what[300];
+	char sha[SF_SHA256_HEX + 1] = "";
+	struct sf_resolve_dist *d = calloc(1, sizeof(*d));
+	struct sf_http_mem_sink m = {.max = SF_RESOLVE_MAX_PACKUMENT};
+	int rc;
+	*transient = false;
+	memset(out, 0, sizeof(*out));
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(spec, sizeof(spec), "%s-%s", name, version);
+	snprintf(what, sizeof(what), "compact index of %s", name);
+	int n = snprintf(url, sizeof(url), "%s/info/%s", source, name);
+	int k = snprintf(d->tarball, sizeof(d->tarball), "%s/gems/%s-%s.gem", source, name, version);
+	if (n < 0 || (size_t)n >= sizeof(url) || k < 0 || (size_t)k >= sizeof(d->tarball)) {
+		snprintf(err, errlen, "gem source URL too long");
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	rc = resolve_document(c, acc, url, NULL, what, stop, &m, final, sizeof(final), err, errlen,
+			      transient);
+	if (rc == -ENOENT) {
+		/* a static source: no checksum is published anywhere */
+		rc = 0;
+	} else if (rc == 0) {
+		if ((rc = sf_gem_parse_info(m.buf.data ? m.buf.data : "", m.buf.len, name, version,
+					    sha, err, errlen)) ||
+		    (rc = sf_resolve_hex_to_sri("sha256", sha, strlen(sha), d->integrity,
+						sizeof(d->integrity))))
+			goto out;
+	} else {
+		goto out;
+	}
+	rc = resolve_tarball(c, acc, spec, d, store, max_bytes, stop, out, err, errlen, transient);
+out:
+	sf_http_mem_sink_free(&m);
+	free(d);
+	return rc;
+}
+
 int sf_resolve_npm(const char *registry, const char *name, const char *version,
 		   struct sf_store *store, long long max_bytes, const atomic_bool *stop,
 		   struct sf_resolved *out, char *err, size_t errlen, bool *transient)
@@ -501,6 +649,7 @@ struct resolve_item {
 	int attempts;
 	bool live; /* the scan still waits (not cancelled) */
 	char last_error[512];
+	char pinned[SF_INTEGRITY_MAX + 1]; /* the lockfile's integrity, "" if none */
 };
 
 /* Claims the most urgent ready reference of this registry under a lease. */
@@ -508,11 +657,13 @@ static int resolve_claim(struct sf_resolve *r, PGconn *db, struct resolve_item *
 {
 	char lease[16];
 	snprintf(lease, sizeof(lease), "%d", RESOLVE_LEASE_S);
-	const char *p[] = {r->registry, lease};
+	const char *p[] = {r->npm.url, lease, r->pypi.url, r->gems.url};
 	PGresult *res = sf_db_params(
 	    db,
 	    "WITH next AS ("
-	    "  SELECT scan_id FROM resolve_queue WHERE registry = $1 AND run_after <= now()"
+	    "  SELECT scan_id FROM resolve_queue WHERE ((ecosystem = 'npm' AND registry = $1)"
+	    "   OR (ecosystem = 'pypi' AND registry = $3)"
+	    "   OR (ecosystem = 'rubygems' AND registry = $4)) AND run_after <= now()"
 	    "  AND (lease_until IS NULL OR lease_until < now())"
 	    "  ORDER BY priority DESC, created_at, scan_id FOR UPDATE SKIP LOCKED LIMIT 1)"
 	    " UPDATE resolve_queue q SET attempt = q.attempt + 1,"
@@ -521,8 +672,8 @@ static int resolve_claim(struct sf_resolve *r, PGconn *db, struct resolve_item *
 	    " RETURNING q.scan_id, q.ecosystem, q.package, q.version, q.attempt,"
 	    "  coalesce(q.last_error, ''),"
 	    "  (SELECT s.status = 'queued' AND s.artifact_sha256 IS NULL FROM scans s"
-	    "   WHERE s.id = q.scan_id)",
-	    2, p);
+	    "   WHERE s.id = q.scan_id), coalesce(q.pinned_integrity, '')",
+	    4, p);
 	int rc = sf_db_result_ok(db, res, "resolve: claim");
 	*got = rc == 0 && PQntuples(res) == 1;
 	if (*got) {
@@ -534,6 +685,7 @@ static int resolve_claim(struct sf_resolve *r, PGconn *db, struct resolve_item *
 		it->attempts = atoi(it->attempt);
 		sf_strlcpy(it->last_error, PQgetvalue(res, 0, 5), sizeof(it->last_error));
 		it->live = PQgetvalue(res, 0, 6)[0] == 't';
+		sf_strlcpy(it->pinned, PQgetvalue(res, 0, 7), sizeof(it->pinned));
 	}
 	PQclear(res);
 	return rc;
@@ -547,16 +699,18 @@ static int resolve_give_artifact(PGconn *db, const struct resolve_item *it,
 				 const struct sf_resolved *res, bool *waits, int *priority,
 				 int *attempts, char network[16])
 {
-	const char *p[] = {it->scan_id, it->attempt, res->sha256};
+	const char *p[] = {it->scan_id, it->attempt, res->sha256, res->tarball,
+			   res->integrity[0] ? res->integrity : NULL};
 	PGresult *r = sf_db_params(
 	    db,
 	    "WITH q AS (DELETE FROM resolve_queue WHERE scan_id = $1"
 	    "   AND attempt = $2::int RETURNING scan_id, priority, job_max_attempts, network)"
-	    " UPDATE scans SET artifact_sha256 = $3 FROM q"
+	    " UPDATE scans SET artifact_sha256 = $3, resolved_url = $4, resolved_integrity = $5"
+	    " FROM q"
 	    "   WHERE scans.id = q.scan_id AND scans.status = 'queued'"
 	    "   AND scans.artifact_sha256 IS NULL"
 	    " RETURNING q.priority, q.job_max_attempts, coalesce(q.network, '')",
-	    3, p);
+	    5, p);
 	int rc = sf_db_result_ok(db, r, "scan");
 	*waits = rc == 0 && PQntuples(r) == 1;
 	if (*waits) {
@@ -573,7 +727,7 @@ static int resolve_give_artifact(PGconn *db, const struct resolve_item *it,
 static int resolve_complete(struct sf_resolve *r, PGconn *db, const struct resolve_item *it,
 			    const struct sf_resolved *res, bool fresh, bool *queued)
 {
-	const char *pr[] = {r->registry, it->ecosystem, it->package, it->version, res->sha256,
+	const char *pr[] = {sf_resolve_registry(r, it->ecosystem), it->ecosystem, it->package, it->version, res->sha256,
 			    res->integrity[0] ? res->integrity : NULL, res->tarball};
 	const char *ids[] = {it->scan_id};
 	int priority = 0, attempts = 0, rc;
@@ -583,6 +737,9 @@ static int resolve_complete(struct sf_resolve *r, PGconn *db, const struct resol
 	if ((rc = sf_db_run(db, "begin", "BEGIN", 0, NULL, NULL)))
 		return rc;
 	if ((rc = sf_enqueue_artifact(db, res->sha256, res->size, NULL)) ||
+	    (res->kind.kind[0] &&
+	     (rc = sf_enqueue_kind(db, res->sha256, it->ecosystem, res->kind.kind, res->kind.name,
+				   res->kind.version))) ||
 	    (fresh && (rc = sf_db_run(db, "resolution",
 				      "INSERT INTO package_resolutions (registry, ecosystem, package,"
 				      " version, sha256, integrity, tarball_url)"
@@ -636,7 +793,8 @@ static int resolve_requeue(PGconn *db, const struct resolve_item *it, const char
 static int resolve_lookup(struct sf_resolve *r, PGconn *db, const struct resolve_item *it,
 			  struct sf_resolved *res, bool *found)
 {
-	const char *p[] = {r->registry, it->ecosystem, it->package, it->version};
+	const char *p[] = {sf_resolve_registry(r, it->ecosystem), it->ecosystem, it->package,
+			   it->version};
 	PGresult *q = sf_db_params(db,
 				   "SELECT p.sha256, a.size, coalesce(p.integrity, ''), p.tarball_url"
 				   " FROM package_resolutions p JOIN artifacts a ON a.sha256 = p.sha256"
@@ -660,6 +818,80 @@ static int resolve_lookup(struct sf_resolve *r, PGconn *db, const struct resolve
 	}
 	PQclear(q);
 	return rc;
+}
+
+/* Fetches a reference from its ecosystem's source; pypi and rubygems
+ * bytes are then inspected: what the index served must be a distribution
+ * or a gem (the bytes stay row-less in the store otherwise, for the
+ * sweep). */
+static int resolve_fetch(struct sf_resolve *r, CURL *c, const struct resolve_item *it,
+			 struct sf_resolved *res, char *err, size_t errlen, bool *transient)
+{
+	int rc;
+	*transient = false;
+	if (strcmp(it->ecosystem, "npm") == 0)
+		return resolve_npm_with(c, &r->npm.access, r->npm.url, it->package, it->version,
+					r->store, r->max_bytes, &r->stop, res, err, errlen, transient);
+	if (strcmp(it->ecosystem, "pypi") == 0)
+		rc = resolve_pypi_with(c, &r->pypi.access, r->pypi.url, it->package, it->version,
+				       r->store, r->max_bytes, &r->stop, res, err, errlen, transient);
+	else if (strcmp(it->ecosystem, "rubygems") == 0)
+		rc = resolve_gem_with(c, &r->gems.access, r->gems.url, it->package, it->version,
+				      r->store, r->max_bytes, &r->stop, res, err, errlen, transient);
+	else {
+		snprintf(err, errlen, "unsupported ecosystem");
+		return -ENOTSUP;
+	}
+	if (rc)
+		return rc;
+	int fd = -1;
+	long long size;
+	if ((rc = sf_store_open_artifact(r->store, res->sha256, &fd, &size))) {
+		*transient = true;
+		snprintf(err, errlen, "artifact store: %s", strerror(-rc));
+		return rc;
+	}
+	rc = sf_inspect_fd(fd, it->ecosystem, &r->inspect, &res->kind);
+	close(fd);
+	if (rc == -ENOMEM) {
+		*transient = true;
+		snprintf(err, errlen, "out of memory");
+	} else if (rc) {
+		snprintf(err, errlen, "%s (%s) is not what the index says: %s", res->tarball,
+			 res->sha256, res->kind.message);
+	}
+	return rc;
+}
+
+/* Whether the integrity the item's lockfile pins disagrees with the
+ * registry's bytes (res: verified against what the registry announced),
+ * with the reason; compared with the recorded digest when it is of the
+ * pinned algorithm, else by hashing the stored bytes. Bytes that cannot be
+ * read count as disagreeing: a pin is never taken on trust. */
+static bool resolve_pin_disagrees(struct sf_resolve *r, const struct resolve_item *it,
+				  const struct sf_resolved *res, char *why, size_t whylen)
+{
+	char actual[128];
+	snprintf(actual, sizeof(actual), "%s", res->integrity[0] ? res->integrity : "(none)");
+	enum sf_integrity_verdict v = sf_integrity_compare(it->pinned, res->integrity);
+	if (v == SF_INTEGRITY_UNKNOWN) {
+		int fd;
+		long long size;
+		bool agrees = false;
+		if (sf_store_open_artifact(r->store, res->sha256, &fd, &size) == 0) {
+			if (sf_integrity_check_fd(it->pinned, fd, &agrees, actual, sizeof(actual)))
+				snprintf(actual, sizeof(actual), "(unreadable)");
+			close(fd);
+		}
+		v = agrees ? SF_INTEGRITY_AGREE : SF_INTEGRITY_DISAGREE;
+	}
+	if (v == SF_INTEGRITY_AGREE)
+		return false;
+	snprintf(why, whylen,
+		 "lockfile integrity mismatch: the lockfile pins %.200s, the registry's tarball is"
+		 " %.120s; not scanned",
+		 it->pinned, actual);
+	return true;
 }
 
 static void resolve_one(struct sf_resolve *r, CURL *c, struct resolve_item *it)
@@ -688,12 +920,7 @@ static void resolve_one(struct sf_resolve *r, CURL *c, struct resolve_item *it)
 	rc = resolve_lookup(r, db, it, &res, &found);
 	sf_db_put(r->pool, db);
 	if (!found) {
-		if (strcmp(it->ecosystem, "npm") != 0) {
-			snprintf(reason + prefix, sizeof(reason) - prefix, "unsupported ecosystem");
-			goto fail;
-		}
-		rc = resolve_npm_with(c, &r->access, r->registry, it->package, it->version, r->store,
-				      r->max_bytes, &r->stop, &res, err, sizeof(err), &transient);
+		rc = resolve_fetch(r, c, it, &res, err, sizeof(err), &transient);
 		if (rc == -ECANCELED) {
 			db = sf_db_get(r->pool);
 			resolve_requeue(db, it, "coordinator stopped during the fetch", false);
@@ -714,6 +941,9 @@ static void resolve_one(struct sf_resolve *r, CURL *c, struct resolve_item *it)
 			goto fail;
 		}
 	}
+	if (it->pinned[0] && resolve_pin_disagrees(r, it, &res, reason + prefix,
+						   sizeof(reason) - prefix))
+		goto fail; /* the registry's bytes are not the lockfile's: never scanned */
 	db = sf_db_get(r->pool);
 	rc = resolve_complete(r, db, it, &res, !found, &queued);
 	sf_db_put(r->pool, db);
@@ -773,25 +1003,38 @@ static void *resolve_thread(void *arg)
 
 /* The registry's origin and, when configured, its credential and CA. */
 static int resolve_access_init(struct resolve_access *acc, const char *registry,
-			       const struct sf_resolve_config *cfg)
+			       const char *auth_file, const char *ca_file)
 {
 	struct sf_url_parts u;
 	char *value = NULL;
 	int rc = sf_url_split(registry, &u);
 	if (!rc)
 		rc = sf_strlcpy(acc->origin, u.origin, sizeof(acc->origin));
-	if (!rc && cfg->npm_registry_ca && sf_strlcpy(acc->ca_file, cfg->npm_registry_ca,
-						      sizeof(acc->ca_file)))
+	if (!rc && ca_file && sf_strlcpy(acc->ca_file, ca_file, sizeof(acc->ca_file)))
 		rc = -ENAMETOOLONG;
-	if (rc || !cfg->npm_registry_auth)
+	if (rc || !auth_file)
 		return rc;
 	if (!(value = malloc(SF_SECRET_AUTH_MAX)))
 		return -ENOMEM;
-	if (!(rc = sf_secret_read_auth(cfg->npm_registry_auth, value, SF_SECRET_AUTH_MAX)))
+	if (!(rc = sf_secret_read_auth(auth_file, value, SF_SECRET_AUTH_MAX)))
 		snprintf(acc->auth_line, sizeof(acc->auth_line), "Authorization: %s", value);
 	explicit_bzero(value, SF_SECRET_AUTH_MAX);
 	free(value);
 	return rc;
+}
+
+/* One source: an http(s) base URL without its trailing slashes, and its
+ * access. */
+static int resolve_source_init(struct resolve_source *src, const char *url, const char *auth,
+			       const char *ca)
+{
+	if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
+		return -EINVAL;
+	if (sf_strlcpy(src->url, url, sizeof(src->url)) != 0)
+		return -ENAMETOOLONG;
+	for (size_t n = strlen(src->url); n > 8 && src->url[n - 1] == '/'; n--)
+		src->url[n - 1] = '\0';
+	return resolve_access_init(&src->access, src->url, auth, ca);
 }
 
 int sf_resolve_start(struct sf_resolve **out, const struct sf_resolve_config *cfg,
@@ -799,23 +1042,23 @@ int sf_resolve_start(struct sf_resolve **out, const struct sf_resolve_config *cf
 {
 	if (cfg->concurrency < 1 || cfg->concurrency > RESOLVE_MAX_THREADS)
 		return -EINVAL;
-	const char *reg = cfg->npm_registry;
-	if (strncmp(reg, "http://", 7) != 0 && strncmp(reg, "https://", 8) != 0)
-		return -EINVAL;
 	struct sf_resolve *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	if (sf_strlcpy(r->registry, reg, sizeof(r->registry)) != 0) {
-		free(r);
-		return -ENAMETOOLONG;
-	}
-	for (size_t n = strlen(r->registry); n > 8 && r->registry[n - 1] == '/'; n--)
-		r->registry[n - 1] = '\0';
-	int arc = resolve_access_init(&r->access, r->registry, cfg);
-	if (arc) {
+	int arc;
+	if ((arc = resolve_source_init(&r->npm, cfg->npm_registry, cfg->npm_registry_auth,
+				       cfg->npm_registry_ca)) ||
+	    (arc = resolve_source_init(&r->pypi, cfg->pypi_index, cfg->pypi_index_auth,
+				       cfg->pypi_index_ca)) ||
+	    (arc = resolve_source_init(&r->gems, cfg->gem_source, cfg->gem_source_auth,
+				       cfg->gem_source_ca))) {
+		explicit_bzero(r, sizeof(*r));
 		free(r);
 		return arc;
 	}
+	/* libxml2's global set-up, before the threads parse project pages */
+	xmlInitParser();
+	r->inspect = cfg->inspect;
 	r->max_bytes = cfg->max_bytes;
 	r->pool = pool;
 	r->store = store;
@@ -865,10 +1108,38 @@ void sf_resolve_stop(struct sf_resolve *r)
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->wake);
 	free(r->threads);
-	explicit_bzero(&r->access, sizeof(r->access));
+	explicit_bzero(&r->npm.access, sizeof(r->npm.access));
+	explicit_bzero(&r->pypi.access, sizeof(r->pypi.access));
+	explicit_bzero(&r->gems.access, sizeof(r->gems.access));
 	free(r);
 }
 
-const char *sf_resolve_registry(const struct sf_resolve *r) { return r->registry; }
+const char *sf_resolve_registry(const struct sf_resolve *r, const char *ecosystem)
+{
+	if (!r || !ecosystem)
+		return NULL;
+	if (strcmp(ecosystem, "npm") == 0)
+		return r->npm.url;
+	if (strcmp(ecosystem, "pypi") == 0)
+		return r->pypi.url;
+	if (strcmp(ecosystem, "rubygems") == 0)
+		return r->gems.url;
+	return NULL;
+}
+
+bool sf_resolve_reference_valid(const char *ecosystem, const char *name, const char *version,
+				char *norm, size_t normlen)
+{
+	if (strcmp(ecosystem, "npm") == 0)
+		return sf_npm_name_valid(name) && sf_npm_version_valid(version) &&
+		       sf_strlcpy(norm, name, normlen) == 0;
+	if (strcmp(ecosystem, "pypi") == 0)
+		return sf_pypi_name_valid(name) && sf_pypi_version_valid(version) &&
+		       sf_pypi_normalize(name, norm, normlen) == 0;
+	if (strcmp(ecosystem, "rubygems") == 0)
+		return sf_gem_name_valid(name) && sf_gem_version_valid(version) &&
+		       sf_strlcpy(norm, name, normlen) == 0;
+	return false;
+}
 
 struct sf_resolve_stats *sf_resolve_stats(struct sf_resolve *r) { return &r->stats; }

@@ -6,9 +6,11 @@
 # against that registry) share dependencies, one of them the harmless
 # npmrc-stealer, and a fourth with a requirements.txt. `scanfarm deps`
 #   - scans each unique npm package once (three jobs, each tarball fetched
-#     once), reports the PyPI one as an unsupported ecosystem, never clean;
+#     once), reports the PyPI one (not in the loopback PEP 503 index: it
+#     answers 404) as failed with the reason, never clean;
 #   - exits 1 for the stealer, which every report format (table, json,
-#     SARIF, GitLab) shows at its lockfile and line in each repository;
+#     SARIF, GitLab; the last three written by one run) shows at its
+#     lockfile and line in each repository;
 #   - a second run is answered entirely from the verdict cache: no job, no
 #     download;
 # SARIF validates against the official SARIF 2.1.0 schema, the GitLab
@@ -34,6 +36,9 @@ python3 "$src/tests/tools/fake_registry.py" "$work/registry" "$regport" "$work/r
 reg=$!
 for _ in $(seq 1 50); do curl -s -o /dev/null "$regurl/sf-victim" && break; sleep 0.1; done
 export SCANFARM_NPM_REGISTRY=$regurl/
+# the PEP 503 index: the same loopback server, which has no project page for
+# requests (the references resolve to "not found", quickly, never clean)
+export SCANFARM_PYPI_INDEX=$regurl/simple
 "$src/scripts/farm.sh" up || { echo "FAIL - farm did not start"; exit 1; }
 
 # --- three repositories, three lockfile formats, shared dependencies
@@ -89,7 +94,7 @@ verdict() { jq -r --arg n "$2" '.packages[] | select(.name == $n) | .verdict' "$
 ok "the stealer's verdict: alerts" '[ "$(verdict "$work/run1.json" "$stealer")" = alerts ]'
 ok "the banner and sf-victim: clean" \
   '[ "$(verdict "$work/run1.json" "$banner") $(verdict "$work/run1.json" sf-victim)" = "clean clean" ]'
-ok "requests (PyPI): unsupported, not clean" '[ "$(verdict "$work/run1.json" requests)" = unsupported ]'
+ok "requests (PyPI): not in the index, failed, not clean" '[ "$(verdict "$work/run1.json" requests)" = failed ]'
 ok "the stealer's alerts name its rule" \
   'jq -e --arg n "$stealer" "[.packages[] | select(.name == \$n) | .alerts[].rule] | index(\"Read npm credentials file\") != null" "$work/run1.json" >/dev/null'
 ok "its uses: app-npm package-lock.json:$npm_line and app-pnpm pnpm-lock.yaml:$pnpm_line" \
@@ -107,14 +112,18 @@ ok "every npm package from the cache" \
   '[ "$(jq -c "[.packages[] | select(.ecosystem == \"npm\") | .cached] | unique" "$work/run2.json")" = "[true]" ] && [ "$(jq .summary.cached "$work/run2.json")" = 3 ]'
 ok "the same verdicts" '[ "$(jq -c "[.packages[].verdict]" "$work/run1.json")" = "$(jq -c "[.packages[].verdict]" "$work/run2.json")" ]'
 
-# --- every report format shows the stealer at its lockfile and line
-for f in table sarif gitlab; do
-  "$cli" --server "$url" deps --format $f --output "$work/r.$f" --progress off app-npm app-yarn app-pnpm app-py 2>/dev/null
-done
+# --- every report format shows the stealer at its lockfile and line: the
+# three written by one run (one batch, one set of verdicts)
+batches=$(sql "SELECT count(*) FROM scan_batches")
+"$cli" --server "$url" deps --format table,sarif,gitlab --output "-,$work/r.sarif,$work/r.gitlab" \
+  --progress off app-npm app-yarn app-pnpm app-py >"$work/r.table" 2>/dev/null
+rc=$?
+ok "one run, three reports: exit 1 for the stealer, one batch ($rc)" \
+  '[ "$rc" = 1 ] && [ "$(sql "SELECT count(*) FROM scan_batches")" = $((batches + 1)) ] && [ -s "$work/r.sarif" ] && [ -s "$work/r.gitlab" ]'
 ok "table: the stealer with its verdict and a lockfile line" \
   'grep -E "^npm $stealer@1.0.0 +alerts" "$work/r.table" | grep -q "package-lock.json:$npm_line\|pnpm-lock.yaml:$pnpm_line"'
-ok "table: requests unsupported; the summary line" \
-  'grep -qE "^pypi requests@2.31.0 +unsupported" "$work/r.table" && grep -q "^4 packages from 4 lockfiles" "$work/r.table"'
+ok "table: requests failed; the summary line" \
+  'grep -qE "^pypi requests@2.31.0 +failed" "$work/r.table" && grep -q "^4 packages from 4 lockfiles" "$work/r.table"'
 ok "SARIF validates against the SARIF 2.1.0 schema" \
   'python3 "$src/tests/tools/validate_json.py" "$src/tests/schemas/sarif-2.1.0-rtm.5.json" "$work/r.sarif"'
 sarif_loc() { jq -r --arg repo "scanfarm/$1/" '.runs[] | select(.automationDetails.id == $repo) | .results[]
@@ -123,7 +132,7 @@ sarif_loc() { jq -r --arg repo "scanfarm/$1/" '.runs[] | select(.automationDetai
 ok "SARIF: a run per repository; the stealer at app-npm package-lock.json:$npm_line" \
   '[ "$(jq ".runs | length" "$work/r.sarif")" = 4 ] && [ "$(sarif_loc app-npm)" = "package-lock.json:$npm_line" ]'
 ok "SARIF: …and at app-pnpm pnpm-lock.yaml:$pnpm_line" '[ "$(sarif_loc app-pnpm)" = "pnpm-lock.yaml:$pnpm_line" ]'
-ok "SARIF: fingerprints, the rule in the driver, the unsupported package as incomplete" \
+ok "SARIF: fingerprints, the rule in the driver, the failed package as incomplete" \
   'jq -e "[.runs[].results[] | .partialFingerprints[\"scanfarmFinding/v1\"] | length == 64] | all" "$work/r.sarif" >/dev/null &&
    jq -e ".runs[] | select(.automationDetails.id == \"scanfarm/app-npm/\") | .tool.driver.rules | map(.id) | index(\"scanfarm/read-npm-credentials-file\") != null" "$work/r.sarif" >/dev/null &&
    jq -e ".runs[] | select(.automationDetails.id == \"scanfarm/app-py/\") | .results[0].ruleId == \"scanfarm/scan-incomplete\"" "$work/r.sarif" >/dev/null'
@@ -141,13 +150,13 @@ ok "on a terminal the bar redraws in place (\\r, [###…], cleared line)" \
 
 # --- the streamed batch API itself
 printf '%s\n' "{\"package\":\"$banner\",\"version\":\"1.0.0\"}" 'not json' \
-  '{"ecosystem":"pypi","package":"requests","version":"2.31.0"}' '' \
+  '{"ecosystem":"cargo","package":"serde","version":"1.0.0"}' '' \
   "{\"package\":\"sf-victim\",\"version\":\"1.0.0\"}" >"$work/stream.ndjson"
 curl -s -D "$work/sh" -H 'Content-Type: application/x-ndjson' --data-binary @"$work/stream.ndjson" \
   "$url/v1/batches?labels=run=nightly" >"$work/stream.out"
 ok "NDJSON: 202, the batch first, then one answer line per item" \
   'grep -q "^HTTP/1.1 202" "$work/sh" && [ "$(wc -l <"$work/stream.out")" = 5 ] && [ "$(head -n1 "$work/stream.out" | jq -c .counts)" = "{\"items\":4,\"accepted\":2,\"cached\":2,\"queued\":0,\"resolving\":0,\"rejected\":2}" ]'
-ok "NDJSON: cached items answered with their scan, bad and PyPI lines refused alone" \
+ok "NDJSON: cached items answered with their scan, bad and cargo lines refused alone" \
   '[ "$(sed -n 2,5p "$work/stream.out" | jq -r "if .error then .error.code else \"\(.cached)\" end" | tr "\n" " ")" = "true bad_item unsupported_ecosystem true " ]'
 sid=$(head -n1 "$work/stream.out" | jq -r .id)
 ok "NDJSON: the batch's view has the same counts" \

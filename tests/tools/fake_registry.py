@@ -13,7 +13,8 @@ downloads.
 
 --token: a private registry; every request without "Authorization: Bearer T"
 is answered 401 (as npm registries answer), and each log line gains
-" auth=yes" or " auth=no". --tls: served over HTTPS with that certificate.
+" auth=yes" or " auth=no" (without --token, " auth=sent" marks a request
+that carried a credential anyway). --tls: served over HTTPS with that certificate.
 Never binds anything but loopback.
 """
 import argparse
@@ -53,6 +54,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         auth = ""
         if self.token is not None:
             auth = " auth=yes" if self.authorized() else " auth=no"
+        elif self.headers.get("Authorization"):
+            auth = " auth=sent"  # a credential this server never asked for
         with self.log_lock, open(self.log_path, "a") as f:
             f.write(f"{self.command} {self.path} {code}{auth}\n")
 

@@ -287,11 +287,11 @@ static void test_network(PGconn *c, struct sf_submission sub)
 	const char *shas[] = {sub.sha256};
 	char found[1][SF_UUID_LEN + 1];
 	/* both scans are of the same bytes: each network gets its own */
-	CHECK_EQ(sf_enqueue_verdicts(c, shas, 1, 60, "offline", found), 0);
+	CHECK_EQ(sf_enqueue_verdicts(c, shas, NULL, 1, 60, "offline", found), 0);
 	CHECK(strcmp(found[0], offline) == 0);
-	CHECK_EQ(sf_enqueue_verdicts(c, shas, 1, 60, "sinkhole", found), 0);
+	CHECK_EQ(sf_enqueue_verdicts(c, shas, NULL, 1, 60, "sinkhole", found), 0);
 	CHECK(strcmp(found[0], deflt) == 0); /* asked for nothing, ran in the sinkhole */
-	CHECK_EQ(sf_enqueue_verdicts(c, shas, 1, 60, NULL, found), 0);
+	CHECK_EQ(sf_enqueue_verdicts(c, shas, NULL, 1, 60, NULL, found), 0);
 	CHECK(strcmp(found[0], deflt) == 0); /* asked for nothing, like this one */
 	PQclear(PQexec(c, "DELETE FROM workers WHERE id = 'w-net'"));
 }

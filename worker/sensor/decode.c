@@ -475,8 +475,11 @@ static void decode_sock_facts(struct sf_decoder *d, const struct sf_bpf_event *r
 	}
 }
 
-/* connect, bind, listen, accept and DNS sends: the endpoints in Falco's
- * client/server terms and fd.name "cip:cport->sip:sport". */
+/* connect, bind, listen, accept, DNS sends and dups of a socket: the
+ * endpoints in Falco's client/server terms and fd.name
+ * "cip:cport->sip:sport". A dup'd socket is described as a connecting one
+ * (its local end the client): the kernel does not say whether it was
+ * accepted, which Falco's fd table remembers. */
 static bool decode_sock(struct sf_decoder *d, const struct sf_bpf_event *r, size_t len,
 			struct sf_decode_scratch *sc, struct sf_event *ev)
 {
@@ -510,6 +513,15 @@ static bool decode_sock(struct sf_decoder *d, const struct sf_bpf_event *r, size
 		snprintf(sc->fdname, sizeof(sc->fdname), "%s", b);
 	}
 	ev->fd_name = sc->fdname;
+	if (r->kind == SF_BPF_CONNECT) {
+		/* the address asked for, as Falco renders connect's addr: "ip:port"
+		 * for both families. Falco keeps no server end for a connect that
+		 * failed at once (fd.sip is missing there), but this it has. */
+		char ip[INET6_ADDRSTRLEN] = "?";
+		inet_ntop(ev->server.family, ev->server.addr, ip, sizeof(ip));
+		snprintf(sc->addr, sizeof(sc->addr), "%s:%u", ip, ev->server.port);
+		decode_arg(ev, "addr", sc->addr);
+	}
 	if (d->started)
 		decode_sock_facts(d, r, len, sc, ev, a, b);
 	return true;
@@ -550,6 +562,14 @@ static bool decode_simple(struct sf_proc_entry *p, const struct sf_bpf_event *r,
 		decode_arg(ev, "filename", decode_slot(r, len, 0, sc->s[0], sizeof(sc->s[0])));
 		return true;
 	case SF_BPF_EXIT:
+		/* Once per process: two of its threads ending at the same time
+		 * can both find the live count at zero (the kernel drops it
+		 * before the tracepoint), and the kernel half then reports the
+		 * exit twice. The second is no event: taken for the exit of a
+		 * process that outlived the phase's command, it made the
+		 * command's own npm "left running" after its exit. */
+		if (p->exited)
+			return false;
 		ev->type = "procexit";
 		p->exited = true;
 		snprintf(sc->num[0], sizeof(sc->num[0]), "%lld", (long long)r->ret);
@@ -687,10 +707,19 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	case SF_BPF_LISTEN:
 	case SF_BPF_ACCEPT:
 	case SF_BPF_SEND:
+	case SF_BPF_DUP:
 		keep = decode_sock(d, r, len, sc, ev);
-		if (r->kind == SF_BPF_ACCEPT && r->ret >= 0) {
-			ev->has_fd_num = true;
+		if ((r->kind == SF_BPF_ACCEPT || r->kind == SF_BPF_DUP) && r->ret >= 0) {
+			ev->has_fd_num = true; /* the new fd */
 			ev->fd_num = r->ret;
+		}
+		if (r->kind == SF_BPF_DUP) {
+			/* Falco's arguments: oldfd, and newfd but for dup */
+			snprintf(sc->num[0], sizeof(sc->num[0]), "%d", r->u.sock.fd);
+			snprintf(sc->num[1], sizeof(sc->num[1]), "%lld", (long long)r->ret);
+			decode_arg(ev, "oldfd", sc->num[0]);
+			if (r->syscall != SF_NR_dup)
+				decode_arg(ev, "newfd", sc->num[1]);
 		}
 		break;
 	case SF_BPF_SETID:

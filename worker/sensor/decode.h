@@ -90,7 +90,7 @@ struct sf_decode_scratch {
 	char s[4][SF_DECODE_PATH];
 	char path[SF_DECODE_PATH], path2[SF_DECODE_PATH];
 	char args[SF_BPF_ARGS + 1];
-	char flags[256], mode[256], num[4][32], fdname[160], dns[256];
+	char flags[256], mode[256], num[4][32], fdname[160], dns[256], addr[64];
 };
 
 /* Decodes record r (len bytes as the kernel sent it) into *ev. Returns

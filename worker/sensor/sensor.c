@@ -318,5 +318,5 @@ void sf_sensor_counters(struct sf_sensor *s, uint64_t *events, uint64_t *drops)
 
 int64_t sf_sensor_realtime_ns(const struct sf_sensor *s, uint64_t mono_ns)
 {
-	return (int64_t)mono_ns + s->mono_to_real_ns;
+	return (int64_t)mono_ns + (s ? s->mono_to_real_ns : 0);
 }

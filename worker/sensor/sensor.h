@@ -49,7 +49,8 @@ int sf_sensor_unwatch(struct sf_sensor *s, uint64_t cgid);
 /* Totals since open, summed over CPUs: records written and records lost. */
 void sf_sensor_counters(struct sf_sensor *s, uint64_t *events, uint64_t *drops);
 
-/* Converts a record's CLOCK_MONOTONIC stamp to unix nanoseconds. */
+/* Converts a record's CLOCK_MONOTONIC stamp to unix nanoseconds (s NULL:
+ * records made up by a test, whose stamp is taken as it is). */
 int64_t sf_sensor_realtime_ns(const struct sf_sensor *s, uint64_t mono_ns);
 
 /* The cgroup v2 path (absolute, on the host) of a job cgroup name. */

@@ -1,6 +1,7 @@
 # aws-pool: a scanfarm pool with the module's defaults — one coordinator
 # (t3.medium), RDS PostgreSQL (db.t4g.micro), 1 to 4 c6i.large workers with
-# two slots each, the embedded eBPF sensor. docs/deploy.md walks through it.
+# two slots each, the embedded eBPF sensor, TLS on the NNG links and the API
+# with the pool's own CA. docs/deploy.md walks through it.
 terraform {
   required_version = ">= 1.9.0"
   required_providers {
@@ -104,6 +105,11 @@ output "worker_group_name" {
 output "database_endpoint" {
   description = "RDS PostgreSQL host:port."
   value       = module.pool.database_endpoint
+}
+
+output "tls_ca_parameter" {
+  description = "SSM parameter holding the pool's CA certificate once the coordinator has booted (give it to `scanfarm --cacert`)."
+  value       = module.pool.tls_ca_parameter
 }
 
 output "api_token_parameter" {

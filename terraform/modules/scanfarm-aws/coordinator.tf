@@ -60,7 +60,12 @@ resource "aws_ebs_volume" "store" {
 module "coordinator_user_data" {
   source = "./user-data"
   role   = "coordinator"
-  env = merge(local.common_env, {
+  env = merge(local.common_env, local.tls_env, var.tls ? {
+    SF_TLS_CA_SECRET_ARN = aws_secretsmanager_secret.tls_ca[0].arn
+    SF_TLS_API_NAMES     = join(",", var.api_dns_names)
+    # the EIP in the certificate from the first boot on (IMDS may not show it yet)
+    SF_TLS_PUBLIC_IP = var.assign_public_ip ? aws_eip.coordinator[0].public_ip : ""
+    } : {}, {
     SF_DB_HOST           = local.db_host
     SF_DB_PORT           = tostring(local.db_port)
     SF_DB_NAME           = "scanfarm"

@@ -1,5 +1,6 @@
 # Instance roles: each role reads only its own secrets; the coordinator
-# publishes the queue-depth metric; a worker completes its own lifecycle
+# publishes the queue-depth metric and, with tls, keeps the pool's CA (the
+# workers read their certificate, never the CA's key); a worker completes its own lifecycle
 # action; the database VM (database = vm) reads its password. All get SSM
 # Session Manager (no SSH needed).
 data "aws_iam_policy_document" "assume_ec2" {
@@ -74,6 +75,24 @@ data "aws_iam_policy_document" "coordinator" {
       resources = [statement.value]
     }
   }
+  # the pool's CA: the coordinator alone keeps its key, issues the workers'
+  # certificate and publishes the certificates to trust (files/pki.sh)
+  dynamic "statement" {
+    for_each = var.tls ? [1] : []
+    content {
+      sid       = "TlsIssue"
+      actions   = ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]
+      resources = [aws_secretsmanager_secret.tls_ca[0].arn, aws_secretsmanager_secret.tls_worker[0].arn]
+    }
+  }
+  dynamic "statement" {
+    for_each = var.tls ? [1] : []
+    content {
+      sid       = "TlsPublishCa"
+      actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+      resources = [aws_ssm_parameter.tls_ca[0].arn]
+    }
+  }
   statement {
     sid       = "QueueDepthMetric"
     actions   = ["cloudwatch:PutMetricData"]
@@ -105,6 +124,23 @@ data "aws_iam_policy_document" "worker" {
       sid       = "RegistryToken"
       actions   = ["secretsmanager:GetSecretValue"]
       resources = [statement.value]
+    }
+  }
+  # the workers' certificate and the CA to trust; never the CA's key
+  dynamic "statement" {
+    for_each = var.tls ? [1] : []
+    content {
+      sid       = "TlsWorkerCertificate"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [aws_secretsmanager_secret.tls_worker[0].arn]
+    }
+  }
+  dynamic "statement" {
+    for_each = var.tls ? [1] : []
+    content {
+      sid       = "TlsCa"
+      actions   = ["ssm:GetParameter"]
+      resources = [aws_ssm_parameter.tls_ca[0].arn]
     }
   }
   statement {

@@ -1,11 +1,25 @@
+locals {
+  api_scheme = var.tls ? "https" : "http"
+}
+
 output "coordinator_url" {
-  description = "Base URL of the coordinator's API (its public address when assign_public_ip, else the private one)."
-  value       = "http://${var.assign_public_ip ? aws_eip.coordinator[0].public_ip : aws_network_interface.coordinator.private_ip}:3000"
+  description = "Base URL of the coordinator's API (its public address when assign_public_ip, else the private one); https:// with tls, verified with the CA in tls_ca_parameter."
+  value       = "${local.api_scheme}://${var.assign_public_ip ? aws_eip.coordinator[0].public_ip : aws_network_interface.coordinator.private_ip}:3000"
 }
 
 output "coordinator_private_url" {
   description = "The API on the coordinator's private address (what workers use)."
-  value       = "http://${aws_network_interface.coordinator.private_ip}:3000"
+  value       = "${local.api_scheme}://${aws_network_interface.coordinator.private_ip}:3000"
+}
+
+output "tls_ca_parameter" {
+  description = "SSM parameter holding the pool's CA certificate(s) once the coordinator has booted: give it to `scanfarm --cacert` (null without tls)."
+  value       = var.tls ? aws_ssm_parameter.tls_ca[0].name : null
+}
+
+output "tls_server_name" {
+  description = "The DNS name in the coordinator's certificate that the workers check (null without tls)."
+  value       = var.tls ? local.tls_server_name : null
 }
 
 output "worker_group_name" {

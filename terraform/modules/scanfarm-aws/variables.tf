@@ -342,3 +342,19 @@ variable "tags" {
   description = "Tags added to every resource."
   default     = {}
 }
+
+variable "tls" {
+  type        = bool
+  description = "NNG over tls+tcp:// with mutual authentication and the API over HTTPS, with certificates of the pool's own CA (made on the coordinator's first boot, kept in Secrets Manager, renewed daily when due: docs/deploy.md \"TLS\"). false: plain TCP and HTTP inside the VPC."
+  default     = true
+}
+
+variable "api_dns_names" {
+  type        = list(string)
+  description = "DNS names API clients use for the coordinator (a record you point at its address): added to its certificate beside its addresses."
+  default     = []
+  validation {
+    condition     = alltrue([for n in var.api_dns_names : can(regex("^([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$", n))])
+    error_message = "api_dns_names: lower-case DNS names."
+  }
+}

@@ -10,7 +10,7 @@ locals {
 module "worker_user_data" {
   source = "./user-data"
   role   = "worker"
-  env = merge(local.common_env, {
+  env = merge(local.common_env, local.tls_env, {
     SF_COORDINATOR_HOST = aws_network_interface.coordinator.private_ip
     SF_SLOTS            = tostring(var.slots_per_worker)
     SF_SENSOR           = var.sensor_backend

@@ -10,6 +10,11 @@ variable "sensor_backend" {
   default = "ebpf"
 }
 
+variable "tls" {
+  type    = bool
+  default = true
+}
+
 locals {
   common = {
     SF_NAME                = "scanfarm"
@@ -21,12 +26,23 @@ locals {
     # a private registry's token: where it is, never what
     SF_NPM_REGISTRY_AUTH_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:npm-token"
   }
+  # what the module passes with tls = true (secrets.tf): names and ARNs
+  tls = var.tls ? {
+    SF_TLS                   = "on"
+    SF_TLS_SERVER_NAME       = "coordinator.scanfarm.internal"
+    SF_TLS_CA_PARAM          = "/scanfarm/tls-ca"
+    SF_TLS_WORKER_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scanfarm-tls-worker-x"
+  } : { SF_TLS = "off" }
 }
 
 module "coordinator" {
   source = "../../../terraform/modules/scanfarm-aws/user-data"
   role   = "coordinator"
-  env = merge(local.common, {
+  env = merge(local.common, local.tls, var.tls ? {
+    SF_TLS_CA_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scanfarm-tls-ca-x"
+    SF_TLS_API_NAMES     = "scanfarm.example.org"
+    SF_TLS_PUBLIC_IP     = "198.51.100.7"
+    } : {}, {
     SF_DB_HOST         = "db.example.internal"
     SF_DB_PORT         = "5432"
     SF_DB_NAME         = "scanfarm"
@@ -42,7 +58,7 @@ module "coordinator" {
 module "worker" {
   source = "../../../terraform/modules/scanfarm-aws/user-data"
   role   = "worker"
-  env = merge(local.common, {
+  env = merge(local.common, local.tls, {
     SF_COORDINATOR_HOST = "10.42.0.10"
     SF_SLOTS            = "2"
     SF_SENSOR           = var.sensor_backend

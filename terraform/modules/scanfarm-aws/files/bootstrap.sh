@@ -6,6 +6,10 @@
 # source, reads the secrets from SSM Parameter Store / Secrets Manager with
 # the instance role, writes /etc/scanfarm/*.conf and starts the units.
 # Idempotent: a re-run (or a reboot running it again) converges.
+#
+# With SF_TLS=on (the module's default) the NNG links run over tls+tcp://
+# with mutual authentication and the API over HTTPS, with certificates of
+# the pool's own CA that scanfarm-pki makes and renews (its top comment).
 set -euo pipefail
 umask 022
 # shellcheck source=/dev/null
@@ -46,8 +50,11 @@ install_packages() { # install_packages PKG...: the .debs of this version, deps 
 	DEBIAN_FRONTEND=noninteractive retry 3 apt-get install -y -q --no-install-recommends "${debs[@]}"
 }
 
+# The help text whole, then searched: `--help | grep -q` under pipefail
+# fails when grep stops reading early and the program gets SIGPIPE.
+help_of() { "$1" --help 2>&1 || true; }
 supports() { # supports BINARY OPTION: does this build have --OPTION?
-	"$1" --help 2>&1 | grep -qE -- "^ +--$2( |$)"
+	help_of "$1" | grep -E -- "^ +--$2( |$)" >/dev/null
 }
 
 # A persistent EBS volume at a mount point, formatted on first use only.
@@ -95,10 +102,34 @@ registry_auth() { # registry_auth GROUP
 # libpq conninfo quoting: backslash and single quote escaped, value quoted.
 pq_quote() { local v=${1//\\/\\\\}; printf "'%s'" "${v//\'/\\\'}"; }
 
+# The TLS options of a daemon's configuration (none with SF_TLS=off); the
+# certificates scanfarm-pki keeps in /etc/scanfarm/tls.
+tls_conf() { # tls_conf coordinator|worker
+	[ "$SF_TLS" = on ] || return 0
+	local d=/etc/scanfarm/tls
+	if [ "$1" = coordinator ]; then
+		printf '%s\n' "tls-cert = $d/coordinator.pem" "tls-key = $d/coordinator.key" "tls-ca = $d/ca.pem" \
+			"http-tls-cert = $d/coordinator.pem" "http-tls-key = $d/coordinator.key"
+	else
+		printf '%s\n' "tls-cert = $d/worker.pem" "tls-key = $d/worker.key" "tls-ca = $d/ca.pem" \
+			"tls-server-name = $SF_TLS_SERVER_NAME" "http-ca = $d/ca.pem"
+	fi
+}
+
+# The certificates (scanfarm-pki issue), after checking that this build
+# speaks TLS: a pool asked for TLS never runs without it.
+tls_setup() { # tls_setup BINARY
+	[ "$SF_TLS" = on ] || return 0
+	supports "$1" tls-cert || die "TLS: $1 $SF_PACKAGE_VERSION has no --tls-cert (issue 17)"
+	/usr/local/sbin/scanfarm-pki issue
+}
+
 coordinator() {
 	install_packages scanfarm-coordinator scanfarm-cli
 	mount_store
-	local secret dbjson dbuser dbpass ip regauth
+	local secret dbjson dbuser dbpass ip regauth scheme=http nng=tcp
+	[ "$SF_TLS" = on ] && scheme=https nng=tls+tcp
+	tls_setup scanfarm-coordinator
 	secret=$(retry 10 ssm_get "$SF_WORKER_SECRET_PARAM") || die "cannot read $SF_WORKER_SECRET_PARAM"
 	if [ -n "${SF_DB_PASSWORD_PARAM:-}" ]; then # the database VM's
 		dbuser=scanfarm
@@ -118,10 +149,12 @@ coordinator() {
 			# written by scanfarm-bootstrap from SSM / Secrets Manager; do not edit by hand
 			db-dsn = host=$SF_DB_HOST port=$SF_DB_PORT dbname=$SF_DB_NAME user=$dbuser password=$(pq_quote "$dbpass") sslmode=require
 			http-address = 0.0.0.0:3000
-			public-url = http://$ip:3000
+			public-url = $scheme://$ip:3000
+			ops-address = 127.0.0.1:3001
 			store-dir = /var/lib/scanfarm/artifacts
-			jobs-url = tcp://0.0.0.0:7301
-			results-url = tcp://0.0.0.0:7302
+			jobs-url = $nng://0.0.0.0:7301
+			results-url = $nng://0.0.0.0:7302
+			$(tls_conf coordinator)
 			worker-secret = $secret
 			auth = $SF_API_AUTH
 			drain-timeout = $SF_DRAIN_TIMEOUT
@@ -135,10 +168,16 @@ coordinator() {
 	mv /etc/scanfarm/coordinator.conf.tmp /etc/scanfarm/coordinator.conf
 	systemctl daemon-reload
 	systemctl enable --now scanfarm-coordinator.service scanfarm-queue-metric.timer
+	[ "$SF_TLS" = off ] || systemctl enable --now scanfarm-pki.timer
 	if [ "$SF_API_AUTH" = on ] && [ "$(retry 5 ssm_get "$SF_API_TOKEN_PARAM")" = unset ]; then
-		local token
-		token=$(runuser -u scanfarm -- scanfarm-coordinator --config /etc/scanfarm/coordinator.conf token create bootstrap)
-		aws ssm put-parameter --overwrite --type SecureString --name "$SF_API_TOKEN_PARAM" --value "$token" >/dev/null
+		local tokenf
+		# the token reaches the AWS CLI as a file, never on a command line
+		tokenf=$(mktemp /run/scanfarm-token.XXXXXX)
+		runuser -u scanfarm -- scanfarm-coordinator --config /etc/scanfarm/coordinator.conf token create bootstrap |
+			tr -d '\n' >"$tokenf"
+		[ -s "$tokenf" ] || die "creating the API bootstrap token failed"
+		aws ssm put-parameter --overwrite --type SecureString --name "$SF_API_TOKEN_PARAM" --value "file://$tokenf" >/dev/null
+		rm -f "$tokenf"
 		log "API bootstrap token stored in $SF_API_TOKEN_PARAM"
 	fi
 }
@@ -220,7 +259,7 @@ worker() {
 	case "$SF_SENSOR" in
 	ebpf) ;;
 	falco-json | falco-grpc)
-		scanfarm-worker --help 2>&1 | grep -q -- "$SF_SENSOR" ||
+		help_of scanfarm-worker | grep -- "$SF_SENSOR" >/dev/null ||
 			die "sensor $SF_SENSOR: scanfarm-worker $SF_PACKAGE_VERSION has no such backend (issue 16)"
 		install_falco
 		configure_falco "$rules"
@@ -231,13 +270,17 @@ worker() {
 	esac
 	secret=$(retry 10 ssm_get "$SF_WORKER_SECRET_PARAM") || die "cannot read $SF_WORKER_SECRET_PARAM"
 	regauth=$(registry_auth root)
+	tls_setup scanfarm-worker
+	local nng=tcp
+	[ "$SF_TLS" = off ] || nng=tls+tcp
 	install -d -m 0755 /etc/scanfarm
 	(
 		umask 077
 		{
 			echo "# written by scanfarm-bootstrap from SSM; do not edit by hand"
-			echo "jobs-url = tcp://$SF_COORDINATOR_HOST:7301"
-			echo "results-url = tcp://$SF_COORDINATOR_HOST:7302"
+			echo "jobs-url = $nng://$SF_COORDINATOR_HOST:7301"
+			echo "results-url = $nng://$SF_COORDINATOR_HOST:7302"
+			tls_conf worker
 			echo "rootfs = /var/lib/scanfarm/rootfs.img"
 			echo "rules = $rules"
 			echo "sensor = $SF_SENSOR"
@@ -259,6 +302,7 @@ worker() {
 	systemctl start scanfarm-prepare.service
 	local i units=()
 	for ((i = 1; i <= SF_SLOTS; i++)); do units+=("scanfarm-worker@$i.service"); done
+	[ "$SF_TLS" = off ] || units+=(scanfarm-pki.timer)
 	systemctl enable "${units[@]}" scanfarm-worker.target scanfarm-lifecycle.timer
 	systemctl start scanfarm-worker.target "${units[@]}" scanfarm-lifecycle.timer
 }
@@ -313,10 +357,16 @@ imds() { # imds PATH: IMDSv2 (tokens required, hop limit 1)
 	curl -fsS -H "X-aws-ec2-metadata-token: $t" "http://169.254.169.254/latest/$1"
 }
 
-case "$SF_ROLE" in
-coordinator) coordinator ;;
-worker) worker ;;
-database) database ;;
-*) die "SF_ROLE must be coordinator, worker or database" ;;
-esac
-log "$SF_ROLE ready"
+main() {
+	case "$SF_ROLE" in
+	coordinator) coordinator ;;
+	worker) worker ;;
+	database) database ;;
+	*) die "SF_ROLE must be coordinator, worker or database" ;;
+	esac
+	log "$SF_ROLE ready"
+}
+
+# run when executed; sourced (tests/deploy/tls_bootstrap_test.sh), it only
+# defines the steps
+[ "${BASH_SOURCE[0]}" != "$0" ] || main "$@"

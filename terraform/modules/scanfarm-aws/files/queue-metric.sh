@@ -1,7 +1,8 @@
 #!/bin/bash
 # scanfarm-queue-metric — publish the queue depth to CloudWatch (timer, every
 # minute on the coordinator): scanfarm_jobs{state="queued"} and
-# {state="running"} from the local /metrics become Scanfarm/QueuedJobs and
+# {state="running"} from the operations listener's /metrics (127.0.0.1:3001, plain HTTP
+# whether or not the API speaks HTTPS) become Scanfarm/QueuedJobs and
 # Scanfarm/RunningJobs with dimension Pool=NAME. The workers' target-tracking
 # policy divides their sum by the slots in service.
 set -euo pipefail
@@ -9,7 +10,7 @@ set -euo pipefail
 . /etc/scanfarm/bootstrap.env
 export AWS_DEFAULT_REGION="$SF_REGION"
 
-metrics=$(curl -fsS --max-time 10 http://127.0.0.1:3000/metrics)
+metrics=$(curl -fsS --max-time 10 http://127.0.0.1:3001/metrics)
 value() { # value STATE: the gauge, 0 when absent
 	awk -v s="$1" '$1 == "scanfarm_jobs{state=\"" s "\"}" { v = $2 } END { print v + 0 }' <<<"$metrics"
 }

@@ -8,7 +8,10 @@
 #   - every sensor backend renders;
 #   - the PostgreSQL VM option (database = vm) keeps the same rules: the
 #     coordinator alone reaches it, IMDSv2, its password in SSM only;
-#   - a private registry's token is named (its secret's ARN), never carried.
+#   - a private registry's token is named (its secret's ARN), never carried;
+#   - TLS by default: the daemons are told where the CA and the certificates
+#     are (ARNs and names, no key), the workers' role reads their certificate
+#     and never the CA's key, the API URL is https://, no new port opens.
 mock_provider "aws" {
   mock_data "aws_availability_zones" {
     defaults = { names = ["xx-test-1a", "xx-test-1b", "xx-test-1c"] }
@@ -48,6 +51,20 @@ mock_provider "aws" {
   mock_resource "aws_launch_template" {
     defaults = { id = "lt-0123456789abcdef0", latest_version = 1 }
   }
+}
+
+# the two TLS secrets told apart by their ARNs
+override_resource {
+  target = aws_secretsmanager_secret.tls_ca[0]
+  values = { arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scanfarm-tls-ca-MOCK" }
+}
+override_resource {
+  target = aws_secretsmanager_secret.tls_worker[0]
+  values = { arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scanfarm-tls-worker-MOCK" }
+}
+override_resource {
+  target = aws_ssm_parameter.tls_ca[0]
+  values = { arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/scanfarm/tls-ca" }
 }
 
 variables {
@@ -150,9 +167,117 @@ run "defaults" {
     error_message = "user-data must be a cloud-config document"
   }
   assert {
-    condition     = output.coordinator_url == "http://198.51.100.7:3000" && output.database_endpoint == "db.mock.internal:5432"
+    condition     = output.coordinator_url == "https://198.51.100.7:3000" && output.database_endpoint == "db.mock.internal:5432"
     error_message = "outputs"
   }
+
+  # TLS, on by default: where things are, never what
+  assert {
+    condition = (strcontains(output.coordinator_user_data, "SF_TLS='on'") &&
+      strcontains(output.coordinator_user_data, "SF_TLS_CA_SECRET_ARN='arn:aws:secretsmanager:eu-west-1:123456789012:secret:scanfarm-tls-ca-MOCK'") &&
+      strcontains(output.coordinator_user_data, "SF_TLS_WORKER_SECRET_ARN='arn:aws:secretsmanager:eu-west-1:123456789012:secret:scanfarm-tls-worker-MOCK'") &&
+      strcontains(output.coordinator_user_data, "SF_TLS_CA_PARAM='/scanfarm/tls-ca'") &&
+      strcontains(output.coordinator_user_data, "SF_TLS_PUBLIC_IP='198.51.100.7'") &&
+    strcontains(output.coordinator_user_data, "SF_TLS_SERVER_NAME='coordinator.scanfarm.internal'"))
+    error_message = "the coordinator must be told where the CA, the workers' certificate and the trust parameter are"
+  }
+  assert {
+    condition = (strcontains(output.worker_user_data, "SF_TLS='on'") &&
+      strcontains(output.worker_user_data, "SF_TLS_WORKER_SECRET_ARN='arn:aws:secretsmanager:eu-west-1:123456789012:secret:scanfarm-tls-worker-MOCK'") &&
+      strcontains(output.worker_user_data, "SF_TLS_CA_PARAM='/scanfarm/tls-ca'") &&
+      strcontains(output.worker_user_data, "SF_TLS_SERVER_NAME='coordinator.scanfarm.internal'") &&
+    !strcontains(output.worker_user_data, "scanfarm-tls-ca-MOCK"))
+    error_message = "the workers must be told where their certificate is, and not where the CA's key is"
+  }
+  assert {
+    condition = (!strcontains(output.coordinator_user_data, "PRIVATE KEY-----\n") &&
+    !strcontains(output.worker_user_data, "PRIVATE KEY-----\n"))
+    error_message = "a private key in user-data"
+  }
+  # the bootstrap's TLS wiring travels with the user-data: the issuing
+  # script, its daily timer, the options it writes (tests/deploy run them)
+  assert {
+    condition = alltrue([for ud in [output.coordinator_user_data, output.worker_user_data] :
+      strcontains(ud, "path: /usr/local/sbin/scanfarm-pki\n") &&
+      strcontains(ud, "path: /etc/systemd/system/scanfarm-pki.timer\n") &&
+      strcontains(ud, "/usr/local/sbin/scanfarm-pki issue") &&
+    strcontains(ud, "jobs-url = $nng://")])
+    error_message = "both roles need scanfarm-pki, its timer and the tls+tcp:// configuration"
+  }
+  assert {
+    condition = (aws_ssm_parameter.tls_ca[0].type == "String" && aws_ssm_parameter.tls_ca[0].value == "unset" &&
+    aws_secretsmanager_secret.tls_ca[0].recovery_window_in_days > 0)
+    error_message = "the trust parameter starts as a placeholder; the CA secret is recoverable after a destroy"
+  }
+  assert {
+    condition = anytrue([for st in data.aws_iam_policy_document.coordinator.statement :
+      st.sid == "TlsIssue" && toset(st.resources) == toset([aws_secretsmanager_secret.tls_ca[0].arn, aws_secretsmanager_secret.tls_worker[0].arn]) &&
+    toset(st.actions) == toset(["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"])])
+    error_message = "the coordinator keeps the CA and issues the workers' certificate"
+  }
+  assert {
+    condition = (alltrue([for st in data.aws_iam_policy_document.worker.statement :
+      !contains(tolist(st.resources), aws_secretsmanager_secret.tls_ca[0].arn)]) &&
+      anytrue([for st in data.aws_iam_policy_document.worker.statement :
+        st.sid == "TlsWorkerCertificate" && toset(st.resources) == toset([aws_secretsmanager_secret.tls_worker[0].arn]) &&
+      toset(st.actions) == toset(["secretsmanager:GetSecretValue"])]) &&
+      anytrue([for st in data.aws_iam_policy_document.worker.statement :
+    st.sid == "TlsCa" && toset(st.resources) == toset([aws_ssm_parameter.tls_ca[0].arn]) && toset(st.actions) == toset(["ssm:GetParameter"])]))
+    error_message = "the workers read their certificate and the CA certificate, never the CA's key, and write nothing"
+  }
+  # TLS opens no port: the operations listener (3001) stays on loopback
+  assert {
+    condition = alltrue([for r in concat(values(aws_vpc_security_group_ingress_rule.api_from_cidrs), values(aws_vpc_security_group_ingress_rule.ssh),
+      values(aws_vpc_security_group_ingress_rule.nng_from_workers), [aws_vpc_security_group_ingress_rule.api_from_workers]) :
+    !(r.from_port <= 3001 && r.to_port >= 3001)])
+    error_message = "no rule may open the operations port"
+  }
+  assert {
+    condition     = output.tls_ca_parameter == "/scanfarm/tls-ca" && output.tls_server_name == "coordinator.scanfarm.internal"
+    error_message = "TLS outputs"
+  }
+}
+
+run "tls_off" {
+  command = apply
+  variables {
+    tls = false
+  }
+  assert {
+    condition = (length(aws_secretsmanager_secret.tls_ca) == 0 && length(aws_secretsmanager_secret.tls_worker) == 0 &&
+      length(aws_ssm_parameter.tls_ca) == 0 && output.coordinator_url == "http://198.51.100.7:3000" &&
+    output.tls_ca_parameter == null)
+    error_message = "tls = false: no CA, no secrets, plain HTTP"
+  }
+  assert {
+    condition = (strcontains(output.coordinator_user_data, "SF_TLS='off'") && strcontains(output.worker_user_data, "SF_TLS='off'") &&
+    !strcontains(output.worker_user_data, "SF_TLS_WORKER_SECRET_ARN='"))
+    error_message = "tls = false must reach both bootstraps"
+  }
+  assert {
+    condition = alltrue([for st in concat(data.aws_iam_policy_document.worker.statement, data.aws_iam_policy_document.coordinator.statement) :
+    !startswith(coalesce(st.sid, "-"), "Tls")])
+    error_message = "tls = false: no TLS statements"
+  }
+}
+
+run "api_dns_names" {
+  command = apply
+  variables {
+    api_dns_names = ["scanfarm.example.org", "scan.corp.example"]
+  }
+  assert {
+    condition     = strcontains(output.coordinator_user_data, "SF_TLS_API_NAMES='scanfarm.example.org,scan.corp.example'")
+    error_message = "the API names must reach the coordinator's certificate"
+  }
+}
+
+run "rejects_bad_api_dns_name" {
+  command = plan
+  variables {
+    api_dns_names = ["Not A Name"]
+  }
+  expect_failures = [var.api_dns_names]
 }
 
 run "falco_json" {
@@ -182,8 +307,12 @@ run "falco_grpc_existing_vpc" {
     error_message = "falco-grpc must render"
   }
   assert {
-    condition     = length(aws_vpc.this) == 0 && output.coordinator_url == "http://10.42.0.10:3000"
+    condition     = length(aws_vpc.this) == 0 && output.coordinator_url == "https://10.42.0.10:3000"
     error_message = "an existing VPC: nothing created, the private URL"
+  }
+  assert {
+    condition     = strcontains(output.coordinator_user_data, "SF_TLS_PUBLIC_IP=''")
+    error_message = "no public address: none in the coordinator's certificate"
   }
 }
 

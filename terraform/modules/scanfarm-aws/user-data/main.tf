@@ -31,11 +31,17 @@ locals {
       { path = "/usr/local/sbin/scanfarm-queue-metric", mode = "0755", content = file("${local.files_dir}/queue-metric.sh") },
       { path = "/etc/systemd/system/scanfarm-queue-metric.service", mode = "0644", content = file("${local.files_dir}/scanfarm-queue-metric.service") },
       { path = "/etc/systemd/system/scanfarm-queue-metric.timer", mode = "0644", content = file("${local.files_dir}/scanfarm-queue-metric.timer") },
+      { path = "/usr/local/sbin/scanfarm-pki", mode = "0755", content = file("${local.files_dir}/pki.sh") },
+      { path = "/etc/systemd/system/scanfarm-pki.service", mode = "0644", content = file("${local.files_dir}/scanfarm-pki.service") },
+      { path = "/etc/systemd/system/scanfarm-pki.timer", mode = "0644", content = file("${local.files_dir}/scanfarm-pki.timer") },
     ]
     worker = [
       { path = "/usr/local/sbin/scanfarm-lifecycle", mode = "0755", content = file("${local.files_dir}/lifecycle.sh") },
       { path = "/etc/systemd/system/scanfarm-lifecycle.service", mode = "0644", content = file("${local.files_dir}/scanfarm-lifecycle.service") },
       { path = "/etc/systemd/system/scanfarm-lifecycle.timer", mode = "0644", content = file("${local.files_dir}/scanfarm-lifecycle.timer") },
+      { path = "/usr/local/sbin/scanfarm-pki", mode = "0755", content = file("${local.files_dir}/pki.sh") },
+      { path = "/etc/systemd/system/scanfarm-pki.service", mode = "0644", content = file("${local.files_dir}/scanfarm-pki.service") },
+      { path = "/etc/systemd/system/scanfarm-pki.timer", mode = "0644", content = file("${local.files_dir}/scanfarm-pki.timer") },
     ]
     database = []
   }
