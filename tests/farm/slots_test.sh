@@ -91,6 +91,8 @@ for p in "${all[@]}"; do
       ;;
   esac
   ok "$p: the report names its own package" 'grep -qF "${names[$p]}" <<<"$r"'
+  ok "$p: the sensor saw its events and lost none of them" \
+    '[ "$(jq -r ".sensor.events // 0" <<<"$r")" -gt 0 ] && [ "$(jq -r ".sensor.drops // -1" <<<"$r")" = 0 ]'
   for q in "${all[@]}"; do
     [ "$q" = "$p" ] && continue
     ok "$p: no trace of ${names[$q]}" '! grep -qF "\"${names[$q]}" <<<"$r" && ! grep -qF "${names[$q]}@" <<<"$r"'
