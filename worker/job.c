@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,13 @@
 #define SF_JOB_PROXY_PORT 3128
 /* How long a download may wait for the coordinator (at most half the lease). */
 #define WORKER_FETCH_RETRY_MS 60000
+
+/* The tarball cache is shared by the worker's slots: how many fetch
+ * phases use it now, and the lock over that count and the emptying. */
+static pthread_mutex_t job_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static int job_cache_users;
+static int job_cache_acquire(const char *dir, long long max_mb);
+static void job_cache_release(void);
 
 static int job_chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -582,10 +590,11 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 		return sf_phase_skip(out, "fetch", why);
 	}
 	const char *cache = env->cache_dir;
-	if (cache && sf_job_cache_prepare(cache, env->cache_max_mb) != 0) {
+	if (cache && job_cache_acquire(cache, env->cache_max_mb) != 0) {
 		sf_warn("cannot prepare the tarball cache %s: fetching without it", cache);
 		cache = NULL;
 	}
+	bool cache_held = cache != NULL;
 	/* the cache as the sandbox user's (on disk it is uid 1000's) */
 	snprintf(j->cache, sizeof(j->cache), "%s/cache", j->dir);
 	if (cache && env->userns &&
@@ -598,6 +607,8 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	}
 	if ((rc = job_retarget_lockfile(env, j))) {
 		char why[900];
+		if (cache_held)
+			job_cache_release();
 		snprintf(why, sizeof(why), "cannot point the lockfile at the registry gateway: %s",
 			 strerror(-rc));
 		return sf_phase_skip(out, "fetch", why);
@@ -618,6 +629,10 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 				   &argv, &envv, out);
 	}
 	sf_proxy_refusals(env->proxy, log_from, job_note_refusal, j);
+	/* the idmapped view of the cache stays mounted until the job's end;
+	 * what keeps it from being emptied is that no fetch is writing it */
+	if (cache_held)
+		job_cache_release();
 	ps->proxy_port = 0;
 	ps->proxy = NULL;
 	ps->cache_dir = NULL;
@@ -828,6 +843,8 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	return job_finish(env, job, &j, b);
 }
 
+/* The sum job_cache_add adds to: nftw has no argument for its callback;
+ * used under job_cache_lock only. */
 static long long job_cache_bytes;
 
 static int job_cache_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -839,9 +856,8 @@ static int job_cache_add(const char *path, const struct stat *st, int flag, stru
 	return 0;
 }
 
-int sf_job_cache_prepare(const char *dir, long long max_mb)
+static int job_cache_prepare_locked(const char *dir, long long max_mb)
 {
-	/* one job at a time per worker process: the static sum is not shared */
 	job_cache_bytes = 0;
 	if (nftw(dir, job_cache_add, 32, FTW_PHYS | FTW_MOUNT) == 0 &&
 	    job_cache_bytes > max_mb * 1024 * 1024) {
@@ -853,6 +869,34 @@ int sf_job_cache_prepare(const char *dir, long long max_mb)
 	if (rc == 0 && chown(dir, SANDBOX_UID, SANDBOX_GID) != 0)
 		rc = -errno;
 	return rc;
+}
+
+int sf_job_cache_prepare(const char *dir, long long max_mb)
+{
+	pthread_mutex_lock(&job_cache_lock);
+	int rc = job_cache_prepare_locked(dir, max_mb);
+	pthread_mutex_unlock(&job_cache_lock);
+	return rc;
+}
+
+/* A fetch phase's hold on the tarball cache the slots share: it is
+ * emptied (when over its size) only while no fetch is using it, since
+ * npm in another slot may be writing or reading it. */
+static int job_cache_acquire(const char *dir, long long max_mb)
+{
+	pthread_mutex_lock(&job_cache_lock);
+	int rc = job_cache_users == 0 ? job_cache_prepare_locked(dir, max_mb) : 0;
+	if (rc == 0)
+		job_cache_users++;
+	pthread_mutex_unlock(&job_cache_lock);
+	return rc;
+}
+
+static void job_cache_release(void)
+{
+	pthread_mutex_lock(&job_cache_lock);
+	job_cache_users--;
+	pthread_mutex_unlock(&job_cache_lock);
 }
 
 void sf_job_sweep(const char *jobs_dir)

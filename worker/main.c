@@ -7,6 +7,16 @@
  * link to Falco), the job
  * environment (job.c runs one job), the sandbox image's digest, the sweep
  * of what a killed worker left, and the link to the coordinator (uplink.c).
+ *
+ * With --capacity N the worker runs N jobs at once, each in a slot of
+ * its own: per slot, a user namespace (an id range of its own) and a
+ * registry proxy (whose log tells the slot's refusals from the others');
+ * each job also makes its own cgroups, network namespaces (and sinkhole),
+ * job directory and disk (job.c). Shared by the slots: the rules (read
+ * only), the sensor (one eBPF program, its records handed to each job's
+ * observer by cgroup) or the Falco feed (alerts matched to containers),
+ * the rootfs image, the registry gateway (a thread per connection) and the
+ * tarball cache (job.c keeps it from being emptied under a running fetch).
  */
 #include <errno.h>
 #include <limits.h>
@@ -71,8 +81,9 @@ static struct sf_option opts[] = {
     {"http-ca", NULL, "CA certificate(s) (PEM) of an https:// coordinator's artifact downloads"
 		      " (default: the system's)", NULL},
     {"noop", "0", "1 = answer every job at once without running it (dispatch benchmarks)", NULL},
-    {"capacity", "1", "jobs asked for at once; above 1 only with --noop 1 (for parallel"
-		      " installs run one worker process per slot)", NULL},
+    {"capacity", "1", "slots: jobs run at once, each with its own user namespace (slots"
+		      " --userns-slot … --userns-slot + capacity - 1), cgroups, network"
+		      " namespaces and disk", NULL},
     {"npm-registry", "https://registry.npmjs.org/", "npm registry the fetch phase installs"
 		      " from (http or https; the sandbox reaches nothing else)", NULL},
     {"npm-registry-auth", NULL, "file holding the registry's token (or a whole Authorization"
@@ -97,8 +108,8 @@ static struct sf_option opts[] = {
 			    " recorded, nothing leaves) or offline (loopback only)", NULL},
     {"userns-base", "2013265920", "first host id of the sandbox user namespaces: slot k maps"
 				  " ids 0-65535 to base + k * 65536 onwards (an unassigned range)", NULL},
-    {"userns-slot", "0", "this worker's slot number k (workers sharing a host need different"
-			 " ones)", NULL},
+    {"userns-slot", "0", "this worker's first slot number k: it uses k … k + capacity - 1"
+			 " (workers sharing a host need ranges that do not overlap)", NULL},
     {"init", NULL, "the sandbox's init (default: scanfarm-init next to this program or in"
 		   " ../lib/scanfarm)", NULL},
     {"grace", "5", "seconds processes still running when a phase's command ends get, watched,"
@@ -111,6 +122,15 @@ static struct sf_option opts[] = {
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
+/* What each slot has of its own: its user namespace and its registry
+ * proxy (its job environment, the worker's with these two, is in
+ * struct worker's slot_envs). */
+struct worker_slot {
+	struct sf_userns userns;
+	struct sf_proxy proxy;
+	bool proxy_running;
+};
+
 /* What main wires together; lives as long as the process. */
 struct worker {
 	struct sf_link link;
@@ -122,8 +142,9 @@ struct worker {
 	struct sf_ruleset *rules;
 	struct sf_sensor *sensor;
 	struct sf_falco *falco;
-	struct sf_proxy proxy;
-	bool proxy_running;
+	struct worker_slot slots[SF_WIRE_MAX_JOBS];
+	int nslots; /* slots[0..nslots) are set up (user namespace made) */
+	struct sf_job_env slot_envs[SF_WIRE_MAX_JOBS];
 	struct sf_gateway *gateway; /* in front of a registry that wants credentials */
 	/* the PyPI index and the gem source: what the sandbox is given (the
 	 * gateway's URL when the worker holds their credential), and the
@@ -134,7 +155,6 @@ struct worker {
 	int nallow;
 	char cache_dir[PATH_MAX + 16];
 	long long cache_max_mb;
-	struct sf_userns userns;
 	char init_path[PATH_MAX];
 };
 
@@ -156,11 +176,6 @@ static int worker_options(struct worker *w)
 	long long capacity;
 	if (sf_config_int(opts, NOPTS, "capacity", 1, SF_WIRE_MAX_JOBS, &capacity))
 		return 2;
-	if (capacity > 1 && !w->link.noop) {
-		fprintf(stderr, "--capacity %lld: a worker runs one install at a time; start one"
-				" worker process per slot instead\n", capacity);
-		return 2;
-	}
 	w->link.capacity = (int)capacity;
 	const char *id = sf_config_get(opts, NOPTS, "worker-id");
 	if (id) {
@@ -247,43 +262,49 @@ static int worker_check_reachable(const char *what, const char *path)
 	return 0;
 }
 
-/* The slot's user namespace, and proof that the rootfs can be seen
- * through it (an idmapped mount): a worker must not run installs without. */
+/* Each slot's user namespace, and proof that the rootfs can be seen
+ * through one (an idmapped mount): a worker must not run installs
+ * without. Slot i of a worker whose first is k maps ids 0-65535 to
+ * base + (k + i) * 65536 onwards. */
 static int worker_userns(struct worker *w)
 {
-	long long base, slot;
+	long long base, first;
 	char err[256] = "", probe[PATH_MAX + 32];
+	int n = w->link.noop ? 1 : w->link.capacity;
 	if (sf_config_int(opts, NOPTS, "userns-base", 65536, 0xfffeffffLL, &base) ||
-	    sf_config_int(opts, NOPTS, "userns-slot", 0, 65535, &slot) ||
+	    sf_config_int(opts, NOPTS, "userns-slot", 0, 65535, &first) ||
 	    worker_check_reachable("--rootfs", w->rootfs) ||
 	    worker_check_reachable("--work-dir", w->workdir))
 		return 2;
-	if (base + (slot + 1) * (long long)SF_USERNS_SIZE > 0xfffffffeLL) {
-		fprintf(stderr, "--userns-base %lld + slot %lld: beyond the 32-bit id range\n", base,
-			slot);
+	if (base + (first + n) * (long long)SF_USERNS_SIZE > 0xfffffffeLL) {
+		fprintf(stderr, "--userns-base %lld + slots %lld-%lld: beyond the 32-bit id range\n",
+			base, first, first + n - 1);
 		return 2;
 	}
-	unsigned host_base = (unsigned)(base + slot * SF_USERNS_SIZE);
-	if (sf_userns_create(&w->userns, host_base, SF_USERNS_SIZE, err, sizeof(err))) {
-		fprintf(stderr, "%s (the worker must run as root)\n", err);
-		return 2;
+	for (int i = 0; i < n; i++) {
+		unsigned host_base = (unsigned)(base + (first + i) * SF_USERNS_SIZE);
+		w->slots[i].userns.fd = -1;
+		if (sf_userns_create(&w->slots[i].userns, host_base, SF_USERNS_SIZE, err,
+				     sizeof(err))) {
+			fprintf(stderr, "%s (the worker must run as root)\n", err);
+			return 2;
+		}
+		w->nslots = i + 1;
+		sf_info("slot %d: sandbox ids 0-%u are host ids %u-%u (user namespace slot %lld)", i,
+			SF_USERNS_SIZE - 1, host_base, host_base + SF_USERNS_SIZE - 1, first + i);
 	}
 	snprintf(probe, sizeof(probe), "%s/idmap-probe", w->workdir);
 	int rc = sf_mkdirs(probe, 0755);
 	if (rc == 0)
-		rc = sf_userns_idmap(&w->userns, w->rootfs, probe, true);
+		rc = sf_userns_idmap(&w->slots[0].userns, w->rootfs, probe, true);
 	if (rc == 0)
 		umount2(probe, MNT_DETACH);
 	rmdir(probe);
 	if (rc) {
 		fprintf(stderr, "cannot make an idmapped mount of %s (%s): the kernel or the file"
 				" system does not support idmapped mounts\n", w->rootfs, strerror(-rc));
-		sf_userns_close(&w->userns);
 		return 2;
 	}
-	w->env.userns = &w->userns;
-	sf_info("sandbox ids 0-%u are host ids %u-%u (slot %lld)", SF_USERNS_SIZE - 1, host_base,
-		host_base + SF_USERNS_SIZE - 1, slot);
 	return 0;
 }
 
@@ -520,8 +541,7 @@ static int worker_index(struct worker *w, const char *opt, const char *extra_hos
  * tarball cache its jobs share (owned by the sandbox user). */
 static int worker_registry_path(struct worker *w)
 {
-	char dir[PATH_MAX + 16], err[512] = "";
-	snprintf(dir, sizeof(dir), "%s/proxy", w->workdir);
+	char dir[PATH_MAX + 32], err[512] = "";
 	/* yarn classic fetches a yarn.lock's resolved URLs as they are, and
 	 * real-world ones name registry.yarnpkg.com (npm's registry by
 	 * another name): allowed too when the registry is npm's */
@@ -539,17 +559,26 @@ static int worker_registry_path(struct worker *w)
 	int nreg = !w->gateway && worker_is_npmjs(w->env.registry) ? 2 : 1;
 	for (int i = 0; i < w->nallow && nreg < SF_PROXY_MAX_REGISTRIES; i++)
 		registries[nreg++] = w->allow[i];
-	rc = sf_proxy_start(&w->proxy, sf_config_get(opts, NOPTS, "registry-proxy"), dir,
-				registries, nreg, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "registry proxy: %s\n", err[0] ? err : strerror(-rc));
-		sf_error("cannot start the registry proxy: %s", err[0] ? err : strerror(-rc));
-		return 2;
+	/* a proxy per slot: what it refused (read back from its log) is
+	 * then that slot's job's alone */
+	for (int i = 0; i < w->nslots; i++) {
+		struct worker_slot *sl = &w->slots[i];
+		if (i == 0)
+			snprintf(dir, sizeof(dir), "%s/proxy", w->workdir);
+		else
+			snprintf(dir, sizeof(dir), "%s/proxy-%d", w->workdir, i);
+		rc = sf_proxy_start(&sl->proxy, sf_config_get(opts, NOPTS, "registry-proxy"), dir,
+				    registries, nreg, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "registry proxy: %s\n", err[0] ? err : strerror(-rc));
+			sf_error("cannot start the registry proxy: %s", err[0] ? err : strerror(-rc));
+			return 2;
+		}
+		sl->proxy_running = true;
+		sf_info("slot %d: registry proxy on 127.0.0.1:%u allows %s%s only", i,
+			(unsigned)sl->proxy.port, w->env.registry,
+			nreg > 1 ? " and the yarn, PyPI and gem hosts configured" : "");
 	}
-	w->proxy_running = true;
-	w->env.proxy = &w->proxy;
-	sf_info("registry proxy on 127.0.0.1:%u allows %s%s only", (unsigned)w->proxy.port,
-		w->env.registry, nreg > 1 ? " and the yarn, PyPI and gem hosts configured" : "");
 	snprintf(w->cache_dir, sizeof(w->cache_dir), "%s/npm-cache", w->workdir);
 	if (sf_job_cache_prepare(w->cache_dir, w->cache_max_mb) != 0) {
 		fprintf(stderr, "--work-dir: cannot create the tarball cache %s\n", w->cache_dir);
@@ -580,6 +609,30 @@ static int worker_network_probe(const struct worker *w)
 	return 0;
 }
 
+/* Each slot's job environment: the worker's, with the slot's user
+ * namespace and registry proxy. */
+static void worker_slot_envs(struct worker *w)
+{
+	for (int i = 0; i < w->nslots; i++) {
+		struct worker_slot *sl = &w->slots[i];
+		w->slot_envs[i] = w->env;
+		w->slot_envs[i].userns = &sl->userns;
+		w->slot_envs[i].proxy = sl->proxy_running ? &sl->proxy : NULL;
+	}
+}
+
+/* Stops what the slots started. */
+static void worker_slots_close(struct worker *w)
+{
+	for (int i = 0; i < w->nslots; i++) {
+		if (w->slots[i].proxy_running)
+			sf_proxy_stop(&w->slots[i].proxy);
+		w->slots[i].proxy_running = false;
+		sf_userns_close(&w->slots[i].userns);
+	}
+	w->nslots = 0;
+}
+
 /* A worker killed mid-job leaves its container and job directory. */
 static void worker_sweep(const struct worker *w)
 {
@@ -592,7 +645,7 @@ static void worker_sweep(const struct worker *w)
 
 int main(int argc, char **argv)
 {
-	static struct worker w = {.userns.fd = -1};
+	static struct worker w;
 	int rc = sf_config_load(opts, NOPTS, argc, argv, "usage: scanfarm-worker [--option value]...",
 				NULL, NULL);
 	if (rc)
@@ -603,6 +656,8 @@ int main(int argc, char **argv)
 	if (worker_options(&w) || worker_dirs(&w) || worker_find_init(&w) || worker_userns(&w) ||
 	    worker_network_probe(&w) ||
 	    worker_detection(&w) || worker_registry_path(&w)) {
+		worker_slots_close(&w);
+		sf_gateway_stop(w.gateway);
 		sf_falco_close(w.falco);
 		sf_sensor_close(w.sensor);
 		sf_rules_free(w.rules);
@@ -611,6 +666,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	worker_identity(&w);
+	worker_slot_envs(&w);
 	worker_sweep(&w);
 
 	struct sigaction sa = {.sa_handler = sf_link_on_signal};
@@ -635,20 +691,18 @@ int main(int argc, char **argv)
 			" network=%s",
 			w.link.id, jobs_url, results_url, w.env.runtime, w.link.sensor,
 			w.link.capacity, w.env.network);
-		sf_link_serve(&w.link, &w.env);
+		sf_link_serve(&w.link, w.slot_envs);
 		sf_info("stopping");
 		exit_code = 0;
 	}
 	sf_link_close(&w.link);
-	if (w.proxy_running)
-		sf_proxy_stop(&w.proxy);
+	worker_slots_close(&w);
 	sf_gateway_stop(w.gateway);
 	sf_gateway_stop(w.pypi_gateway);
 	sf_gateway_stop(w.gem_gateway);
 	sf_falco_close(w.falco);
 	sf_sensor_close(w.sensor);
 	sf_rules_free(w.rules);
-	sf_userns_close(&w.userns);
 	if (w.rootfs_mount[0])
 		sf_rootimg_unmount(w.rootfs_mount);
 	sf_http_global_cleanup();

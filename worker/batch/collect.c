@@ -2,6 +2,7 @@
 #include "collect.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,12 +110,15 @@ static struct {
 	char hex[SF_SHA256_HEX + 1];
 } collect_hash_cache[COLLECT_HASH_CACHE];
 static unsigned collect_hash_next;
+/* The cache is worker-wide: the jobs of several slots look it up at once. */
+static pthread_mutex_t collect_hash_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int collect_hash_fd(int fd, const struct stat *st, char hex[SF_SHA256_HEX + 1])
+/* A cached hash of st's file into hex: whether there was one. */
+static bool collect_hash_cached(const struct stat *st, char hex[SF_SHA256_HEX + 1])
 {
-	if (!S_ISREG(st->st_mode))
-		return -EINVAL;
-	for (unsigned i = 0; i < COLLECT_HASH_CACHE; i++)
+	bool found = false;
+	pthread_mutex_lock(&collect_hash_lock);
+	for (unsigned i = 0; i < COLLECT_HASH_CACHE && !found; i++)
 		if (collect_hash_cache[i].ino == st->st_ino &&
 		    collect_hash_cache[i].dev == st->st_dev &&
 		    collect_hash_cache[i].size == st->st_size &&
@@ -122,18 +126,30 @@ static int collect_hash_fd(int fd, const struct stat *st, char hex[SF_SHA256_HEX
 		    collect_hash_cache[i].mtime.tv_nsec == st->st_mtim.tv_nsec &&
 		    collect_hash_cache[i].hex[0]) {
 			memcpy(hex, collect_hash_cache[i].hex, SF_SHA256_HEX + 1);
-			return 0;
+			found = true;
 		}
+	pthread_mutex_unlock(&collect_hash_lock);
+	return found;
+}
+
+static int collect_hash_fd(int fd, const struct stat *st, char hex[SF_SHA256_HEX + 1])
+{
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
+	if (collect_hash_cached(st, hex))
+		return 0;
 	long long size;
 	int rc = sf_sha256_fd(fd, hex, &size);
 	if (rc)
 		return rc;
+	pthread_mutex_lock(&collect_hash_lock);
 	unsigned i = collect_hash_next++ % COLLECT_HASH_CACHE;
 	collect_hash_cache[i].dev = st->st_dev;
 	collect_hash_cache[i].ino = st->st_ino;
 	collect_hash_cache[i].size = st->st_size;
 	collect_hash_cache[i].mtime = st->st_mtim;
 	memcpy(collect_hash_cache[i].hex, hex, SF_SHA256_HEX + 1);
+	pthread_mutex_unlock(&collect_hash_lock);
 	return 0;
 }
 

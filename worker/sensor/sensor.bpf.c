@@ -28,12 +28,14 @@ char LICENSE[] SEC("license") = "GPL";
  * cgroups (/scanfarm/<job> is 2). */
 const volatile __u32 watch_level = 2;
 
-/* Job cgroup ids being watched. */
+/* Job cgroup ids being watched, each with the records of its own that
+ * the full ring buffer lost: the jobs of a worker's slots share the
+ * buffer, and each reports its own drops. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u64);
-	__type(value, __u8);
+	__type(value, __u64);
 } watched SEC(".maps");
 
 struct {
@@ -137,9 +139,12 @@ static __always_inline void event_send(struct sf_bpf_event *e)
 	 * /proc/<pid>/exe, which only works while the process lives. */
 	if (e->kind == SF_BPF_EXEC)
 		flags = BPF_RB_FORCE_WAKEUP;
-	if (bpf_ringbuf_output(&events, e, size, flags))
+	if (bpf_ringbuf_output(&events, e, size, flags)) {
 		count(SF_BPF_CNT_DROPS);
-	else
+		__u64 *job_drops = bpf_map_lookup_elem(&watched, &e->cgid);
+		if (job_drops)
+			__sync_fetch_and_add(job_drops, 1);
+	} else
 		count(SF_BPF_CNT_EVENTS);
 }
 

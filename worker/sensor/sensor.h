@@ -43,10 +43,13 @@ int sf_sensor_watch(struct sf_sensor *s, const char *name, sf_sensor_record_fn f
 
 /* Delivers every record still in the ring buffer, stops watching the
  * cgroup and removes its directory if the runtime left it. After this
- * returns fn is never called again for it. */
-int sf_sensor_unwatch(struct sf_sensor *s, uint64_t cgid);
+ * returns fn is never called again for it. *drops (drops may be NULL)
+ * receives how many of the cgroup's records the full ring buffer lost
+ * while it was watched. */
+int sf_sensor_unwatch(struct sf_sensor *s, uint64_t cgid, uint64_t *drops);
 
-/* Totals since open, summed over CPUs: records written and records lost. */
+/* Totals since open, summed over CPUs, of every watched cgroup: records
+ * written and records lost. */
 void sf_sensor_counters(struct sf_sensor *s, uint64_t *events, uint64_t *drops);
 
 /* Converts a record's CLOCK_MONOTONIC stamp to unix nanoseconds (s NULL:
