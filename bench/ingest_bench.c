@@ -38,7 +38,7 @@ static void bench_batch(struct sf_batch *b, struct sf_alert *alerts, uint32_t n,
 	    {"proc.pname", "sh"},
 	    {"fd.name", "172.17.0.2:40112->198.51.100.23:443"},
 	    {"evt.res", "ENETUNREACH"},
-	    {"user.name", "scanner"},
+	    {"user.name", "node"},
 	    {"container.id", "sf-1234-1-1"},
 	};
 	for (uint32_t i = 0; i < n; i++)
@@ -48,7 +48,7 @@ static void bench_batch(struct sf_batch *b, struct sf_alert *alerts, uint32_t n,
 		    .rule = "Outbound connection attempt",
 		    .output = "Outbound connection attempted during install | connection="
 			      "172.17.0.2:40112->198.51.100.23:443 proto=tcp res=ENETUNREACH "
-			      "process=node command=node postinstall.js parent=sh user=scanner",
+			      "process=node command=node postinstall.js parent=sh user=node",
 		    .source = "syscall",
 		    .hostname = "worker-1",
 		    .tags = tags,
@@ -78,7 +78,7 @@ static int bench_insert_rows(PGconn *c, const char *scan_id, const struct sf_bat
 				   "[\"scanfarm\",\"network\",\"mitre_command_and_control\",\"T1071\"]",
 				   "{\"proc.cmdline\":\"node postinstall.js --beacon\",\"proc.pname\":"
 				   "\"sh\",\"fd.name\":\"172.17.0.2:40112->198.51.100.23:443\","
-				   "\"evt.res\":\"ENETUNREACH\",\"user.name\":\"scanner\","
+				   "\"evt.res\":\"ENETUNREACH\",\"user.name\":\"node\","
 				   "\"container.id\":\"sf-1234-1-1\"}"};
 		PGresult *r = PQexecParams(
 		    c,

@@ -172,9 +172,9 @@ baseline() { # cold|warm sandbox|host|jobdisk → "seconds cpu-seconds"
   TIMEFORMAT='%R %U %S'
   local t0; t0=$(now)
   { time sh -c "${enter}exec unshare -m sh -c \"${disk}mount -t tmpfs tmpfs '$rootfs/tmp' && mount -t proc proc '$rootfs/proc' &&
-    mount --bind '$dir/app' '$rootfs/work' && mkdir -p '$rootfs/tmp/cache' &&
+    mount --bind '$dir/app' '$rootfs/mnt' && mkdir -p '$rootfs/tmp/cache' &&
     mount --bind '$dir/cache' '$rootfs/tmp/cache' &&
-    chroot '$rootfs' /usr/bin/env -i PATH=/usr/bin:/bin HOME=/tmp sh -c 'cd /work && npm ci --no-audit --no-fund --loglevel=error --registry=$regurl/ --cache=/tmp/cache'\"" \
+    chroot '$rootfs' /usr/bin/env -i PATH=/usr/bin:/bin HOME=/tmp sh -c 'cd /mnt && npm ci --no-audit --no-fund --loglevel=error --registry=$regurl/ --cache=/tmp/cache'\"" \
     >"$work/base.log" 2>&1 ; } 2>"$work/base.time" || { echo "baseline npm ci failed:" >&2; tail -20 "$work/base.log" >&2; exit 1; }
   local took; took=$(since "$t0")
   local cpu
@@ -187,7 +187,7 @@ baseline() { # cold|warm sandbox|host|jobdisk → "seconds cpu-seconds"
 # --- the farm: its own PostgreSQL, coordinator and worker, the same registry
 export SCANFARM_VAR=$work/farm SCANFARM_BUILD=$build SCANFARM_SKIP_SETUP=1
 export SCANFARM_HTTP_PORT=$port SCANFARM_JOBS_PORT=$((port + 1)) SCANFARM_RESULTS_PORT=$((port + 2))
-export SCANFARM_NPM_REGISTRY=$regurl/ SCANFARM_ROOTFS=$rootfs
+export SCANFARM_NPM_REGISTRY=$regurl/ SCANFARM_ROOTFS=$rootfs.img # the image beside the tree
 "$top/scripts/farm.sh" up >/dev/null 2>&1 || { echo "the farm did not start"; exit 1; }
 url=http://127.0.0.1:$port
 wpid=$(cat "$SCANFARM_VAR/run/worker.pid")

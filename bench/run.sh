@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # bench/run.sh — runs the benchmarks (root; builds first). Each prints its
 # figures as ratios against a baseline measured in the same run.
-#   bench/run.sh [detect|sandbox|ingest|upload|dispatch|project|lockfile|load|network|all]
+#   bench/run.sh [detect|sandbox|ingest|upload|dispatch|project|lockfile|nightly|load|network|slots|all]
 #     load: SCANFARM_BENCH_CLIENTS (50), SCANFARM_BENCH_SECONDS (12)
-#     lockfile: SCANFARM_BENCH_ENTRIES (100000)
+#     lockfile: SCANFARM_BENCH_ENTRIES (100000); nightly: SCANFARM_BENCH_REFS (10000)
 #     upload: SCANFARM_BENCH_UPLOAD_MB (2048); dispatch: SCANFARM_BENCH_JOBS (5000),
-#     SCANFARM_BENCH_WORKERS (4)
+#     SCANFARM_BENCH_WORKERS (4); slots: SCANFARM_BENCH_SCANS (30),
+#     SCANFARM_BENCH_CAPACITIES ("1 2 3", must include 1)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SCANFARM_BUILD:-$top/build}
@@ -32,7 +33,13 @@ ingest() {
   rm -rf "$pgdir"
 }
 
-upload() {
+upnightly() {
+  cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator scanfarm-worker scanfarm >/dev/null
+  echo "== nightly_bench: scanfarm deps on N references, all cached, vs reading the lockfile + posting its stream"
+  "$top/bench/nightly_bench.sh" "$build" "${SCANFARM_BENCH_REFS:-10000}" "${SCANFARM_BENCH_RUNS_NIGHTLY:-3}"
+}
+
+load() {
   cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator >/dev/null
   echo "== upload_bench: streaming upload vs sha256sum, coordinator memory"
   "$top/bench/upload_bench.sh" "$build" "${SCANFARM_BENCH_UPLOAD_MB:-2048}"
@@ -60,6 +67,12 @@ sandbox() {
     "${SCANFARM_BENCH_RUNS_SANDBOX:-15}"
 }
 
+nightly() {
+  cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator scanfarm-worker scanfarm >/dev/null
+  echo "== nightly_bench: scanfarm deps on N references, all cached, vs reading the lockfile + posting its stream"
+  "$top/bench/nightly_bench.sh" "$build" "${SCANFARM_BENCH_REFS:-10000}" "${SCANFARM_BENCH_RUNS_NIGHTLY:-3}"
+}
+
 load() {
   cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator scanfarm-worker >/dev/null
   "$top/bench/load_bench.sh" "$build" "${SCANFARM_BENCH_CLIENTS:-50}" "${SCANFARM_BENCH_SECONDS:-12}"
@@ -71,6 +84,12 @@ network() {
   "$top/bench/network_bench.sh" "$build" "${SCANFARM_BENCH_RUNS:-10}"
 }
 
+slots() {
+  cmake --build "$build" -j"$(nproc)" --target scanfarm-coordinator scanfarm-worker >/dev/null
+  echo "== slots_bench: scans/hour of small packages, one worker with N slots vs 1"
+  "$top/bench/slots_bench.sh" "$build" "${SCANFARM_BENCH_SCANS:-30}" "${SCANFARM_BENCH_CAPACITIES:-1 2 3}"
+}
+
 case "${1:-all}" in
   detect) detect ;;
   sandbox) sandbox ;;
@@ -79,8 +98,10 @@ case "${1:-all}" in
   dispatch) dispatch ;;
   project) project ;;
   lockfile) lockfile ;;
+  nightly) nightly ;;
   load) load ;;
   network) network ;;
-  all) detect; sandbox; ingest; upload; dispatch; project; lockfile; load; network ;;
-  *) echo "usage: $0 [detect|sandbox|ingest|upload|dispatch|project|lockfile|load|network|all]" >&2; exit 64 ;;
+  slots) slots ;;
+  all) detect; sandbox; ingest; upload; dispatch; project; lockfile; nightly; load; network; slots ;;
+  *) echo "usage: $0 [detect|sandbox|ingest|upload|dispatch|project|lockfile|nightly|load|network|slots|all]" >&2; exit 64 ;;
 esac

@@ -92,6 +92,11 @@ static int batch_body(const struct sf_depset *set, struct sf_dep_result *res, FI
 		}
 		json_t *o = json_pack("{s:s,s:s,s:s}", "ecosystem", sf_eco_name(d->eco), "package",
 				      d->name, "version", d->version);
+		/* npm's pin goes along: the coordinator holds it against the
+		 * registry's bytes, so a lockfile that pins other bytes is
+		 * reported, never scanned as the registry's artifact */
+		if (o && d->eco == SF_ECO_NPM && d->integrity && d->integrity[0])
+			json_object_set_new(o, "integrity", json_string(d->integrity));
 		if (!o || json_dumpf(o, f, JSON_COMPACT) || fputc('\n', f) == EOF) {
 			json_decref(o);
 			return -EIO;

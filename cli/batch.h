@@ -1,6 +1,7 @@
 /*
  * batch — a depset's packages through the coordinator: every package from
  * a registry is sent as one line of a streamed batch (POST /v1/batches,
+ * with the integrity an npm lockfile pins, for the coordinator to check),
  * application/x-ndjson; the body spooled to an unnamed temporary file, the
  * answer read line by line as it arrives), then the batch is followed
  * (GET /v1/batches/<id>, progress.h) until it is done or the time runs

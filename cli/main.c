@@ -13,7 +13,9 @@
  *                               listed), reported with where it is used
  *
  * --format table|json|sarif|gitlab (report.h; `raw`, the default of scan
- * and report, prints the coordinator's /v1 report as it is), --output FILE.
+ * and report, prints the coordinator's /v1 report as it is), --output FILE;
+ * several formats from one run: --format sarif,gitlab,table --output
+ * a.sarif,gl.json,- (one output per format, in order; at most one "-").
  * Exit codes (for CI): 0 clean; 1 an alert at --fail-on priority or above
  * (default Notice), whether the scan finished or failed (a failed scan
  * keeps what it raised before it stopped); 2 a scan failed without such
@@ -51,8 +53,10 @@ static struct sf_option opts[] = {
     {"token", NULL, "API token (when the coordinator runs with --auth on)", NULL},
     {"cacert", NULL, "CA certificate(s) (PEM) an https:// server is verified with (default: the system's)", NULL},
     {"repos", NULL, "`deps`: a file of git URLs (one a line), each cloned shallowly", NULL},
-    {"format", NULL, "table, json, sarif or gitlab (scan, report: raw, the /v1 report)", NULL},
-    {"output", "-", "where the report goes (- : standard output)", NULL},
+    {"format", NULL, "table, json, sarif or gitlab (scan, report: raw, the /v1 report);"
+		     " several, comma-separated, for one run", NULL},
+    {"output", "-", "where the report goes (- : standard output); with several formats,"
+		    " one per format, comma-separated, in the same order", NULL},
     {"scan", "yes", "`deps`: no = only list the packages, scan nothing", NULL},
     {"ecosystem", "npm", "`submit`, `scan`: what FILE is for: npm (a project or npm pack"
 			 " tarball), pypi (an sdist, a wheel or a project with requirements.txt,"
@@ -68,6 +72,74 @@ static struct sf_option opts[] = {
 	" deps [--repos FILE] PATH…"
 
 static struct sf_cli cli;
+
+#define CLI_MAX_REPORTS 4
+
+/* One report a run writes: a format (report.h, or "raw") and where to. */
+struct cli_target {
+	char format[16];
+	char path[1024]; /* "-": standard output */
+};
+
+/* The next comma-separated field of *s into out (-ENAMETOOLONG when it
+ * does not fit); *s moves past it. */
+static int cli_field(const char **s, char *out, size_t len)
+{
+	size_t n = strcspn(*s, ",");
+	int rc = n < len ? 0 : -ENAMETOOLONG;
+	snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), *s);
+	*s += n + ((*s)[n] == ',');
+	return rc;
+}
+
+/* --format and --output as the reports of one run: formats (NULL: the
+ * command's default) paired in order with outputs. 0, or 64 with the
+ * usage error on stderr. */
+static int cli_targets(const char *formats, const char *outputs, bool deps,
+		       struct cli_target *t, size_t *n)
+{
+	const char *f = formats ? formats : deps ? "table" : "raw";
+	const char *o = outputs ? outputs : "-";
+	int stdouts = 0;
+	*n = 0;
+	while (*f) {
+		if (*n == CLI_MAX_REPORTS) {
+			fprintf(stderr, "--format: at most %d formats in one run\n", CLI_MAX_REPORTS);
+			return 64;
+		}
+		struct cli_target *x = &t[(*n)++];
+		bool raw = cli_field(&f, x->format, sizeof(x->format)) == 0 &&
+			   !strcmp(x->format, "raw") && !deps;
+		if (!raw && !sf_report_format_ok(x->format)) {
+			fprintf(stderr, "--format: table, json, sarif or gitlab%s\n",
+				deps ? "" : " (or raw)");
+			return 64;
+		}
+		if (!*o || cli_field(&o, x->path, sizeof(x->path)) != 0 || !x->path[0]) {
+			fprintf(stderr, "--output: one file (or -) for each --format, in the same"
+					" order\n");
+			return 64;
+		}
+		stdouts += !strcmp(x->path, "-");
+	}
+	if (*n == 0 || *o) {
+		fprintf(stderr, "--output: one file (or -) for each --format, in the same order\n");
+		return 64;
+	}
+	if (stdouts > 1) {
+		fprintf(stderr, "--output: only one report can go to standard output\n");
+		return 64;
+	}
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp(t[i].format, "raw") && *n > 1) {
+			fprintf(stderr, "--format: raw comes alone\n");
+			return 64;
+		}
+	return 0;
+}
+
+static struct cli_target cli_reports[CLI_MAX_REPORTS];
+static size_t cli_nreports;
 
 static int cli_submit(const char *file, char id[SF_UUID_LEN + 1])
 {
@@ -120,31 +192,40 @@ static int cli_print(json_t *j)
 	return s ? 0 : 2;
 }
 
-/* Writes the report to --output. 0, or 2 (a message on stderr). */
-static int cli_write(json_t *model, json_t *raw, const char *format)
+/* Writes one report. 0, or 2 (a message on stderr). */
+static int cli_write_one(json_t *model, json_t *raw, const struct cli_target *t)
 {
-	const char *path = sf_config_get(opts, NOPTS, "output");
-	bool to_stdout = !path || !strcmp(path, "-");
-	FILE *out = to_stdout ? stdout : fopen(path, "w");
+	bool to_stdout = !strcmp(t->path, "-");
+	FILE *out = to_stdout ? stdout : fopen(t->path, "w");
 	if (!out) {
-		fprintf(stderr, "scanfarm: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "scanfarm: %s: %s\n", t->path, strerror(errno));
 		return 2;
 	}
 	int rc;
-	if (raw)
+	if (!strcmp(t->format, "raw"))
 		rc = json_dumpf(raw, out, JSON_INDENT(2)) == 0 && fputc('\n', out) != EOF ? 0 : -EIO;
 	else
-		rc = sf_report_write(model, format, out);
+		rc = sf_report_write(model, t->format, out);
 	if (!to_stdout && fclose(out) != 0)
 		rc = -EIO;
 	if (rc)
-		fprintf(stderr, "scanfarm: the report could not be written\n");
+		fprintf(stderr, "scanfarm: the %s report could not be written\n", t->format);
 	return rc ? 2 : 0;
+}
+
+/* Writes every report of the run (--format, --output), all from the same
+ * model, so they agree. 0, or 2 when one could not be written. */
+static int cli_write(json_t *model, json_t *raw)
+{
+	int ret = 0;
+	for (size_t i = 0; i < cli_nreports; i++)
+		ret |= cli_write_one(model, raw, &cli_reports[i]);
+	return ret ? 2 : 0;
 }
 
 /* One scan's /v1 report as a run of one package: its name and version,
  * used in file (the tarball, or the scan). */
-static int cli_scan_report(json_t *rep, const char *file, const char *format, int fail_rank)
+static int cli_scan_report(json_t *rep, const char *file, int fail_rank)
 {
 	const char *name = json_string_value(json_object_get(rep, "name"));
 	const char *version = json_string_value(json_object_get(rep, "version"));
@@ -171,7 +252,7 @@ static int cli_scan_report(json_t *rep, const char *file, const char *format, in
 	json_t *model = rc == 0 ? sf_report_build(&set, &res, fail_rank, NULL) : NULL;
 	int ret = 2;
 	if (model) {
-		ret = cli_write(model, format ? NULL : rep, format);
+		ret = cli_write(model, rep);
 		ret = ret ? ret : sf_report_exit(model);
 	}
 	if (reason && status && !strcmp(status, "failed"))
@@ -183,7 +264,7 @@ static int cli_scan_report(json_t *rep, const char *file, const char *format, in
 	return ret;
 }
 
-static int cli_report(const char *id, const char *format, int fail_rank)
+static int cli_report(const char *id, int fail_rank)
 {
 	char path[256];
 	snprintf(path, sizeof(path), "/v1/scans/%s", id);
@@ -191,14 +272,14 @@ static int cli_report(const char *id, const char *format, int fail_rank)
 	json_t *j = sf_cli_get_json(&cli, path, &status);
 	int ret = 2;
 	if (j && status == 200)
-		ret = cli_scan_report(j, id, format, fail_rank);
+		ret = cli_scan_report(j, id, fail_rank);
 	else if (j)
 		fprintf(stderr, "scanfarm: report %s: HTTP %ld\n", id, status);
 	json_decref(j);
 	return ret;
 }
 
-static int cli_scan(const char *file, long long timeout, const char *format, int fail_rank)
+static int cli_scan(const char *file, long long timeout, int fail_rank)
 {
 	char id[SF_UUID_LEN + 1], path[128];
 	int rc = cli_submit(file, id);
@@ -212,7 +293,7 @@ static int cli_scan(const char *file, long long timeout, const char *format, int
 		json_t *j = sf_cli_get_json(&cli, path, &status);
 		const char *st = j ? json_string_value(json_object_get(j, "status")) : NULL;
 		if (st && (strcmp(st, "finished") == 0 || strcmp(st, "failed") == 0)) {
-			int ret = cli_scan_report(j, file, format, fail_rank);
+			int ret = cli_scan_report(j, file, fail_rank);
 			json_decref(j);
 			return ret;
 		}
@@ -245,8 +326,7 @@ static int cli_deps_repos(struct sf_depset *set, const char *list)
 }
 
 /* scanfarm deps PATH…: every lockfile's packages, unique, scanned once. */
-static int cli_deps(char **paths, int npaths, long long timeout, const char *format,
-		    int fail_rank)
+static int cli_deps(char **paths, int npaths, long long timeout, int fail_rank)
 {
 	struct sf_depset set;
 	sf_depset_init(&set);
@@ -277,7 +357,7 @@ static int cli_deps(char **paths, int npaths, long long timeout, const char *for
 		rc = sf_batch_run(&cli, &set, res, timeout, &prog, batch);
 		json_t *model = rc == 0 ? sf_report_build(&set, res, fail_rank, batch) : NULL;
 		if (model) {
-			ret = cli_write(model, NULL, format ? format : "table");
+			ret = cli_write(model, NULL);
 			ret = ret ? ret : sf_report_exit(model);
 		}
 		json_decref(model);
@@ -318,12 +398,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "--ecosystem: npm, pypi or rubygems\n");
 		return 64;
 	}
-	if (format && !sf_report_format_ok(format) && !(strcmp(format, "raw") == 0 && !deps)) {
-		fprintf(stderr, "--format: table, json, sarif or gitlab\n");
+	if (cli_targets(format, sf_config_get(opts, NOPTS, "output"), deps, cli_reports,
+			&cli_nreports))
 		return 64;
-	}
-	if (format && !strcmp(format, "raw"))
-		format = NULL;
 	if (deps ? nrest < 2 && !sf_config_get(opts, NOPTS, "repos") : nrest != 2) {
 		fprintf(stderr, USAGE "\n");
 		return 64;
@@ -332,7 +409,7 @@ int main(int argc, char **argv)
 	const char *arg = rest[1];
 	int ret = 64;
 	if (deps) {
-		ret = cli_deps(rest + 1, nrest - 1, timeout, format, fail_rank);
+		ret = cli_deps(rest + 1, nrest - 1, timeout, fail_rank);
 	} else if (strcmp(cmd, "submit") == 0) {
 		char id[SF_UUID_LEN + 1];
 		ret = cli_submit(arg, id);
@@ -347,9 +424,9 @@ int main(int argc, char **argv)
 		ret = ret ? ret : status == 200 ? 0 : 2;
 		json_decref(j);
 	} else if (strcmp(cmd, "report") == 0) {
-		ret = cli_report(arg, format, fail_rank);
+		ret = cli_report(arg, fail_rank);
 	} else if (strcmp(cmd, "scan") == 0) {
-		ret = cli_scan(arg, timeout, format, fail_rank);
+		ret = cli_scan(arg, timeout, fail_rank);
 	} else {
 		fprintf(stderr, "scanfarm: unknown command '%s'\n", cmd);
 	}

@@ -57,6 +57,12 @@ static const char *report_verdict(const struct sf_dep_result *r, bool loud)
 		return "alerts";
 	if (!strcmp(r->status, "finished"))
 		return "clean";
+	/* the lockfile pins other bytes than the registry's: refused at once
+	 * (a resolution remembered) or failed by the resolver, never scanned */
+	if ((!strcmp(r->status, "rejected") && !strcmp(r->code, "integrity_mismatch")) ||
+	    (!strcmp(r->status, "failed") && r->reason &&
+	     strstr(r->reason, "lockfile integrity mismatch")))
+		return "integrity_mismatch";
 	if (!strcmp(r->status, "failed"))
 		return "failed";
 	if (!strcmp(r->status, "rejected"))
@@ -69,9 +75,10 @@ json_t *sf_report_build(const struct sf_depset *set, const struct sf_dep_result 
 {
 	json_t *inv = sf_inventory_json(set);
 	json_t *pkgs = json_object_get(inv, "packages");
-	json_int_t n[7] = {0}, cached = 0, skipped = 0;
-	static const char *const kinds[] = {"clean",	   "alerts",	  "failed",     "incomplete",
-					    "unsupported", "not_scanned", NULL};
+	json_int_t n[8] = {0}, cached = 0, skipped = 0;
+	static const char *const kinds[] = {"clean",	   "alerts",	  "failed",
+					    "incomplete",  "unsupported", "not_scanned",
+					    "integrity_mismatch", NULL};
 	for (size_t i = 0; inv && i < set->ndeps; i++) {
 		const struct sf_dep_result *r = &res[i];
 		bool loud;
@@ -96,10 +103,11 @@ json_t *sf_report_build(const struct sf_depset *set, const struct sf_dep_result 
 	json_object_set_new(inv, "batch", batch_id && batch_id[0] ? json_string(batch_id) : json_null());
 	json_object_set_new(
 	    inv, "summary",
-	    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "packages",
+	    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "packages",
 		      (json_int_t)set->ndeps, "clean", n[0], "alerts", n[1], "failed", n[2],
-		      "incomplete", n[3], "unsupported", n[4], "not_scanned", n[5], "cached", cached,
-		      "lockfiles", (json_int_t)set->lockfiles, "lockfiles_skipped", skipped));
+		      "incomplete", n[3], "unsupported", n[4], "not_scanned", n[5],
+		      "integrity_mismatch", n[6], "cached", cached, "lockfiles",
+		      (json_int_t)set->lockfiles, "lockfiles_skipped", skipped));
 	return inv;
 }
 
@@ -110,7 +118,8 @@ int sf_report_exit(json_t *model)
 	if (REPORT_N("alerts") > 0)
 		return 1;
 	if (REPORT_N("failed") + REPORT_N("incomplete") + REPORT_N("unsupported") +
-		REPORT_N("not_scanned") + REPORT_N("lockfiles_skipped") >
+		REPORT_N("not_scanned") + REPORT_N("integrity_mismatch") +
+		REPORT_N("lockfiles_skipped") >
 	    0)
 		return 2;
 #undef REPORT_N
@@ -123,16 +132,18 @@ int sf_report_format_ok(const char *f)
 		     !strcmp(f, "gitlab"));
 }
 
-/* Findings first: alerts, failed, incomplete, unsupported, not scanned, clean. */
+/* Findings first: alerts, integrity mismatches, failed, incomplete,
+ * unsupported, not scanned, clean. */
 static int report_order(json_t *p)
 {
-	static const char *const order[] = {"alerts",	 "failed",     "incomplete",
-					    "unsupported", "not_scanned", "clean"};
+	static const char *const order[] = {"alerts",	   "integrity_mismatch", "failed",
+					    "incomplete",  "unsupported",	 "not_scanned",
+					    "clean"};
 	const char *v = json_string_value(json_object_get(p, "verdict"));
-	for (int i = 0; v && i < 6; i++)
+	for (int i = 0; v && i < 7; i++)
 		if (!strcmp(v, order[i]))
 			return i;
-	return 6;
+	return 7;
 }
 
 static json_t *report_sort_pkgs;
@@ -215,10 +226,12 @@ static int report_table(json_t *m, FILE *out)
 #define REPORT_N(k) (long long)json_integer_value(json_object_get(s, k))
 	fprintf(out,
 		"%lld packages from %lld lockfiles (%lld skipped): %lld clean, %lld with alerts, %lld failed,"
-		" %lld incomplete, %lld unsupported, %lld not scanned; %lld from the verdict cache (*)\n",
+		" %lld incomplete, %lld unsupported, %lld not scanned, %lld integrity mismatches;"
+		" %lld from the verdict cache (*)\n",
 		REPORT_N("packages"), REPORT_N("lockfiles"), REPORT_N("lockfiles_skipped"),
 		REPORT_N("clean"), REPORT_N("alerts"), REPORT_N("failed"), REPORT_N("incomplete"),
-		REPORT_N("unsupported"), REPORT_N("not_scanned"), REPORT_N("cached"));
+		REPORT_N("unsupported"), REPORT_N("not_scanned"), REPORT_N("integrity_mismatch"),
+		REPORT_N("cached"));
 #undef REPORT_N
 	return ferror(out) ? -EIO : 0;
 }

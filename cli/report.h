@@ -13,7 +13,9 @@
  * A verdict is "alerts" (an alert at or above --fail-on, even if the scan
  * then failed), "clean" (finished without one), "failed", "incomplete"
  * (not ended in time), "unsupported" (an ecosystem the farm cannot scan
- * yet) or "not_scanned" (not from a registry, or refused). The exit status
+ * yet), "not_scanned" (not from a registry, or refused) or
+ * "integrity_mismatch" (the lockfile pins other bytes than the registry
+ * publishes for that name@version: not scanned). The exit status
  * follows: 1 when a package has alerts, else 2 when anything was not
  * scanned to the end (including a lockfile skipped as malformed), else 0.
  *

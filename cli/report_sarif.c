@@ -12,6 +12,9 @@
 #include "util.h"
 
 #define SARIF_INCOMPLETE "scanfarm/scan-incomplete"
+/* A finding of its own (ruleId scanfarm/lockfile-integrity-mismatch): the
+ * lockfile pins other bytes than the registry publishes; not scanned. */
+#define SARIF_PIN_RULE "Lockfile integrity mismatch"
 
 void sf_report_rule_id(const char *rule, char *out, size_t outlen)
 {
@@ -89,7 +92,13 @@ static json_t *sarif_findings(json_t *p)
 				    json_integer(json_integer_value(json_object_get(f, "count")) + 1));
 	}
 	json_decref(by);
-	if (json_array_size(list) == 0 && strcmp(v, "clean") != 0) {
+	if (json_array_size(list) == 0 && strcmp(v, "integrity_mismatch") == 0) {
+		const char *why = S(p, "reason");
+		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:i,s:n}", "rule", SARIF_PIN_RULE,
+						      "priority", "Error", "output",
+						      why ? why : "integrity mismatch", "count", 0,
+						      "phase"));
+	} else if (json_array_size(list) == 0 && strcmp(v, "clean") != 0) {
 		const char *why = S(p, "reason");
 		char msg[700];
 		snprintf(msg, sizeof(msg), "%s: %s", v, why ? why : "the scan did not end in time");
@@ -103,6 +112,17 @@ static json_t *sarif_findings(json_t *p)
 static json_t *sarif_rule(const char *rule, const char *id)
 {
 	bool incomplete = !strcmp(rule, SARIF_INCOMPLETE);
+	if (!strcmp(rule, SARIF_PIN_RULE))
+		return json_pack(
+		    "{s:s,s:s,s:{s:s},s:{s:s},s:{s:s},s:{s:[s,s]}}", "id", id, "name", rule,
+		    "shortDescription", "text",
+		    "The lockfile pins other bytes than the registry publishes for this version",
+		    "fullDescription", "text",
+		    "The integrity the lockfile records for the package differs from the registry's "
+		    "for the same name and version: the lockfile was altered, or it was made against "
+		    "another registry or a tampered mirror. The package was not scanned.",
+		    "defaultConfiguration", "level", "error", "properties", "tags", "security",
+		    "supply-chain");
 	return json_pack(
 	    "{s:s,s:s,s:{s:s},s:{s:s},s:{s:s},s:{s:[s]}}", "id", id, "name", incomplete ? "Scan incomplete" : rule,
 	    "shortDescription", "text",
@@ -239,12 +259,15 @@ static json_t *gitlab_vulnerability(json_t *p, json_t *f, json_t *u)
 		 fp + 20);
 	snprintf(name, sizeof(name), "%s in %s@%s", incomplete ? "Scan incomplete" : S(f, "rule"),
 		 S(p, "name"), S(p, "version"));
+	bool pin = !strcmp(S(f, "rule"), SARIF_PIN_RULE);
 	snprintf(desc, sizeof(desc), "%s (line %lld of %s)", S(f, "output"),
 		 (long long)json_integer_value(json_object_get(u, "line")), S(u, "file"));
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:[{s:s,s:s,s:s}],s:{s:s,s:{s:{s:s},s:s}}}", "id",
 			 uuid, "name", name, "description", desc, "severity",
 			 incomplete ? "Unknown" : gitlab_severity(S(f, "priority")), "solution",
 			 incomplete ? "Scan the package again; until then it is not known to be clean."
+			 : pin	    ? "Regenerate the lockfile against the registry you trust and compare "
+				      "the change; until then the package is not known to be clean."
 				    : "Remove or replace the dependency, and treat what its install could "
 				      "reach (tokens, keys) as exposed.",
 			 "identifiers", "type", "scanfarm_rule", "name", incomplete ? "Scan incomplete" : S(f, "rule"),

@@ -62,7 +62,7 @@ set(CPACK_DEBIAN_COORDINATOR_PACKAGE_CONTROL_EXTRA
 set(CPACK_DEBIAN_WORKER_PACKAGE_NAME scanfarm-worker)
 # crun (or runc) runs the sandbox, tinyproxy is the fetch phase's allowlisting
 # proxy, mmdebstrap builds the rootfs, util-linux mounts cgroup/tracefs,
-# e2fsprogs makes each job's disk (mkfs.ext4).
+# e2fsprogs makes each job's disk and the rootfs image (mkfs.ext4).
 set(CPACK_DEBIAN_WORKER_PACKAGE_DEPENDS "crun | runc, tinyproxy, mmdebstrap, util-linux, e2fsprogs, ca-certificates")
 set(CPACK_DEBIAN_WORKER_PACKAGE_SUGGESTS "bpftool")
 set(CPACK_COMPONENT_WORKER_DESCRIPTION

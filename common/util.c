@@ -126,6 +126,52 @@ int sf_uuid4(char out[SF_UUID_LEN + 1])
 	return 0;
 }
 
+size_t sf_utf8_char(const char *s, size_t len)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t need;
+	uint32_t min;
+	if (len == 0 || c == 0)
+		return 0;
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0) {
+		need = 1;
+		min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		need = 2;
+		min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		need = 3;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (need >= len)
+		return 0;
+	uint32_t cp = c & (0x3f >> need);
+	for (size_t k = 1; k <= need; k++) {
+		unsigned char d = (unsigned char)s[k];
+		if ((d & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (d & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need + 1;
+}
+
+int sf_utf8_valid(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		size_t k = sf_utf8_char(s + i, len - i);
+		if (k == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
 int sf_is_uuid(const char *s)
 {
 	for (int i = 0; i < SF_UUID_LEN; i++) {

@@ -1,6 +1,6 @@
 /*
  * util — small helpers every module needs: growable byte buffers, bounded
- * string copies, hex, random UUIDs, time, whole-file I/O.
+ * string copies, hex, random UUIDs, UTF-8 checks, time, whole-file I/O.
  *
  * Owns: nothing global. Calls: libc, getrandom(2), openat2(2).
  * Memory: sf_buf owns its data; free with sf_buf_free. Returned strings from
@@ -36,6 +36,13 @@ int sf_is_hex(const char *s, size_t len);
 /* Random (v4) UUID, lower-case, NUL-terminated in out[SF_UUID_LEN + 1]. */
 int sf_uuid4(char out[SF_UUID_LEN + 1]);
 int sf_is_uuid(const char *s);
+
+/* Length (1…4) of the well-formed UTF-8 character s[0..len) begins with,
+ * or 0: a NUL, a stray or missing continuation byte, an overlong form, a
+ * surrogate or a code point past U+10FFFF. */
+size_t sf_utf8_char(const char *s, size_t len);
+/* 1 when s[0..len) is well-formed UTF-8 without NUL bytes, else 0. */
+int sf_utf8_valid(const char *s, size_t len);
 
 int64_t sf_now_ms(void);	   /* CLOCK_REALTIME, milliseconds */
 int64_t sf_monotonic_ms(void); /* CLOCK_MONOTONIC, milliseconds */

@@ -296,45 +296,12 @@ int sf_wire_precheck(const unsigned char *p, size_t len)
 
 void sf_utf8_sanitize(char *s, size_t len)
 {
-	size_t i = 0;
-	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
-		size_t need;
-		uint32_t min;
-		if (c == 0) {
+	for (size_t i = 0; i < len;) {
+		size_t k = sf_utf8_char(s + i, len - i);
+		if (k == 0)
 			s[i++] = '?';
-			continue;
-		}
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			need = 1;
-			min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			need = 2;
-			min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			need = 3;
-			min = 0x10000;
-		} else {
-			s[i++] = '?';
-			continue;
-		}
-		uint32_t cp = c & (0x3f >> need);
-		size_t k = 1;
-		for (; k <= need && i + k < len; k++) {
-			unsigned char d = (unsigned char)s[i + k];
-			if ((d & 0xc0) != 0x80)
-				break;
-			cp = (cp << 6) | (d & 0x3f);
-		}
-		if (k != need + 1 || cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-			s[i++] = '?';
-			continue;
-		}
-		i += need + 1;
+		else
+			i += k;
 	}
 }
 

@@ -11,7 +11,7 @@
 #   SCANFARM_BUILD [build]  CMake build directory holding the binaries
 #   SCANFARM_DB_DSN  external PostgreSQL; unset = a local cluster under $SCANFARM_VAR/pg
 #   SCANFARM_HTTP_PORT [3000] SCANFARM_JOBS_PORT [7301] SCANFARM_RESULTS_PORT [7302]
-#   SCANFARM_RUNTIME [crun]  SCANFARM_ROOTFS [var/rootfs]  SCANFARM_SKIP_SETUP [0]
+#   SCANFARM_RUNTIME [crun]  SCANFARM_ROOTFS [var/rootfs.img]  SCANFARM_SKIP_SETUP [0]
 #   SCANFARM_NPM_REGISTRY [https://registry.npmjs.org/]  the one npm registry: the
 #     coordinator resolves package references there, workers fetch dependency trees there
 #   SCANFARM_NPM_REGISTRY_AUTH  file with the registry's token: the worker's gateway adds
@@ -19,7 +19,8 @@
 #   SCANFARM_NPM_REGISTRY_CA  PEM CA certificates to verify the registry with (both)
 #   SCANFARM_PYPI_INDEX [https://pypi.org/simple]  the PEP 503 simple index, and
 #   SCANFARM_GEM_SOURCE [https://rubygems.org]  the gem source: the coordinator resolves
-#     pypi and rubygems package references there; SCANFARM_PYPI_INDEX_AUTH,
+#     pypi and rubygems package references there, workers' fetch phases of PyPI and
+#     RubyGems scans fetch from there ("" for none); SCANFARM_PYPI_INDEX_AUTH,
 #     SCANFARM_PYPI_INDEX_CA, SCANFARM_GEM_SOURCE_AUTH, SCANFARM_GEM_SOURCE_CA as for npm
 #   SCANFARM_COORDINATOR_OPTS / SCANFARM_WORKER_OPTS  more options of each, e.g.
 #     "--ops-address 127.0.0.1:3001"; SCANFARM_NNG_SCHEME [tcp]: tls+tcp for TLS links
@@ -87,9 +88,15 @@ up() {
         local regauth=()
         [ -n "${SCANFARM_NPM_REGISTRY_AUTH:-}" ] && regauth+=(--npm-registry-auth "$SCANFARM_NPM_REGISTRY_AUTH")
         [ -n "${SCANFARM_NPM_REGISTRY_CA:-}" ] && regauth+=(--npm-registry-ca "$SCANFARM_NPM_REGISTRY_CA")
+        regauth+=(--pypi-index "${SCANFARM_PYPI_INDEX-https://pypi.org/simple/}"
+          --gem-source "${SCANFARM_GEM_SOURCE-https://rubygems.org/}")
+        [ -n "${SCANFARM_PYPI_INDEX_AUTH:-}" ] && regauth+=(--pypi-index-auth "$SCANFARM_PYPI_INDEX_AUTH")
+        [ -n "${SCANFARM_PYPI_INDEX_CA:-}" ] && regauth+=(--pypi-index-ca "$SCANFARM_PYPI_INDEX_CA")
+        [ -n "${SCANFARM_GEM_SOURCE_AUTH:-}" ] && regauth+=(--gem-source-auth "$SCANFARM_GEM_SOURCE_AUTH")
+        [ -n "${SCANFARM_GEM_SOURCE_CA:-}" ] && regauth+=(--gem-source-ca "$SCANFARM_GEM_SOURCE_CA")
         "$build/worker/scanfarm-worker" --jobs-url "$nng://127.0.0.1:$jobs_port" \
           --results-url "$nng://127.0.0.1:$results_port" --work-dir "$var/worker" \
-          --rootfs "${SCANFARM_ROOTFS:-$top/var/rootfs}" --runtime "${SCANFARM_RUNTIME:-crun}" \
+          --rootfs "${SCANFARM_ROOTFS:-$top/var/rootfs.img}" --runtime "${SCANFARM_RUNTIME:-crun}" \
           --rules "${SCANFARM_RULES:-$top/rules}" --npm-registry "$npm_registry" \
           "${regauth[@]}" "${worker_opts[@]}" >>"$var/log/worker.log" 2>&1 &
         ;;

@@ -8,7 +8,7 @@
 #
 # Nothing here relies on anything installed by hand. (python3: the tests' fake npm registry;
 # python3-setuptools, python3-wheel, ruby: the PyPI and RubyGems tests' packages and indexes;
-# e2fsprogs: mkfs.ext4 for each job's disk.)
+# e2fsprogs: mkfs.ext4 for each job's disk and the rootfs image.)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 var=${SCANFARM_VAR:-$top/var}
@@ -16,7 +16,7 @@ var=${SCANFARM_VAR:-$top/var}
 PACKAGES=(build-essential cmake pkg-config clang llvm libbpf-dev bpftool libnng-dev
   libpq-dev libarchive-dev libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
   protobuf-compiler libmsgpack-dev libyaml-dev libmicrohttpd-dev
-  libcurl4-openssl-dev libssl-dev libjansson-dev libnftables-dev libmnl-dev
+  libcurl4-openssl-dev libssl-dev libjansson-dev zlib1g-dev libnftables-dev libmnl-dev
   postgresql crun runc mmdebstrap
   # iproute2: deploy_tls_bootstrap_test puts the pool's addresses on the
   # loopback of its own network namespace
@@ -88,8 +88,15 @@ host() {
 
 # The rootfs recipe: bump ROOTFS_RECIPE with every change to what rootfs() puts
 # in the image (and IMAGE_SANDBOX_RECIPE in worker/sandbox/image.c with it, the
-# verdict cache key). A rootfs whose marker names another recipe is rebuilt.
-ROOTFS_RECIPE=scanfarm-sandbox-2
+# verdict cache key). A rootfs whose recipe file (var/rootfs.recipe, beside it:
+# nothing in the image names the product) names another recipe is rebuilt.
+ROOTFS_RECIPE=scanfarm-sandbox-4
+# What malware expects of a CI runner, so it does not simply fail: curl, wget,
+# git, python3, make, g++ (node-gyp's toolchain too) and ps. What PyPI and
+# RubyGems packages install with: pip, setuptools and wheel (a plain setup.py
+# builds with no index), venv and Python's headers; ruby, its headers and
+# bundler (gcc, for native extensions, comes with g++).
+ROOTFS_PACKAGES=nodejs,npm,yarnpkg,ca-certificates,curl,wget,git,python3,make,g++,procps,python3-pip,python3-setuptools,python3-wheel,python3-venv,python3-dev,ruby,ruby-dev,bundler
 # pnpm from the npm registry, pinned by version and by the registry's sha512
 PNPM_VERSION=9.15.9
 PNPM_INTEGRITY=sha512-aARhQYk8ZvrQHAeSMRKOmvuJ74fiaR1p5NQO7iKJiClf1GghgbrlW1hBjDolO95lpQXsfF+UA+zlzDzTfc8lMQ==
@@ -114,30 +121,54 @@ pnpm_into() {
   ln -sfn ../lib/node_modules/pnpm/bin/pnpm.cjs "$root/usr/local/bin/pnpm"
 }
 
+# image_of DIR IMG: DIR as a read-only ext4 image, which the worker mounts (a
+# loop device) as the sandbox's root: a file system of its own, so the
+# sandbox's /proc/self/mountinfo shows "/" for its root and no host path.
+image_of() {
+  local dir=$1 img=$2 kib inodes
+  kib=$(du -sk --apparent-size "$dir" | cut -f1)
+  inodes=$(find "$dir" -xdev | wc -l)
+  rm -f "$img"
+  # room for ext4's own blocks (inode tables, a block per small file), no
+  # journal and no reserved blocks: nothing ever writes to it
+  mkfs.ext4 -q -F -t ext4 -O ^has_journal -m 0 -N $((inodes + inodes / 8 + 1024)) \
+    -E root_owner=0:0 -L root -d "$dir" "$img" $((kib + kib / 4 + inodes * 2 + 65536))k
+}
+
 rootfs() {
-  local dir=$var/rootfs
-  if [ "$(cat "$dir/.scanfarm-rootfs-ok" 2>/dev/null)" = "$ROOTFS_RECIPE" ]; then
-    log "rootfs: present at $dir ($ROOTFS_RECIPE)"; return
+  local dir=$var/rootfs img=$var/rootfs.img marker=$var/rootfs.recipe
+  if [ "$(cat "$marker" 2>/dev/null)" = "$ROOTFS_RECIPE" ] && [ -d "$dir" ] && [ -f "$img" ]; then
+    log "rootfs: present at $dir and $img ($ROOTFS_RECIPE)"; return
   fi
-  if [ -e "$dir/.scanfarm-rootfs-ok" ]; then log "rootfs: $dir is an older recipe: rebuilding"; fi
+  if [ -e "$dir" ]; then log "rootfs: $dir is an older recipe: rebuilding"; fi
   mkdir -p "$var"
-  rm -rf "$dir.tmp"
-  log "rootfs: building Debian bookworm minbase + nodejs + npm + yarnpkg + pnpm into $dir (a few minutes)"
-  mmdebstrap --quiet --variant=minbase --include=nodejs,npm,yarnpkg,ca-certificates \
+  rm -rf "$dir.tmp" "$marker"
+  local t0=$SECONDS
+  log "rootfs: building Debian bookworm minbase + ${ROOTFS_PACKAGES//,/ } + pnpm into $dir (a few minutes)"
+  # /builds: GitLab runners' project root (worker/sandbox/runner.c); /etc/hosts
+  # and /etc/hostname: mount points the worker fills per job. No user of ours:
+  # each job's /etc/passwd and /etc/group are its own.
+  mmdebstrap --quiet --variant=minbase --include="$ROOTFS_PACKAGES" \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
-    --customize-hook='mkdir -p "$1/work" "$1/tmp" "$1/proc" "$1/dev" "$1/sys"' \
-    --customize-hook='echo "scanner:x:1000:1000:scanner:/tmp:/bin/sh" >> "$1/etc/passwd"' \
-    --customize-hook='echo "scanner:x:1000:" >> "$1/etc/group"' \
+    --dpkgopt='path-exclude=/usr/share/info/*' \
+    --customize-hook='mkdir -p "$1/builds" "$1/tmp" "$1/proc" "$1/dev" "$1/sys" "$1/home"' \
+    --customize-hook='echo localhost > "$1/etc/hostname"' \
+    --customize-hook='printf "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" > "$1/etc/hosts"' \
+    --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/var/log/apt/* "$1"/var/log/dpkg.log "$1"/var/log/alternatives.log' \
     bookworm "$dir.tmp"
   pnpm_into "$dir.tmp"
   chroot "$dir.tmp" yarnpkg --version >/dev/null
   chroot "$dir.tmp" pnpm --version >/dev/null
-  echo "$ROOTFS_RECIPE" > "$dir.tmp/.scanfarm-rootfs-ok"
+  chroot "$dir.tmp" python3 -m pip --version >/dev/null
+  chroot "$dir.tmp" bundle --version >/dev/null
+  image_of "$dir.tmp" "$img.tmp"
   rm -rf "$dir"
   mv "$dir.tmp" "$dir"
-  log "rootfs: done ($(du -sh "$dir" | cut -f1))"
+  mv "$img.tmp" "$img"
+  echo "$ROOTFS_RECIPE" > "$marker"
+  log "rootfs: done in $((SECONDS - t0)) s ($(du -sh "$dir" | cut -f1) tree, $(du -h "$img" | cut -f1) image)"
 }
 
 case "${1:-all}" in

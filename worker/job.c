@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "canary.h"
 #include "disk.h"
+#include "ecosystem.h"
+#include "exfil.h"
 #include "fetch.h"
 #include "log.h"
 #include "netpolicy.h"
@@ -22,6 +26,7 @@
 #include "project.h"
 #include "proxy.h"
 #include "run.h"
+#include "runner.h"
 #include "userns.h"
 
 #define SANDBOX_UID 1000
@@ -31,6 +36,13 @@
 #define SF_JOB_PROXY_PORT 3128
 /* How long a download may wait for the coordinator (at most half the lease). */
 #define WORKER_FETCH_RETRY_MS 60000
+
+/* The tarball cache is shared by the worker's slots: how many fetch
+ * phases use it now, and the lock over that count and the emptying. */
+static pthread_mutex_t job_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static int job_cache_users;
+static int job_cache_acquire(const char *dir, long long max_mb);
+static void job_cache_release(void);
 
 static int job_chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -55,17 +67,34 @@ struct job_run {
 	    tmp[4200], cid[64], err[512];
 	/* what the sandbox is given (bundle sources): through idmapped mounts
 	 * of the rootfs (sysroot), the disk (cdisk) and the tarball cache
-	 * (cache) when there is a user namespace, the plain paths otherwise */
+	 * (cache) when there is a user namespace, the plain paths otherwise;
+	 * view is the disk as the sandbox is given it (cdisk or the mount) */
 	char sysroot[4200], cdisk[4200], cache[4200], c_work[4300], c_tmp[4300],
 	    c_resolv[4300], c_init[4300];
+	const char *view;
+	/* the job's disk holds, besides work/ (the tree) and tmp/, what the
+	 * sandbox sees of the look: etc/ (passwd, group, hostname, hosts,
+	 * resolv.conf), home/ and builds/ (runner.h); a file system of its
+	 * own, so the container's mount table shows no host path for them */
 	struct sf_disk disk;
+	char home[4500]; /* the look's home on the host */
 	char root[256]; /* the package's directory in src ("" = src itself) */
 	char rootdir[4500]; /* src/root: the project on the host */
-	char project_dir[300]; /* /work/root: the project in the sandbox */
+	char c_project[4600]; /* the same as the sandbox is given it */
+	/* how the sandbox looks from inside, and the secrets planted in it */
+	struct sf_runner look;
+	struct sf_canaries canaries;
+	struct sf_runner_mount look_mounts[8];
+	struct sf_sandbox_mount mounts[8];
+	int nmounts;
 	struct sf_observe *obs;
 	int64_t start;
 	int64_t cpu_used_ms; /* CPU time of the phases so far */
 	struct sf_project project;
+	/* a PyPI or RubyGems job: its phases' builders and what they work
+	 * from (NULL: npm, the project above) */
+	const struct sf_ecosystem *eco;
+	struct sf_eco_job ej;
 	/* facts the worker itself notes (a neutralised .npmrc, what the
 	 * registry proxy refused), added to the sensor's */
 	struct sf_fact notes[64];
@@ -83,8 +112,11 @@ static void job_note(struct job_run *j, const char *kind, const char *value, con
 		return;
 	struct sf_fact *f = &j->notes[j->nnotes];
 	char pkg[600];
-	snprintf(pkg, sizeof(pkg), "%s@%s", j->project.name ? j->project.name : "",
-		 j->project.version ? j->project.version : "");
+	if (j->eco)
+		snprintf(pkg, sizeof(pkg), "%s", j->ej.id);
+	else
+		snprintf(pkg, sizeof(pkg), "%s@%s", j->project.name ? j->project.name : "",
+			 j->project.version ? j->project.version : "");
 	*f = (struct sf_fact){.kind = strdup(kind), .value = strdup(value), .detail = strdup(""),
 			      .package = strdup(pkg), .phase = strdup(phase)};
 	if (f->kind && f->value && f->detail && f->package && f->phase) {
@@ -97,6 +129,11 @@ static void job_note(struct job_run *j, const char *kind, const char *value, con
 static void job_note_npmrc(void *arg, const char *line)
 {
 	job_note(arg, "npmrc_override", line, "fetch");
+}
+
+static void job_note_index(void *arg, const char *line)
+{
+	job_note(arg, "index_override", line, "fetch");
 }
 
 static void job_note_refusal(void *arg, const char *url)
@@ -188,7 +225,7 @@ static int job_make_disk(const struct sf_job_env *env, const struct sf_job *job,
 		return rc;
 	snprintf(j->src, sizeof(j->src), "%s/work", mnt);
 	snprintf(j->tmp, sizeof(j->tmp), "%s/tmp", mnt);
-	snprintf(j->resolv, sizeof(j->resolv), "%s/resolv.conf", mnt);
+	snprintf(j->resolv, sizeof(j->resolv), "%s/etc/resolv.conf", mnt);
 	if ((rc = sf_mkdirs(j->src, 0755)) || (rc = sf_mkdirs(j->tmp, 01777)) ||
 	    (rc = chmod(j->tmp, 01777) ? -errno : 0))
 		snprintf(j->err, sizeof(j->err), "cannot prepare the job's disk: %s", strerror(-rc));
@@ -246,9 +283,10 @@ static int job_views(const struct sf_job_env *env, struct job_run *j)
 	} else {
 		snprintf(j->sysroot, sizeof(j->sysroot), "%s", env->rootfs);
 	}
+	j->view = disk;
 	snprintf(j->c_work, sizeof(j->c_work), "%s/work", disk);
 	snprintf(j->c_tmp, sizeof(j->c_tmp), "%s/tmp", disk);
-	snprintf(j->c_resolv, sizeof(j->c_resolv), "%s/resolv.conf", disk);
+	snprintf(j->c_resolv, sizeof(j->c_resolv), "%s/etc/resolv.conf", disk);
 	snprintf(j->c_init, sizeof(j->c_init), "%s/init", disk);
 	return job_copy_init(env, j);
 }
@@ -301,7 +339,18 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 		snprintf(j->err, sizeof(j->err), "%s", reason);
 		return rc;
 	}
-	if ((rc = sf_unpack_find_root(j->src, j->root, sizeof(j->root), j->err, sizeof(j->err))))
+	/* npm's root holds package.json; other ecosystems' bodies are told
+	 * apart by their content (body.h) */
+	j->eco = sf_ecosystem_find(job->ecosystem);
+	if (j->eco && (rc = sf_eco_job_init(&j->ej, job->ecosystem, j->src, j->err, sizeof(j->err))))
+		return rc;
+	if (j->eco) { /* the body's directory is what the sandbox is given, at the look's place */
+		sf_strlcpy(j->root, j->ej.body.root, sizeof(j->root));
+		sf_eco_job_place(&j->ej, j->look.project_dir, "");
+		j->ej.home = NULL; /* the install and import phases get the look's */
+	}
+	else if ((rc = sf_unpack_find_root(j->src, j->root, sizeof(j->root), j->err,
+					   sizeof(j->err))))
 		return rc;
 	if ((rc = job_chown_tree(j->src))) {
 		snprintf(j->err, sizeof(j->err), "cannot hand the tree to the sandbox user: %s",
@@ -319,8 +368,13 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 static int job_read_project(struct job_run *j)
 {
 	snprintf(j->rootdir, sizeof(j->rootdir), "%s%s%s", j->src, j->root[0] ? "/" : "", j->root);
-	snprintf(j->project_dir, sizeof(j->project_dir), "/work%s%s", j->root[0] ? "/" : "",
+	snprintf(j->c_project, sizeof(j->c_project), "%s%s%s", j->c_work, j->root[0] ? "/" : "",
 		 j->root);
+	if (j->eco) { /* the tree laid out for the ecosystem's phases */
+		j->ej.note = job_note_index;
+		j->ej.note_arg = j;
+		return j->eco->prepare(&j->ej, j->rootdir, j->artifact, j->err, sizeof(j->err));
+	}
 	int rc = sf_project_read(&j->project, j->rootdir, j->root, j->err, sizeof(j->err));
 	if (rc)
 		return rc;
@@ -331,21 +385,28 @@ static int job_read_project(struct job_run *j)
 }
 
 /* The job's container, shared by its phases (each sets argv, env, time
- * and network): the package's root, the job's limits or the defaults. */
-static void job_spec(const struct sf_job_env *env, const struct sf_job *job,
-		     const struct job_run *j, char *cwd, size_t cwdlen, struct sf_sandbox_spec *spec)
+ * and network): the package's root where the look puts the project, the
+ * look's mounts, the job's limits or the defaults. */
+static void job_spec(const struct sf_job_env *env, const struct sf_job *job, struct job_run *j,
+		     struct sf_sandbox_spec *spec)
 {
-	snprintf(cwd, cwdlen, "/work%s%s", j->root[0] ? "/" : "", j->root);
+	j->nmounts = sf_runner_mounts(&j->look, j->view, j->look_mounts, 8);
+	for (int i = 0; i < j->nmounts; i++)
+		j->mounts[i] = (struct sf_sandbox_mount){j->look_mounts[i].source,
+							 j->look_mounts[i].dest, j->look_mounts[i].dir};
 	int time_s = job->time_limit_s > 0 ? job->time_limit_s : 300;
 	*spec = (struct sf_sandbox_spec){
 	    .runtime = env->runtime,
 	    .state_root = j->state,
 	    .rootfs = j->sysroot,
 	    .bundle_dir = j->bundle,
-	    .work_dir = j->c_work,
-	    .cwd = cwd,
+	    .work_dir = j->c_project,
+	    .work_dest = j->look.project_dir,
+	    .cwd = j->look.project_dir,
 	    .container_id = j->cid,
-	    .hostname = "scanfarm-sandbox",
+	    .hostname = j->look.hostname,
+	    .mounts = j->mounts,
+	    .nmounts = j->nmounts,
 	    .resolv_conf = j->c_resolv,
 	    .time_limit_s = time_s,
 	    .memory_mb = job->memory_mb > 0 ? job->memory_mb : 2048,
@@ -366,11 +427,34 @@ static void job_spec(const struct sf_job_env *env, const struct sf_job *job,
 	};
 }
 
-/* What the container sees besides the package: a resolv.conf, and the
- * job's disk limited to what the phases may write. */
-static int job_prepare_sandbox(const struct sf_sandbox_spec *spec, struct job_run *j)
+/* The look on the job's disk: the etc files, the home with its canary
+ * credentials, the workspace. On-disk ids are the ids inside (the disk is
+ * seen through an idmapped mount): the home is the sandbox user's. */
+static int job_prepare_look(const struct sf_job_env *env, struct job_run *j)
 {
-	int rc;
+	int rc = sf_runner_prepare(&j->look, env->rootfs, j->disk.mnt, SANDBOX_UID, SANDBOX_GID,
+				   j->err, sizeof(j->err));
+	if (rc)
+		return rc;
+	sf_runner_home_host(&j->look, j->disk.mnt, j->home, sizeof(j->home));
+	if ((rc = sf_canaries_make(&j->canaries, &j->look))) {
+		snprintf(j->err, sizeof(j->err), "cannot make the canary credentials: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	return sf_canaries_plant(&j->canaries, &j->look, j->home, SANDBOX_UID, SANDBOX_GID,
+				 j->err, sizeof(j->err));
+}
+
+/* What the container sees besides the package: the look (its own /etc
+ * files, home, workspace), a resolv.conf, and the job's disk limited to
+ * what the phases may write. */
+static int job_prepare_sandbox(const struct sf_job_env *env, const struct sf_sandbox_spec *spec,
+			       struct job_run *j)
+{
+	int rc = job_prepare_look(env, j);
+	if (rc)
+		return rc;
 	/* DNS questions go to loopback, where nothing answers: the sensor
 	 * records the names a package asks for, and nothing leaves. */
 	static const char resolv_text[] = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
@@ -409,10 +493,17 @@ static int job_watch(const struct sf_job_env *env, struct job_run *j)
 				     .container_id = j->cid,
 				     .image = "scanfarm-sandbox",
 				     .hostname = env->hostname,
-				     .work_host_dir = j->src,
+				     .work_dir = j->look.project_dir,
+				     .work_host_dir = j->rootdir,
 				     .tmp_host_dir = j->tmp,
+				     .home_dir = j->look.home,
+				     .home_host_dir = j->home,
 				     .rootfs = env->rootfs,
-				     .project_dir = j->project_dir,
+				     .user_name = j->look.user,
+				     .user_id = SANDBOX_UID,
+				     .project_dir = j->look.project_dir,
+				     .ecosystem = j->eco ? j->eco->name : NULL,
+				     .project_id = j->eco ? j->ej.id : NULL,
 				     .uid_base = env->userns ? env->userns->host_base : 0,
 				     .uid_count = env->userns ? env->userns->size : 0,
 				     .init = true};
@@ -445,12 +536,21 @@ static int job_run_phase(struct job_run *j, struct sf_phase_spec *ps, int build_
 	} else if (rc == 0 && ps->time_limit_s <= 0) {
 		rc = sf_phase_skip(out, ps->name, "no time left of the job's limit");
 	} else if (rc == 0) {
+		/* the install and import phases run the package's code: they
+		 * see the runner's environment and its credentials (the fetch,
+		 * npm alone, keeps HOME in /tmp and no secret: nothing fake is
+		 * sent to the registry) */
+		if (strcmp(ps->name, "fetch")) {
+			sf_runner_env(&j->look, envv);
+			sf_canaries_env(&j->canaries, &j->look, envv);
+		}
 		snprintf(cid, sizeof(cid), "%s-%s", j->cid, ps->name);
 		ps->container_id = cid;
 		ps->argv = argv;
 		ps->env = envv;
-		struct sf_phase_usage use;
-		rc = sf_phase_run(ps, j->obs, out, &use, j->err, sizeof(j->err));
+		struct sf_phase_usage use = {0};
+		rc = envv->oom ? -ENOMEM
+			       : sf_phase_run(ps, j->obs, out, &use, j->err, sizeof(j->err));
 		j->cpu_used_ms += use.cpu_ms;
 	}
 	sf_argv_free(argv);
@@ -480,7 +580,7 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	char perr[512];
 	struct sf_argv argv = {0}, envv = {0};
 	int rc;
-	if (!j->project.has_deps)
+	if (!j->eco && !j->project.has_deps)
 		return sf_phase_skip(out, "fetch", NULL);
 	if (!env->proxy)
 		return sf_phase_skip(out, "fetch", "dependencies to fetch, but no registry is configured");
@@ -490,10 +590,11 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 		return sf_phase_skip(out, "fetch", why);
 	}
 	const char *cache = env->cache_dir;
-	if (cache && sf_job_cache_prepare(cache, env->cache_max_mb) != 0) {
+	if (cache && job_cache_acquire(cache, env->cache_max_mb) != 0) {
 		sf_warn("cannot prepare the tarball cache %s: fetching without it", cache);
 		cache = NULL;
 	}
+	bool cache_held = cache != NULL;
 	/* the cache as the sandbox user's (on disk it is uid 1000's) */
 	snprintf(j->cache, sizeof(j->cache), "%s/cache", j->dir);
 	if (cache && env->userns &&
@@ -506,6 +607,8 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	}
 	if ((rc = job_retarget_lockfile(env, j))) {
 		char why[900];
+		if (cache_held)
+			job_cache_release();
 		snprintf(why, sizeof(why), "cannot point the lockfile at the registry gateway: %s",
 			 strerror(-rc));
 		return sf_phase_skip(out, "fetch", why);
@@ -514,15 +617,25 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	ps->proxy_port = SF_JOB_PROXY_PORT;
 	ps->proxy = &env->proxy->addr;
 	ps->cache_dir = cache;
-	ps->userns = env->userns;
-	rc = job_run_phase(j, ps, sf_npm_fetch(&j->project, env->registry, SF_JOB_PROXY_PORT,
-					       env->gateway_origin != NULL, &argv, &envv),
-			       &argv, &envv, out);
+	if (j->eco) {
+		j->ej.index = !strcmp(j->eco->name, "pypi") ? env->pypi_index : env->gem_source;
+		j->ej.proxy_port = SF_JOB_PROXY_PORT;
+		j->ej.cache = cache != NULL;
+		rc = job_run_phase(j, ps, j->eco->fetch(&j->ej, &argv, &envv), &argv, &envv, out);
+	} else {
+		rc = job_run_phase(j, ps,
+				   sf_npm_fetch(&j->project, env->registry, SF_JOB_PROXY_PORT,
+						env->gateway_origin != NULL, &argv, &envv),
+				   &argv, &envv, out);
+	}
 	sf_proxy_refusals(env->proxy, log_from, job_note_refusal, j);
+	/* the idmapped view of the cache stays mounted until the job's end;
+	 * what keeps it from being emptied is that no fetch is writing it */
+	if (cache_held)
+		job_cache_release();
 	ps->proxy_port = 0;
 	ps->proxy = NULL;
 	ps->cache_dir = NULL;
-	ps->userns = NULL;
 	return rc;
 }
 
@@ -559,7 +672,12 @@ static int job_phases(const struct sf_job_env *env, struct job_run *j,
 		return -ENOMEM;
 	b->nphases = 3;
 	int64_t deadline = sf_monotonic_ms() + (int64_t)base->time_limit_s * 1000;
+	/* every network namespace the worker makes for a phase (the fetch
+	 * phase's, the sinkhole) is owned by the slot's user namespace: the
+	 * kernel lets the container mount a /sys of its own only then (else
+	 * the runtime binds the host's, the host's devices and mounts in it) */
 	struct sf_phase_spec ps = {.base = base,
+				   .userns = env->userns,
 				   .sinkhole = j->sinkhole,
 				   .blocked = j->blocked,
 				   .nblocked = j->nblocked};
@@ -574,8 +692,19 @@ static int job_phases(const struct sf_job_env *env, struct job_run *j,
 		ps.cpu_left_s = cpu_left > 1 ? (int)cpu_left : 1;
 		if (k == 0) {
 			rc = job_phase_fetch(env, j, &ps, &b->phases[0]);
-			if (rc == 0)
+			if (rc == 0 && !j->eco)
 				rc = job_inventory(j, b, &rebuild);
+		} else if (k == 1 && j->eco) {
+			rc = job_run_phase(j, &ps, j->eco->install(&j->ej, &argv, &envv), &argv,
+					   &envv, &b->phases[1]);
+			if (rc == 0) /* what got installed, even by an install that failed */
+				rc = j->eco->inventory(&j->ej, j->rootdir, b);
+		} else if (k == 2 && j->eco) {
+			int bound = 30 + j->ej.nimports * (SF_ECO_IMPORT_TIMEOUT_S + 2);
+			if (ps.time_limit_s > bound)
+				ps.time_limit_s = bound;
+			rc = job_run_phase(j, &ps, j->eco->import(&j->ej, &argv, &envv), &argv,
+					   &envv, &b->phases[2]);
 		} else if (k == 1) {
 			rc = job_run_phase(j, &ps, sf_npm_install(&j->project, rebuild, &argv, &envv),
 					   &argv, &envv, &b->phases[1]);
@@ -639,6 +768,21 @@ static int job_collect(struct job_run *j, struct sf_batch *b)
 	return rc;
 }
 
+/* A canary credential in any fact (a DNS name, the bytes a connection
+ * sent, a command line…) is a Critical alert naming it. */
+static int job_canaries_seen(const struct sf_job_env *env, struct job_run *j, struct sf_batch *b)
+{
+	struct sf_exfil_secret secrets[SF_EXFIL_MAX_SECRETS];
+	int n = sf_canaries_secrets(&j->canaries, secrets, SF_EXFIL_MAX_SECRETS);
+	struct sf_exfil *x = NULL;
+	int rc = n > 0 ? sf_exfil_new(&x, secrets, n) : 0;
+	if (rc == 0 && x && (rc = sf_exfil_scan_batch(x, b, env->hostname)) > 0)
+		sf_warn("%s: %d canary credential finds (%s look)", j->cid, rc,
+			sf_runner_kind_name(&j->look));
+	sf_exfil_free(x);
+	return rc < 0 ? rc : 0;
+}
+
 /* Undoes what the run set up and completes the batch: duration, error,
  * output made safe to store. */
 static int job_finish(const struct sf_job_env *env, const struct sf_job *job, struct job_run *j,
@@ -646,8 +790,10 @@ static int job_finish(const struct sf_job_env *env, const struct sf_job *job, st
 {
 	sf_observe_free(j->obs);
 	sf_project_free(&j->project);
+	sf_eco_job_free(&j->ej);
 	for (int i = 0; i < j->nnotes; i++)
 		sf_fact_free(&j->notes[i]);
+	sf_canaries_free(&j->canaries);
 	/* the idmapped views and the cache first, then the disk itself */
 	job_unmount_below(j->dir);
 	j->disk.mounted = false;
@@ -672,17 +818,24 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 {
 	struct job_run j = {.start = sf_monotonic_ms()};
 	struct sf_sandbox_spec spec;
-	char cwd[300];
 	int rc = job_batch_init(env, job, b);
 	if (rc)
 		return rc;
+	/* the scan's look, reproducible from its id */
+	char seed[64];
+	snprintf(seed, sizeof(seed), "%s", job->scan_id[0] ? job->scan_id : "");
+	if (!seed[0])
+		snprintf(seed, sizeof(seed), "job-%lld", (long long)job->job_id);
+	sf_runner_choose(&j.look, seed);
 	if (job_network(env, job, &j, b) == 0 && job_make_dirs(env, job, &j) == 0 &&
 	    job_fetch_unpack(env, job, &j) == 0 && job_read_project(&j) == 0) {
-		job_spec(env, job, &j, cwd, sizeof(cwd), &spec);
-		if (job_prepare_sandbox(&spec, &j) == 0 && job_watch(env, &j) == 0) {
+		job_spec(env, job, &j, &spec);
+		if (job_prepare_sandbox(env, &spec, &j) == 0 && job_watch(env, &j) == 0) {
+			sf_info("job %lld: %s look, host %s, project at %s", (long long)job->job_id,
+				sf_runner_kind_name(&j.look), j.look.hostname, j.look.project_dir);
 			if (job_phases(env, &j, &spec, b) == 0)
 				job_install_summary(b);
-			if (job_collect(&j, b) && !j.err[0])
+			if ((job_collect(&j, b) || job_canaries_seen(env, &j, b)) && !j.err[0])
 				snprintf(j.err, sizeof(j.err),
 					 "out of memory collecting the sensor's findings");
 		}
@@ -690,6 +843,8 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 	return job_finish(env, job, &j, b);
 }
 
+/* The sum job_cache_add adds to: nftw has no argument for its callback;
+ * used under job_cache_lock only. */
 static long long job_cache_bytes;
 
 static int job_cache_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -701,9 +856,8 @@ static int job_cache_add(const char *path, const struct stat *st, int flag, stru
 	return 0;
 }
 
-int sf_job_cache_prepare(const char *dir, long long max_mb)
+static int job_cache_prepare_locked(const char *dir, long long max_mb)
 {
-	/* one job at a time per worker process: the static sum is not shared */
 	job_cache_bytes = 0;
 	if (nftw(dir, job_cache_add, 32, FTW_PHYS | FTW_MOUNT) == 0 &&
 	    job_cache_bytes > max_mb * 1024 * 1024) {
@@ -715,6 +869,34 @@ int sf_job_cache_prepare(const char *dir, long long max_mb)
 	if (rc == 0 && chown(dir, SANDBOX_UID, SANDBOX_GID) != 0)
 		rc = -errno;
 	return rc;
+}
+
+int sf_job_cache_prepare(const char *dir, long long max_mb)
+{
+	pthread_mutex_lock(&job_cache_lock);
+	int rc = job_cache_prepare_locked(dir, max_mb);
+	pthread_mutex_unlock(&job_cache_lock);
+	return rc;
+}
+
+/* A fetch phase's hold on the tarball cache the slots share: it is
+ * emptied (when over its size) only while no fetch is using it, since
+ * npm in another slot may be writing or reading it. */
+static int job_cache_acquire(const char *dir, long long max_mb)
+{
+	pthread_mutex_lock(&job_cache_lock);
+	int rc = job_cache_users == 0 ? job_cache_prepare_locked(dir, max_mb) : 0;
+	if (rc == 0)
+		job_cache_users++;
+	pthread_mutex_unlock(&job_cache_lock);
+	return rc;
+}
+
+static void job_cache_release(void)
+{
+	pthread_mutex_lock(&job_cache_lock);
+	job_cache_users--;
+	pthread_mutex_unlock(&job_cache_lock);
 }
 
 void sf_job_sweep(const char *jobs_dir)

@@ -13,18 +13,32 @@
  * reason is the batch's error: a scan never reads clean when the work was
  * not done.
  *
- * The steps, in order: the batch, the job's directories, fetch + unpack,
- * the project (package.json, lockfile, .npmrc neutralised), the
- * container's spec, resolv.conf and /tmp, the sensor's watch, the phases
- * (and the installed tree between fetch and install), the outcome.
+ * The sandbox looks like a CI runner's job (runner.h: chosen from the
+ * scan's id) with canary credentials planted (canary.h): the install and
+ * import phases get the look's environment and the canaries, the fetch
+ * phase neither. After the phases every fact is searched for the canaries
+ * (exfil.h); a find is a Critical alert.
+ *
+ * A PyPI or RubyGems job (the job's ecosystem) runs the same phases with
+ * the builders ecosystem.h names (pip; gem and bundler), from a body told
+ * apart by its content (body.h) instead of package.json.
+ *
+ * The steps, in order: the batch, the network, the look, the job's directories, fetch +
+ * unpack, the project (package.json, lockfile, .npmrc neutralised), the
+ * container's spec, the job's disk (/tmp, the look's etc files, home and
+ * workspace, resolv.conf, the init), the sensor's watch, the phases (and the
+ * installed tree between fetch and install), the canary search, the
+ * outcome.
  *
  * Owns: the job's directory under the worker's work dir (removed at the
- * end unless keep is set), the job's disk (disk.c: /work and /tmp on a
- * file system of the job's own, job-disk-mb writable) and the idmapped
- * mounts the sandbox sees the rootfs, the disk and the tarball cache
- * through. The batch's members are
- * malloc'd and the caller's (sf_batch_free). Calls: fetch, unpack, project,
- * npm, proxy, phase, run (sandbox), disk, userns, observe, wire, util, log.
+ * end unless keep is set), the job's disk (disk.c: a file system of the
+ * job's own holding the project tree, /tmp and the look's etc files, home
+ * and workspace, job-disk-mb writable; the container's mount table shows
+ * no host path), the idmapped mounts the sandbox sees the rootfs, the disk
+ * and the tarball cache through, and its canary values. The batch's
+ * members are malloc'd and the caller's (sf_batch_free). Calls: fetch,
+ * unpack, project, npm, ecosystem, proxy, runner, canary, exfil, phase, run
+ * (sandbox), disk, userns, observe, wire, util, log.
  */
 #ifndef SF_JOB_H
 #define SF_JOB_H
@@ -60,6 +74,11 @@ struct sf_job_env {
 	 * registry_origin are fetched from gateway_origin. NULL otherwise. */
 	const char *registry_origin;
 	const char *gateway_origin;
+	/* The PyPI index (PEP 503 simple) and the gem source the fetch phase of
+	 * those ecosystems' jobs uses (the gateway's URL when the worker holds
+	 * their credential); NULL or "": none, only what the body brings. */
+	const char *pypi_index;
+	const char *gem_source;
 	const char *cache_dir;		 /* the tarball cache shared by this worker's jobs */
 	long long cache_max_mb;		 /* emptied before a job when it has grown past this */
 	const char *network;		 /* "sinkhole" or "offline": for jobs that name none */

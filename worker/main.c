@@ -7,6 +7,16 @@
  * link to Falco), the job
  * environment (job.c runs one job), the sandbox image's digest, the sweep
  * of what a killed worker left, and the link to the coordinator (uplink.c).
+ *
+ * With --capacity N the worker runs N jobs at once, each in a slot of
+ * its own: per slot, a user namespace (an id range of its own) and a
+ * registry proxy (whose log tells the slot's refusals from the others');
+ * each job also makes its own cgroups, network namespaces (and sinkhole),
+ * job directory and disk (job.c). Shared by the slots: the rules (read
+ * only), the sensor (one eBPF program, its records handed to each job's
+ * observer by cgroup) or the Falco feed (alerts matched to containers),
+ * the rootfs image, the registry gateway (a thread per connection) and the
+ * tarball cache (job.c keeps it from being emptied under a running fetch).
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,6 +37,7 @@
 #include "gateway.h"
 #include "netns.h"
 #include "proxy.h"
+#include "rootimg.h"
 #include "rules.h"
 #include "run.h"
 #include "sensor.h"
@@ -37,7 +48,10 @@ static struct sf_option opts[] = {
     {"jobs-url", "tcp://127.0.0.1:7301", "coordinator address to ask for jobs at", NULL},
     {"results-url", "tcp://127.0.0.1:7302", "coordinator address to push results to", NULL},
     {"worker-id", NULL, "name of this worker (default: hostname-pid)", NULL},
-    {"rootfs", "var/rootfs", "sandbox root file system (scripts/setup.sh rootfs)", NULL},
+    {"rootfs", "var/rootfs.img", "sandbox root file system: the image scripts/setup.sh rootfs"
+				 " builds (mounted read-only for the worker's lifetime), or a"
+				 " directory (development: its host path shows in the sandbox's"
+				 " mount table)", NULL},
     {"work-dir", "var/worker", "scratch space for jobs", NULL},
     {"runtime", "crun", "OCI runtime: crun or runc", NULL},
     {"max-entries", "100000", "most entries an archive may have", NULL},
@@ -67,13 +81,25 @@ static struct sf_option opts[] = {
     {"http-ca", NULL, "CA certificate(s) (PEM) of an https:// coordinator's artifact downloads"
 		      " (default: the system's)", NULL},
     {"noop", "0", "1 = answer every job at once without running it (dispatch benchmarks)", NULL},
-    {"capacity", "1", "jobs asked for at once; above 1 only with --noop 1 (for parallel"
-		      " installs run one worker process per slot)", NULL},
+    {"capacity", "1", "slots: jobs run at once, each with its own user namespace (slots"
+		      " --userns-slot … --userns-slot + capacity - 1), cgroups, network"
+		      " namespaces and disk", NULL},
     {"npm-registry", "https://registry.npmjs.org/", "npm registry the fetch phase installs"
 		      " from (http or https; the sandbox reaches nothing else)", NULL},
     {"npm-registry-auth", NULL, "file holding the registry's token (or a whole Authorization"
 				" value): added by the worker's gateway, never seen by the sandbox", NULL},
     {"npm-registry-ca", NULL, "extra CA certificates (PEM) to verify the registry with", NULL},
+    {"pypi-index", "https://pypi.org/simple/", "PEP 503 simple index the fetch phase of PyPI"
+		   " scans resolves from (http or https; \"\": none, a body installs from what"
+		   " it brings)", NULL},
+    {"pypi-index-auth", NULL, "file holding the index's token or Authorization value: added by"
+			      " the worker's gateway, never seen by the sandbox", NULL},
+    {"pypi-index-ca", NULL, "extra CA certificates (PEM) to verify the index with", NULL},
+    {"gem-source", "https://rubygems.org/", "gem source the fetch phase of RubyGems scans"
+		   " resolves from (http or https; \"\": none)", NULL},
+    {"gem-source-auth", NULL, "file holding the gem source's token or Authorization value"
+			      " (the worker's gateway adds it)", NULL},
+    {"gem-source-ca", NULL, "extra CA certificates (PEM) to verify the gem source with", NULL},
     {"registry-proxy", "tinyproxy", "the allowlisting forward proxy the worker starts for the"
 				    " fetch phase", NULL},
     {"npm-cache-mb", "2048", "tarball cache shared by this worker's jobs: emptied when over", NULL},
@@ -82,8 +108,8 @@ static struct sf_option opts[] = {
 			    " recorded, nothing leaves) or offline (loopback only)", NULL},
     {"userns-base", "2013265920", "first host id of the sandbox user namespaces: slot k maps"
 				  " ids 0-65535 to base + k * 65536 onwards (an unassigned range)", NULL},
-    {"userns-slot", "0", "this worker's slot number k (workers sharing a host need different"
-			 " ones)", NULL},
+    {"userns-slot", "0", "this worker's first slot number k: it uses k … k + capacity - 1"
+			 " (workers sharing a host need ranges that do not overlap)", NULL},
     {"init", NULL, "the sandbox's init (default: scanfarm-init next to this program or in"
 		   " ../lib/scanfarm)", NULL},
     {"grace", "5", "seconds processes still running when a phase's command ends get, watched,"
@@ -96,22 +122,39 @@ static struct sf_option opts[] = {
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
+/* What each slot has of its own: its user namespace and its registry
+ * proxy (its job environment, the worker's with these two, is in
+ * struct worker's slot_envs). */
+struct worker_slot {
+	struct sf_userns userns;
+	struct sf_proxy proxy;
+	bool proxy_running;
+};
+
 /* What main wires together; lives as long as the process. */
 struct worker {
 	struct sf_link link;
 	struct sf_job_env env;
 	char rootfs[PATH_MAX], workdir[PATH_MAX];
+	char rootfs_mount[PATH_MAX + 16]; /* where the image is mounted, "" for a directory */
 	char hostname[256];
 	char image_digest[SF_SHA256_HEX + 1];
 	struct sf_ruleset *rules;
 	struct sf_sensor *sensor;
 	struct sf_falco *falco;
-	struct sf_proxy proxy;
-	bool proxy_running;
+	struct worker_slot slots[SF_WIRE_MAX_JOBS];
+	int nslots; /* slots[0..nslots) are set up (user namespace made) */
+	struct sf_job_env slot_envs[SF_WIRE_MAX_JOBS];
 	struct sf_gateway *gateway; /* in front of a registry that wants credentials */
+	/* the PyPI index and the gem source: what the sandbox is given (the
+	 * gateway's URL when the worker holds their credential), and the
+	 * origins the proxy allows for them */
+	struct sf_gateway *pypi_gateway, *gem_gateway;
+	char pypi_url[1400], gem_url[1400];
+	char allow[4][320];
+	int nallow;
 	char cache_dir[PATH_MAX + 16];
 	long long cache_max_mb;
-	struct sf_userns userns;
 	char init_path[PATH_MAX];
 };
 
@@ -133,11 +176,6 @@ static int worker_options(struct worker *w)
 	long long capacity;
 	if (sf_config_int(opts, NOPTS, "capacity", 1, SF_WIRE_MAX_JOBS, &capacity))
 		return 2;
-	if (capacity > 1 && !w->link.noop) {
-		fprintf(stderr, "--capacity %lld: a worker runs one install at a time; start one"
-				" worker process per slot instead\n", capacity);
-		return 2;
-	}
 	w->link.capacity = (int)capacity;
 	const char *id = sf_config_get(opts, NOPTS, "worker-id");
 	if (id) {
@@ -224,52 +262,61 @@ static int worker_check_reachable(const char *what, const char *path)
 	return 0;
 }
 
-/* The slot's user namespace, and proof that the rootfs can be seen
- * through it (an idmapped mount): a worker must not run installs without. */
+/* Each slot's user namespace, and proof that the rootfs can be seen
+ * through one (an idmapped mount): a worker must not run installs
+ * without. Slot i of a worker whose first is k maps ids 0-65535 to
+ * base + (k + i) * 65536 onwards. */
 static int worker_userns(struct worker *w)
 {
-	long long base, slot;
+	long long base, first;
 	char err[256] = "", probe[PATH_MAX + 32];
+	int n = w->link.noop ? 1 : w->link.capacity;
 	if (sf_config_int(opts, NOPTS, "userns-base", 65536, 0xfffeffffLL, &base) ||
-	    sf_config_int(opts, NOPTS, "userns-slot", 0, 65535, &slot) ||
+	    sf_config_int(opts, NOPTS, "userns-slot", 0, 65535, &first) ||
 	    worker_check_reachable("--rootfs", w->rootfs) ||
 	    worker_check_reachable("--work-dir", w->workdir))
 		return 2;
-	if (base + (slot + 1) * (long long)SF_USERNS_SIZE > 0xfffffffeLL) {
-		fprintf(stderr, "--userns-base %lld + slot %lld: beyond the 32-bit id range\n", base,
-			slot);
+	if (base + (first + n) * (long long)SF_USERNS_SIZE > 0xfffffffeLL) {
+		fprintf(stderr, "--userns-base %lld + slots %lld-%lld: beyond the 32-bit id range\n",
+			base, first, first + n - 1);
 		return 2;
 	}
-	unsigned host_base = (unsigned)(base + slot * SF_USERNS_SIZE);
-	if (sf_userns_create(&w->userns, host_base, SF_USERNS_SIZE, err, sizeof(err))) {
-		fprintf(stderr, "%s (the worker must run as root)\n", err);
-		return 2;
+	for (int i = 0; i < n; i++) {
+		unsigned host_base = (unsigned)(base + (first + i) * SF_USERNS_SIZE);
+		w->slots[i].userns.fd = -1;
+		if (sf_userns_create(&w->slots[i].userns, host_base, SF_USERNS_SIZE, err,
+				     sizeof(err))) {
+			fprintf(stderr, "%s (the worker must run as root)\n", err);
+			return 2;
+		}
+		w->nslots = i + 1;
+		sf_info("slot %d: sandbox ids 0-%u are host ids %u-%u (user namespace slot %lld)", i,
+			SF_USERNS_SIZE - 1, host_base, host_base + SF_USERNS_SIZE - 1, first + i);
 	}
 	snprintf(probe, sizeof(probe), "%s/idmap-probe", w->workdir);
 	int rc = sf_mkdirs(probe, 0755);
 	if (rc == 0)
-		rc = sf_userns_idmap(&w->userns, w->rootfs, probe, true);
+		rc = sf_userns_idmap(&w->slots[0].userns, w->rootfs, probe, true);
 	if (rc == 0)
 		umount2(probe, MNT_DETACH);
 	rmdir(probe);
 	if (rc) {
 		fprintf(stderr, "cannot make an idmapped mount of %s (%s): the kernel or the file"
 				" system does not support idmapped mounts\n", w->rootfs, strerror(-rc));
-		sf_userns_close(&w->userns);
 		return 2;
 	}
-	w->env.userns = &w->userns;
-	sf_info("sandbox ids 0-%u are host ids %u-%u (slot %lld)", SF_USERNS_SIZE - 1, host_base,
-		host_base + SF_USERNS_SIZE - 1, slot);
 	return 0;
 }
 
-/* The sandbox rootfs and the scratch space, as absolute paths. */
+/* The sandbox rootfs and the scratch space, as absolute paths; a rootfs
+ * image is mounted below the work dir. */
 static int worker_dirs(struct worker *w)
 {
-	if (!realpath(sf_config_get(opts, NOPTS, "rootfs"), w->rootfs)) {
-		fprintf(stderr, "--rootfs %s: %s (build it with scripts/setup.sh rootfs)\n",
-			sf_config_get(opts, NOPTS, "rootfs"), strerror(errno));
+	const char *rootfs = sf_config_get(opts, NOPTS, "rootfs");
+	struct stat st;
+	if (!realpath(rootfs, w->rootfs) || stat(w->rootfs, &st) != 0) {
+		fprintf(stderr, "--rootfs %s: %s (build it with scripts/setup.sh rootfs)\n", rootfs,
+			strerror(errno));
 		return 2;
 	}
 	if (sf_mkdirs(sf_config_get(opts, NOPTS, "work-dir"), 0755) ||
@@ -277,6 +324,20 @@ static int worker_dirs(struct worker *w)
 		fprintf(stderr, "--work-dir: cannot create %s\n", sf_config_get(opts, NOPTS, "work-dir"));
 		return 2;
 	}
+	if (S_ISDIR(st.st_mode)) {
+		sf_warn("--rootfs %s is a directory: its host path shows in the sandbox's mount"
+			" table (use the image for scans)", w->rootfs);
+		return 0;
+	}
+	char err[512];
+	snprintf(w->rootfs_mount, sizeof(w->rootfs_mount), "%s/rootfs", w->workdir);
+	if (sf_rootimg_mount(w->rootfs, w->rootfs_mount, err, sizeof(err))) {
+		fprintf(stderr, "--rootfs: %s\n", err);
+		w->rootfs_mount[0] = 0;
+		return 2;
+	}
+	sf_info("rootfs image %s mounted at %s", w->rootfs, w->rootfs_mount);
+	snprintf(w->rootfs, sizeof(w->rootfs), "%s", w->rootfs_mount);
 	return 0;
 }
 
@@ -433,31 +494,91 @@ static int worker_gateway(struct worker *w)
 	return 0;
 }
 
+/* A PyPI index or gem source (option opt, with opt-auth and opt-ca): the
+ * URL the sandbox uses for it (url), and the origins the proxy must allow
+ * (its files may lie anywhere on its host: a simple index links to
+ * /packages/…; public PyPI's and RubyGems' on a second host). With a
+ * credential, a gateway of its own in front of the whole origin holds it. */
+static int worker_index(struct worker *w, const char *opt, const char *extra_host,
+			const char *extra, struct sf_gateway **gw, char *url, size_t urllen)
+{
+	const char *index = sf_config_get(opts, NOPTS, opt);
+	char name[64], dir[PATH_MAX + 32], err[512] = "";
+	struct sf_url_parts u;
+	url[0] = '\0';
+	if (!index || !index[0])
+		return 0;
+	if (sf_url_split(index, &u)) {
+		fprintf(stderr, "--%s %s: not an http(s) URL with a host\n", opt, index);
+		return 2;
+	}
+	snprintf(name, sizeof(name), "%s-auth", opt);
+	const char *auth = sf_config_get(opts, NOPTS, name);
+	if (auth && auth[0]) {
+		char origin[320], ca[64];
+		snprintf(origin, sizeof(origin), "%s/", u.origin);
+		snprintf(ca, sizeof(ca), "%s-ca", opt);
+		snprintf(dir, sizeof(dir), "%s/gateway-%s", w->workdir, opt);
+		int rc = sf_gateway_start(gw, origin, auth, sf_config_get(opts, NOPTS, ca), dir, err,
+					  sizeof(err));
+		if (rc) {
+			fprintf(stderr, "--%s: %s\n", name, err[0] ? err : strerror(-rc));
+			return 2;
+		}
+		snprintf(url, urllen, "%s%s", sf_gateway_origin(*gw), u.path);
+		snprintf(w->allow[w->nallow++], sizeof(w->allow[0]), "%s/", sf_gateway_origin(*gw));
+		sf_info("gateway on %s adds the credential for %s", sf_gateway_origin(*gw), index);
+		return 0;
+	}
+	snprintf(url, urllen, "%s", index);
+	snprintf(w->allow[w->nallow++], sizeof(w->allow[0]), "%s/", u.origin);
+	if (!strcmp(u.host, extra_host) && !strcmp(u.scheme, "https"))
+		snprintf(w->allow[w->nallow++], sizeof(w->allow[0]), "%s", extra);
+	return 0;
+}
+
 /* The fetch phase's way to the registry: the allowlisting proxy, and the
  * tarball cache its jobs share (owned by the sandbox user). */
 static int worker_registry_path(struct worker *w)
 {
-	char dir[PATH_MAX + 16], err[512] = "";
-	snprintf(dir, sizeof(dir), "%s/proxy", w->workdir);
+	char dir[PATH_MAX + 32], err[512] = "";
 	/* yarn classic fetches a yarn.lock's resolved URLs as they are, and
 	 * real-world ones name registry.yarnpkg.com (npm's registry by
 	 * another name): allowed too when the registry is npm's */
 	int rc = worker_gateway(w);
 	if (rc)
 		return rc;
-	const char *registries[] = {w->env.registry, WORKER_YARN_REGISTRY};
+	if ((rc = worker_index(w, "pypi-index", "pypi.org", "https://files.pythonhosted.org/",
+			       &w->pypi_gateway, w->pypi_url, sizeof(w->pypi_url))) ||
+	    (rc = worker_index(w, "gem-source", "rubygems.org", "https://index.rubygems.org/",
+			       &w->gem_gateway, w->gem_url, sizeof(w->gem_url))))
+		return rc;
+	w->env.pypi_index = w->pypi_url;
+	w->env.gem_source = w->gem_url;
+	const char *registries[SF_PROXY_MAX_REGISTRIES] = {w->env.registry, WORKER_YARN_REGISTRY};
 	int nreg = !w->gateway && worker_is_npmjs(w->env.registry) ? 2 : 1;
-	rc = sf_proxy_start(&w->proxy, sf_config_get(opts, NOPTS, "registry-proxy"), dir,
-				registries, nreg, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "registry proxy: %s\n", err[0] ? err : strerror(-rc));
-		sf_error("cannot start the registry proxy: %s", err[0] ? err : strerror(-rc));
-		return 2;
+	for (int i = 0; i < w->nallow && nreg < SF_PROXY_MAX_REGISTRIES; i++)
+		registries[nreg++] = w->allow[i];
+	/* a proxy per slot: what it refused (read back from its log) is
+	 * then that slot's job's alone */
+	for (int i = 0; i < w->nslots; i++) {
+		struct worker_slot *sl = &w->slots[i];
+		if (i == 0)
+			snprintf(dir, sizeof(dir), "%s/proxy", w->workdir);
+		else
+			snprintf(dir, sizeof(dir), "%s/proxy-%d", w->workdir, i);
+		rc = sf_proxy_start(&sl->proxy, sf_config_get(opts, NOPTS, "registry-proxy"), dir,
+				    registries, nreg, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "registry proxy: %s\n", err[0] ? err : strerror(-rc));
+			sf_error("cannot start the registry proxy: %s", err[0] ? err : strerror(-rc));
+			return 2;
+		}
+		sl->proxy_running = true;
+		sf_info("slot %d: registry proxy on 127.0.0.1:%u allows %s%s only", i,
+			(unsigned)sl->proxy.port, w->env.registry,
+			nreg > 1 ? " and the yarn, PyPI and gem hosts configured" : "");
 	}
-	w->proxy_running = true;
-	w->env.proxy = &w->proxy;
-	sf_info("registry proxy on 127.0.0.1:%u allows %s%s only", (unsigned)w->proxy.port,
-		w->env.registry, nreg > 1 ? " and " WORKER_YARN_REGISTRY : "");
 	snprintf(w->cache_dir, sizeof(w->cache_dir), "%s/npm-cache", w->workdir);
 	if (sf_job_cache_prepare(w->cache_dir, w->cache_max_mb) != 0) {
 		fprintf(stderr, "--work-dir: cannot create the tarball cache %s\n", w->cache_dir);
@@ -488,6 +609,30 @@ static int worker_network_probe(const struct worker *w)
 	return 0;
 }
 
+/* Each slot's job environment: the worker's, with the slot's user
+ * namespace and registry proxy. */
+static void worker_slot_envs(struct worker *w)
+{
+	for (int i = 0; i < w->nslots; i++) {
+		struct worker_slot *sl = &w->slots[i];
+		w->slot_envs[i] = w->env;
+		w->slot_envs[i].userns = &sl->userns;
+		w->slot_envs[i].proxy = sl->proxy_running ? &sl->proxy : NULL;
+	}
+}
+
+/* Stops what the slots started. */
+static void worker_slots_close(struct worker *w)
+{
+	for (int i = 0; i < w->nslots; i++) {
+		if (w->slots[i].proxy_running)
+			sf_proxy_stop(&w->slots[i].proxy);
+		w->slots[i].proxy_running = false;
+		sf_userns_close(&w->slots[i].userns);
+	}
+	w->nslots = 0;
+}
+
 /* A worker killed mid-job leaves its container and job directory. */
 static void worker_sweep(const struct worker *w)
 {
@@ -500,7 +645,7 @@ static void worker_sweep(const struct worker *w)
 
 int main(int argc, char **argv)
 {
-	static struct worker w = {.userns.fd = -1};
+	static struct worker w;
 	int rc = sf_config_load(opts, NOPTS, argc, argv, "usage: scanfarm-worker [--option value]...",
 				NULL, NULL);
 	if (rc)
@@ -511,12 +656,17 @@ int main(int argc, char **argv)
 	if (worker_options(&w) || worker_dirs(&w) || worker_find_init(&w) || worker_userns(&w) ||
 	    worker_network_probe(&w) ||
 	    worker_detection(&w) || worker_registry_path(&w)) {
+		worker_slots_close(&w);
+		sf_gateway_stop(w.gateway);
 		sf_falco_close(w.falco);
 		sf_sensor_close(w.sensor);
 		sf_rules_free(w.rules);
+		if (w.rootfs_mount[0])
+			sf_rootimg_unmount(w.rootfs_mount);
 		return 2;
 	}
 	worker_identity(&w);
+	worker_slot_envs(&w);
 	worker_sweep(&w);
 
 	struct sigaction sa = {.sa_handler = sf_link_on_signal};
@@ -541,18 +691,20 @@ int main(int argc, char **argv)
 			" network=%s",
 			w.link.id, jobs_url, results_url, w.env.runtime, w.link.sensor,
 			w.link.capacity, w.env.network);
-		sf_link_serve(&w.link, &w.env);
+		sf_link_serve(&w.link, w.slot_envs);
 		sf_info("stopping");
 		exit_code = 0;
 	}
 	sf_link_close(&w.link);
-	if (w.proxy_running)
-		sf_proxy_stop(&w.proxy);
+	worker_slots_close(&w);
 	sf_gateway_stop(w.gateway);
+	sf_gateway_stop(w.pypi_gateway);
+	sf_gateway_stop(w.gem_gateway);
 	sf_falco_close(w.falco);
 	sf_sensor_close(w.sensor);
 	sf_rules_free(w.rules);
-	sf_userns_close(&w.userns);
+	if (w.rootfs_mount[0])
+		sf_rootimg_unmount(w.rootfs_mount);
 	sf_http_global_cleanup();
 	sf_config_free(opts, NOPTS);
 	return exit_code;

@@ -28,7 +28,7 @@ struct sf_observe {
 	struct sf_decoder decoder;
 	struct sf_collect collect;
 	uint64_t records, evaluated;
-	uint64_t drops_at_start;
+	uint64_t drops; /* of the job's cgroups, so far */
 	/* The phase being watched ("fetch", "install", "import", or "" before
 	 * the first): what the phase's events and facts are attributed to. */
 	char phase[16];
@@ -43,6 +43,15 @@ struct sf_observe {
 };
 
 /* --- the rule call ------------------------------------------------------ */
+
+/* Stops watching the phase's cgroup, keeping what the ring buffer lost of
+ * its records: the job's drops, not the other slots'. */
+static void obs_unwatch(struct sf_observe *o)
+{
+	uint64_t lost = 0;
+	if (sf_sensor_unwatch(o->sensor, o->cgid, &lost) == 0)
+		o->drops += lost;
+}
 
 static void obs_on_match(void *arg, const struct sf_rule *rule, const struct sf_event *ev)
 {
@@ -114,19 +123,27 @@ int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const ch
 	sf_rules_ctx_init(&o->rctx);
 	struct sf_collect_opts co = {.rules = opts->rules,
 				     .hostname = opts->hostname,
+				     .work_dir = opts->work_dir,
 				     .work_host_dir = opts->work_host_dir,
 				     .tmp_host_dir = opts->tmp_host_dir,
+				     .home_dir = opts->home_dir,
+				     .home_host_dir = opts->home_host_dir,
 				     .rootfs = opts->rootfs};
 	sf_collect_init(&o->collect, &co);
 	sf_proctable_init(&o->procs, &o->collect.oom);
-	sf_packages_init(&o->packages, opts->work_host_dir, opts->tmp_host_dir, opts->project_dir,
-			 &o->collect.oom);
+	sf_packages_init(&o->packages, opts->work_dir, opts->work_host_dir, opts->tmp_host_dir,
+			 opts->project_dir, &o->collect.oom);
+	sf_packages_set_ecosystem(&o->packages, opts->ecosystem, opts->project_id);
 	o->decoder = (struct sf_decoder){.sensor = sensor,
 					 .container_id = opts->container_id,
 					 .image = opts->image,
 					 .procs = &o->procs,
 					 .packages = &o->packages,
 					 .phase = o->phase,
+					 .work_dir = opts->work_dir,
+					 .home_dir = opts->home_dir,
+					 .user_name = opts->user_name,
+					 .user_id = opts->user_id,
 					 .cgroups = o->cgroups,
 					 .sink = {.fact = obs_fact, .exec = obs_exec, .arg = o},
 					 .uid_base = opts->uid_base,
@@ -140,9 +157,6 @@ int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const ch
 		if (rc && opts->err)
 			snprintf(opts->err, opts->errlen, "%s", err);
 		name = NULL;
-	} else {
-		uint64_t events;
-		sf_sensor_counters(sensor, &events, &o->drops_at_start);
 	}
 	if (rc == 0 && name) {
 		snprintf(o->cgroups, sizeof(o->cgroups), "memory=/%s/%s", SF_SANDBOX_CGROUP_PARENT,
@@ -161,7 +175,7 @@ int sf_observe_start(struct sf_observe **out, struct sf_sensor *sensor, const ch
 int sf_observe_phase(struct sf_observe *o, const char *phase, const char *name)
 {
 	if (o->watching) {
-		sf_sensor_unwatch(o->sensor, o->cgid);
+		obs_unwatch(o);
 		o->watching = false;
 	}
 	snprintf(o->phase, sizeof(o->phase), "%s", phase);
@@ -230,7 +244,7 @@ void sf_observe_sinkhole(struct sf_observe *o, const struct sf_net_record *r, si
 			 const struct sf_sinkhole_stats *st)
 {
 	if (o->watching) {
-		sf_sensor_unwatch(o->sensor, o->cgid);
+		obs_unwatch(o);
 		o->watching = false;
 	}
 	/* a record nobody's socket explains (the sensor missed it, or there
@@ -266,7 +280,7 @@ const char *sf_observe_error(const struct sf_observe *o) { return o->error[0] ? 
 int sf_observe_finish(struct sf_observe *o, struct sf_batch *b)
 {
 	if (o->watching) {
-		sf_sensor_unwatch(o->sensor, o->cgid);
+		obs_unwatch(o);
 		o->watching = false;
 	}
 	if (o->falco) {
@@ -274,10 +288,8 @@ int sf_observe_finish(struct sf_observe *o, struct sf_batch *b)
 		sf_falco_watch_free(o->falco);
 		o->falco = NULL;
 	} else {
-		uint64_t events, drops;
-		sf_sensor_counters(o->sensor, &events, &drops);
 		b->events = o->records;
-		b->drops = drops - o->drops_at_start;
+		b->drops = o->drops;
 	}
 	if (o->packages.truncated)
 		sf_collect_fact(&o->collect, "sensor", "packages_truncated", "yes", NULL, NULL);
@@ -289,7 +301,7 @@ void sf_observe_free(struct sf_observe *o)
 	if (!o)
 		return;
 	if (o->watching)
-		sf_sensor_unwatch(o->sensor, o->cgid);
+		obs_unwatch(o);
 	sf_falco_watch_free(o->falco); /* no callback after this */
 	sf_proctable_free(&o->procs);
 	sf_packages_free(&o->packages);

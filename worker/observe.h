@@ -62,15 +62,27 @@ struct sf_observe_opts {
 	const char *container_id;	/* the job's container name */
 	const char *image;		/* container.image.repository */
 	const char *hostname;		/* the worker's, for alerts */
-	/* Host directory bind-mounted at /work, to hash binaries that
-	 * exited before they could be read through /proc. */
+	/* The project tree's path in the container (the runner look's
+	 * workspace, "/builds/acme/app"; NULL: "/work") and the host
+	 * directory mounted there, to read package.json files and hash
+	 * binaries that exited before they could be read through /proc. */
+	const char *work_dir;
 	const char *work_host_dir;
 	const char *tmp_host_dir;	/* host directory mounted at /tmp, or NULL */
+	const char *home_dir;		/* the user's home in the container, or NULL */
+	const char *home_host_dir;	/* its host directory */
 	const char *rootfs;		/* host path of the read-only rootfs */
-	/* The project's root in the container ("/work/package"), whose
+	const char *user_name;		/* user.name of uid user_id (NULL: numbers) */
+	uint32_t user_id;
+	/* The project's root in the container (work_dir or below), whose
 	 * package.json names the project; NULL: the cwd of the first exec
-	 * under /work, outside node_modules, that holds a package.json. */
+	 * in work_dir, outside node_modules, that holds a package.json. */
 	const char *project_dir;
+	/* The job's ecosystem when it is not npm ("pypi", "rubygems"): which
+	 * directories are packages (packages.h), and the project's identity
+	 * as the worker read it from the body (project_id), or NULL. */
+	const char *ecosystem;
+	const char *project_id;
 	/* The sandbox's user namespace (0, 0: none): the host ids it maps
 	 * are reported as the ids inside (user.uid 1000 is the sandbox user). */
 	uint32_t uid_base, uid_count;

@@ -25,7 +25,8 @@ bool sf_phase_ok(const struct sf_phase *p)
 }
 
 /* What npm said went wrong: its "npm ERR! code X" and the line after it;
- * pnpm's " ERR_PNPM_X  message" line (on stdout, before its notes); else
+ * pnpm's " ERR_PNPM_X  message" line (on stdout, before its notes); pip's
+ * first "ERROR: " line; bundler's "Could not find …" message; else
  * the last non-empty line of the tail that is not about its log (yarn's
  * "error …"). */
 static void phase_last_line(const char *tail, char *out, size_t outlen)
@@ -37,6 +38,22 @@ static void phase_last_line(const char *tail, char *out, size_t outlen)
 	if (pnpm) {
 		size_t n = strcspn(pnpm, "\r\n");
 		snprintf(out, outlen, "%.*s", (int)(n > 240 ? 240 : n), pnpm);
+		return;
+	}
+	/* pip's first "ERROR: " line; bundler's "Could not find …", wrapped
+	 * over lines up to an empty one */
+	const char *pip = !strncmp(tail, "ERROR: ", 7) ? tail : strstr(tail, "\nERROR: ");
+	const char *bundler = strstr(tail, "Could not find ");
+	if (pip || bundler) {
+		const char *m = pip ? pip + (pip[0] == '\n') : bundler;
+		size_t n = 0;
+		for (; m[0] && n + 1 < outlen && n < 240; m++) {
+			if (m[0] == '\n' && (pip || m[1] == '\n' || !m[1]))
+				break;
+			if (m[0] != '\r')
+				out[n++] = m[0] == '\n' ? ' ' : m[0];
+		}
+		out[n] = '\0';
 		return;
 	}
 	const char *code = strstr(tail, "npm ERR! code ");

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -80,7 +81,11 @@ static void *link_heartbeat(void *arg)
 	return NULL;
 }
 
-static void link_handle(struct sf_link *lk, const struct sf_job_env *env, const struct sf_job *job)
+/* Runs one job (or, with noop, answers it at once) and pushes its batch.
+ * Called on a slot's thread, several at once: nng sockets are safe to
+ * send on from any thread. */
+static void link_handle(struct sf_link *lk, const struct sf_job_env *env, const struct sf_job *job,
+			int slot)
 {
 	if (job->lease_deadline_ms > 0 && sf_now_ms() > job->lease_deadline_ms) {
 		/* The coordinator has already given this attempt up. */
@@ -88,9 +93,9 @@ static void link_handle(struct sf_link *lk, const struct sf_job_env *env, const 
 			(long long)job->job_id, job->attempt);
 		return;
 	}
-	sf_info("job %lld attempt %d: scan %s, %s artifact %s (%lld bytes)", (long long)job->job_id,
-		job->attempt, job->scan_id, job->ecosystem, job->sha256, (long long)job->size);
-	atomic_store(&lk->running, 1);
+	sf_info("job %lld attempt %d: scan %s, %s artifact %s (%lld bytes), slot %d",
+		(long long)job->job_id, job->attempt, job->scan_id, job->ecosystem, job->sha256,
+		(long long)job->size, slot);
 	struct sf_batch batch;
 	int rc;
 	if (lk->noop) {
@@ -105,7 +110,6 @@ static void link_handle(struct sf_link *lk, const struct sf_job_env *env, const 
 	} else {
 		rc = sf_job_run(env, job, &batch);
 	}
-	atomic_store(&lk->running, 0);
 	if (rc) {
 		sf_error("job %lld: out of memory building the result", (long long)job->job_id);
 		sf_batch_free(&batch);
@@ -125,6 +129,107 @@ static void link_handle(struct sf_link *lk, const struct sf_job_env *env, const 
 			batch.error ? batch.error : "");
 	sf_buf_free(&msg);
 	sf_batch_free(&batch);
+}
+
+/* A slot: one job at a time, on a thread of its own, with the slot's job
+ * environment (its user namespace, its registry proxy). */
+enum link_slot_state { LINK_SLOT_FREE, LINK_SLOT_RUNNING, LINK_SLOT_DONE };
+
+struct link_slot {
+	struct sf_link *lk;
+	const struct sf_job_env *env;
+	int index;
+	struct sf_job job; /* owned while running */
+	pthread_t thread;
+	enum link_slot_state state; /* under the pool's lock */
+	struct link_pool *pool;
+};
+
+/* The slots of sf_link_serve, and the lock and condition a finished job
+ * signals the asking thread with. */
+struct link_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	struct link_slot *slots;
+	int n;
+};
+
+static void *link_slot_main(void *arg)
+{
+	struct link_slot *sl = arg;
+	link_handle(sl->lk, sl->env, &sl->job, sl->index);
+	sf_job_free(&sl->job);
+	atomic_fetch_sub(&sl->lk->running, 1);
+	pthread_mutex_lock(&sl->pool->lock);
+	sl->state = LINK_SLOT_DONE;
+	pthread_cond_signal(&sl->pool->freed);
+	pthread_mutex_unlock(&sl->pool->lock);
+	return NULL;
+}
+
+/* Joins the slots whose job has ended; how many slots are free. Called
+ * with the lock held (a finished thread only takes it to say so). */
+static int link_pool_reap(struct link_pool *p)
+{
+	int free_slots = 0;
+	for (int i = 0; i < p->n; i++) {
+		if (p->slots[i].state == LINK_SLOT_DONE) {
+			pthread_join(p->slots[i].thread, NULL);
+			p->slots[i].state = LINK_SLOT_FREE;
+		}
+		free_slots += p->slots[i].state == LINK_SLOT_FREE;
+	}
+	return free_slots;
+}
+
+/* Waits until a slot is free (or, with stop_early, until asked to stop):
+ * how many are free then. */
+static int link_pool_wait(struct link_pool *p, bool stop_early)
+{
+	pthread_mutex_lock(&p->lock);
+	int free_slots = link_pool_reap(p);
+	while (free_slots == 0 && !(stop_early && link_stop)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->freed, &p->lock, &ts);
+		free_slots = link_pool_reap(p);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return free_slots;
+}
+
+/* Hands a received job (moved out of *job) to a free slot, waiting for
+ * one if the coordinator sent more than were asked for: a job leased to
+ * this worker is run, never dropped. Without a thread it runs here. */
+static void link_pool_start(struct link_pool *p, struct sf_job *job)
+{
+	link_pool_wait(p, false);
+	pthread_mutex_lock(&p->lock);
+	struct link_slot *sl = NULL;
+	for (int i = 0; i < p->n && !sl; i++)
+		if (p->slots[i].state == LINK_SLOT_FREE)
+			sl = &p->slots[i];
+	sl->job = *job;
+	memset(job, 0, sizeof(*job));
+	sl->state = LINK_SLOT_RUNNING;
+	atomic_fetch_add(&sl->lk->running, 1);
+	int rc = pthread_create(&sl->thread, NULL, link_slot_main, sl);
+	pthread_mutex_unlock(&p->lock);
+	if (rc) {
+		sf_warn("cannot start a thread for job %lld (%s): running it on the asking thread",
+			(long long)sl->job.job_id, strerror(rc));
+		link_handle(sl->lk, sl->env, &sl->job, sl->index);
+		sf_job_free(&sl->job);
+		atomic_fetch_sub(&sl->lk->running, 1);
+		pthread_mutex_lock(&p->lock);
+		sl->state = LINK_SLOT_FREE;
+		pthread_mutex_unlock(&p->lock);
+	}
 }
 
 /* A request's token: random, so a restarted worker's never match. */
@@ -207,22 +312,39 @@ int sf_link_open(struct sf_link *lk, const char *jobs_url, const char *results_u
 	return 0;
 }
 
-void sf_link_serve(struct sf_link *lk, const struct sf_job_env *env)
+void sf_link_serve(struct sf_link *lk, const struct sf_job_env *envs)
 {
+	struct link_pool pool = {.n = lk->capacity};
+	if (!(pool.slots = calloc((size_t)lk->capacity, sizeof(*pool.slots)))) {
+		sf_error("out of memory for %d slots", lk->capacity);
+		return;
+	}
+	pthread_mutex_init(&pool.lock, NULL);
+	pthread_cond_init(&pool.freed, NULL);
+	for (int i = 0; i < pool.n; i++)
+		pool.slots[i] = (struct link_slot){
+		    .lk = lk, .env = &envs[lk->noop ? 0 : i], .index = i, .pool = &pool};
 	struct sf_want want = {.worker_id = lk->id,
-			       .slots = lk->capacity,
 			       .wait_ms = SF_LINK_WAIT_MS,
 			       .fresh = true,
 			       .auth = (char *)lk->secret};
 	while (!link_stop) {
+		/* ask only for the slots free now: the coordinator leases to
+		 * a worker no more than it can start at once */
+		int free_slots = link_pool_wait(&pool, true);
+		if (link_stop)
+			break;
 		struct sf_jobs jobs = {0};
+		want.slots = free_slots;
 		want.token = link_token();
 		int rc = link_ask(lk, &want, &jobs);
 		if (rc == -EAGAIN) {
 			continue; /* coordinator not there: the send timed out */
 		} else if (rc) {
 			/* Whatever the coordinator sent in reply to this request
-			 * is leased to us but will never be run: say so. */
+			 * is leased to us but will never be run: say so. The
+			 * jobs of earlier requests, still running, carry other
+			 * tokens and stay ours. */
 			want.lost_token = want.token;
 			if (rc != -ETIMEDOUT)
 				usleep(200 * 1000);
@@ -232,10 +354,25 @@ void sf_link_serve(struct sf_link *lk, const struct sf_job_env *env)
 		want.lost_token = 0;
 		/* Received jobs are leased to us: run them even when asked
 		 * to stop (a graceful stop finishes what it took on). */
-		for (uint32_t i = 0; i < jobs.njobs; i++)
-			link_handle(lk, env, &jobs.jobs[i]);
+		for (uint32_t i = 0; i < jobs.njobs; i++) {
+			if (lk->noop) { /* the queue's speed, not threads', is measured */
+				atomic_fetch_add(&lk->running, 1);
+				link_handle(lk, &envs[0], &jobs.jobs[i], 0);
+				atomic_fetch_sub(&lk->running, 1);
+			} else {
+				link_pool_start(&pool, &jobs.jobs[i]);
+			}
+		}
 		sf_jobs_free(&jobs);
 	}
+	/* a graceful stop: the jobs in flight finish and their batches go */
+	pthread_mutex_lock(&pool.lock);
+	while (link_pool_reap(&pool) < pool.n)
+		pthread_cond_wait(&pool.freed, &pool.lock);
+	pthread_mutex_unlock(&pool.lock);
+	pthread_cond_destroy(&pool.freed);
+	pthread_mutex_destroy(&pool.lock);
+	free(pool.slots);
 }
 
 void sf_link_close(struct sf_link *lk)

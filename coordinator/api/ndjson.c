@@ -123,24 +123,10 @@ enum MHD_Result sf_ndjson_chunk(struct sf_ndjson *n, const char *data, size_t le
 }
 
 struct sf_ndjson *sf_ndjson_begin(struct sf_db_pool *pool, const struct sf_bulk_config *cfg,
-				  struct MHD_Connection *c, enum MHD_Result *reply)
+				  const struct sf_query *q, struct MHD_Connection *c,
+				  enum MHD_Result *reply)
 {
-	const char *prio = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "priority");
-	const char *rescan = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "rescan");
-	char labels[2048], msg[256] = "";
-	long p = 0;
-	if (prio) {
-		char *end = NULL;
-		p = strtol(prio, &end, 10);
-		if (!*prio || *end || p < -1000 || p > 1000) {
-			*reply = sf_reply_error(c, 400, "bad_request", "priority must be -1000 to 1000");
-			return NULL;
-		}
-	}
-	if (!sf_reply_arg(c, "labels", labels, sizeof(labels))) {
-		*reply = sf_reply_error(c, 400, "bad_request", "labels too long or not printable");
-		return NULL;
-	}
+	char msg[256] = "";
 	struct sf_ndjson *n = calloc(1, sizeof(*n));
 	if (!n || !(n->spool = tmpfile())) {
 		free(n);
@@ -149,10 +135,8 @@ struct sf_ndjson *sf_ndjson_begin(struct sf_db_pool *pool, const struct sf_bulk_
 	}
 	n->pool = pool;
 	n->db = sf_db_get(pool);
-	bool re = rescan && (!strcmp(rescan, "1") || !strcmp(rescan, "true"));
-	const char *net = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "network");
-	int rc = sf_bulk_stream_begin(n->db, cfg, (int)p, labels, re, net, &n->stream, msg,
-				      sizeof(msg));
+	int rc = sf_bulk_stream_begin(n->db, cfg, q->priority, q->labels, q->rescan,
+				      q->network[0] ? q->network : NULL, &n->stream, msg, sizeof(msg));
 	if (rc) {
 		sf_ndjson_free(n);
 		*reply = rc == -EINVAL ? sf_reply_error(c, 400, "bad_request", msg)

@@ -16,8 +16,8 @@
  * is bounded by one chunk on the way in and a buffer on the way out.
  *
  * Owns: the per-request state (sf_ndjson_free), its database connection
- * until then, the spool. Calls: bulk (the stream), db (pool), reply,
- * metrics, log, libmicrohttpd, jansson, libc.
+ * until then, the spool. Calls: query (its parameters' struct), bulk (the
+ * stream), db (pool), reply, metrics, log, libmicrohttpd, jansson, libc.
  */
 #ifndef SF_NDJSON_H
 #define SF_NDJSON_H
@@ -28,16 +28,19 @@
 #include "bulk.h"
 #include "db.h"
 #include "metrics.h"
+#include "query.h"
 
 #define SF_NDJSON_MAX_LINE 16384
 #define SF_NDJSON_CHUNK 1000
 
 struct sf_ndjson;
 
-/* The request's first call: NULL with an answer queued (*reply) when the
- * query is refused or the stream cannot begin. */
+/* The request's first call, with its query as query.h read it
+ * (SF_QUERY_BATCH_SUBMIT; borrowed): NULL with an answer queued (*reply)
+ * when the labels are refused or the stream cannot begin. */
 struct sf_ndjson *sf_ndjson_begin(struct sf_db_pool *pool, const struct sf_bulk_config *cfg,
-				  struct MHD_Connection *c, enum MHD_Result *reply);
+				  const struct sf_query *q, struct MHD_Connection *c,
+				  enum MHD_Result *reply);
 /* A chunk of the body. MHD_NO cuts the connection (a body going on long
  * after it was refused). */
 enum MHD_Result sf_ndjson_chunk(struct sf_ndjson *n, const char *data, size_t len);

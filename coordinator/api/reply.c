@@ -85,32 +85,3 @@ enum MHD_Result sf_reply_shutting_down(struct MHD_Connection *c)
 	return sf_reply_json_header(c, MHD_HTTP_SERVICE_UNAVAILABLE, body,
 				    MHD_HTTP_HEADER_CONNECTION, "close");
 }
-
-bool sf_reply_arg(struct MHD_Connection *c, const char *key, char *out, size_t len)
-{
-	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
-	out[0] = 0;
-	if (!v)
-		return true;
-	for (const char *p = v; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return false;
-	return sf_strlcpy(out, v, len) == 0 && strlen(v) < len;
-}
-
-bool sf_reply_paging(struct MHD_Connection *c, int def, int max, int *limit,
-		     const char **cursor, enum MHD_Result *reply)
-{
-	const char *limit_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
-	*cursor = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
-	char *end = NULL;
-	long l = limit_s ? strtol(limit_s, &end, 10) : def;
-	if (limit_s && (!*limit_s || *end || l < 1 || l > max)) {
-		char m[64];
-		snprintf(m, sizeof(m), "limit must be 1 to %d", max);
-		*reply = sf_reply_error(c, 400, "bad_request", m);
-		return false;
-	}
-	*limit = (int)l;
-	return true;
-}

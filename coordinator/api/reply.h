@@ -1,5 +1,5 @@
 /*
- * reply — how the REST API reads a request's query arguments and answers:
+ * reply — how the REST API answers (its queries are read by query.h):
  * JSON bodies, errors as JSON with a stable code and a message (Package
  * Hunter clients read `status`/`reason`, so those are present too), the
  * artifact store's errors, paged listings, and the 503 of a coordinator
@@ -36,13 +36,5 @@ enum MHD_Result sf_reply_page(struct MHD_Connection *c, int rc, json_t *out,
 /* A new request while the coordinator drains for shutdown: 503, and the
  * connection is closed. */
 enum MHD_Result sf_reply_shutting_down(struct MHD_Connection *c);
-
-/* Copies an optional query argument ("" when absent), refusing one that
- * does not fit or holds control characters. */
-bool sf_reply_arg(struct MHD_Connection *c, const char *key, char *out, size_t len);
-/* Reads limit (1…max, default def) and cursor; false with an error queued
- * in *reply. */
-bool sf_reply_paging(struct MHD_Connection *c, int def, int max, int *limit,
-		     const char **cursor, enum MHD_Result *reply);
 
 #endif

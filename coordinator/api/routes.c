@@ -11,16 +11,24 @@
 #include "bulk.h"
 #include "jobs.h"
 #include "log.h"
+#include "query.h"
 #include "reply.h"
 #include "report.h"
 #include "util.h"
 #include "workers.h"
 
-/* A route's handler; rest is the URL after the route's path. */
+/* A route's handler; rest is the URL after the route's path, q its query
+ * read and checked (query.h). */
 typedef enum MHD_Result (*routes_fn)(struct sf_routes *r, struct MHD_Connection *c,
-				     const char *rest, void **con_cls);
+				     const char *rest, const struct sf_query *q, void **con_cls);
 
 /* ------------------------------------------------------------- reports */
+
+/* The page's cursor: NULL for the first page. */
+static const char *routes_cursor(const struct sf_query *q)
+{
+	return q->given & (1u << SF_QP_CURSOR) ? q->cursor : NULL;
+}
 
 static enum MHD_Result routes_scan_report(struct sf_routes *r, struct MHD_Connection *c,
 					  const char *id, bool package_hunter)
@@ -41,84 +49,58 @@ static enum MHD_Result routes_scan_report(struct sf_routes *r, struct MHD_Connec
 
 /* GET /?id=<uuid> */
 static enum MHD_Result routes_ph_report(struct sf_routes *r, struct MHD_Connection *c,
-					const char *rest, void **con_cls)
+					const char *rest, const struct sf_query *q, void **con_cls)
 {
 	(void)rest;
 	(void)con_cls;
-	return routes_scan_report(
-	    r, c, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "id"), true);
+	return routes_scan_report(r, c, q->id[0] ? q->id : NULL, true);
 }
 
 /* GET /v1/scans/<uuid> */
 static enum MHD_Result routes_report(struct sf_routes *r, struct MHD_Connection *c,
-				     const char *rest, void **con_cls)
+				     const char *rest, const struct sf_query *q, void **con_cls)
 {
+	(void)q;
 	(void)con_cls;
 	return routes_scan_report(r, c, rest, false);
 }
 
 /* GET /v1/scans?status=&artifact=&limit=&cursor= */
 static enum MHD_Result routes_list(struct sf_routes *r, struct MHD_Connection *c,
-				   const char *rest, void **con_cls)
+				   const char *rest, const struct sf_query *q, void **con_cls)
 {
 	(void)rest;
 	(void)con_cls;
-	const char *status = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status");
-	const char *artifact = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "artifact");
-	int limit;
-	const char *cursor;
-	enum MHD_Result reply;
-	if (!sf_reply_paging(c, 50, 500, &limit, &cursor, &reply))
-		return reply;
-	static const char *const statuses[] = {"queued", "running", "finished", "failed"};
-	bool known = !status;
-	for (size_t i = 0; status && i < 4; i++)
-		known |= strcmp(status, statuses[i]) == 0;
-	if (!known)
-		return sf_reply_error(c, 400, "bad_request",
-				      "status must be queued, running, finished or failed");
-	if (artifact && (strlen(artifact) != SF_SHA256_HEX || !sf_is_hex(artifact, SF_SHA256_HEX)))
-		return sf_reply_error(c, 400, "bad_request", "artifact must be a sha256 in hex");
 	json_t *out = NULL;
 	PGconn *db = sf_db_get(r->pool);
-	int rc = sf_report_list(db, status, artifact, limit, cursor, &out);
+	int rc = sf_report_list(db, q->status[0] ? q->status : NULL,
+				q->artifact[0] ? q->artifact : NULL, q->limit, routes_cursor(q), &out);
 	sf_db_put(r->pool, db);
 	return sf_reply_page(c, rc, out, NULL);
 }
 
 /* GET /v1/scans/<id>/alerts?limit=&cursor=&priority=&rule= */
 static enum MHD_Result routes_alerts(struct sf_routes *r, struct MHD_Connection *c,
-				     const char *rest, void **con_cls)
+				     const char *rest, const struct sf_query *q, void **con_cls)
 {
 	(void)con_cls;
 	char id[SF_UUID_LEN + 1];
 	sf_strlcpy(id, rest, sizeof(id));
 	if (!sf_is_uuid(id))
 		return sf_reply_error(c, 404, "not_found", "no scan with that id");
-	int limit, rank = -1;
-	const char *cursor;
-	enum MHD_Result reply;
-	if (!sf_reply_paging(c, 100, 1000, &limit, &cursor, &reply))
-		return reply;
-	const char *prio = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "priority");
-	if (prio && (rank = sf_priority_rank(prio)) < 0)
-		return sf_reply_error(c, 400, "bad_request",
-				      "priority must be a Falco priority: emergency, alert, critical,"
-				      " error, warning, notice, informational or debug");
-	char rule[512];
-	if (!sf_reply_arg(c, "rule", rule, sizeof(rule)))
-		return sf_reply_error(c, 400, "bad_request", "rule too long or not printable");
 	json_t *out = NULL;
 	PGconn *db = sf_db_get(r->pool);
-	int rc = sf_report_alerts_page(db, id, rank, rule[0] ? rule : NULL, limit, cursor, &out);
+	int rc = sf_report_alerts_page(db, id, q->min_rank, q->rule[0] ? q->rule : NULL, q->limit,
+				       routes_cursor(q), &out);
 	sf_db_put(r->pool, db);
 	return sf_reply_page(c, rc, out, "no scan with that id");
 }
 
 /* POST /v1/scans/<id>/cancel */
 static enum MHD_Result routes_cancel(struct sf_routes *r, struct MHD_Connection *c,
-				     const char *rest, void **con_cls)
+				     const char *rest, const struct sf_query *q, void **con_cls)
 {
+	(void)q;
 	(void)con_cls;
 	char id[SF_UUID_LEN + 1];
 	sf_strlcpy(id, rest, sizeof(id));
@@ -139,19 +121,14 @@ static enum MHD_Result routes_cancel(struct sf_routes *r, struct MHD_Connection 
 
 /* GET /v1/batches/<id>?limit=&cursor= */
 static enum MHD_Result routes_batch(struct sf_routes *r, struct MHD_Connection *c,
-				    const char *rest, void **con_cls)
+				    const char *rest, const struct sf_query *q, void **con_cls)
 {
 	(void)con_cls;
 	if (!sf_is_uuid(rest))
 		return sf_reply_error(c, 404, "not_found", "no batch with that id");
-	int limit;
-	const char *cursor;
-	enum MHD_Result reply;
-	if (!sf_reply_paging(c, 100, 1000, &limit, &cursor, &reply))
-		return reply;
 	json_t *out = NULL;
 	PGconn *db = sf_db_get(r->pool);
-	int rc = sf_bulk_view(db, rest, limit, cursor, &out);
+	int rc = sf_bulk_view(db, rest, q->limit, routes_cursor(q), &out);
 	sf_db_put(r->pool, db);
 	return sf_reply_page(c, rc, out, "no batch with that id");
 }
@@ -160,31 +137,31 @@ static enum MHD_Result routes_batch(struct sf_routes *r, struct MHD_Connection *
 
 /* POST /monitor/project/<ecosystem> */
 static enum MHD_Result routes_ph_submit(struct sf_routes *r, struct MHD_Connection *c,
-					const char *rest, void **con_cls)
+					const char *rest, const struct sf_query *q, void **con_cls)
 {
-	return sf_api_upload_scan_start(r->uploads, c, rest, false, con_cls);
+	return sf_api_upload_scan_start(r->uploads, c, rest, q, false, con_cls);
 }
 
 /* POST /v1/scans?ecosystem= */
 static enum MHD_Result routes_submit(struct sf_routes *r, struct MHD_Connection *c,
-				     const char *rest, void **con_cls)
+				     const char *rest, const struct sf_query *q, void **con_cls)
 {
 	(void)rest;
-	const char *eco = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ecosystem");
-	return sf_api_upload_scan_start(r->uploads, c, eco ? eco : "npm", true, con_cls);
+	return sf_api_upload_scan_start(r->uploads, c, q->ecosystem, q, true, con_cls);
 }
 
 static enum MHD_Result routes_batch_submit(struct sf_routes *r, struct MHD_Connection *c,
-					   const char *rest, void **con_cls)
+					   const char *rest, const struct sf_query *q, void **con_cls)
 {
 	(void)rest;
-	return sf_api_upload_batch_start(r->uploads, c, con_cls);
+	return sf_api_upload_batch_start(r->uploads, c, q, con_cls);
 }
 
 static enum MHD_Result routes_artifact_upload(struct sf_routes *r, struct MHD_Connection *c,
-					      const char *rest, void **con_cls)
+					      const char *rest, const struct sf_query *q, void **con_cls)
 {
 	(void)rest;
+	(void)q;
 	return sf_api_upload_artifact_start(r->uploads, c, con_cls);
 }
 
@@ -192,8 +169,9 @@ static enum MHD_Result routes_artifact_upload(struct sf_routes *r, struct MHD_Co
 
 /* GET /v1/artifacts/<sha256> */
 static enum MHD_Result routes_artifact(struct sf_routes *r, struct MHD_Connection *c,
-				       const char *rest, void **con_cls)
+				       const char *rest, const struct sf_query *q, void **con_cls)
 {
+	(void)q;
 	(void)con_cls;
 	int fd;
 	long long size;
@@ -212,8 +190,9 @@ static enum MHD_Result routes_artifact(struct sf_routes *r, struct MHD_Connectio
 
 /* GET /v1/workers: the pool as the workers' heartbeats describe it. */
 static enum MHD_Result routes_workers(struct sf_routes *r, struct MHD_Connection *c,
-				      const char *rest, void **con_cls)
+				      const char *rest, const struct sf_query *q, void **con_cls)
 {
+	(void)q;
 	(void)rest;
 	(void)con_cls;
 	json_t *list = NULL;
@@ -228,8 +207,9 @@ static enum MHD_Result routes_workers(struct sf_routes *r, struct MHD_Connection
 /* GET /readyz: ready to take submissions — the database answers and the
  * artifact store is writable. /healthz only says the process is up. */
 static enum MHD_Result routes_readyz(struct sf_routes *r, struct MHD_Connection *c,
-				     const char *rest, void **con_cls)
+				     const char *rest, const struct sf_query *q, void **con_cls)
 {
+	(void)q;
 	(void)rest;
 	(void)con_cls;
 	PGconn *db = sf_db_get(r->pool);
@@ -244,16 +224,18 @@ static enum MHD_Result routes_readyz(struct sf_routes *r, struct MHD_Connection 
 }
 
 static enum MHD_Result routes_metrics(struct sf_routes *r, struct MHD_Connection *c,
-				      const char *rest, void **con_cls)
+				      const char *rest, const struct sf_query *q, void **con_cls)
 {
+	(void)q;
 	(void)rest;
 	(void)con_cls;
 	return sf_metrics_reply(r->metrics, r->pool, c);
 }
 
 static enum MHD_Result routes_healthz(struct sf_routes *r, struct MHD_Connection *c,
-				      const char *rest, void **con_cls)
+				      const char *rest, const struct sf_query *q, void **con_cls)
 {
+	(void)q;
 	(void)r;
 	(void)rest;
 	(void)con_cls;
@@ -269,35 +251,49 @@ enum routes_match {
 	ROUTES_ID_SUFFIX,  /* the path, an id of SF_UUID_LEN characters, the suffix */
 };
 
+/* A handler and the parameters its query may hold (query.h). */
+struct routes_handler {
+	routes_fn fn;
+	enum sf_query_route query;
+};
+
 struct routes_route {
 	enum routes_match match;
 	const char *path;
-	const char *suffix; /* ROUTES_ID_SUFFIX */
-	routes_fn get;	    /* GET and HEAD */
-	routes_fn post;
-	routes_fn put;
-	routes_fn any;	 /* every method */
-	const char *use; /* 405 for other methods, saying what to use; NULL: 404 */
+	const char *suffix;	    /* ROUTES_ID_SUFFIX */
+	struct routes_handler get;  /* GET and HEAD */
+	struct routes_handler post;
+	struct routes_handler put;
+	struct routes_handler any; /* every method */
+	const char *use;	   /* 405 for other methods, saying what to use; NULL: 404 */
 };
+
+#define ROUTES_H(fn, query) {fn, SF_QUERY_##query}
 
 /* In order: the first route whose URL and method match answers. */
 static const struct routes_route routes_table[] = {
-    {ROUTES_PREFIX, "/monitor/project/", NULL, .post = routes_ph_submit, .use = "use POST"},
-    {ROUTES_EXACT, "/", NULL, .get = routes_ph_report, .use = "use GET"},
-    {ROUTES_COLLECTION, "/v1/scans", NULL, .get = routes_list, .post = routes_submit,
-     .use = "use GET or POST"},
-    {ROUTES_ID_SUFFIX, "/v1/scans/", "/cancel", .post = routes_cancel, .use = "use POST"},
-    {ROUTES_ID_SUFFIX, "/v1/scans/", "/alerts", .get = routes_alerts, .use = "use GET"},
-    {ROUTES_PREFIX, "/v1/scans/", NULL, .get = routes_report, .use = "use GET"},
-    {ROUTES_COLLECTION, "/v1/batches", NULL, .post = routes_batch_submit, .use = "use POST"},
-    {ROUTES_PREFIX, "/v1/batches/", NULL, .get = routes_batch, .use = "use GET"},
-    {ROUTES_EXACT, "/v1/artifacts", NULL, .post = routes_artifact_upload,
-     .put = routes_artifact_upload, .use = "use POST or PUT"},
-    {ROUTES_PREFIX, "/v1/artifacts/", NULL, .get = routes_artifact, .use = "use GET"},
-    {ROUTES_EXACT, "/metrics", NULL, .get = routes_metrics},
-    {ROUTES_EXACT, "/v1/workers", NULL, .get = routes_workers},
-    {ROUTES_EXACT, "/readyz", NULL, .get = routes_readyz},
-    {ROUTES_EXACT, "/healthz", NULL, .any = routes_healthz},
+    {ROUTES_PREFIX, "/monitor/project/", NULL, .post = ROUTES_H(routes_ph_submit, PH_SUBMIT),
+     .use = "use POST"},
+    {ROUTES_EXACT, "/", NULL, .get = ROUTES_H(routes_ph_report, PH_REPORT), .use = "use GET"},
+    {ROUTES_COLLECTION, "/v1/scans", NULL, .get = ROUTES_H(routes_list, SCAN_LIST),
+     .post = ROUTES_H(routes_submit, SCAN_SUBMIT), .use = "use GET or POST"},
+    {ROUTES_ID_SUFFIX, "/v1/scans/", "/cancel", .post = ROUTES_H(routes_cancel, NONE),
+     .use = "use POST"},
+    {ROUTES_ID_SUFFIX, "/v1/scans/", "/alerts", .get = ROUTES_H(routes_alerts, ALERTS),
+     .use = "use GET"},
+    {ROUTES_PREFIX, "/v1/scans/", NULL, .get = ROUTES_H(routes_report, NONE), .use = "use GET"},
+    {ROUTES_COLLECTION, "/v1/batches", NULL, .post = ROUTES_H(routes_batch_submit, BATCH_SUBMIT),
+     .use = "use POST"},
+    {ROUTES_PREFIX, "/v1/batches/", NULL, .get = ROUTES_H(routes_batch, BATCH_VIEW),
+     .use = "use GET"},
+    {ROUTES_EXACT, "/v1/artifacts", NULL, .post = ROUTES_H(routes_artifact_upload, NONE),
+     .put = ROUTES_H(routes_artifact_upload, NONE), .use = "use POST or PUT"},
+    {ROUTES_PREFIX, "/v1/artifacts/", NULL, .get = ROUTES_H(routes_artifact, NONE),
+     .use = "use GET"},
+    {ROUTES_EXACT, "/metrics", NULL, .get = ROUTES_H(routes_metrics, IGNORED)},
+    {ROUTES_EXACT, "/v1/workers", NULL, .get = ROUTES_H(routes_workers, NONE)},
+    {ROUTES_EXACT, "/readyz", NULL, .get = ROUTES_H(routes_readyz, IGNORED)},
+    {ROUTES_EXACT, "/healthz", NULL, .any = ROUTES_H(routes_healthz, IGNORED)},
 };
 
 static bool routes_match_url(const struct routes_route *rt, const char *url)
@@ -319,9 +315,10 @@ static bool routes_match_url(const struct routes_route *rt, const char *url)
 	return false;
 }
 
-static routes_fn routes_handler(const struct routes_route *rt, const char *method)
+static struct routes_handler routes_handler(const struct routes_route *rt, const char *method)
 {
-	if (rt->any)
+	static const struct routes_handler none = {NULL, SF_QUERY_NONE};
+	if (rt->any.fn)
 		return rt->any;
 	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
 		return rt->get;
@@ -329,47 +326,56 @@ static routes_fn routes_handler(const struct routes_route *rt, const char *metho
 		return rt->post;
 	if (strcmp(method, "PUT") == 0)
 		return rt->put;
-	return NULL;
+	return none;
 }
 
-/* The route that answers url and method: its index with *fn (NULL: the
- * method is not allowed, *use says what is), or -1 for no route. */
-static int routes_find(const char *url, const char *method, routes_fn *fn, const char **use)
+/* The route that answers url and method: its index with *h (h->fn NULL:
+ * the method is not allowed, *use says what is), or -1 for no route. */
+static int routes_find(const char *url, const char *method, struct routes_handler *h,
+		       const char **use)
 {
 	for (size_t i = 0; i < sizeof(routes_table) / sizeof(routes_table[0]); i++) {
 		const struct routes_route *rt = &routes_table[i];
 		if (!routes_match_url(rt, url))
 			continue;
-		*fn = routes_handler(rt, method);
+		*h = routes_handler(rt, method);
 		*use = rt->use;
-		if (*fn || rt->use)
+		if (h->fn || rt->use)
 			return (int)i;
 	}
-	*fn = NULL;
+	h->fn = NULL;
 	*use = NULL;
 	return -1;
 }
 
-int sf_routes_lookup(const char *url, const char *method, size_t *rest)
+int sf_routes_lookup(const char *url, const char *method, size_t *rest,
+		     enum sf_query_route *query)
 {
-	routes_fn fn;
+	struct routes_handler h;
 	const char *use;
-	int i = routes_find(url, method, &fn, &use);
+	int i = routes_find(url, method, &h, &use);
 	if (i < 0)
 		return 404;
 	*rest = strlen(routes_table[i].path);
-	return fn ? 0 : 405;
+	*query = h.query;
+	return h.fn ? 0 : 405;
 }
 
 enum MHD_Result sf_routes_answer(struct sf_routes *r, struct MHD_Connection *c, const char *url,
 				 const char *method, void **con_cls)
 {
-	routes_fn fn;
+	struct routes_handler h;
 	const char *use;
-	int i = routes_find(url, method, &fn, &use);
+	int i = routes_find(url, method, &h, &use);
 	if (i < 0)
 		return sf_reply_error(c, 404, "not_found", "no such route");
-	if (!fn)
+	if (!h.fn)
 		return sf_reply_error(c, 405, "method_not_allowed", use);
-	return fn(r, c, url + strlen(routes_table[i].path), con_cls);
+	/* the query is read before anything else, so that a handler sees
+	 * only checked parameters (and no body is taken for a bad query) */
+	struct sf_query q;
+	struct sf_query_error err;
+	if (sf_query_read(c, h.query, &q, &err) != 0)
+		return sf_reply_error(c, 400, err.code, err.message);
+	return h.fn(r, c, url + strlen(routes_table[i].path), &q, con_cls);
 }

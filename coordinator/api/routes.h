@@ -18,9 +18,11 @@
  *   GET  /healthz                  liveness
  *
  * A route answers the methods it lists; other methods get 405 with what to
- * use (the probes' routes: 404). Routes with a body hand over to upload.h.
+ * use (the probes' routes: 404). Each handler names the parameters its
+ * query may hold; they are read and checked by query.h before it runs.
+ * Routes with a body hand over to upload.h.
  *
- * Owns: nothing. Calls: upload (bodies), metrics, reply, report, bulk (a
+ * Owns: nothing. Calls: query (the query), upload (bodies), metrics, reply, report, bulk (a
  * batch's view), jobs (cancel), workers (the list), db (pool, readiness),
  * store, util, log, libmicrohttpd, jansson.
  */
@@ -31,6 +33,7 @@
 
 #include "db.h"
 #include "metrics.h"
+#include "query.h"
 #include "store.h"
 #include "upload.h"
 
@@ -43,12 +46,14 @@ struct sf_routes {
 	int worker_live_s; /* /v1/workers: a worker silent for longer is gone */
 };
 
-/* Answers the first call of a request (its access already granted); a
- * route with a body sets *con_cls (upload.h). */
-/* Which route would answer (no connection, no database: the fuzz target's
- * way in): 0 (a handler; *rest: where the handler's part of url starts),
- * 404 or 405. */
-int sf_routes_lookup(const char *url, const char *method, size_t *rest);
+/* Which route would answer (no connection, no database: the fuzz targets'
+ * way in): 0 (a handler; *rest: where the handler's part of url starts,
+ * *query: the parameters its query may hold), 404 or 405. */
+int sf_routes_lookup(const char *url, const char *method, size_t *rest,
+		     enum sf_query_route *query);
+/* Answers the first call of a request (its access already granted): its
+ * query is read first (query.h; 400 when refused); a route with a body
+ * sets *con_cls (upload.h). */
 enum MHD_Result sf_routes_answer(struct sf_routes *r, struct MHD_Connection *c, const char *url,
 				 const char *method, void **con_cls);
 

@@ -58,7 +58,8 @@ static const char *upload_ecosystem(const char *named, bool v1)
 }
 
 enum MHD_Result sf_api_upload_scan_start(struct sf_api_uploads *u, struct MHD_Connection *c,
-					 const char *named, bool v1, void **con_cls)
+					 const char *named, const struct sf_query *q, bool v1,
+					 void **con_cls)
 {
 	const char *ecosystem = upload_ecosystem(named, v1);
 	if (!ecosystem)
@@ -66,43 +67,22 @@ enum MHD_Result sf_api_upload_scan_start(struct sf_api_uploads *u, struct MHD_Co
 				      v1 ? "ecosystem must be npm, pypi or rubygems"
 					 : "Package Hunter's routes are /monitor/project/npm and"
 					   " /monitor/project/bundler");
-	/* /v1 submissions may say what they are and how urgent they are
-	 * (CI before nightly bulk): priority -1000 … 1000, higher first. */
-	int priority = 0;
-	const char *prio = v1 ? MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "priority")
-			      : NULL;
-	if (prio) {
-		char *end = NULL;
-		long p = strtol(prio, &end, 10);
-		if (!*prio || *end || p < -1000 || p > 1000)
-			return sf_reply_error(c, 400, "bad_request", "priority must be -1000 to 1000");
-		priority = (int)p;
-	}
-	char name[256], version[128], labels[512];
-	if (!sf_reply_arg(c, "name", name, sizeof(name)) ||
-	    !sf_reply_arg(c, "version", version, sizeof(version)) ||
-	    !sf_reply_arg(c, "labels", labels, sizeof(labels)))
-		return sf_reply_error(c, 400, "bad_request",
-				      "name, version or labels too long or not printable");
-	/* the install and import phases' network; absent: the worker's default */
-	const char *net = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "network");
-	if (net && strcmp(net, "sinkhole") != 0 && strcmp(net, "offline") != 0)
-		return sf_reply_error(c, 400, "bad_request", "network must be sinkhole or offline");
 	if (upload_too_large(c, u->cfg.max_upload))
 		return sf_reply_error(c, 413, "too_large", "the upload exceeds the configured limit");
 	struct sf_api_upload *req = calloc(1, sizeof(*req));
 	if (!req)
 		return MHD_NO;
+	/* what the submission says it is, how urgent it is (/v1 only: CI
+	 * before nightly bulk) and the install and import phases' network
+	 * ("": the worker's default), as query.h checked them */
 	sf_strlcpy(req->ecosystem, ecosystem, sizeof(req->ecosystem));
-	if (net)
-		sf_strlcpy(req->network, net, sizeof(req->network));
+	sf_strlcpy(req->network, q->network, sizeof(req->network));
 	req->v1 = v1;
-	req->priority = priority;
-	memcpy(req->name, name, sizeof(name));
-	memcpy(req->version, version, sizeof(version));
-	memcpy(req->labels, labels, sizeof(labels));
-	const char *rescan = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "rescan");
-	req->rescan = rescan && (!strcmp(rescan, "1") || !strcmp(rescan, "true"));
+	req->priority = v1 ? q->priority : 0;
+	sf_strlcpy(req->name, q->name, sizeof(req->name));
+	sf_strlcpy(req->version, q->version, sizeof(req->version));
+	sf_strlcpy(req->labels, q->labels, sizeof(req->labels));
+	req->rescan = q->rescan;
 	return upload_store_begin(u, c, req, con_cls);
 }
 
@@ -221,9 +201,10 @@ static enum MHD_Result upload_artifact_finish(struct sf_api_uploads *u,
 				       "size", (json_int_t)size, "created", created));
 }
 
-/* POST /v1/batches: the body is a JSON document of bounded size. */
+/* POST /v1/batches: the body is a JSON document of bounded size, or a
+ * stream (NDJSON) whose options are in the query. */
 enum MHD_Result sf_api_upload_batch_start(struct sf_api_uploads *u, struct MHD_Connection *c,
-					  void **con_cls)
+					  const struct sf_query *q, void **con_cls)
 {
 	const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 	if (type && strncasecmp(type, "application/x-ndjson", 20) == 0) {
@@ -232,12 +213,18 @@ enum MHD_Result sf_api_upload_batch_start(struct sf_api_uploads *u, struct MHD_C
 		struct sf_api_upload *req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
-		if (!(req->ndjson = sf_ndjson_begin(u->pool, &u->bulk, c, &reply))) {
+		if (!(req->ndjson = sf_ndjson_begin(u->pool, &u->bulk, q, c, &reply))) {
 			free(req);
 			return reply;
 		}
 		return upload_begin(u, req, con_cls);
 	}
+	/* a JSON document carries its options itself: a query beside it
+	 * would be ignored, so it is refused rather than dropped */
+	if (q->given)
+		return sf_reply_error(c, 400, "bad_request",
+				      "a JSON batch carries priority, labels, rescan and network in"
+				      " its body, not in the query");
 	const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	if (len && strtoll(len, NULL, 10) > u->cfg.max_batch_bytes)
 		return sf_reply_error(c, 413, "too_large", "the batch exceeds --max-batch-bytes");

@@ -20,10 +20,10 @@
  * are done: a graceful shutdown waits for it to drop to zero.
  *
  * Owns: the per-request state (struct sf_api_upload, freed by
- * sf_api_upload_done). Calls: store (the bytes), enqueue (scans, artifact
- * rows), inspect (what a body is), bulk (batches), ndjson (streamed batches), metrics (counters),
- * reply, db (pool), util, log,
- * libmicrohttpd, jansson.
+ * sf_api_upload_done). Calls: query (its checked parameters), store (the
+ * bytes), enqueue (scans, artifact rows), inspect (what a body is), bulk
+ * (batches), ndjson (streamed batches), metrics (counters), reply, db
+ * (pool), util, log, libmicrohttpd, jansson.
  */
 #ifndef SF_UPLOAD_H
 #define SF_UPLOAD_H
@@ -40,6 +40,7 @@
 #include "inspect.h"
 #include "metrics.h"
 #include "ndjson.h"
+#include "query.h"
 #include "store.h"
 #include "util.h"
 
@@ -81,13 +82,15 @@ struct sf_api_upload {
 };
 
 /* The first call of each kind: refuses at once (an answer queued, *con_cls
- * left NULL) or sets *con_cls to the request's state. */
+ * left NULL) or sets *con_cls to the request's state. q is the request's
+ * query, read and checked by query.h (borrowed for the call). */
 enum MHD_Result sf_api_upload_scan_start(struct sf_api_uploads *u, struct MHD_Connection *c,
-					 const char *ecosystem, bool v1, void **con_cls);
+					 const char *ecosystem, const struct sf_query *q, bool v1,
+					 void **con_cls);
 enum MHD_Result sf_api_upload_artifact_start(struct sf_api_uploads *u,
 					     struct MHD_Connection *c, void **con_cls);
 enum MHD_Result sf_api_upload_batch_start(struct sf_api_uploads *u, struct MHD_Connection *c,
-					  void **con_cls);
+					  const struct sf_query *q, void **con_cls);
 /* Every later call: a chunk of the body (*size > 0, consumed) or its end
  * (the answer). */
 enum MHD_Result sf_api_upload_body(struct sf_api_uploads *u, struct MHD_Connection *c,

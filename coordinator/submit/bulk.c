@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "enqueue.h"
+#include "integrity.h"
 #include "jobs.h"
 #include "inspect.h"
 #include "log.h"
@@ -34,7 +35,8 @@ struct bulk_item {
 	char norm[SF_PYPI_NAME_MAX + 1]; /* a reference's name as recorded (PEP 503 for pypi) */
 	/* what stored pypi or rubygems bytes are (inspect.h); "" otherwise */
 	char kind[16], kind_name[256], kind_version[128];
-	json_t *labels; /* owned */
+	const char *integrity; /* a reference's pinned SRI (integrity.h), borrowed; or NULL */
+	json_t *labels;	       /* owned */
 };
 
 /* A short text field: printable (no control characters), at most max bytes. */
@@ -182,6 +184,15 @@ static int bulk_judge(const struct sf_bulk_config *cfg, json_t *v, json_t *batch
 				    it->ecosystem);
 			return 0;
 		}
+		json_t *pin = json_object_get(v, "integrity");
+		it->integrity = json_string_value(pin);
+		if (pin && (!it->integrity || !sf_integrity_valid(it->integrity))) {
+			bulk_refuse(it, "bad_item",
+				    "integrity must be a Subresource Integrity string such as"
+				    " sha512-<base64>%s",
+				    NULL);
+			return 0;
+		}
 		if (!cfg->resolve) {
 			bulk_refuse(it, "resolver_unavailable",
 				    "this coordinator does not fetch package references%s", NULL);
@@ -221,7 +232,9 @@ static int bulk_judge(const struct sf_bulk_config *cfg, json_t *v, json_t *batch
 }
 
 /* References resolved before (package_resolutions) whose bytes are still
- * stored become plain artifacts. */
+ * stored become plain artifacts — unless the item pins an integrity the
+ * registry's bytes do not have (refused: integrity_mismatch, no scan), or
+ * one of another algorithm (left to the resolver, which hashes the bytes). */
 static int bulk_known_references(PGconn *db, const struct sf_bulk_config *cfg,
 				 struct bulk_item *its, size_t n)
 {
@@ -246,7 +259,7 @@ static int bulk_known_references(PGconn *db, const struct sf_bulk_config *cfg,
 	const char *p[] = {doc};
 	PGresult *r = sf_db_params(
 	    db,
-	    "SELECT x.idx, p.sha256 FROM jsonb_to_recordset($1::jsonb)"
+	    "SELECT x.idx, p.sha256, coalesce(p.integrity, '') FROM jsonb_to_recordset($1::jsonb)"
 	    " AS x(idx int, package text, version text, ecosystem text, registry text)"
 	    " JOIN package_resolutions p ON p.registry = x.registry AND p.ecosystem = x.ecosystem"
 	    " AND p.package = x.package AND p.version = x.version",
@@ -258,6 +271,18 @@ static int bulk_known_references(PGconn *db, const struct sf_bulk_config *cfg,
 		if (idx < 0 || (size_t)idx >= n)
 			continue;
 		struct bulk_item *it = &its[idx];
+		const char *known = PQgetvalue(r, row, 2);
+		enum sf_integrity_verdict v =
+		    it->integrity ? sf_integrity_compare(it->integrity, known) : SF_INTEGRITY_AGREE;
+		if (v == SF_INTEGRITY_DISAGREE) {
+			char m[sizeof(it->message)];
+			snprintf(m, sizeof(m), "the lockfile pins %.100s, the registry publishes %.100s",
+				 it->integrity, known);
+			bulk_refuse(it, "integrity_mismatch", "%s", m);
+			continue;
+		}
+		if (v == SF_INTEGRITY_UNKNOWN)
+			continue;
 		int fd;
 		sf_strlcpy(it->sha256, PQgetvalue(r, row, 1), sizeof(it->sha256));
 		if (sf_store_open_artifact(cfg->store, it->sha256, &fd, &it->size) == 0)
@@ -342,7 +367,8 @@ static int bulk_write_items(PGconn *db, const struct sf_bulk_config *cfg, const 
 		const char *registry = it->reference ? sf_resolve_registry(cfg->resolve, it->ecosystem)
 						     : NULL;
 		json_t *o = json_pack(
-		    "{s:I,s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:o}", "idx", (json_int_t)(base + i),
+		    "{s:I,s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:o,s:o}", "idx",
+		    (json_int_t)(base + i),
 		    "scan_id", it->code[0] ? json_null() : json_string(it->scan_id), "sha256",
 		    it->sha256[0] ? json_string(it->sha256) : json_null(), "size",
 		    (json_int_t)it->size, "ecosystem", json_string(it->ecosystem ? it->ecosystem : "npm"),
@@ -351,7 +377,8 @@ static int bulk_write_items(PGconn *db, const struct sf_bulk_config *cfg, const 
 		    it->package ? json_string(it->package) : json_null(), "labels",
 		    it->labels ? json_incref(it->labels) : json_array(), "new", fresh, "cached",
 		    it->cached, "code", it->code[0] ? json_string(it->code) : json_null(), "message",
-		    it->code[0] ? json_string(it->message) : json_null());
+		    it->code[0] ? json_string(it->message) : json_null(), "integrity",
+		    it->integrity && !it->code[0] ? json_string(it->integrity) : json_null());
 		if (o && registry)
 			json_object_set_new(o, "registry", json_string(registry));
 		if (o && it->kind[0])
@@ -374,7 +401,7 @@ static int bulk_write_items(PGconn *db, const struct sf_bulk_config *cfg, const 
 #define BULK_ROWS                                                                          \
 	" FROM jsonb_to_recordset($1::jsonb) AS x(idx int, scan_id uuid, sha256 text, size bigint," \
 	" ecosystem text, name text, version text, package text, labels jsonb, new boolean,"  \
-	" cached boolean, code text, message text, registry text, kind jsonb)"
+	" cached boolean, code text, message text, registry text, kind jsonb, integrity text)"
 	if ((rc = sf_db_run(db, "artifacts",
 			    "INSERT INTO artifacts (sha256, size) SELECT DISTINCT x.sha256, x.size"
 			    BULK_ROWS " WHERE x.new AND x.sha256 IS NOT NULL"
@@ -405,8 +432,9 @@ static int bulk_write_items(PGconn *db, const struct sf_bulk_config *cfg, const 
 	    (*resolving &&
 	     (rc = sf_db_run(db, "resolve queue",
 			     "INSERT INTO resolve_queue (scan_id, registry, ecosystem, package, version,"
-			     " priority, job_max_attempts, network) SELECT x.scan_id, x.registry,"
-			     " x.ecosystem, x.package, x.version, $2, $3, $4" BULK_ROWS
+			     " priority, job_max_attempts, network, pinned_integrity) SELECT x.scan_id,"
+			     " x.registry, x.ecosystem, x.package, x.version, $2, $3, $4, x.integrity"
+			     BULK_ROWS
 			     " WHERE x.new AND x.sha256 IS NULL ORDER BY x.idx",
 			     4, qp, NULL))) ||
 	    (rc = sf_db_run(db, "items",

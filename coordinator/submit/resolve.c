@@ -17,6 +17,7 @@
 #include "enqueue.h"
 #include "http_client.h"
 #include "inspect.h"
+#include "integrity.h"
 #include "jobs.h"
 #include "log.h"
 #include "resolve_gem.h"
@@ -648,6 +649,7 @@ struct resolve_item {
 	int attempts;
 	bool live; /* the scan still waits (not cancelled) */
 	char last_error[512];
+	char pinned[SF_INTEGRITY_MAX + 1]; /* the lockfile's integrity, "" if none */
 };
 
 /* Claims the most urgent ready reference of this registry under a lease. */
@@ -670,7 +672,7 @@ static int resolve_claim(struct sf_resolve *r, PGconn *db, struct resolve_item *
 	    " RETURNING q.scan_id, q.ecosystem, q.package, q.version, q.attempt,"
 	    "  coalesce(q.last_error, ''),"
 	    "  (SELECT s.status = 'queued' AND s.artifact_sha256 IS NULL FROM scans s"
-	    "   WHERE s.id = q.scan_id)",
+	    "   WHERE s.id = q.scan_id), coalesce(q.pinned_integrity, '')",
 	    4, p);
 	int rc = sf_db_result_ok(db, res, "resolve: claim");
 	*got = rc == 0 && PQntuples(res) == 1;
@@ -683,6 +685,7 @@ static int resolve_claim(struct sf_resolve *r, PGconn *db, struct resolve_item *
 		it->attempts = atoi(it->attempt);
 		sf_strlcpy(it->last_error, PQgetvalue(res, 0, 5), sizeof(it->last_error));
 		it->live = PQgetvalue(res, 0, 6)[0] == 't';
+		sf_strlcpy(it->pinned, PQgetvalue(res, 0, 7), sizeof(it->pinned));
 	}
 	PQclear(res);
 	return rc;
@@ -860,6 +863,37 @@ static int resolve_fetch(struct sf_resolve *r, CURL *c, const struct resolve_ite
 	return rc;
 }
 
+/* Whether the integrity the item's lockfile pins disagrees with the
+ * registry's bytes (res: verified against what the registry announced),
+ * with the reason; compared with the recorded digest when it is of the
+ * pinned algorithm, else by hashing the stored bytes. Bytes that cannot be
+ * read count as disagreeing: a pin is never taken on trust. */
+static bool resolve_pin_disagrees(struct sf_resolve *r, const struct resolve_item *it,
+				  const struct sf_resolved *res, char *why, size_t whylen)
+{
+	char actual[128];
+	snprintf(actual, sizeof(actual), "%s", res->integrity[0] ? res->integrity : "(none)");
+	enum sf_integrity_verdict v = sf_integrity_compare(it->pinned, res->integrity);
+	if (v == SF_INTEGRITY_UNKNOWN) {
+		int fd;
+		long long size;
+		bool agrees = false;
+		if (sf_store_open_artifact(r->store, res->sha256, &fd, &size) == 0) {
+			if (sf_integrity_check_fd(it->pinned, fd, &agrees, actual, sizeof(actual)))
+				snprintf(actual, sizeof(actual), "(unreadable)");
+			close(fd);
+		}
+		v = agrees ? SF_INTEGRITY_AGREE : SF_INTEGRITY_DISAGREE;
+	}
+	if (v == SF_INTEGRITY_AGREE)
+		return false;
+	snprintf(why, whylen,
+		 "lockfile integrity mismatch: the lockfile pins %.200s, the registry's tarball is"
+		 " %.120s; not scanned",
+		 it->pinned, actual);
+	return true;
+}
+
 static void resolve_one(struct sf_resolve *r, CURL *c, struct resolve_item *it)
 {
 	char err[1024] = "", reason[1200];
@@ -907,6 +941,9 @@ static void resolve_one(struct sf_resolve *r, CURL *c, struct resolve_item *it)
 			goto fail;
 		}
 	}
+	if (it->pinned[0] && resolve_pin_disagrees(r, it, &res, reason + prefix,
+						   sizeof(reason) - prefix))
+		goto fail; /* the registry's bytes are not the lockfile's: never scanned */
 	db = sf_db_get(r->pool);
 	rc = resolve_complete(r, db, it, &res, !found, &queued);
 	sf_db_put(r->pool, db);

@@ -267,7 +267,9 @@ if [ "$stage" = outer ]; then
 	}
 	ok "the worker joined over tls+tcp:// (mutual authentication)" 'joined 1'
 	cli() { scanfarm --server "$https" --cacert "$capem" --token "$token" "$@"; }
-	tar -czf "$ns/steal.tgz" -C "$src/tests/packages" attack-npmrc-stealer
+	# the simulation acts only armed (a marker file beside its script)
+	cp -R "$src/tests/packages/attack-npmrc-stealer" "$ns/" && touch "$ns/attack-npmrc-stealer/armed"
+	tar -czf "$ns/steal.tgz" -C "$ns" attack-npmrc-stealer
 	out=$(cli --timeout 180 scan "$ns/steal.tgz" 2>"$ns/cli.err") && rc=0 || rc=$?
 	ok "a scan through the CLI with the bootstrap token over HTTPS: finished, its alerts (exit $rc)" \
 		'[ "$rc" = 1 ] && [ "$(jq -r .status <<<"$out")" = finished ] &&
@@ -345,6 +347,8 @@ export AWS_FAKE_ROLE=$stage SYSTEMCTL_FAKE_DIR=$r/systemd
 if [ "$stage" = worker ]; then # what scanfarm-prepare builds there
 	mkdir -p /var/lib/scanfarm/rootfs
 	mount --bind "$src/var/rootfs" /var/lib/scanfarm/rootfs
+	touch /var/lib/scanfarm/rootfs.img
+	mount --bind "$src/var/rootfs.img" /var/lib/scanfarm/rootfs.img
 fi
 case "${4:-}" in
 boot)

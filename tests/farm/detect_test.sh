@@ -6,7 +6,8 @@
 #   attack-*  every rule named in the package's `expect` file (one per line)
 #             fired: each package simulates a real npm supply-chain attack,
 #             harmlessly (see its scripts);
-#   benign-*  no alert at Notice or above (their `expect` files are empty);
+#   benign-*  no alert at Notice or above (their `expect` files are empty),
+#             and samples/hello-npm (the README's sample) likewise;
 #   all       the install exited 0, the sensor saw events and dropped none.
 # Failures print what did fire, which is what tuning rules/ needs.
 #   detect_test.sh SOURCE_DIR BUILD_DIR DSN_FILE
@@ -33,6 +34,10 @@ pkgs=()
 for d in "$src"/tests/packages/attack-* "$src"/tests/packages/benign-*; do
   [ -f "$d/package.json" ] && [ -f "$d/expect" ] && pkgs+=("$(basename "$d")")
 done
+# The README's sample is benign too, and other farm tests (auth_test's CLI
+# exit status) count on it raising nothing at Notice or above.
+pkgs+=(sample-hello-npm)
+pkgdir() { case $1 in sample-*) echo "$src/samples/${1#sample-}" ;; *) echo "$src/tests/packages/$1" ;; esac; }
 ok "attack and benign packages found (${#pkgs[@]})" '[ ${#pkgs[@]} -ge 2 ]'
 
 # Submit everything first: the worker installs them one after another while
@@ -40,8 +45,9 @@ ok "attack and benign packages found (${#pkgs[@]})" '[ ${#pkgs[@]} -ge 2 ]'
 declare -A ids reports
 for p in "${pkgs[@]}"; do
   mkdir -p "$work/pkg/$p"
-  cp -R "$src/tests/packages/$p" "$work/pkg/$p/package"
+  cp -R "$(pkgdir "$p")" "$work/pkg/$p/package"
   rm -f "$work/pkg/$p/package/expect"
+  arm "$work/pkg/$p/package"
   tar -czf "$work/$p.tgz" -C "$work/pkg/$p" package
   reply=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/$p.tgz" \
     "$url/monitor/project/npm")
@@ -81,7 +87,7 @@ for p in "${pkgs[@]}"; do
         jq -r '"    stdout: \(.install.stdout_tail)"' <<<"$report"
       fi
       ;;
-    benign-*)
+    benign-* | sample-*)
       filter="select(.priority | ascii_downcase | IN($loud[]))"
       n=$(jq "[.alerts[]? | $filter] | length" <<<"$report")
       check "$p: no alert at Notice or above" '[ "$n" = 0 ]' || show_alerts "$report" "$filter"
@@ -92,7 +98,7 @@ done
 # A broken rules file: the worker names file and line and refuses to start.
 printf -- '- rule: broken\n  desc: x\n  condition: evt.type = open and (proc.name = x\n  output: x\n  priority: WARNING\n' >"$work/broken.yaml"
 timeout 20 "$build/worker/scanfarm-worker" --rules "$work/broken.yaml" --work-dir "$work/wb" \
-  --rootfs "$src/var/rootfs" --jobs-url tcp://127.0.0.1:1 --results-url tcp://127.0.0.1:1 \
+  --rootfs "$SCANFARM_ROOTFS" --jobs-url tcp://127.0.0.1:1 --results-url tcp://127.0.0.1:1 \
   >"$work/broken.out" 2>&1
 brc=$?
 ok "worker refuses to start on a broken rule file (exit $brc)" '[ "$brc" = 2 ]'

@@ -29,7 +29,10 @@ out=$(jq -r .install.stdout_tail <<<"$report")
 probe() { grep -q "^PROBE $1=$2\$" <<<"$out"; }
 ok "install exited 0" '[ "$(jq -r .install.exit_status <<<"$report")" = 0 ]'
 ok "postinstall ran (its output is in the report)" 'grep -q "^PROBE marker=written$" <<<"$out"'
-ok "ran in the sandbox's uts namespace" 'probe hostname scanfarm-sandbox'
+host=$(sed -n 's/^PROBE hostname=//p' <<<"$out")
+ok "ran in the sandbox's uts namespace, named like a CI runner's job ($host)" \
+  '[[ "$host" =~ ^runner-[a-z0-9]{8}-project-[0-9]+-concurrent-[0-3](-[a-z0-9]{8})?$ ||
+     "$host" =~ ^[a-z0-9-]+-[a-z0-9]{5}-runner-[a-z0-9]{5}$ ]] && [ "$host" != "$(hostname)" ]'
 ok "ran as the unprivileged sandbox user" 'probe uid 1000'
 ok "ran in its own pid namespace" '[ "$(sed -n "s/^PROBE pid=//p" <<<"$out")" -lt 100 ]'
 ok "network namespace has loopback only" 'probe interfaces lo'

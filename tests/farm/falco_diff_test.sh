@@ -63,6 +63,7 @@ declare -A ids
 for p in "${pkgs[@]}"; do
   mkdir -p "$work/pkg/$p" && cp -R "$src/tests/packages/$p" "$work/pkg/$p/package"
   rm -f "$work/pkg/$p/package/expect"
+  case $p in attack-*) arm "$work/pkg/$p/package" ;; esac # the simulations act only armed
   tar -czf "$work/$p.tgz" -C "$work/pkg/$p" package
   ids[$p]=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$work/$p.tgz" \
     "$url/monitor/project/npm" | jq -r '.id // empty')
@@ -79,18 +80,11 @@ loaded=$(tr ',' '\n' <<<"$SCANFARM_RULES" | while read -r f; do
   # shellcheck disable=SC2086 # a directory's files
   sed -n 's/^- rule: *//p' $f 2>/dev/null
 done)
-# Differences known and explained in docs/falco.md ("Remaining differences"):
-# Falco keeps no server address for a connect that fails at once
-# (ENETUNREACH: the metadata networks are unreachable routes), so fd.snet is
-# empty there and the metadata rule cannot match; scanfarm's sensor reads the
-# address from the call itself.
-known_falco_misses=("attack-cloud-metadata|Cloud metadata service contacted")
-# And one upstream rule scanfarm's engine misses since the sinkhole answers the
-# reverse shell's connection: the shell then dup2()s its stdin and stdout
-# onto the socket, which Falco follows through its fd table; scanfarm's
-# engine keeps no per-fd state across events, so the dup2 of a connected
-# socket is not recognised (the shell is caught by scanfarm's own rules).
-known_scanfarm_misses=("attack-reverse-shell|Redirect STDOUT/STDIN to Network Connection in Container")
+# Differences known and explained in docs/falco.md ("Remaining differences"),
+# as "package|rule": expected rules Falco does not raise. None today.
+known_falco_misses=()
+# And upstream rules only Falco raises, as "package|rule". None today.
+known_scanfarm_misses=()
 out=${SCANFARM_FALCO_DIFF_OUT:-$work/diff.txt}
 : >"$out"
 for p in "${pkgs[@]}"; do

@@ -28,10 +28,12 @@ falco_wait_ready || exit 1
 [ "$kind" = grpc ] && ok "Falco serves gRPC on its unix socket" '[ -S "$falco_socket" ]'
 "$src/scripts/farm.sh" up || { echo "FAIL - farm did not start"; exit 1; }
 
-# pack NAME: tests/packages/NAME as `npm pack` lays it out → $work/NAME.tgz
+# pack NAME: tests/packages/NAME as `npm pack` lays it out → $work/NAME.tgz,
+# an attack simulation armed (it acts only then)
 pack() {
   mkdir -p "$work/pkg/$1" && cp -R "$src/tests/packages/$1" "$work/pkg/$1/package"
   rm -f "$work/pkg/$1/package/expect"
+  case $1 in attack-*) arm "$work/pkg/$1/package" ;; esac
   tar -czf "$work/$1.tgz" -C "$work/pkg/$1" package
 }
 submit() { # FILE [QUERY] → scan id

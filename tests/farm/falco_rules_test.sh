@@ -46,6 +46,24 @@ done
 ok "scanfarm-rules loads Falco's files" '"$build/worker/scanfarm-rules" check "${files[@]}" >/dev/null'
 ok "scanfarm-rules loads rules/ (the eBPF worker's)" '"$build/worker/scanfarm-rules" check "$src/rules" >/dev/null'
 
+# Every field Falco documents for syscalls resolves in scanfarm's engine
+# (filled, or known to be absent and evaluated as missing: --explain).
+"$falco" -c "$falco_stock" --list=syscall -v 2>/dev/null |
+  sed -n -E 's/^([a-z]+\.[a-z0-9_.]+) +\(Type: [A-Z0-9_]+\)( \(([A-Z_,]+)\))?.*/\1 \3/p' | sort -u >"$work/fields.txt"
+{
+  n=0
+  while read -r name flags; do
+    arg=
+    case $flags in *ARG_REQUIRED*) arg='[1]' ;; esac
+    n=$((n + 1))
+    printf -- '- rule: field %d\n  desc: %s\n  condition: evt.type = open and %s%s exists\n  output: o\n  priority: info\n' \
+      "$n" "$name" "$name" "$arg"
+  done <"$work/fields.txt"
+} >"$work/fields.yaml"
+ok "Falco documents syscall fields ($(wc -l <"$work/fields.txt"))" '[ "$(wc -l <"$work/fields.txt")" -gt 150 ]'
+ok "every one of them resolves in scanfarm-rules" \
+  '"$build/worker/scanfarm-rules" check "$work/fields.yaml" >"$work/fields.out" 2>&1' || head -n 3 "$work/fields.out"
+
 # The shipped configuration: Falco reads it (schema) with the rules in place.
 mkdir -p "$work/config.d"
 sed "s#^  - /etc/falco/config.d\$#  - $work/config.d#" "$falco_stock" >"$work/falco.yaml"

@@ -12,7 +12,8 @@ ok() { if eval "$2"; then passed=$((passed + 1)); echo "ok   - $1"; else failed=
 farm_init() {
   local name=$1
   src=$2 build=$3
-  [ -d "$src/var/rootfs" ] || { echo "SKIP: no sandbox rootfs (scripts/setup.sh rootfs)"; exit 77; }
+  [ -d "$src/var/rootfs" ] && [ -f "$src/var/rootfs.img" ] ||
+    { echo "SKIP: no sandbox rootfs (scripts/setup.sh rootfs)"; exit 77; }
   command -v crun >/dev/null || { echo "SKIP: crun missing"; exit 77; }
   work=$(mktemp -d "/tmp/sf-$name-XXXXXX")
   # the sandbox's user namespace must reach the worker's dirs below it
@@ -22,7 +23,8 @@ farm_init() {
   psql "$base_dsn" -qc "CREATE DATABASE $db" >/dev/null
   dsn="${base_dsn/dbname=scanfarm/dbname=$db}"
   export SCANFARM_DB_DSN=$dsn SCANFARM_VAR=$work SCANFARM_BUILD=$build SCANFARM_SKIP_SETUP=1
-  export SCANFARM_ROOTFS=$src/var/rootfs
+  # the worker's: the image (the tree beside it is for tools that chroot)
+  export SCANFARM_ROOTFS=$src/var/rootfs.img
   # Ports from the pid and the test name, so tests running side by side differ;
   # below 32768, where Linux hands out ephemeral ports (a client's source port
   # there once took a test's listening port).
@@ -45,6 +47,11 @@ farm_cleanup() {
   rm -rf "$work"
   psql "$base_dsn" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
 }
+
+# Arms a copy of a tests/packages/attack-* package (its directory): they act
+# only then, since nothing in the sandbox tells them where they are (it looks
+# like a CI runner's job). Harmless elsewhere, the copy or not.
+arm() { touch "$1/armed"; }
 
 # Polls the Package Hunter view until the scan is no longer pending; prints it.
 wait_scan() {

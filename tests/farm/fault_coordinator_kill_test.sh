@@ -44,6 +44,7 @@ submit() { # FILE -> reply JSON
 }
 pack() { # DIR NAME -> $work/NAME.tgz packed as `npm pack` does (package/ on top)
   mkdir -p "$work/pkg/$2" && cp -R "$1" "$work/pkg/$2/package" && rm -f "$work/pkg/$2/package/expect"
+  arm "$work/pkg/$2/package"
   tar -czf "$work/$2.tgz" -C "$work/pkg/$2" package
 }
 

@@ -49,6 +49,7 @@ submit_one() { # N: records "N code sha id" in $work/sub/N.rec
   local pkg=$src/samples/hello-npm
   case $1 in *[036]) pkg=$src/tests/packages/attack-credential-harvest ;; esac
   mkdir -p "$work/pkg/$1/package" && cp -R "$pkg/"* "$work/pkg/$1/package/" && rm -f "$work/pkg/$1/package/expect"
+  arm "$work/pkg/$1/package"
   echo "$1 $(date +%s.%N)" >"$work/pkg/$1/package/nonce.txt"
   tar -czf "$work/sub/$1.tgz" -C "$work/pkg/$1" package
   local code

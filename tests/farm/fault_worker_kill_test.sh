@@ -37,7 +37,7 @@ ok "scan not finished by the dead worker" '[ "$(curl -s "$url/v1/scans/$id" | jq
 
 # A second worker joins; once the lease expires it gets attempt 2.
 "$build/worker/scanfarm-worker" --worker-id second-worker --work-dir "$work/w2" \
-  --rootfs "$src/var/rootfs" --rules "$src/rules" --jobs-url "tcp://127.0.0.1:$((port + 1))" \
+  --rootfs "$SCANFARM_ROOTFS" --rules "$src/rules" --jobs-url "tcp://127.0.0.1:$((port + 1))" \
   --results-url "tcp://127.0.0.1:$((port + 2))" >"$work/w2.log" 2>&1 &
 w2=$!
 status=
@@ -57,7 +57,7 @@ ok "one batch stored, from attempt 2 ($batches)" '[ "$batches" = "2:0:true" ]'
 
 # The killed worker's orphaned container is swept when a worker starts on its directory.
 "$build/worker/scanfarm-worker" --worker-id restarted --work-dir "$work/worker" \
-  --rootfs "$src/var/rootfs" --rules "$src/rules" --jobs-url "tcp://127.0.0.1:$((port + 1))" \
+  --rootfs "$SCANFARM_ROOTFS" --rules "$src/rules" --jobs-url "tcp://127.0.0.1:$((port + 1))" \
   --results-url "tcp://127.0.0.1:$((port + 2))" >"$work/w3.log" 2>&1 &
 w3=$!
 sleep 1.5
@@ -71,7 +71,7 @@ kill "$w2"; wait "$w2" 2>/dev/null; w2=
 export SCANFARM_JOB_TIME_LIMIT=120 SCANFARM_WORKER_LIVE=6 SCANFARM_HEARTBEAT_INTERVAL=1
 start_worker() { # ID LOG
   "$build/worker/scanfarm-worker" --worker-id "$1" --work-dir "$work/$1" \
-    --rootfs "$src/var/rootfs" --rules "$src/rules" --jobs-url "tcp://127.0.0.1:$((port + 1))" \
+    --rootfs "$SCANFARM_ROOTFS" --rules "$src/rules" --jobs-url "tcp://127.0.0.1:$((port + 1))" \
     --results-url "tcp://127.0.0.1:$((port + 2))" >>"$work/$1.log" 2>&1 &
 }
 submit_slow() { # NONCE: a new artifact each time (no verdict cache)
@@ -131,7 +131,7 @@ kill "$w2"; wait "$w2" 2>/dev/null; w2=
 # job's /tmp is a mount of its own).
 ok "the killed worker left its job's /tmp mounted" 'grep -q " $work/quiet/jobs/" /proc/mounts'
 "$build/worker/scanfarm-worker" --worker-id quiet-again --work-dir "$work/quiet" --sensor none \
-  --rootfs "$src/var/rootfs" --jobs-url tcp://127.0.0.1:1 --results-url tcp://127.0.0.1:1 \
+  --rootfs "$SCANFARM_ROOTFS" --jobs-url tcp://127.0.0.1:1 --results-url tcp://127.0.0.1:1 \
   >>"$work/quiet-again.log" 2>&1 &
 wq=$!
 for _ in $(seq 1 50); do grep -q " ready: " "$work/quiet-again.log" && break; sleep 0.1; done

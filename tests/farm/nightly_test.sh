@@ -9,7 +9,8 @@
 #     once), reports the PyPI one (not in the loopback PEP 503 index: it
 #     answers 404) as failed with the reason, never clean;
 #   - exits 1 for the stealer, which every report format (table, json,
-#     SARIF, GitLab) shows at its lockfile and line in each repository;
+#     SARIF, GitLab; the last three written by one run) shows at its
+#     lockfile and line in each repository;
 #   - a second run is answered entirely from the verdict cache: no job, no
 #     download;
 # SARIF validates against the official SARIF 2.1.0 schema, the GitLab
@@ -28,8 +29,9 @@ cli=$build/cli/scanfarm
 
 regport=$((port + 3)) regurl=http://127.0.0.1:$((port + 3))
 pk=$src/tests/packages
+mkdir -p "$work/pk" && cp -R "$pk/attack-npmrc-stealer" "$work/pk/" && arm "$work/pk/attack-npmrc-stealer"
 python3 "$src/tests/tools/npm_registry.py" "$work/registry" "$regurl" \
-  "$pk/benign-banner" "$pk/dep-victim" "$pk/attack-npmrc-stealer" >"$work/registry.txt"
+  "$pk/benign-banner" "$pk/dep-victim" "$work/pk/attack-npmrc-stealer" >"$work/registry.txt"
 python3 "$src/tests/tools/fake_registry.py" "$work/registry" "$regport" "$work/registry.log" &
 reg=$!
 for _ in $(seq 1 50); do curl -s -o /dev/null "$regurl/sf-victim" && break; sleep 0.1; done
@@ -41,9 +43,9 @@ export SCANFARM_PYPI_INDEX=$regurl/simple
 
 # --- three repositories, three lockfile formats, shared dependencies
 in_rootfs() {
-  unshare --mount --fork sh -c 'mount --bind "$1" "$2/work" && mount -t tmpfs scratch "$2/tmp" &&
-    mount -t proc proc "$2/proc" && exec chroot "$2" env HOME=/tmp sh -c "cd /work && $3"' \
-    in_rootfs "$1" "$SCANFARM_ROOTFS" "$2" >>"$work/lockgen.log" 2>&1
+  unshare --mount --fork sh -c 'mount --bind "$1" "$2/mnt" && mount -t tmpfs scratch "$2/tmp" &&
+    mount -t proc proc "$2/proc" && exec chroot "$2" env HOME=/tmp sh -c "cd /mnt && $3"' \
+    in_rootfs "$1" "$src/var/rootfs" "$2" >>"$work/lockgen.log" 2>&1
 }
 repo() { # NAME DEPENDENCIES-JSON
   mkdir -p "$work/repos/$1"
@@ -110,10 +112,14 @@ ok "every npm package from the cache" \
   '[ "$(jq -c "[.packages[] | select(.ecosystem == \"npm\") | .cached] | unique" "$work/run2.json")" = "[true]" ] && [ "$(jq .summary.cached "$work/run2.json")" = 3 ]'
 ok "the same verdicts" '[ "$(jq -c "[.packages[].verdict]" "$work/run1.json")" = "$(jq -c "[.packages[].verdict]" "$work/run2.json")" ]'
 
-# --- every report format shows the stealer at its lockfile and line
-for f in table sarif gitlab; do
-  "$cli" --server "$url" deps --format $f --output "$work/r.$f" --progress off app-npm app-yarn app-pnpm app-py 2>/dev/null
-done
+# --- every report format shows the stealer at its lockfile and line: the
+# three written by one run (one batch, one set of verdicts)
+batches=$(sql "SELECT count(*) FROM scan_batches")
+"$cli" --server "$url" deps --format table,sarif,gitlab --output "-,$work/r.sarif,$work/r.gitlab" \
+  --progress off app-npm app-yarn app-pnpm app-py >"$work/r.table" 2>/dev/null
+rc=$?
+ok "one run, three reports: exit 1 for the stealer, one batch ($rc)" \
+  '[ "$rc" = 1 ] && [ "$(sql "SELECT count(*) FROM scan_batches")" = $((batches + 1)) ] && [ -s "$work/r.sarif" ] && [ -s "$work/r.gitlab" ]'
 ok "table: the stealer with its verdict and a lockfile line" \
   'grep -E "^npm $stealer@1.0.0 +alerts" "$work/r.table" | grep -q "package-lock.json:$npm_line\|pnpm-lock.yaml:$pnpm_line"'
 ok "table: requests failed; the summary line" \

@@ -66,12 +66,12 @@ alerts() { jq --arg r "$1" --arg p "$2" --arg ph "$3" '[.alerts[] | select(.rule
 loud='["emergency","alert","critical","error","warning","warn","notice"]'
 
 # Lockfiles are made at test time against the loopback registry by the
-# rootfs's own npm, yarn and pnpm (chroot, the project at /work, a private
+# rootfs's own npm, yarn and pnpm (chroot, the project at /mnt, a private
 # /tmp and /proc): the host needs none of them.
 in_rootfs() {
-  unshare --mount --fork sh -c 'mount --bind "$1" "$2/work" && mount -t tmpfs scratch "$2/tmp" &&
-    mount -t proc proc "$2/proc" && exec chroot "$2" env HOME=/tmp sh -c "cd /work && $3"' \
-    in_rootfs "$1" "$SCANFARM_ROOTFS" "$2" >>"$work/lockgen.log" 2>&1
+  unshare --mount --fork sh -c 'mount --bind "$1" "$2/mnt" && mount -t tmpfs scratch "$2/tmp" &&
+    mount -t proc proc "$2/proc" && exec chroot "$2" env HOME=/tmp sh -c "cd /mnt && $3"' \
+    in_rootfs "$1" "$src/var/rootfs" "$2" >>"$work/lockgen.log" 2>&1
 }
 # --- 1. the tree, no lockfile: npm install; then with a package-lock.json: npm ci
 project tree project-tree; pack tree
@@ -93,7 +93,7 @@ pack missing
 project benign project-benign; pack benign
 # --- the tree with a yarn.lock (yarn classic) and with a pnpm-lock.yaml (pnpm),
 # each made now against the loopback registry by the rootfs's own yarn/pnpm
-# (chroot, the project at /work, a private /tmp and /proc)
+# (chroot, the project at /mnt, a private /tmp and /proc)
 yarn_lock() { in_rootfs "$1" "yarnpkg install --ignore-scripts --non-interactive --no-default-rc \
   --registry $regurl/ --cache-folder /tmp/yarn" && rm -rf "$1/node_modules"; }
 pnpm_lock() { in_rootfs "$1" "pnpm install --lockfile-only --ignore-scripts --ignore-pnpmfile \
@@ -190,6 +190,14 @@ ok "yarn: the packages: the project and its five dependencies, flat" \
   '[ "$(jq -c "[.packages[] | .path] | sort" "$work/yarn.json")" = "[\"\",\"node_modules/sf-import-payload\",\"node_modules/sf-tamper\",\"node_modules/sf-tree-leaf\",\"node_modules/sf-tree-mid\",\"node_modules/sf-victim\"]" ]'
 ok "pnpm: the packages: the project and its five dependencies, in pnpm's store" \
   '[ "$(jq -c "[.packages[] | .path] | sort" "$work/pnpm.json")" = "[\"\",\"node_modules/.pnpm/sf-import-payload@1.0.0/node_modules/sf-import-payload\",\"node_modules/.pnpm/sf-tamper@1.0.0/node_modules/sf-tamper\",\"node_modules/.pnpm/sf-tree-leaf@1.0.0/node_modules/sf-tree-leaf\",\"node_modules/.pnpm/sf-tree-mid@1.0.0/node_modules/sf-tree-mid\",\"node_modules/.pnpm/sf-victim@1.0.0/node_modules/sf-victim\"]" ]'
+# The package managers read the user's ~/.npmrc (in the install phase the
+# runner look's home, holding a canary token): that is no credential theft.
+for s in npm yarn pnpm; do
+  f=$work/$s.json; [ $s = npm ] && f=$work/tree.json
+  ok "$s: its own reading of npm's configuration raises nothing (only sf-tree-leaf's does)" \
+    '[ "$(jq "[.alerts[] | select(.rule == \"Read npm credentials file\" and
+        .output_fields[\"scanfarm.package\"] != \"sf-tree-leaf@1.0.0\")] | length" "$f")" = 0 ]'
+done
 for s in yarnstale pnpmstale; do
   report=$(wait_v1 "${id[$s]}")
   echo "$report" >"$work/$s.json"

@@ -61,11 +61,11 @@ project() {
 in_rootfs() {
   local dir=$1
   cp "$work/tls/ca.pem" "$dir/.ca.pem"
-  printf '//127.0.0.1:%s/:_authToken=%s\nalways-auth=true\ncafile=/work/.ca.pem\nregistry=%s/\n' \
+  printf '//127.0.0.1:%s/:_authToken=%s\nalways-auth=true\ncafile=/mnt/.ca.pem\nregistry=%s/\n' \
     "$regport" "$token" "$regurl" >"$dir/.npmrc"
-  unshare --mount --fork sh -c 'mount --bind "$1" "$2/work" && mount -t tmpfs scratch "$2/tmp" &&
-    mount -t proc proc "$2/proc" && exec chroot "$2" env HOME=/tmp sh -c "cd /work && $3"' \
-    in_rootfs "$dir" "$SCANFARM_ROOTFS" "$2" >>"$work/lockgen.log" 2>&1
+  unshare --mount --fork sh -c 'mount --bind "$1" "$2/mnt" && mount -t tmpfs scratch "$2/tmp" &&
+    mount -t proc proc "$2/proc" && exec chroot "$2" env HOME=/tmp sh -c "cd /mnt && $3"' \
+    in_rootfs "$dir" "$src/var/rootfs" "$2" >>"$work/lockgen.log" 2>&1
   local rc=$?
   rm -rf "$dir/.npmrc" "$dir/.ca.pem" "$dir/node_modules"
   return $rc

@@ -63,7 +63,9 @@ ok "the API speaks HTTPS with the farm's certificate, and not plain HTTP" \
    [ "$(code "$https/healthz")" = 000 ]'
 
 cli() { "$build/cli/scanfarm" --server "$https" --cacert "$pki/farm-ca.pem" "$@"; }
-tar -czf "$work/steal.tgz" -C "$src/tests/packages" attack-npmrc-stealer
+mkdir -p "$work/pk" && cp -R "$src/tests/packages/attack-npmrc-stealer" "$work/pk/" &&
+  arm "$work/pk/attack-npmrc-stealer"
+tar -czf "$work/steal.tgz" -C "$work/pk" attack-npmrc-stealer
 out=$(cli --timeout 120 scan "$work/steal.tgz" 2>"$work/cli.err"); rc=$?
 id=$(jq -r '.id // empty' <<<"$out")
 # (the artifact too came over HTTPS: the API serves nothing else)

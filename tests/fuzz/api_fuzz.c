@@ -42,9 +42,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		url = sp + 1;
 	}
 	size_t rest = 0;
-	int r = sf_routes_lookup(url, method, &rest);
+	enum sf_query_route query;
+	int r = sf_routes_lookup(url, method, &rest, &query);
 	if (r == 0 && rest > strlen(url))
 		__builtin_trap(); /* the handler's part must lie inside the URL */
+	if (r == 0 && (unsigned)query >= SF_QUERY_ROUTES)
+		__builtin_trap();
 	static struct sf_store store;
 	static int have_store;
 	if (!have_store) {

@@ -230,11 +230,17 @@ static void settle(struct sf_falco *f, uint64_t n)
 static void test_feed_routing(void)
 {
 	char addr[64], err[256] = "";
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d", 40000 + getpid() % 20000);
 	struct sf_falco_opts o = {.kind = "falco-json", .http_address = addr, .cgroup_parent = "scanfarm",
 				  .pulse_exe = "/bin/true", .queue = 64, .pulse_ms = 60000};
 	struct sf_falco *f;
-	if (sf_falco_open(&f, &o, err, sizeof(err)) != 0) {
+	/* a port below the ephemeral range (where a client's source port once
+	 * took it), another one when it is in use */
+	int rc = -1;
+	for (int i = 0; i < 16 && rc != 0; i++) {
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d", 20000 + (getpid() * 7 + i * 997) % 12000);
+		rc = sf_falco_open(&f, &o, err, sizeof(err));
+	}
+	if (rc != 0) {
 		fprintf(stderr, "feed: %s\n", err);
 		CHECK(0);
 		return;

@@ -192,6 +192,22 @@ static void test_blocked(const struct sf_ruleset *rs)
 	ep(&ev.server, "fd00:ec2::254", 80);
 	ev.fd_type = SF_FD_IPV6;
 	CHECK(strstr(fired(rs, &ev, &s), "[Cloud metadata service contacted]") != NULL);
+	/* the same connects as Falco shows them: no server end (the connect
+	 * failed at once), only the call's addr argument */
+	struct sf_endpoint server = ev.server;
+	memset(&ev.server, 0, sizeof(ev.server));
+	ev.args[0].name = "addr";
+	ev.args[0].value = "fd00:ec2::254:80";
+	ev.nargs = 1;
+	CHECK(strstr(fired(rs, &ev, &s), "[Cloud metadata service contacted]") != NULL);
+	ev.fd_type = SF_FD_IPV4;
+	ev.args[0].value = "169.254.169.254:80";
+	CHECK(strstr(fired(rs, &ev, &s), "[Cloud metadata service contacted]") != NULL);
+	ev.args[0].value = "169.25.4.1:80"; /* another network */
+	CHECK(strstr(fired(rs, &ev, &s), "[Cloud metadata service contacted]") == NULL);
+	ev.nargs = 0;
+	ev.server = server;
+	ev.fd_type = SF_FD_IPV6;
 	ep(&ev.server, "192.0.2.2", 8080);
 	ev.fd_type = SF_FD_IPV4;
 	fired(rs, &ev, &s);

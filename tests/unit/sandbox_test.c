@@ -12,7 +12,7 @@
  *     ENOSYS, namespaces refused), 32-bit system calls kill the caller, and
  *     the eBPF sensor sees each denied call as an event the shipped rules
  *     alert on;
- *   - limits: wall time, CPU time, output, memory, pids and disk (in /work
+ *   - limits: wall time, CPU time, output, memory, pids and disk (in /builds
  *     and /tmp together), each reached and said so;
  *   - grace: a background process outlives the command and acts, then is
  *     killed when the grace is over.
@@ -104,7 +104,8 @@ static void box_init(struct box *b, long long limit_mb, const char *sh)
 	const char *rt = getenv("SF_TEST_RUNTIME");
 	b->spec = (struct sf_sandbox_spec){
 	    .runtime = rt && rt[0] ? rt : "crun", .state_root = b->state, .rootfs = sysroot,
-	    .bundle_dir = b->bundle, .work_dir = b->work, .cwd = "/work", .argv = b->argv,
+	    .bundle_dir = b->bundle, .work_dir = b->work, .work_dest = "/builds", .cwd = "/builds",
+	    .argv = b->argv,
 	    .env = env, .container_id = b->cid, .hostname = "box", .resolv_conf = b->resolv,
 	    .time_limit_s = 60, .memory_mb = 256, .pids = 256, .tmp_mb = (int)limit_mb,
 	    .tmp_dir = b->tmp, .uid = 1000, .gid = 1000,
@@ -186,8 +187,8 @@ static void test_identity(void)
 	struct box b;
 	box_init(&b, 64,
 		 "cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //;s/^/map /'; echo uid $(id -u);"
-		 " stat -c 'passwd %u:%g' /etc/passwd; stat -c 'work %u:%g' /work;"
-		 " echo x > /work/mine; stat -c 'mine %u' /work/mine;"
+		 " stat -c 'passwd %u:%g' /etc/passwd; stat -c 'work %u:%g' /builds;"
+		 " echo x > /builds/mine; stat -c 'mine %u' /builds/mine;"
 		 " grep -E '^(NoNewPrivs|CapEff|CapBnd|Seccomp):' /proc/self/status | tr -d '\\t' |"
 		 " sed 's/:/ /';"
 		 " touch /etc/x 2>/dev/null || echo etc_write refused; touch /usr/bin/x 2>/dev/null ||"
@@ -295,14 +296,14 @@ static void probe_copy(const struct box *b)
 static void test_seccomp(struct sf_sensor *sensor)
 {
 	struct box b;
-	box_init(&b, 64, "/work/probe denied");
-	b.argv[0] = "/work/probe";
+	box_init(&b, 64, "/builds/probe denied");
+	b.argv[0] = "/builds/probe";
 	b.argv[1] = "denied";
 	b.argv[2] = NULL;
 	probe_copy(&b);
 	struct sf_observe *obs = NULL;
 	struct sf_observe_opts oo = {.rules = rules, .container_id = b.cid, .image = "box",
-				     .hostname = "test", .work_host_dir = b.hwork,
+				     .hostname = "test", .work_dir = "/builds", .work_host_dir = b.hwork,
 				     .tmp_host_dir = b.htmp, .rootfs = SF_ROOTFS,
 				     .uid_base = TEST_USERNS_BASE, .uid_count = SF_USERNS_SIZE,
 				     .init = true, .on_event = on_event};
@@ -359,7 +360,7 @@ static void test_seccomp(struct sf_sensor *sensor)
 	/* the same calls without the filter: the user namespace alone would
 	 * let the package make a namespace of its own */
 	box_init(&b, 64, "");
-	b.argv[0] = "/work/probe";
+	b.argv[0] = "/builds/probe";
 	b.argv[1] = "userns";
 	b.argv[2] = NULL;
 	b.spec.seccomp = false;
@@ -372,7 +373,7 @@ static void test_seccomp(struct sf_sensor *sensor)
 	/* a 32-bit system call kills the process: nothing reaches the kernel
 	 * under a number the sensor would misread */
 	box_init(&b, 64, "");
-	b.argv[0] = "/work/probe";
+	b.argv[0] = "/builds/probe";
 	b.argv[1] = "i386";
 	b.argv[2] = NULL;
 	probe_copy(&b);
@@ -428,9 +429,9 @@ static void test_limits(void)
 	CHECK(!(b.res.limits & SF_LIMIT_TIME));
 	box_free(&b);
 
-	/* the disk: /work and /tmp share one budget of 16 MiB */
+	/* the disk: /builds and /tmp share one budget of 16 MiB */
 	box_init(&b, 16, "head -c 10000000 /dev/zero > /tmp/a && echo tmp ok;"
-			 " head -c 10000000 /dev/zero > /work/b || echo work full");
+			 " head -c 10000000 /dev/zero > /builds/b || echo work full");
 	box_run(&b);
 	CHECK(b.res.limits == SF_LIMIT_DISK);
 	CHECK(box_said(&b, "tmp ok"));
@@ -442,7 +443,7 @@ static void test_limits(void)
 	box_free(&b);
 
 	/* the same writes within the budget: no limit reached */
-	box_init(&b, 64, "head -c 10000000 /dev/zero > /tmp/a; head -c 10000000 /dev/zero > /work/b");
+	box_init(&b, 64, "head -c 10000000 /dev/zero > /tmp/a; head -c 10000000 /dev/zero > /builds/b");
 	box_run(&b);
 	CHECK(b.res.limits == 0 && b.res.exit_status == 0);
 	box_free(&b);
@@ -461,14 +462,14 @@ static void test_grace(void)
 {
 	struct box b;
 	/* without a grace, nothing outlives the command */
-	box_init(&b, 64, "(sleep 1; echo late > /work/late) & echo started");
+	box_init(&b, 64, "(sleep 1; echo late > /builds/late) & echo started");
 	box_run(&b);
 	CHECK(b.res.command_ended && b.res.left_running && b.res.exit_status == 0);
 	CHECK(!host_file(&b, "late"));
 	box_free(&b);
 
 	/* with one, what it left acts while watched */
-	box_init(&b, 64, "(sleep 1; echo late > /work/late) & echo started");
+	box_init(&b, 64, "(sleep 1; echo late > /builds/late) & echo started");
 	b.spec.grace_ms = 4000;
 	box_run(&b);
 	CHECK(b.res.command_ended && b.res.left_running && b.res.exit_status == 0);
@@ -477,7 +478,7 @@ static void test_grace(void)
 	box_free(&b);
 
 	/* and what runs on past the grace is killed: the run ends */
-	box_init(&b, 64, "(sleep 30; echo never > /work/never) & exit 3");
+	box_init(&b, 64, "(sleep 30; echo never > /builds/never) & exit 3");
 	b.spec.grace_ms = 1000;
 	box_run(&b);
 	CHECK(b.res.command_ended && b.res.left_running);

@@ -128,6 +128,19 @@ static int child_main(const char *dir)
 	listen(s, 1);
 	close(s);
 
+	/* an IP socket put on other descriptors (as a reverse shell dup2()s its
+	 * connection onto stdin and stdout): reported; a file's dup is not */
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	dup2(s, 57);
+	dup3(s, 58, O_CLOEXEC);
+	int nul = open("/dev/null", O_RDONLY);
+	dup2(nul, 59);
+	close(59);
+	close(nul);
+	close(58);
+	close(57);
+	close(s);
+
 	int m = memfd_create("sf-memfd", MFD_CLOEXEC);
 	close(m);
 	/* a program run from a memfd (fileless execution) */
@@ -282,10 +295,16 @@ static void check_events(const char *dir)
 	CHECK(saw("chown res=0", p, "uid=1234 gid=1234"));
 	CHECK(saw("openat res=-2", "fd=/nonexistent/sensor-test", NULL));
 	/* network */
-	CHECK(saw("connect res=-101", "->192.0.2.10:443", NULL)); /* ENETUNREACH */
+	CHECK(saw("connect res=-101", "->192.0.2.10:443", "addr=192.0.2.10:443")); /* ENETUNREACH */
 	CHECK(saw("sendto", "dns=sensor-test.example", NULL));
 	CHECK(saw("bind res=0", "fd=0.0.0.0:31337", NULL));
 	CHECK(saw("listen res=0", "fd=0.0.0.0:31337", NULL));
+	CHECK(saw("dup2 res=57", "newfd=57", "oldfd="));
+	CHECK(saw("dup3 res=58", "newfd=58", "oldfd="));
+	int dup_of_file = 0;
+	for (int i = 0; i < nseen; i++)
+		dup_of_file |= seen[i] && strstr(seen[i], "dup2 res=59") != NULL;
+	CHECK(!dup_of_file);
 	/* processes and memory */
 	CHECK(saw("memfd_create", "name=sf-memfd", NULL));
 	CHECK(saw("execve", "exepath=/memfd:sf-exec", "exe=memexec")); /* or execveat */

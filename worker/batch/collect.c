@@ -2,6 +2,7 @@
 #include "collect.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,12 +110,15 @@ static struct {
 	char hex[SF_SHA256_HEX + 1];
 } collect_hash_cache[COLLECT_HASH_CACHE];
 static unsigned collect_hash_next;
+/* The cache is worker-wide: the jobs of several slots look it up at once. */
+static pthread_mutex_t collect_hash_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int collect_hash_fd(int fd, const struct stat *st, char hex[SF_SHA256_HEX + 1])
+/* A cached hash of st's file into hex: whether there was one. */
+static bool collect_hash_cached(const struct stat *st, char hex[SF_SHA256_HEX + 1])
 {
-	if (!S_ISREG(st->st_mode))
-		return -EINVAL;
-	for (unsigned i = 0; i < COLLECT_HASH_CACHE; i++)
+	bool found = false;
+	pthread_mutex_lock(&collect_hash_lock);
+	for (unsigned i = 0; i < COLLECT_HASH_CACHE && !found; i++)
 		if (collect_hash_cache[i].ino == st->st_ino &&
 		    collect_hash_cache[i].dev == st->st_dev &&
 		    collect_hash_cache[i].size == st->st_size &&
@@ -122,18 +126,30 @@ static int collect_hash_fd(int fd, const struct stat *st, char hex[SF_SHA256_HEX
 		    collect_hash_cache[i].mtime.tv_nsec == st->st_mtim.tv_nsec &&
 		    collect_hash_cache[i].hex[0]) {
 			memcpy(hex, collect_hash_cache[i].hex, SF_SHA256_HEX + 1);
-			return 0;
+			found = true;
 		}
+	pthread_mutex_unlock(&collect_hash_lock);
+	return found;
+}
+
+static int collect_hash_fd(int fd, const struct stat *st, char hex[SF_SHA256_HEX + 1])
+{
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
+	if (collect_hash_cached(st, hex))
+		return 0;
 	long long size;
 	int rc = sf_sha256_fd(fd, hex, &size);
 	if (rc)
 		return rc;
+	pthread_mutex_lock(&collect_hash_lock);
 	unsigned i = collect_hash_next++ % COLLECT_HASH_CACHE;
 	collect_hash_cache[i].dev = st->st_dev;
 	collect_hash_cache[i].ino = st->st_ino;
 	collect_hash_cache[i].size = st->st_size;
 	collect_hash_cache[i].mtime = st->st_mtim;
 	memcpy(collect_hash_cache[i].hex, hex, SF_SHA256_HEX + 1);
+	pthread_mutex_unlock(&collect_hash_lock);
 	return 0;
 }
 
@@ -165,16 +181,22 @@ static int collect_hash_verified(int fd, uint64_t ino, uint32_t dev, char hex[SF
 	return collect_hash_fd(fd, &st, hex);
 }
 
-/* The host side of an executable's path in the sandbox: the work and tmp
- * mounts (written by the install: opened beneath their host directory),
- * else the read-only rootfs. Returns an fd or -errno. */
+/* The host side of an executable's path in the sandbox: the project
+ * tree's, the home's and /tmp's mounts (written by the install: opened
+ * beneath their host directory), else the read-only rootfs. Returns an fd
+ * or -errno. */
 static int collect_open_host(const struct sf_collect *c, const char *exepath)
 {
 	const int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
 	if (exepath[0] != '/')
 		return -ENOENT;
-	if (!strncmp(exepath, "/work/", 6) && c->opts.work_host_dir)
-		return sf_open_beneath(c->opts.work_host_dir, exepath + 6, flags);
+	const char *const dirs[2] = {c->opts.work_dir ? c->opts.work_dir : "/work", c->opts.home_dir};
+	const char *const hosts[2] = {c->opts.work_host_dir, c->opts.home_host_dir};
+	for (int i = 0; i < 2; i++) {
+		size_t n = dirs[i] ? strlen(dirs[i]) : 0;
+		if (n > 1 && hosts[i] && !strncmp(exepath, dirs[i], n) && exepath[n] == '/')
+			return sf_open_beneath(hosts[i], exepath + n + 1, flags);
+	}
 	if (!strncmp(exepath, "/tmp/", 5) && c->opts.tmp_host_dir)
 		return sf_open_beneath(c->opts.tmp_host_dir, exepath + 5, flags);
 	if (!strncmp(exepath, "/tmp/", 5) || !strncmp(exepath, "/proc/", 6) ||

@@ -43,10 +43,14 @@ struct collect_rule_count;
 struct sf_collect_opts {
 	const struct sf_ruleset *rules; /* renders alerts; NULL: facts only */
 	const char *hostname;		/* the worker's, for alerts */
-	/* Host directory bind-mounted at /work, to hash binaries that
-	 * exited before they could be read through /proc. */
+	/* Host directory bind-mounted at work_dir (the project tree; NULL:
+	 * "/work"), to hash binaries that exited before they could be read
+	 * through /proc; likewise /tmp's and the home's. */
+	const char *work_dir;
 	const char *work_host_dir;
-	const char *tmp_host_dir; /* host directory mounted at /tmp, or NULL */
+	const char *tmp_host_dir;  /* host directory mounted at /tmp, or NULL */
+	const char *home_dir;	   /* the user's home in the container, or NULL */
+	const char *home_host_dir; /* its host directory */
 	const char *rootfs;	  /* host path of the read-only rootfs */
 };
 

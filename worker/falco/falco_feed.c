@@ -18,8 +18,6 @@
 #include "log.h"
 #include "util.h"
 
-extern char **environ;
-
 struct feed_watch {
 	char cid[96];
 	sf_falco_alert_fn fn;
@@ -127,8 +125,9 @@ static uint64_t feed_pulse(struct sf_falco *f)
 	char seqs[32];
 	snprintf(seqs, sizeof(seqs), "%llu", (unsigned long long)seq);
 	char *argv[] = {"true", SF_FALCO_PULSE_ARG, f->token, seqs, NULL};
+	char *envp[] = {NULL}; /* the worker's environment (a secret?) is not the pulse's */
 	pid_t pid;
-	int rc = posix_spawn(&pid, f->opts.pulse_exe, NULL, NULL, argv, environ);
+	int rc = posix_spawn(&pid, f->opts.pulse_exe, NULL, NULL, argv, envp);
 	if (rc == 0)
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;

@@ -149,6 +149,12 @@ struct sf_event {
 	 * unknown. */
 	const char *cgroups;
 
+	/* user.name and group.name of the sandbox's user: its account name
+	 * when the id is user_id (the runner look's user); NULL: ids other
+	 * than 0 render as numbers. */
+	const char *user_name;
+	uint32_t user_id;
+
 	/* Container the event came from: constant for a job. */
 	const char *container_id;    /* container.id */
 	const char *container_name;  /* container.name */

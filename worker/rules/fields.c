@@ -524,12 +524,12 @@ static bool fields_proc(const struct sf_proc *p, enum fields_procval what, struc
 	return false;
 }
 
-static const char *fields_user(uint32_t id, char *scratch, size_t slen)
+static const char *fields_user(const struct sf_event *ev, uint32_t id, char *scratch, size_t slen)
 {
 	if (id == 0)
 		return "root";
-	if (id == 1000)
-		return "scanner";
+	if (ev->user_name && id == ev->user_id)
+		return ev->user_name;
 	snprintf(scratch, slen, "%u", id);
 	return scratch;
 }
@@ -782,13 +782,13 @@ static bool fields_get_proc(const struct sf_field *f, const struct sf_event *ev,
 	case FLD_USER_UID:
 		return p && fields_num(v, p->uid);
 	case FLD_USER_NAME:
-		return p && fields_str(v, fields_user(p->uid, scratch, slen));
+		return p && fields_str(v, fields_user(ev, p->uid, scratch, slen));
 	case FLD_USER_LOGINUID:
 		return fields_num(v, -1);
 	case FLD_GROUP_GID:
 		return p && fields_num(v, p->gid);
 	case FLD_GROUP_NAME:
-		return p && fields_str(v, fields_user(p->gid, scratch, slen));
+		return p && fields_str(v, fields_user(ev, p->gid, scratch, slen));
 	default:
 		break;
 	}

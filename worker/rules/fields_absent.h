@@ -2,7 +2,8 @@
  * fields_absent — Falco fields the worker's sensor cannot know: Kubernetes
  * and container-runtime metadata, a process's terminal, session, login
  * name, capabilities, environment, its executable's inode times, reverse
- * DNS names of addresses, the I/O buffer of an event.
+ * DNS names of addresses the sinkhole did not resolve, and the rest of
+ * what `falco --list=syscall` documents that the event model lacks.
  *
  * Rules that name them load (Falco's own rule files do), and the fields
  * evaluate the way Falco evaluates a field without a value: every

@@ -133,7 +133,7 @@ struct sf_ruleset {
 	const struct sf_rule **bucket_rules;
 	uint32_t *bucket_start; /* ntypes + 1 entries */
 	char *warnings;
-	uint8_t absent_used[16]; /* bit k: conditions use fields_absent entry k */
+	uint8_t absent_used[64]; /* bit k: conditions use fields_absent entry k */
 	/* loading */
 	struct sf_buf warn;
 	struct sf_sha256 sha;

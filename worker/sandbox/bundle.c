@@ -66,7 +66,10 @@ int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
 	static const char *const masked[] = {
 	    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
 	    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-	    "/sys/firmware", "/sys/fs/selinux", "/sys/kernel", NULL};
+	    "/sys/firmware", "/sys/fs/selinux", "/sys/kernel",
+	    /* the host's block devices: a loop device's backing_file names
+	     * the rootfs image's host path */
+	    "/sys/block", "/sys/devices/virtual/block", "/sys/dev/block", NULL};
 	static const char *const ro[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
 					 "/proc/sysrq-trigger", NULL};
 	json_t *caps = json_pack("{s:[],s:[],s:[],s:[],s:[]}", "bounding", "effective",
@@ -82,8 +85,6 @@ int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
 	    "{s:s,s:s,s:s,s:[s,s,s,s,s]},"
 	    "{s:s,s:s,s:s,s:[s,s,s,s,s]},"
 	    "{s:s,s:s,s:s,s:[s,s,s]},"
-	    "{s:s,s:s,s:s,s:[s,s,s,s]},"
-	    "{s:s,s:s,s:s,s:[s,s,s,s]},"
 	    "{s:s,s:s,s:s,s:[s,s,s,s]}]",
 	    "destination", "/proc", "type", "proc", "source", "proc",
 	    "destination", "/dev", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
@@ -95,19 +96,18 @@ int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
 	    "destination", "/dev/mqueue", "type", "mqueue", "source", "mqueue", "options",
 	    "nosuid", "noexec", "nodev",
 	    "destination", "/sys", "type", "sysfs", "source", "sysfs", "options", "nosuid",
-	    "noexec", "nodev", "ro",
-	    "destination", "/tmp", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
-	    "nodev", "mode=1777", tmpsize,
-	    "destination", "/work", "type", "bind", "source", s->work_dir, "options", "rbind",
-	    "rw", "nosuid", "nodev");
-	if (mounts && s->tmp_dir) {
-		/* the caller's own tmpfs replaces the container's /tmp (the last
-		 * mount of a path wins) */
+	    "noexec", "nodev", "ro");
+	if (mounts && s->tmp_dir)
+		/* the caller's own tmpfs is the container's /tmp */
 		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination",
 							"/tmp", "type", "bind", "source",
 							s->tmp_dir, "options", "rbind", "rw",
 							"nosuid", "nodev"));
-	}
+	else if (mounts)
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination",
+							"/tmp", "type", "tmpfs", "source", "tmpfs",
+							"options", "nosuid", "nodev", "mode=1777",
+							tmpsize));
 	if (mounts && s->resolv_conf)
 		/* nodev: a bind of the job's (idmapped, nodev) disk keeps it */
 		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination",
@@ -119,6 +119,22 @@ int sf_sandbox_write_bundle(const struct sf_sandbox_spec *s)
 							SF_INIT_PATH, "type", "bind", "source",
 							s->init_host_path, "options", "bind", "ro",
 							"nosuid", "nodev"));
+	/* the look's mounts, then the project tree (perhaps inside one);
+	 * nodev on every one: binds of the job's (nodev) disk keep it */
+	for (int i = 0; mounts && i < s->nmounts; i++)
+		json_array_append_new(
+		    mounts, s->mounts[i].dir
+				? json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", s->mounts[i].dest,
+					    "type", "bind", "source", s->mounts[i].source, "options",
+					    "rbind", "rw", "nosuid", "nodev")
+				: json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", s->mounts[i].dest,
+					    "type", "bind", "source", s->mounts[i].source, "options",
+					    "bind", "ro", "nosuid", "nodev"));
+	if (mounts)
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination",
+							s->work_dest ? s->work_dest : "/work", "type",
+							"bind", "source", s->work_dir, "options",
+							"rbind", "rw", "nosuid", "nodev"));
 	if (mounts && s->cache_dir && s->cache_dest)
 		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination",
 							s->cache_dest, "type", "bind", "source",

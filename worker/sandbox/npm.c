@@ -35,11 +35,13 @@ void sf_argv_free(struct sf_argv *a)
 	a->oom = false;
 }
 
-/* What every phase's npm and node see. */
-static void npm_base_env(struct sf_argv *env, const char *cache)
+/* What every phase's npm and node see. home: HOME, or NULL when the
+ * caller sets it (the install and import phases: the runner look's). */
+static void npm_base_env(struct sf_argv *env, const char *cache, const char *home)
 {
 	sf_argv_add(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	sf_argv_add(env, "HOME=/tmp");
+	if (home)
+		sf_argv_add(env, "HOME=%s", home);
 	sf_argv_add(env, "npm_config_cache=%s", cache);
 	sf_argv_add(env, "npm_config_update_notifier=false");
 	sf_argv_add(env, "npm_config_fund=false");
@@ -119,7 +121,7 @@ int sf_npm_fetch(const struct sf_project *p, const char *registry, uint16_t prox
 			npm_fetch_yarn(p, registry, proxy_port, argv, env);
 		else
 			npm_fetch_pnpm(p, registry, proxy_port, argv, env);
-		npm_base_env(env, SF_NPM_CACHE_DIR);
+		npm_base_env(env, SF_NPM_CACHE_DIR, "/tmp");
 		return npm_done(argv, env);
 	}
 	sf_argv_add(argv, "npm");
@@ -144,7 +146,7 @@ int sf_npm_fetch(const struct sf_project *p, const char *registry, uint16_t prox
 		sf_argv_add(argv, "--omit=dev");
 	/* the cache is shared by the worker's jobs: no job's log files in it */
 	sf_argv_add(argv, "--logs-max=0");
-	npm_base_env(env, SF_NPM_CACHE_DIR);
+	npm_base_env(env, SF_NPM_CACHE_DIR, "/tmp");
 	return npm_done(argv, env);
 }
 
@@ -185,7 +187,7 @@ int sf_npm_install(const struct sf_project *p, bool rebuild, struct sf_argv *arg
 	sf_argv_add(argv, "/bin/sh");
 	sf_argv_add(argv, "-c");
 	sf_argv_add(argv, "%s", script);
-	npm_base_env(env, SF_NPM_CACHE_DIR);
+	npm_base_env(env, SF_NPM_CACHE_DIR, NULL);
 	return npm_done(argv, env);
 }
 
@@ -240,6 +242,6 @@ int sf_npm_import(const struct sf_project *p, struct sf_argv *argv, struct sf_ar
 		sf_argv_add(argv, ".");
 	for (int i = 0; i < p->ndeps; i++)
 		sf_argv_add(argv, "%s", p->deps[i]);
-	npm_base_env(env, SF_NPM_CACHE_DIR);
+	npm_base_env(env, SF_NPM_CACHE_DIR, NULL);
 	return npm_done(argv, env);
 }

@@ -18,8 +18,11 @@
  *            package's directory, each bounded in time; one process per
  *            CPU at a time
  *
- * HOME and npm's cache live in the sandbox's /tmp; the fetch phase's cache
- * is the worker's tarball cache, mounted at SF_NPM_CACHE_DIR.
+ * npm's cache lives in the sandbox's /tmp; the fetch phase's cache is the
+ * worker's tarball cache, mounted at SF_NPM_CACHE_DIR. The fetch phase's
+ * HOME is /tmp too (no canary credential is within npm's reach while it
+ * talks to the registry); the install and import phases get theirs, and
+ * the rest of their environment, from the runner look (job.c, runner.h).
  *
  * Owns: the strings of a struct sf_argv (sf_argv_free). Calls: project, util.
  */

@@ -2,14 +2,16 @@
  * run — runs one command in a fresh OCI container (the sandbox) with crun
  * (or runc), holds it to its limits and says which ones it reached.
  *
- * The bundle (bundle.c) is a read-only root file system, a /tmp and the
- * job's directory at /work, a user namespace the worker made (ids mapped to
- * an unprivileged host range), a seccomp filter (seccomp.c), no
- * capabilities, no_new_privs, new pid, mount, network, ipc, uts and cgroup
- * namespaces, cgroup memory and pids limits. Its pid 1 is our init
- * (init.c, mounted at /dev/init), which runs the command and, when the
- * command ends with processes still running, gives them spec->grace_ms to
- * act while watched before everything left is killed.
+ * The bundle (bundle.c) is a read-only root file system, a /tmp, the
+ * runner look's own mounts (etc files, home, workspace) and the job's
+ * project tree where the look puts it (/work without a look), a user
+ * namespace the worker made (ids mapped to an unprivileged host range), a
+ * seccomp filter (seccomp.c), no capabilities, no_new_privs, new pid,
+ * mount, network, ipc, uts and cgroup namespaces, cgroup memory and pids
+ * limits. Its pid 1 is our init (init.c, mounted at /dev/init), which runs
+ * the command and, when the command ends with processes still running,
+ * gives them spec->grace_ms to act while watched before everything left is
+ * killed.
  *
  * How it runs: a keeper process (a child of the worker and the subreaper
  * of the container, so the container's pid 1 is reaped and its exit status
@@ -64,12 +66,20 @@ enum sf_sandbox_limit {
 	SF_LIMIT_OUTPUT = 1 << 5,
 };
 
+/* A bind mount: a host directory (read-write) or file (read-only). */
+struct sf_sandbox_mount {
+	const char *source;
+	const char *dest;
+	bool dir;
+};
+
 struct sf_sandbox_spec {
 	const char *runtime;	  /* "crun" */
 	const char *state_root;	  /* runtime --root */
 	const char *rootfs;	  /* absolute path, mounted read-only */
 	const char *bundle_dir;	  /* where config.json is written */
-	const char *work_dir;	  /* host dir mounted at /work (rw) */
+	const char *work_dir;	  /* host dir mounted at work_dest (rw) */
+	const char *work_dest;	  /* the project tree in the container (NULL: /work) */
 	const char *cwd;	  /* inside the container */
 	const char *const *argv;  /* NULL-terminated */
 	const char *const *env;	  /* NULL-terminated, KEY=VALUE */
@@ -88,6 +98,10 @@ struct sf_sandbox_spec {
 	 * whose tmpfs can grow the mount point), or NULL. */
 	const char *cache_dir;
 	const char *cache_dest;
+	/* More bind mounts, made in this order after /tmp and before the
+	 * project tree's (which may lie inside one of them). */
+	const struct sf_sandbox_mount *mounts;
+	int nmounts;
 	unsigned uid;		  /* inside the container's user namespace */
 	unsigned gid;
 	/* The user namespace to join (sf_userns_path), or NULL for none: ids

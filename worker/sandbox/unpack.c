@@ -351,6 +351,8 @@ int sf_unpack(const char *archive_path, const char *dest, const struct sf_unpack
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
+	/* wheels and zip sdists; entries are checked the same way */
+	archive_read_support_format_zip(a);
 	if (archive_read_open_filename(a, archive_path, 65536) != ARCHIVE_OK) {
 		rc = unpack_fail(err, errlen, -EINVAL, "not a readable archive: %s",
 				 archive_error_string(a));

@@ -230,9 +230,23 @@ int sf_decode_dns_name(const unsigned char *m, size_t len, char *name, size_t na
 	return 0;
 }
 
-static bool decode_writable_path(const char *p)
+/* Is path below dir (a container path without a trailing '/'; NULL: no)? */
+static bool decode_below(const char *path, const char *dir)
 {
-	return !strncmp(p, "/tmp/", 5) || !strncmp(p, "/work/", 6) || !strncmp(p, "/dev/shm/", 9) ||
+	size_t n = dir ? strlen(dir) : 0;
+	return n > 1 && !strncmp(path, dir, n) && path[n] == '/';
+}
+
+/* The project tree's path in the container ("/work" unless told). */
+static const char *decode_work_dir(const struct sf_decoder *d)
+{
+	return d->work_dir ? d->work_dir : "/work";
+}
+
+static bool decode_writable_path(const struct sf_decoder *d, const char *p)
+{
+	return !strncmp(p, "/tmp/", 5) || decode_below(p, decode_work_dir(d)) ||
+	       decode_below(p, d->home_dir) || !strncmp(p, "/dev/shm/", 9) ||
 	       !strncmp(p, "/memfd:", 7) || !strncmp(p, "/proc/", 6);
 }
 
@@ -269,7 +283,8 @@ static void decode_fact(struct sf_decoder *d, const char *kind, const char *valu
 
 static void decode_file_written(struct sf_decoder *d, const char *path)
 {
-	if (path[0] == '/' && strncmp(path, "/work/", 6) && strcmp(path, "/work"))
+	const char *work = decode_work_dir(d);
+	if (path[0] == '/' && !decode_below(path, work) && strcmp(path, work))
 		decode_fact(d, "file_written", path, "");
 }
 
@@ -310,7 +325,7 @@ static bool decode_exec(struct sf_decoder *d, struct sf_proc_entry *p, const str
 				 cwd ? cwdslash : "");
 	if (d->has_init && p->p.vpid == 1)
 		return false; /* our init: no fact, no event, and not yet started */
-	p->p.exe_writable = decode_writable_path(p->p.exepath);
+	p->p.exe_writable = decode_writable_path(d, p->p.exepath);
 	if (d->packages) /* before the facts: they are the new package's */
 		sf_packages_exec(d->packages, &p->p, p->p.cwd);
 	ev->type = r->syscall == SF_NR_execveat ? "execveat" : "execve";
@@ -460,8 +475,11 @@ static void decode_sock_facts(struct sf_decoder *d, const struct sf_bpf_event *r
 	}
 }
 
-/* connect, bind, listen, accept and DNS sends: the endpoints in Falco's
- * client/server terms and fd.name "cip:cport->sip:sport". */
+/* connect, bind, listen, accept, DNS sends and dups of a socket: the
+ * endpoints in Falco's client/server terms and fd.name
+ * "cip:cport->sip:sport". A dup'd socket is described as a connecting one
+ * (its local end the client): the kernel does not say whether it was
+ * accepted, which Falco's fd table remembers. */
 static bool decode_sock(struct sf_decoder *d, const struct sf_bpf_event *r, size_t len,
 			struct sf_decode_scratch *sc, struct sf_event *ev)
 {
@@ -495,6 +513,15 @@ static bool decode_sock(struct sf_decoder *d, const struct sf_bpf_event *r, size
 		snprintf(sc->fdname, sizeof(sc->fdname), "%s", b);
 	}
 	ev->fd_name = sc->fdname;
+	if (r->kind == SF_BPF_CONNECT) {
+		/* the address asked for, as Falco renders connect's addr: "ip:port"
+		 * for both families. Falco keeps no server end for a connect that
+		 * failed at once (fd.sip is missing there), but this it has. */
+		char ip[INET6_ADDRSTRLEN] = "?";
+		inet_ntop(ev->server.family, ev->server.addr, ip, sizeof(ip));
+		snprintf(sc->addr, sizeof(sc->addr), "%s:%u", ip, ev->server.port);
+		decode_arg(ev, "addr", sc->addr);
+	}
 	if (d->started)
 		decode_sock_facts(d, r, len, sc, ev, a, b);
 	return true;
@@ -535,6 +562,14 @@ static bool decode_simple(struct sf_proc_entry *p, const struct sf_bpf_event *r,
 		decode_arg(ev, "filename", decode_slot(r, len, 0, sc->s[0], sizeof(sc->s[0])));
 		return true;
 	case SF_BPF_EXIT:
+		/* Once per process: two of its threads ending at the same time
+		 * can both find the live count at zero (the kernel drops it
+		 * before the tracepoint), and the kernel half then reports the
+		 * exit twice. The second is no event: taken for the exit of a
+		 * process that outlived the phase's command, it made the
+		 * command's own npm "left running" after its exit. */
+		if (p->exited)
+			return false;
 		ev->type = "procexit";
 		p->exited = true;
 		snprintf(sc->num[0], sizeof(sc->num[0]), "%lld", (long long)r->ret);
@@ -619,6 +654,8 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	ev->container_id = d->container_id;
 	ev->container_name = d->container_id;
 	ev->container_image = d->image;
+	ev->user_name = d->user_name;
+	ev->user_id = d->user_id;
 	ev->cgroups = d->cgroups;
 	ev->tid = (int32_t)r->tid;
 	ev->num = ++d->events;
@@ -626,6 +663,12 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 
 	struct sf_proc_entry *p = sf_proctable_get(d->procs, r);
 	if (!p)
+		return false;
+	/* The sensor reports a process's exit when its last thread goes; two
+	 * threads ending at once can both see themselves last. The second
+	 * report is no news — after the phase's command it would read as the
+	 * command itself left running. */
+	if (r->kind == SF_BPF_EXIT && p->exited)
 		return false;
 	/* ids as the sandbox sees them (its user namespace maps them) */
 	if (d->uid_count && r->uid - d->uid_base < d->uid_count)
@@ -670,10 +713,19 @@ bool sf_decode_record(struct sf_decoder *d, const struct sf_bpf_event *r, size_t
 	case SF_BPF_LISTEN:
 	case SF_BPF_ACCEPT:
 	case SF_BPF_SEND:
+	case SF_BPF_DUP:
 		keep = decode_sock(d, r, len, sc, ev);
-		if (r->kind == SF_BPF_ACCEPT && r->ret >= 0) {
-			ev->has_fd_num = true;
+		if ((r->kind == SF_BPF_ACCEPT || r->kind == SF_BPF_DUP) && r->ret >= 0) {
+			ev->has_fd_num = true; /* the new fd */
 			ev->fd_num = r->ret;
+		}
+		if (r->kind == SF_BPF_DUP) {
+			/* Falco's arguments: oldfd, and newfd but for dup */
+			snprintf(sc->num[0], sizeof(sc->num[0]), "%d", r->u.sock.fd);
+			snprintf(sc->num[1], sizeof(sc->num[1]), "%lld", (long long)r->ret);
+			decode_arg(ev, "oldfd", sc->num[0]);
+			if (r->syscall != SF_NR_dup)
+				decode_arg(ev, "newfd", sc->num[1]);
 		}
 		break;
 	case SF_BPF_SETID:

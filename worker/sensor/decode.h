@@ -61,6 +61,13 @@ struct sf_decoder {
 	/* Attributes processes and files to packages; NULL: none. */
 	struct sf_packages *packages;
 	const char *phase; /* scanfarm.phase of every event (not copied) */
+	/* The project tree's and the user's home's paths in the container
+	 * (NULL: "/work" and none): files written outside the tree are
+	 * facts, executables below either were written by the install. */
+	const char *work_dir, *home_dir;
+	/* user.name of uid user_id (NULL: numbers) */
+	const char *user_name;
+	uint32_t user_id;
 	struct sf_decode_sink sink;
 	bool started; /* the container's first exec was seen */
 	uint64_t events; /* evt.num of the last event decoded */
@@ -83,7 +90,7 @@ struct sf_decode_scratch {
 	char s[4][SF_DECODE_PATH];
 	char path[SF_DECODE_PATH], path2[SF_DECODE_PATH];
 	char args[SF_BPF_ARGS + 1];
-	char flags[256], mode[256], num[4][32], fdname[160], dns[256];
+	char flags[256], mode[256], num[4][32], fdname[160], dns[256], addr[64];
 };
 
 /* Decodes record r (len bytes as the kernel sent it) into *ev. Returns

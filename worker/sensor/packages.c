@@ -10,15 +10,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "body.h"
 #include "util.h"
 
 static char packages_empty[] = "";
 static char packages_unknown[] = "?";
 
-void sf_packages_init(struct sf_packages *pk, const char *work_host_dir,
+void sf_packages_init(struct sf_packages *pk, const char *work_dir, const char *work_host_dir,
 		      const char *tmp_host_dir, const char *project_dir, bool *oom)
 {
 	memset(pk, 0, sizeof(*pk));
+	pk->work_dir = work_dir && work_dir[0] == '/' ? work_dir : "/work";
+	pk->work_len = strlen(pk->work_dir);
+	while (pk->work_len > 1 && pk->work_dir[pk->work_len - 1] == '/')
+		pk->work_len--;
 	pk->work_host_dir = work_host_dir;
 	pk->tmp_host_dir = tmp_host_dir;
 	pk->oom = oom;
@@ -57,6 +62,60 @@ size_t sf_packages_dir_len(const char *path)
 	return best;
 }
 
+/* The component of path starting at c, and its length. */
+static size_t packages_component(const char *c) { return (size_t)(strchrnul(c, '/') - c); }
+
+size_t sf_packages_py_dir_len(const char *path)
+{
+	size_t best = 0;
+	for (const char *c = strchr(path, '/'); c; c = strchr(c + 1, '/')) {
+		const char *name = c + 1;
+		size_t n = packages_component(name);
+		if (n > 10 && !strncmp(name + n - 10, ".dist-info", 10))
+			best = (size_t)(name + n - path);
+		else if (n > 14 && !strncmp(name, "pip-req-build-", 14))
+			best = (size_t)(name + n - path);
+		else if (n > 4 && !strncmp(name, "pip-", 4) && name[n] == '/' && name[n + 1] &&
+			 name[n + 1] != '.')
+			best = (size_t)(name + n + 1 + packages_component(name + n + 1) - path);
+	}
+	return best;
+}
+
+size_t sf_packages_gem_dir_len(const char *path)
+{
+	static const char gems[] = "/gems/";
+	size_t best = 0;
+	for (const char *p = strstr(path, gems); p; p = strstr(p + 1, gems)) {
+		const char *name = p + sizeof(gems) - 1;
+		size_t n = packages_component(name);
+		/* name-version: a dash followed by a digit, not first */
+		const char *dash = NULL;
+		for (const char *q = name + 1; q < name + n; q++)
+			if (*q == '-' && q[1] >= '0' && q[1] <= '9')
+				dash = q;
+		if (dash && name[0] != '.')
+			best = (size_t)(name + n - path);
+	}
+	return best;
+}
+
+static size_t packages_dir_len(const struct sf_packages *pk, const char *path)
+{
+	if (pk->eco == SF_PACKAGES_PYPI)
+		return sf_packages_py_dir_len(path);
+	if (pk->eco == SF_PACKAGES_RUBYGEMS)
+		return sf_packages_gem_dir_len(path);
+	return sf_packages_dir_len(path);
+}
+
+/* Is dir equal to or below the project tree? */
+static bool packages_in_work(const struct sf_packages *pk, const char *dir)
+{
+	return !strncmp(dir, pk->work_dir, pk->work_len) &&
+	       (dir[pk->work_len] == '/' || !dir[pk->work_len]);
+}
+
 /* Is dir equal to or below parent? */
 static bool packages_within(const char *dir, const char *parent)
 {
@@ -69,9 +128,9 @@ static bool packages_within(const char *dir, const char *parent)
 static bool packages_host(const struct sf_packages *pk, const char *dir, const char **root,
 			  const char **rel)
 {
-	if (!strncmp(dir, "/work", 5) && (dir[5] == '/' || !dir[5]) && pk->work_host_dir) {
+	if (packages_in_work(pk, dir) && pk->work_host_dir) {
 		*root = pk->work_host_dir;
-		*rel = dir + 5;
+		*rel = dir + pk->work_len;
 		return true;
 	}
 	if (!strncmp(dir, "/tmp", 4) && (dir[4] == '/' || !dir[4]) && pk->tmp_host_dir) {
@@ -137,9 +196,51 @@ out:
 	return rc;
 }
 
-/* "name@version" of the package in container directory dir. */
+/* "name==version" from the Name and Version headers of dir's METADATA
+ * (a .dist-info) or PKG-INFO (a source tree), read like package.json. */
+static int packages_read_py_id(const struct sf_packages *pk, const char *dir, char *id, size_t len)
+{
+	const char *root, *rel;
+	if (!packages_host(pk, dir, &root, &rel))
+		return -ENOENT;
+	size_t dl = strlen(dir);
+	bool info = dl > 10 && !strcmp(dir + dl - 10, ".dist-info");
+	char path[1200];
+	if (snprintf(path, sizeof(path), "%s/%s", rel, info ? "METADATA" : "PKG-INFO") >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	int fd = sf_open_beneath(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return fd;
+	char buf[8192];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EPROTO;
+	buf[n] = 0;
+	char name[215], version[65];
+	if (!sf_body_header(buf, (size_t)n, "Name", name, sizeof(name)) ||
+	    !sf_body_header(buf, (size_t)n, "Version", version, sizeof(version)))
+		return -EPROTO;
+	size_t o = packages_clean(id, len, name, 214);
+	if (o + 3 < len) {
+		memcpy(id + o, "==", 3);
+		packages_clean(id + o + 2, len - o - 2, version, 64);
+	}
+	return 0;
+}
+
+/* "name@version" of the package in container directory dir; the
+ * identity of another ecosystem's package directory. */
 static int packages_read_id(const struct sf_packages *pk, const char *dir, char *id, size_t len)
 {
+	if (pk->eco == SF_PACKAGES_PYPI)
+		return packages_read_py_id(pk, dir, id, len);
+	if (pk->eco == SF_PACKAGES_RUBYGEMS) { /* gems/<name>-<version> */
+		const char *base = strrchr(dir, '/');
+		packages_clean(id, len, base ? base + 1 : dir, len - 1);
+		return 0;
+	}
 	json_t *j = NULL;
 	int rc = packages_load_json(pk, dir, &j);
 	if (rc)
@@ -188,14 +289,14 @@ static void packages_root_refresh(struct sf_packages *pk)
 }
 
 /* A process of the project's exec'd in cwd, outside node_modules: until
- * the project's root is known, cwd is a candidate (under /work, with a
- * readable package.json; the first candidate's name stands in). */
+ * the project's root is known, cwd is a candidate (in the project tree,
+ * with a readable package.json; the first candidate's name stands in). */
 static void packages_root_try(struct sf_packages *pk, const char *cwd)
 {
 	if (pk->root_fixed || pk->root_tries >= SF_PACKAGES_ROOT_TRIES)
 		return;
-	if (strncmp(cwd, "/work", 5) || (cwd[5] != '/' && cwd[5]) || strstr(cwd, "/node_modules"))
-		return; /* outside /work, or in node_modules/.bin and the like */
+	if (!packages_in_work(pk, cwd) || strstr(cwd, "/node_modules"))
+		return; /* outside the tree, or in node_modules/.bin and the like */
 	pk->root_tries++;
 	char dir[sizeof(pk->root_dir)];
 	snprintf(dir, sizeof(dir), "%s", cwd);
@@ -210,7 +311,7 @@ static void packages_root_try(struct sf_packages *pk, const char *cwd)
 		pk->root_fixed = pk->root_read = true;
 		return;
 	}
-	if (!pk->root.id[0] && strcmp(dir, "/work")) {
+	if (!pk->root.id[0] && strlen(dir) != pk->work_len) {
 		const char *base = strrchr(dir, '/');
 		packages_clean(pk->root.id, sizeof(pk->root.id), base + 1, sizeof(pk->root.id) - 1);
 	}
@@ -227,24 +328,24 @@ static uint64_t packages_hash(const char *s, size_t n)
 }
 
 /* dir's path relative to the project's root; from its first node_modules
- * when outside it (or the root is unknown); dir itself outside /work. */
+ * when outside it (or the root is unknown); dir itself outside the tree. */
 static const char *packages_rel(const struct sf_packages *pk, const char *dir)
 {
 	size_t rl = strlen(pk->root_dir);
 	if (rl && !strncmp(dir, pk->root_dir, rl) && dir[rl] == '/')
 		return dir + rl + 1;
 	const char *nm = strstr(dir, "/node_modules/");
-	if (!strncmp(dir, "/work/", 6) && nm)
+	if (packages_in_work(pk, dir) && nm)
 		return nm + 1;
 	return dir;
 }
 
 /* The package holding path (its deepest node_modules/<name> directory
- * on /work or /tmp), created on first sight; NULL when path is in none
+ * in the project tree or /tmp), created on first sight; NULL when path is in none
  * or memory ran out; the overflow identity when the cache is full. */
 static struct sf_pkg *packages_lookup(struct sf_packages *pk, const char *path)
 {
-	size_t len = sf_packages_dir_len(path);
+	size_t len = packages_dir_len(pk, path);
 	const char *root, *rel;
 	if (!len || !packages_host(pk, path, &root, &rel))
 		return NULL;
@@ -286,6 +387,19 @@ static void packages_assign(struct sf_proc *p, const struct sf_pkg *g)
 }
 
 void sf_packages_new_phase(struct sf_packages *pk) { pk->gen++; }
+
+void sf_packages_set_ecosystem(struct sf_packages *pk, const char *ecosystem,
+			       const char *project_id)
+{
+	pk->eco = ecosystem && !strcmp(ecosystem, "pypi")	? SF_PACKAGES_PYPI
+		  : ecosystem && !strcmp(ecosystem, "rubygems") ? SF_PACKAGES_RUBYGEMS
+								 : SF_PACKAGES_NPM;
+	if (project_id && project_id[0]) {
+		packages_clean(pk->root.id, sizeof(pk->root.id), project_id, sizeof(pk->root.id) - 1);
+		pk->root.provisional = false;
+		pk->root_read = true;
+	}
+}
 
 void sf_packages_adopt(struct sf_packages *pk, struct sf_proc *p)
 {

@@ -5,7 +5,8 @@
  * every fact.
  *
  * A package is a directory node_modules/<name> (or node_modules/@scope/
- * name) of the sandbox's /work or /tmp; a path belongs to the DEEPEST
+ * name) of the sandbox's project tree (its work directory, which the
+ * runner's look places: /builds/<group>/<project>, …) or /tmp; a path belongs to the DEEPEST
  * such directory holding it (node_modules/.bin and other dot entries are
  * no package). Its identity "name@version" comes from its package.json,
  * read on the host (the work or tmp mount's host directory) beneath that
@@ -13,8 +14,16 @@
  * name stands in and is read again in the next phase. Everything outside
  * a package belongs to the project itself, whose identity comes from the
  * package.json of its root: opts' project_dir when given, else the cwd of
- * the first exec (of a process of the project's) under /work, outside
+ * the first exec (of a process of the project's) in the work directory, outside
  * node_modules, with a readable package.json.
+ *
+ * Other ecosystems (sf_packages_set_ecosystem) have their own package
+ * directories: for PyPI an installed distribution's <name>-<version>.dist-info
+ * (identity "name==version" from its METADATA) and a source tree pip
+ * builds in (pip-install-X/<name>_<hex>, pip-req-build-X: from its
+ * PKG-INFO); for RubyGems an installed gem's gems/<name>-<version>
+ * (its directory's name). The project's identity is the one the worker
+ * read from the body.
  *
  * A process gets its package at exec, from its cwd; outside any package
  * it keeps what it inherited from its parent (fork copies it). A
@@ -26,7 +35,8 @@
  * directories per job, then one shared "too many packages" identity) and
  * every string struct sf_proc's package fields and an event's fd_package
  * point at, valid until sf_packages_free. One thread at a time, like the
- * process table. Calls: util (sf_open_beneath), jansson, event.
+ * process table. Calls: util (sf_open_beneath), jansson, event, body
+ * (sf_body_header).
  */
 #ifndef SF_PACKAGES_H
 #define SF_PACKAGES_H
@@ -54,8 +64,13 @@ struct sf_pkg {
 	struct sf_pkg *next;
 };
 
+enum sf_packages_eco { SF_PACKAGES_NPM, SF_PACKAGES_PYPI, SF_PACKAGES_RUBYGEMS };
+
 struct sf_packages {
-	const char *work_host_dir; /* host directory mounted at /work, or NULL */
+	enum sf_packages_eco eco;
+	const char *work_dir;	   /* the project tree's path in the container */
+	size_t work_len;
+	const char *work_host_dir; /* host directory mounted at work_dir, or NULL */
 	const char *tmp_host_dir;  /* host directory mounted at /tmp, or NULL */
 	char root_dir[1024];	   /* the project's root in the container, "" until known */
 	bool root_fixed;	   /* root_dir is final */
@@ -70,11 +85,24 @@ struct sf_packages {
 	bool *oom;	/* the job's out-of-memory flag */
 };
 
-/* An empty cache. project_dir: the project's root in the container
- * ("/work/package"), or NULL to find it from the first execs. The host
- * directories are borrowed and must outlive the cache. */
-void sf_packages_init(struct sf_packages *pk, const char *work_host_dir,
+/* An empty cache. work_dir: where the project tree is mounted in the
+ * container ("/builds/acme/app"; NULL: "/work"), work_host_dir its host
+ * side; project_dir: the project's root in the container (work_dir or a
+ * directory below it), or NULL to find it from the first execs. The
+ * strings are borrowed and must outlive the cache. */
+void sf_packages_init(struct sf_packages *pk, const char *work_dir, const char *work_host_dir,
 		      const char *tmp_host_dir, const char *project_dir, bool *oom);
+
+/* The job's ecosystem ("pypi", "rubygems"; NULL or anything else: npm)
+ * and, when not NULL, the project's identity ("name==version"). */
+void sf_packages_set_ecosystem(struct sf_packages *pk, const char *ecosystem,
+			       const char *project_id);
+
+/* Exposed for tests: like sf_packages_dir_len, for a Python tree (the
+ * deepest NAME.dist-info, pip-req-build-X, or pip-<kind>-X/<dir>) and for a
+ * gem home (gems/<name>-<version>). */
+size_t sf_packages_py_dir_len(const char *path);
+size_t sf_packages_gem_dir_len(const char *path);
 
 /* A new phase began: identities that were read from a directory name
  * (package.json missing, e.g. mid-extraction) are read again once. */

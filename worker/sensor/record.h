@@ -55,6 +55,7 @@ enum sf_bpf_kind {
 	SF_BPF_MOUNT,	   /* mount: dev, dir, type */
 	SF_BPF_CHOWN,	   /* chown/fchown/lchown/fchownat: path (or walked fd), dirfd base */
 	SF_BPF_DENIED,	   /* a call the sandbox's seccomp filter denies (syscalls.h): args */
+	SF_BPF_DUP,	   /* dup/dup2/dup3 of an IP socket: the socket, the old fd; ret the new */
 };
 
 #define SF_BPF_SLOT_WALKED 1 /* slot holds reversed path components */
@@ -67,6 +68,7 @@ struct sf_bpf_sock {
 	__u8 laddr[16]; /* network order */
 	__u8 raddr[16];
 	__u32 sock_type; /* SOCK_STREAM, SOCK_DGRAM, … */
+	__s32 fd;	 /* SF_BPF_DUP: the descriptor duplicated */
 };
 
 struct sf_bpf_event {

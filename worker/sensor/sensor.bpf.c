@@ -28,12 +28,14 @@ char LICENSE[] SEC("license") = "GPL";
  * cgroups (/scanfarm/<job> is 2). */
 const volatile __u32 watch_level = 2;
 
-/* Job cgroup ids being watched. */
+/* Job cgroup ids being watched, each with the records of its own that
+ * the full ring buffer lost: the jobs of a worker's slots share the
+ * buffer, and each reports its own drops. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u64);
-	__type(value, __u8);
+	__type(value, __u64);
 } watched SEC(".maps");
 
 struct {
@@ -59,6 +61,8 @@ struct {
 #define AF_INET6 10
 #define AF_UNIX 1
 #define AT_FDCWD -100
+#define SF_S_IFMT 0170000 /* the file type bits of i_mode */
+#define SF_S_IFSOCK 0140000
 
 static __always_inline void count(__u32 which)
 {
@@ -135,9 +139,12 @@ static __always_inline void event_send(struct sf_bpf_event *e)
 	 * /proc/<pid>/exe, which only works while the process lives. */
 	if (e->kind == SF_BPF_EXEC)
 		flags = BPF_RB_FORCE_WAKEUP;
-	if (bpf_ringbuf_output(&events, e, size, flags))
+	if (bpf_ringbuf_output(&events, e, size, flags)) {
 		count(SF_BPF_CNT_DROPS);
-	else
+		__u64 *job_drops = bpf_map_lookup_elem(&watched, &e->cgid);
+		if (job_drops)
+			__sync_fetch_and_add(job_drops, 1);
+	} else
 		count(SF_BPF_CNT_EVENTS);
 }
 
@@ -521,6 +528,33 @@ static __noinline int on_net(__u64 cgid, __u32 nr, long ret, struct pt_regs *reg
 	return 0;
 }
 
+/*
+ * dup, dup2, dup3 whose descriptor is an IP socket: a shell's stdin and
+ * stdout put onto a connection (the reverse shell). The socket is read from
+ * the task's own descriptor table at the call, the state Falco keeps per fd
+ * in user space. A dup of anything else is not reported: that is most
+ * dups (every shell redirection, every child libuv gives a socketpair as
+ * stdio), and no rule asks for them.
+ */
+static __noinline int on_dup(__u64 cgid, __u32 nr, long ret, struct pt_regs *regs)
+{
+	if (ret < 0)
+		return 0;
+	int fd = (int)BPF_CORE_READ(regs, di);
+	struct file *f = fd_file(fd);
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & SF_S_IFMT) != SF_S_IFSOCK)
+		return 0;
+	struct sf_bpf_event *e = event_start(SF_BPF_DUP, cgid, nr, ret);
+	if (!e)
+		return 0;
+	sock_from_fd(&e->u.sock, fd);
+	if (e->u.sock.family != AF_INET && e->u.sock.family != AF_INET6)
+		return 0;
+	e->u.sock.fd = fd;
+	event_send(e);
+	return 0;
+}
+
 static __noinline int on_proc(__u64 cgid, __u32 nr, long ret, struct pt_regs *regs)
 {
 	__u64 a0 = BPF_CORE_READ(regs, di), a1 = BPF_CORE_READ(regs, si),
@@ -633,6 +667,10 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 	case SF_NR_sendmsg:
 	case SF_NR_sendmmsg:
 		return on_send(cgid, nr, ret, regs);
+	case SF_NR_dup:
+	case SF_NR_dup2:
+	case SF_NR_dup3:
+		return on_dup(cgid, nr, ret, regs);
 	case SF_NR_ptrace:
 	case SF_NR_process_vm_readv:
 	case SF_NR_process_vm_writev:
@@ -721,7 +759,9 @@ int BPF_PROG(sf_exit, struct task_struct *p)
 	__u64 cgid = watched_cgroup();
 	if (!cgid)
 		return 0;
-	/* report once per process: when its last thread goes */
+	/* report once per process: when its last thread goes (two threads
+	 * ending at once may both see the count at 0; the user side keeps
+	 * the first) */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
 	struct sf_bpf_event *e = event_start(SF_BPF_EXIT, cgid, 0, BPF_CORE_READ(p, exit_code));

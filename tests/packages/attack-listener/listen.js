@@ -7,8 +7,8 @@
 const net = require('net');
 const os = require('os');
 
-if (os.hostname() !== 'scanfarm-sandbox') {
-  console.log('attack-listener: not in the scanfarm sandbox, doing nothing');
+if (!require('fs').existsSync(require('path').join(__dirname, 'armed'))) {
+  console.log("attack-listener: not armed by scanfarm's tests, doing nothing");
   process.exit(0);
 }
 const srv = net.createServer((c) => c.destroy());

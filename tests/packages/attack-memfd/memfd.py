@@ -4,10 +4,9 @@
 # What this does instead, harmlessly: the "payload" is a copy of /bin/true,
 # run once in a child process.
 import os
-import socket
 
-if socket.gethostname() != "scanfarm-sandbox":
-    print("attack-memfd: not in the scanfarm sandbox, doing nothing")
+if not os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "armed")):
+    print("attack-memfd: not armed by scanfarm's tests, doing nothing")
     raise SystemExit(0)
 fd = os.memfd_create("payload", 0)  # no MFD_CLOEXEC: exec reopens it by path
 with open("/bin/true", "rb") as f:

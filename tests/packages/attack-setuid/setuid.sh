@@ -4,7 +4,7 @@
 # sandbox user, lives in the throw-away /tmp, which is mounted nosuid, so the
 # bits grant nothing. chmod(1) sets setuid (fchmodat), node sets setgid
 # (chmod).
-[ "$(uname -n)" = scanfarm-sandbox ] || { echo "attack-setuid: not in the scanfarm sandbox, doing nothing"; exit 0; }
+[ -f "$(dirname "$0")/armed" ] || { echo "attack-setuid: not armed by scanfarm's tests, doing nothing"; exit 0; }
 cp /bin/sh /tmp/.rootshell
 chmod 4755 /tmp/.rootshell
 node -e "require('fs').chmodSync('/tmp/.rootshell', 0o2755)"

@@ -281,7 +281,7 @@ worker() {
 			echo "jobs-url = $nng://$SF_COORDINATOR_HOST:7301"
 			echo "results-url = $nng://$SF_COORDINATOR_HOST:7302"
 			tls_conf worker
-			echo "rootfs = /var/lib/scanfarm/rootfs"
+			echo "rootfs = /var/lib/scanfarm/rootfs.img"
 			echo "rules = $rules"
 			echo "sensor = $SF_SENSOR"
 			echo "npm-registry = $SF_NPM_REGISTRY"

@@ -1,0 +1,1 @@
+require "sf_gem_native/sf_gem_native"

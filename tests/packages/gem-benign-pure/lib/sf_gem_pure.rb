@@ -1,0 +1,3 @@
+module SfGemPure
+  WORDS = %w[hello from a plain gem].freeze
+end

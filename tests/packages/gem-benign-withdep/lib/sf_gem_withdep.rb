@@ -1,0 +1,5 @@
+require "sf_gem_pure"
+
+module SfGemWithdep
+  WORDS = SfGemPure::WORDS
+end

@@ -1,0 +1,1 @@
+import sf_py_native  # noqa: F401

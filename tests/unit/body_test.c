@@ -1,0 +1,208 @@
+/*
+ * body_test — what a PyPI or RubyGems body is, told from its content
+ * (worker/sandbox/body.c), on trees in a temporary directory: an sdist at
+ * the top or in its single directory, a wheel and its tag, projects
+ * (requirements.txt, Pipfile.lock, Gemfile), a gem's gzip'd specification
+ * with its runtime dependencies, and what is refused: no metadata, a
+ * PKG-INFO that is a link out of the tree, a hostile name, a gem whose
+ * metadata.gz is not gzip, a dependency requirement with Ruby in it. Also
+ * the wheel file name (pypi.c) and an installed gemspec's stub (gem.c).
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "body.h"
+#include "gem.h"
+#include "harness.h"
+#include "pypi.h"
+#include "util.h"
+
+static char top[64];
+
+/* A fresh tree for one case: top/<n>. */
+static const char *tree(int n)
+{
+	static char dir[128];
+	snprintf(dir, sizeof(dir), "%s/%d", top, n);
+	if (sf_mkdirs(dir, 0755))
+		exit(1);
+	return dir;
+}
+
+static void put(const char *dir, const char *rel, const char *text, size_t len)
+{
+	char path[512], parent[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	snprintf(parent, sizeof(parent), "%s", path);
+	*strrchr(parent, '/') = 0;
+	if (sf_mkdirs(parent, 0755) || sf_write_file(path, text, len ? len : strlen(text))) {
+		fprintf(stderr, "cannot write %s\n", path);
+		exit(1);
+	}
+}
+
+/* text gzip'd (libarchive's raw writer with the gzip filter) into rel. */
+static void put_gz(const char *dir, const char *rel, const char *text)
+{
+	char buf[65536];
+	size_t used = 0;
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	archive_write_set_format_raw(a);
+	archive_write_add_filter_gzip(a);
+	archive_write_set_bytes_in_last_block(a, 1);
+	CHECK_EQ(archive_write_open_memory(a, buf, sizeof(buf), &used), ARCHIVE_OK);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_pathname(e, "metadata");
+	CHECK_EQ(archive_write_header(a, e), ARCHIVE_OK);
+	CHECK_EQ(archive_write_data(a, text, strlen(text)), (long long)strlen(text));
+	archive_write_close(a);
+	archive_write_free(a);
+	archive_entry_free(e);
+	put(dir, rel, buf, used);
+}
+
+static const char gemspec[] =
+    "--- !ruby/object:Gem::Specification\n"
+    "name: sf-gem\n"
+    "version: !ruby/object:Gem::Version\n"
+    "  version: 1.2.3\n"
+    "platform: ruby\n"
+    "dependencies:\n"
+    "- !ruby/object:Gem::Dependency\n"
+    "  name: rake\n"
+    "  requirement: !ruby/object:Gem::Requirement\n"
+    "    requirements:\n"
+    "    - - \">=\"\n"
+    "      - !ruby/object:Gem::Version\n"
+    "        version: '12'\n"
+    "    - - \"<\"\n"
+    "      - !ruby/object:Gem::Version\n"
+    "        version: '14'\n"
+    "  type: :runtime\n"
+    "- !ruby/object:Gem::Dependency\n"
+    "  name: rspec\n"
+    "  requirement: !ruby/object:Gem::Requirement\n"
+    "    requirements:\n"
+    "    - - \"~>\"\n"
+    "      - !ruby/object:Gem::Version\n"
+    "        version: '3.0'\n"
+    "  type: :development\n";
+
+int main(void)
+{
+	struct sf_body b;
+	char err[512];
+	const char *d;
+	snprintf(top, sizeof(top), "/tmp/sf-body-XXXXXX");
+	if (!mkdtemp(top))
+		SKIP("mkdtemp failed");
+
+	/* an sdist in its single top directory */
+	d = tree(1);
+	put(d, "x-1.0/PKG-INFO", "Metadata-Version: 2.1\nName: x-pkg\nVersion: 1.0\n\nName: no\n", 0);
+	put(d, "x-1.0/setup.py", "", 1);
+	CHECK_EQ(sf_body_detect("pypi", d, &b, err, sizeof(err)), 0);
+	CHECK_EQ(b.kind, SF_BODY_SDIST);
+	CHECK(!strcmp(b.root, "x-1.0") && !strcmp(b.name, "x-pkg") && !strcmp(b.version, "1.0"));
+	char id[256];
+	sf_body_id(&b, id, sizeof(id));
+	CHECK(!strcmp(id, "x-pkg==1.0"));
+
+	/* a wheel: the tag from WHEEL, and the name pip wants for its file */
+	d = tree(2);
+	put(d, "y_pkg/__init__.py", "", 1);
+	put(d, "y_pkg-2.0.dist-info/WHEEL", "Wheel-Version: 1.0\nTag: py3-none-any\n", 0);
+	put(d, "y_pkg-2.0.dist-info/METADATA", "Name: y.pkg\nVersion: 2.0rc1\n", 0);
+	CHECK_EQ(sf_body_detect("pypi", d, &b, err, sizeof(err)), 0);
+	CHECK_EQ(b.kind, SF_BODY_WHEEL);
+	CHECK(!strcmp(b.tag, "py3-none-any") && !strcmp(b.version, "2.0rc1"));
+	char file[300];
+	CHECK_EQ(sf_pypi_wheel_name(b.name, b.version, b.tag, file, sizeof(file)), 0);
+	CHECK(!strcmp(file, "y_pkg-2.0rc1-py3-none-any.whl"));
+	/* a tag that is not python-abi-platform */
+	put(d, "y_pkg-2.0.dist-info/WHEEL", "Tag: py3/../../x\n", 0);
+	CHECK_EQ(sf_body_detect("pypi", d, &b, err, sizeof(err)), -EBADMSG);
+
+	/* projects */
+	d = tree(3);
+	put(d, "app/requirements.txt", "requests==2.31.0\n", 0);
+	CHECK_EQ(sf_body_detect("pypi", d, &b, err, sizeof(err)), 0);
+	CHECK(b.kind == SF_BODY_PY_PROJECT && (b.files & SF_BODY_REQUIREMENTS) && !b.name[0]);
+	sf_body_id(&b, id, sizeof(id));
+	CHECK(!strcmp(id, "app"));
+	d = tree(4);
+	put(d, "Pipfile.lock", "{}", 0);
+	put(d, "README", "", 1);
+	CHECK_EQ(sf_body_detect("pypi", d, &b, err, sizeof(err)), 0);
+	CHECK(b.kind == SF_BODY_PY_PROJECT && (b.files & SF_BODY_PIPFILE_LOCK) && !b.root[0]);
+	/* nothing Python: refused, saying what was expected */
+	d = tree(5);
+	put(d, "package.json", "{}", 0);
+	CHECK_EQ(sf_body_detect("pypi", d, &b, err, sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "PKG-INFO") != NULL);
+	/* PKG-INFO a link out of the tree; a name with a slash */
+	d = tree(6);
+	put(d, "setup.py", "", 1);
+	char link[256];
+	snprintf(link, sizeof(link), "%s/PKG-INFO", d);
+	CHECK_EQ(symlink("/etc/os-release", link), 0);
+	CHECK(sf_body_detect("pypi", d, &b, err, sizeof(err)) != 0 || b.kind != SF_BODY_SDIST);
+	d = tree(7);
+	put(d, "setup.py", "", 1);
+	put(d, "PKG-INFO", "Name: ../evil\nVersion: 1\n", 0);
+	CHECK_EQ(sf_body_detect("pypi", d, &b, err, sizeof(err)), -EBADMSG);
+
+	/* a gem: name, version, platform and its runtime dependencies only */
+	d = tree(8);
+	put_gz(d, "metadata.gz", gemspec);
+	put(d, "data.tar.gz", "x", 1);
+	CHECK_EQ(sf_body_detect("rubygems", d, &b, err, sizeof(err)), 0);
+	CHECK_EQ(b.kind, SF_BODY_GEM);
+	CHECK(!strcmp(b.name, "sf-gem") && !strcmp(b.version, "1.2.3") && !strcmp(b.platform, "ruby"));
+	CHECK_EQ(b.ndeps, 1);
+	CHECK(!strcmp(b.deps[0].name, "rake") && !strcmp(b.deps[0].req, ">= 12, < 14"));
+	sf_body_id(&b, id, sizeof(id));
+	CHECK(!strcmp(id, "sf-gem-1.2.3"));
+	/* a requirement carrying Ruby; metadata.gz that is not gzip */
+	d = tree(9);
+	char bad[sizeof(gemspec) + 16];
+	snprintf(bad, sizeof(bad), "%s", gemspec);
+	memcpy(strstr(bad, "'12'"), "'1;'", 4);
+	put_gz(d, "metadata.gz", bad);
+	put(d, "data.tar.gz", "x", 1);
+	CHECK_EQ(sf_body_detect("rubygems", d, &b, err, sizeof(err)), -EBADMSG);
+	put(d, "metadata.gz", gemspec, 0);
+	CHECK_EQ(sf_body_detect("rubygems", d, &b, err, sizeof(err)), -EBADMSG);
+	/* a Gemfile project; a lock alone is not one */
+	d = tree(10);
+	put(d, "app/Gemfile", "source 'https://rubygems.org'\n", 0);
+	put(d, "app/Gemfile.lock", "GEM\n", 0);
+	CHECK_EQ(sf_body_detect("rubygems", d, &b, err, sizeof(err)), 0);
+	CHECK(b.kind == SF_BODY_GEM_PROJECT && (b.files & SF_BODY_GEMFILE_LOCK));
+	d = tree(11);
+	put(d, "Gemfile.lock", "GEM\n", 0);
+	CHECK_EQ(sf_body_detect("rubygems", d, &b, err, sizeof(err)), -ENOENT);
+	CHECK_EQ(sf_body_detect("cargo", d, &b, err, sizeof(err)), -EINVAL);
+
+	/* an installed gemspec's stub line */
+	static const char stub[] = "# -*- encoding: utf-8 -*-\n# stub: sf-gem 1.2.3 ruby lib\n"
+				   "# stub: ext/x/extconf.rb\n\nGem::Specification.new do |s|\n";
+	char name[128], version[64], path[64];
+	CHECK(sf_gem_stub(stub, strlen(stub), name, sizeof(name), version, sizeof(version), path,
+			  sizeof(path)));
+	CHECK(!strcmp(name, "sf-gem") && !strcmp(version, "1.2.3") && !strcmp(path, "lib"));
+	static const char escape[] = "# stub: sf-gem 1.2.3 ruby ../../etc\n";
+	CHECK(!sf_gem_stub(escape, strlen(escape), name, sizeof(name), version, sizeof(version), path,
+			   sizeof(path)));
+
+	CHECK(sf_body_valid_name("a.b_c-9") && !sf_body_valid_name("-a") && !sf_body_valid_name("a/b") &&
+	      !sf_body_valid_name(""));
+	sf_rmtree(top);
+	TEST_DONE();
+}
