@@ -666,6 +666,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	worker_identity(&w);
+	w.env.http_ca = sf_config_get(opts, NOPTS, "http-ca");
+	/* last: each slot's environment is a copy of the worker's */
 	worker_slot_envs(&w);
 	worker_sweep(&w);
 
@@ -685,7 +687,6 @@ int main(int argc, char **argv)
 				   .key = sf_config_get(opts, NOPTS, "tls-key"),
 				   .ca = sf_config_get(opts, NOPTS, "tls-ca"),
 				   .server_name = sf_config_get(opts, NOPTS, "tls-server-name")};
-	w.env.http_ca = sf_config_get(opts, NOPTS, "http-ca");
 	if (sf_link_open(&w.link, jobs_url, results_url, &tls) == 0) {
 		sf_info("worker %s ready: jobs=%s results=%s runtime=%s sensor=%s capacity=%d"
 			" network=%s",
