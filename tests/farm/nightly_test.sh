@@ -136,7 +136,9 @@ ok "SARIF: fingerprints, the rule in the driver, the failed package as incomplet
   'jq -e "[.runs[].results[] | .partialFingerprints[\"scanfarmFinding/v1\"] | length == 64] | all" "$work/r.sarif" >/dev/null &&
    jq -e ".runs[] | select(.automationDetails.id == \"scanfarm/app-npm/\") | .tool.driver.rules | map(.id) | index(\"scanfarm/read-npm-credentials-file\") != null" "$work/r.sarif" >/dev/null &&
    jq -e ".runs[] | select(.automationDetails.id == \"scanfarm/app-py/\") | .results[0].ruleId == \"scanfarm/scan-incomplete\"" "$work/r.sarif" >/dev/null'
-ok "GitLab report passes the structural check (not GitLab's own schema: tests/schemas/README.md)" \
+ok "GitLab report validates against GitLab's dependency-scanning schema 15.0.7" \
+  'python3 "$src/tests/tools/validate_json.py" "$src/tests/schemas/gitlab-dependency-scanning-15.0.7.json" "$work/r.gitlab"'
+ok "GitLab report also passes our structural check (tests/schemas/README.md)" \
   'python3 "$src/tests/tools/validate_json.py" "$src/tests/schemas/gitlab-ds-structure.json" "$work/r.gitlab"'
 ok "GitLab: the stealer's finding at each lockfile, with the dependency" \
   '[ "$(jq -r --arg n "$stealer" "[.vulnerabilities[] | select(.location.dependency.package.name == \$n and (.identifiers[0].value == \"scanfarm/read-npm-credentials-file\")) | .location.file] | sort | join(\",\")" "$work/r.gitlab")" = "package-lock.json,pnpm-lock.yaml" ]'
