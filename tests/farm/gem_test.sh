@@ -52,26 +52,6 @@ for p in proj lock missing; do tar -czf "$work/$p.tgz" -C "$work/$p" app; done
 
 submit() { curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$1" \
   "$url/v1/scans?ecosystem=rubygems&rescan=1" | jq -r '.id // empty'; }
-wait_v1() { wait_scan "$1" >/dev/null; curl -s "$url/v1/scans/$1"; }
-alerts() { jq --arg r "$1" --arg p "$2" --arg ph "$3" '[.alerts[] | select(.rule == $r
-  and .output_fields["scanfarm.package"] == $p and .output_fields["scanfarm.phase"] == $ph)]
-  | length' <<<"$report"; }
-loud='["emergency","alert","critical","error","warning","warn","notice"]'
-loud_alerts() { jq -c --argjson l "$loud" '[.alerts[] | select((.priority | ascii_downcase) as $p
-  | $l | index($p)) | [.rule, .output_fields["scanfarm.package"], .output_fields["scanfarm.phase"], .output]]' <<<"$report"; }
-phases() { jq -c '[.phases[] | [.name, .ran, .exit_status]]' <<<"$report"; }
-all3='[["fetch",true,0],["install",true,0],["import",true,0]]'
-nofetch='[["fetch",false,null],["install",true,0],["import",true,0]]'
-status() { jq -r '.status + " " + (.reason // "")' <<<"$report"; }
-
-# expect_fired PACKAGE-DIR: every rule its expect file names fired ($report)
-expect_fired() {
-  local rule missing=()
-  while IFS= read -r rule; do
-    [ -n "$rule" ] && [ "$(jq --arg r "$rule" '[.alerts[] | select(.rule == $r)] | length' <<<"$report")" -eq 0 ] && missing+=("$rule")
-  done <"$pk/$1/expect"
-  ok "$1: every rule of its expect file fired${missing[*]:+ (missing: ${missing[*]})}" '[ ${#missing[@]} -eq 0 ]'
-}
 declare -A id
 for s in callhome native pure withdep; do id[$s]=$(submit "${!s}"); done
 for s in proj lock missing; do id[$s]=$(submit "$work/$s.tgz"); done

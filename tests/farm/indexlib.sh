@@ -11,7 +11,15 @@
 #   gem_index DIR GEM...             a static gem source in DIR (`gem generate_index`)
 #   serve_static DIR PORT LOG [OPT…] serve DIR on 127.0.0.1:PORT (tools/fake_registry.py;
 #                                    OPT: --token T, --tls CERT KEY); sets served_pid
-# Needs: src (the source tree) from farmlib.sh.
+#
+# And what both tests ask of a report (the /v1 report in $report):
+#   wait_v1 ID                       the scan's /v1 report once it has ended
+#   alerts RULE PACKAGE PHASE        how many alerts of RULE name PACKAGE and PHASE
+#   loud_alerts                      the alerts at Notice or above, [rule, package, phase, output]
+#   phases / status                  [name, ran, exit_status] per phase / status and reason
+#   all3 / nofetch                   phases() of a scan that ran all three / all but the fetch
+#   expect_fired PACKAGE-DIR         ok: every rule its expect file (under $pk) names fired
+# Needs: src (the source tree) from farmlib.sh; pk (tests/packages) for expect_fired.
 
 # The host's Debian python3, whose setuptools and wheel build the packages.
 py_host=/usr/bin/python3
@@ -95,4 +103,26 @@ serve_static() {
     sleep 0.1
   done
   return 1
+}
+
+# --- a report's contents ($report), as both tests check them
+wait_v1() { wait_scan "$1" >/dev/null; curl -s "$url/v1/scans/$1"; }
+alerts() { jq --arg r "$1" --arg p "$2" --arg ph "$3" '[.alerts[] | select(.rule == $r
+  and .output_fields["scanfarm.package"] == $p and .output_fields["scanfarm.phase"] == $ph)]
+  | length' <<<"$report"; }
+loud='["emergency","alert","critical","error","warning","warn","notice"]'
+loud_alerts() { jq -c --argjson l "$loud" '[.alerts[] | select((.priority | ascii_downcase) as $p
+  | $l | index($p)) | [.rule, .output_fields["scanfarm.package"], .output_fields["scanfarm.phase"], .output]]' <<<"$report"; }
+phases() { jq -c '[.phases[] | [.name, .ran, .exit_status]]' <<<"$report"; }
+all3='[["fetch",true,0],["install",true,0],["import",true,0]]'
+nofetch='[["fetch",false,null],["install",true,0],["import",true,0]]'
+status() { jq -r '.status + " " + (.reason // "")' <<<"$report"; }
+
+# expect_fired PACKAGE-DIR: every rule its expect file names fired ($report)
+expect_fired() {
+  local rule missing=()
+  while IFS= read -r rule; do
+    [ -n "$rule" ] && [ "$(jq --arg r "$rule" '[.alerts[] | select(.rule == $r)] | length' <<<"$report")" -eq 0 ] && missing+=("$rule")
+  done <"$pk/$1/expect"
+  ok "$1: every rule of its expect file fired${missing[*]:+ (missing: ${missing[*]})}" '[ ${#missing[@]} -eq 0 ]'
 }
