@@ -9,6 +9,19 @@
 # end of the run favours a capacity; each capacity's figure is the sum of its
 # two rounds. Printed: scans/hour per capacity and the ratio to capacity 1.
 #
+# CPU time is printed too, per scan, since other work on a shared machine
+# moves the wall-clock figure far more than it moves CPU time: the worker
+# runs in a cgroup of its own (scanfarm/bench-worker-PID on the cgroup v2
+# hierarchy), so its cpu.stat counts the worker process (its threads: the
+# sensor's records, the rules, unpacking, hashing) and every helper it
+# starts (mkfs, mount, the runtime's create/start/delete, tinyproxy), but
+# not the containers, whose processes the runtime moves into their own
+# cgroups; the phases' CPU is the sum of what the worker log says each
+# container used. From the total a scans/hour *projection* follows:
+# cores × 3600 / CPU-s per scan, what the cores would give if they did
+# nothing else (the coordinator, PostgreSQL and this script's polling are
+# not counted in it).
+#
 # The packages: tests/packages/benign-banner (one postinstall) and, when the
 # npm registry is reachable, the tarballs `npm pack` fetches for a few small
 # real packages (no dependencies), taken in turn.
@@ -19,10 +32,15 @@ build=$1 scans=${2:-30} caps=${3:-1 2 3}
 work=$(mktemp -d /var/tmp/sf-slots-bench-XXXXXX)
 chmod 755 "$work"
 wpid=
+# the worker's own cgroup (v2: the unified hierarchy of a hybrid host, or the root)
+cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
+wcg=${cg2:+$cg2/scanfarm/bench-worker-$$}
 cleanup() {
   [ -n "$wpid" ] && kill "$wpid" 2>/dev/null && wait "$wpid" 2>/dev/null
+  [ -n "$wcg" ] && rmdir "$wcg" 2>/dev/null
   SCANFARM_VAR=$work/farm "$top/scripts/farm.sh" down >/dev/null 2>&1 || true
   awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  [ -n "${SCANFARM_BENCH_KEEP_LOG:-}" ] && cp "$work/worker.log" "$SCANFARM_BENCH_KEEP_LOG"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -49,6 +67,9 @@ for _ in $(seq 1 100); do kill -0 "$farm_worker" 2>/dev/null || break; sleep 0.1
 
 start_worker() { # CAPACITY
   : >"$work/worker.log"
+  [ -n "$wcg" ] && mkdir -p "$wcg"
+  # the worker joins its cgroup before it execs
+  sh -c 'if [ -n "$1" ]; then echo $$ >"$1/cgroup.procs" || exit 1; fi; shift; exec "$@"' sh "$wcg" \
   "$build/worker/scanfarm-worker" --worker-id "bench-$1" --capacity "$1" --work-dir "$work/w" \
     --rootfs "$SCANFARM_ROOTFS" --rules "$SCANFARM_RULES" \
     --jobs-url "tcp://127.0.0.1:$((port + 1))" --results-url "tcp://127.0.0.1:$((port + 2))" \
@@ -59,36 +80,59 @@ start_worker() { # CAPACITY
 }
 stop_worker() { kill -TERM "$wpid"; wait "$wpid" 2>/dev/null || true; wpid=; }
 
+# CPU-seconds so far: the worker cgroup's (everything but the containers)
+# and the worker process's own (user + system, all its threads).
+cg_cpu() { [ -n "$wcg" ] && awk '$1 == "usage_usec" {printf "%.3f\n", $2 / 1e6}' "$wcg/cpu.stat" || echo 0; }
+self_cpu() { awk -v t="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%.3f\n", ($12 + $13) / t}' "/proc/$wpid/stat"; }
+# the containers' CPU-seconds, from the worker log's "… ms CPU" per phase
+phase_cpu() { grep -o ' [0-9]* ms CPU' "$work/worker.log" | awk '{s += $1} END {printf "%.3f\n", s / 1000}'; }
+
 now() { date +%s.%N; }
-round() { # CAPACITY → seconds for SCANS scans
+round() { # CAPACITY → "seconds worker-cgroup-cpu worker-self-cpu phase-cpu" for SCANS scans
   start_worker "$1"
-  local ids=() t0 id st i
+  local ids=() t0 id st i c0 s0
+  c0=$(cg_cpu) s0=$(self_cpu)
   t0=$(now)
+  # submissions and polling kept cheap (no jq, one request per poll for
+  # all the round's scans): they share the cores with the worker
   for i in $(seq 0 $((scans - 1))); do
-    ids+=("$(curl -fsS -H 'Content-Type: application/octet-stream' \
-      --data-binary @"${tarballs[$((i % ${#tarballs[@]}))]}" "$url/v1/scans?rescan=1" | jq -r .id)")
+    st=$(curl -fsS -H 'Content-Type: application/octet-stream' \
+      --data-binary @"${tarballs[$((i % ${#tarballs[@]}))]}" "$url/v1/scans?rescan=1")
+    [[ $st =~ \"id\":\"([^\"]+)\" ]] || { echo "submission refused: $st" >&2; stop_worker; exit 1; }
+    ids+=("${BASH_REMATCH[1]}")
   done
+  # a scan goes queued → running → finished|failed: none queued, then none
+  # running, means all have ended
+  for _ in $(seq 1 3000); do
+    case $(curl -fsS "$url/v1/scans?status=queued&limit=1") in *'"scans":[]'*)
+      case $(curl -fsS "$url/v1/scans?status=running&limit=1") in *'"scans":[]'*) break ;; esac ;;
+    esac
+    sleep 0.2
+  done
+  local t1 c1 s1
+  t1=$(now) c1=$(cg_cpu) s1=$(self_cpu)
   for id in "${ids[@]}"; do
-    for _ in $(seq 1 6000); do
-      st=$(curl -fsS "$url/v1/scans/$id" | jq -r .status)
-      case $st in finished|failed) break ;; esac
-      sleep 0.05
-    done
-    if [ "$st" != finished ]; then
-      echo "scan $id $st: $(curl -fsS "$url/v1/scans/$id" | jq -r .reason)" >&2; exit 1
-    fi
+    st=$(curl -fsS "$url/v1/scans/$id" | jq -r .status)
+    [ "$st" = finished ] || { echo "scan $id $st: $(curl -fsS "$url/v1/scans/$id" | jq -r .reason)" >&2; stop_worker; exit 1; }
   done
-  awk -v a="$(now)" -v b="$t0" 'BEGIN {printf "%.3f\n", a - b}'
   stop_worker
+  awk -v a="$t1" -v b="$t0" -v c0="$c0" -v c1="$c1" -v s0="$s0" -v s1="$s1" -v p="$(phase_cpu)" \
+    'BEGIN {printf "%.3f %.3f %.3f %.3f\n", a - b, c1 - c0, s1 - s0, p}'
 }
 
 round 1 >/dev/null # warm-up: page cache, first containers, the rootfs image
-declare -A secs
+declare -A secs wcpu scpu pcpu
 order=($caps $(printf '%s\n' $caps | tac))
 for c in "${order[@]}"; do
-  s=$(round "$c")
+  read -r s w o p < <(round "$c") || true
+  [ -n "${p:-}" ] || { echo "round with capacity $c did not complete" >&2; exit 1; }
   secs[$c]=$(awk -v a="${secs[$c]:-0}" -v b="$s" 'BEGIN {print a + b}')
-  echo "  round: capacity $c, $scans scans in $s s" >&2
+  wcpu[$c]=$(awk -v a="${wcpu[$c]:-0}" -v b="$w" 'BEGIN {print a + b}')
+  scpu[$c]=$(awk -v a="${scpu[$c]:-0}" -v b="$o" 'BEGIN {print a + b}')
+  pcpu[$c]=$(awk -v a="${pcpu[$c]:-0}" -v b="$p" 'BEGIN {print a + b}')
+  awk -v c="$c" -v n="$scans" -v s="$s" -v w="$w" -v o="$o" -v p="$p" 'BEGIN {
+    printf "  round: capacity %d, %d scans in %s s; CPU-s per scan %.3f (worker %.3f, its helpers %.3f, containers %.3f)\n",
+      c, n, s, (w + p) / n, o / n, (w - o) / n, p / n }' >&2
 done
 names=$(for t in "${tarballs[@]}"; do basename "$t" .tgz; done | paste -sd, -)
 echo "small scans ($names), $scans per round, rounds ${order[*]}; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -97,4 +141,11 @@ for c in $caps; do
   awk -v c="$c" -v s="${secs[$c]}" -v n="$scans" -v b="$base" 'BEGIN {
     r = 2 * n * 3600 / s
     printf "  capacity %d: %7.0f scans/h   ratio to capacity 1 %.2f\n", c, r, r / b }'
+done
+echo "CPU per scan (worker cgroup + containers; cores $(nproc)):"
+for c in $caps; do
+  awk -v c="$c" -v n="$((2 * scans))" -v w="${wcpu[$c]}" -v o="${scpu[$c]}" -v p="${pcpu[$c]}" -v k="$(nproc)" 'BEGIN {
+    t = (w + p) / n
+    printf "  capacity %d: %.3f CPU-s per scan (worker process %.3f, its helpers %.3f, containers %.3f); projection %.0f scans/h\n",
+      c, t, o / n, (w - o) / n, p / n, k * 3600 / t }'
 done
