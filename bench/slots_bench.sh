@@ -44,6 +44,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 
 mkdir -p "$work/pkg" "$work/tgz"
 cp -R "$top/tests/packages/benign-banner" "$work/pkg/package"
@@ -90,6 +91,7 @@ phase_cpu() { grep -o ' [0-9]* ms CPU' "$work/worker.log" | awk '{s += $1} END {
 now() { date +%s.%N; }
 round() { # CAPACITY → "seconds worker-cgroup-cpu worker-self-cpu phase-cpu" for SCANS scans
   start_worker "$1"
+  trap '[ -n "$wpid" ] && kill "$wpid" 2>/dev/null' EXIT
   local ids=() t0 id st i c0 s0
   c0=$(cg_cpu) s0=$(self_cpu)
   t0=$(now)
