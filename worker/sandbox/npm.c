@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "run.h"
+
 void sf_argv_add(struct sf_argv *a, const char *fmt, ...)
 {
 	if (a->n >= SF_ARGV_MAX) {
@@ -191,57 +193,41 @@ int sf_npm_install(const struct sf_project *p, bool rebuild, struct sf_argv *arg
 	return npm_done(argv, env);
 }
 
-/* Runs in the sandbox: one fresh node per package, cwd its directory, so
+/* What each package's node runs (argv[1]: its name, or "." for the
+ * package itself): require() it, import() it when it is an ES module; a
+ * failure is said on stderr and in the exit status. The sandbox's init
+ * runs one per package (init.c, --each), cwd that package's directory, so
  * what a package does when it is loaded is attributed to it (the sensor
- * takes a process's package from its cwd at exec). As many packages load
- * at a time as there are CPUs (at least two), each still in a process of
- * its own with its own time bound; one line per package says how it went,
- * as each ends. */
-static const char npm_import_driver[] =
-    "'use strict';\n"
-    "const cp = require('child_process'), path = require('path'), os = require('os');\n"
-    "const one = \"const n = process.argv[1], t = n === '.' ? process.cwd() : n;\" +\n"
-    "  \"const say = (e) => { console.error('import ' + n + ': ' + String(e && e.message || e));"
-    " process.exitCode = 3; };\" +\n"
-    "  \"try { require(t); } catch (e) {\" +\n"
-    "  \" if (e && e.code === 'ERR_REQUIRE_ESM') import(n === '.' ?"
-    " require('url').pathToFileURL(t).href : n).catch(say); else say(e); }\";\n"
-    "const names = process.argv.slice(1);\n"
-    "const cpus = os.availableParallelism ? os.availableParallelism() : os.cpus().length;\n"
-    "let next = 0;\n"
-    "const start = () => {\n"
-    "  if (next >= names.length) return;\n"
-    "  const n = names[next++];\n"
-    "  const cwd = n === '.' ? process.cwd() : path.join('node_modules', n);\n"
-    "  let ended = false, timedOut = false, c;\n"
-    "  const end = (how) => {\n"
-    "    if (ended) return;\n"
-    "    ended = true;\n"
-    "    clearTimeout(timer);\n"
-    "    console.log('" SF_NPM_IMPORT_MARK "' + n + ': ' + how);\n"
-    "    start();\n"
-    "  };\n"
-    "  const timer = setTimeout(() => { timedOut = true; if (c) c.kill('SIGKILL'); }, %d);\n"
-    "  try {\n"
-    "    c = cp.spawn(process.execPath, ['-e', one, n], {cwd, stdio: ['ignore', 'inherit', 'inherit']});\n"
-    "  } catch (e) { end('not run: ' + (e.code || e.message)); return; }\n"
-    "  c.on('error', (e) => end('not run: ' + (e.code || e.message)));\n"
-    "  c.on('exit', (code, sig) => end(timedOut ? 'timed out' : code === 0 ? 'ok' :"
-    " 'failed (' + (code === null ? sig : 'exit ' + code) + ')'));\n"
-    "};\n"
-    "for (let i = 0; i < Math.max(" SF_NPM_IMPORT_PARALLEL_MIN ", cpus); i++) start();\n";
+ * takes a process's package from its cwd at exec); as many at a time as
+ * there are CPUs (at least two), each with its own time bound, one line per
+ * package as each ends. */
+static const char npm_import_one[] =
+    "const n = process.argv[1], t = n === '.' ? process.cwd() : n;"
+    "const say = (e) => { console.error('import ' + n + ': ' + String(e && e.message || e));"
+    " process.exitCode = 3; };"
+    "try { require(t); } catch (e) {"
+    " if (e && e.code === 'ERR_REQUIRE_ESM') import(n === '.' ?"
+    " require('url').pathToFileURL(t).href : n).catch(say); else say(e); }";
 
 int sf_npm_import(const struct sf_project *p, struct sf_argv *argv, struct sf_argv *env)
 {
 	if (!p->packed && p->ndeps == 0)
 		return -ENOENT;
+	sf_argv_add(argv, "--each");
+	sf_argv_add(argv, "%d", SF_NPM_IMPORT_TIMEOUT_MS);
 	sf_argv_add(argv, "node");
 	sf_argv_add(argv, "-e");
-	sf_argv_add(argv, npm_import_driver, SF_NPM_IMPORT_TIMEOUT_MS);
-	if (p->packed)
+	sf_argv_add(argv, "%s", npm_import_one);
+	sf_argv_add(argv, "--");
+	if (p->packed) {
 		sf_argv_add(argv, ".");
-	for (int i = 0; i < p->ndeps; i++)
+		sf_argv_add(argv, ".");
+	}
+	for (int i = 0; i < p->ndeps; i++) {
+		sf_argv_add(argv, "node_modules/%s", p->deps[i]);
 		sf_argv_add(argv, "%s", p->deps[i]);
+	}
 	npm_base_env(env, SF_NPM_CACHE_DIR, NULL);
+	sf_argv_add(env, SF_INIT_EACH_LABEL_ENV "=" SF_NPM_IMPORT_MARK);
 	return npm_done(argv, env);
 }

@@ -12,11 +12,12 @@
  *            rebuild (pnpm's): every dependency's preinstall, install and
  *            postinstall; then the project's own install-time scripts
  *            (preinstall … postprepare), offline
- *   import   a node driver that require()s (or import()s, for ESM) each
- *            direct dependency — and the package itself when it is an
- *            npm pack tarball — in a fresh node process whose cwd is that
- *            package's directory, each bounded in time; one process per
- *            CPU at a time
+ *   import   the sandbox's init (init.c, --each: no node of its own) starts
+ *            a fresh node per direct dependency — and for the package
+ *            itself when it is an npm pack tarball — whose cwd is that
+ *            package's directory, which require()s (or import()s, for
+ *            ESM) it, each bounded in time; one process per CPU at a time
+ *            (the phase's container must have the init: job.c's do)
  *
  * npm's cache lives in the sandbox's /tmp; the fetch phase's cache is the
  * worker's tarball cache, mounted at SF_NPM_CACHE_DIR. The fetch phase's
@@ -39,10 +40,9 @@
 #define SF_NPM_YARN_CACHE SF_NPM_CACHE_DIR "/yarn"
 #define SF_NPM_PNPM_STORE SF_NPM_CACHE_DIR "/pnpm-store"
 #define SF_NPM_PNPM_CACHE SF_NPM_CACHE_DIR "/pnpm-cache"
-#define SF_ARGV_MAX (SF_PROJECT_MAX_DEPS + 32)
+/* the import phase names each dependency twice (its directory, its name) */
+#define SF_ARGV_MAX (2 * SF_PROJECT_MAX_DEPS + 32)
 #define SF_NPM_IMPORT_TIMEOUT_MS 10000 /* per required package */
-/* packages loaded at once: one per CPU, and never fewer than this */
-#define SF_NPM_IMPORT_PARALLEL_MIN "2"
 
 /* A NULL-terminated argv (or environment) of malloc'd strings. */
 struct sf_argv {
@@ -69,7 +69,7 @@ int sf_npm_install(const struct sf_project *p, bool rebuild, struct sf_argv *arg
 /* The import phase; -ENOENT when there is nothing to import. */
 int sf_npm_import(const struct sf_project *p, struct sf_argv *argv, struct sf_argv *env);
 
-/* The line the import driver prints per package ("scanfarm-import NAME: …"). */
+/* The line the import phase prints per package ("scanfarm-import NAME: …"). */
 #define SF_NPM_IMPORT_MARK "scanfarm-import "
 
 #endif

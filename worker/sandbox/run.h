@@ -50,6 +50,8 @@
 /* Where the init is mounted in the container, and its control fd (init.c). */
 #define SF_INIT_PATH "/dev/init"
 #define SF_INIT_FD 3
+/* init --each: the environment variable naming the label of its lines (init.c) */
+#define SF_INIT_EACH_LABEL_ENV "SF_INIT_EACH_LABEL"
 #define SF_INIT_GRACE_MAX_MS 60000
 /* How often CPU time and the disk are checked while the container runs. */
 #define SF_SANDBOX_CHECK_MS 200
