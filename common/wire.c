@@ -108,7 +108,7 @@ static int pack_phases(msgpack_packer *pk, const struct sf_batch *b)
 	for (uint32_t i = 0; i < b->nphases; i++) {
 		const struct sf_phase *p = &b->phases[i];
 		/* a phase always has a name: the decoder requires one */
-		if (msgpack_pack_map(pk, 8) || KSTR(pk, "name", p->name ? p->name : "") ||
+		if (msgpack_pack_map(pk, 9) || KSTR(pk, "name", p->name ? p->name : "") ||
 		    pack_key(pk, "ran") ||
 		    pack_bool(pk, p->ran) || pack_key(pk, "exit_status") ||
 		    (p->has_exit_status ? msgpack_pack_int64(pk, p->exit_status)
@@ -116,7 +116,8 @@ static int pack_phases(msgpack_packer *pk, const struct sf_batch *b)
 		    pack_key(pk, "timed_out") || pack_bool(pk, p->timed_out) ||
 		    KINT(pk, "duration_ms", p->duration_ms) ||
 		    KSTR(pk, "stdout_tail", p->stdout_tail) ||
-		    KSTR(pk, "stderr_tail", p->stderr_tail) || KSTR(pk, "error", p->error))
+		    KSTR(pk, "stderr_tail", p->stderr_tail) || KSTR(pk, "error", p->error) ||
+		    KSTR(pk, "skipped", p->skipped))
 			return -1;
 	}
 	return 0;
@@ -597,6 +598,7 @@ void sf_batch_free(struct sf_batch *b)
 		free(p->stdout_tail);
 		free(p->stderr_tail);
 		free(p->error);
+		free(p->skipped);
 	}
 	free(b->phases);
 	for (uint32_t i = 0; i < b->npackages; i++) {
@@ -683,7 +685,8 @@ static int decode_phases(const msgpack_object *pa, struct sf_batch *b)
 		    (rc = get_int(p, "duration_ms", false, 0, INT64_MAX, &dst->duration_ms)) ||
 		    (rc = get_str(p, "stdout_tail", false, &dst->stdout_tail)) ||
 		    (rc = get_str(p, "stderr_tail", false, &dst->stderr_tail)) ||
-		    (rc = get_str(p, "error", false, &dst->error)))
+		    (rc = get_str(p, "error", false, &dst->error)) ||
+		    (rc = get_str(p, "skipped", false, &dst->skipped)))
 			return rc;
 		const msgpack_object *ex = map_get(p, "exit_status");
 		if (ex && ex->type != MSGPACK_OBJECT_NIL) {

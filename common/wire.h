@@ -78,6 +78,9 @@ struct sf_phase {
 	char *stdout_tail;
 	char *stderr_tail;
 	char *error; /* why the phase did not complete, or NULL */
+	/* why a phase that did not run had nothing to do ("no install scripts
+	 * …"; not a failure), or NULL: absent from older workers' batches */
+	char *skipped;
 };
 
 /* One package of the installed tree, as the report's per-package summary

@@ -524,15 +524,34 @@ static int job_seconds_left(int64_t deadline)
  * to be skipped for a reason. */
 static bool job_phase_failed(const struct sf_phase *p) { return p->error || (p->ran && !sf_phase_ok(p)); }
 
+/* What a phase whose builder found nothing to run had nothing to do, as
+ * the report's "skipped" says it. No container is started for it. */
+static const char *job_nothing(const struct job_run *j, const char *phase)
+{
+	if (j->eco)
+		return "nothing to run";
+	if (!strcmp(phase, "install") && j->project.root_gyp)
+		return "no install scripts: neither the package nor an installed dependency declares"
+		       " one; the package's own binding.gyp, which npm builds with node-gyp when it"
+		       " installs the package as a dependency, was not built";
+	if (!strcmp(phase, "install"))
+		return "no install scripts: neither the package nor an installed dependency declares"
+		       " one (preinstall, install, postinstall, binding.gyp; the project's prepare"
+		       " and its hooks)";
+	if (!strcmp(phase, "import"))
+		return "nothing to import: no dependencies";
+	return "nothing to run";
+}
+
 /* Runs one phase with its argv/env built (rc of the builder: -ENOENT means
- * there is nothing to run, and the phase is skipped). */
+ * there is nothing to run, and the phase is skipped, saying so). */
 static int job_run_phase(struct job_run *j, struct sf_phase_spec *ps, int build_rc,
 			 struct sf_argv *argv, struct sf_argv *envv, struct sf_phase *out)
 {
 	char cid[96];
 	int rc = build_rc;
 	if (rc == -ENOENT) {
-		rc = sf_phase_skip(out, ps->name, NULL);
+		rc = sf_phase_idle(out, ps->name, job_nothing(j, ps->name));
 	} else if (rc == 0 && ps->time_limit_s <= 0) {
 		rc = sf_phase_skip(out, ps->name, "no time left of the job's limit");
 	} else if (rc == 0) {
@@ -581,7 +600,7 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 	struct sf_argv argv = {0}, envv = {0};
 	int rc;
 	if (!j->eco && !j->project.has_deps)
-		return sf_phase_skip(out, "fetch", NULL);
+		return sf_phase_idle(out, "fetch", "no dependencies to fetch");
 	if (!env->proxy)
 		return sf_phase_skip(out, "fetch", "dependencies to fetch, but no registry is configured");
 	if (sf_proxy_ensure(env->proxy, perr, sizeof(perr))) {

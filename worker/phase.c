@@ -19,6 +19,14 @@ int sf_phase_skip(struct sf_phase *out, const char *name, const char *why)
 	return out->name && (!why || out->error) ? 0 : -ENOMEM;
 }
 
+int sf_phase_idle(struct sf_phase *out, const char *name, const char *nothing)
+{
+	memset(out, 0, sizeof(*out));
+	out->name = strdup(name);
+	out->skipped = strdup(nothing);
+	return out->name && out->skipped ? 0 : -ENOMEM;
+}
+
 bool sf_phase_ok(const struct sf_phase *p)
 {
 	return p->ran && p->has_exit_status && p->exit_status == 0 && !p->timed_out && !p->error;

@@ -70,8 +70,13 @@ struct sf_phase_usage {
 int sf_phase_run(const struct sf_phase_spec *ps, struct sf_observe *obs, struct sf_phase *out,
 		 struct sf_phase_usage *use, char *err, size_t errlen);
 
-/* A phase that did not run, and why (NULL: there was nothing to do). */
+/* A phase that did not run, and why (NULL: an earlier phase stopped the
+ * scan); a reason is the scan's failure. */
 int sf_phase_skip(struct sf_phase *out, const char *name, const char *why);
+
+/* A phase that did not run because it had nothing to do, and what that
+ * was (the report's "skipped": "no install scripts …"); no failure. */
+int sf_phase_idle(struct sf_phase *out, const char *name, const char *nothing);
 
 /* Whether the phase completed: it ran, exited 0 and was not killed. */
 bool sf_phase_ok(const struct sf_phase *p);

@@ -157,7 +157,7 @@ static int ingest_db_fill_package(void *ctx, uint32_t i, struct sf_buf *buf)
 /*
  * The batch's phases as the JSON array the scan keeps (sql/005): at most
  * SF_WIRE_MAX_PHASES, each {name, ran, exit_status (null if none),
- * timed_out, duration_ms, stdout_tail, stderr_tail, error}. *out is NULL
+ * timed_out, duration_ms, stdout_tail, stderr_tail, error, skipped}. *out is NULL
  * when the batch has none; else the caller frees it.
  */
 static int ingest_db_phases_json(const struct sf_batch *b, char **out)
@@ -170,13 +170,14 @@ static int ingest_db_phases_json(const struct sf_batch *b, char **out)
 	int rc = arr ? 0 : -ENOMEM;
 	for (uint32_t i = 0; i < n && !rc; i++) {
 		const struct sf_phase *ph = &b->phases[i];
-		json_t *o = json_pack("{s:s?,s:b,s:o,s:b,s:I,s:s?,s:s?,s:s?}", "name", ph->name,
+		json_t *o = json_pack("{s:s?,s:b,s:o,s:b,s:I,s:s?,s:s?,s:s?,s:s?}", "name", ph->name,
 				      "ran", ph->ran, "exit_status",
 				      ph->has_exit_status ? json_integer(ph->exit_status)
 							  : json_null(),
 				      "timed_out", ph->timed_out, "duration_ms",
 				      (json_int_t)ph->duration_ms, "stdout_tail", ph->stdout_tail,
-				      "stderr_tail", ph->stderr_tail, "error", ph->error);
+				      "stderr_tail", ph->stderr_tail, "error", ph->error, "skipped",
+				      ph->skipped);
 		if (!o || json_array_append_new(arr, o))
 			rc = -ENOMEM;
 	}

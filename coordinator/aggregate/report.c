@@ -148,7 +148,8 @@ static json_t *report_phase(PGresult *r, int i, int status_col, int sha_col)
 static json_t *report_phases(const char *text)
 {
 	static const char *const keys[] = {"name",	  "ran",	 "exit_status", "timed_out",
-					   "duration_ms", "stdout_tail", "stderr_tail", "error"};
+					   "duration_ms", "stdout_tail", "stderr_tail", "error",
+					   "skipped"};
 	json_t *stored = text ? report_json_text(text) : NULL;
 	json_t *arr = json_array();
 	size_t i;

@@ -129,6 +129,9 @@ int sf_project_read(struct sf_project *p, const char *dir, const char *root, cha
 	for (size_t i = 0; i < sizeof(project_root_scripts) / sizeof(project_root_scripts[0]); i++)
 		if (json_is_string(json_object_get(scripts, project_root_scripts[i])))
 			p->scripts[p->nscripts++] = project_root_scripts[i];
+	p->root_gyp = project_is_file(dir, "binding.gyp") &&
+		      !json_is_string(json_object_get(scripts, "install")) &&
+		      !json_is_string(json_object_get(scripts, "preinstall"));
 	if ((rc = project_add_deps(p, json_object_get(j, "dependencies"))) ||
 	    (rc = project_add_deps(p, json_object_get(j, "optionalDependencies"))))
 		goto out;

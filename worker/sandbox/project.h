@@ -41,6 +41,11 @@ struct sf_project {
 	 * the order npm runs them. */
 	const char *scripts[8];
 	int nscripts;
+	/* a binding.gyp at the root with no install or preinstall script:
+	 * npm builds it with node-gyp when it installs the package as a
+	 * dependency; the install phase does not (npm run-script has no such
+	 * default), which the phase's record says */
+	bool root_gyp;
 	char *deps[SF_PROJECT_MAX_DEPS]; /* direct dependencies, validated names */
 	int ndeps;
 	bool has_deps; /* any dependencies at all (something to fetch) */
