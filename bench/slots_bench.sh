@@ -36,10 +36,12 @@ wpid=
 cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
 wcg=${cg2:+$cg2/scanfarm/bench-worker-$$}
 cleanup() {
+  set +e
   [ -n "$wpid" ] && kill "$wpid" 2>/dev/null && wait "$wpid" 2>/dev/null
-  [ -n "$wcg" ] && rmdir "$wcg" 2>/dev/null
-  SCANFARM_VAR=$work/farm "$top/scripts/farm.sh" down >/dev/null 2>&1 || true
+  SCANFARM_VAR=$work/farm "$top/scripts/farm.sh" down >/dev/null 2>&1
   awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  # the worker's last helpers may take a moment to leave its cgroup
+  for _ in 1 2 3 4 5 6 7 8 9 10; do [ -z "$wcg" ] || [ ! -d "$wcg" ] || rmdir "$wcg" 2>/dev/null && break; sleep 0.2; done
   [ -n "${SCANFARM_BENCH_KEEP_LOG:-}" ] && cp "$work/worker.log" "$SCANFARM_BENCH_KEEP_LOG"
   rm -rf "$work"
 }

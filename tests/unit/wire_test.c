@@ -166,23 +166,28 @@ static void test_batch_roundtrip(void)
 	/* phases, packages and the facts' attribution come through */
 	struct sf_fact af = {.kind = "connect", .value = "198.51.100.23:443", .detail = "",
 			     .package = "sf-tree-leaf@1.0.0", .phase = "install"};
-	struct sf_phase ph[2] = {
+	struct sf_phase ph[3] = {
 	    {.name = "fetch", .ran = true, .has_exit_status = true, .exit_status = 0,
 	     .duration_ms = 800, .stdout_tail = "added 5 packages"},
 	    {.name = "install", .ran = true, .has_exit_status = true, .exit_status = 1,
 	     .timed_out = true, .duration_ms = 1200, .stderr_tail = "npm ERR!",
-	     .error = "install failed"}};
+	     .error = "install failed"},
+	    {.name = "import", .skipped = "nothing to import: no dependencies"}};
 	struct sf_package pk[1] = {{.name = "sf-tree-leaf", .version = "1.0.0",
 				    .path = "node_modules/sf-tree-leaf", .install_scripts = true}};
 	struct sf_batch b2 = {.job_id = 8, .attempt = 1, .seq = 0, .worker_id = "w1", .final = true,
-			      .facts = &af, .nfacts = 1, .phases = ph, .nphases = 2,
+			      .facts = &af, .nfacts = 1, .phases = ph, .nphases = 3,
 			      .packages = pk, .npackages = 1};
 	CHECK_EQ(sf_wire_encode_batch(&b2, &buf), 0);
 	CHECK_EQ(sf_wire_decode(buf.data, buf.len, &m), 0);
 	d = &m.u.batch;
 	CHECK(d->nfacts == 1 && strcmp(d->facts[0].package, "sf-tree-leaf@1.0.0") == 0 &&
 	      strcmp(d->facts[0].phase, "install") == 0);
-	CHECK_EQ(d->nphases, 2);
+	CHECK_EQ(d->nphases, 3);
+	/* a phase with nothing to do says so, and that is no error */
+	CHECK(!d->phases[2].ran && d->phases[2].error == NULL && d->phases[2].skipped &&
+	      strcmp(d->phases[2].skipped, "nothing to import: no dependencies") == 0 &&
+	      d->phases[1].skipped == NULL);
 	CHECK(strcmp(d->phases[1].name, "install") == 0 && d->phases[1].ran &&
 	      d->phases[1].has_exit_status && d->phases[1].exit_status == 1 &&
 	      d->phases[1].timed_out && d->phases[1].duration_ms == 1200 &&
