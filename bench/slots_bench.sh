@@ -93,7 +93,6 @@ phase_cpu() { grep -o ' [0-9]* ms CPU' "$work/worker.log" | awk '{s += $1} END {
 now() { date +%s.%N; }
 round() { # CAPACITY → "seconds worker-cgroup-cpu worker-self-cpu phase-cpu" for SCANS scans
   start_worker "$1"
-  trap '[ -n "$wpid" ] && kill "$wpid" 2>/dev/null' EXIT
   local ids=() t0 id st i c0 s0
   c0=$(cg_cpu) s0=$(self_cpu)
   t0=$(now)
@@ -124,7 +123,7 @@ round() { # CAPACITY → "seconds worker-cgroup-cpu worker-self-cpu phase-cpu" f
     'BEGIN {printf "%.3f %.3f %.3f %.3f\n", a - b, c1 - c0, s1 - s0, p}'
 }
 
-round 1 >/dev/null # warm-up: page cache, first containers, the rootfs image
+(round 1 >/dev/null) # warm-up: page cache, first containers, the rootfs image
 declare -A secs wcpu scpu pcpu
 order=($caps $(printf '%s\n' $caps | tac))
 for c in "${order[@]}"; do
