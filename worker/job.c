@@ -573,6 +573,43 @@ static int job_retarget_lockfile(const struct sf_job_env *env, struct job_run *j
 	return rc;
 }
 
+/* A fetch that failed after the proxy refused a request: the refusal is
+ * the reason (the package manager's own words, kept after it, are often a
+ * generic connection error). What is refused is whatever is not the
+ * registry: a direct URL requirement (pip's "name @ URL"), a tarball URL
+ * or git dependency. */
+static int job_refusal_reason(struct job_run *j, int notes_from, struct sf_phase *out)
+{
+	const char *url = NULL;
+	for (int i = notes_from; i < j->nnotes && !url; i++)
+		if (!strcmp(j->notes[i].kind, "registry_refused"))
+			url = j->notes[i].value;
+	if (!url)
+		return 0;
+	const char *what = "the configured registry is";
+	const char *so = "a dependency from a URL or git cannot be fetched";
+	if (j->eco && !strcmp(j->eco->name, "pypi")) {
+		what = "the configured index is";
+		so = "a direct URL requirement (name @ URL) cannot be fetched";
+	} else if (j->eco) {
+		what = "the configured gem source is";
+		so = "a gem from another source or git cannot be fetched";
+	}
+	static const char prefix[] = "fetch failed: ";
+	const char *rest = out->error;
+	if (!strncmp(rest, prefix, sizeof(prefix) - 1))
+		rest += sizeof(prefix) - 1;
+	char why[1024];
+	snprintf(why, sizeof(why), "fetch failed: the registry proxy refused %.300s (only %s reachable: %s); %s",
+		 url, what, so, rest);
+	char *e = strdup(why);
+	if (!e)
+		return -ENOMEM;
+	free(out->error);
+	out->error = e;
+	return 0;
+}
+
 /* fetch: the dependency tree, scripts off, through the registry proxy. */
 static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 			   struct sf_phase_spec *ps, struct sf_phase *out)
@@ -628,7 +665,10 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 						env->gateway_origin != NULL, &argv, &envv),
 				   &argv, &envv, out);
 	}
+	int notes_from = j->nnotes;
 	sf_proxy_refusals(env->proxy, log_from, job_note_refusal, j);
+	if (rc == 0 && out->error)
+		rc = job_refusal_reason(j, notes_from, out);
 	/* the idmapped view of the cache stays mounted until the job's end;
 	 * what keeps it from being emptied is that no fetch is writing it */
 	if (cache_held)
