@@ -395,7 +395,7 @@ static const char pypi_fetch_driver[] =
     "todo = [(body, requires(pyproject(body)))] if body else []\n"
     "for _ in range(8):\n"
     "    for f in sorted(os.listdir(dist)):\n"
-    "        if f not in done and (f.endswith('.tar.gz') or f.endswith('.zip')):\n"
+    "        if f not in done and f.endswith(('.tar.gz', '.tgz', '.tar.bz2', '.tar.xz', '.zip')):\n"
     "            done.add(f)\n"
     "            todo.append((f, requires(member(os.path.join(dist, f)))))\n"
     "    for what, reqs in todo:\n"
@@ -478,6 +478,15 @@ static int pypi_fetch(const struct sf_eco_job *e, struct sf_argv *argv, struct s
 	}
 	pypi_targets(e, argv);
 	pypi_env(e, true, env);
+	/* pip's build isolation installs an sdist's build requirements with a
+	 * pip of its own, which is given the index and the links but not the
+	 * proxy, retries or timeout: those it reads from the environment */
+	if (e->proxy_port)
+		sf_argv_add(env, "PIP_PROXY=http://127.0.0.1:%u", (unsigned)e->proxy_port);
+	if (indexed) {
+		sf_argv_add(env, "PIP_RETRIES=2");
+		sf_argv_add(env, "PIP_TIMEOUT=15");
+	}
 	return sf_eco_done(argv, env);
 }
 
