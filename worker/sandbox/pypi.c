@@ -320,7 +320,8 @@ static void pypi_env(const struct sf_eco_job *e, bool fetch, struct sf_argv *env
  * downloaded sdist's (read from the archive with tomllib, in here), in
  * rounds while new sdists appear. With no index, a body whose build needs
  * more than the image's wheels fails here, saying so (pip's first "ERROR: "
- * line is the phase's reason). */
+ * line is the phase's reason). Requirements are read with the packaging
+ * library pip vendors: the image's pip, fixed by its recipe. */
 static const char pypi_fetch_driver[] =
     "import os, subprocess, sys, tarfile, tomllib, zipfile\n"
     "from pip._vendor.packaging.requirements import InvalidRequirement, Requirement\n"
@@ -369,7 +370,7 @@ static const char pypi_fetch_driver[] =
     "    return name.lower().replace('_', '-').replace('.', '-')\n"
     "if body and not indexed:\n"
     "    have = {}\n"
-    "    for w in os.listdir(house):\n"
+    "    for w in (os.listdir(house) if os.path.isdir(house) else []):\n"
     "        p = w.split('-')\n"
     "        if w.endswith('.whl') and len(p) >= 3:\n"
     "            have[key(p[0])] = p[1]\n"
