@@ -600,8 +600,9 @@ static int job_refusal_reason(struct job_run *j, int notes_from, struct sf_phase
 	if (!strncmp(rest, prefix, sizeof(prefix) - 1))
 		rest += sizeof(prefix) - 1;
 	char why[1024];
-	snprintf(why, sizeof(why), "fetch failed: the registry proxy refused %.200s (only %s reachable: %s); %s",
-		 url, what, so, rest);
+	snprintf(why, sizeof(why),
+		 "fetch failed: the registry proxy refused %.200s (only %s reachable: %s); %s", url,
+		 what, so, rest);
 	char *e = strdup(why);
 	if (!e)
 		return -ENOMEM;
