@@ -172,6 +172,18 @@ int sf_utf8_valid(const char *s, size_t len)
 	return 1;
 }
 
+size_t sf_utf8_prefix(const char *s, size_t len, size_t max_chars)
+{
+	size_t i = 0;
+	for (size_t n = 0; n < max_chars && i < len; n++) {
+		size_t k = sf_utf8_char(s + i, len - i);
+		if (k == 0)
+			break;
+		i += k;
+	}
+	return i;
+}
+
 int sf_is_uuid(const char *s)
 {
 	for (int i = 0; i < SF_UUID_LEN; i++) {

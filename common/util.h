@@ -43,6 +43,11 @@ int sf_is_uuid(const char *s);
 size_t sf_utf8_char(const char *s, size_t len);
 /* 1 when s[0..len) is well-formed UTF-8 without NUL bytes, else 0. */
 int sf_utf8_valid(const char *s, size_t len);
+/* Bytes of the longest prefix of s[0..len) made of at most max_chars
+ * well-formed characters: where a schema bounds a string in characters
+ * (JSON Schema's maxLength counts code points), s is cut there without
+ * splitting a character. Stops early at the first ill-formed byte. */
+size_t sf_utf8_prefix(const char *s, size_t len, size_t max_chars);
 
 int64_t sf_now_ms(void);	   /* CLOCK_REALTIME, milliseconds */
 int64_t sf_monotonic_ms(void); /* CLOCK_MONOTONIC, milliseconds */
