@@ -83,18 +83,13 @@ static bool inspect_value_ok(const char *v, size_t len, size_t max)
  * continuation lines belong to the field before). 0, or -ENOENT. */
 static int inspect_field(const struct sf_buf *b, const char *field, char *out, size_t outlen)
 {
-	size_t flen = strlen(field);
-	const char *p = b->data ? b->data : "", *end = p + b->len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl : end;
-		size_t n = (size_t)(eol - p);
-		if (n && p[n - 1] == '\r')
-			n--;
+	size_t flen = strlen(field), n;
+	const char *p = b->data ? b->data : "", *end = p + b->len, *line;
+	while (sf_next_line(&p, end, &line, &n)) {
 		if (n == 0)
 			break; /* the headers end; the body (a description) follows */
-		if (n > flen && p[flen] == ':' && strncasecmp(p, field, flen) == 0) {
-			const char *v = p + flen + 1;
+		if (n > flen && line[flen] == ':' && strncasecmp(line, field, flen) == 0) {
+			const char *v = line + flen + 1;
 			size_t vn = n - flen - 1;
 			while (vn && (*v == ' ' || *v == '\t'))
 				v++, vn--;
@@ -106,7 +101,6 @@ static int inspect_field(const struct sf_buf *b, const char *field, char *out, s
 			out[vn] = '\0';
 			return 0;
 		}
-		p = nl ? nl + 1 : end;
 	}
 	return -ENOENT;
 }

@@ -11,7 +11,9 @@
 #   - benign gems: plain, with a C extension (extconf.rb, make, gcc in the
 #     install), with a runtime dependency the fetch downloads: three phases
 #     ran, nothing at Notice or above, each required in the import phase;
-#   - a Gemfile asking for a gem the source lacks: failed, never clean.
+#   - a Gemfile asking for a gem the source lacks: failed, never clean;
+#   - a gem with two require paths whose second path's file connects out
+#     when required: caught in the import phase, named sf-gem-twopaths-1.0.0.
 #   gem_test.sh SOURCE_DIR BUILD_DIR DSN_FILE
 set -uo pipefail
 . "$(dirname "$0")/farmlib.sh"
@@ -29,7 +31,8 @@ callhome=$(gem_build "$pk/gem-attack-extconf" "$gems")
 native=$(gem_build "$pk/gem-benign-native" "$gems")
 pure=$(gem_build "$pk/gem-benign-pure" "$gems")
 withdep=$(gem_build "$pk/gem-benign-withdep" "$gems")
-ok "the test gems were built" '[ -f "$callhome" ] && [ -f "$native" ] && [ -f "$pure" ] && [ -f "$withdep" ]'
+twopaths=$(gem_build "$pk/gem-attack-requirepath" "$gems")
+ok "the test gems were built" '[ -f "$callhome" ] && [ -f "$native" ] && [ -f "$pure" ] && [ -f "$withdep" ] && [ -f "$twopaths" ]'
 srcport=$((port + 3))
 gem_index "$work/source" "$callhome" "$native" "$pure"
 serve_static "$work/source" "$srcport" "$work/source.log"
@@ -53,9 +56,9 @@ for p in proj lock missing; do tar -czf "$work/$p.tgz" -C "$work/$p" app; done
 submit() { curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$1" \
   "$url/v1/scans?ecosystem=rubygems&rescan=1" | jq -r '.id // empty'; }
 declare -A id
-for s in callhome native pure withdep; do id[$s]=$(submit "${!s}"); done
+for s in callhome native pure withdep twopaths; do id[$s]=$(submit "${!s}"); done
 for s in proj lock missing; do id[$s]=$(submit "$work/$s.tgz"); done
-ok "seven RubyGems bodies submitted" '[ ${#id[callhome]} -eq 36 ] && [ ${#id[lock]} -eq 36 ] && [ ${#id[missing]} -eq 36 ]'
+ok "eight RubyGems bodies submitted" '[ ${#id[callhome]} -eq 36 ] && [ ${#id[twopaths]} -eq 36 ] && [ ${#id[lock]} -eq 36 ] && [ ${#id[missing]} -eq 36 ]'
 
 # --- 1. the gem whose extconf.rb calls home
 report=$(wait_v1 "${id[callhome]}"); echo "$report" >"$work/callhome.json"
@@ -106,6 +109,19 @@ report=$(wait_v1 "${id[missing]}"); echo "$report" >"$work/missing.json"
 ok "missing: failed in the fetch phase with the reason: $(jq -r '.reason // ""' <<<"$report" | head -c 200)" \
   '[ "$(jq -r .status <<<"$report")" = failed ] && [ "$(jq -r ".phases[0].ran" <<<"$report")" = true ] &&
    [ "$(jq -r ".phases[1].ran" <<<"$report")" = false ]'
+
+# --- 5. a payload in a gem's second require path
+report=$(wait_v1 "${id[twopaths]}"); echo "$report" >"$work/twopaths.json"
+expect_fired gem-attack-requirepath
+check "twopaths: finished, nothing to fetch: $(status) $(phases)" \
+  '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$nofetch" ]'
+ok "twopaths: both require paths' files were required" \
+  'jq -r ".phases[2].stdout_tail" <<<"$report" | grep -c "sf-gem-twopaths/sf_gem_twopaths: ok" >/dev/null &&
+   jq -r ".phases[2].stdout_tail" <<<"$report" | grep -c "sf-gem-twopaths/sf_gem_twopaths_plugin: ok" >/dev/null'
+ok "twopaths: the second path's connection is named sf-gem-twopaths-1.0.0, phase import" \
+  '[ "$(alerts "Outbound connection attempt" sf-gem-twopaths-1.0.0 import)" -ge 1 ]'
+ok "twopaths: nothing of it ran before the import" \
+  '[ "$(jq "[.alerts[] | select(.rule == \"Outbound connection attempt\" and .output_fields[\"scanfarm.phase\"] != \"import\")] | length" <<<"$report")" -eq 0 ]'
 
 # SCANFARM_TEST_KEEP=DIR keeps the reports for a look
 [ -n "${SCANFARM_TEST_KEEP:-}" ] && mkdir -p "$SCANFARM_TEST_KEEP" && cp "$work"/*.json "$SCANFARM_TEST_KEEP"/

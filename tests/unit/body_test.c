@@ -193,13 +193,24 @@ int main(void)
 	/* an installed gemspec's stub line */
 	static const char stub[] = "# -*- encoding: utf-8 -*-\n# stub: sf-gem 1.2.3 ruby lib\n"
 				   "# stub: ext/x/extconf.rb\n\nGem::Specification.new do |s|\n";
-	char name[128], version[64], path[64];
-	CHECK(sf_gem_stub(stub, strlen(stub), name, sizeof(name), version, sizeof(version), path,
-			  sizeof(path)));
-	CHECK(!strcmp(name, "sf-gem") && !strcmp(version, "1.2.3") && !strcmp(path, "lib"));
+	struct sf_gem_stub st;
+	CHECK(sf_gem_stub(stub, strlen(stub), &st));
+	CHECK(!strcmp(st.name, "sf-gem") && !strcmp(st.version, "1.2.3") && st.npaths == 1 &&
+	      !strcmp(st.paths[0], "lib"));
+	/* several require paths, joined by NUL as RubyGems writes them */
+	static const char two[] = "# stub: sf-gem 1.2.3 ruby lib\0more/lib\n# stub: x.rb\n";
+	CHECK(sf_gem_stub(two, sizeof(two) - 1, &st));
+	CHECK(st.npaths == 2 && !strcmp(st.paths[0], "lib") && !strcmp(st.paths[1], "more/lib"));
 	static const char escape[] = "# stub: sf-gem 1.2.3 ruby ../../etc\n";
-	CHECK(!sf_gem_stub(escape, strlen(escape), name, sizeof(name), version, sizeof(version), path,
-			   sizeof(path)));
+	CHECK(!sf_gem_stub(escape, strlen(escape), &st));
+	static const char escape2[] = "# stub: sf-gem 1.2.3 ruby lib\0../../etc\n";
+	CHECK(!sf_gem_stub(escape2, sizeof(escape2) - 1, &st));
+	static const char absolute[] = "# stub: sf-gem 1.2.3 ruby lib\0/etc\n";
+	CHECK(!sf_gem_stub(absolute, sizeof(absolute) - 1, &st));
+	static const char nopath[] = "# stub: sf-gem 1.2.3 ruby\n";
+	CHECK(!sf_gem_stub(nopath, strlen(nopath), &st));
+	static const char late[] = "Gem::Specification.new\n# stub: sf-gem 1.2.3 ruby lib\n";
+	CHECK(!sf_gem_stub(late, strlen(late), &st));
 
 	CHECK(sf_body_valid_name("a.b_c-9") && !sf_body_valid_name("-a") && !sf_body_valid_name("a/b") &&
 	      !sf_body_valid_name(""));

@@ -200,33 +200,56 @@ static int gem_import(const struct sf_eco_job *e, struct sf_argv *argv, struct s
 
 /* --- after the install ---------------------------------------------------- */
 
-bool sf_gem_stub(const char *text, size_t len, char *name, size_t namelen, char *version,
-		 size_t verlen, char *path, size_t pathlen)
+/* The next space-separated word of [*p, end) into out; false when there
+ * is none or it does not fit. */
+static bool gem_word(const char **p, const char *end, char *out, size_t outlen)
+{
+	const char *w = *p;
+	const char *sp = memchr(w, ' ', (size_t)(end - w));
+	size_t n = (size_t)((sp ? sp : end) - w);
+	if (n == 0 || n >= outlen)
+		return false;
+	memcpy(out, w, n);
+	out[n] = '\0';
+	*p = sp ? sp + 1 : end;
+	return true;
+}
+
+bool sf_gem_stub(const char *text, size_t len, struct sf_gem_stub *out)
 {
 	static const char mark[] = "# stub: ";
-	const char *end = text + len;
-	for (const char *line = text; line < end;) {
-		const char *nl = memchr(line, '\n', (size_t)(end - line));
-		const char *le = nl ? nl : end;
-		if ((size_t)(le - line) > sizeof(mark) && !strncmp(line, mark, sizeof(mark) - 1)) {
-			char buf[512], *save = NULL;
-			snprintf(buf, sizeof(buf), "%.*s", (int)(le - line - (sizeof(mark) - 1)),
-				 line + sizeof(mark) - 1);
-			const char *n = strtok_r(buf, " ", &save);
-			const char *v = n ? strtok_r(NULL, " ", &save) : NULL;
-			const char *plat = v ? strtok_r(NULL, " ", &save) : NULL;
-			const char *paths = plat ? strtok_r(NULL, " ", &save) : NULL;
-			(void)plat;
-			if (!paths || !sf_body_valid_name(n))
+	const char *p = text, *end = text + len, *line;
+	size_t n;
+	memset(out, 0, sizeof(*out));
+	while (sf_next_line(&p, end, &line, &n)) {
+		if (n > sizeof(mark) && !strncmp(line, mark, sizeof(mark) - 1)) {
+			const char *w = line + sizeof(mark) - 1, *le = line + n;
+			char platform[64];
+			if (!gem_word(&w, le, out->name, sizeof(out->name)) ||
+			    !gem_word(&w, le, out->version, sizeof(out->version)) ||
+			    !gem_word(&w, le, platform, sizeof(platform)) || w >= le ||
+			    !sf_body_valid_name(out->name))
 				return false;
-			/* several require paths are joined by NUL: the first is kept */
-			return sf_strlcpy(name, n, namelen) == 0 && sf_strlcpy(version, v, verlen) == 0 &&
-			       sf_strlcpy(path, paths, pathlen) == 0 && !strstr(path, "..") &&
-			       path[0] != '/';
+			/* the rest: the require paths, joined by NUL (RubyGems'
+			 * raw_require_paths.join("\0")) */
+			while (w < le) {
+				const char *nul = memchr(w, '\0', (size_t)(le - w));
+				size_t k = (size_t)((nul ? nul : le) - w);
+				if (k && out->npaths < SF_GEM_STUB_PATHS) {
+					char *dst = out->paths[out->npaths];
+					if (k >= sizeof(out->paths[0]) || memchr(w, '/', 1) ||
+					    memmem(w, k, "..", 2))
+						return false;
+					memcpy(dst, w, k);
+					dst[k] = '\0';
+					out->npaths++;
+				}
+				w = nul ? nul + 1 : le;
+			}
+			return out->npaths > 0;
 		}
-		if (line[0] != '#')
+		if (n == 0 || line[0] != '#')
 			return false; /* the stub comes before any code */
-		line = nl ? nl + 1 : end;
 	}
 	return false;
 }
@@ -247,30 +270,48 @@ static int gem_read(const char *dir, const char *rel, char *buf, size_t buflen, 
 	return 0;
 }
 
-/* The top-level .rb files of a gem's require path: what `require` loads. */
-static int gem_imports(struct sf_eco_job *e, const char *gems, const char *full,
-		       const char *name, const char *version, const char *rpath)
+/* Whether the gem's imports, from index `first` on, already load `file`
+ * (a file of that name in an earlier require path: what `require` finds). */
+static bool gem_imported(const struct sf_eco_job *e, int first, const char *what)
 {
-	char dir[4800];
-	snprintf(dir, sizeof(dir), "%s/%s/%s", gems, full, rpath);
-	DIR *d = opendir(dir);
-	if (!d)
-		return 0;
-	struct dirent *de;
-	int rc = 0;
-	while (rc == 0 && e->nimports < GEM_MAX_IMPORTS && (de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (n <= 3 || strcmp(de->d_name + n - 3, ".rb") || de->d_name[0] == '.' ||
-		    de->d_type != DT_REG || n > 100)
+	for (int i = first; i < e->nimports; i++)
+		if (!strcmp(e->import_name[i], what))
+			return true;
+	return false;
+}
+
+/* The top-level .rb files of each of a gem's require paths, in the
+ * gemspec's order: what `require` loads. A name the gem has in two paths
+ * is loaded once, as `require` would (from the first). */
+static int gem_imports(struct sf_eco_job *e, const char *gems, const char *full,
+		       const struct sf_gem_stub *stub)
+{
+	int first = e->nimports, rc = 0;
+	char cwd[600];
+	snprintf(cwd, sizeof(cwd), "%s/" SF_ECO_GEMS "/gems/%s", e->work, full);
+	for (int p = 0; rc == 0 && p < stub->npaths; p++) {
+		char dir[4800];
+		snprintf(dir, sizeof(dir), "%s/%s/%s", gems, full, stub->paths[p]);
+		DIR *d = opendir(dir);
+		if (!d)
 			continue;
-		char what[400], cwd[600];
-		snprintf(what, sizeof(what), "%s\t%s\t%.*s", name, version, (int)(n - 3), de->d_name);
-		snprintf(cwd, sizeof(cwd), "%s/" SF_ECO_GEMS "/gems/%s", e->work, full);
-		rc = sf_eco_add_import(e, cwd, what);
-		if (rc == -E2BIG)
-			rc = 0;
+		struct dirent *de;
+		while (rc == 0 && e->nimports < GEM_MAX_IMPORTS && (de = readdir(d))) {
+			size_t n = strlen(de->d_name);
+			if (n <= 3 || strcmp(de->d_name + n - 3, ".rb") || de->d_name[0] == '.' ||
+			    de->d_type != DT_REG || n > 100)
+				continue;
+			char what[400];
+			snprintf(what, sizeof(what), "%s\t%s\t%.*s", stub->name, stub->version,
+				 (int)(n - 3), de->d_name);
+			if (gem_imported(e, first, what))
+				continue;
+			rc = sf_eco_add_import(e, cwd, what);
+			if (rc == -E2BIG)
+				rc = 0;
+		}
+		closedir(d);
 	}
-	closedir(d);
 	return rc;
 }
 
@@ -290,12 +331,13 @@ static int gem_inventory(struct sf_eco_job *e, const char *tree, struct sf_batch
 		size_t n = strlen(de->d_name);
 		if (n <= 8 || strcmp(de->d_name + n - 8, ".gemspec") || n > 300)
 			continue;
-		char text[4096], name[SF_BODY_NAME_MAX], version[SF_BODY_VERSION_MAX], rpath[200];
+		char text[4096];
+		struct sf_gem_stub stub;
 		size_t len;
 		if (gem_read(specs, de->d_name, text, sizeof(text), &len) != 0 ||
-		    !sf_gem_stub(text, len, name, sizeof(name), version, sizeof(version), rpath,
-				 sizeof(rpath)))
+		    !sf_gem_stub(text, len, &stub))
 			continue;
+		const char *name = stub.name, *version = stub.version;
 		char full[300], path[400], ext[4900];
 		snprintf(full, sizeof(full), "%.*s", (int)(n - 8), de->d_name);
 		snprintf(path, sizeof(path), ".gems/gems/%s", full);
@@ -308,7 +350,7 @@ static int gem_inventory(struct sf_eco_job *e, const char *tree, struct sf_batch
 		else
 			rc = sf_eco_add_package(b, name, version, path, native, false);
 		if (rc == 0)
-			rc = gem_imports(e, gems, full, name, version, rpath);
+			rc = gem_imports(e, gems, full, &stub);
 	}
 	closedir(d);
 	return rc;

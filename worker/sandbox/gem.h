@@ -28,10 +28,21 @@
 
 #include "ecosystem.h"
 
+#define SF_GEM_STUB_PATHS 16 /* require paths read from a stub line */
+
+/* What an installed gemspec's stub line says. */
+struct sf_gem_stub {
+	char name[SF_BODY_NAME_MAX];
+	char version[SF_BODY_VERSION_MAX];
+	char paths[SF_GEM_STUB_PATHS][200]; /* require paths, relative to the gem */
+	int npaths;
+};
+
 /* Reads an installed gemspec's "# stub: NAME VERSION PLATFORM PATHS" line
- * (what RubyGems writes first in specifications/<full name>.gemspec): name, version
- * and the first require path. true when it is well formed. */
-bool sf_gem_stub(const char *text, size_t len, char *name, size_t namelen, char *version,
-		 size_t verlen, char *path, size_t pathlen);
+ * (what RubyGems writes first in specifications/<full name>.gemspec; PATHS
+ * are the require paths joined by NUL) into out. true when it is well
+ * formed: a valid name, at least one require path, none absolute or with
+ * "..". Paths beyond SF_GEM_STUB_PATHS are left out. */
+bool sf_gem_stub(const char *text, size_t len, struct sf_gem_stub *out);
 
 #endif
