@@ -106,7 +106,8 @@ struct job_run {
 };
 
 /* Keeps a fact of the worker's own, attributed to the project. */
-static void job_note(struct job_run *j, const char *kind, const char *value, const char *phase)
+static void job_note_with(struct job_run *j, const char *kind, const char *value,
+			  const char *detail, const char *phase)
 {
 	if (j->nnotes >= (int)(sizeof(j->notes) / sizeof(j->notes[0])))
 		return;
@@ -117,13 +118,24 @@ static void job_note(struct job_run *j, const char *kind, const char *value, con
 	else
 		snprintf(pkg, sizeof(pkg), "%s@%s", j->project.name ? j->project.name : "",
 			 j->project.version ? j->project.version : "");
-	*f = (struct sf_fact){.kind = strdup(kind), .value = strdup(value), .detail = strdup(""),
+	*f = (struct sf_fact){.kind = strdup(kind), .value = strdup(value), .detail = strdup(detail),
 			      .package = strdup(pkg), .phase = strdup(phase)};
 	if (f->kind && f->value && f->detail && f->package && f->phase) {
 		j->nnotes++;
 		return;
 	}
 	sf_fact_free(f);
+}
+
+static void job_note(struct job_run *j, const char *kind, const char *value, const char *phase)
+{
+	job_note_with(j, kind, value, "", phase);
+}
+
+/* A fact an ecosystem's prepare reads from the body (ecosystem.h). */
+static void job_note_fact(void *arg, const char *kind, const char *value, const char *detail)
+{
+	job_note_with(arg, kind, value, detail, "fetch");
 }
 
 static void job_note_npmrc(void *arg, const char *line)
@@ -365,14 +377,16 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 
 /* The project on the host: its package.json read, and its .npmrc made
  * unable to send the fetch elsewhere. */
-static int job_read_project(struct job_run *j)
+static int job_read_project(const struct sf_job_env *env, struct job_run *j)
 {
 	snprintf(j->rootdir, sizeof(j->rootdir), "%s%s%s", j->src, j->root[0] ? "/" : "", j->root);
 	snprintf(j->c_project, sizeof(j->c_project), "%s%s%s", j->c_work, j->root[0] ? "/" : "",
 		 j->root);
 	if (j->eco) { /* the tree laid out for the ecosystem's phases */
 		j->ej.note = job_note_index;
+		j->ej.fact = job_note_fact;
 		j->ej.note_arg = j;
+		j->ej.rootfs = env->rootfs;
 		return j->eco->prepare(&j->ej, j->rootdir, j->artifact, j->err, sizeof(j->err));
 	}
 	int rc = sf_project_read(&j->project, j->rootdir, j->root, j->err, sizeof(j->err));
@@ -828,7 +842,7 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 		snprintf(seed, sizeof(seed), "job-%lld", (long long)job->job_id);
 	sf_runner_choose(&j.look, seed);
 	if (job_network(env, job, &j, b) == 0 && job_make_dirs(env, job, &j) == 0 &&
-	    job_fetch_unpack(env, job, &j) == 0 && job_read_project(&j) == 0) {
+	    job_fetch_unpack(env, job, &j) == 0 && job_read_project(env, &j) == 0) {
 		job_spec(env, job, &j, &spec);
 		if (job_prepare_sandbox(env, &spec, &j) == 0 && job_watch(env, &j) == 0) {
 			sf_info("job %lld: %s look, host %s, project at %s", (long long)job->job_id,

@@ -212,6 +212,28 @@ int main(void)
 	static const char late[] = "Gem::Specification.new\n# stub: sf-gem 1.2.3 ruby lib\n";
 	CHECK(!sf_gem_stub(late, strlen(late), &st));
 
+	/* a Gemfile.lock's BUNDLED WITH */
+	char bv[32];
+	static const char lock[] = "GEM\n  specs:\n    x (1.0)\n\nBUNDLED WITH\r\n   2.4.22\r\n";
+	CHECK(sf_gem_lock_bundler(lock, strlen(lock), bv, sizeof(bv)) && !strcmp(bv, "2.4.22"));
+	static const char nolock[] = "GEM\n  specs:\n\nPLATFORMS\n  ruby\n";
+	CHECK(!sf_gem_lock_bundler(nolock, strlen(nolock), bv, sizeof(bv)) && bv[0] == '\0');
+	static const char badlock[] = "BUNDLED WITH\n   2.4; rm -rf /\n";
+	CHECK(!sf_gem_lock_bundler(badlock, strlen(badlock), bv, sizeof(bv)));
+
+	/* the image's bundler: the highest of the specifications it has */
+	d = tree(12);
+	put(d, "usr/share/rubygems-integration/all/specifications/bundler-2.3.15.gemspec", "x", 0);
+	put(d, "usr/share/rubygems-integration/all/specifications/rake-13.0.6.gemspec", "x", 0);
+	put(d, "usr/lib/ruby/gems/3.1.0/specifications/default/bundler-2.3.7.gemspec", "x", 0);
+	CHECK_EQ(sf_gem_image_bundler(d, bv, sizeof(bv)), 0);
+	CHECK(!strcmp(bv, "2.3.15"));
+	put(d, "usr/lib/ruby/gems/3.1.0/specifications/bundler-2.10.1.gemspec", "x", 0);
+	CHECK_EQ(sf_gem_image_bundler(d, bv, sizeof(bv)), 0);
+	CHECK(!strcmp(bv, "2.10.1"));
+	CHECK_EQ(sf_gem_image_bundler(tree(13), bv, sizeof(bv)), -ENOENT);
+	CHECK_EQ(sf_gem_image_bundler(NULL, bv, sizeof(bv)), -ENOENT);
+
 	CHECK(sf_body_valid_name("a.b_c-9") && !sf_body_valid_name("-a") && !sf_body_valid_name("a/b") &&
 	      !sf_body_valid_name(""));
 	sf_rmtree(top);

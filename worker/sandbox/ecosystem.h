@@ -54,6 +54,13 @@ struct sf_eco_job {
 	 * would send the fetch elsewhere (a requirements file's --index-url…) */
 	void (*note)(void *arg, const char *line);
 	void *note_arg;
+	/* called by prepare for a fact about the body the worker reads on the
+	 * host (a Gemfile.lock's BUNDLED WITH), phase fetch; note_arg */
+	void (*fact)(void *arg, const char *kind, const char *value, const char *detail);
+	/* the sandbox's root file system on the host (what its tools are), or
+	 * NULL */
+	const char *rootfs;
+	char bundler[32]; /* gem: the image's bundler version ("" unknown) */
 	uint16_t proxy_port; /* the registry proxy inside the sandbox (fetch) */
 	bool cache;	     /* the worker's download cache is mounted (fetch) */
 	/* after the install: what the import loads, each in a fresh

@@ -1,6 +1,7 @@
 /* gem — see gem.h. */
 #include "gem.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +58,129 @@ static int gem_write_gemfile(const struct sf_eco_job *e, const char *tree, char 
 	return rc;
 }
 
+/* Reads rel below dir: a regular file, bounded, no link out. */
+static int gem_read(const char *dir, const char *rel, char *buf, size_t buflen, size_t *len)
+{
+	int fd = sf_open_beneath(dir, rel, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0)
+		return fd;
+	struct stat st;
+	ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, buf, buflen - 1) : -1;
+	close(fd);
+	if (n < 0)
+		return -EBADMSG;
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return 0;
+}
+
+/* Whether s is a version as RubyGems writes one: digits first, then
+ * [0-9A-Za-z.-]. */
+static bool gem_version_ok(const char *s, size_t n)
+{
+	if (n == 0 || s[0] < '0' || s[0] > '9')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-')
+			return false;
+	return true;
+}
+
+bool sf_gem_lock_bundler(const char *text, size_t len, char *out, size_t outlen)
+{
+	const char *p = text, *end = text + len, *line;
+	size_t n;
+	bool section = false;
+	out[0] = '\0';
+	while (sf_next_line(&p, end, &line, &n)) {
+		if (!section) {
+			section = n == 12 && !memcmp(line, "BUNDLED WITH", 12);
+			continue;
+		}
+		while (n && (*line == ' ' || *line == '\t'))
+			line++, n--;
+		while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+			n--;
+		if (!gem_version_ok(line, n) || n >= outlen)
+			return false;
+		memcpy(out, line, n);
+		out[n] = '\0';
+		return true;
+	}
+	return false;
+}
+
+/* The highest bundler-VERSION.gemspec in dir into best (left alone when
+ * there is none higher). */
+static void gem_best_bundler(const char *dir, char *best, size_t bestlen)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n <= 16 || strncmp(de->d_name, "bundler-", 8) ||
+		    strcmp(de->d_name + n - 8, ".gemspec"))
+			continue;
+		const char *v = de->d_name + 8;
+		size_t vn = n - 16;
+		if (!gem_version_ok(v, vn) || vn >= bestlen)
+			continue;
+		char ver[64];
+		snprintf(ver, sizeof(ver), "%.*s", (int)vn, v);
+		if (!best[0] || strverscmp(ver, best) > 0)
+			sf_strlcpy(best, ver, bestlen);
+	}
+	closedir(d);
+}
+
+int sf_gem_image_bundler(const char *rootfs, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	if (!rootfs)
+		return -ENOENT;
+	char dir[4200];
+	snprintf(dir, sizeof(dir), "%s/usr/share/rubygems-integration/all/specifications", rootfs);
+	gem_best_bundler(dir, out, outlen);
+	/* Ruby's own: usr/lib/ruby/gems/<abi>/specifications{,/default} */
+	snprintf(dir, sizeof(dir), "%s/usr/lib/ruby/gems", rootfs);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) > 32)
+			continue;
+		char spec[4300];
+		snprintf(spec, sizeof(spec), "%s/%s/specifications", dir, de->d_name);
+		gem_best_bundler(spec, out, outlen);
+		snprintf(spec, sizeof(spec), "%s/%s/specifications/default", dir, de->d_name);
+		gem_best_bundler(spec, out, outlen);
+	}
+	if (d)
+		closedir(d);
+	return out[0] ? 0 : -ENOENT;
+}
+
+/* A project's Gemfile.lock naming a bundler: noted (the scan runs the
+ * image's bundler whatever the lock says). */
+static void gem_note_lock(struct sf_eco_job *e, const char *tree)
+{
+	char want[64];
+	size_t len;
+	if (!(e->body.files & SF_BODY_GEMFILE_LOCK) || !e->fact)
+		return;
+	char *text = malloc(GEM_SPEC_MAX);
+	bool named = text && gem_read(tree, "Gemfile.lock", text, GEM_SPEC_MAX, &len) == 0 &&
+		     sf_gem_lock_bundler(text, len, want, sizeof(want));
+	free(text);
+	if (!named)
+		return;
+	char detail[128];
+	snprintf(detail, sizeof(detail), "run with the image's bundler %s",
+		 e->bundler[0] ? e->bundler : "(unknown)");
+	e->fact(e->note_arg, "bundled_with", want, detail);
+}
+
 static int gem_prepare(struct sf_eco_job *e, const char *tree, const char *artifact, char *err,
 		       size_t errlen)
 {
@@ -70,11 +194,18 @@ static int gem_prepare(struct sf_eco_job *e, const char *tree, const char *artif
 			return rc;
 		}
 	}
-	if ((rc = sf_eco_mkdir(tree, ".dist")) || (rc = sf_eco_mkdir(tree, ".tmp")) ||
+	sf_gem_image_bundler(e->rootfs, e->bundler, sizeof(e->bundler));
+	/* A project's .dist is left to bundler: a frozen bundler 2.3 that
+	 * finds its cache directory installs from it alone ("local"), so a
+	 * fetch that found one would download nothing. */
+	bool project = e->body.kind == SF_BODY_GEM_PROJECT;
+	if ((!project && (rc = sf_eco_mkdir(tree, ".dist"))) || (rc = sf_eco_mkdir(tree, ".tmp")) ||
 	    (rc = sf_eco_mkdir(tree, ".gems"))) {
 		snprintf(err, errlen, "cannot prepare the tree: %s", strerror(-rc));
 		return rc;
 	}
+	if (project)
+		gem_note_lock(e, tree);
 	if (e->body.kind != SF_BODY_GEM)
 		return 0;
 	char rel[500];
@@ -100,6 +231,17 @@ static void gem_env(const struct sf_eco_job *e, bool fetch, struct sf_argv *env)
 	sf_argv_add(env, "BUNDLE_DISABLE_VERSION_CHECK=true");
 	sf_argv_add(env, "BUNDLE_SILENCE_ROOT_WARNING=true");
 	sf_argv_add(env, "BUNDLE_NO_PRUNE=true");
+	/* the image's bundler, whatever a Gemfile.lock's BUNDLED WITH says:
+	 * bundler 2.3 would otherwise install the lock's version from the
+	 * source and restart with it (its SelfManager switches only while
+	 * BUNDLER_VERSION is unset) */
+	if (e->bundler[0])
+		sf_argv_add(env, "BUNDLER_VERSION=%s", e->bundler);
+	/* a project's Gemfile.lock is the tree exactly, in every phase: a lock
+	 * that disagrees with its Gemfile fails (bundler's "The dependencies
+	 * in your gemfile changed") instead of being re-resolved */
+	if (e->body.kind == SF_BODY_GEM_PROJECT && (e->body.files & SF_BODY_GEMFILE_LOCK))
+		sf_argv_add(env, "BUNDLE_FROZEN=true");
 }
 
 static int gem_fetch(const struct sf_eco_job *e, struct sf_argv *argv, struct sf_argv *env)
@@ -138,10 +280,6 @@ static int gem_install(const struct sf_eco_job *e, struct sf_argv *argv, struct 
 		sf_argv_add(argv, "--local");
 	}
 	gem_env(e, false, env);
-	/* the lockfile's tree exactly (the fetch took the locked versions, as
-	 * bundler does; bundler 2.3 does not fetch at all when frozen) */
-	if (e->body.kind == SF_BODY_GEM_PROJECT && (e->body.files & SF_BODY_GEMFILE_LOCK))
-		sf_argv_add(env, "BUNDLE_FROZEN=true");
 	return sf_eco_done(argv, env);
 }
 
@@ -252,22 +390,6 @@ bool sf_gem_stub(const char *text, size_t len, struct sf_gem_stub *out)
 			return false; /* the stub comes before any code */
 	}
 	return false;
-}
-
-/* Reads rel below dir: a regular file, bounded, no link out. */
-static int gem_read(const char *dir, const char *rel, char *buf, size_t buflen, size_t *len)
-{
-	int fd = sf_open_beneath(dir, rel, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
-	if (fd < 0)
-		return fd;
-	struct stat st;
-	ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, buf, buflen - 1) : -1;
-	close(fd);
-	if (n < 0)
-		return -EBADMSG;
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return 0;
 }
 
 /* Whether the gem's imports, from index `first` on, already load `file`

@@ -45,4 +45,14 @@ struct sf_gem_stub {
  * "..". Paths beyond SF_GEM_STUB_PATHS are left out. */
 bool sf_gem_stub(const char *text, size_t len, struct sf_gem_stub *out);
 
+/* The version of the bundler a `bundle` of the sandbox image runs: the
+ * highest of the bundler specifications in rootfs (Debian's
+ * rubygems-integration and Ruby's own gem directories), as RubyGems
+ * picks it. 0, or -ENOENT with out "". */
+int sf_gem_image_bundler(const char *rootfs, char *out, size_t outlen);
+
+/* The bundler version a Gemfile.lock names (its "BUNDLED WITH" section).
+ * true when there is one of RubyGems' version characters. */
+bool sf_gem_lock_bundler(const char *text, size_t len, char *out, size_t outlen);
+
 #endif
