@@ -354,7 +354,8 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 	/* npm's root holds package.json; other ecosystems' bodies are told
 	 * apart by their content (body.h) */
 	j->eco = sf_ecosystem_find(job->ecosystem);
-	if (j->eco && (rc = sf_eco_job_init(&j->ej, job->ecosystem, j->src, j->err, sizeof(j->err))))
+	if (j->eco && (rc = sf_eco_job_init(&j->ej, job->ecosystem, job->kind, j->src, j->err,
+							sizeof(j->err))))
 		return rc;
 	if (j->eco) { /* the body's directory is what the sandbox is given, at the look's place */
 		sf_strlcpy(j->root, j->ej.body.root, sizeof(j->root));

@@ -107,7 +107,7 @@ int main(void)
 	d = tree(1);
 	put(d, "x-1.0/PKG-INFO", "Metadata-Version: 2.1\nName: x-pkg\nVersion: 1.0\n\nName: no\n", 0);
 	put(d, "x-1.0/setup.py", "", 1);
-	CHECK_EQ(sf_body_detect("pypi", d, &b, err, sizeof(err)), 0);
+	CHECK_EQ(sf_body_detect("pypi", NULL, d, &b, err, sizeof(err)), 0);
 	CHECK_EQ(b.kind, SF_BODY_SDIST);
 	CHECK(!strcmp(b.root, "x-1.0") && !strcmp(b.name, "x-pkg") && !strcmp(b.version, "1.0"));
 	char id[256];
@@ -119,7 +119,7 @@ int main(void)
 	put(d, "y_pkg/__init__.py", "", 1);
 	put(d, "y_pkg-2.0.dist-info/WHEEL", "Wheel-Version: 1.0\nTag: py3-none-any\n", 0);
 	put(d, "y_pkg-2.0.dist-info/METADATA", "Name: y.pkg\nVersion: 2.0rc1\n", 0);
-	CHECK_EQ(sf_body_detect("pypi", d, &b, err, sizeof(err)), 0);
+	CHECK_EQ(sf_body_detect("pypi", NULL, d, &b, err, sizeof(err)), 0);
 	CHECK_EQ(b.kind, SF_BODY_WHEEL);
 	CHECK(!strcmp(b.tag, "py3-none-any") && !strcmp(b.version, "2.0rc1"));
 	char file[300];
@@ -127,24 +127,24 @@ int main(void)
 	CHECK(!strcmp(file, "y_pkg-2.0rc1-py3-none-any.whl"));
 	/* a tag that is not python-abi-platform */
 	put(d, "y_pkg-2.0.dist-info/WHEEL", "Tag: py3/../../x\n", 0);
-	CHECK_EQ(sf_body_detect("pypi", d, &b, err, sizeof(err)), -EBADMSG);
+	CHECK_EQ(sf_body_detect("pypi", NULL, d, &b, err, sizeof(err)), -EBADMSG);
 
 	/* projects */
 	d = tree(3);
 	put(d, "app/requirements.txt", "requests==2.31.0\n", 0);
-	CHECK_EQ(sf_body_detect("pypi", d, &b, err, sizeof(err)), 0);
+	CHECK_EQ(sf_body_detect("pypi", NULL, d, &b, err, sizeof(err)), 0);
 	CHECK(b.kind == SF_BODY_PY_PROJECT && (b.files & SF_BODY_REQUIREMENTS) && !b.name[0]);
 	sf_body_id(&b, id, sizeof(id));
 	CHECK(!strcmp(id, "app"));
 	d = tree(4);
 	put(d, "Pipfile.lock", "{}", 0);
 	put(d, "README", "", 1);
-	CHECK_EQ(sf_body_detect("pypi", d, &b, err, sizeof(err)), 0);
+	CHECK_EQ(sf_body_detect("pypi", NULL, d, &b, err, sizeof(err)), 0);
 	CHECK(b.kind == SF_BODY_PY_PROJECT && (b.files & SF_BODY_PIPFILE_LOCK) && !b.root[0]);
 	/* nothing Python: refused, saying what was expected */
 	d = tree(5);
 	put(d, "package.json", "{}", 0);
-	CHECK_EQ(sf_body_detect("pypi", d, &b, err, sizeof(err)), -ENOENT);
+	CHECK_EQ(sf_body_detect("pypi", NULL, d, &b, err, sizeof(err)), -ENOENT);
 	CHECK(strstr(err, "PKG-INFO") != NULL);
 	/* PKG-INFO a link out of the tree; a name with a slash */
 	d = tree(6);
@@ -152,17 +152,17 @@ int main(void)
 	char link[256];
 	snprintf(link, sizeof(link), "%s/PKG-INFO", d);
 	CHECK_EQ(symlink("/etc/os-release", link), 0);
-	CHECK(sf_body_detect("pypi", d, &b, err, sizeof(err)) != 0 || b.kind != SF_BODY_SDIST);
+	CHECK(sf_body_detect("pypi", NULL, d, &b, err, sizeof(err)) != 0 || b.kind != SF_BODY_SDIST);
 	d = tree(7);
 	put(d, "setup.py", "", 1);
 	put(d, "PKG-INFO", "Name: ../evil\nVersion: 1\n", 0);
-	CHECK_EQ(sf_body_detect("pypi", d, &b, err, sizeof(err)), -EBADMSG);
+	CHECK_EQ(sf_body_detect("pypi", NULL, d, &b, err, sizeof(err)), -EBADMSG);
 
 	/* a gem: name, version, platform and its runtime dependencies only */
 	d = tree(8);
 	put_gz(d, "metadata.gz", gemspec);
 	put(d, "data.tar.gz", "x", 1);
-	CHECK_EQ(sf_body_detect("rubygems", d, &b, err, sizeof(err)), 0);
+	CHECK_EQ(sf_body_detect("rubygems", NULL, d, &b, err, sizeof(err)), 0);
 	CHECK_EQ(b.kind, SF_BODY_GEM);
 	CHECK(!strcmp(b.name, "sf-gem") && !strcmp(b.version, "1.2.3") && !strcmp(b.platform, "ruby"));
 	CHECK_EQ(b.ndeps, 1);
@@ -176,19 +176,19 @@ int main(void)
 	memcpy(strstr(bad, "'12'"), "'1;'", 4);
 	put_gz(d, "metadata.gz", bad);
 	put(d, "data.tar.gz", "x", 1);
-	CHECK_EQ(sf_body_detect("rubygems", d, &b, err, sizeof(err)), -EBADMSG);
+	CHECK_EQ(sf_body_detect("rubygems", NULL, d, &b, err, sizeof(err)), -EBADMSG);
 	put(d, "metadata.gz", gemspec, 0);
-	CHECK_EQ(sf_body_detect("rubygems", d, &b, err, sizeof(err)), -EBADMSG);
+	CHECK_EQ(sf_body_detect("rubygems", NULL, d, &b, err, sizeof(err)), -EBADMSG);
 	/* a Gemfile project; a lock alone is not one */
 	d = tree(10);
 	put(d, "app/Gemfile", "source 'https://rubygems.org'\n", 0);
 	put(d, "app/Gemfile.lock", "GEM\n", 0);
-	CHECK_EQ(sf_body_detect("rubygems", d, &b, err, sizeof(err)), 0);
+	CHECK_EQ(sf_body_detect("rubygems", NULL, d, &b, err, sizeof(err)), 0);
 	CHECK(b.kind == SF_BODY_GEM_PROJECT && (b.files & SF_BODY_GEMFILE_LOCK));
 	d = tree(11);
 	put(d, "Gemfile.lock", "GEM\n", 0);
-	CHECK_EQ(sf_body_detect("rubygems", d, &b, err, sizeof(err)), -ENOENT);
-	CHECK_EQ(sf_body_detect("cargo", d, &b, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(sf_body_detect("rubygems", NULL, d, &b, err, sizeof(err)), -ENOENT);
+	CHECK_EQ(sf_body_detect("cargo", NULL, d, &b, err, sizeof(err)), -EINVAL);
 
 	/* an installed gemspec's stub line */
 	static const char stub[] = "# -*- encoding: utf-8 -*-\n# stub: sf-gem 1.2.3 ruby lib\n"

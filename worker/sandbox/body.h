@@ -63,10 +63,18 @@ struct sf_body {
 };
 
 /* Tells the kind of the tree unpacked in dir for ecosystem ("pypi" or
- * "rubygems"). 0, or -ENOENT / -EBADMSG with err saying what was expected
- * or what is malformed. */
-int sf_body_detect(const char *ecosystem, const char *dir, struct sf_body *b, char *err,
-		   size_t errlen);
+ * "rubygems"). kind: what the coordinator read the body to be (the job's
+ * artifact.kind, inspect.h's names: "sdist", "wheel", "project", "gem"),
+ * or NULL / "" when it did not say (then the worker tells it itself). A
+ * kind named is checked alone, never re-guessed: a tree that is not that
+ * kind is -EBADMSG, a kind this worker does not know -EINVAL. 0, or
+ * -ENOENT / -EBADMSG / -EINVAL with err saying what was expected or what
+ * is malformed. */
+int sf_body_detect(const char *ecosystem, const char *kind, const char *dir, struct sf_body *b,
+		   char *err, size_t errlen);
+
+/* The coordinator's name of a kind ("sdist", "wheel", "project", "gem"). */
+const char *sf_body_kind_name(enum sf_body_kind kind);
 
 /* The identity a report names it by: "name==version" (Python),
  * "name-version" (gems), the root directory's name for a project. */

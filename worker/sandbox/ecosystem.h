@@ -89,10 +89,11 @@ struct sf_ecosystem {
 /* The builders of ecosystem `name`; NULL for npm (and unknown names). */
 const struct sf_ecosystem *sf_ecosystem_find(const char *name);
 
-/* Reads the body of the tree unpacked at `tree` (body.h) and names the
- * job's identity. */
-int sf_eco_job_init(struct sf_eco_job *e, const char *ecosystem, const char *tree, char *err,
-		    size_t errlen);
+/* Reads the body of the tree unpacked at `tree` as the kind the
+ * coordinator named (NULL: not named; body.h) and names the job's
+ * identity. */
+int sf_eco_job_init(struct sf_eco_job *e, const char *ecosystem, const char *kind, const char *tree,
+		    char *err, size_t errlen);
 /* Where the tree the phases see is mounted in the sandbox (work) and the
  * body's directory below it (rel). */
 void sf_eco_job_place(struct sf_eco_job *e, const char *work, const char *rel);
