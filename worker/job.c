@@ -331,6 +331,25 @@ static int job_make_dirs(const struct sf_job_env *env, const struct sf_job *job,
 
 /* Downloads and checks the artifact, unpacks it safely, finds the
  * package's root and hands the tree to the sandbox user. */
+/* npm: the kind the coordinator read (inspect.h; NULL: not told) against
+ * where the worker found package.json. Both kinds install the same way;
+ * a body told to be npm pack's package/ whose package.json is elsewhere
+ * is not what the coordinator judged, and is refused. */
+static int job_npm_kind(const char *kind, const char *root, char *err, size_t errlen)
+{
+	if (!kind || !kind[0] || !strcmp(kind, "project") ||
+	    (!strcmp(kind, "package") && !strcmp(root, "package")))
+		return 0;
+	if (!strcmp(kind, "package"))
+		snprintf(err, errlen, "the coordinator read this body as an npm package (package/),"
+				      " but the worker found its package.json in '%s'",
+			 root[0] ? root : "the archive's root");
+	else
+		snprintf(err, errlen, "the coordinator read this body as a '%.40s', which is not a"
+				      " kind of npm body this worker installs", kind);
+	return -EBADMSG;
+}
+
 static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *job,
 			    struct job_run *j)
 {
@@ -363,7 +382,8 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 		j->ej.home = NULL; /* the install and import phases get the look's */
 	}
 	else if ((rc = sf_unpack_find_root(j->src, j->root, sizeof(j->root), j->err,
-					   sizeof(j->err))))
+					   sizeof(j->err))) ||
+		 (rc = job_npm_kind(job->kind, j->root, j->err, sizeof(j->err))))
 		return rc;
 	if ((rc = job_chown_tree(j->src))) {
 		snprintf(j->err, sizeof(j->err), "cannot hand the tree to the sandbox user: %s",

@@ -212,6 +212,32 @@ int main(void)
 	static const char late[] = "Gem::Specification.new\n# stub: sf-gem 1.2.3 ruby lib\n";
 	CHECK(!sf_gem_stub(late, strlen(late), &st));
 
+	/* the kind the coordinator named: that check alone, never re-guessed */
+	d = tree(14);
+	put(d, "PKG-INFO", "Name: both\nVersion: 1.0\n", 0);
+	put(d, "setup.py", "", 1);
+	put(d, "pyproject.toml", "[project]\n", 0);
+	CHECK_EQ(sf_body_detect("pypi", NULL, d, &b, err, sizeof(err)), 0);
+	CHECK_EQ(b.kind, SF_BODY_SDIST); /* guessed: an sdist */
+	CHECK_EQ(sf_body_detect("pypi", "project", d, &b, err, sizeof(err)), 0);
+	CHECK(b.kind == SF_BODY_PY_PROJECT && !b.name[0]); /* told: a project */
+	CHECK_EQ(sf_body_detect("pypi", "sdist", d, &b, err, sizeof(err)), 0);
+	CHECK(b.kind == SF_BODY_SDIST && !strcmp(b.name, "both"));
+	CHECK_EQ(sf_body_detect("pypi", "wheel", d, &b, err, sizeof(err)), -EBADMSG);
+	CHECK(strstr(err, "read this body as a wheel") && strstr(err, "disagrees"));
+	CHECK_EQ(sf_body_detect("pypi", "gem", d, &b, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "'gem'") != NULL);
+	CHECK_EQ(sf_body_detect("pypi", "", d, &b, err, sizeof(err)), 0); /* "": not told */
+	CHECK_EQ(b.kind, SF_BODY_SDIST);
+	d = tree(2); /* the wheel, told to be an sdist */
+	put(d, "y_pkg-2.0.dist-info/WHEEL", "Wheel-Version: 1.0\nTag: py3-none-any\n", 0);
+	CHECK_EQ(sf_body_detect("pypi", "wheel", d, &b, err, sizeof(err)), 0);
+	CHECK_EQ(sf_body_detect("pypi", "sdist", d, &b, err, sizeof(err)), -EBADMSG);
+	d = tree(10); /* a Ruby project, told to be a gem */
+	CHECK_EQ(sf_body_detect("rubygems", "project", d, &b, err, sizeof(err)), 0);
+	CHECK_EQ(sf_body_detect("rubygems", "gem", d, &b, err, sizeof(err)), -EBADMSG);
+	CHECK(strstr(err, "metadata.gz") != NULL);
+
 	/* a Gemfile.lock's BUNDLED WITH */
 	char bv[32];
 	static const char lock[] = "GEM\n  specs:\n    x (1.0)\n\nBUNDLED WITH\r\n   2.4.22\r\n";
