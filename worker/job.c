@@ -345,7 +345,7 @@ static int job_npm_kind(const char *kind, const char *root, char *err, size_t er
 				      " but the worker found its package.json in '%s'",
 			 root[0] ? root : "the archive's root");
 	else
-		snprintf(err, errlen, "the coordinator read this body as a '%.40s', which is not a"
+		snprintf(err, errlen, "the coordinator read this body as kind '%.40s', which is not a"
 				      " kind of npm body this worker installs", kind);
 	return -EBADMSG;
 }

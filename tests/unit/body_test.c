@@ -224,7 +224,7 @@ int main(void)
 	CHECK_EQ(sf_body_detect("pypi", "sdist", d, &b, err, sizeof(err)), 0);
 	CHECK(b.kind == SF_BODY_SDIST && !strcmp(b.name, "both"));
 	CHECK_EQ(sf_body_detect("pypi", "wheel", d, &b, err, sizeof(err)), -EBADMSG);
-	CHECK(strstr(err, "read this body as a wheel") && strstr(err, "disagrees"));
+	CHECK(strstr(err, "read this body as kind wheel") && strstr(err, "disagrees"));
 	CHECK_EQ(sf_body_detect("pypi", "gem", d, &b, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "'gem'") != NULL);
 	CHECK_EQ(sf_body_detect("pypi", "", d, &b, err, sizeof(err)), 0); /* "": not told */

@@ -538,7 +538,7 @@ static int body_as(const char *dir, enum sf_body_kind kind, struct sf_body *b, c
 		return 0;
 	char why[400];
 	snprintf(why, sizeof(why), "%s", err);
-	snprintf(err, errlen, "the coordinator read this body as a %s, but the worker's reading of"
+	snprintf(err, errlen, "the coordinator read this body as kind %s, but the worker's reading of"
 			      " the unpacked tree disagrees: %s", sf_body_kind_name(kind), why);
 	return -EBADMSG;
 }
@@ -558,7 +558,7 @@ int sf_body_detect(const char *ecosystem, const char *kind, const char *dir, str
 			if (!strcmp(body_kinds[i].ecosystem, ecosystem) &&
 			    !strcmp(body_kinds[i].name, kind))
 				return body_as(dir, body_kinds[i].kind, b, err, errlen);
-		snprintf(err, errlen, "the coordinator read this body as a '%.40s', which is not a"
+		snprintf(err, errlen, "the coordinator read this body as kind '%.40s', which is not a"
 				      " kind of %s body this worker installs", kind, ecosystem);
 		return -EINVAL;
 	}
