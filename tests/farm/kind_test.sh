@@ -38,9 +38,12 @@ echo 'WORDS = "a project from a zip"' >"$work/zipsrc/app/sf_kind_zip.py"
 (cd "$work/zipsrc" && python3 -c 'import shutil; shutil.make_archive("../proj", "zip", ".", "app")')
 ok "the bodies were made" '[ -s "$work/both.tgz" ] && [ -s "$work/bare.tgz" ] && [ -s "$work/proj.zip" ]'
 
-# no index at all: these bodies need nothing beyond the image
-export SCANFARM_PYPI_INDEX=
+# no index at all: these bodies need nothing beyond the image (the
+# worker's option alone: the coordinator keeps its default, unused here)
+unset SCANFARM_PYPI_INDEX
+export SCANFARM_WORKER_OPTS=--pypi-index=
 "$src/scripts/farm.sh" up || { echo "FAIL - farm did not start"; exit 1; }
+unset SCANFARM_WORKER_OPTS
 
 declare -A id kind
 for s in both bare proj; do

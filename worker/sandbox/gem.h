@@ -3,8 +3,9 @@
  * (struct sf_ecosystem sf_ecosystem_rubygems, ecosystem.h), with bundler
  * resolving and gem / bundler installing into SF_ECO_GEMS:
  *
- *   fetch    bundle cache --no-install: the Gemfile's tree (a Gemfile.lock's
- *            versions, as bundler keeps them) downloaded into SF_ECO_DIST from the
+ *   fetch    bundle cache --no-install: the Gemfile's tree (frozen to a
+ *            Gemfile.lock: its versions exactly, a lock that disagrees with
+ *            the Gemfile fails) downloaded into SF_ECO_DIST from the
  *            worker's gem source (bundler's mirror.all: whatever source a
  *            Gemfile names, the worker's answers) through the proxy; for
  *            a .gem, a Gemfile the worker writes with the gem's runtime
@@ -19,7 +20,9 @@
  *            bounded in time
  *
  * A project's own .bundle/config is not read (BUNDLE_APP_CONFIG points
- * elsewhere): only the worker's settings count.
+ * elsewhere): only the worker's settings count. Every phase runs the
+ * image's bundler (BUNDLER_VERSION, sf_gem_image_bundler), whatever a
+ * lock's BUNDLED WITH says; that version is noted as a bundled_with fact.
  *
  * Owns: nothing beyond ecosystem.h's. Calls: ecosystem, body, util.
  */
