@@ -329,8 +329,6 @@ static int job_make_dirs(const struct sf_job_env *env, const struct sf_job *job,
 	return job_views(env, j);
 }
 
-/* Downloads and checks the artifact, unpacks it safely, finds the
- * package's root and hands the tree to the sandbox user. */
 /* npm: the kind the coordinator read (inspect.h; NULL: not told) against
  * where the worker found package.json. Both kinds install the same way;
  * a body told to be npm pack's package/ whose package.json is elsewhere
@@ -350,6 +348,9 @@ static int job_npm_kind(const char *kind, const char *root, char *err, size_t er
 	return -EBADMSG;
 }
 
+/* Downloads and checks the artifact, unpacks it safely, finds the
+ * package's root (reads the body as the job's kind) and hands the tree to
+ * the sandbox user. */
 static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *job,
 			    struct job_run *j)
 {
@@ -370,8 +371,9 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 		snprintf(j->err, sizeof(j->err), "%s", reason);
 		return rc;
 	}
-	/* npm's root holds package.json; other ecosystems' bodies are told
-	 * apart by their content (body.h) */
+	/* npm's root holds package.json; other ecosystems' bodies are read
+	 * as the kind the coordinator named, or told apart by their content
+	 * (body.h) */
 	j->eco = sf_ecosystem_find(job->ecosystem);
 	if (j->eco && (rc = sf_eco_job_init(&j->ej, job->ecosystem, job->kind, j->src, j->err,
 							sizeof(j->err))))

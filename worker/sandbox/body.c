@@ -420,7 +420,7 @@ const char *sf_body_kind_name(enum sf_body_kind kind)
 }
 
 /* An sdist: PKG-INFO next to setup.py or pyproject.toml in the root
- * (b->root and b->files read). *found false when there is no PKG-INFO. */
+ * (b->root and b->files read). *found false when that is not there. */
 static int body_sdist(const char *dir, struct sf_body *b, char *err, size_t errlen, bool *found)
 {
 	char rel[300];

@@ -8,6 +8,9 @@
  * (Gemfile, Gemfile.lock). A package's name and version come from its
  * own metadata (PKG-INFO, METADATA, the gem's gzip'd YAML specification).
  *
+ * A job names the kind the coordinator read (wire.h artifact.kind): then
+ * only that kind's check is made, and a tree it does not fit is refused.
+ *
  * Every file is read from the host beneath the tree (sf_open_beneath: no
  * link leads out), non-blocking and bounded; nothing is run.
  *
