@@ -30,6 +30,13 @@ void sf_buf_free(struct sf_buf *b);
  * (after truncating) when src did not fit. */
 int sf_strlcpy(char *dst, const char *src, size_t dstsz);
 
+/* Steps through the text [*p, end) a line at a time, for the readers of
+ * line-based formats (core metadata, compact index files, gemspec stubs):
+ * 1 with *line and *len the next line without its '\n' or a '\r' before
+ * it, *p moved past it; 0 once *p reaches end. A last line without '\n'
+ * counts. */
+int sf_next_line(const char **p, const char *end, const char **line, size_t *len);
+
 void sf_hex(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
 int sf_is_hex(const char *s, size_t len);
 
