@@ -106,7 +106,8 @@ struct job_run {
 };
 
 /* Keeps a fact of the worker's own, attributed to the project. */
-static void job_note(struct job_run *j, const char *kind, const char *value, const char *phase)
+static void job_note_with(struct job_run *j, const char *kind, const char *value,
+			  const char *detail, const char *phase)
 {
 	if (j->nnotes >= (int)(sizeof(j->notes) / sizeof(j->notes[0])))
 		return;
@@ -117,13 +118,24 @@ static void job_note(struct job_run *j, const char *kind, const char *value, con
 	else
 		snprintf(pkg, sizeof(pkg), "%s@%s", j->project.name ? j->project.name : "",
 			 j->project.version ? j->project.version : "");
-	*f = (struct sf_fact){.kind = strdup(kind), .value = strdup(value), .detail = strdup(""),
+	*f = (struct sf_fact){.kind = strdup(kind), .value = strdup(value), .detail = strdup(detail),
 			      .package = strdup(pkg), .phase = strdup(phase)};
 	if (f->kind && f->value && f->detail && f->package && f->phase) {
 		j->nnotes++;
 		return;
 	}
 	sf_fact_free(f);
+}
+
+static void job_note(struct job_run *j, const char *kind, const char *value, const char *phase)
+{
+	job_note_with(j, kind, value, "", phase);
+}
+
+/* A fact an ecosystem's prepare reads from the body (ecosystem.h). */
+static void job_note_fact(void *arg, const char *kind, const char *value, const char *detail)
+{
+	job_note_with(arg, kind, value, detail, "fetch");
 }
 
 static void job_note_npmrc(void *arg, const char *line)
@@ -317,8 +329,28 @@ static int job_make_dirs(const struct sf_job_env *env, const struct sf_job *job,
 	return job_views(env, j);
 }
 
+/* npm: the kind the coordinator read (inspect.h; NULL: not told) against
+ * where the worker found package.json. Both kinds install the same way;
+ * a body told to be npm pack's package/ whose package.json is elsewhere
+ * is not what the coordinator judged, and is refused. */
+static int job_npm_kind(const char *kind, const char *root, char *err, size_t errlen)
+{
+	if (!kind || !kind[0] || !strcmp(kind, "project") ||
+	    (!strcmp(kind, "package") && !strcmp(root, "package")))
+		return 0;
+	if (!strcmp(kind, "package"))
+		snprintf(err, errlen, "the coordinator read this body as an npm package (package/),"
+				      " but the worker found its package.json in '%s'",
+			 root[0] ? root : "the archive's root");
+	else
+		snprintf(err, errlen, "the coordinator read this body as kind '%.40s', which is not a"
+				      " kind of npm body this worker installs", kind);
+	return -EBADMSG;
+}
+
 /* Downloads and checks the artifact, unpacks it safely, finds the
- * package's root and hands the tree to the sandbox user. */
+ * package's root (reads the body as the job's kind) and hands the tree to
+ * the sandbox user. */
 static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *job,
 			    struct job_run *j)
 {
@@ -339,10 +371,12 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 		snprintf(j->err, sizeof(j->err), "%s", reason);
 		return rc;
 	}
-	/* npm's root holds package.json; other ecosystems' bodies are told
-	 * apart by their content (body.h) */
+	/* npm's root holds package.json; other ecosystems' bodies are read
+	 * as the kind the coordinator named, or told apart by their content
+	 * (body.h) */
 	j->eco = sf_ecosystem_find(job->ecosystem);
-	if (j->eco && (rc = sf_eco_job_init(&j->ej, job->ecosystem, j->src, j->err, sizeof(j->err))))
+	if (j->eco && (rc = sf_eco_job_init(&j->ej, job->ecosystem, job->kind, j->src, j->err,
+							sizeof(j->err))))
 		return rc;
 	if (j->eco) { /* the body's directory is what the sandbox is given, at the look's place */
 		sf_strlcpy(j->root, j->ej.body.root, sizeof(j->root));
@@ -350,7 +384,8 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 		j->ej.home = NULL; /* the install and import phases get the look's */
 	}
 	else if ((rc = sf_unpack_find_root(j->src, j->root, sizeof(j->root), j->err,
-					   sizeof(j->err))))
+					   sizeof(j->err))) ||
+		 (rc = job_npm_kind(job->kind, j->root, j->err, sizeof(j->err))))
 		return rc;
 	if ((rc = job_chown_tree(j->src))) {
 		snprintf(j->err, sizeof(j->err), "cannot hand the tree to the sandbox user: %s",
@@ -365,14 +400,16 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 
 /* The project on the host: its package.json read, and its .npmrc made
  * unable to send the fetch elsewhere. */
-static int job_read_project(struct job_run *j)
+static int job_read_project(const struct sf_job_env *env, struct job_run *j)
 {
 	snprintf(j->rootdir, sizeof(j->rootdir), "%s%s%s", j->src, j->root[0] ? "/" : "", j->root);
 	snprintf(j->c_project, sizeof(j->c_project), "%s%s%s", j->c_work, j->root[0] ? "/" : "",
 		 j->root);
 	if (j->eco) { /* the tree laid out for the ecosystem's phases */
 		j->ej.note = job_note_index;
+		j->ej.fact = job_note_fact;
 		j->ej.note_arg = j;
+		j->ej.rootfs = env->rootfs;
 		return j->eco->prepare(&j->ej, j->rootdir, j->artifact, j->err, sizeof(j->err));
 	}
 	int rc = sf_project_read(&j->project, j->rootdir, j->root, j->err, sizeof(j->err));
@@ -869,7 +906,7 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 		snprintf(seed, sizeof(seed), "job-%lld", (long long)job->job_id);
 	sf_runner_choose(&j.look, seed);
 	if (job_network(env, job, &j, b) == 0 && job_make_dirs(env, job, &j) == 0 &&
-	    job_fetch_unpack(env, job, &j) == 0 && job_read_project(&j) == 0) {
+	    job_fetch_unpack(env, job, &j) == 0 && job_read_project(env, &j) == 0) {
 		job_spec(env, job, &j, &spec);
 		if (job_prepare_sandbox(env, &spec, &j) == 0 && job_watch(env, &j) == 0) {
 			sf_info("job %lld: %s look, host %s, project at %s", (long long)job->job_id,

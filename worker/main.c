@@ -643,6 +643,21 @@ static void worker_sweep(const struct worker *w)
 	sf_job_sweep(jobs);
 }
 
+/* Everything main() started, in reverse: the slots (their proxies), the
+ * gateways, the detection backend, the rootfs image's mount. */
+static void worker_close(struct worker *w)
+{
+	worker_slots_close(w);
+	sf_gateway_stop(w->gateway);
+	sf_gateway_stop(w->pypi_gateway);
+	sf_gateway_stop(w->gem_gateway);
+	sf_falco_close(w->falco);
+	sf_sensor_close(w->sensor);
+	sf_rules_free(w->rules);
+	if (w->rootfs_mount[0])
+		sf_rootimg_unmount(w->rootfs_mount);
+}
+
 int main(int argc, char **argv)
 {
 	static struct worker w;
@@ -656,13 +671,7 @@ int main(int argc, char **argv)
 	if (worker_options(&w) || worker_dirs(&w) || worker_find_init(&w) || worker_userns(&w) ||
 	    worker_network_probe(&w) ||
 	    worker_detection(&w) || worker_registry_path(&w)) {
-		worker_slots_close(&w);
-		sf_gateway_stop(w.gateway);
-		sf_falco_close(w.falco);
-		sf_sensor_close(w.sensor);
-		sf_rules_free(w.rules);
-		if (w.rootfs_mount[0])
-			sf_rootimg_unmount(w.rootfs_mount);
+		worker_close(&w);
 		return 2;
 	}
 	worker_identity(&w);
@@ -677,6 +686,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (sf_http_global_init() != 0) {
 		sf_error("cannot initialise libcurl");
+		worker_close(&w);
 		return 2;
 	}
 
@@ -697,15 +707,7 @@ int main(int argc, char **argv)
 		exit_code = 0;
 	}
 	sf_link_close(&w.link);
-	worker_slots_close(&w);
-	sf_gateway_stop(w.gateway);
-	sf_gateway_stop(w.pypi_gateway);
-	sf_gateway_stop(w.gem_gateway);
-	sf_falco_close(w.falco);
-	sf_sensor_close(w.sensor);
-	sf_rules_free(w.rules);
-	if (w.rootfs_mount[0])
-		sf_rootimg_unmount(w.rootfs_mount);
+	worker_close(&w);
 	sf_http_global_cleanup();
 	sf_config_free(opts, NOPTS);
 	return exit_code;
