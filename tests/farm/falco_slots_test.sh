@@ -12,9 +12,10 @@
 #     counts (sensor.events) are exactly Falco's own alerts for that job's
 #     cgroups (Falco's file output, written beside the backend's);
 #   - a package that raises a burst of 300 alerts as the very last thing
-#     its last phase does (require-time code reading a credential file, so
-#     the alerts are still on their way when its container has gone) gets
-#     all 300, while the jobs beside it get none of them;
+#     its last phase does (require-time code reading a credential file),
+#     with Falco's outputs slowed down so the alerts are still on their
+#     way when its container has gone, gets all 300, and the jobs beside
+#     it none of them;
 #   - the installs overlapped (a heartbeat reported 3 running; the worker
 #     log shows a job starting before an earlier one was done).
 #   falco_slots_test.sh grpc|json SOURCE_DIR BUILD_DIR DSN_FILE
@@ -29,6 +30,17 @@ farm_init "fslots_$kind" "$1" "$2" "$3"
 poller=
 trap '[ -n "$poller" ] && kill "$poller" 2>/dev/null; falco_stop; farm_cleanup' EXIT
 falco_configure "$kind"
+# Falco's outputs made slow: a program output it starts for every alert,
+# which takes 10 ms, before the next alert goes to any output. 300 alerts
+# then come out over 3 s or more, long after the node that raised them has
+# exited and its container gone: the job must still get every one (its
+# closing pulse comes out behind them), and no other job any.
+cat >"$work/falco/config.d/95-slow-outputs.yaml" <<'EOF'
+program_output:
+  enabled: true
+  keep_alive: false
+  program: "sleep 0.01; cat >/dev/null"
+EOF
 falco_start
 falco_wait_ready || exit 1
 export SCANFARM_HEARTBEAT_INTERVAL=1
@@ -62,9 +74,10 @@ tar -czf "$work/late-burst.tgz" -C "$work/pkg/late-burst" package
 names[late-burst]=falco-slots-late-burst
 
 submit() { # NAME TARBALL
-  ids[$1]=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$2" \
+  local name=$1
+  ids[$name]=$(curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$2" \
     "$url/monitor/project/npm" | jq -r '.id // empty')
-  ok "$1: submitted" '[ ${#ids[$1]} -eq 36 ]'
+  ok "$name: submitted" '[ ${#ids[$name]} -eq 36 ]'
 }
 ( while :; do curl -s "$url/v1/workers" | jq -r '.workers[]? | select(.id == "fslots") | .running'
     sleep 0.3; done >"$work/running.txt" 2>/dev/null ) &
