@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "canary.h"
@@ -245,23 +246,41 @@ static int job_make_disk(const struct sf_job_env *env, const struct sf_job *job,
 }
 
 /* Copies the init (init.c) onto the job's disk, root's, 0755: what the
- * sandbox's /dev/init is bound from. */
+ * sandbox's /dev/init is bound from. The copy is written by a child
+ * process of its own, never by the worker: a process another slot's
+ * thread forks while the worker held the file open for writing would
+ * keep it open so, and the sandbox's exec of /dev/init would fail with
+ * ETXTBSY ("Text file busy"). The child uses async-signal-safe calls
+ * only (the worker has threads) and exits with 0 or an errno. */
 static int job_copy_init(const struct sf_job_env *env, struct job_run *j)
 {
 	char dst[4300];
 	snprintf(dst, sizeof(dst), "%s/init", j->disk.mnt);
-	int in = open(env->init_path, O_RDONLY | O_CLOEXEC);
-	int out = in < 0 ? -1 : open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-	int rc = in < 0 || out < 0 ? -errno : 0;
-	char buf[65536];
-	ssize_t n;
-	while (rc == 0 && (n = read(in, buf, sizeof(buf))) != 0)
-		if (n < 0 || write(out, buf, (size_t)n) != n)
-			rc = -EIO;
-	if (in >= 0)
-		close(in);
-	if (out >= 0 && close(out) != 0 && rc == 0)
+	int rc = 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int e = 0;
+		int in = open(env->init_path, O_RDONLY | O_CLOEXEC);
+		int out = in < 0 ? -1 : open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+		if (in < 0 || out < 0)
+			e = errno;
+		char buf[65536];
+		ssize_t n;
+		while (e == 0 && (n = read(in, buf, sizeof(buf))) != 0)
+			if (n < 0 || write(out, buf, (size_t)n) != n)
+				e = EIO;
+		if (out >= 0 && close(out) != 0 && e == 0)
+			e = errno;
+		_exit(e > 0 && e < 256 ? e : e ? EIO : 0);
+	}
+	if (pid < 0) {
 		rc = -errno;
+	} else {
+		int st = 0;
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		rc = WIFEXITED(st) ? -WEXITSTATUS(st) : -EIO;
+	}
 	if (rc)
 		snprintf(j->err, sizeof(j->err), "cannot copy the sandbox init %s: %s",
 			 env->init_path, strerror(-rc));

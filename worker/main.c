@@ -60,6 +60,8 @@ static struct sf_option opts[] = {
     {"keep-jobs", "0", "1 = keep job directories for debugging", NULL},
     {"sensor", "ebpf", "runtime sensor: ebpf (embedded CO-RE sensor), falco-grpc (Falco's gRPC"
 		       " outputs), falco-json (Falco's http_output) or none", NULL},
+    {"sensor-ring-kb", "16384", "ebpf: the sensor's ring buffer (KiB, a power of two), shared"
+				" by the slots; records it loses fail their job", NULL},
     {"falco-grpc-address", "unix:///run/falco/falco.sock", "falco-grpc: Falco's gRPC server"
 							     " (unix socket, or host:port with mTLS)", NULL},
     {"falco-grpc-ca", NULL, "falco-grpc over TCP: CA certificate (PEM) to check Falco with", NULL},
@@ -420,7 +422,16 @@ static int worker_detection(struct worker *w)
 	if (worker_load_rules(w))
 		return 2;
 	char serr[512] = "";
-	if (sf_sensor_open(&w->sensor, SF_SANDBOX_CGROUP_PARENT, serr, sizeof(serr))) {
+	long long ring_kb;
+	if (sf_config_int(opts, NOPTS, "sensor-ring-kb", 4, 1 << 20, &ring_kb) ||
+	    (ring_kb & (ring_kb - 1))) {
+		fprintf(stderr, "--sensor-ring-kb: a power of two from 4 to 1048576\n");
+		sf_rules_free(w->rules);
+		w->rules = NULL;
+		return 2;
+	}
+	if (sf_sensor_open_sized(&w->sensor, SF_SANDBOX_CGROUP_PARENT, (size_t)ring_kb << 10, serr,
+				 sizeof(serr))) {
 		fprintf(stderr, "sensor: %s (run as root on a kernel with BTF, or pass"
 				" --sensor none to scan without runtime detection)\n", serr);
 		sf_rules_free(w->rules);
