@@ -9,18 +9,8 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$1 jobs=${2:-5000} workers=${3:-4} capacity=${4:-1}
-work=$(mktemp -d /tmp/sf-dispatch-bench-XXXXXX)
-chmod 755 "$work" # the postgres user must reach its cluster under it
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  "$top/scripts/pg.sh" stop "$work/pg" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-now() { date +%s.%N; }
-elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN {print a - b}'; }
+. "$top/bench/benchlib.sh"
+bench_work /tmp sf-dispatch-bench
 
 dsn=$("$top/scripts/pg.sh" start "$work/pg")
 port=$((35000 + $$ % 4000))

@@ -28,19 +28,8 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$1" && pwd) n=${2:-10000} runs=${3:-3}
-work=$(mktemp -d /tmp/sf-nightly-bench-XXXXXX)
-chmod 755 "$work" # the postgres user must reach its cluster under it
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  "$top/scripts/pg.sh" stop "$work/pg" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-now() { date +%s.%N; }
-elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN {printf "%.3f", a - b}'; }
-median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+. "$top/bench/benchlib.sh"
+bench_work /tmp sf-nightly-bench
 
 port=$((36000 + $$ % 4000)) regport=$((36000 + $$ % 4000 + 3))
 regurl=http://127.0.0.1:$regport url=http://127.0.0.1:$port

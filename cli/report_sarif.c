@@ -70,6 +70,14 @@ static void sarif_fingerprint(const char *const *parts, size_t n, char hex[SF_SH
 
 /* A package's findings: one per rule (its most severe alert and how many),
  * or one "incomplete" finding when it was not scanned to the end. */
+/* snprintf into a fixed buffer may cut a long text inside a UTF-8
+ * character, and jansson refuses the whole string then (the finding would
+ * vanish from the report): end the text at its last whole character. */
+static void text_whole_chars(char *s)
+{
+	s[sf_utf8_prefix(s, strlen(s), SIZE_MAX)] = '\0';
+}
+
 static json_t *sarif_findings(json_t *p)
 {
 	json_t *by = json_object(), *list = json_array();
@@ -102,6 +110,7 @@ static json_t *sarif_findings(json_t *p)
 		const char *why = S(p, "reason");
 		char msg[700];
 		snprintf(msg, sizeof(msg), "%s: %s", v, why ? why : "the scan did not end in time");
+		text_whole_chars(msg);
 		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:i,s:n}", "rule", SARIF_INCOMPLETE,
 						      "priority", "Warning", "output", msg, "count",
 						      0, "phase"));
@@ -166,6 +175,7 @@ static json_t *sarif_run(json_t *model, const char *repo)
 				snprintf(msg, sizeof(msg), "%s@%s (%s): %s%s", S(p, "name"), S(p, "version"),
 					 S(p, "ecosystem"), S(f, "output"),
 					 json_integer_value(json_object_get(f, "count")) > 1 ? " (and more alerts of this rule)" : "");
+				text_whole_chars(msg);
 				json_int_t line = json_integer_value(json_object_get(u, "line"));
 				json_t *region = json_pack("{s:I}", "startLine", line > 0 ? line : 1);
 				json_array_append_new(
@@ -242,9 +252,27 @@ static const char *gitlab_manager(const char *file)
 	return "pip";
 }
 
+/* The schema bounds a vulnerability's name to GITLAB_NAME_MAX characters
+ * (code points, not bytes): a longer one (a long rule or package name) is
+ * cut at a character boundary and ends in an ellipsis, so GitLab takes the
+ * report instead of refusing all of it. The full text stays in the
+ * description and identifiers. */
+#define GITLAB_NAME_MAX 255
+static void gitlab_fit_name(char *name, size_t size)
+{
+	static const char ellipsis[] = "\xe2\x80\xa6"; /* U+2026, one character */
+	size_t len = strlen(name);
+	if (sf_utf8_valid(name, len) && sf_utf8_prefix(name, len, GITLAB_NAME_MAX) == len)
+		return;
+	size_t keep = sf_utf8_prefix(name, len, GITLAB_NAME_MAX - 1);
+	if (keep + sizeof(ellipsis) > size)
+		keep = size - sizeof(ellipsis);
+	memcpy(name + keep, ellipsis, sizeof(ellipsis));
+}
+
 static json_t *gitlab_vulnerability(json_t *p, json_t *f, json_t *u)
 {
-	char id[300], fp[SF_SHA256_HEX + 1], name[400], desc[1500];
+	char id[300], fp[SF_SHA256_HEX + 1], name[1024], desc[1500];
 	bool incomplete = !strcmp(S(f, "rule"), SARIF_INCOMPLETE);
 	if (incomplete)
 		snprintf(id, sizeof(id), "%s", SARIF_INCOMPLETE);
@@ -259,9 +287,11 @@ static json_t *gitlab_vulnerability(json_t *p, json_t *f, json_t *u)
 		 fp + 20);
 	snprintf(name, sizeof(name), "%s in %s@%s", incomplete ? "Scan incomplete" : S(f, "rule"),
 		 S(p, "name"), S(p, "version"));
+	gitlab_fit_name(name, sizeof(name));
 	bool pin = !strcmp(S(f, "rule"), SARIF_PIN_RULE);
 	snprintf(desc, sizeof(desc), "%s (line %lld of %s)", S(f, "output"),
 		 (long long)json_integer_value(json_object_get(u, "line")), S(u, "file"));
+	text_whole_chars(desc);
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:[{s:s,s:s,s:s}],s:{s:s,s:{s:{s:s},s:s}}}", "id",
 			 uuid, "name", name, "description", desc, "severity",
 			 incomplete ? "Unknown" : gitlab_severity(S(f, "priority")), "solution",

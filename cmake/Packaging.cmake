@@ -22,7 +22,8 @@ install(FILES ${PROJECT_SOURCE_DIR}/docs/deploy.md ${PROJECT_SOURCE_DIR}/docs/op
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/scanfarm-coordinator COMPONENT coordinator)
 
 # worker: binary, rules CLI, rules/, the host set-up + rootfs build script, units
-install(FILES ${SF_PKG}/systemd/scanfarm-worker@.service ${SF_PKG}/systemd/scanfarm-worker.target
+install(FILES ${SF_PKG}/systemd/scanfarm-worker.service ${SF_PKG}/systemd/scanfarm-worker@.service
+              ${SF_PKG}/systemd/scanfarm-worker.target
               ${SF_PKG}/systemd/scanfarm-prepare.service
         DESTINATION ${SF_UNITDIR} COMPONENT worker)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/rules/ DESTINATION ${CMAKE_INSTALL_DATADIR}/scanfarm/rules

@@ -94,6 +94,20 @@ void sf_hex(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+int sf_next_line(const char **p, const char *end, const char **line, size_t *len)
+{
+	if (*p >= end)
+		return 0;
+	const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+	const char *eol = nl ? nl : end;
+	*line = *p;
+	*len = (size_t)(eol - *p);
+	if (*len && eol[-1] == '\r')
+		(*len)--;
+	*p = nl ? nl + 1 : end;
+	return 1;
+}
+
 int sf_is_hex(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
@@ -170,6 +184,18 @@ int sf_utf8_valid(const char *s, size_t len)
 		i += k;
 	}
 	return 1;
+}
+
+size_t sf_utf8_prefix(const char *s, size_t len, size_t max_chars)
+{
+	size_t i = 0;
+	for (size_t n = 0; n < max_chars && i < len; n++) {
+		size_t k = sf_utf8_char(s + i, len - i);
+		if (k == 0)
+			break;
+		i += k;
+	}
+	return i;
 }
 
 int sf_is_uuid(const char *s)

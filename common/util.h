@@ -30,6 +30,13 @@ void sf_buf_free(struct sf_buf *b);
  * (after truncating) when src did not fit. */
 int sf_strlcpy(char *dst, const char *src, size_t dstsz);
 
+/* Steps through the text [*p, end) a line at a time, for the readers of
+ * line-based formats (core metadata, compact index files, gemspec stubs):
+ * 1 with *line and *len the next line without its '\n' or a '\r' before
+ * it, *p moved past it; 0 once *p reaches end. A last line without '\n'
+ * counts. */
+int sf_next_line(const char **p, const char *end, const char **line, size_t *len);
+
 void sf_hex(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
 int sf_is_hex(const char *s, size_t len);
 
@@ -43,6 +50,11 @@ int sf_is_uuid(const char *s);
 size_t sf_utf8_char(const char *s, size_t len);
 /* 1 when s[0..len) is well-formed UTF-8 without NUL bytes, else 0. */
 int sf_utf8_valid(const char *s, size_t len);
+/* Bytes of the longest prefix of s[0..len) made of at most max_chars
+ * well-formed characters: where a schema bounds a string in characters
+ * (JSON Schema's maxLength counts code points), s is cut there without
+ * splitting a character. Stops early at the first ill-formed byte. */
+size_t sf_utf8_prefix(const char *s, size_t len, size_t max_chars);
 
 int64_t sf_now_ms(void);	   /* CLOCK_REALTIME, milliseconds */
 int64_t sf_monotonic_ms(void); /* CLOCK_MONOTONIC, milliseconds */

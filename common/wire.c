@@ -40,8 +40,8 @@ static int pack_job(msgpack_packer *pk, const struct sf_job *j)
 	return msgpack_pack_map(pk, 10) || KINT(pk, "job_id", j->job_id) ||
 	       KINT(pk, "attempt", j->attempt) || KSTR(pk, "scan_id", j->scan_id) ||
 	       KSTR(pk, "ecosystem", j->ecosystem) || pack_key(pk, "artifact") ||
-	       msgpack_pack_map(pk, 3) || KSTR(pk, "sha256", j->sha256) ||
-	       KINT(pk, "size", j->size) || KSTR(pk, "url", j->url) ||
+	       msgpack_pack_map(pk, 4) || KSTR(pk, "sha256", j->sha256) ||
+	       KINT(pk, "size", j->size) || KSTR(pk, "url", j->url) || KSTR(pk, "kind", j->kind) ||
 	       KSTR(pk, "install", j->ecosystem) ||
 	       KSTR(pk, "ruleset_digest", j->ruleset_digest) || pack_key(pk, "limits") ||
 	       msgpack_pack_map(pk, 4) || KINT(pk, "time_s", j->time_limit_s) ||
@@ -405,6 +405,7 @@ void sf_job_free(struct sf_job *j)
 {
 	free(j->ecosystem);
 	free(j->url);
+	free(j->kind);
 	free(j->ruleset_digest);
 	free(j->network);
 	memset(j, 0, sizeof(*j));
@@ -426,6 +427,7 @@ static int decode_job(const msgpack_object *m, struct sf_job *j)
 	    (rc = get_fixed_str(art, "sha256", j->sha256, sizeof(j->sha256))) ||
 	    (rc = get_int(art, "size", true, 0, INT64_MAX, &j->size)) ||
 	    (rc = get_str(art, "url", true, &j->url)) ||
+	    (rc = get_str(art, "kind", false, &j->kind)) ||
 	    (rc = get_str(m, "ruleset_digest", false, &j->ruleset_digest)) ||
 	    (rc = get_i32(lim, "time_s", false, &j->time_limit_s)) ||
 	    (rc = get_i32(lim, "memory_mb", false, &j->memory_mb)) ||

@@ -101,6 +101,14 @@ struct sf_job {
 	char sha256[SF_SHA256_HEX + 1];
 	int64_t size;
 	char *url; /* where the worker downloads the artifact */
+	/* What the coordinator read the artifact to be from its content
+	 * (inspect.h: "sdist", "wheel", "project", "gem", "package"), sent as
+	 * artifact.kind; the worker installs it as that kind and refuses a
+	 * body its own reading disagrees with. NULL (absent or nil): not told
+	 * (a coordinator from before the field, or bytes it did not inspect);
+	 * the worker tells the kind itself. Older workers ignore the key, so
+	 * the protocol version stays. */
+	char *kind;
 	char *ruleset_digest;
 	int32_t time_limit_s;
 	int32_t memory_mb;

@@ -83,9 +83,9 @@ static struct sf_option opts[] = {
     {"gem-source-auth", NULL, "file with the gem source's token (or a whole Authorization"
 			      " value), sent to the source's origin only", NULL},
     {"gem-source-ca", NULL, "CA certificates (PEM) to verify the gem source with", NULL},
-    {"max-entries", "100000", "entries a pypi or rubygems body may hold (its kind is read from"
+    {"max-entries", "100000", "entries a submitted body may hold (its kind is read from"
 			      " its content)", NULL},
-    {"max-unpacked-mb", "2048", "MiB a pypi or rubygems body may unpack to", NULL},
+    {"max-unpacked-mb", "2048", "MiB a submitted body may unpack to", NULL},
     {"resolve-concurrency", "4", "package references fetched at once", NULL},
     {"max-batch-items", "10000", "items of one POST /v1/batches", NULL},
     {"max-batch-bytes", "16777216", "size of one POST /v1/batches body", NULL},

@@ -90,13 +90,15 @@ host() {
 # in the image (and IMAGE_SANDBOX_RECIPE in worker/sandbox/image.c with it, the
 # verdict cache key). A rootfs whose recipe file (var/rootfs.recipe, beside it:
 # nothing in the image names the product) names another recipe is rebuilt.
-ROOTFS_RECIPE=scanfarm-sandbox-4
+ROOTFS_RECIPE=scanfarm-sandbox-5
 # What malware expects of a CI runner, so it does not simply fail: curl, wget,
 # git, python3, make, g++ (node-gyp's toolchain too) and ps. What PyPI and
 # RubyGems packages install with: pip, setuptools and wheel (a plain setup.py
-# builds with no index), venv and Python's headers; ruby, its headers and
-# bundler (gcc, for native extensions, comes with g++).
-ROOTFS_PACKAGES=nodejs,npm,yarnpkg,ca-certificates,curl,wget,git,python3,make,g++,procps,python3-pip,python3-setuptools,python3-wheel,python3-venv,python3-dev,ruby,ruby-dev,bundler
+# builds with no index), setuptools' and wheel's own wheels (what pip's build
+# isolation installs a setuptools build from when no index has them), venv
+# and Python's headers; ruby, its headers and bundler (gcc, for native
+# extensions, comes with g++).
+ROOTFS_PACKAGES=nodejs,npm,yarnpkg,ca-certificates,curl,wget,git,python3,make,g++,procps,python3-pip,python3-setuptools,python3-wheel,python3-wheel-whl,python3-venv,python3-dev,ruby,ruby-dev,bundler
 # pnpm from the npm registry, pinned by version and by the registry's sha512
 PNPM_VERSION=9.15.9
 PNPM_INTEGRITY=sha512-aARhQYk8ZvrQHAeSMRKOmvuJ74fiaR1p5NQO7iKJiClf1GghgbrlW1hBjDolO95lpQXsfF+UA+zlzDzTfc8lMQ==

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "canary.h"
@@ -106,7 +107,8 @@ struct job_run {
 };
 
 /* Keeps a fact of the worker's own, attributed to the project. */
-static void job_note(struct job_run *j, const char *kind, const char *value, const char *phase)
+static void job_note_with(struct job_run *j, const char *kind, const char *value,
+			  const char *detail, const char *phase)
 {
 	if (j->nnotes >= (int)(sizeof(j->notes) / sizeof(j->notes[0])))
 		return;
@@ -117,13 +119,24 @@ static void job_note(struct job_run *j, const char *kind, const char *value, con
 	else
 		snprintf(pkg, sizeof(pkg), "%s@%s", j->project.name ? j->project.name : "",
 			 j->project.version ? j->project.version : "");
-	*f = (struct sf_fact){.kind = strdup(kind), .value = strdup(value), .detail = strdup(""),
+	*f = (struct sf_fact){.kind = strdup(kind), .value = strdup(value), .detail = strdup(detail),
 			      .package = strdup(pkg), .phase = strdup(phase)};
 	if (f->kind && f->value && f->detail && f->package && f->phase) {
 		j->nnotes++;
 		return;
 	}
 	sf_fact_free(f);
+}
+
+static void job_note(struct job_run *j, const char *kind, const char *value, const char *phase)
+{
+	job_note_with(j, kind, value, "", phase);
+}
+
+/* A fact an ecosystem's prepare reads from the body (ecosystem.h). */
+static void job_note_fact(void *arg, const char *kind, const char *value, const char *detail)
+{
+	job_note_with(arg, kind, value, detail, "fetch");
 }
 
 static void job_note_npmrc(void *arg, const char *line)
@@ -233,23 +246,41 @@ static int job_make_disk(const struct sf_job_env *env, const struct sf_job *job,
 }
 
 /* Copies the init (init.c) onto the job's disk, root's, 0755: what the
- * sandbox's /dev/init is bound from. */
+ * sandbox's /dev/init is bound from. The copy is written by a child
+ * process of its own, never by the worker: a process another slot's
+ * thread forks while the worker held the file open for writing would
+ * keep it open so, and the sandbox's exec of /dev/init would fail with
+ * ETXTBSY ("Text file busy"). The child uses async-signal-safe calls
+ * only (the worker has threads) and exits with 0 or an errno. */
 static int job_copy_init(const struct sf_job_env *env, struct job_run *j)
 {
 	char dst[4300];
 	snprintf(dst, sizeof(dst), "%s/init", j->disk.mnt);
-	int in = open(env->init_path, O_RDONLY | O_CLOEXEC);
-	int out = in < 0 ? -1 : open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-	int rc = in < 0 || out < 0 ? -errno : 0;
-	char buf[65536];
-	ssize_t n;
-	while (rc == 0 && (n = read(in, buf, sizeof(buf))) != 0)
-		if (n < 0 || write(out, buf, (size_t)n) != n)
-			rc = -EIO;
-	if (in >= 0)
-		close(in);
-	if (out >= 0 && close(out) != 0 && rc == 0)
+	int rc = 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int e = 0;
+		int in = open(env->init_path, O_RDONLY | O_CLOEXEC);
+		int out = in < 0 ? -1 : open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+		if (in < 0 || out < 0)
+			e = errno;
+		char buf[65536];
+		ssize_t n;
+		while (e == 0 && (n = read(in, buf, sizeof(buf))) != 0)
+			if (n < 0 || write(out, buf, (size_t)n) != n)
+				e = EIO;
+		if (out >= 0 && close(out) != 0 && e == 0)
+			e = errno;
+		_exit(e > 0 && e < 256 ? e : e ? EIO : 0);
+	}
+	if (pid < 0) {
 		rc = -errno;
+	} else {
+		int st = 0;
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		rc = WIFEXITED(st) ? -WEXITSTATUS(st) : -EIO;
+	}
 	if (rc)
 		snprintf(j->err, sizeof(j->err), "cannot copy the sandbox init %s: %s",
 			 env->init_path, strerror(-rc));
@@ -317,8 +348,28 @@ static int job_make_dirs(const struct sf_job_env *env, const struct sf_job *job,
 	return job_views(env, j);
 }
 
+/* npm: the kind the coordinator read (inspect.h; NULL: not told) against
+ * where the worker found package.json. Both kinds install the same way;
+ * a body told to be npm pack's package/ whose package.json is elsewhere
+ * is not what the coordinator judged, and is refused. */
+static int job_npm_kind(const char *kind, const char *root, char *err, size_t errlen)
+{
+	if (!kind || !kind[0] || !strcmp(kind, "project") ||
+	    (!strcmp(kind, "package") && !strcmp(root, "package")))
+		return 0;
+	if (!strcmp(kind, "package"))
+		snprintf(err, errlen, "the coordinator read this body as an npm package (package/),"
+				      " but the worker found its package.json in '%s'",
+			 root[0] ? root : "the archive's root");
+	else
+		snprintf(err, errlen, "the coordinator read this body as kind '%.40s', which is not a"
+				      " kind of npm body this worker installs", kind);
+	return -EBADMSG;
+}
+
 /* Downloads and checks the artifact, unpacks it safely, finds the
- * package's root and hands the tree to the sandbox user. */
+ * package's root (reads the body as the job's kind) and hands the tree to
+ * the sandbox user. */
 static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *job,
 			    struct job_run *j)
 {
@@ -339,10 +390,12 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 		snprintf(j->err, sizeof(j->err), "%s", reason);
 		return rc;
 	}
-	/* npm's root holds package.json; other ecosystems' bodies are told
-	 * apart by their content (body.h) */
+	/* npm's root holds package.json; other ecosystems' bodies are read
+	 * as the kind the coordinator named, or told apart by their content
+	 * (body.h) */
 	j->eco = sf_ecosystem_find(job->ecosystem);
-	if (j->eco && (rc = sf_eco_job_init(&j->ej, job->ecosystem, j->src, j->err, sizeof(j->err))))
+	if (j->eco && (rc = sf_eco_job_init(&j->ej, job->ecosystem, job->kind, j->src, j->err,
+							sizeof(j->err))))
 		return rc;
 	if (j->eco) { /* the body's directory is what the sandbox is given, at the look's place */
 		sf_strlcpy(j->root, j->ej.body.root, sizeof(j->root));
@@ -350,7 +403,8 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 		j->ej.home = NULL; /* the install and import phases get the look's */
 	}
 	else if ((rc = sf_unpack_find_root(j->src, j->root, sizeof(j->root), j->err,
-					   sizeof(j->err))))
+					   sizeof(j->err))) ||
+		 (rc = job_npm_kind(job->kind, j->root, j->err, sizeof(j->err))))
 		return rc;
 	if ((rc = job_chown_tree(j->src))) {
 		snprintf(j->err, sizeof(j->err), "cannot hand the tree to the sandbox user: %s",
@@ -365,14 +419,16 @@ static int job_fetch_unpack(const struct sf_job_env *env, const struct sf_job *j
 
 /* The project on the host: its package.json read, and its .npmrc made
  * unable to send the fetch elsewhere. */
-static int job_read_project(struct job_run *j)
+static int job_read_project(const struct sf_job_env *env, struct job_run *j)
 {
 	snprintf(j->rootdir, sizeof(j->rootdir), "%s%s%s", j->src, j->root[0] ? "/" : "", j->root);
 	snprintf(j->c_project, sizeof(j->c_project), "%s%s%s", j->c_work, j->root[0] ? "/" : "",
 		 j->root);
 	if (j->eco) { /* the tree laid out for the ecosystem's phases */
 		j->ej.note = job_note_index;
+		j->ej.fact = job_note_fact;
 		j->ej.note_arg = j;
+		j->ej.rootfs = env->rootfs;
 		return j->eco->prepare(&j->ej, j->rootdir, j->artifact, j->err, sizeof(j->err));
 	}
 	int rc = sf_project_read(&j->project, j->rootdir, j->root, j->err, sizeof(j->err));
@@ -592,6 +648,44 @@ static int job_retarget_lockfile(const struct sf_job_env *env, struct job_run *j
 	return rc;
 }
 
+/* A fetch that failed after the proxy refused a request: the refusal is
+ * the reason (the package manager's own words, kept after it, are often a
+ * generic connection error). What is refused is whatever is not the
+ * registry: a direct URL requirement (pip's "name @ URL"), a tarball URL
+ * or git dependency. */
+static int job_refusal_reason(struct job_run *j, int notes_from, struct sf_phase *out)
+{
+	const char *url = NULL;
+	for (int i = notes_from; i < j->nnotes && !url; i++)
+		if (!strcmp(j->notes[i].kind, "registry_refused"))
+			url = j->notes[i].value;
+	if (!url)
+		return 0;
+	const char *what = "the configured registry is";
+	const char *so = "a dependency from a URL or git cannot be fetched";
+	if (j->eco && !strcmp(j->eco->name, "pypi")) {
+		what = "the configured index is";
+		so = "a direct URL requirement (name @ URL) cannot be fetched";
+	} else if (j->eco) {
+		what = "the configured gem source is";
+		so = "a gem from another source or git cannot be fetched";
+	}
+	static const char prefix[] = "fetch failed: ";
+	const char *rest = out->error;
+	if (!strncmp(rest, prefix, sizeof(prefix) - 1))
+		rest += sizeof(prefix) - 1;
+	char why[1024];
+	snprintf(why, sizeof(why),
+		 "fetch failed: the registry proxy refused %.200s (only %s reachable: %s); %s", url,
+		 what, so, rest);
+	char *e = strdup(why);
+	if (!e)
+		return -ENOMEM;
+	free(out->error);
+	out->error = e;
+	return 0;
+}
+
 /* fetch: the dependency tree, scripts off, through the registry proxy. */
 static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 			   struct sf_phase_spec *ps, struct sf_phase *out)
@@ -647,7 +741,10 @@ static int job_phase_fetch(const struct sf_job_env *env, struct job_run *j,
 						env->gateway_origin != NULL, &argv, &envv),
 				   &argv, &envv, out);
 	}
+	int notes_from = j->nnotes;
 	sf_proxy_refusals(env->proxy, log_from, job_note_refusal, j);
+	if (rc == 0 && out->error)
+		rc = job_refusal_reason(j, notes_from, out);
 	/* the idmapped view of the cache stays mounted until the job's end;
 	 * what keeps it from being emptied is that no fetch is writing it */
 	if (cache_held)
@@ -847,7 +944,7 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 		snprintf(seed, sizeof(seed), "job-%lld", (long long)job->job_id);
 	sf_runner_choose(&j.look, seed);
 	if (job_network(env, job, &j, b) == 0 && job_make_dirs(env, job, &j) == 0 &&
-	    job_fetch_unpack(env, job, &j) == 0 && job_read_project(&j) == 0) {
+	    job_fetch_unpack(env, job, &j) == 0 && job_read_project(env, &j) == 0) {
 		job_spec(env, job, &j, &spec);
 		if (job_prepare_sandbox(env, &spec, &j) == 0 && job_watch(env, &j) == 0) {
 			sf_info("job %lld: %s look, host %s, project at %s", (long long)job->job_id,

@@ -60,6 +60,8 @@ static struct sf_option opts[] = {
     {"keep-jobs", "0", "1 = keep job directories for debugging", NULL},
     {"sensor", "ebpf", "runtime sensor: ebpf (embedded CO-RE sensor), falco-grpc (Falco's gRPC"
 		       " outputs), falco-json (Falco's http_output) or none", NULL},
+    {"sensor-ring-kb", "16384", "ebpf: the sensor's ring buffer (KiB, a power of two), shared"
+				" by the slots; records it loses fail their job", NULL},
     {"falco-grpc-address", "unix:///run/falco/falco.sock", "falco-grpc: Falco's gRPC server"
 							     " (unix socket, or host:port with mTLS)", NULL},
     {"falco-grpc-ca", NULL, "falco-grpc over TCP: CA certificate (PEM) to check Falco with", NULL},
@@ -420,7 +422,16 @@ static int worker_detection(struct worker *w)
 	if (worker_load_rules(w))
 		return 2;
 	char serr[512] = "";
-	if (sf_sensor_open(&w->sensor, SF_SANDBOX_CGROUP_PARENT, serr, sizeof(serr))) {
+	long long ring_kb;
+	if (sf_config_int(opts, NOPTS, "sensor-ring-kb", 4, 1 << 20, &ring_kb) ||
+	    (ring_kb & (ring_kb - 1))) {
+		fprintf(stderr, "--sensor-ring-kb: a power of two from 4 to 1048576\n");
+		sf_rules_free(w->rules);
+		w->rules = NULL;
+		return 2;
+	}
+	if (sf_sensor_open_sized(&w->sensor, SF_SANDBOX_CGROUP_PARENT, (size_t)ring_kb << 10, serr,
+				 sizeof(serr))) {
 		fprintf(stderr, "sensor: %s (run as root on a kernel with BTF, or pass"
 				" --sensor none to scan without runtime detection)\n", serr);
 		sf_rules_free(w->rules);
@@ -643,6 +654,21 @@ static void worker_sweep(const struct worker *w)
 	sf_job_sweep(jobs);
 }
 
+/* Everything main() started, in reverse: the slots (their proxies), the
+ * gateways, the detection backend, the rootfs image's mount. */
+static void worker_close(struct worker *w)
+{
+	worker_slots_close(w);
+	sf_gateway_stop(w->gateway);
+	sf_gateway_stop(w->pypi_gateway);
+	sf_gateway_stop(w->gem_gateway);
+	sf_falco_close(w->falco);
+	sf_sensor_close(w->sensor);
+	sf_rules_free(w->rules);
+	if (w->rootfs_mount[0])
+		sf_rootimg_unmount(w->rootfs_mount);
+}
+
 int main(int argc, char **argv)
 {
 	static struct worker w;
@@ -656,13 +682,7 @@ int main(int argc, char **argv)
 	if (worker_options(&w) || worker_dirs(&w) || worker_find_init(&w) || worker_userns(&w) ||
 	    worker_network_probe(&w) ||
 	    worker_detection(&w) || worker_registry_path(&w)) {
-		worker_slots_close(&w);
-		sf_gateway_stop(w.gateway);
-		sf_falco_close(w.falco);
-		sf_sensor_close(w.sensor);
-		sf_rules_free(w.rules);
-		if (w.rootfs_mount[0])
-			sf_rootimg_unmount(w.rootfs_mount);
+		worker_close(&w);
 		return 2;
 	}
 	worker_identity(&w);
@@ -677,6 +697,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (sf_http_global_init() != 0) {
 		sf_error("cannot initialise libcurl");
+		worker_close(&w);
 		return 2;
 	}
 
@@ -697,15 +718,7 @@ int main(int argc, char **argv)
 		exit_code = 0;
 	}
 	sf_link_close(&w.link);
-	worker_slots_close(&w);
-	sf_gateway_stop(w.gateway);
-	sf_gateway_stop(w.pypi_gateway);
-	sf_gateway_stop(w.gem_gateway);
-	sf_falco_close(w.falco);
-	sf_sensor_close(w.sensor);
-	sf_rules_free(w.rules);
-	if (w.rootfs_mount[0])
-		sf_rootimg_unmount(w.rootfs_mount);
+	worker_close(&w);
 	sf_http_global_cleanup();
 	sf_config_free(opts, NOPTS);
 	return exit_code;

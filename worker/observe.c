@@ -290,6 +290,13 @@ int sf_observe_finish(struct sf_observe *o, struct sf_batch *b)
 	} else {
 		b->events = o->records;
 		b->drops = o->drops;
+		/* a lost record may have been the one a rule fires on: the job's
+		 * alerts and facts are incomplete, so it must not read clean */
+		if (o->drops)
+			snprintf(o->error, sizeof(o->error),
+				 "the sensor lost %llu of this job's records (its ring buffer was"
+				 " full): alerts and facts of the install may be missing",
+				 (unsigned long long)o->drops);
 	}
 	if (o->packages.truncated)
 		sf_collect_fact(&o->collect, "sensor", "packages_truncated", "yes", NULL, NULL);

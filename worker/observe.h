@@ -130,7 +130,8 @@ const char *sf_observe_current_phase(const struct sf_observe *o);
 int sf_observe_finish(struct sf_observe *o, struct sf_batch *b);
 
 /* Why the job's alerts may be incomplete (Falco restarted or lost alerts
- * while it ran), after sf_observe_finish; NULL when nothing is known. */
+ * while it ran; the sensor or the Falco feed lost records or alerts of
+ * the job), after sf_observe_finish; NULL when nothing is known. */
 const char *sf_observe_error(const struct sf_observe *o);
 
 void sf_observe_free(struct sf_observe *o);

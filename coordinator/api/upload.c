@@ -106,9 +106,9 @@ static enum MHD_Result upload_scan_finish(struct sf_api_uploads *u, struct MHD_C
 		return sf_reply_store_error(c, rc);
 	if (size == 0)
 		return sf_reply_error(c, 400, "empty_body", "the request body (a tarball) is empty");
-	/* pypi and rubygems bodies are judged by their content before a scan
-	 * exists; a refused body's bytes stay row-less in the store, and the
-	 * sweep takes them (sweep.h) */
+	/* bodies are judged by their content before a scan exists; a refused
+	 * body's bytes stay row-less in the store, and the sweep takes them
+	 * (sweep.h) */
 	struct sf_inspection ins = {0};
 	if (sf_inspect_ecosystem(req->ecosystem)) {
 		int fd = -1;
@@ -117,6 +117,17 @@ static enum MHD_Result upload_scan_finish(struct sf_api_uploads *u, struct MHD_C
 		if (rc == 0) {
 			rc = sf_inspect_fd(fd, req->ecosystem, &u->cfg.inspect, &ins);
 			close(fd);
+		}
+		/* Package Hunter's npm route took any body and let the scan say
+		 * what was wrong with it (GET /?id= answers "error" with the
+		 * reason): it still does, so its clients see no change; the
+		 * body goes to the worker without a kind, as before. */
+		if (rc && rc != -ENOMEM && ins.message[0] && !req->v1 &&
+		    strcmp(req->ecosystem, "npm") == 0) {
+			sf_info("npm submission %s (Package Hunter's route) is not an npm package"
+				" or project, left to the worker to fail: %s", sha, ins.message);
+			memset(&ins, 0, sizeof(ins));
+			rc = 0;
 		}
 		if (rc) {
 			sf_info("%s submission %s refused: %s", req->ecosystem, sha,

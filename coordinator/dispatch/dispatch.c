@@ -143,6 +143,7 @@ static void dispatch_reply(struct sf_dispatch *d, struct dispatch_req *r, PGconn
 					  .pids = d->cfg.pids,
 					  .disk_mb = d->cfg.disk_mb,
 					  .network = c->network[0] ? (char *)c->network : NULL,
+					  .kind = c->kind[0] ? (char *)c->kind : NULL,
 					  .lease_deadline_ms = c->lease_deadline_ms};
 		memcpy(jobs[i].scan_id, c->scan_id, sizeof(jobs[i].scan_id));
 		memcpy(jobs[i].sha256, c->sha256, sizeof(jobs[i].sha256));

@@ -88,9 +88,11 @@ int sf_jobs_claim_slots(PGconn *conn, int lease_s, const struct sf_slot *slots, 
 	    "  RETURNING s.id, s.artifact_sha256, s.ecosystem)"
 	    " SELECT c.id, c.attempt, c.scan_id, t.artifact_sha256, a.size, t.ecosystem,"
 	    "  (extract(epoch FROM c.lease_until) * 1000)::bigint, coalesce(c.lease_token, 0),"
-	    "  coalesce(c.network, '')"
+	    "  coalesce(c.network, ''), coalesce(k.kind, '')"
 	    " FROM claimed c JOIN touched t ON t.id = c.scan_id"
 	    " JOIN artifacts a ON a.sha256 = t.artifact_sha256"
+	    " LEFT JOIN artifact_kinds k ON k.sha256 = t.artifact_sha256"
+	    "  AND k.ecosystem = t.ecosystem"
 	    " ORDER BY c.priority DESC, c.id";
 	PGresult *r = sf_db_prepared(conn, "sf_claim", sql, 2, p);
 	free(text);
@@ -106,6 +108,7 @@ int sf_jobs_claim_slots(PGconn *conn, int lease_s, const struct sf_slot *slots, 
 		c->lease_deadline_ms = strtoll(PQgetvalue(r, i, 6), NULL, 10);
 		c->token = strtoll(PQgetvalue(r, i, 7), NULL, 10);
 		sf_strlcpy(c->network, PQgetvalue(r, i, 8), sizeof(c->network));
+		sf_strlcpy(c->kind, PQgetvalue(r, i, 9), sizeof(c->kind));
 		(*n)++;
 	}
 	PQclear(r);

@@ -44,6 +44,7 @@ struct sf_claim {
 	long long size;
 	char ecosystem[32];
 	char network[16]; /* "" = the worker's default */
+	char kind[16];	  /* what inspect.c read the body to be; "" = not inspected */
 	int64_t lease_deadline_ms;
 	int64_t token; /* the request it was leased in reply to, 0: none */
 };

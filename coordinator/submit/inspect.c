@@ -21,10 +21,14 @@
 static const char *const inspect_pypi_markers[] = {"requirements.txt", "pyproject.toml",
 						   "poetry.lock", "Pipfile.lock", NULL};
 static const char *const inspect_gem_markers[] = {"Gemfile", "Gemfile.lock", NULL};
+static const char *const inspect_npm_markers[] = {"package.json", NULL};
+
+enum inspect_eco { INSPECT_NPM, INSPECT_PYPI, INSPECT_RUBYGEMS };
 
 /* What the entries seen so far say. */
 struct inspect_state {
-	bool pypi; /* else rubygems */
+	bool pypi; /* else rubygems (gems) or npm (neither) */
+	bool gems;
 	const struct sf_inspect_limits *lim;
 	struct sf_inspection *out;
 	long long entries, declared;
@@ -61,7 +65,8 @@ static int inspect_refuse(struct inspect_state *s, int rc, const char *fmt, ...)
 
 bool sf_inspect_ecosystem(const char *ecosystem)
 {
-	return ecosystem && (strcmp(ecosystem, "pypi") == 0 || strcmp(ecosystem, "rubygems") == 0);
+	return ecosystem && (strcmp(ecosystem, "npm") == 0 || strcmp(ecosystem, "pypi") == 0 ||
+			     strcmp(ecosystem, "rubygems") == 0);
 }
 
 /* ------------------------------------------------------------ metadata */
@@ -83,18 +88,13 @@ static bool inspect_value_ok(const char *v, size_t len, size_t max)
  * continuation lines belong to the field before). 0, or -ENOENT. */
 static int inspect_field(const struct sf_buf *b, const char *field, char *out, size_t outlen)
 {
-	size_t flen = strlen(field);
-	const char *p = b->data ? b->data : "", *end = p + b->len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl : end;
-		size_t n = (size_t)(eol - p);
-		if (n && p[n - 1] == '\r')
-			n--;
+	size_t flen = strlen(field), n;
+	const char *p = b->data ? b->data : "", *end = p + b->len, *line;
+	while (sf_next_line(&p, end, &line, &n)) {
 		if (n == 0)
 			break; /* the headers end; the body (a description) follows */
-		if (n > flen && p[flen] == ':' && strncasecmp(p, field, flen) == 0) {
-			const char *v = p + flen + 1;
+		if (n > flen && line[flen] == ':' && strncasecmp(line, field, flen) == 0) {
+			const char *v = line + flen + 1;
 			size_t vn = n - flen - 1;
 			while (vn && (*v == ' ' || *v == '\t'))
 				v++, vn--;
@@ -106,7 +106,6 @@ static int inspect_field(const struct sf_buf *b, const char *field, char *out, s
 			out[vn] = '\0';
 			return 0;
 		}
-		p = nl ? nl + 1 : end;
 	}
 	return -ENOENT;
 }
@@ -242,7 +241,9 @@ static int inspect_read_member(struct inspect_state *s, struct archive *a, const
 
 static unsigned inspect_marker(const struct inspect_state *s, const char *name)
 {
-	const char *const *m = s->pypi ? inspect_pypi_markers : inspect_gem_markers;
+	const char *const *m = s->pypi ? inspect_pypi_markers
+			       : s->gems ? inspect_gem_markers
+					 : inspect_npm_markers;
 	for (unsigned i = 0; m[i]; i++)
 		if (strcmp(m[i], name) == 0)
 			return 1u << i;
@@ -341,11 +342,11 @@ static int inspect_entry(struct inspect_state *s, struct archive *a, struct arch
 			return inspect_read_member(s, a, "the wheel's WHEEL", &s->wheel);
 		}
 	}
-	if (!s->pypi && depth == 1 && strcmp(comps[0], "metadata.gz") == 0 && !s->has_metadata_gz) {
+	if (s->gems && depth == 1 && strcmp(comps[0], "metadata.gz") == 0 && !s->has_metadata_gz) {
 		s->has_metadata_gz = true;
 		return inspect_read_member(s, a, "the gem's metadata.gz", &s->metadata_gz);
 	}
-	if (!s->pypi && depth == 1 && strcmp(comps[0], "data.tar.gz") == 0 && !s->has_data_tar_gz) {
+	if (s->gems && depth == 1 && strcmp(comps[0], "data.tar.gz") == 0 && !s->has_data_tar_gz) {
 		unsigned char magic[2];
 		s->has_data_tar_gz = true;
 		s->data_is_gzip = archive_read_data(a, magic, 2) == 2 && magic[0] == 0x1f &&
@@ -355,6 +356,12 @@ static int inspect_entry(struct inspect_state *s, struct archive *a, struct arch
 }
 
 /* ------------------------------------------------------------ verdicts */
+
+/* A project marker at the root, or in the single top directory. */
+static bool inspect_project(const struct inspect_state *s)
+{
+	return s->root_markers || (s->single_top && s->top_markers);
+}
 
 static int inspect_decide_pypi(struct inspect_state *s, bool zip, bool tar)
 {
@@ -384,7 +391,7 @@ static int inspect_decide_pypi(struct inspect_state *s, bool zip, bool tar)
 		sf_strlcpy(o->kind, "sdist", sizeof(o->kind));
 		return 0;
 	}
-	if (tar && (s->root_markers || (s->single_top && s->top_markers))) {
+	if ((tar || zip) && inspect_project(s)) {
 		sf_strlcpy(o->kind, "project", sizeof(o->kind));
 		return 0;
 	}
@@ -392,10 +399,11 @@ static int inspect_decide_pypi(struct inspect_state *s, bool zip, bool tar)
 	    s, -EBADMSG,
 	    "not a Python package or project: no wheel (a zip with NAME.dist-info/WHEEL and"
 	    " METADATA), no sdist (PKG-INFO in its single top directory), and no project file"
-	    " (requirements.txt, pyproject.toml, poetry.lock, Pipfile.lock) at the top of a tar");
+	    " (requirements.txt, pyproject.toml, poetry.lock, Pipfile.lock) at the top of a tar"
+	    " or zip");
 }
 
-static int inspect_decide_gem(struct inspect_state *s, bool tar, bool compressed)
+static int inspect_decide_gem(struct inspect_state *s, bool zip, bool tar, bool compressed)
 {
 	if (tar && !compressed && s->has_metadata_gz && s->has_data_tar_gz) {
 		if (!s->data_is_gzip)
@@ -405,14 +413,33 @@ static int inspect_decide_gem(struct inspect_state *s, bool tar, bool compressed
 			sf_strlcpy(s->out->kind, "gem", sizeof(s->out->kind));
 		return rc;
 	}
-	if (tar && (s->root_markers || (s->single_top && s->top_markers))) {
+	if ((tar || zip) && inspect_project(s)) {
 		sf_strlcpy(s->out->kind, "project", sizeof(s->out->kind));
 		return 0;
 	}
 	return inspect_refuse(s, -EBADMSG,
 			      "not a Ruby gem or project: no gem (an uncompressed tar with"
 			      " metadata.gz and data.tar.gz), and no Gemfile or Gemfile.lock at the"
-			      " top of a tar");
+			      " top of a tar or zip");
+}
+
+/* npm: what the worker installs (package.json at the root, or in the
+ * single top directory), a tar or a zip. npm pack's layout, package/, is
+ * a "package"; anything else a "project". */
+static int inspect_decide_npm(struct inspect_state *s, bool zip, bool tar)
+{
+	if ((tar || zip) && s->root_markers) {
+		sf_strlcpy(s->out->kind, "project", sizeof(s->out->kind));
+		return 0;
+	}
+	if ((tar || zip) && s->single_top && s->top_markers) {
+		sf_strlcpy(s->out->kind, strcmp(s->top, "package") == 0 ? "package" : "project",
+			   sizeof(s->out->kind));
+		return 0;
+	}
+	return inspect_refuse(s, -EBADMSG,
+			      "not an npm package or project: no package.json at the root of a tar"
+			      " or zip, nor in its single top directory");
 }
 
 /* Reads every entry of a (opened) and decides. */
@@ -441,8 +468,21 @@ static int inspect_run(struct archive *a, struct inspect_state *s)
 	int base = archive_format(a) & ARCHIVE_FORMAT_BASE_MASK;
 	bool zip = base == ARCHIVE_FORMAT_ZIP, tar = base == ARCHIVE_FORMAT_TAR;
 	bool compressed = archive_filter_count(a) > 1;
-	return s->pypi ? inspect_decide_pypi(s, zip, tar) : inspect_decide_gem(s, tar, compressed);
+	if (s->pypi)
+		return inspect_decide_pypi(s, zip, tar);
+	if (s->gems)
+		return inspect_decide_gem(s, zip, tar, compressed);
+	return inspect_decide_npm(s, zip, tar);
 }
+
+/* Compressions the worker's unpacker also reads (it takes them all), each
+ * taken only where this libarchive decompresses it itself: a filter that
+ * would run an external program on the body is left out. */
+static int (*const inspect_optional_filters[])(struct archive *) = {
+    archive_read_support_filter_zstd, archive_read_support_filter_lz4,
+    archive_read_support_filter_lzip, archive_read_support_filter_lzma,
+    archive_read_support_filter_compress,
+};
 
 static struct archive *inspect_reader(void)
 {
@@ -454,6 +494,16 @@ static struct archive *inspect_reader(void)
 	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_bzip2(a);
 	archive_read_support_filter_xz(a);
+	for (size_t i = 0; i < sizeof(inspect_optional_filters) / sizeof(inspect_optional_filters[0]);
+	     i++) {
+		/* ARCHIVE_WARN: only through an external program */
+		struct archive *probe = archive_read_new();
+		bool inprocess = probe && inspect_optional_filters[i](probe) == ARCHIVE_OK;
+		if (probe)
+			archive_read_free(probe);
+		if (inprocess)
+			inspect_optional_filters[i](a);
+	}
 	archive_read_support_format_tar(a);
 	archive_read_support_format_zip(a);
 	return a;
@@ -462,7 +512,13 @@ static struct archive *inspect_reader(void)
 static int inspect_with(struct archive *a, int open_rc, const char *ecosystem,
 			const struct sf_inspect_limits *lim, struct sf_inspection *out)
 {
-	struct inspect_state s = {.pypi = strcmp(ecosystem, "pypi") == 0, .lim = lim, .out = out};
+	enum inspect_eco eco = strcmp(ecosystem, "pypi") == 0	  ? INSPECT_PYPI
+			       : strcmp(ecosystem, "rubygems") == 0 ? INSPECT_RUBYGEMS
+								    : INSPECT_NPM;
+	struct inspect_state s = {.pypi = eco == INSPECT_PYPI,
+				  .gems = eco == INSPECT_RUBYGEMS,
+				  .lim = lim,
+				  .out = out};
 	int rc;
 	if (open_rc != ARCHIVE_OK)
 		rc = inspect_refuse(&s, -EBADMSG, "not a readable archive: %s",

@@ -1,26 +1,32 @@
 /*
  * inspect — what a submitted body is, read from its content, never from a
- * file name: a Python sdist, wheel or project, a Ruby gem or Gemfile
- * project. Uploads (POST /v1/scans?ecosystem=pypi|rubygems, POST
- * /monitor/project/bundler), batch items that name stored bytes, and
- * package references the resolver fetched are all judged here before a
- * scan is queued; a body that is not an artifact of its ecosystem is
- * refused with the reason.
+ * file name: an npm package or project, a Python sdist, wheel or project,
+ * a Ruby gem or Gemfile project. Uploads (POST /v1/scans?ecosystem=…,
+ * Package Hunter's POST /monitor/project/npm and /bundler), batch items
+ * that name stored bytes, and pypi and rubygems package references the
+ * resolver fetched are all judged here before a scan is queued; a body
+ * that is not an artifact of its ecosystem is refused with the reason
+ * (Package Hunter's npm route passes it on instead: upload.c). The kind
+ * goes to the worker with the job (wire.h artifact.kind).
  *
+ *   npm       package  a tar or zip whose single top directory, package/,
+ *                      holds package.json (npm pack's layout)
+ *             project  a tar or zip with package.json at its root or in its
+ *                      single top directory (what the worker installs)
  *   pypi      sdist    a tar (any compression libarchive reads) or zip
  *                      whose single top directory holds PKG-INFO (Name,
  *                      Version)
  *             wheel    a zip with exactly one top-level NAME-VER.dist-info/
  *                      holding WHEEL (Wheel-Version) and METADATA (Name,
  *                      Version)
- *             project  a tar with requirements.txt, pyproject.toml,
+ *             project  a tar or zip with requirements.txt, pyproject.toml,
  *                      poetry.lock or Pipfile.lock at its root or in its
  *                      single top directory
  *   rubygems  gem      an uncompressed tar with metadata.gz (a gzipped YAML
  *                      Gem::Specification: name, version) and data.tar.gz
  *                      (gzip) at its root
- *             project  a tar with Gemfile or Gemfile.lock at its root or in
- *                      its single top directory
+ *             project  a tar or zip with Gemfile or Gemfile.lock at its
+ *                      root or in its single top directory
  *
  * The body is hostile: archives are read as a stream with bounds on the
  * entries, on the bytes they unpack to (declared and actual, so a zip or
@@ -47,14 +53,14 @@ struct sf_inspect_limits {
 };
 
 struct sf_inspection {
-	char kind[16];	     /* "sdist", "wheel", "project", "gem" */
+	char kind[16];	     /* "package", "sdist", "wheel", "project", "gem" */
 	char name[256];	     /* from the metadata; "" for projects */
 	char version[128];   /* likewise */
 	char message[512];   /* why the body was refused */
 };
 
-/* Whether an ecosystem's bodies are inspected here ("pypi", "rubygems";
- * npm bodies go to the worker as they are). */
+/* Whether an ecosystem's bodies are inspected here ("npm", "pypi",
+ * "rubygems"). */
 bool sf_inspect_ecosystem(const char *ecosystem);
 
 /*

@@ -63,27 +63,22 @@ static int gem_checksum(const char *reqs, size_t len, char sha256[SF_SHA256_HEX 
 int sf_gem_parse_info(const char *body, size_t len, const char *name, const char *version,
 		      char sha256[SF_SHA256_HEX + 1], char *err, size_t errlen)
 {
-	const char *p = body, *end = body + len;
-	size_t vlen = strlen(version);
+	const char *p = body, *end = body + len, *line;
+	size_t vlen = strlen(version), n;
 	bool header = false;
 	sha256[0] = '\0';
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl : end;
-		size_t n = (size_t)(eol - p);
-		if (n && p[n - 1] == '\r')
-			n--;
+	while (sf_next_line(&p, end, &line, &n)) {
 		if (!header) {
-			if (n == 3 && strncmp(p, "---", 3) == 0) {
+			if (n == 3 && strncmp(line, "---", 3) == 0) {
 				header = true;
-				p = nl ? nl + 1 : end;
 				continue;
 			}
 			break;
 		}
-		if (n > vlen && strncmp(p, version, vlen) == 0 && p[vlen] == ' ') {
-			const char *bar = memchr(p, '|', n);
-			int rc = bar ? gem_checksum(bar + 1, (size_t)(p + n - bar - 1), sha256) : -ENODATA;
+		if (n > vlen && strncmp(line, version, vlen) == 0 && line[vlen] == ' ') {
+			const char *bar = memchr(line, '|', n);
+			int rc = bar ? gem_checksum(bar + 1, (size_t)(line + n - bar - 1), sha256)
+				     : -ENODATA;
 			if (rc == -EBADMSG)
 				snprintf(err, errlen, "%s-%s: the compact index's checksum is malformed",
 					 name, version);
@@ -92,7 +87,6 @@ int sf_gem_parse_info(const char *body, size_t len, const char *name, const char
 					 version);
 			return rc;
 		}
-		p = nl ? nl + 1 : end;
 	}
 	if (!header) {
 		snprintf(err, errlen, "%s: the gem source's info file is not a compact index", name);

@@ -37,7 +37,8 @@ declare -A files=(
 	[scanfarm-coordinator]="usr/bin/scanfarm-coordinator usr/lib/systemd/system/scanfarm-coordinator.service"
 	[scanfarm-worker]="usr/bin/scanfarm-worker usr/bin/scanfarm-rules usr/lib/scanfarm/setup.sh
 		usr/lib/scanfarm/scanfarm-init
-		usr/lib/systemd/system/scanfarm-worker@.service usr/lib/systemd/system/scanfarm-worker.target
+		usr/lib/systemd/system/scanfarm-worker.service usr/lib/systemd/system/scanfarm-worker@.service
+		usr/lib/systemd/system/scanfarm-worker.target
 		usr/lib/systemd/system/scanfarm-prepare.service usr/share/scanfarm/rules/00-macros.yaml
 		usr/share/scanfarm/rules/falco/90-dns.yaml usr/share/scanfarm/falco/config.d/50-scanfarm.yaml
 		usr/share/scanfarm/falco/outputs/falco-grpc.yaml usr/share/scanfarm/falco/outputs/falco-json.yaml"
@@ -93,7 +94,7 @@ rm -rf "$units" && mkdir -p "$units"
 for u in "$root"/usr/lib/systemd/system/*; do
 	sed "s#=/usr/bin/#=$root/usr/bin/#g; s#=/usr/lib/scanfarm/#=$root/usr/lib/scanfarm/#g" "$u" >"$units/$(basename "$u")"
 done
-for u in scanfarm-coordinator.service scanfarm-worker@1.service scanfarm-worker@7.service \
+for u in scanfarm-coordinator.service scanfarm-worker.service scanfarm-worker@1.service scanfarm-worker@7.service \
 	scanfarm-prepare.service scanfarm-worker.target; do
 	out=$(cd "$units" && systemd-analyze verify --man=no "$units/$u" 2>&1) || { out="exit $?: $out"; }
 	check "systemd-analyze verify $u" test -z "$out"
@@ -102,10 +103,19 @@ done
 # the drain contract: stop timeouts above what a stop may take
 check "coordinator TimeoutStopSec (90 s) > drain-timeout default (30 s)" \
 	grep -qx 'TimeoutStopSec=90s' "$units/scanfarm-coordinator.service"
-check "worker: SIGTERM to the main process only, 480 s to finish its job" \
-	bash -c 'grep -qx KillMode=mixed "$1" && grep -qx KillSignal=SIGTERM "$1" && grep -qx TimeoutStopSec=480s "$1" && grep -qx User=root "$1"' _ "$units/scanfarm-worker@.service"
+for u in scanfarm-worker.service scanfarm-worker@.service; do
+	check "$u: SIGTERM to the main process only, 480 s to finish its jobs" \
+		bash -c 'grep -qx KillMode=mixed "$1" && grep -qx KillSignal=SIGTERM "$1" && grep -qx TimeoutStopSec=480s "$1" && grep -qx User=root "$1"' _ "$units/$u"
+done
 check "units: Restart=on-failure, --config /etc/scanfarm/*.conf" \
 	bash -c 'for u in "$@"; do grep -qx Restart=on-failure "$u" && grep -q -- "--config /etc/scanfarm/" "$u" || exit 1; done' _ \
-	"$units/scanfarm-coordinator.service" "$units/scanfarm-worker@.service"
+	"$units/scanfarm-coordinator.service" "$units/scanfarm-worker.service" "$units/scanfarm-worker@.service"
+# One process, capacity from worker.conf (user-namespace slots 0 … N-1); the
+# older one-slot-per-instance units keep to one slot (the command line wins
+# over worker.conf) on slot N, and the two layouts never run at once.
+check "scanfarm-worker.service: one process, --work-dir of its own, no --capacity or --userns-slot of the unit's" \
+	bash -c 'e=$(sed -n "s/^ExecStart=//p" "$1"); [[ "$e" == *" --worker-id %H --work-dir /var/lib/scanfarm/worker/main" ]] && [[ "$e" != *--capacity* ]] && [[ "$e" != *--userns-slot* ]] && grep -qx PartOf=scanfarm-worker.target "$1"' _ "$units/scanfarm-worker.service"
+check "scanfarm-worker@.service: --userns-slot %i --capacity 1, conflicts with scanfarm-worker.service" \
+	bash -c 'grep -q -- "--userns-slot %i --capacity 1\$" "$1" && grep -qx Conflicts=scanfarm-worker.service "$1"' _ "$units/scanfarm-worker@.service"
 [ "$fails" -eq 0 ] || fail "$fails check(s) failed"
 echo PASS >&2

@@ -15,7 +15,7 @@
 #     --cacert) finishes with its alerts;
 #   - renewal and rotation: a second `refresh` changes nothing, `rotate`
 #     issues new certificates and restarts the coordinator, a worker's
-#     `refresh` fetches them and restarts its slot, and the pair works
+#     `refresh` fetches them and restarts the worker, and the pair works
 #     again; a CA change (new-ca, rotate, drop-old-ca) keeps them working
 #     at every step.
 # What stands in for EC2 (nothing here may reach AWS): the AWS CLI (a
@@ -253,9 +253,15 @@ if [ "$stage" = outer ]; then
 		 [ "$(fp "$W/etc/tls/worker.pem")" = "$(fp "$ns/w.pem")" ] && openssl pkey -in "$W/etc/tls/worker.key" -noout'
 	ok "the worker role read only what its grants allow (no CA key), and nothing was denied" \
 		'! grep -q "^worker .*$ca_arn" "$ns/aws/calls" && [ ! -e "$ns/aws/denied" ] && [ ! -e "$ns/aws/leaks" ]'
-	ok "the worker slots run as their unit says" \
-		'grep -qx "scanfarm-worker@1.service: $ns/usrbin/scanfarm-worker --config /etc/scanfarm/worker.conf --worker-id $(hostname)-1 --work-dir /var/lib/scanfarm/worker/1 --userns-slot 1" "$W/systemd/execs" &&
+	ok "one worker process runs the instance's slots, as its unit says (capacity 2 in worker.conf: SF_SLOTS)" \
+		'grep -qx "scanfarm-worker.service: $ns/usrbin/scanfarm-worker --config /etc/scanfarm/worker.conf --worker-id $(hostname) --work-dir /var/lib/scanfarm/worker/main" "$W/systemd/execs" &&
+		 ! grep -q "scanfarm-worker@" "$W/systemd/execs" && grep -qx "capacity = 2" "$wconf" &&
 		 grep -q "scanfarm-pki.timer" "$W/systemd/calls"'
+	wlog=$W/systemd/scanfarm-worker.service.log
+	for _ in $(seq 1 100); do grep -q " ready: " "$wlog" 2>/dev/null && break || sleep 0.2; done
+	ok "the worker started two slots with distinct user-namespace id ranges (slots 0 and 1)" \
+		'grep -q "capacity=2" "$wlog" && [ "$(grep -c "slot [01]: sandbox ids 0-65535 are host ids" "$wlog")" = 2 ] &&
+		 [ "$(grep -o "slot [01]: sandbox ids 0-65535 are host ids [0-9]*" "$wlog" | awk "{print \$NF}" | sort -u | wc -l)" = 2 ]'
 
 	clog=$C/systemd/scanfarm-coordinator.service.log
 	joined() { # joined N: the coordinator has logged N joins
@@ -274,7 +280,7 @@ if [ "$stage" = outer ]; then
 	ok "a scan through the CLI with the bootstrap token over HTTPS: finished, its alerts (exit $rc)" \
 		'[ "$rc" = 1 ] && [ "$(jq -r .status <<<"$out")" = finished ] &&
 		 [ "$(jq "[.alerts[] | select(.rule == \"Read npm credentials file\")] | length" <<<"$out")" -ge 1 ]' ||
-		{ cat "$ns/cli.err"; tail -n 20 "$W/systemd/scanfarm-worker@1.service.log"; }
+		{ cat "$ns/cli.err"; tail -n 20 "$W/systemd/scanfarm-worker.service.log"; }
 
 	# --- renewal and rotation; each step ends with a scan (jobs and results
 	# over tls+tcp://, the artifact over HTTPS), the API checked with the
@@ -306,8 +312,8 @@ if [ "$stage" = outer ]; then
 	ok "the worker with its old certificate (still valid) scans for the restarted coordinator" 'scan_ok'
 	: >"$W/systemd/calls"
 	role worker pki refresh >>"$W/bootstrap.log" 2>&1
-	ok "the worker's refresh fetched the new certificate and restarted its slot; it scans again" \
-		'[ "$(fp "$W/etc/tls/worker.pem")" != "$wfp" ] && grep -qx "try-restart scanfarm-worker@1.service" "$W/systemd/calls" && scan_ok'
+	ok "the worker's refresh fetched the new certificate and restarted the worker; it scans again" \
+		'[ "$(fp "$W/etc/tls/worker.pem")" != "$wfp" ] && grep -qx "try-restart scanfarm-worker.service" "$W/systemd/calls" && scan_ok'
 
 	# a CA change, step by step, the pair working at each
 	oldca=$(fp "$capem")

@@ -2,12 +2,13 @@
 # ecosystems_test — the coordinator's side of PyPI and RubyGems, with a real
 # coordinator and PostgreSQL and no worker (what the scans then do is the
 # worker's tests' business): bodies built here with setuptools, wheel and
-# gem — sdist, wheel, Python project, gem, Gemfile project — are submitted
-# to POST /v1/scans?ecosystem=… and POST /monitor/project/bundler and
+# gem — sdist, wheel, Python project (tar and zip), gem, Gemfile project,
+# npm package and project tarballs — are submitted to POST
+# /v1/scans?ecosystem=… and POST /monitor/project/bundler and
 # recorded with the kind read from their content, their job queued with its
 # ecosystem and artifact; wrong bodies (an npm tarball named .whl, a gem as
-# pypi, a gzip bomb, garbage) are refused with the reason and the service
-# stays up. Batch references are resolved from a PEP 503 index (with a
+# pypi, a gzip bomb, garbage, an sdist as npm) are refused with the reason
+# and the service stays up; Package Hunter's npm route still takes any body. Batch references are resolved from a PEP 503 index (with a
 # token, sent to its origin only) and a gem source (a compact index for
 # some gems, static `gem generate_index` output for another) on 127.0.0.1:
 # digests checked, a mismatch and a wrong file fail with the reason, a
@@ -62,6 +63,9 @@ sdist=$(ls "$work"/py/benign/dist/*.tar.gz) whl=$(ls "$work"/py/benign/dist/*.wh
 ok "setuptools built an sdist and a wheel" '[ -f "$sdist" ] && [ -f "$whl" ]'
 mkdir -p "$work/proj/app" && echo 'requests==2.31.0' >"$work/proj/app/requirements.txt"
 tar -czf "$work/pyproject.tgz" -C "$work/proj" app
+(cd "$work/proj" && $py -c 'import shutil; shutil.make_archive("../pyproject", "zip", ".", "app")')
+mkdir -p "$work/npmproj/web" && echo '{"name":"web","private":true}' >"$work/npmproj/web/package.json"
+tar -czf "$work/npmproj.tgz" -C "$work/npmproj" web
 mkdir -p "$work/npm/package" && echo '{"name":"x","version":"1.0.0"}' >"$work/npm/package/package.json"
 tar -czf "$work/npm.whl" -C "$work/npm" package    # an npm tarball, named as a wheel
 
@@ -151,6 +155,9 @@ submit_ok "wheel" pypi "$whl" wheel sf-benign
 submit_ok "Python project" pypi "$work/pyproject.tgz" project
 submit_ok "gem" rubygems "$gemfile" gem sf-gem-compact
 submit_ok "Gemfile project" rubygems "$work/gemproject.tgz" project
+submit_ok "Python project as a zip" pypi "$work/pyproject.zip" project
+submit_ok "npm package tarball" npm "$work/npm.whl" package
+submit_ok "npm project tarball" npm "$work/npmproj.tgz" project
 
 refused() { # DESCRIPTION ROUTE FILE STATUS CODE WORDS
   local st=$4 cd=$5 words=$6 before r
@@ -174,6 +181,21 @@ head -c $((64 << 20)) /dev/zero >"$work/bomb/sf_bomb-1/zeros"
 tar -czf "$work/bomb.tgz" -C "$work/bomb" sf_bomb-1
 refused "a gzip bomb ($(stat -c %s "$work/bomb.tgz") bytes, 64 MiB unpacked; the limit is 8)" \
   "/v1/scans?ecosystem=pypi" "$work/bomb.tgz" 413 too_large "unpacks to more than"
+refused "garbage as npm" "/v1/scans?ecosystem=npm" "$work/garbage" 422 invalid_artifact \
+  "not a readable archive"
+refused "an sdist as npm" "/v1/scans?ecosystem=npm" "$sdist" 422 invalid_artifact \
+  "not an npm package or project"
+# Package Hunter's npm route took any body and let the scan say what was
+# wrong: it still does (the worker fails it; e2e_test), with no kind
+r=$(post /monitor/project/npm "$work/garbage")
+ok "garbage to Package Hunter's npm route: 200 {status: ok, id}, as before" \
+  '[ "$(tail -n1 <<<"$r")" = 200 ] && [ "$(head -n1 <<<"$r" | jq -r .status)" = ok ]'
+ok "…queued for the worker, no kind recorded" \
+  '[ "$(sql "SELECT j.state || count(k.kind) FROM scans s JOIN jobs j ON j.scan_id = s.id LEFT JOIN artifact_kinds k ON k.sha256 = s.artifact_sha256 AND k.ecosystem = s.ecosystem WHERE s.id = '"'"'$(head -n1 <<<"$r" | jq -r .id)'"'"' GROUP BY j.state")" = queued0 ]'
+r=$(post /monitor/project/npm "$work/npmproj.tgz")
+ok "an npm project to Package Hunter's npm route: 200, its kind recorded" \
+  '[ "$(tail -n1 <<<"$r")" = 200 ] &&
+   [ "$(sql "SELECT k.kind FROM scans s JOIN artifact_kinds k ON k.sha256 = s.artifact_sha256 AND k.ecosystem = s.ecosystem WHERE s.id = '"'"'$(head -n1 <<<"$r" | jq -r .id)'"'"'")" = project ]'
 refused "the npm tarball to Package Hunter's bundler route" /monitor/project/bundler \
   "$work/npm.whl" 422 invalid_artifact "not a Ruby gem or project"
 ok "an unknown ecosystem: 400" \

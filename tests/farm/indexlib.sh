@@ -4,6 +4,9 @@
 #   py_build SRC OUT [sdist|zip|wheel] build the Python package in SRC (a copy of
 #                                    it, armed: an "armed" file at its top) with the
 #                                    host's setuptools; prints the file
+#   py_build_pep517 SRC OUT BACKEND  the sdist of SRC (armed likewise) built by the PEP 517
+#                                    backend module whose source is in BACKEND, as
+#                                    `python -m build --sdist` would; prints the file
 #   pypi_index DIR FILE...           a PEP 503 simple index in DIR: DIR/simple/<name>/
 #                                    linking DIR/packages/<file>#sha256=<digest>
 #   gem_build SRC OUT                `gem build` of SRC/*.gemspec (armed likewise);
@@ -41,6 +44,19 @@ py_build() {
     ls -t "$out"/*.tar.gz | head -n1
   fi
   rm -rf "$tmp"
+}
+
+py_build_pep517() {
+  local from=$1 out=$2 backend=$3 tmp file
+  tmp=$(mktemp -d)
+  cp -r "$from"/. "$tmp"/
+  : >"$tmp/armed"
+  mkdir -p "$out"
+  file=$(cd "$tmp" && PYTHONPATH=$backend "$py_host" -c \
+    'import sys, tomllib; m = tomllib.load(open("pyproject.toml", "rb"))["build-system"]["build-backend"]
+print(__import__(m).build_sdist(sys.argv[1]))' "$out") || { rm -rf "$tmp"; return 1; }
+  rm -rf "$tmp"
+  echo "$out/$file"
 }
 
 # PEP 503: a project's page is /simple/<normalised name>/, its links carry

@@ -17,7 +17,16 @@
 #   - a requirement the index lacks, a Pipfile.lock digest that does not
 #     match: failed, never clean; the right digest installs, from a
 #     Pipfile.lock and from a poetry.lock;
-#   - with no index configured at all, a self-contained sdist still scans;
+#   - build isolation: sdists whose build backend is not setuptools
+#     (sf-build-backend, our own PEP 517 backend, a wheel only the index
+#     has): the backend is fetched through the proxy, runs in the fetch
+#     phase (a build hook's key theft caught there, named by the sdist) and
+#     builds the sdist in the offline install; a benign one, as the body and
+#     as a project's dependency, finishes with nothing at Notice or above;
+#   - a direct URL requirement (name @ URL): the proxy refuses it and the
+#     scan fails saying so;
+#   - with no index configured at all, a self-contained sdist still scans,
+#     and one whose backend only an index has fails saying why;
 #   - a private index that wants a token: the worker's gateway adds it, and
 #     the token is nowhere in the report.
 #   pypi_test.sh SOURCE_DIR BUILD_DIR DSN_FILE
@@ -41,9 +50,13 @@ benign_zip=$(py_build "$pk/pypi-benign-sdist" "$work/zip" zip)
 native=$(py_build "$pk/pypi-benign-native" "$dist")
 pth_whl=$(py_build "$pk/pypi-attack-pth" "$dist" wheel)
 payload=$(py_build "$pk/pypi-attack-import" "$dist")
-ok "the test distributions were built" '[ -f "$steal" ] && [ -f "$benign_whl" ] && [ -f "$native" ] && [ -f "$pth_whl" ] && [ -f "$payload" ]'
+backend_whl=$(py_build "$pk/pypi-build-backend" "$dist" wheel)
+hook=$(py_build_pep517 "$pk/pypi-backend-hook" "$dist" "$pk/pypi-build-backend")
+built=$(py_build_pep517 "$pk/pypi-benign-backend" "$dist" "$pk/pypi-build-backend")
+ok "the test distributions were built" '[ -f "$steal" ] && [ -f "$benign_whl" ] && [ -f "$native" ] && [ -f "$pth_whl" ] && [ -f "$payload" ] &&
+  [ -f "$backend_whl" ] && [ -f "$hook" ] && [ -f "$built" ]'
 idxport=$((port + 3))
-pypi_index "$work/index" "$steal" "$benign_whl"
+pypi_index "$work/index" "$steal" "$benign_whl" "$backend_whl" "$built"
 serve_static "$work/index" "$idxport" "$work/index.log"
 ok "the loopback index serves its simple pages" \
   'curl -s "http://127.0.0.1:$idxport/simple/sf-py-setup-steal/" | grep -c "sf-py-setup-steal-1.0.0.tar.gz#sha256=" >/dev/null'
@@ -79,6 +92,14 @@ printf '[[package]]\nname = "sf-py-benign"\nversion = "1.2.0"\ndescription = ""\
   "$whl_sha" 0 >"$work/poetry/app/poetry.lock"
 tar -czf "$work/poetry.tgz" -C "$work/poetry" app
 tar -czf "$work/pipfile.tgz" -C "$work/pipfile" app
+# a project whose dependency is an sdist built by sf-build-backend; one with
+# a direct URL requirement (a host the proxy does not allow)
+mkdir -p "$work/bproj/app" "$work/direct/app"
+printf 'sf-py-built==1.0.0\n' >"$work/bproj/app/requirements.txt"
+tar -czf "$work/bproj.tgz" -C "$work/bproj" app
+printf 'sf-py-benign @ http://127.0.0.1:%s/packages/sf_py_benign-1.2.0-py3-none-any.whl\n' $((port + 5)) \
+  >"$work/direct/app/requirements.txt"
+tar -czf "$work/direct.tgz" -C "$work/direct" app
 tar -czf "$work/badhash.tgz" -C "$work/badhash" app
 
 submit() { curl -s -H 'Content-Type: application/octet-stream' --data-binary @"$1" \
@@ -96,7 +117,12 @@ id[missing]=$(submit "$work/missing.tgz")
 id[pipfile]=$(submit "$work/pipfile.tgz")
 id[badhash]=$(submit "$work/badhash.tgz")
 id[poetry]=$(submit "$work/poetry.tgz")
-ok "twelve PyPI bodies submitted" '[ ${#id[steal]} -eq 36 ] && [ ${#id[native]} -eq 36 ] && [ ${#id[missing]} -eq 36 ] && [ ${#id[badhash]} -eq 36 ]'
+id[hook]=$(submit "$hook")
+id[built]=$(submit "$built")
+id[bproj]=$(submit "$work/bproj.tgz")
+id[direct]=$(submit "$work/direct.tgz")
+ok "sixteen PyPI bodies submitted" '[ ${#id[steal]} -eq 36 ] && [ ${#id[native]} -eq 36 ] && [ ${#id[missing]} -eq 36 ] && [ ${#id[badhash]} -eq 36 ] &&
+  [ ${#id[hook]} -eq 36 ] && [ ${#id[built]} -eq 36 ] && [ ${#id[bproj]} -eq 36 ] && [ ${#id[direct]} -eq 36 ]'
 
 # --- 1. the malicious sdist itself
 report=$(wait_v1 "${id[steal]}"); echo "$report" >"$work/steal.json"
@@ -187,6 +213,44 @@ ok "badhash: a digest mismatch fails the fetch, never clean: $(jq -r '.reason //
    jq -r ".phases[0].stderr_tail" <<<"$report" | grep -c "DO NOT MATCH THE HASHES" >/dev/null &&
    [ "$(jq -r ".phases[1].ran" <<<"$report")" = false ]'
 
+# --- 6c. build isolation: sdists whose build backend only the index has
+report=$(wait_v1 "${id[hook]}"); echo "$report" >"$work/hook.json"
+expect_fired pypi-backend-hook
+check "hook: finished with three phases: $(status) $(phases)" \
+  '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
+ok "hook: the build hook run by the backend while pip resolved the sdist is caught (phase fetch), named sf-py-backend-hook==1.0.0" \
+  '[ "$(alerts "Credential file read during install" sf-py-backend-hook==1.0.0 fetch)" -ge 1 ]'
+ok "hook: and again when the install built it (phase install), with its connection out" \
+  '[ "$(alerts "Credential file read during install" sf-py-backend-hook==1.0.0 install)" -ge 1 ] &&
+   [ "$(alerts "Outbound connection attempt" sf-py-backend-hook==1.0.0 install)" -ge 1 ]'
+ok "hook: the backend came from the index, through the proxy" \
+  'grep -q "GET /packages/sf_build_backend-1.0.0-py3-none-any.whl 200" "$work/index.log"'
+report=$(wait_v1 "${id[built]}"); echo "$report" >"$work/built.json"
+check "built: finished with three phases: $(status) $(phases)" \
+  '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
+ok "built: nothing at Notice or above: $(loud_alerts)" '[ "$(loud_alerts)" = "[]" ]'
+ok "built: the backend's hooks ran in the fetch phase and built it in the install, named sf-py-built==1.0.0" \
+  '[ "$(jq "[.facts.process[]? | select(.phase == \"fetch\" and .package == \"sf-py-built==1.0.0\" and (.detail | test(\"_in_process.py prepare_metadata_for_build_wheel\")))] | length" <<<"$report")" -ge 1 ] &&
+   [ "$(jq "[.facts.process[]? | select(.phase == \"install\" and .package == \"sf-py-built==1.0.0\" and (.detail | test(\"_in_process.py build_wheel\")))] | length" <<<"$report")" -ge 1 ]'
+ok "built: installed and imported; the backend itself is not installed" \
+  'jq -r ".phases[2].stdout_tail" <<<"$report" | grep -c "sf_py_built: ok" >/dev/null &&
+   [ "$(jq -c "[.packages[] | select(.path != \"\") | .name]" <<<"$report")" = "[]" ]'
+report=$(wait_v1 "${id[bproj]}"); echo "$report" >"$work/bproj.json"
+check "bproj: the project finished with three phases: $(status) $(phases)" \
+  '[ "$(jq -r .status <<<"$report")" = finished ] && [ "$(phases)" = "$all3" ]'
+ok "bproj: nothing at Notice or above: $(loud_alerts)" '[ "$(loud_alerts)" = "[]" ]'
+ok "bproj: its dependency was built from the sdist by the backend fetched for it" \
+  '[ "$(jq -c "[.packages[] | select(.path != \"\") | [.name, .version, .install_scripts]]" <<<"$report")" = "[[\"sf-py-built\",\"1.0.0\",true]]" ] &&
+   jq -r ".phases[0].stdout_tail" <<<"$report" | grep -c "scanfarm-build-requires sf_py_built-1.0.0.tar.gz: sf-build-backend" >/dev/null'
+
+# --- 6d. a direct URL requirement: refused by the proxy, and the reason says so
+report=$(wait_v1 "${id[direct]}"); echo "$report" >"$work/direct.json"
+ok "direct: failed in the fetch phase, the reason naming the refusal: $(jq -r '.reason // ""' <<<"$report" | head -c 300)" \
+  '[ "$(jq -r .status <<<"$report")" = failed ] && [ "$(jq -r ".phases[1].ran" <<<"$report")" = false ] &&
+   jq -r ".reason" <<<"$report" | grep -q "registry proxy refused http://127.0.0.1:$((port + 5))/packages/sf_py_benign-1.2.0-py3-none-any.whl .*direct URL requirement"'
+ok "direct: the refusal is a registry_refused fact" \
+  '[ "$(jq "[.facts.registry_refused[]? | select(.value | contains(\"127.0.0.1:$((port + 5))\"))] | length" <<<"$report")" -ge 1 ]'
+
 # --- 7. no index configured at all: a self-contained sdist still scans
 "$src/scripts/farm.sh" down >/dev/null 2>&1
 kill "$served_pid" 2>/dev/null; served_pid=
@@ -201,6 +265,12 @@ check "no index: the native sdist finished with three phases: $(jq -r '.status +
 ok "no index: nothing at Notice or above: $(loud_alerts)" '[ "$(loud_alerts)" = "[]" ]'
 ok "no index: pip resolved it with no index at all" \
   'jq -r ".facts.process[]? | select(.phase == \"fetch\") | .detail" <<<"$report" | grep -c "pip download .*--no-index" >/dev/null'
+# ... and one whose build backend only an index has fails, saying why
+report=$(wait_v1 "$(submit "$built")"); echo "$report" >"$work/noindex-built.json"
+ok "no index: the sdist built by sf-build-backend failed in the fetch phase: $(status | head -c 300)" \
+  '[ "$(jq -r .status <<<"$report")" = failed ] && [ "$(jq -r ".phases[0].ran" <<<"$report")" = true ] &&
+   [ "$(jq -r ".phases[1].ran" <<<"$report")" = false ] &&
+   jq -r .reason <<<"$report" | grep -q "no index is configured, and building it needs sf-build-backend"'
 
 # --- 8. a private index: the worker's gateway holds its token, pip never sees it
 "$src/scripts/farm.sh" down >/dev/null 2>&1

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "bulk.h"
+#include "fuzz_request.h"
 #include "routes.h"
 #include "store.h"
 #include "util.h"
@@ -29,18 +30,9 @@ static void api_fuzz_cleanup(void) { sf_rmtree(store_dir); }
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char line[4096], msg[512];
-	const uint8_t *nl = memchr(data, '\n', size);
-	size_t llen = nl ? (size_t)(nl - data) : size;
-	if (llen >= sizeof(line))
-		llen = sizeof(line) - 1;
-	memcpy(line, data, llen);
-	line[llen] = '\0'; /* a NUL inside ends the line, as it would for MHD */
-	char *sp = strchr(line, ' ');
-	const char *method = line, *url = "/";
-	if (sp) {
-		*sp = '\0';
-		url = sp + 1;
-	}
+	const char *method;
+	char *url;
+	size_t llen = fuzz_request_line(data, size, line, sizeof(line), &method, &url);
 	size_t rest = 0;
 	enum sf_query_route query;
 	int r = sf_routes_lookup(url, method, &rest, &query);
@@ -58,8 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct sf_bulk_config cfg = {.max_items = 1000, .max_stream_items = 100000, .store = &store};
 	size_t accepted = 0;
-	const char *body = nl ? (const char *)nl + 1 : "";
-	size_t blen = nl ? size - (size_t)(nl + 1 - data) : 0;
+	const char *body = llen < size ? (const char *)data + llen + 1 : "";
+	size_t blen = llen < size ? size - llen - 1 : 0;
 	(void)sf_bulk_check(&cfg, body, blen, &accepted, msg, sizeof(msg));
 	return 0;
 }

@@ -1,9 +1,9 @@
 /*
- * inspect_fuzz — libFuzzer entry for what the coordinator reads of pypi
- * and rubygems bodies and sources, all of it hostile: the content
+ * inspect_fuzz — libFuzzer entry for what the coordinator reads of npm,
+ * pypi and rubygems bodies and sources, all of it hostile: the content
  * inspector (coordinator/submit/inspect.c) on archives, and the readers of
  * a PEP 503 project page (resolve_pypi.c) and of a compact index info file
- * (resolve_gem.c). Input: the first line says which ("pypi", "rubygems",
+ * (resolve_gem.c). Input: the first line says which ("npm", "pypi", "rubygems",
  * "pypi-page", "gem-info"), the bytes follow. Built as a replayer of
  * tests/fuzz/corpus/inspect under ctest (fuzz_replay.h):
  *
@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(what, data, (size_t)(nl - data));
 	const char *body = nl ? (const char *)nl + 1 : (const char *)data;
 	size_t len = nl ? size - (size_t)(nl + 1 - data) : size;
-	if (strcmp(what, "pypi") == 0 || strcmp(what, "rubygems") == 0) {
+	if (strcmp(what, "npm") == 0 || strcmp(what, "pypi") == 0 || strcmp(what, "rubygems") == 0) {
 		struct sf_inspection o;
 		(void)sf_inspect_memory(body, len, what, &lim, &o);
 	} else if (strcmp(what, "pypi-page") == 0) {

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_request.h"
 #include "query.h"
 #include "routes.h"
 #include "util.h"
@@ -88,18 +89,9 @@ static void query_fuzz_accepted(const struct sf_query *q)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char line[8192];
-	const uint8_t *nl = memchr(data, '\n', size);
-	size_t llen = nl ? (size_t)(nl - data) : size;
-	if (llen >= sizeof(line))
-		llen = sizeof(line) - 1;
-	memcpy(line, data, llen);
-	line[llen] = '\0'; /* a NUL inside ends the line, as it would for MHD */
-	char *sp = strchr(line, ' ');
-	const char *method = line, *url = "/";
-	if (sp) {
-		*sp = '\0';
-		url = sp + 1;
-	}
+	const char *method;
+	char *url;
+	(void)fuzz_request_line(data, size, line, sizeof(line), &method, &url);
 	char *qs = strchr(url, '?');
 	if (qs)
 		*qs++ = '\0';

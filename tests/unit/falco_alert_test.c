@@ -3,7 +3,8 @@
  * on messages real Falco 0.43.1 sent (tests/fuzz/corpus/falco: gRPC with
  * json_output on and off, a JSON alert of file_output) and on hand-made
  * edge cases; the job matcher on thread.cgroups values; and the feed's
- * routing of alerts to job watches by container cgroup (falco_feed.c).
+ * routing of alerts to job watches by container cgroup (falco_feed.c),
+ * and the alerts a full queue loses counted against the job they were of.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -266,12 +267,101 @@ static void test_feed_routing(void)
 	CHECK_EQ(s.n, 1);
 	CHECK(!strcmp(s.phase, "install") && !strcmp(s.rule, "mine"));
 	pthread_mutex_unlock(&s.mu);
-	sf_falco_unwatch(f, "sf-1-2-1");
+	sf_falco_unwatch(f, "sf-1-2-1", NULL);
 	deliver(f, "after", "memory=/scanfarm/sf-1-2-1-import");
 	settle(f, 5);
 	pthread_mutex_lock(&s.mu);
 	CHECK_EQ(s.n, 1); /* never called after unwatch */
 	pthread_mutex_unlock(&s.mu);
+	sf_falco_close(f);
+}
+
+/* A watch whose callback holds the dispatcher until released: the queue
+ * behind it fills. */
+struct blocker {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool inside, release;
+};
+
+static void on_alert_blocking(void *arg, struct sf_alert *a, const char *phase)
+{
+	(void)phase;
+	struct blocker *b = arg;
+	pthread_mutex_lock(&b->mu);
+	b->inside = true;
+	pthread_cond_broadcast(&b->cond);
+	while (!b->release)
+		pthread_cond_wait(&b->cond, &b->mu);
+	pthread_mutex_unlock(&b->mu);
+	sf_alert_free(a);
+}
+
+/* Three jobs at once, the dispatcher held up: what the full queue drops
+ * is counted against the job the alert names (a job whose alerts all
+ * fitted has none), an alert without thread.cgroups against no job in
+ * particular (sf_falco_drops_unplaced: every job watched meanwhile), a
+ * host process's against none. */
+static void test_feed_drops_per_job(void)
+{
+	char addr[64], err[256] = "";
+	struct sf_falco_opts o = {.kind = "falco-json", .http_address = addr, .cgroup_parent = "scanfarm",
+				  .pulse_exe = "/bin/true", .queue = 4, .pulse_ms = 60000};
+	struct sf_falco *f;
+	int rc = -1;
+	for (int i = 0; i < 16 && rc != 0; i++) {
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d", 20000 + (getpid() * 11 + i * 991) % 12000);
+		rc = sf_falco_open(&f, &o, err, sizeof(err));
+	}
+	if (rc != 0) {
+		fprintf(stderr, "feed: %s\n", err);
+		CHECK(0);
+		return;
+	}
+	struct blocker bl = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	struct seen a = {.mu = PTHREAD_MUTEX_INITIALIZER}, b = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	CHECK_EQ(sf_falco_watch(f, "sf-9-3-1", on_alert_blocking, &bl), 0);
+	CHECK_EQ(sf_falco_watch(f, "sf-9-4-1", on_alert, &a), 0);
+	CHECK_EQ(sf_falco_watch(f, "sf-9-5-1", on_alert, &b), 0);
+	deliver(f, "holds the dispatcher", "memory=/scanfarm/sf-9-3-1-install");
+	pthread_mutex_lock(&bl.mu);
+	while (!bl.inside)
+		pthread_cond_wait(&bl.cond, &bl.mu);
+	pthread_mutex_unlock(&bl.mu);
+	for (int i = 0; i < 4; i++) /* fills the queue: job 5's, all kept */
+		deliver(f, "b", "memory=/scanfarm/sf-9-5-1-install");
+	for (int i = 0; i < 3; i++) /* job 4's, lost */
+		deliver(f, "a", "cpuset=/ memory=/scanfarm/sf-9-4-1-import");
+	deliver(f, "a host process's", "memory=/user.slice");
+	deliver(f, "another worker's", "memory=/scanfarm/sf-8-4-1-install");
+	char js[] = "{\"rule\":\"no cgroups\",\"priority\":\"Warning\"}";
+	CHECK_EQ(sf_falco_deliver(f, SF_FALCO_JSON, js, strlen(js)), 0);
+	struct sf_falco_stats st;
+	sf_falco_stats(f, &st);
+	CHECK_EQ(st.queue_full, 6);
+	CHECK_EQ(sf_falco_drops_unplaced(f), 1);
+	pthread_mutex_lock(&bl.mu);
+	bl.release = true;
+	pthread_cond_broadcast(&bl.cond);
+	pthread_mutex_unlock(&bl.mu);
+	settle(f, 11);
+	uint64_t drops = 99;
+	sf_falco_unwatch(f, "sf-9-4-1", &drops);
+	CHECK_EQ(drops, 3);
+	sf_falco_unwatch(f, "sf-9-5-1", &drops);
+	CHECK_EQ(drops, 0);
+	sf_falco_unwatch(f, "sf-9-3-1", &drops);
+	CHECK_EQ(drops, 0);
+	pthread_mutex_lock(&b.mu);
+	CHECK_EQ(b.n, 4);
+	pthread_mutex_unlock(&b.mu);
+	pthread_mutex_lock(&a.mu);
+	CHECK_EQ(a.n, 0);
+	pthread_mutex_unlock(&a.mu);
+	/* a new watch of a reused slot starts from none */
+	CHECK_EQ(sf_falco_watch(f, "sf-9-6-1", on_alert, &a), 0);
+	sf_falco_unwatch(f, "sf-9-6-1", &drops);
+	CHECK_EQ(drops, 0);
 	sf_falco_close(f);
 }
 
@@ -282,5 +372,6 @@ int main(void)
 	test_pb_edges();
 	test_cgroup_name();
 	test_feed_routing();
+	test_feed_drops_per_job();
 	TEST_DONE();
 }

@@ -1,7 +1,8 @@
 /*
  * inspect_test — what a pypi or rubygems body is, read from its content
  * (coordinator/submit/inspect.c): real archives written with libarchive
- * here, benign and hostile — sdists (tar.gz, zip), wheels, projects, gems,
+ * here, benign and hostile — sdists (tar.gz, zip), wheels, projects (tar
+ * and zip), gems, npm package tarballs and projects,
  * Gemfile projects; an npm tarball posing as a wheel or a gem, a wheel
  * with two .dist-info, a compressed "gem", zip and gzip bombs, a
  * metadata.gz bomb, paths with "..", absolute and 100 deep, truncated and
@@ -27,7 +28,7 @@ struct member {
 	size_t len;	  /* 0: strlen(data) */
 };
 
-enum container { TAR_GZ, TAR, ZIP, TAR_XZ };
+enum container { TAR_GZ, TAR, ZIP, TAR_XZ, TAR_ZST };
 
 /* An archive of the members, in memory (malloc'd, *len bytes). */
 static char *build(enum container c, const struct member *m, size_t n, size_t *len)
@@ -45,6 +46,8 @@ static char *build(enum container c, const struct member *m, size_t n, size_t *l
 		archive_write_add_filter_gzip(a);
 	if (c == TAR_XZ)
 		archive_write_add_filter_xz(a);
+	if (c == TAR_ZST && archive_write_add_filter_zstd(a) != ARCHIVE_OK)
+		abort();
 	archive_write_set_bytes_in_last_block(a, 1);
 	if (archive_write_open_memory(a, buf, cap, len) != ARCHIVE_OK)
 		abort();
@@ -223,10 +226,30 @@ static void test_pypi(void)
 	b = build(TAR_GZ, twotops, 2, &len);
 	CHECK_EQ(run(b, len, "pypi", &o), -EBADMSG);
 	free(b);
-	/* a project is a tar: a zip with requirements.txt is refused */
+	/* a project delivered as a zip, with the same bounds as a tar */
 	b = build(ZIP, proj, 3, &len);
-	CHECK_EQ(run(b, len, "pypi", &o), -EBADMSG);
+	CHECK_EQ(run(b, len, "pypi", &o), 0);
+	CHECK(strcmp(o.kind, "project") == 0 && o.name[0] == '\0');
 	free(b);
+	const struct member zipdotdot[] = {{"app/requirements.txt", "x\n", 0},
+					   {"app/../../etc/cron.d/x", "x\n", 0}};
+	b = build(ZIP, zipdotdot, 2, &len);
+	CHECK_EQ(run(b, len, "pypi", &o), -EPERM);
+	free(b);
+	const struct member zipabs[] = {{"/requirements.txt", "x\n", 0}};
+	b = build(ZIP, zipabs, 1, &len);
+	CHECK_EQ(run(b, len, "pypi", &o), -EPERM);
+	free(b);
+	size_t big = 16 << 20;
+	char *zeros = calloc(1, big);
+	const struct member zipbomb[] = {{"app/requirements.txt", "x\n", 0},
+					 {"app/zeros", zeros, big}};
+	b = build(ZIP, zipbomb, 2, &len);
+	CHECK(len < big / 100);
+	CHECK_EQ(run(b, len, "pypi", &o), -EFBIG);
+	CHECK(strstr(o.message, "unpacks to more than") != NULL);
+	free(b);
+	free(zeros);
 }
 
 static void test_gems(void)
@@ -357,9 +380,93 @@ static void test_hostile(void)
 	b = build(TAR_GZ, none, 1, &len);
 	CHECK_EQ(run(b, len, "pypi", &o), -EBADMSG);
 	free(b);
-	CHECK_EQ(sf_inspect_memory("x", 1, "npm", &limits, &o), -EINVAL);
-	CHECK(!sf_inspect_ecosystem("npm") && sf_inspect_ecosystem("pypi") &&
-	      sf_inspect_ecosystem("rubygems"));
+	CHECK_EQ(sf_inspect_memory("x", 1, "cargo", &limits, &o), -EINVAL);
+	CHECK(!sf_inspect_ecosystem("cargo") && sf_inspect_ecosystem("npm") &&
+	      sf_inspect_ecosystem("pypi") && sf_inspect_ecosystem("rubygems"));
+}
+
+/* npm: what the worker installs — package.json at the root or in the
+ * single top directory, npm pack's package/ named a "package" */
+static void test_npm(void)
+{
+	struct sf_inspection o;
+	size_t len;
+	char *b;
+	const char *pj = "{\"name\":\"x\",\"version\":\"1.0.0\"}\n";
+	const struct member packed[] = {{"package/package.json", pj, 0},
+					{"package/index.js", "module.exports = 1\n", 0}};
+	b = build(TAR_GZ, packed, 2, &len);
+	CHECK_EQ(run(b, len, "npm", &o), 0);
+	CHECK(strcmp(o.kind, "package") == 0 && o.name[0] == '\0');
+	/* the same bytes are no Python or Ruby body */
+	CHECK_EQ(run(b, len, "pypi", &o), -EBADMSG);
+	free(b);
+	const struct member rootproj[] = {{"package.json", pj, 0}, {"src/a.js", "1\n", 0}};
+	b = build(TAR, rootproj, 2, &len);
+	CHECK_EQ(run(b, len, "npm", &o), 0);
+	CHECK(strcmp(o.kind, "project") == 0);
+	free(b);
+	const struct member topproj[] = {{"app/", NULL, 0}, {"app/package.json", pj, 0},
+					 {"app/package-lock.json", "{}", 0}};
+	b = build(TAR_XZ, topproj, 3, &len);
+	CHECK_EQ(run(b, len, "npm", &o), 0);
+	CHECK(strcmp(o.kind, "project") == 0);
+	free(b);
+	b = build(ZIP, topproj, 3, &len);
+	CHECK_EQ(run(b, len, "npm", &o), 0);
+	CHECK(strcmp(o.kind, "project") == 0);
+	free(b);
+	/* zstd, which the worker's unpacker reads too */
+	b = build(TAR_ZST, packed, 2, &len);
+	CHECK_EQ(run(b, len, "npm", &o), 0);
+	CHECK(strcmp(o.kind, "package") == 0);
+	free(b);
+	/* neither: no package.json, two top directories, deeper down, a link */
+	const struct member none[] = {{"README.md", "hi\n", 0}};
+	b = build(TAR_GZ, none, 1, &len);
+	CHECK_EQ(run(b, len, "npm", &o), -EBADMSG);
+	CHECK(strstr(o.message, "not an npm package or project") != NULL);
+	free(b);
+	const struct member twotops[] = {{"a/package.json", pj, 0}, {"b/x.js", "1\n", 0}};
+	b = build(TAR_GZ, twotops, 2, &len);
+	CHECK_EQ(run(b, len, "npm", &o), -EBADMSG);
+	free(b);
+	const struct member deep[] = {{"a/b/package.json", pj, 0}};
+	b = build(TAR_GZ, deep, 1, &len);
+	CHECK_EQ(run(b, len, "npm", &o), -EBADMSG);
+	free(b);
+	const struct member dirjson[] = {{"package.json/", NULL, 0}, {"package.json/x", "1", 0}};
+	b = build(TAR_GZ, dirjson, 2, &len);
+	CHECK_EQ(run(b, len, "npm", &o), -EBADMSG);
+	free(b);
+	/* hostile: a path out, a bomb; not an archive */
+	const struct member dotdot[] = {{"package/package.json", pj, 0},
+					{"package/../../x", "1", 0}};
+	b = build(TAR_GZ, dotdot, 2, &len);
+	CHECK_EQ(run(b, len, "npm", &o), -EPERM);
+	free(b);
+	size_t big = 16 << 20;
+	char *zeros = calloc(1, big);
+	const struct member bomb[] = {{"package/package.json", pj, 0}, {"package/z", zeros, big}};
+	b = build(TAR_GZ, bomb, 2, &len);
+	CHECK_EQ(run(b, len, "npm", &o), -EFBIG);
+	free(b);
+	free(zeros);
+	CHECK_EQ(run("hello", 5, "npm", &o), -EBADMSG);
+	CHECK(strstr(o.message, "not a readable archive") != NULL);
+}
+
+/* Gemfile projects as a zip too. */
+static void test_gem_zip(void)
+{
+	struct sf_inspection o;
+	size_t len;
+	const struct member proj[] = {{"app/Gemfile", "source 'https://rubygems.org'\n", 0},
+				      {"app/Gemfile.lock", "GEM\n", 0}};
+	char *b = build(ZIP, proj, 2, &len);
+	CHECK_EQ(run(b, len, "rubygems", &o), 0);
+	CHECK(strcmp(o.kind, "project") == 0);
+	free(b);
 }
 
 int main(void)
@@ -368,5 +475,7 @@ int main(void)
 	test_pypi();
 	test_gems();
 	test_hostile();
+	test_npm();
+	test_gem_zip();
 	TEST_DONE();
 }

@@ -7,7 +7,10 @@
  * package and for nothing npm or the project itself does. And "Delete or
  * rename below system directory" on unlink and rename events with no fd
  * name, as Falco sees them: a workspace below /home (GitHub's) is the
- * package's, a system file is not. (The fields'
+ * package's, a system file is not. And "Python start-up hook written
+ * during install": a .pth or sitecustomize.py that persists fires, the
+ * sitecustomize.py pip's build isolation writes into each temporary build
+ * environment does not. (The fields'
  * values are computed by worker/sensor/packages.c: packages_test.)
  */
 #include <fcntl.h>
@@ -283,10 +286,73 @@ static void test_system_delete(void)
 	sf_rules_free(rs);
 }
 
+static struct sf_proc p_pip = {.pid = 400,
+			       .ppid = 100,
+			       .vpid = 4,
+			       .uid = 1000,
+			       .gid = 1000,
+			       .name = "python3",
+			       .exe = "python3",
+			       .exepath = "/usr/bin/python3.11",
+			       .args = "-I -m pip install --no-index --find-links /work/.dist .",
+			       .cwd = "/work/",
+			       .package = "sf-py-built==1.0.0",
+			       .package_path = "",
+			       .package_dir = ""};
+
+/* How often the start-up hook rule fires on p writing file. */
+static int startup_hook(const struct sf_ruleset *rs, const char *file)
+{
+	struct sf_event ev = write_ev(&p_pip, file, "", "install");
+	struct sf_rules_ctx *ctx = malloc(sizeof(*ctx));
+	if (!ctx)
+		return -1;
+	sf_rules_ctx_init(ctx);
+	struct rule_count c = {"Python start-up hook written during install", 0};
+	sf_rules_eval(rs, ctx, &ev, on_rule, &c);
+	free(ctx);
+	return c.n;
+}
+
+static void test_python_startup_hook(void)
+{
+	const char *paths[] = {SF_RULES_DIR};
+	char err[1024];
+	struct sf_ruleset *rs;
+	int rc = sf_rules_load(&rs, paths, 1, err, sizeof(err));
+	CHECK_EQ(rc, 0);
+	if (rc)
+		return;
+	const char *site = "/work/.venv/lib/python3.11/site-packages";
+	const char *env = "/work/.tmp/pip-build-env-2k7_x9qe";
+	char f[300];
+	/* what persists: a .pth or sitecustomize.py in the environment */
+	snprintf(f, sizeof(f), "%s/sf-hook.pth", site);
+	CHECK_EQ(startup_hook(rs, f), 1);
+	snprintf(f, sizeof(f), "%s/sitecustomize.py", site);
+	CHECK_EQ(startup_hook(rs, f), 1);
+	CHECK_EQ(startup_hook(rs, "/home/runner/.local/usercustomize.py"), 1);
+	/* a sitecustomize.py anywhere else in a build environment than its
+	 * site directory is still one */
+	snprintf(f, sizeof(f), "%s/overlay/lib/python3.11/site-packages/sitecustomize.py", env);
+	CHECK_EQ(startup_hook(rs, f), 1);
+	snprintf(f, sizeof(f), "%s/sitecustomize.py", env);
+	CHECK_EQ(startup_hook(rs, f), 1);
+	/* pip's build isolation: its own sitecustomize.py of the build
+	 * environment, and setuptools' allowed .pth installed into it */
+	snprintf(f, sizeof(f), "%s/site/sitecustomize.py", env);
+	CHECK_EQ(startup_hook(rs, f), 0);
+	snprintf(f, sizeof(f), "%s/overlay/lib/python3.11/site-packages/distutils-precedence.pth",
+		 env);
+	CHECK_EQ(startup_hook(rs, f), 0);
+	sf_rules_free(rs);
+}
+
 int main(void)
 {
 	test_fields();
 	test_rule();
 	test_system_delete();
+	test_python_startup_hook();
 	TEST_DONE();
 }

@@ -12,6 +12,7 @@
 #include "harness.h"
 #include "resolve_gem.h"
 #include "resolve_pypi.h"
+#include "util.h"
 
 static const char page[] =
     "<!DOCTYPE html><html><body><h1>Links for sf-benign</h1>\n"
@@ -93,6 +94,23 @@ int main(void)
 	static const char badsum[] = "---\n1.0 |checksum:xyz\n";
 	CHECK_EQ(sf_gem_parse_info(badsum, sizeof(badsum) - 1, "g", "1.0", sha, err, sizeof(err)),
 		 -EBADMSG);
+	/* CRLF line ends, and a last line without '\n' */
+	static const char crlf[] = "---\r\n1.0 |checksum:"
+				   "3333333333333333333333333333333333333333333333333333333333333333";
+	CHECK_EQ(sf_gem_parse_info(crlf, sizeof(crlf) - 1, "g", "1.0", sha, err, sizeof(err)), 0);
+	CHECK(sha[0] == '3' && strlen(sha) == 64);
+
+	/* the line reader the metadata and index readers share (util.h) */
+	static const char lines[] = "a\r\n\nbc\nd";
+	const char *lp = lines, *lend = lines + sizeof(lines) - 1, *line;
+	size_t llen;
+	CHECK(sf_next_line(&lp, lend, &line, &llen) && llen == 1 && line[0] == 'a');
+	CHECK(sf_next_line(&lp, lend, &line, &llen) && llen == 0);
+	CHECK(sf_next_line(&lp, lend, &line, &llen) && llen == 2 && !strncmp(line, "bc", 2));
+	CHECK(sf_next_line(&lp, lend, &line, &llen) && llen == 1 && line[0] == 'd');
+	CHECK(!sf_next_line(&lp, lend, &line, &llen));
+	lp = lines;
+	CHECK(!sf_next_line(&lp, lines, &line, &llen)); /* empty text: no line */
 	CHECK(sf_gem_name_valid("sf-gem_x.y") && !sf_gem_name_valid("../x") &&
 	      !sf_gem_name_valid("a/b") && !sf_gem_name_valid(".x"));
 	CHECK(sf_gem_version_valid("1.0.0.pre") && !sf_gem_version_valid("~> 1.0"));

@@ -12,7 +12,7 @@ static void test_jobs_roundtrip(void)
 	struct sf_job j[2] = {{.job_id = 42, .attempt = 2, .ecosystem = "npm", .size = 1234,
 			       .url = "http://127.0.0.1:3000/v1/artifacts/x", .time_limit_s = 300,
 			       .memory_mb = 512, .pids = 100, .disk_mb = 64, .network = "offline",
-			       .lease_deadline_ms = 1700000000000LL},
+			       .kind = "wheel", .lease_deadline_ms = 1700000000000LL},
 			      {.job_id = 43, .attempt = 1, .ecosystem = "pypi", .size = 0,
 			       .url = "http://h/y"}};
 	strcpy(j[0].scan_id, "0b0e4b7e-9a0c-4d43-8c6e-5f2a1f0b9d11");
@@ -38,6 +38,9 @@ static void test_jobs_roundtrip(void)
 	/* the network: as asked for, or none (the worker's default) */
 	CHECK(d[0].network && strcmp(d[0].network, "offline") == 0);
 	CHECK(d[1].network == NULL);
+	/* the coordinator's reading of the body, or none */
+	CHECK(d[0].kind && strcmp(d[0].kind, "wheel") == 0);
+	CHECK(d[1].kind == NULL);
 	sf_msg_free(&m);
 
 	/* Every truncation of a valid message is rejected, never crashes. */
@@ -55,6 +58,73 @@ static void test_jobs_roundtrip(void)
 	sf_buf_free(&buf);
 	CHECK_EQ(sf_wire_encode_jobs(j, SF_WIRE_MAX_JOBS + 1, &buf), -EINVAL);
 	sf_buf_free(&buf);
+}
+
+/* A jobs message as a coordinator from before artifact.kind packed it
+ * (artifact: sha256, size, url), or with `extra` keys in the artifact as a
+ * newer one might (an unknown key, a kind of the wrong type). */
+static void pack_old_job(msgpack_sbuffer *sb, int extra)
+{
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	msgpack_pack_str_with_body(&pk, "v", 1);
+	msgpack_pack_int(&pk, SF_WIRE_VERSION);
+	msgpack_pack_str_with_body(&pk, "type", 4);
+	msgpack_pack_str_with_body(&pk, "jobs", 4);
+	msgpack_pack_str_with_body(&pk, "jobs", 4);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 5);
+	msgpack_pack_str_with_body(&pk, "job_id", 6);
+	msgpack_pack_int64(&pk, 7);
+	msgpack_pack_str_with_body(&pk, "attempt", 7);
+	msgpack_pack_int(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "scan_id", 7);
+	msgpack_pack_str_with_body(&pk, "0b0e4b7e-9a0c-4d43-8c6e-5f2a1f0b9d11", 36);
+	msgpack_pack_str_with_body(&pk, "ecosystem", 9);
+	msgpack_pack_str_with_body(&pk, "pypi", 4);
+	msgpack_pack_str_with_body(&pk, "artifact", 8);
+	msgpack_pack_map(&pk, 3 + (extra ? 1 : 0));
+	char sha[64];
+	memset(sha, 'c', sizeof(sha));
+	msgpack_pack_str_with_body(&pk, "sha256", 6);
+	msgpack_pack_str_with_body(&pk, sha, sizeof(sha));
+	msgpack_pack_str_with_body(&pk, "size", 4);
+	msgpack_pack_int(&pk, 10);
+	msgpack_pack_str_with_body(&pk, "url", 3);
+	msgpack_pack_str_with_body(&pk, "http://h/a", 10);
+	if (extra == 1) {
+		msgpack_pack_str_with_body(&pk, "flavour", 7);
+		msgpack_pack_str_with_body(&pk, "x", 1);
+	} else if (extra == 2) {
+		msgpack_pack_str_with_body(&pk, "kind", 4);
+		msgpack_pack_int(&pk, 3);
+	}
+}
+
+static void test_job_kind_compat(void)
+{
+	msgpack_sbuffer sb;
+	struct sf_msg m;
+	msgpack_sbuffer_init(&sb);
+	/* an older coordinator's job: no kind, the worker tells it itself */
+	pack_old_job(&sb, 0);
+	CHECK_EQ(sf_wire_decode(sb.data, sb.size, &m), 0);
+	CHECK(m.u.jobs.njobs == 1 && m.u.jobs.jobs[0].kind == NULL &&
+	      strcmp(m.u.jobs.jobs[0].ecosystem, "pypi") == 0);
+	sf_msg_free(&m);
+	/* a key this decoder does not know is ignored, as older workers
+	 * ignore artifact.kind */
+	msgpack_sbuffer_clear(&sb);
+	pack_old_job(&sb, 1);
+	CHECK_EQ(sf_wire_decode(sb.data, sb.size, &m), 0);
+	CHECK(m.u.jobs.jobs[0].kind == NULL);
+	sf_msg_free(&m);
+	/* a kind that is not a string: malformed */
+	msgpack_sbuffer_clear(&sb);
+	pack_old_job(&sb, 2);
+	CHECK_EQ(sf_wire_decode(sb.data, sb.size, &m), -EPROTO);
+	msgpack_sbuffer_destroy(&sb);
 }
 
 /* Packs a want by hand, so the decoder sees what an encoder would refuse. */
@@ -332,6 +402,7 @@ int main(void)
 {
 	test_jobs_roundtrip();
 	test_want_roundtrip();
+	test_job_kind_compat();
 	test_batch_roundtrip();
 	test_hostile();
 	test_garbage();

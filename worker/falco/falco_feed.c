@@ -23,6 +23,7 @@ struct feed_watch {
 	sf_falco_alert_fn fn;
 	void *arg;
 	bool used;
+	uint64_t drops; /* its alerts the full queue lost (f->mu) */
 };
 
 struct sf_falco {
@@ -41,8 +42,13 @@ struct sf_falco {
 	int64_t pulse_evtnum;		 /* evt.num of the last pulse seen */
 	bool warned_unplaced;
 
-	pthread_mutex_t wmu; /* the watch table; held during callbacks */
+	/* The watch table; held during callbacks. Writers of a watch's cid
+	 * and used also hold mu (taken after wmu), so the intake may match a
+	 * dropped alert to its job under mu alone, never waiting on a
+	 * callback. */
+	pthread_mutex_t wmu;
 	struct feed_watch watches[SF_FALCO_MAX_WATCHES];
+	uint64_t drops_unplaced; /* dropped alerts no job can be told from (mu) */
 
 	pthread_mutex_t pmu; /* pulses go out one at a time, in seq order */
 	pthread_t dispatcher, pulser;
@@ -68,6 +74,40 @@ static void feed_deadline(struct timespec *ts, int ms)
 
 /* --- intake (source threads) --------------------------------------------- */
 
+/* The watch whose container an alert's cgroup name starts with (followed
+ * by '-'), or NULL. The caller holds wmu or mu. */
+static struct feed_watch *feed_watch_of(struct sf_falco *f, const char *name)
+{
+	for (int i = 0; i < SF_FALCO_MAX_WATCHES; i++) {
+		struct feed_watch *w = &f->watches[i];
+		size_t n = strlen(w->cid);
+		if (w->used && strncmp(name, w->cid, n) == 0 && name[n] == '-')
+			return w;
+	}
+	return NULL;
+}
+
+/* An alert the full queue lost (f->mu held): counted against the job
+ * whose sandbox it came from, so that job knows its alerts are
+ * incomplete and the jobs beside it do not; one without thread.cgroups
+ * could be any job's, and counts against every job watched meanwhile.
+ * A host process's or another worker's sandbox's is none of this
+ * worker's jobs'. */
+static void feed_count_drop(struct sf_falco *f, const struct sf_alert *a)
+{
+	char name[128];
+	const char *cg = sf_falco_alert_field(a, "thread.cgroups");
+	if (!cg) {
+		f->drops_unplaced++;
+		return;
+	}
+	if (sf_falco_cgroup_name(cg, f->opts.cgroup_parent, name, sizeof(name)) != 0)
+		return;
+	struct feed_watch *w = feed_watch_of(f, name);
+	if (w)
+		w->drops++;
+}
+
 int sf_falco_deliver(struct sf_falco *f, enum sf_falco_format fmt, const void *buf, size_t len)
 {
 	struct sf_alert a;
@@ -79,8 +119,10 @@ int sf_falco_deliver(struct sf_falco *f, enum sf_falco_format fmt, const void *b
 		f->st.oversized++;
 	else if (rc)
 		f->st.malformed++;
-	else if (f->count == f->opts.queue)
+	else if (f->count == f->opts.queue) {
 		f->st.queue_full++;
+		feed_count_drop(f, &a);
+	}
 	if (rc == 0 && f->count < f->opts.queue) {
 		f->ring[(f->head + f->count) % f->opts.queue] = a;
 		f->count++;
@@ -259,12 +301,9 @@ static void feed_route(struct sf_falco *f, struct sf_alert *a)
 	}
 	if (rc == 0) {
 		pthread_mutex_lock(&f->wmu);
-		for (int i = 0; i < SF_FALCO_MAX_WATCHES && !handed; i++) {
-			struct feed_watch *w = &f->watches[i];
-			size_t n = strlen(w->cid);
-			if (!w->used || strncmp(name, w->cid, n) != 0 || name[n] != '-')
-				continue;
-			w->fn(w->arg, a, name + n + 1);
+		struct feed_watch *w = feed_watch_of(f, name);
+		if (w) {
+			w->fn(w->arg, a, name + strlen(w->cid) + 1);
 			handed = true;
 		}
 		pthread_mutex_unlock(&f->wmu);
@@ -327,23 +366,41 @@ int sf_falco_watch(struct sf_falco *f, const char *cid, sf_falco_alert_fn fn, vo
 		struct feed_watch *w = &f->watches[i];
 		if (w->used)
 			continue;
+		pthread_mutex_lock(&f->mu);
 		sf_strlcpy(w->cid, cid, sizeof(w->cid));
 		w->fn = fn;
 		w->arg = arg;
 		w->used = true;
+		w->drops = 0;
+		pthread_mutex_unlock(&f->mu);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&f->wmu);
 	return rc;
 }
 
-void sf_falco_unwatch(struct sf_falco *f, const char *cid)
+void sf_falco_unwatch(struct sf_falco *f, const char *cid, uint64_t *drops)
 {
+	if (drops)
+		*drops = 0;
 	pthread_mutex_lock(&f->wmu);
+	pthread_mutex_lock(&f->mu);
 	for (int i = 0; i < SF_FALCO_MAX_WATCHES; i++)
-		if (f->watches[i].used && !strcmp(f->watches[i].cid, cid))
+		if (f->watches[i].used && !strcmp(f->watches[i].cid, cid)) {
 			f->watches[i].used = false;
+			if (drops)
+				*drops = f->watches[i].drops;
+		}
+	pthread_mutex_unlock(&f->mu);
 	pthread_mutex_unlock(&f->wmu);
+}
+
+uint64_t sf_falco_drops_unplaced(struct sf_falco *f)
+{
+	pthread_mutex_lock(&f->mu);
+	uint64_t n = f->drops_unplaced;
+	pthread_mutex_unlock(&f->mu);
+	return n;
 }
 
 void sf_falco_stats(struct sf_falco *f, struct sf_falco_stats *st)

@@ -11,7 +11,9 @@
  *            handed to that job's watch; others ignored and counted
  *
  * The queue never makes a source wait: when it is full the alert is
- * dropped and counted, so a slow job never backs up into Falco.
+ * dropped and counted — against the job its cgroup names, so that job,
+ * and only that one, knows its alerts are incomplete — and a slow job
+ * never backs up into Falco.
  *
  * Pulses: Falco's alerts carry no end-of-stream mark, and a Falco that
  * restarts loses what it had queued and sees nothing while it is down.
@@ -102,7 +104,14 @@ void sf_falco_stats(struct sf_falco *f, struct sf_falco_stats *st);
 /* Delivers alerts of cgroups named "<cid>-<phase>" to fn until unwatched.
  * -EEXIST, -ENOSPC (SF_FALCO_MAX_WATCHES), -ENAMETOOLONG. */
 int sf_falco_watch(struct sf_falco *f, const char *cid, sf_falco_alert_fn fn, void *arg);
-void sf_falco_unwatch(struct sf_falco *f, const char *cid);
+/* Stops delivering cid's alerts; *drops (drops may be NULL) receives how
+ * many of them the full queue lost while it was watched: each job knows
+ * its own, whatever the jobs beside it lost. */
+void sf_falco_unwatch(struct sf_falco *f, const char *cid, uint64_t *drops);
+
+/* Alerts the full queue lost that name no cgroup (thread.cgroups absent),
+ * so could have been any job's: a count since open, to compare. */
+uint64_t sf_falco_drops_unplaced(struct sf_falco *f);
 
 /* Runs a pulse and waits up to timeout_ms for it to come back: then every
  * alert on an earlier event has been dispatched. *epoch receives the

@@ -21,7 +21,7 @@ struct sf_falco_watch {
 	pthread_mutex_t mu; /* collect and packages: the dispatcher vs phase changes */
 	bool watching;
 	uint64_t epoch;	     /* at the opening pulse */
-	uint64_t queue_full; /* the feed's count at the start */
+	uint64_t unplaced;   /* the feed's drops of no known cgroup, at the start */
 	uint64_t alerts;     /* this job's */
 };
 
@@ -119,9 +119,7 @@ int sf_falco_watch_start(struct sf_falco_watch **out, struct sf_falco *falco, co
 		sf_falco_watch_free(w);
 		return rc;
 	}
-	struct sf_falco_stats st;
-	sf_falco_stats(falco, &st);
-	w->queue_full = st.queue_full;
+	w->unplaced = sf_falco_drops_unplaced(falco);
 	w->watching = true;
 	*out = w;
 	return 0;
@@ -138,12 +136,13 @@ int sf_falco_watch_finish(struct sf_falco_watch *w, struct sf_batch *b, char *er
 {
 	uint64_t epoch = w->epoch;
 	int rc = sf_falco_sync(w->falco, SF_FALCO_SYNC_MS, &epoch);
-	sf_falco_unwatch(w->falco, w->cid);
+	uint64_t drops = 0;
+	sf_falco_unwatch(w->falco, w->cid, &drops);
 	w->watching = false;
 	struct sf_falco_stats st;
 	sf_falco_stats(w->falco, &st);
 	b->events = w->alerts;
-	b->drops = st.queue_full - w->queue_full;
+	b->drops = drops + (sf_falco_drops_unplaced(w->falco) - w->unplaced);
 	if (rc) {
 		snprintf(err, errlen, "Falco's closing pulse did not come back within %d s: alerts"
 				      " of the install may be missing",
@@ -156,6 +155,12 @@ int sf_falco_watch_finish(struct sf_falco_watch *w, struct sf_batch *b, char *er
 			 st.connected ? "a pulse went missing or the stream broke" : "disconnected");
 		return -EIO;
 	}
+	if (b->drops) {
+		snprintf(err, errlen, "the worker's Falco queue was full and lost %llu alerts of this"
+				      " job (--falco-queue): alerts of the install may be missing",
+			 (unsigned long long)b->drops);
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -164,7 +169,7 @@ void sf_falco_watch_free(struct sf_falco_watch *w)
 	if (!w)
 		return;
 	if (w->watching)
-		sf_falco_unwatch(w->falco, w->cid);
+		sf_falco_unwatch(w->falco, w->cid, NULL);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }

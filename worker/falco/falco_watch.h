@@ -51,8 +51,10 @@ int sf_falco_watch_start(struct sf_falco_watch **out, struct sf_falco *falco, co
 void sf_falco_watch_phase(struct sf_falco_watch *w);
 
 /* Waits for the closing pulse and stops; b->events = the job's alerts,
- * b->drops = alerts the worker dropped meanwhile (queue full). 0, or
- * -EIO with err saying why alerts of the job may be missing. */
+ * b->drops = alerts of the job the worker's full queue dropped (those
+ * naming no cgroup, which could be anyone's, included). 0, or -EIO with
+ * err saying why alerts of the job may be missing: Falco lost some (the
+ * pulses tell), or the worker dropped some of the job's. */
 int sf_falco_watch_finish(struct sf_falco_watch *w, struct sf_batch *b, char *err, size_t errlen);
 
 /* Stops watching if still watching; NULL is fine. */

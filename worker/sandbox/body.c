@@ -401,22 +401,54 @@ static int body_gem(const char *dir, struct sf_body *b, char *err, size_t errlen
 
 /* --- detection --------------------------------------------------------------- */
 
+/* The kinds as the coordinator names them (inspect.h), by ecosystem. */
+static const struct {
+	const char *ecosystem, *name;
+	enum sf_body_kind kind;
+} body_kinds[] = {
+    {"pypi", "sdist", SF_BODY_SDIST},	     {"pypi", "wheel", SF_BODY_WHEEL},
+    {"pypi", "project", SF_BODY_PY_PROJECT}, {"rubygems", "gem", SF_BODY_GEM},
+    {"rubygems", "project", SF_BODY_GEM_PROJECT},
+};
+
+const char *sf_body_kind_name(enum sf_body_kind kind)
+{
+	for (size_t i = 0; i < sizeof(body_kinds) / sizeof(body_kinds[0]); i++)
+		if (body_kinds[i].kind == kind)
+			return body_kinds[i].name;
+	return "?";
+}
+
+/* An sdist: PKG-INFO next to setup.py or pyproject.toml in the root
+ * (b->root and b->files read). *found false when that is not there. */
+static int body_sdist(const char *dir, struct sf_body *b, char *err, size_t errlen, bool *found)
+{
+	char rel[300];
+	snprintf(rel, sizeof(rel), "%s%sPKG-INFO", b->root, b->root[0] ? "/" : "");
+	*found = body_has(dir, rel) && (b->files & (SF_BODY_SETUP_PY | SF_BODY_PYPROJECT));
+	if (!*found)
+		return 0;
+	b->kind = SF_BODY_SDIST;
+	return body_metadata(dir, rel, b, err, errlen);
+}
+
+static bool body_py_project(const struct sf_body *b)
+{
+	return b->files & (SF_BODY_REQUIREMENTS | SF_BODY_PYPROJECT | SF_BODY_POETRY_LOCK |
+			   SF_BODY_PIPFILE_LOCK | SF_BODY_SETUP_PY);
+}
+
 static int body_pypi(const char *dir, struct sf_body *b, char *err, size_t errlen)
 {
-	bool wheel;
-	int rc = body_wheel(dir, b, err, errlen, &wheel);
-	if (rc || wheel)
+	bool found;
+	int rc = body_wheel(dir, b, err, errlen, &found);
+	if (rc || found)
 		return rc;
 	body_root(dir, b->root, sizeof(b->root));
 	b->files = body_files(dir, b->root);
-	char rel[300];
-	snprintf(rel, sizeof(rel), "%s%sPKG-INFO", b->root, b->root[0] ? "/" : "");
-	if (body_has(dir, rel) && (b->files & (SF_BODY_SETUP_PY | SF_BODY_PYPROJECT))) {
-		b->kind = SF_BODY_SDIST;
-		return body_metadata(dir, rel, b, err, errlen);
-	}
-	if (b->files & (SF_BODY_REQUIREMENTS | SF_BODY_PYPROJECT | SF_BODY_POETRY_LOCK |
-			SF_BODY_PIPFILE_LOCK | SF_BODY_SETUP_PY)) {
+	if ((rc = body_sdist(dir, b, err, errlen, &found)) || found)
+		return rc;
+	if (body_py_project(b)) {
 		b->kind = SF_BODY_PY_PROJECT;
 		return 0;
 	}
@@ -427,10 +459,14 @@ static int body_pypi(const char *dir, struct sf_body *b, char *err, size_t errle
 	return -ENOENT;
 }
 
-static int body_rubygems(const char *dir, struct sf_body *b, char *err, size_t errlen)
+static bool body_is_gem(const char *dir)
 {
-	if (body_has(dir, "metadata.gz") && body_has(dir, "data.tar.gz"))
-		return body_gem(dir, b, err, errlen);
+	return body_has(dir, "metadata.gz") && body_has(dir, "data.tar.gz");
+}
+
+/* A Ruby project: Gemfile (and Gemfile.lock) in the root (read here). */
+static int body_gem_project(const char *dir, struct sf_body *b, char *err, size_t errlen)
+{
 	body_root(dir, b->root, sizeof(b->root));
 	b->files = body_files(dir, b->root);
 	if (b->files & (SF_BODY_GEMFILE | SF_BODY_GEMFILE_LOCK)) {
@@ -446,16 +482,89 @@ static int body_rubygems(const char *dir, struct sf_body *b, char *err, size_t e
 	return -ENOENT;
 }
 
-int sf_body_detect(const char *ecosystem, const char *dir, struct sf_body *b, char *err,
+static int body_rubygems(const char *dir, struct sf_body *b, char *err, size_t errlen)
+{
+	if (body_is_gem(dir))
+		return body_gem(dir, b, err, errlen);
+	return body_gem_project(dir, b, err, errlen);
+}
+
+/* The body read as the kind the coordinator named: that kind's check
+ * alone, nothing guessed. */
+static int body_as(const char *dir, enum sf_body_kind kind, struct sf_body *b, char *err,
 		   size_t errlen)
 {
+	bool found = false;
+	int rc = 0;
+	switch (kind) {
+	case SF_BODY_WHEEL:
+		rc = body_wheel(dir, b, err, errlen, &found);
+		if (rc == 0 && !found)
+			snprintf(err, errlen, "no *.dist-info directory with WHEEL at the top");
+		break;
+	case SF_BODY_SDIST:
+		body_root(dir, b->root, sizeof(b->root));
+		b->files = body_files(dir, b->root);
+		rc = body_sdist(dir, b, err, errlen, &found);
+		if (rc == 0 && !found)
+			snprintf(err, errlen, "no PKG-INFO next to setup.py or pyproject.toml at the"
+					      " root or in its single top directory");
+		break;
+	case SF_BODY_PY_PROJECT:
+		body_root(dir, b->root, sizeof(b->root));
+		b->files = body_files(dir, b->root);
+		b->kind = SF_BODY_PY_PROJECT;
+		found = body_py_project(b);
+		if (!found)
+			snprintf(err, errlen, "no requirements.txt, pyproject.toml, poetry.lock,"
+					      " Pipfile.lock or setup.py at the root or in its single"
+					      " top directory");
+		break;
+	case SF_BODY_GEM:
+		found = body_is_gem(dir);
+		if (found)
+			rc = body_gem(dir, b, err, errlen);
+		else
+			snprintf(err, errlen, "no metadata.gz and data.tar.gz at the top");
+		break;
+	case SF_BODY_GEM_PROJECT:
+		rc = body_gem_project(dir, b, err, errlen);
+		found = rc == 0;
+		break;
+	}
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc == 0 && found)
+		return 0;
+	char why[400];
+	snprintf(why, sizeof(why), "%s", err);
+	snprintf(err, errlen, "the coordinator read this body as kind %s, but the worker's reading of"
+			      " the unpacked tree disagrees: %s", sf_body_kind_name(kind), why);
+	return -EBADMSG;
+}
+
+int sf_body_detect(const char *ecosystem, const char *kind, const char *dir, struct sf_body *b,
+		   char *err, size_t errlen)
+{
 	memset(b, 0, sizeof(*b));
-	if (ecosystem && !strcmp(ecosystem, "pypi"))
+	err[0] = '\0';
+	bool known = ecosystem && (!strcmp(ecosystem, "pypi") || !strcmp(ecosystem, "rubygems"));
+	if (!known) {
+		snprintf(err, errlen, "unknown ecosystem '%s'", ecosystem ? ecosystem : "");
+		return -EINVAL;
+	}
+	if (kind && kind[0]) {
+		for (size_t i = 0; i < sizeof(body_kinds) / sizeof(body_kinds[0]); i++)
+			if (!strcmp(body_kinds[i].ecosystem, ecosystem) &&
+			    !strcmp(body_kinds[i].name, kind))
+				return body_as(dir, body_kinds[i].kind, b, err, errlen);
+		snprintf(err, errlen, "the coordinator read this body as kind '%.40s', which is not a"
+				      " kind of %s body this worker installs", kind, ecosystem);
+		return -EINVAL;
+	}
+	if (!strcmp(ecosystem, "pypi"))
 		return body_pypi(dir, b, err, errlen);
-	if (ecosystem && !strcmp(ecosystem, "rubygems"))
-		return body_rubygems(dir, b, err, errlen);
-	snprintf(err, errlen, "unknown ecosystem '%s'", ecosystem ? ecosystem : "");
-	return -EINVAL;
+	return body_rubygems(dir, b, err, errlen);
 }
 
 void sf_body_id(const struct sf_body *b, char *out, size_t outlen)

@@ -8,6 +8,9 @@
  * (Gemfile, Gemfile.lock). A package's name and version come from its
  * own metadata (PKG-INFO, METADATA, the gem's gzip'd YAML specification).
  *
+ * A job names the kind the coordinator read (wire.h artifact.kind): then
+ * only that kind's check is made, and a tree it does not fit is refused.
+ *
  * Every file is read from the host beneath the tree (sf_open_beneath: no
  * link leads out), non-blocking and bounded; nothing is run.
  *
@@ -63,10 +66,18 @@ struct sf_body {
 };
 
 /* Tells the kind of the tree unpacked in dir for ecosystem ("pypi" or
- * "rubygems"). 0, or -ENOENT / -EBADMSG with err saying what was expected
- * or what is malformed. */
-int sf_body_detect(const char *ecosystem, const char *dir, struct sf_body *b, char *err,
-		   size_t errlen);
+ * "rubygems"). kind: what the coordinator read the body to be (the job's
+ * artifact.kind, inspect.h's names: "sdist", "wheel", "project", "gem"),
+ * or NULL / "" when it did not say (then the worker tells it itself). A
+ * kind named is checked alone, never re-guessed: a tree that is not that
+ * kind is -EBADMSG, a kind this worker does not know -EINVAL. 0, or
+ * -ENOENT / -EBADMSG / -EINVAL with err saying what was expected or what
+ * is malformed. */
+int sf_body_detect(const char *ecosystem, const char *kind, const char *dir, struct sf_body *b,
+		   char *err, size_t errlen);
+
+/* The coordinator's name of a kind ("sdist", "wheel", "project", "gem"). */
+const char *sf_body_kind_name(enum sf_body_kind kind);
 
 /* The identity a report names it by: "name==version" (Python),
  * "name-version" (gems), the root directory's name for a project. */

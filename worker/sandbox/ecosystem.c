@@ -22,11 +22,11 @@ const struct sf_ecosystem *sf_ecosystem_find(const char *name)
 	return NULL;
 }
 
-int sf_eco_job_init(struct sf_eco_job *e, const char *ecosystem, const char *tree, char *err,
-		    size_t errlen)
+int sf_eco_job_init(struct sf_eco_job *e, const char *ecosystem, const char *kind, const char *tree,
+		    char *err, size_t errlen)
 {
 	memset(e, 0, sizeof(*e));
-	int rc = sf_body_detect(ecosystem, tree, &e->body, err, errlen);
+	int rc = sf_body_detect(ecosystem, kind, tree, &e->body, err, errlen);
 	if (rc)
 		return rc;
 	sf_body_id(&e->body, e->id, sizeof(e->id));

@@ -54,6 +54,13 @@ struct sf_eco_job {
 	 * would send the fetch elsewhere (a requirements file's --index-url…) */
 	void (*note)(void *arg, const char *line);
 	void *note_arg;
+	/* called by prepare for a fact about the body the worker reads on the
+	 * host (a Gemfile.lock's BUNDLED WITH), phase fetch; note_arg */
+	void (*fact)(void *arg, const char *kind, const char *value, const char *detail);
+	/* the sandbox's root file system on the host (what its tools are), or
+	 * NULL */
+	const char *rootfs;
+	char bundler[32]; /* gem: the image's bundler version ("" unknown) */
 	uint16_t proxy_port; /* the registry proxy inside the sandbox (fetch) */
 	bool cache;	     /* the worker's download cache is mounted (fetch) */
 	/* after the install: what the import loads, each in a fresh
@@ -82,10 +89,11 @@ struct sf_ecosystem {
 /* The builders of ecosystem `name`; NULL for npm (and unknown names). */
 const struct sf_ecosystem *sf_ecosystem_find(const char *name);
 
-/* Reads the body of the tree unpacked at `tree` (body.h) and names the
- * job's identity. */
-int sf_eco_job_init(struct sf_eco_job *e, const char *ecosystem, const char *tree, char *err,
-		    size_t errlen);
+/* Reads the body of the tree unpacked at `tree` as the kind the
+ * coordinator named (NULL: not named; body.h) and names the job's
+ * identity. */
+int sf_eco_job_init(struct sf_eco_job *e, const char *ecosystem, const char *kind, const char *tree,
+		    char *err, size_t errlen);
 /* Where the tree the phases see is mounted in the sandbox (work) and the
  * body's directory below it (rel). */
 void sf_eco_job_place(struct sf_eco_job *e, const char *work, const char *rel);

@@ -1,6 +1,7 @@
 /* gem — see gem.h. */
 #include "gem.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +58,129 @@ static int gem_write_gemfile(const struct sf_eco_job *e, const char *tree, char 
 	return rc;
 }
 
+/* Reads rel below dir: a regular file, bounded, no link out. */
+static int gem_read(const char *dir, const char *rel, char *buf, size_t buflen, size_t *len)
+{
+	int fd = sf_open_beneath(dir, rel, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0)
+		return fd;
+	struct stat st;
+	ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, buf, buflen - 1) : -1;
+	close(fd);
+	if (n < 0)
+		return -EBADMSG;
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return 0;
+}
+
+/* Whether s is a version as RubyGems writes one: digits first, then
+ * [0-9A-Za-z.-]. */
+static bool gem_version_ok(const char *s, size_t n)
+{
+	if (n == 0 || s[0] < '0' || s[0] > '9')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-')
+			return false;
+	return true;
+}
+
+bool sf_gem_lock_bundler(const char *text, size_t len, char *out, size_t outlen)
+{
+	const char *p = text, *end = text + len, *line;
+	size_t n;
+	bool section = false;
+	out[0] = '\0';
+	while (sf_next_line(&p, end, &line, &n)) {
+		if (!section) {
+			section = n == 12 && !memcmp(line, "BUNDLED WITH", 12);
+			continue;
+		}
+		while (n && (*line == ' ' || *line == '\t'))
+			line++, n--;
+		while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+			n--;
+		if (!gem_version_ok(line, n) || n >= outlen)
+			return false;
+		memcpy(out, line, n);
+		out[n] = '\0';
+		return true;
+	}
+	return false;
+}
+
+/* The highest bundler-VERSION.gemspec in dir into best (left alone when
+ * there is none higher). */
+static void gem_best_bundler(const char *dir, char *best, size_t bestlen)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n <= 16 || strncmp(de->d_name, "bundler-", 8) ||
+		    strcmp(de->d_name + n - 8, ".gemspec"))
+			continue;
+		const char *v = de->d_name + 8;
+		size_t vn = n - 16;
+		if (!gem_version_ok(v, vn) || vn >= bestlen)
+			continue;
+		char ver[64];
+		snprintf(ver, sizeof(ver), "%.*s", (int)vn, v);
+		if (!best[0] || strverscmp(ver, best) > 0)
+			sf_strlcpy(best, ver, bestlen);
+	}
+	closedir(d);
+}
+
+int sf_gem_image_bundler(const char *rootfs, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	if (!rootfs)
+		return -ENOENT;
+	char dir[4200];
+	snprintf(dir, sizeof(dir), "%s/usr/share/rubygems-integration/all/specifications", rootfs);
+	gem_best_bundler(dir, out, outlen);
+	/* Ruby's own: usr/lib/ruby/gems/<abi>/specifications{,/default} */
+	snprintf(dir, sizeof(dir), "%s/usr/lib/ruby/gems", rootfs);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) > 32)
+			continue;
+		char spec[4300];
+		snprintf(spec, sizeof(spec), "%s/%s/specifications", dir, de->d_name);
+		gem_best_bundler(spec, out, outlen);
+		snprintf(spec, sizeof(spec), "%s/%s/specifications/default", dir, de->d_name);
+		gem_best_bundler(spec, out, outlen);
+	}
+	if (d)
+		closedir(d);
+	return out[0] ? 0 : -ENOENT;
+}
+
+/* A project's Gemfile.lock naming a bundler: noted (the scan runs the
+ * image's bundler whatever the lock says). */
+static void gem_note_lock(struct sf_eco_job *e, const char *tree)
+{
+	char want[64];
+	size_t len;
+	if (!(e->body.files & SF_BODY_GEMFILE_LOCK) || !e->fact)
+		return;
+	char *text = malloc(GEM_SPEC_MAX);
+	bool named = text && gem_read(tree, "Gemfile.lock", text, GEM_SPEC_MAX, &len) == 0 &&
+		     sf_gem_lock_bundler(text, len, want, sizeof(want));
+	free(text);
+	if (!named)
+		return;
+	char detail[128];
+	snprintf(detail, sizeof(detail), "run with the image's bundler %s",
+		 e->bundler[0] ? e->bundler : "(unknown)");
+	e->fact(e->note_arg, "bundled_with", want, detail);
+}
+
 static int gem_prepare(struct sf_eco_job *e, const char *tree, const char *artifact, char *err,
 		       size_t errlen)
 {
@@ -70,11 +194,18 @@ static int gem_prepare(struct sf_eco_job *e, const char *tree, const char *artif
 			return rc;
 		}
 	}
-	if ((rc = sf_eco_mkdir(tree, ".dist")) || (rc = sf_eco_mkdir(tree, ".tmp")) ||
+	sf_gem_image_bundler(e->rootfs, e->bundler, sizeof(e->bundler));
+	/* A project's .dist is left to bundler: a frozen bundler 2.3 that
+	 * finds its cache directory installs from it alone ("local"), so a
+	 * fetch that found one would download nothing. */
+	bool project = e->body.kind == SF_BODY_GEM_PROJECT;
+	if ((!project && (rc = sf_eco_mkdir(tree, ".dist"))) || (rc = sf_eco_mkdir(tree, ".tmp")) ||
 	    (rc = sf_eco_mkdir(tree, ".gems"))) {
 		snprintf(err, errlen, "cannot prepare the tree: %s", strerror(-rc));
 		return rc;
 	}
+	if (project)
+		gem_note_lock(e, tree);
 	if (e->body.kind != SF_BODY_GEM)
 		return 0;
 	char rel[500];
@@ -100,6 +231,17 @@ static void gem_env(const struct sf_eco_job *e, bool fetch, struct sf_argv *env)
 	sf_argv_add(env, "BUNDLE_DISABLE_VERSION_CHECK=true");
 	sf_argv_add(env, "BUNDLE_SILENCE_ROOT_WARNING=true");
 	sf_argv_add(env, "BUNDLE_NO_PRUNE=true");
+	/* the image's bundler, whatever a Gemfile.lock's BUNDLED WITH says:
+	 * bundler 2.3 would otherwise install the lock's version from the
+	 * source and restart with it (its SelfManager switches only while
+	 * BUNDLER_VERSION is unset) */
+	if (e->bundler[0])
+		sf_argv_add(env, "BUNDLER_VERSION=%s", e->bundler);
+	/* a project's Gemfile.lock is the tree exactly, in every phase: a lock
+	 * that disagrees with its Gemfile fails (bundler's "The dependencies
+	 * in your gemfile changed") instead of being re-resolved */
+	if (e->body.kind == SF_BODY_GEM_PROJECT && (e->body.files & SF_BODY_GEMFILE_LOCK))
+		sf_argv_add(env, "BUNDLE_FROZEN=true");
 }
 
 static int gem_fetch(const struct sf_eco_job *e, struct sf_argv *argv, struct sf_argv *env)
@@ -138,10 +280,6 @@ static int gem_install(const struct sf_eco_job *e, struct sf_argv *argv, struct 
 		sf_argv_add(argv, "--local");
 	}
 	gem_env(e, false, env);
-	/* the lockfile's tree exactly (the fetch took the locked versions, as
-	 * bundler does; bundler 2.3 does not fetch at all when frozen) */
-	if (e->body.kind == SF_BODY_GEM_PROJECT && (e->body.files & SF_BODY_GEMFILE_LOCK))
-		sf_argv_add(env, "BUNDLE_FROZEN=true");
 	return sf_eco_done(argv, env);
 }
 
@@ -200,77 +338,102 @@ static int gem_import(const struct sf_eco_job *e, struct sf_argv *argv, struct s
 
 /* --- after the install ---------------------------------------------------- */
 
-bool sf_gem_stub(const char *text, size_t len, char *name, size_t namelen, char *version,
-		 size_t verlen, char *path, size_t pathlen)
+/* The next space-separated word of [*p, end) into out; false when there
+ * is none or it does not fit. */
+static bool gem_word(const char **p, const char *end, char *out, size_t outlen)
+{
+	const char *w = *p;
+	const char *sp = memchr(w, ' ', (size_t)(end - w));
+	size_t n = (size_t)((sp ? sp : end) - w);
+	if (n == 0 || n >= outlen)
+		return false;
+	memcpy(out, w, n);
+	out[n] = '\0';
+	*p = sp ? sp + 1 : end;
+	return true;
+}
+
+bool sf_gem_stub(const char *text, size_t len, struct sf_gem_stub *out)
 {
 	static const char mark[] = "# stub: ";
-	const char *end = text + len;
-	for (const char *line = text; line < end;) {
-		const char *nl = memchr(line, '\n', (size_t)(end - line));
-		const char *le = nl ? nl : end;
-		if ((size_t)(le - line) > sizeof(mark) && !strncmp(line, mark, sizeof(mark) - 1)) {
-			char buf[512], *save = NULL;
-			snprintf(buf, sizeof(buf), "%.*s", (int)(le - line - (sizeof(mark) - 1)),
-				 line + sizeof(mark) - 1);
-			const char *n = strtok_r(buf, " ", &save);
-			const char *v = n ? strtok_r(NULL, " ", &save) : NULL;
-			const char *plat = v ? strtok_r(NULL, " ", &save) : NULL;
-			const char *paths = plat ? strtok_r(NULL, " ", &save) : NULL;
-			(void)plat;
-			if (!paths || !sf_body_valid_name(n))
+	const char *p = text, *end = text + len, *line;
+	size_t n;
+	memset(out, 0, sizeof(*out));
+	while (sf_next_line(&p, end, &line, &n)) {
+		if (n > sizeof(mark) && !strncmp(line, mark, sizeof(mark) - 1)) {
+			const char *w = line + sizeof(mark) - 1, *le = line + n;
+			char platform[64];
+			if (!gem_word(&w, le, out->name, sizeof(out->name)) ||
+			    !gem_word(&w, le, out->version, sizeof(out->version)) ||
+			    !gem_word(&w, le, platform, sizeof(platform)) || w >= le ||
+			    !sf_body_valid_name(out->name))
 				return false;
-			/* several require paths are joined by NUL: the first is kept */
-			return sf_strlcpy(name, n, namelen) == 0 && sf_strlcpy(version, v, verlen) == 0 &&
-			       sf_strlcpy(path, paths, pathlen) == 0 && !strstr(path, "..") &&
-			       path[0] != '/';
+			/* the rest: the require paths, joined by NUL (RubyGems'
+			 * raw_require_paths.join("\0")) */
+			while (w < le) {
+				const char *nul = memchr(w, '\0', (size_t)(le - w));
+				size_t k = (size_t)((nul ? nul : le) - w);
+				if (k && out->npaths < SF_GEM_STUB_PATHS) {
+					char *dst = out->paths[out->npaths];
+					if (k >= sizeof(out->paths[0]) || memchr(w, '/', 1) ||
+					    memmem(w, k, "..", 2))
+						return false;
+					memcpy(dst, w, k);
+					dst[k] = '\0';
+					out->npaths++;
+				}
+				w = nul ? nul + 1 : le;
+			}
+			return out->npaths > 0;
 		}
-		if (line[0] != '#')
+		if (n == 0 || line[0] != '#')
 			return false; /* the stub comes before any code */
-		line = nl ? nl + 1 : end;
 	}
 	return false;
 }
 
-/* Reads rel below dir: a regular file, bounded, no link out. */
-static int gem_read(const char *dir, const char *rel, char *buf, size_t buflen, size_t *len)
+/* Whether the gem's imports, from index `first` on, already load `file`
+ * (a file of that name in an earlier require path: what `require` finds). */
+static bool gem_imported(const struct sf_eco_job *e, int first, const char *what)
 {
-	int fd = sf_open_beneath(dir, rel, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
-	if (fd < 0)
-		return fd;
-	struct stat st;
-	ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, buf, buflen - 1) : -1;
-	close(fd);
-	if (n < 0)
-		return -EBADMSG;
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return 0;
+	for (int i = first; i < e->nimports; i++)
+		if (!strcmp(e->import_name[i], what))
+			return true;
+	return false;
 }
 
-/* The top-level .rb files of a gem's require path: what `require` loads. */
+/* The top-level .rb files of each of a gem's require paths, in the
+ * gemspec's order: what `require` loads. A name the gem has in two paths
+ * is loaded once, as `require` would (from the first). */
 static int gem_imports(struct sf_eco_job *e, const char *gems, const char *full,
-		       const char *name, const char *version, const char *rpath)
+		       const struct sf_gem_stub *stub)
 {
-	char dir[4800];
-	snprintf(dir, sizeof(dir), "%s/%s/%s", gems, full, rpath);
-	DIR *d = opendir(dir);
-	if (!d)
-		return 0;
-	struct dirent *de;
-	int rc = 0;
-	while (rc == 0 && e->nimports < GEM_MAX_IMPORTS && (de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (n <= 3 || strcmp(de->d_name + n - 3, ".rb") || de->d_name[0] == '.' ||
-		    de->d_type != DT_REG || n > 100)
+	int first = e->nimports, rc = 0;
+	char cwd[600];
+	snprintf(cwd, sizeof(cwd), "%s/" SF_ECO_GEMS "/gems/%s", e->work, full);
+	for (int p = 0; rc == 0 && p < stub->npaths; p++) {
+		char dir[4800];
+		snprintf(dir, sizeof(dir), "%s/%s/%s", gems, full, stub->paths[p]);
+		DIR *d = opendir(dir);
+		if (!d)
 			continue;
-		char what[400], cwd[600];
-		snprintf(what, sizeof(what), "%s\t%s\t%.*s", name, version, (int)(n - 3), de->d_name);
-		snprintf(cwd, sizeof(cwd), "%s/" SF_ECO_GEMS "/gems/%s", e->work, full);
-		rc = sf_eco_add_import(e, cwd, what);
-		if (rc == -E2BIG)
-			rc = 0;
+		struct dirent *de;
+		while (rc == 0 && e->nimports < GEM_MAX_IMPORTS && (de = readdir(d))) {
+			size_t n = strlen(de->d_name);
+			if (n <= 3 || strcmp(de->d_name + n - 3, ".rb") || de->d_name[0] == '.' ||
+			    de->d_type != DT_REG || n > 100)
+				continue;
+			char what[400];
+			snprintf(what, sizeof(what), "%s\t%s\t%.*s", stub->name, stub->version,
+				 (int)(n - 3), de->d_name);
+			if (gem_imported(e, first, what))
+				continue;
+			rc = sf_eco_add_import(e, cwd, what);
+			if (rc == -E2BIG)
+				rc = 0;
+		}
+		closedir(d);
 	}
-	closedir(d);
 	return rc;
 }
 
@@ -290,12 +453,13 @@ static int gem_inventory(struct sf_eco_job *e, const char *tree, struct sf_batch
 		size_t n = strlen(de->d_name);
 		if (n <= 8 || strcmp(de->d_name + n - 8, ".gemspec") || n > 300)
 			continue;
-		char text[4096], name[SF_BODY_NAME_MAX], version[SF_BODY_VERSION_MAX], rpath[200];
+		char text[4096];
+		struct sf_gem_stub stub;
 		size_t len;
 		if (gem_read(specs, de->d_name, text, sizeof(text), &len) != 0 ||
-		    !sf_gem_stub(text, len, name, sizeof(name), version, sizeof(version), rpath,
-				 sizeof(rpath)))
+		    !sf_gem_stub(text, len, &stub))
 			continue;
+		const char *name = stub.name, *version = stub.version;
 		char full[300], path[400], ext[4900];
 		snprintf(full, sizeof(full), "%.*s", (int)(n - 8), de->d_name);
 		snprintf(path, sizeof(path), ".gems/gems/%s", full);
@@ -308,7 +472,7 @@ static int gem_inventory(struct sf_eco_job *e, const char *tree, struct sf_batch
 		else
 			rc = sf_eco_add_package(b, name, version, path, native, false);
 		if (rc == 0)
-			rc = gem_imports(e, gems, full, name, version, rpath);
+			rc = gem_imports(e, gems, full, &stub);
 	}
 	closedir(d);
 	return rc;

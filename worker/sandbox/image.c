@@ -7,7 +7,7 @@
 
 #include "sha256.h"
 
-#define IMAGE_SANDBOX_RECIPE "scanfarm-sandbox-4" /* = ROOTFS_RECIPE in scripts/setup.sh */
+#define IMAGE_SANDBOX_RECIPE "scanfarm-sandbox-5" /* = ROOTFS_RECIPE in scripts/setup.sh */
 
 int sf_image_digest(const char *rootfs, char hex[SF_SHA256_HEX + 1])
 {

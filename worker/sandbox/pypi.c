@@ -20,6 +20,10 @@
 /* A poetry.lock's packages likewise */
 #define PYPI_POETRY_REQS ".dist/poetry.lock.txt"
 #define PYPI_META_MAX (1u << 20)
+/* The image's own wheels (Debian's python3-setuptools-whl, python3-wheel-whl,
+ * python3-pip-whl): what pip's build isolation installs a setuptools build
+ * from when no index has them */
+#define PYPI_WHEELHOUSE "/usr/share/python-wheels"
 
 int sf_pypi_wheel_name(const char *name, const char *version, const char *tag, char *out,
 		       size_t outlen)
@@ -305,25 +309,143 @@ static void pypi_env(const struct sf_eco_job *e, bool fetch, struct sf_argv *env
 	sf_argv_add(env, "PIP_PROGRESS_BAR=off");
 }
 
+/* Runs in the sandbox, as the fetch phase: pip download of the body
+ * (argv: the wheelhouse SF_ECO_DIST, the image's wheels, the body's
+ * directory when pip builds it, whether an index is configured, the count
+ * of pip's options, the options, the targets). pip builds every sdist with
+ * a pyproject.toml in an isolated environment of its [build-system]
+ * requires: fetched from the index through the proxy, or from the image's
+ * own wheels (setuptools, wheel). The install runs offline, so those
+ * requirements are downloaded into SF_ECO_DIST too: the body's, then each
+ * downloaded sdist's (read from the archive with tomllib, in here), in
+ * rounds while new sdists appear. With no index, a body whose build needs
+ * more than the image's wheels fails here, saying so (pip's first "ERROR: "
+ * line is the phase's reason). Requirements are read with the packaging
+ * library pip vendors: the image's pip, fixed by its recipe. */
+static const char pypi_fetch_driver[] =
+    "import os, subprocess, sys, tarfile, tomllib, zipfile\n"
+    "from pip._vendor.packaging.requirements import InvalidRequirement, Requirement\n"
+    "dist, house, body, indexed = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == '1'\n"
+    "n = int(sys.argv[5])\n"
+    "pip = [sys.executable, '-I', '-m', 'pip', 'download'] + sys.argv[6:6 + n]\n"
+    "targets = sys.argv[6 + n:]\n"
+    "def requires(text):\n"
+    "    # no pyproject.toml: pip 23 builds it with setup.py and the image's\n"
+    "    # setuptools, no isolation; one without [build-system]: PEP 518's default\n"
+    "    if text is None:\n"
+    "        return []\n"
+    "    try:\n"
+    "        bs = tomllib.loads(text).get('build-system', {'requires': ['setuptools>=40.8.0']})\n"
+    "    except (tomllib.TOMLDecodeError, AttributeError):\n"
+    "        return []\n"
+    "    r = bs.get('requires') if isinstance(bs, dict) else None\n"
+    "    if not isinstance(r, list) or not all(isinstance(x, str) for x in r):\n"
+    "        return []\n"
+    "    b = bs.get('build-backend')\n"
+    "    if not isinstance(b, str) or b.startswith('setuptools.build_meta'):\n"
+    "        r = r + ['wheel']\n"
+    "    return r[:64]\n"
+    "def member(path):\n"
+    "    try:\n"
+    "        if path.endswith('.zip'):\n"
+    "            with zipfile.ZipFile(path) as z:\n"
+    "                for i in z.infolist():\n"
+    "                    if i.filename.count('/') == 1 and i.filename.endswith('/pyproject.toml') and i.file_size < 1 << 20:\n"
+    "                        return z.read(i).decode('utf-8', 'replace')\n"
+    "        else:\n"
+    "            with tarfile.open(path) as t:\n"
+    "                for i in t:\n"
+    "                    if i.isfile() and i.name.count('/') == 1 and i.name.endswith('/pyproject.toml') and i.size < 1 << 20:\n"
+    "                        return t.extractfile(i).read().decode('utf-8', 'replace')\n"
+    "    except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError):\n"
+    "        pass\n"
+    "    return None\n"
+    "def pyproject(d):\n"
+    "    try:\n"
+    "        with open(os.path.join(d, 'pyproject.toml'), 'rb') as f:\n"
+    "            return f.read(1 << 20).decode('utf-8', 'replace')\n"
+    "    except OSError:\n"
+    "        return None\n"
+    "def key(name):\n"
+    "    return name.lower().replace('_', '-').replace('.', '-')\n"
+    "if body and not indexed:\n"
+    "    have = {}\n"
+    "    for w in (os.listdir(house) if os.path.isdir(house) else []):\n"
+    "        p = w.split('-')\n"
+    "        if w.endswith('.whl') and len(p) >= 3:\n"
+    "            have[key(p[0])] = p[1]\n"
+    "    missing = []\n"
+    "    for r in requires(pyproject(body)):\n"
+    "        try:\n"
+    "            q = Requirement(r)\n"
+    "        except InvalidRequirement:\n"
+    "            missing.append(r)\n"
+    "            continue\n"
+    "        v = have.get(key(q.name))\n"
+    "        if (not q.marker or q.marker.evaluate()) and (v is None or not q.specifier.contains(v, prereleases=True)):\n"
+    "            missing.append(r)\n"
+    "    if missing:\n"
+    "        print('ERROR: no index is configured, and building it needs ' + ', '.join(missing) +\n"
+    "              ' (its [build-system] requires), which the image does not have (it has ' +\n"
+    "              ', '.join(k + ' ' + v for k, v in sorted(have.items())) + ')', file=sys.stderr)\n"
+    "        sys.exit(1)\n"
+    "r = subprocess.run(pip + targets).returncode\n"
+    "if r or not indexed:\n"
+    "    sys.exit(r)\n"
+    "done, fetched = set(), set()\n"
+    "todo = [(body, requires(pyproject(body)))] if body else []\n"
+    "for _ in range(8):\n"
+    "    for f in sorted(os.listdir(dist)):\n"
+    "        if f not in done and f.endswith(('.tar.gz', '.tgz', '.tar.bz2', '.tar.xz', '.zip')):\n"
+    "            done.add(f)\n"
+    "            todo.append((f, requires(member(os.path.join(dist, f)))))\n"
+    "    for what, reqs in todo:\n"
+    "        new = [x for x in reqs if x not in fetched]\n"
+    "        if new:\n"
+    "            print('scanfarm-build-requires ' + os.path.basename(what) + ': ' + ' '.join(new), flush=True)\n"
+    "            fetched.update(new)\n"
+    "            r = subprocess.run(pip + new).returncode\n"
+    "            if r:\n"
+    "                sys.exit(r)\n"
+    "    if not todo:\n"
+    "        break\n"
+    "    todo = []\n";
+
+/* The body's directory when pip builds it from there (an sdist, a project
+ * installed as itself), else "". */
+static const char *pypi_built_dir(const struct sf_eco_job *e)
+{
+	if (e->body.kind == SF_BODY_SDIST)
+		return e->dir;
+	if (e->body.kind == SF_BODY_PY_PROJECT &&
+	    !(e->body.files & (SF_BODY_REQUIREMENTS | SF_BODY_PIPFILE_LOCK | SF_BODY_POETRY_LOCK)))
+		return e->dir;
+	return "";
+}
+
 static int pypi_fetch(const struct sf_eco_job *e, struct sf_argv *argv, struct sf_argv *env)
 {
+	bool indexed = e->index && e->index[0] && e->proxy_port;
 	sf_argv_add(argv, "python3");
 	sf_argv_add(argv, "-I");
-	sf_argv_add(argv, "-m");
-	sf_argv_add(argv, "pip");
-	sf_argv_add(argv, "download");
+	sf_argv_add(argv, "-c");
+	sf_argv_add(argv, "%s", pypi_fetch_driver);
+	sf_argv_add(argv, "%s/" SF_ECO_DIST, e->work);
+	sf_argv_add(argv, PYPI_WHEELHOUSE);
+	sf_argv_add(argv, "%s", pypi_built_dir(e));
+	sf_argv_add(argv, indexed ? "1" : "0");
+	int count_at = argv->n;
+	sf_argv_add(argv, "0"); /* pip's options are counted below */
+	int opts_from = argv->n;
 	sf_argv_add(argv, "--dest");
 	sf_argv_add(argv, "%s/" SF_ECO_DIST, e->work);
 	sf_argv_add(argv, "--find-links");
 	sf_argv_add(argv, "%s/" SF_ECO_DIST, e->work);
-	/* sdists' metadata comes from the image's setuptools: what the
-	 * install builds them with too */
-	sf_argv_add(argv, "--no-build-isolation");
-	if (e->index && e->index[0] && e->proxy_port) {
+	sf_argv_add(argv, "--find-links");
+	sf_argv_add(argv, PYPI_WHEELHOUSE);
+	if (indexed) {
 		sf_argv_add(argv, "--index-url");
 		sf_argv_add(argv, "%s", e->index);
-		sf_argv_add(argv, "--proxy");
-		sf_argv_add(argv, "http://127.0.0.1:%u", (unsigned)e->proxy_port);
 		/* transient index errors are retried, quickly */
 		sf_argv_add(argv, "--retries");
 		sf_argv_add(argv, "2");
@@ -332,14 +454,40 @@ static int pypi_fetch(const struct sf_eco_job *e, struct sf_argv *argv, struct s
 	} else {
 		sf_argv_add(argv, "--no-index");
 	}
+	/* with no index too: a direct URL requirement then meets the proxy,
+	 * which refuses it and says so, rather than no route at all */
+	if (e->proxy_port) {
+		sf_argv_add(argv, "--proxy");
+		sf_argv_add(argv, "http://127.0.0.1:%u", (unsigned)e->proxy_port);
+	}
 	if (e->cache) {
 		sf_argv_add(argv, "--cache-dir");
 		sf_argv_add(argv, "%s/pip", SF_NPM_CACHE_DIR);
 	} else {
 		sf_argv_add(argv, "--no-cache-dir");
 	}
+	if (!argv->oom) {
+		char count[16];
+		snprintf(count, sizeof(count), "%d", argv->n - opts_from);
+		char *c = strdup(count);
+		if (c) {
+			free(argv->v[count_at]);
+			argv->v[count_at] = c;
+		} else {
+			argv->oom = true;
+		}
+	}
 	pypi_targets(e, argv);
 	pypi_env(e, true, env);
+	/* pip's build isolation installs an sdist's build requirements with a
+	 * pip of its own, which is given the index and the links but not the
+	 * proxy, retries or timeout: those it reads from the environment */
+	if (e->proxy_port)
+		sf_argv_add(env, "PIP_PROXY=http://127.0.0.1:%u", (unsigned)e->proxy_port);
+	if (indexed) {
+		sf_argv_add(env, "PIP_RETRIES=2");
+		sf_argv_add(env, "PIP_TIMEOUT=15");
+	}
 	return sf_eco_done(argv, env);
 }
 
@@ -354,8 +502,8 @@ static int pypi_install(const struct sf_eco_job *e, struct sf_argv *argv, struct
 			  "shift 2\n"
 			  "python3 -m venv --without-pip --system-site-packages \"$venv\"\n"
 			  "exec \"$venv/bin/python\" -I -m pip install --no-index"
-			  " --find-links \"$dist\" --no-build-isolation --no-cache-dir"
-			  " --no-warn-script-location \"$@\"\n");
+			  " --find-links \"$dist\" --find-links " PYPI_WHEELHOUSE
+			  " --no-cache-dir --no-warn-script-location \"$@\"\n");
 	sf_argv_add(argv, "pip-install");
 	sf_argv_add(argv, "%s/" SF_ECO_VENV, e->work);
 	sf_argv_add(argv, "%s/" SF_ECO_DIST, e->work);

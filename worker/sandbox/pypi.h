@@ -4,14 +4,18 @@
  *
  *   fetch    pip download into SF_ECO_DIST of the body and everything it
  *            requires, from the worker's index through the proxy (or from
- *            SF_ECO_DIST alone when no index is configured); resolving an
- *            sdist runs its setup.py (or build backend) to learn its
- *            requirements — package code, run here and watched, phase fetch
+ *            SF_ECO_DIST alone when no index is configured), the image's own
+ *            wheels (setuptools, wheel) a second source; resolving an sdist
+ *            runs its setup.py or build backend to learn its requirements —
+ *            package code, run here and watched, phase fetch. Then the
+ *            [build-system] requires of the body and of each sdist
+ *            downloaded, into SF_ECO_DIST too; with no index, a body whose
+ *            build needs more than the image's wheels fails here, saying so
  *   install  a fresh virtual environment (SF_ECO_VENV, seeing the image's
  *            pip, setuptools and wheel) and pip install of the body from
- *            SF_ECO_DIST only, offline: sdists are built (setup.py,
- *            native extensions) with the image's setuptools and wheel (no
- *            build isolation, so a plain setup.py needs no index)
+ *            SF_ECO_DIST and the image's wheels only, offline: sdists are
+ *            built (setup.py, a PEP 517 backend in pip's build isolation,
+ *            native extensions)
  *   import   each top-level module of every installed distribution (its
  *            top_level.txt, else its RECORD) imported in a fresh, isolated
  *            interpreter (-I) whose cwd is the distribution's .dist-info

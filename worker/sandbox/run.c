@@ -172,6 +172,13 @@ static void run_keeper(const struct sf_sandbox_spec *s, int out_fd, int err_fd, 
 		else
 			dup2(ctl_fd, SF_INIT_FD);
 	}
+	/* The keeper is a fork that never execs, alive for the whole phase:
+	 * it holds whatever the worker had open when it forked, which with
+	 * several slots includes other jobs' files being written (an
+	 * executable held open for writing cannot be exec'd: ETXTBSY, a
+	 * sandbox whose /dev/init "Text file busy"). It keeps only its
+	 * stdio and the init's socket. */
+	close_range(ctl_fd >= 0 ? SF_INIT_FD + 1 : 3, ~0U, 0);
 	char pidfile[4200];
 	snprintf(pidfile, sizeof(pidfile), "%s/container.pid", s->bundle_dir);
 	unlink(pidfile);

@@ -28,6 +28,7 @@
 #define SF_BPF_PATH_DEPTH 24	/* path components walked at most */
 #define SF_BPF_DNS_BYTES 300	/* payload kept of a datagram to port 53 */
 #define SF_BPF_WAKEUP_BYTES (256 << 10) /* ring data that wakes the reader */
+#define SF_BPF_RING_BYTES (16 << 20)   /* the ring buffer's default size */
 #define SF_BPF_POLL_MS 20	/* the reader's timer when nobody wakes it */
 
 /* Slot offsets in data[]. Slot 3 is larger so it can carry exec argv. */

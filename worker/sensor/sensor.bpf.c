@@ -28,6 +28,10 @@ char LICENSE[] SEC("license") = "GPL";
  * cgroups (/scanfarm/<job> is 2). */
 const volatile __u32 watch_level = 2;
 
+/* Set before load too: ring data that wakes the reader (at most a quarter
+ * of the ring buffer, so a small buffer is drained before it fills). */
+const volatile __u64 wakeup_bytes = SF_BPF_WAKEUP_BYTES;
+
 /* Job cgroup ids being watched, each with the records of its own that
  * the full ring buffer lost: the jobs of a worker's slots share the
  * buffer, and each reports its own drops. */
@@ -40,7 +44,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20);
+	__uint(max_entries, SF_BPF_RING_BYTES); /* the user side may resize it */
 } events SEC(".maps");
 
 struct {
@@ -132,7 +136,7 @@ static __always_inline void event_send(struct sf_bpf_event *e)
 		size = sizeof(*e);
 	/* Waking the reader for every record costs more than the record:
 	 * wake it only once a batch has piled up; it also polls on a timer. */
-	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > SF_BPF_WAKEUP_BYTES
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes
 			  ? BPF_RB_FORCE_WAKEUP
 			  : BPF_RB_NO_WAKEUP;
 	/* …except for an exec: the reader hashes the new executable through

@@ -126,7 +126,22 @@ static void *sensor_thread(void *arg)
 
 int sf_sensor_open(struct sf_sensor **out, const char *cgroup_parent, char *err, size_t errlen)
 {
+	return sf_sensor_open_sized(out, cgroup_parent, 0, err, errlen);
+}
+
+int sf_sensor_open_sized(struct sf_sensor **out, const char *cgroup_parent, size_t ring_bytes,
+			 char *err, size_t errlen)
+{
 	int rc;
+	long page = sysconf(_SC_PAGESIZE);
+	if (ring_bytes == 0)
+		ring_bytes = SF_BPF_RING_BYTES;
+	if ((ring_bytes & (ring_bytes - 1)) || page <= 0 || ring_bytes < (size_t)page ||
+	    ring_bytes > (1UL << 30)) {
+		snprintf(err, errlen, "ring buffer of %zu bytes: a power of two from a page to 1 GiB",
+			 ring_bytes);
+		return -EINVAL;
+	}
 	struct sf_sensor *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -170,6 +185,12 @@ int sf_sensor_open(struct sf_sensor **out, const char *cgroup_parent, char *err,
 		if (*p == '/' && p[1])
 			level++;
 	s->skel->rodata->watch_level = level + 1;
+	s->skel->rodata->wakeup_bytes =
+		ring_bytes / 4 < SF_BPF_WAKEUP_BYTES ? ring_bytes / 4 : SF_BPF_WAKEUP_BYTES;
+	if ((rc = bpf_map__set_max_entries(s->skel->maps.events, (__u32)ring_bytes))) {
+		snprintf(err, errlen, "cannot size the ring buffer: %s", strerror(-rc));
+		goto fail;
+	}
 	if ((rc = sensor_bpf__load(s->skel))) {
 		snprintf(err, errlen, "cannot load the BPF program (root? BTF?): %s",
 			 strerror(-rc));
@@ -194,8 +215,8 @@ int sf_sensor_open(struct sf_sensor **out, const char *cgroup_parent, char *err,
 		goto fail;
 	}
 	s->thread_started = true;
-	sf_info("sensor: eBPF sensor attached (job cgroups under %s/%s, level %u)", s->cgroup_root,
-		cgroup_parent, level + 1);
+	sf_info("sensor: eBPF sensor attached (job cgroups under %s/%s, level %u, ring buffer"
+		" %zu KiB)", s->cgroup_root, cgroup_parent, level + 1, ring_bytes >> 10);
 	*out = s;
 	return 0;
 fail:

@@ -33,6 +33,13 @@ typedef void (*sf_sensor_record_fn)(void *arg, const struct sf_bpf_event *rec, s
  * directory under the cgroup v2 root that holds job cgroups ("scanfarm").
  * Returns 0 or a negative errno with err filled (no BTF, not root, …). */
 int sf_sensor_open(struct sf_sensor **out, const char *cgroup_parent, char *err, size_t errlen);
+
+/* sf_sensor_open with a ring buffer of ring_bytes (a power of two, at
+ * least a page; 0: SF_BPF_RING_BYTES, 16 MiB) shared by every watched
+ * cgroup: a smaller one loses records sooner under a burst, and each job
+ * reports the records of its own that were lost (sf_sensor_unwatch). */
+int sf_sensor_open_sized(struct sf_sensor **out, const char *cgroup_parent, size_t ring_bytes,
+			 char *err, size_t errlen);
 void sf_sensor_close(struct sf_sensor *s);
 
 /* Creates the job cgroup <v2 root>/<cgroup_parent>/<name> (the runtime

@@ -212,7 +212,7 @@ variable "worker_desired" {
 
 variable "slots_per_worker" {
   type        = number
-  description = "Worker processes (scanfarm-worker@N units) per instance: each runs one install at a time. Size it to vCPUs and memory (job-memory-mb per slot)."
+  description = "Installs each worker instance runs at once: the capacity of its one worker process (scanfarm-worker.service), each slot with its own user-namespace id range. Size it to vCPUs and memory (job-memory-mb per slot). Earlier releases ran one scanfarm-worker@N unit (capacity 1) per slot; the pool sees the same number of slots either way."
   default     = 2
   validation {
     condition     = var.slots_per_worker >= 1 && var.slots_per_worker <= 64 && floor(var.slots_per_worker) == var.slots_per_worker

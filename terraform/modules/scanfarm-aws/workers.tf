@@ -1,7 +1,8 @@
 # The workers: an autoscaling group from a launch template. It scales on
 # queue depth (target tracking on (queued + running) / slots in service, the
 # metrics the coordinator publishes), and a lifecycle hook holds a leaving
-# instance until its slots have drained (files/lifecycle.sh).
+# instance until its slots have drained (files/lifecycle.sh). Each instance
+# runs one worker process with capacity = slots_per_worker (bootstrap.sh).
 locals {
   asg_name       = "${var.name}-workers"
   lifecycle_hook = "${var.name}-drain"

@@ -288,6 +288,9 @@ worker() {
 			[ -z "$regauth" ] || echo "$regauth"
 			echo "worker-secret = $secret"
 			echo "log-format = json"
+			# one worker process runs the instance's slots (user-namespace
+			# slots 0 … SF_SLOTS − 1, one id range each)
+			echo "capacity = $SF_SLOTS"
 			if supports scanfarm-worker network; then
 				echo "network = $SF_NETWORK_MODE"
 			else
@@ -298,10 +301,11 @@ worker() {
 	mv /etc/scanfarm/worker.conf.tmp /etc/scanfarm/worker.conf
 	systemctl daemon-reload
 	# host set-up and the sandbox rootfs (mmdebstrap, about a minute) before
-	# the slots start; the unit is a oneshot the slots require.
+	# the worker starts; the unit is a oneshot the worker requires.
 	systemctl start scanfarm-prepare.service
-	local i units=()
-	for ((i = 1; i <= SF_SLOTS; i++)); do units+=("scanfarm-worker@$i.service"); done
+	# one process with capacity = SF_SLOTS (worker.conf above), not one unit
+	# instance per slot: the sensor, rules and image are loaded once
+	local units=(scanfarm-worker.service)
 	[ "$SF_TLS" = off ] || units+=(scanfarm-pki.timer)
 	systemctl enable "${units[@]}" scanfarm-worker.target scanfarm-lifecycle.timer
 	systemctl start scanfarm-worker.target "${units[@]}" scanfarm-lifecycle.timer

@@ -2,9 +2,9 @@
 # scanfarm-lifecycle — drain this worker when the autoscaling group takes it
 # away (timer, every 10 s). A scale-in or instance refresh puts the instance
 # in Terminating:Wait (the group's lifecycle hook); IMDS then reports
-# target-lifecycle-state "Terminated". We stop scanfarm-worker.target: each
-# slot gets SIGTERM, stops asking for jobs and finishes the one it has (the
-# unit allows 480 s), then we complete the lifecycle action and the group
+# target-lifecycle-state "Terminated". We stop scanfarm-worker.target: the
+# worker gets SIGTERM, stops asking for jobs and finishes the ones its slots
+# have (the unit allows 480 s), then we complete the lifecycle action and the group
 # terminates the instance. No job is lost: one that outlived even that is
 # handed to another worker when its lease expires.
 set -euo pipefail

@@ -301,10 +301,10 @@ worker() {
 	install_file "$scratch/worker.key" "$dir/worker.key" 0600 root
 	install_file "$scratch/worker.pem" "$dir/worker.pem" 0644 root
 	if [ "$changed" -eq 1 ] && [ "$mode" = refresh ]; then
-		# one slot at a time: each finishes its job on SIGTERM (up to 480 s)
-		# while the others keep working
-		log "certificates changed: restarting the worker slots one by one"
-		for ((i = 1; i <= SF_SLOTS; i++)); do systemctl try-restart "scanfarm-worker@$i.service"; done
+		# the worker finishes the jobs it has on SIGTERM (all its slots'
+		# at once, up to 480 s), then starts again with the new files
+		log "certificates changed: restarting the worker"
+		systemctl try-restart scanfarm-worker.service
 	fi
 }
 

@@ -163,6 +163,12 @@ run "defaults" {
     error_message = "the worker user-data must carry the slots and the sensor"
   }
   assert {
+    condition = (strcontains(output.worker_user_data, "echo \"capacity = $SF_SLOTS\"") &&
+      strcontains(output.worker_user_data, "local units=(scanfarm-worker.service)") &&
+    !strcontains(output.worker_user_data, "scanfarm-worker@"))
+    error_message = "the slots must be one worker process's capacity, not scanfarm-worker@N units"
+  }
+  assert {
     condition     = startswith(output.worker_user_data, "#cloud-config\n") && startswith(output.coordinator_user_data, "#cloud-config\n")
     error_message = "user-data must be a cloud-config document"
   }
