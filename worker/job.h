@@ -91,10 +91,22 @@ struct sf_job_env {
 	long long output_limit_mb; /* stdout + stderr per phase, 0 = unlimited */
 };
 
+/* What a finished job leaves to undo: its directory, the mounts below it
+ * and its disk. */
+struct sf_job_rest;
+
 /* Fills *batch (final, seq 0) with the outcome; an infrastructure failure
  * (download, hostile archive, runtime missing) is reported in batch->error.
- * Returns 0 unless memory ran out. Free the batch with sf_batch_free. */
-int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf_batch *batch);
+ * Returns 0 unless memory ran out. Free the batch with sf_batch_free.
+ * With rest, the job's disk and directory are left for the caller to undo
+ * (sf_job_rest_undo) once the batch is sent, so that unmounting and
+ * removing them is not part of the scan's time; *rest may be NULL
+ * (nothing left). With rest NULL, they are undone before returning. */
+int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf_batch *batch,
+	       struct sf_job_rest **rest);
+/* Unmounts and removes what the job left (keeps it with env->keep) and
+ * frees rest. NULL ok. */
+void sf_job_rest_undo(struct sf_job_rest *rest);
 
 /* Creates the tarball cache (owned by the sandbox user), or empties it
  * when it holds more than max_mb. */
