@@ -815,7 +815,10 @@ void sf_job_rest_undo(struct sf_job_rest *r)
 {
 	if (!r)
 		return;
+	int64_t t0 = sf_monotonic_ms();
 	job_rest_teardown(r);
+	sf_debug("%s: disk and directory undone in %lld ms", r->dir,
+		 (long long)(sf_monotonic_ms() - t0));
 	free(r);
 }
 
