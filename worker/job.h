@@ -30,10 +30,11 @@
  * installed tree between fetch and install), the canary search, the
  * outcome.
  *
- * Owns: the job's directory under the worker's work dir (removed at the
- * end unless keep is set), the job's disk (disk.c: a file system of the
- * job's own holding the project tree, /tmp and the look's etc files, home
- * and workspace, job-disk-mb writable; the container's mount table shows
+ * Owns: the job's directory under the worker's work dir (removed after
+ * the batch is sent, sf_job_rest_undo, unless keep is set), the job's disk
+ * (disk.c: a file system of the job's own holding the project tree, /tmp
+ * and the look's etc files, home and workspace, job-disk-mb writable,
+ * discarded at the end rather than flushed; the container's mount table shows
  * no host path), the idmapped mounts the sandbox sees the rootfs, the disk
  * and the tarball cache through, and its canary values. The batch's
  * members are malloc'd and the caller's (sf_batch_free). Calls: fetch,
