@@ -32,6 +32,8 @@ cleanup() {
   if [ -n "${SCANFARM_BENCH_KEEP:-}" ]; then
     mkdir -p "$SCANFARM_BENCH_KEEP"
     cp -r "$work/farm/log" "$work"/*.json "$work"/*.log "$SCANFARM_BENCH_KEEP"/ 2>/dev/null || true
+    # each round's figures: [bshd].{cold,warm} = baseline, host, scan, job-like disk
+    cp "$work"/[bshd].cold "$work"/[bshd].warm "$SCANFARM_BENCH_KEEP"/ 2>/dev/null || true
   fi
   SCANFARM_VAR=$work/farm "$top/scripts/farm.sh" down >/dev/null 2>&1 || true
   awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
@@ -193,9 +195,15 @@ url=http://127.0.0.1:$port
 wpid=$(cat "$SCANFARM_VAR/run/worker.pid")
 tick=$(getconf CLK_TCK)
 proc_cpu_ms() { awk -v t="$tick" '{sub(/^.*\) /, ""); printf "%d", ($12 + $13) * 1000 / t}' "/proc/$1/stat"; }
+# the registry proxy (tinyproxy, the worker's child) works for the scan too:
+# its CPU time is the scan's (restarted, it is found again)
+proxy_cpu_ms() {
+  local p; p=$(pgrep -P "$wpid" -x tinyproxy | head -1)
+  if [ -n "$p" ]; then proc_cpu_ms "$p"; else echo 0; fi
+}
 scan() { # cold|warm → "seconds cpu-seconds fetch-s install-s import-s" (submit → finished report)
   if [ "$1" = cold ]; then rm -rf "$SCANFARM_VAR/worker/npm-cache"; fi
-  local t0 id st w0 log0; t0=$(now); w0=$(proc_cpu_ms "$wpid")
+  local t0 id st w0 p0 log0; t0=$(now); w0=$(proc_cpu_ms "$wpid"); p0=$(proxy_cpu_ms)
   log0=$(stat -c %s "$SCANFARM_VAR/log/worker.log")
   id=$(curl -fsS -H 'Content-Type: application/octet-stream' --data-binary @"$work/project.tgz" \
     "$url/monitor/project/npm?rescan=1" | jq -r .id)
@@ -205,7 +213,7 @@ scan() { # cold|warm → "seconds cpu-seconds fetch-s install-s import-s" (submi
     sleep 0.1
   done
   local took; took=$(since "$t0")
-  local wcpu=$(( $(proc_cpu_ms "$wpid") - w0 ))
+  local wcpu=$(( $(proc_cpu_ms "$wpid") - w0 + $(proxy_cpu_ms) - p0 ))
   curl -fsS "$url/v1/scans/$id" >"$work/report.json"
   cp "$work/report.json" "$work/report-$1-$id.json"
   [ "$st" = finished ] || { echo "scan $st: $(jq -r .reason "$work/report.json")" >&2; exit 1; }
@@ -223,6 +231,7 @@ trap 'cg_cleanup; cleanup' EXIT
 for kind in cold warm; do
   : >"$work/b.$kind"; : >"$work/h.$kind"; : >"$work/d.$kind"; : >"$work/s.$kind"
 done
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 # interleaved, so that a change in the machine's load falls on all of them
 for _ in $(seq 1 "$runs"); do
   for kind in cold warm; do
@@ -234,7 +243,7 @@ for _ in $(seq 1 "$runs"); do
 done
 echo "project: express, esbuild, core-js, chalk, lodash, dayjs — $npkgs packages (lockfile), $runs runs, medians (range)"
 echo "  report: $(jq -r '"\(.status), \(.packages | length) packages listed, phases " + ([.phases[] | "\(.name) \(.duration_ms) ms"] | join(", ")) + ", \(.alerts | length) alerts"' "$work/report.json")"
-echo "  load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "  load average at the start: $load0; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 for kind in cold warm; do
   b=$(col "$work/b.$kind" 1) s=$(col "$work/s.$kind" 1) h=$(col "$work/h.$kind" 1)
   d=$(col "$work/d.$kind" 1)
@@ -253,7 +262,12 @@ for kind in cold warm; do
   awk -v k="$kind" -v bc="$(col "$work/b.$kind" 2)" -v sc="$(col "$work/s.$kind" 2)" \
     -v dc="$(col "$work/d.$kind" 2)" \
     -v f="$(col "$work/s.$kind" 3)" -v n="$(col "$work/s.$kind" 4)" -v m="$(col "$work/s.$kind" 5)" 'BEGIN {
-    printf "  %s: CPU npm ci %.2f s, on a job-like disk %.2f s, scan %.2f s (containers + worker): ratios %.2f, %.2f\n",
+    printf "  %s: CPU npm ci %.2f s, on a job-like disk %.2f s, scan %.2f s (containers + worker + proxy): ratios %.2f, %.2f\n",
       k, bc, dc, sc, sc / bc, sc / dc
     printf "  %s: phases fetch %.2f s, install %.2f s, import %.2f s\n", k, f, n, m }'
+  # what the scan spends outside its three phases (set-up, between phases,
+  # the end, the coordinator's side, the polling), per round
+  awk '{print $1 - $3 - $4 - $5}' "$work/s.$kind" >"$work/o.$kind"
+  awk -v k="$kind" -v o="$(median <"$work/o.$kind")" -v r="$(span "$work/o.$kind" 1)" 'BEGIN {
+    printf "  %s: outside the phases (submit to finished report, less the phases) %.2f s (%s)\n", k, o, r }'
 done

@@ -899,10 +899,50 @@ static int job_canaries_seen(const struct sf_job_env *env, struct job_run *j, st
 	return rc < 0 ? rc : 0;
 }
 
-/* Undoes what the run set up and completes the batch: duration, error,
- * output made safe to store. */
+/* What is left of a job once its batch is complete: its directory with the
+ * idmapped views and the cache's view mounted below it, and its disk. */
+struct sf_job_rest {
+	char dir[4096];
+	struct sf_disk disk;
+	bool keep;
+};
+
+/* Unmounts what a job left and removes it (with keep: only unmounts). */
+static void job_rest_teardown(struct sf_job_rest *r)
+{
+	/* a job that failed before it had a directory (an unknown network
+	 * mode): nothing to undo, and "" would name every mount */
+	if (!r->dir[0])
+		return;
+	/* what the job wrote is thrown away: not flushed into the image by
+	 * the unmount (disk.h) */
+	if (!r->keep)
+		sf_disk_discard(&r->disk);
+	/* the idmapped views and the cache first, then the disk itself */
+	job_unmount_below(r->dir);
+	r->disk.mounted = false;
+	if (!r->keep) {
+		sf_disk_destroy(&r->disk);
+		sf_rmtree(r->dir);
+	}
+}
+
+void sf_job_rest_undo(struct sf_job_rest *r)
+{
+	if (!r)
+		return;
+	int64_t t0 = sf_monotonic_ms();
+	job_rest_teardown(r);
+	sf_debug("%s: disk and directory undone in %lld ms", r->dir,
+		 (long long)(sf_monotonic_ms() - t0));
+	free(r);
+}
+
+/* Completes the batch (duration, error, output made safe to store) and
+ * hands what is to undo to *rest, or undoes it now when rest is NULL (or
+ * memory for it ran out). */
 static int job_finish(const struct sf_job_env *env, const struct sf_job *job, struct job_run *j,
-		      struct sf_batch *b)
+		      struct sf_batch *b, struct sf_job_rest **rest)
 {
 	sf_observe_free(j->obs);
 	sf_project_free(&j->project);
@@ -910,18 +950,22 @@ static int job_finish(const struct sf_job_env *env, const struct sf_job *job, st
 	for (int i = 0; i < j->nnotes; i++)
 		sf_fact_free(&j->notes[i]);
 	sf_canaries_free(&j->canaries);
-	/* the idmapped views and the cache first, then the disk itself */
-	job_unmount_below(j->dir);
-	j->disk.mounted = false;
-	if (!env->keep)
-		sf_disk_destroy(&j->disk);
+	struct sf_job_rest now, *r = rest ? malloc(sizeof(*r)) : NULL;
+	bool later = r != NULL;
+	if (!r)
+		r = &now;
+	memcpy(r->dir, j->dir, sizeof(r->dir));
+	r->disk = j->disk;
+	r->keep = env->keep;
+	if (later)
+		*rest = r;
+	else
+		job_rest_teardown(r);
 	b->duration_ms = sf_monotonic_ms() - j->start;
 	if (j->err[0]) {
 		b->error = job_strdup(j->err);
 		sf_warn("job %lld: %s", (long long)job->job_id, j->err);
 	}
-	if (!env->keep)
-		sf_rmtree(j->dir);
 	/* Untrusted output may hold NULs or bad UTF-8: make it safe to store. */
 	if (b->stdout_tail)
 		sf_utf8_sanitize(b->stdout_tail, strlen(b->stdout_tail));
@@ -930,9 +974,12 @@ static int job_finish(const struct sf_job_env *env, const struct sf_job *job, st
 	return (j->err[0] && !b->error) ? -ENOMEM : 0;
 }
 
-int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf_batch *b)
+int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf_batch *b,
+	       struct sf_job_rest **rest)
 {
 	struct job_run j = {.start = sf_monotonic_ms()};
+	if (rest)
+		*rest = NULL;
 	struct sf_sandbox_spec spec;
 	int rc = job_batch_init(env, job, b);
 	if (rc)
@@ -956,7 +1003,7 @@ int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf
 					 "out of memory collecting the sensor's findings");
 		}
 	}
-	return job_finish(env, job, &j, b);
+	return job_finish(env, job, &j, b, rest);
 }
 
 /* The sum job_cache_add adds to: nftw has no argument for its callback;

@@ -30,10 +30,11 @@
  * installed tree between fetch and install), the canary search, the
  * outcome.
  *
- * Owns: the job's directory under the worker's work dir (removed at the
- * end unless keep is set), the job's disk (disk.c: a file system of the
- * job's own holding the project tree, /tmp and the look's etc files, home
- * and workspace, job-disk-mb writable; the container's mount table shows
+ * Owns: the job's directory under the worker's work dir (removed after
+ * the batch is sent, sf_job_rest_undo, unless keep is set), the job's disk
+ * (disk.c: a file system of the job's own holding the project tree, /tmp
+ * and the look's etc files, home and workspace, job-disk-mb writable,
+ * discarded at the end rather than flushed; the container's mount table shows
  * no host path), the idmapped mounts the sandbox sees the rootfs, the disk
  * and the tarball cache through, and its canary values. The batch's
  * members are malloc'd and the caller's (sf_batch_free). Calls: fetch,
@@ -91,10 +92,22 @@ struct sf_job_env {
 	long long output_limit_mb; /* stdout + stderr per phase, 0 = unlimited */
 };
 
+/* What a finished job leaves to undo: its directory, the mounts below it
+ * and its disk. */
+struct sf_job_rest;
+
 /* Fills *batch (final, seq 0) with the outcome; an infrastructure failure
  * (download, hostile archive, runtime missing) is reported in batch->error.
- * Returns 0 unless memory ran out. Free the batch with sf_batch_free. */
-int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf_batch *batch);
+ * Returns 0 unless memory ran out. Free the batch with sf_batch_free.
+ * With rest, the job's disk and directory are left for the caller to undo
+ * (sf_job_rest_undo) once the batch is sent, so that unmounting and
+ * removing them is not part of the scan's time; *rest may be NULL
+ * (nothing left). With rest NULL, they are undone before returning. */
+int sf_job_run(const struct sf_job_env *env, const struct sf_job *job, struct sf_batch *batch,
+	       struct sf_job_rest **rest);
+/* Unmounts and removes what the job left (keeps it with env->keep) and
+ * frees rest. NULL ok. */
+void sf_job_rest_undo(struct sf_job_rest *rest);
 
 /* Creates the tarball cache (owned by the sandbox user), or empties it
  * when it holds more than max_mb. */

@@ -97,6 +97,7 @@ static void link_handle(struct sf_link *lk, const struct sf_job_env *env, const 
 		(long long)job->job_id, job->attempt, job->scan_id, job->ecosystem, job->sha256,
 		(long long)job->size, slot);
 	struct sf_batch batch;
+	struct sf_job_rest *rest = NULL;
 	int rc;
 	if (lk->noop) {
 		/* what the dispatch benchmark measures is the queue, not installs */
@@ -108,11 +109,12 @@ static void link_handle(struct sf_link *lk, const struct sf_job_env *env, const 
 		batch.worker_id = strdup(lk->id);
 		rc = batch.worker_id ? 0 : -ENOMEM;
 	} else {
-		rc = sf_job_run(env, job, &batch);
+		rc = sf_job_run(env, job, &batch, &rest);
 	}
 	if (rc) {
 		sf_error("job %lld: out of memory building the result", (long long)job->job_id);
 		sf_batch_free(&batch);
+		sf_job_rest_undo(rest);
 		return;
 	}
 	struct sf_buf msg = {0};
@@ -129,6 +131,9 @@ static void link_handle(struct sf_link *lk, const struct sf_job_env *env, const 
 			batch.error ? batch.error : "");
 	sf_buf_free(&msg);
 	sf_batch_free(&batch);
+	/* the job's disk goes once the result is on its way: the slot takes
+	 * no other job before this is done */
+	sf_job_rest_undo(rest);
 }
 
 /* A slot: one job at a time, on a thread of its own, with the slot's job

@@ -47,7 +47,7 @@ ok "package directory is writable" 'probe pkg_write ok'
 ok "no capabilities" 'probe capeff 0000000000000000'
 ok "the marker it wrote is not on the host" '[ ! -e /tmp/scanfarm-marker-$nonce ]'
 ok "no container left behind" '[ -z "$(ls "$work/worker/runtime-state" 2>/dev/null)" ]'
-ok "job directory removed" '[ -z "$(ls "$work/worker/jobs" 2>/dev/null)" ]'
+ok "job directory removed" 'eventually "[ -z \"\$(ls \"$work/worker/jobs\" 2>/dev/null)\" ]"'
 
 # --- the same bytes again: answered from the verdict cache (same rules, same
 # sandbox image, a live worker), unless a rescan is asked for

@@ -8,6 +8,9 @@
 
 passed=0 failed=0
 ok() { if eval "$2"; then passed=$((passed + 1)); echo "ok   - $1"; else failed=$((failed + 1)); echo "FAIL - $1"; fi; }
+# true once the condition holds, within 10 s: what the worker undoes after
+# it has sent a job's result (its disk, its directory) may still be going
+eventually() { for _ in $(seq 1 40); do eval "$1" && return 0; sleep 0.25; done; return 1; }
 
 farm_init() {
   local name=$1

@@ -102,7 +102,7 @@ r=$(report benign-banner)
 ok "benign package under the same limits: finished ($(jq -r '.status + " " + (.reason // "")' <<<"$r"))" \
   '[ "$(jq -r .status <<<"$r")" = finished ] && [ "$(jq -r .install.exit_status <<<"$r")" = 0 ]'
 ok "no job left a mount or a disk behind" \
-  '! grep -q "$work/worker/jobs" /proc/mounts && [ -z "$(ls "$work/worker/jobs" 2>/dev/null)" ]'
+  'eventually "! grep -q \"$work/worker/jobs\" /proc/mounts && [ -z \"\$(ls \"$work/worker/jobs\" 2>/dev/null)\" ]"'
 grep ' phase (' "$work/log/worker.log" | sed 's/^/    /'
 
 farm_finish
