@@ -587,9 +587,10 @@ static const char *job_nothing(const struct job_run *j, const char *phase)
 	if (j->eco)
 		return "nothing to run";
 	if (!strcmp(phase, "install") && j->project.root_gyp)
-		return "no install scripts: neither the package nor an installed dependency declares"
-		       " one; the package's own binding.gyp, which npm builds with node-gyp when it"
-		       " installs the package as a dependency, was not built";
+		return "no install scripts: neither the project nor an installed dependency declares"
+		       " one; the project's own binding.gyp, which npm builds with node-gyp, was not"
+		       " built (under a pnpm lockfile the install phase runs pnpm rebuild, which the"
+		       " worker does not use to build the root)";
 	if (!strcmp(phase, "install"))
 		return "no install scripts: neither the package nor an installed dependency declares"
 		       " one (preinstall, install, postinstall, binding.gyp; the project's prepare"
@@ -770,8 +771,13 @@ static int job_inventory(struct job_run *j, struct sf_batch *b, bool *rebuild)
 	b->npackages = 1;
 	if (!root->name || !root->version || !root->path)
 		return -ENOMEM;
+	/* npm builds a binding.gyp at the root with node-gyp when nothing else
+	 * installs it (its implicit install script); npm rebuild does that at
+	 * the root (npm.c); under a pnpm lockfile the worker does not rely on
+	 * pnpm rebuild for it (the skipped install says so) */
+	root->install_scripts |= j->project.root_gyp;
 	int rc = sf_project_inventory(&j->project, j->rootdir, b);
-	*rebuild = false;
+	*rebuild = j->project.root_gyp && j->project.lock != SF_LOCK_PNPM;
 	for (uint32_t i = 1; i < b->npackages; i++)
 		*rebuild |= b->packages[i].install_scripts;
 	return rc;

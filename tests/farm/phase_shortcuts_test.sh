@@ -15,8 +15,10 @@
 #     throws is said "failed (exit 3)", and neither fails the scan;
 #   - no command line or environment a package can read in the import
 #     phase names the harness (the lines' label stays out of them);
-#   - a binding.gyp at the package's root with no install script: the
-#     skipped install says it was not built.
+#   - a binding.gyp at the package's root with no install script is built
+#     in the install phase as npm builds it (node-gyp rebuild, its implicit
+#     install script: the package's gyp file runs a command, seen in phase
+#     install), and the package's postinstall runs once, not twice.
 #   phase_shortcuts_test.sh SOURCE_DIR BUILD_DIR DSN_FILE
 set -uo pipefail
 . "$(dirname "$0")/farmlib.sh"
@@ -50,8 +52,12 @@ for (const p of fs.readdirSync('/proc')) {
 console.log('harness-words: ' + (seen.length ? seen.join(',') : 'none'));"
 mkpkg hang "setInterval(() => {}, 1000);"
 mkpkg throws "throw new Error('boom at load');"
-mkpkg gyp "module.exports = 1;"
-printf "{'targets': [{'target_name': 'x', 'sources': []}]}\n" >"$work/pkg/gyp/package/binding.gyp"
+mkpkg gyp "module.exports = 1;" ',"scripts":{"postinstall":"echo gyp-postinstall-ran"}'
+# gyp runs the <!(...) command while it reads the file: what a hostile
+# binding.gyp does (here: a file left, a fact of phase install)
+printf "{'targets': [{'target_name': 'x', 'sources': ['x.c'], 'defines': ['<!(touch /tmp/sf-short-gyp-read && echo GYP_READ)']}]}\n" \
+  >"$work/pkg/gyp/package/binding.gyp"
+echo 'int sf_short_gyp;' >"$work/pkg/gyp/package/x.c"
 tar -czf "$work/gyp.tgz" -C "$work/pkg/gyp" package
 mkdir -p "$work/pkg/banner"
 cp -R "$src/tests/packages/benign-banner" "$work/pkg/banner/package"
@@ -111,8 +117,13 @@ ok "throws: finished, said failed with node's exit status and the reason on stde
    phase "$r" import .stderr_tail | grep -q "boom at load"'
 
 r=$(report gyp)
-ok "gyp: the skipped install says the package's binding.gyp was not built" \
-  '[ "$(phase "$r" install .ran)" = false ] && phase "$r" install .skipped | grep -q "binding.gyp.*was not built"'
+ok "gyp: finished, the install phase ran node-gyp rebuild as npm's implicit install script" \
+  '[ "$(jq -r .status <<<"$r")" = finished ] && [ "$(phase "$r" install .ran)" = true ] &&
+   [ "$(phase "$r" install .exit_status)" = 0 ] && phase "$r" install .stdout_tail | grep -q "^> node-gyp rebuild"'
+ok "gyp: what the binding.gyp ran is seen in phase install" \
+  'jq -e ".facts.file_written[] | select(.value == \"/tmp/sf-short-gyp-read\" and .phase == \"install\" and .package == \"sf-short-gyp@1.0.0\")" <<<"$r" >/dev/null'
+ok "gyp: the package's postinstall ran once" \
+  '[ "$(phase "$r" install .stdout_tail | grep -cx "gyp-postinstall-ran")" = 1 ]'
 
 [ -n "${SF_SHORTCUTS_KEEP:-}" ] && for p in "${!ids[@]}"; do curl -s "$url/v1/scans/${ids[$p]}" >"$SF_SHORTCUTS_KEEP.$p.json"; done
 farm_finish

@@ -172,9 +172,19 @@ int sf_npm_install(const struct sf_project *p, bool rebuild, struct sf_argv *arg
 	else if (rebuild)
 		cmds[n++] = "npm rebuild --offline --foreground-scripts --ignore-scripts=false"
 			    " --loglevel=warn";
+	/* npm rebuild takes the project's root with the tree (arborist's
+	 * rebuild of the actual tree includes the project root): the root's
+	 * preinstall, install — node-gyp rebuild for a binding.gyp without
+	 * one — and postinstall run there, once; running them again here would
+	 * run them twice. Its prepare family is left to npm run-script. */
+	bool root_built = rebuild && p->lock != SF_LOCK_PNPM;
 	/* npm run --ignore-scripts runs the named script without its pre/post
 	 * hooks: each hook is in the list in its own right */
 	for (int i = 0; i < p->nscripts && i < 8; i++) {
+		if (root_built && (!strcmp(p->scripts[i], "preinstall") ||
+				   !strcmp(p->scripts[i], "install") ||
+				   !strcmp(p->scripts[i], "postinstall")))
+			continue;
 		snprintf(runs[i], sizeof(runs[i]), "npm run-script --offline --ignore-scripts %s",
 			 p->scripts[i]);
 		cmds[n++] = runs[i];

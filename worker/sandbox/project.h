@@ -42,9 +42,9 @@ struct sf_project {
 	const char *scripts[8];
 	int nscripts;
 	/* a binding.gyp at the root with no install or preinstall script:
-	 * npm builds it with node-gyp when it installs the package as a
-	 * dependency; the install phase does not (npm run-script has no such
-	 * default), which the phase's record says */
+	 * npm builds it with node-gyp (its implicit install script); the
+	 * install phase's npm rebuild does it at the root (npm run-script has
+	 * no such default) */
 	bool root_gyp;
 	char *deps[SF_PROJECT_MAX_DEPS]; /* direct dependencies, validated names */
 	int ndeps;
