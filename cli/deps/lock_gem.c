@@ -170,13 +170,10 @@ int sf_lock_gemfile(struct sf_lockfile *lf, const char *data, size_t len)
 	int line = 0, rc = 0;
 	if (memchr(data, '\0', len))
 		rc = sf_lockfile_fail(lf, 0, "a NUL byte: not a text file");
-	for (size_t i = 0; rc == 0 && i < len;) {
-		const char *s = data + i, *nl = memchr(s, '\n', len - i);
-		size_t n = nl ? (size_t)(nl - s) : len - i;
-		i += n + 1;
+	const char *at = data, *s;
+	size_t n;
+	while (rc == 0 && sf_next_line(&at, data + len, &s, &n)) {
 		line++;
-		if (n && s[n - 1] == '\r')
-			n--;
 		size_t indent = 0;
 		while (indent < n && s[indent] == ' ')
 			indent++;

@@ -199,15 +199,12 @@ int sf_lock_requirements(struct sf_lockfile *lf, const char *data, size_t len)
 	int line = 0, start = 0, rc = 0;
 	if (memchr(data, '\0', len))
 		return sf_lockfile_fail(lf, 0, "a NUL byte: not a text file");
-	for (size_t i = 0; rc == 0 && i < len;) {
-		const char *s = data + i, *nl = memchr(s, '\n', len - i);
-		size_t n = nl ? (size_t)(nl - s) : len - i;
-		i += n + 1;
+	const char *at = data, *s;
+	size_t n;
+	while (rc == 0 && sf_next_line(&at, data + len, &s, &n)) {
 		line++;
 		if (!logical.len)
 			start = line;
-		if (n && s[n - 1] == '\r')
-			n--;
 		/* a comment: '#' at the start or after whitespace */
 		for (size_t k = 0; k < n; k++)
 			if (s[k] == '#' && (k == 0 || s[k - 1] == ' ' || s[k - 1] == '\t')) {
@@ -217,7 +214,7 @@ int sf_lock_requirements(struct sf_lockfile *lf, const char *data, size_t len)
 		bool more = n && s[n - 1] == '\\';
 		if ((rc = sf_buf_append(&logical, s, more ? n - 1 : n)))
 			break;
-		if (more && i < len) { /* the next line continues this one */
+		if (more && at < data + len) { /* the next line continues this one */
 			if ((rc = sf_buf_append(&logical, " ", 1)))
 				break;
 			continue;

@@ -189,13 +189,10 @@ static int yarn_classic(struct sf_lockfile *lf, const char *data, size_t len)
 		return -ENOMEM;
 	bool block = false;
 	int line = 0, rc = 0;
-	for (size_t i = 0; rc == 0 && i < len;) {
-		const char *s = data + i, *nl = memchr(s, '\n', len - i);
-		size_t n = nl ? (size_t)(nl - s) : len - i;
-		i += n + 1;
+	const char *at = data, *s;
+	size_t n;
+	while (rc == 0 && sf_next_line(&at, data + len, &s, &n)) {
 		line++;
-		if (n && s[n - 1] == '\r')
-			n--;
 		size_t indent = 0;
 		while (indent < n && s[indent] == ' ')
 			indent++;
